@@ -1,0 +1,63 @@
+"""Odyssey's Simulate API in Jupyter: a cell magic, live widgets, and an offline engine.
+
+Public names are imported lazily so that ``import odyssey_jupyter`` stays cheap and
+works with only the core dependencies installed (the engine's imports live in
+``odyssey_jupyter.local``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Odyssey": "odyssey_jupyter.client",
+    "simulate": "odyssey_jupyter.jobs",
+    "Job": "odyssey_jupyter.jobs",
+    "LocalRecording": "odyssey_jupyter.recordings",
+    "JobBrowser": "odyssey_jupyter.display.browser",
+    "JobStatus": "odyssey_jupyter.types",
+    "SimulationJobDetail": "odyssey_jupyter.types",
+    "SimulationJobInfo": "odyssey_jupyter.types",
+    "SimulationJobsList": "odyssey_jupyter.types",
+    "SimulationStream": "odyssey_jupyter.types",
+    "Recording": "odyssey_jupyter.types",
+    "StreamRecordingInfo": "odyssey_jupyter.types",
+    "StreamRecordingsList": "odyssey_jupyter.types",
+    "OdysseyError": "odyssey_jupyter.errors",
+    "ScriptError": "odyssey_jupyter.errors",
+    "JobFailedError": "odyssey_jupyter.errors",
+    "JobCancelledError": "odyssey_jupyter.errors",
+    "JobTimeoutError": "odyssey_jupyter.errors",
+}
+
+__all__ = [*sorted(_EXPORTS), "load_ipython_extension", "unload_ipython_extension"]
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'odyssey_jupyter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """``%load_ext odyssey_jupyter``: register the magics and the configuration."""
+    from odyssey_jupyter.magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    """``%unload_ext odyssey_jupyter``: stop the poller and remove the magics."""
+    from odyssey_jupyter.magics import unload
+
+    unload(ipython)

@@ -1,0 +1,111 @@
+"""The knobs users turn with ``%config OdysseyJupyter.<name> = ...``.
+
+A traitlets ``Configurable`` so IPython's ``%config`` lists and sets them. Outside
+IPython the same object exists with its defaults (and environment overrides), so
+the sync layer and the poller read their settings from one place.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from traitlets import Bool, CaselessStrEnum, Float, Unicode, default, validate
+from traitlets.config import Configurable
+
+from odyssey_jupyter.errors import ConfigurationError
+
+
+def _env_flag(name: str) -> bool | None:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class OdysseyJupyter(Configurable):
+    """Settings of the odyssey_jupyter extension."""
+
+    poll_interval_min = Float(
+        0.25, help="Shortest time between two status polls (seconds), used right after a change."
+    ).tag(config=True)
+    poll_interval_max = Float(
+        5.0, help="Longest time between two status polls (seconds), reached while nothing changes."
+    ).tag(config=True)
+    wait_by_default = Bool(
+        help="Make %%odyssey_simulate wait for the job to finish, as --wait does. "
+        "Defaults to the environment variable ODYSSEY_WAIT=1 (for headless runs)."
+    ).tag(config=True)
+    recordings_dir = Unicode(
+        "odyssey_recordings",
+        help="Where finished recordings are downloaded; relative paths are under the "
+        "working directory, which keeps them playable from the notebook's folder.",
+    ).tag(config=True)
+    embed_videos = CaselessStrEnum(
+        ["auto", "always", "never"],
+        default_value="auto",
+        help="'never': players reference the downloaded file (JupyterLab, Notebook 7). "
+        "'always': embed a base64 copy up to embed_max_mb. 'auto': embed only where files "
+        "cannot be served (Colab, VS Code).",
+    ).tag(config=True)
+    embed_max_mb = Float(
+        20.0, help="Largest video (MB) ever embedded into a notebook; larger ones are linked."
+    ).tag(config=True)
+    nest_asyncio = Bool(
+        True,
+        help="Let asyncio.run(...) work inside notebook cells, so code written from the "
+        "Simulate API guide runs unchanged. The poller does not depend on it.",
+    ).tag(config=True)
+    download_previews = Bool(
+        True, help="Also download each stream's preview, thumbnail and events log."
+    ).tag(config=True)
+
+    @default("wait_by_default")
+    def _wait_default(self) -> bool:
+        return bool(_env_flag("ODYSSEY_WAIT"))
+
+    @validate("poll_interval_min", "poll_interval_max")
+    def _positive(self, proposal: dict[str, object]) -> float:
+        value = float(proposal["value"])  # type: ignore[arg-type]
+        if value <= 0:
+            raise ConfigurationError(
+                f"{proposal['trait'].name} must be above 0 seconds, not {value}"  # type: ignore[attr-defined]
+            )
+        return value
+
+    @validate("embed_max_mb")
+    def _non_negative(self, proposal: dict[str, object]) -> float:
+        value = float(proposal["value"])  # type: ignore[arg-type]
+        if value < 0:
+            raise ConfigurationError(f"embed_max_mb must be 0 or more, not {value}")
+        return value
+
+    def recordings_path(self) -> Path:
+        """The recordings directory as an absolute path (not created here)."""
+        return Path(self.recordings_dir).expanduser().absolute()
+
+    def poll_bounds(self) -> tuple[float, float]:
+        """(min, max) poll intervals, in order even if set the wrong way round."""
+        low, high = self.poll_interval_min, self.poll_interval_max
+        return (low, high) if low <= high else (high, low)
+
+
+_lock = threading.Lock()
+_current: OdysseyJupyter | None = None
+
+
+def get_config() -> OdysseyJupyter:
+    """The one settings object of this process (created with defaults on first use)."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = OdysseyJupyter()
+        return _current
+
+
+def set_config(config: OdysseyJupyter) -> None:
+    """Make ``config`` the current settings (the extension passes the shell's instance)."""
+    global _current
+    with _lock:
+        _current = config

@@ -1,0 +1,240 @@
+"""One exception tree for everything the project raises, rooted at :class:`OdysseyError`.
+
+Where Odyssey's official SDK raises a built-in (``ValueError`` for bad input,
+``ConnectionError`` for network trouble), the matching class here also derives
+from that built-in so existing ``except`` clauses keep working.
+
+No message built here ever contains an API key or a bearer token: the
+constructors take only what is safe to show (status, server ``detail``, path).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.types import SimulationJobDetail
+
+
+class OdysseyError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigurationError(OdysseyError, ValueError):
+    """A setting is missing or malformed (API URL, recordings directory...)."""
+
+
+# --------------------------------------------------------------------------- input
+
+
+class ScriptError(OdysseyError, ValueError):
+    """A script (or the cell text it came from) is malformed; nothing was sent.
+
+    ``line`` is the 1-based line of the cell text, ``entry`` the 0-based index of
+    the script entry, ``script_index`` the script within a batch, ``field`` the
+    offending key. Any of them may be ``None`` when it does not apply.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        hint: str | None = None,
+        line: int | None = None,
+        source_line: str | None = None,
+        entry: int | None = None,
+        script_index: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.hint = hint
+        self.line = line
+        self.source_line = source_line
+        self.entry = entry
+        self.script_index = script_index
+        self.field = field
+        super().__init__(self._compose())
+
+    def _where(self) -> str:
+        parts: list[str] = []
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.script_index is not None:
+            parts.append(f"script {self.script_index}")
+        if self.entry is not None:
+            parts.append(f"entry {self.entry}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts)
+
+    def _compose(self) -> str:
+        where = self._where()
+        text = f"{where}: {self.problem}" if where else self.problem
+        if self.source_line is not None:
+            text += f"\n    {self.source_line.strip()}"
+        if self.hint:
+            text += f"\n  Fix: {self.hint}"
+        return text
+
+    def located(self, *, line: int, source_line: str) -> ScriptError:
+        """A copy of this error that also names the cell line it came from."""
+        return type(self)(
+            self.problem,
+            hint=self.hint,
+            line=line,
+            source_line=source_line,
+            entry=self.entry,
+            script_index=self.script_index,
+            field=self.field,
+        )
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this instead of a traceback: the message is the whole story."""
+        return [f"ScriptError: {self}"]
+
+
+class ImageError(ScriptError):
+    """A start image cannot be used: missing, unreadable, too large or not an image."""
+
+
+# --------------------------------------------------------------------------- HTTP API
+
+
+class APIError(OdysseyError):
+    """The API answered with an error status.
+
+    ``detail`` is the server's own explanation when it gave one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        detail: Any = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.detail = detail
+        self.method = method
+        self.path = path
+        super().__init__(message)
+
+
+class AuthenticationError(APIError):
+    """The API key was refused (401), or is malformed (422 on the token exchange)."""
+
+
+class PermissionDeniedError(APIError):
+    """The key is valid but may not do this (403): someone else's job, a privileged flag."""
+
+
+class NotFoundError(APIError):
+    """No such job or recording (404)."""
+
+
+class InvalidRequestError(APIError, ValueError):
+    """The server refused the request as malformed (400/413/422); ``detail`` says why."""
+
+
+class ServerError(APIError):
+    """The server failed (5xx) and retries did not help."""
+
+
+class UsageLimitError(APIError):
+    """A 429 usage error: ``code``, ``message``, ``action`` and ``details`` from the body."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        action: str | None = None,
+        action_url: str | None = None,
+        details: dict[str, Any] | None = None,
+        retry_after: float | None = None,
+        status_code: int | None = 429,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.code = code
+        self.action = action
+        self.action_url = action_url
+        self.details = dict(details or {})
+        self.retry_after = retry_after
+        super().__init__(
+            message, status_code=status_code, detail=message, method=method, path=path
+        )
+
+
+class RateLimitError(UsageLimitError):
+    """Too many requests (``RATE_LIMITED``); ``retry_after`` is in seconds when known."""
+
+
+class MonthlyLimitError(UsageLimitError):
+    """The account's monthly hours are used up (``MONTHLY_LIMIT_REACHED``)."""
+
+
+class ConcurrentLimitError(UsageLimitError):
+    """Too many active jobs or streams at once (``CONCURRENT_LIMIT_REACHED``)."""
+
+
+class StreamDurationError(UsageLimitError):
+    """A stream is longer than the account allows (``STREAM_DURATION_EXCEEDED``)."""
+
+
+class AccountSuspendedError(UsageLimitError):
+    """The account is suspended (``ACCOUNT_SUSPENDED``)."""
+
+
+USAGE_ERRORS: dict[str, type[UsageLimitError]] = {
+    "RATE_LIMITED": RateLimitError,
+    "MONTHLY_LIMIT_REACHED": MonthlyLimitError,
+    "CONCURRENT_LIMIT_REACHED": ConcurrentLimitError,
+    "STREAM_DURATION_EXCEEDED": StreamDurationError,
+    "ACCOUNT_SUSPENDED": AccountSuspendedError,
+}
+
+
+# --------------------------------------------------------------------------- transport
+
+
+class OdysseyConnectionError(OdysseyError, ConnectionError):
+    """The API could not be reached (refused, reset, DNS) after all retries."""
+
+
+class OdysseyTimeoutError(OdysseyConnectionError, TimeoutError):
+    """The API did not answer in time after all retries."""
+
+
+class EngineStartError(OdysseyError):
+    """The embedded local engine could not be started; the message says why."""
+
+
+# --------------------------------------------------------------------------- job outcomes
+
+
+class JobError(OdysseyError):
+    """A job ended badly; ``detail`` is the last job detail seen."""
+
+    def __init__(self, message: str, detail: SimulationJobDetail | None = None) -> None:
+        self.detail = detail
+        super().__init__(message)
+
+    @property
+    def job_id(self) -> str | None:
+        return self.detail.job_id if self.detail is not None else None
+
+
+class JobFailedError(JobError):
+    """The job finished with status ``failed``."""
+
+
+class JobCancelledError(JobError):
+    """The job finished with status ``cancelled``."""
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """Waiting gave up before the job finished; the job itself goes on."""

@@ -1,0 +1,345 @@
+"""The rules a simulation script must follow, shared by the client and the local engine.
+
+A script is a list of entries ``{"timestamp_ms": int, <action>: {...}}`` with one
+action each (``start``, ``interact``, ``end``). Entries form streams: a
+``start``, any number of ``interact``, then an ``end``; a script may hold several
+streams one after another. Validation happens before anything is sent, and each
+error names the entry (and field) and says how to fix it.
+
+The cell-text language that produces scripts lives in ``script_text``; this module
+only knows the data shape, so the engine can use it without IPython.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from odyssey_jupyter.errors import ScriptError
+
+ACTIONS = ("start", "interact", "end")
+MAX_ENTRIES = 1000
+MAX_SCRIPTS = 100
+MAX_PROMPT_CHARS = 4000
+MAX_STREAM_MS = 300_000
+DATA_URL_PREFIX = "data:image/"
+
+_ACTION_FIELDS: dict[str, frozenset[str]] = {
+    "start": frozenset({"prompt", "image"}),
+    "interact": frozenset({"prompt"}),
+    "end": frozenset(),
+}
+
+Entry = dict[str, Any]
+Script = list[Entry]
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One prompt on a stream's timeline; ``offset_ms`` is relative to the stream start."""
+
+    timestamp_ms: int
+    offset_ms: int
+    action: str
+    prompt: str
+    entry: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """One stream of a validated script: when it runs and what it is told."""
+
+    script_index: int
+    start_ms: int
+    end_ms: int
+    cues: tuple[Cue, ...]
+    image: Any = field(default=None, repr=False)
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+def _fail(
+    problem: str,
+    hint: str,
+    *,
+    entry: int | None,
+    script_index: int | None,
+    field_name: str | None = None,
+) -> ScriptError:
+    return ScriptError(
+        problem, hint=hint, entry=entry, script_index=script_index, field=field_name
+    )
+
+
+def _check_prompt(value: Any, *, action: str, entry: int, script_index: int | None) -> str:
+    where = {"entry": entry, "script_index": script_index, "field_name": f"{action}.prompt"}
+    if value is None:
+        raise _fail(
+            f"'{action}' has no prompt",
+            f'give it one: {{"{action}": {{"prompt": "..."}}}}',
+            **where,
+        )
+    if not isinstance(value, str):
+        raise _fail(
+            f"the prompt must be text, not {type(value).__name__}",
+            "put the prompt in quotes",
+            **where,
+        )
+    if not value.strip():
+        raise _fail("the prompt is empty", "describe what should happen", **where)
+    if len(value) > MAX_PROMPT_CHARS:
+        raise _fail(
+            f"the prompt is {len(value)} characters long (at most {MAX_PROMPT_CHARS})",
+            "shorten it",
+            **where,
+        )
+    return value
+
+
+def _check_image(
+    value: Any, *, require_data_url: bool, entry: int, script_index: int | None
+) -> None:
+    where = {"entry": entry, "script_index": script_index, "field_name": "start.image"}
+    if value is None:
+        raise _fail(
+            "'image' is null", "leave the key out when there is no image", **where
+        )
+    if require_data_url:
+        if not isinstance(value, str) or not value.startswith(DATA_URL_PREFIX):
+            raise _fail(
+                "the image must be a data URL (data:image/<type>;base64,...)",
+                "encode the image as a base64 data URL before sending it",
+                **where,
+            )
+        if ";base64," not in value[:100]:
+            raise _fail(
+                "the image data URL is not base64-encoded",
+                "use the form data:image/<type>;base64,<data>",
+                **where,
+            )
+
+
+def _check_entry(
+    raw: Any, *, entry: int, script_index: int | None, require_data_url: bool
+) -> tuple[int, str, Entry]:
+    where = {"entry": entry, "script_index": script_index}
+    if not isinstance(raw, Mapping):
+        raise _fail(
+            f"an entry must be a dict, not {type(raw).__name__}",
+            'write it as {"timestamp_ms": 0, "start": {"prompt": "..."}}',
+            **where,
+        )
+    if "timestamp_ms" not in raw:
+        raise _fail(
+            "the entry has no 'timestamp_ms'",
+            "add the time in milliseconds from the start of the script",
+            field_name="timestamp_ms",
+            **where,
+        )
+    stamp = raw["timestamp_ms"]
+    if isinstance(stamp, bool) or not isinstance(stamp, int):
+        raise _fail(
+            f"'timestamp_ms' must be a whole number of milliseconds, not {stamp!r}",
+            "write it as an integer, for example 3000 for three seconds",
+            field_name="timestamp_ms",
+            **where,
+        )
+    if stamp < 0:
+        raise _fail(
+            f"'timestamp_ms' is negative ({stamp})",
+            "times count from 0",
+            field_name="timestamp_ms",
+            **where,
+        )
+    unknown = sorted(str(k) for k in raw if k != "timestamp_ms" and k not in ACTIONS)
+    if unknown:
+        raise _fail(
+            f"unknown key {unknown[0]!r}",
+            "an entry holds 'timestamp_ms' and one of 'start', 'interact', 'end'",
+            field_name=unknown[0],
+            **where,
+        )
+    actions = [a for a in ACTIONS if a in raw]
+    if len(actions) != 1:
+        found = " and ".join(repr(a) for a in actions) if actions else "none"
+        raise _fail(
+            f"an entry needs exactly one action, found {found}",
+            "split it into one entry per action",
+            **where,
+        )
+    action = actions[0]
+    body = raw[action]
+    if body is None and action == "end":
+        body = {}
+    if not isinstance(body, Mapping):
+        raise _fail(
+            f"'{action}' must hold a dict, not {type(body).__name__}",
+            f'write it as "{action}": {{"prompt": "..."}}'
+            if action != "end"
+            else 'write it as "end": {}',
+            field_name=action,
+            **where,
+        )
+    extra = sorted(str(k) for k in body if k not in _ACTION_FIELDS[action])
+    if extra:
+        allowed = ", ".join(sorted(_ACTION_FIELDS[action])) or "nothing"
+        hint = "only 'start' takes an image" if extra[0] == "image" else f"'{action}' takes {allowed}"
+        raise _fail(
+            f"unknown field {extra[0]!r} in '{action}'",
+            hint,
+            field_name=f"{action}.{extra[0]}",
+            **where,
+        )
+    clean: dict[str, Any] = {}
+    if action != "end":
+        clean["prompt"] = _check_prompt(
+            body.get("prompt"), action=action, entry=entry, script_index=script_index
+        )
+    if action == "start" and "image" in body:
+        _check_image(
+            body["image"],
+            require_data_url=require_data_url,
+            entry=entry,
+            script_index=script_index,
+        )
+        clean["image"] = body["image"]
+    return stamp, action, {"timestamp_ms": stamp, action: clean}
+
+
+def validate_script(
+    script: Any, *, script_index: int | None = None, require_data_url: bool = False
+) -> Script:
+    """Check one script and return a clean copy (plain dicts, entries in order).
+
+    ``require_data_url`` is for the server side, where images must already be
+    data URLs; the client accepts paths, bytes and arrays and converts them later.
+    """
+    if isinstance(script, (str, bytes)) or not isinstance(script, Sequence):
+        raise _fail(
+            f"a script must be a list of entries, not {type(script).__name__}",
+            'write it as [{"timestamp_ms": 0, "start": {"prompt": "..."}}, ...]',
+            entry=None,
+            script_index=script_index,
+        )
+    if not script:
+        raise _fail(
+            "the script is empty",
+            "add a start entry, optional interact entries and an end entry",
+            entry=None,
+            script_index=script_index,
+        )
+    if len(script) > MAX_ENTRIES:
+        raise _fail(
+            f"the script has {len(script)} entries (at most {MAX_ENTRIES})",
+            "split it into several jobs",
+            entry=None,
+            script_index=script_index,
+        )
+    clean: Script = []
+    open_start: tuple[int, int] | None = None  # (entry index, timestamp) of the open stream
+    previous: tuple[int, str] | None = None  # (timestamp, action) of the previous entry
+    for index, raw in enumerate(script):
+        stamp, action, entry = _check_entry(
+            raw, entry=index, script_index=script_index, require_data_url=require_data_url
+        )
+        where = {"entry": index, "script_index": script_index}
+        if previous is not None:
+            prev_stamp, prev_action = previous
+            may_share = action == "start" and prev_action == "end"
+            if stamp < prev_stamp or (stamp == prev_stamp and not may_share):
+                raise _fail(
+                    f"time goes backwards: {stamp} ms comes after {prev_stamp} ms",
+                    "each entry must be later than the one before it "
+                    "(a start may share the previous end's time)",
+                    field_name="timestamp_ms",
+                    **where,
+                )
+        if action == "start":
+            if open_start is not None:
+                raise _fail(
+                    f"a new 'start' while the stream started at entry {open_start[0]} "
+                    "is still open",
+                    "add an 'end' entry before starting another stream",
+                    **where,
+                )
+            open_start = (index, stamp)
+        else:
+            if open_start is None:
+                what = "'interact'" if action == "interact" else "'end'"
+                raise _fail(
+                    f"{what} before any 'start'",
+                    "begin each stream with a 'start' entry",
+                    **where,
+                )
+            if action == "end":
+                length = stamp - open_start[1]
+                if length > MAX_STREAM_MS:
+                    raise _fail(
+                        f"the stream lasts {length / 1000:g} s "
+                        f"(at most {MAX_STREAM_MS // 1000} s)",
+                        "end it earlier or split it into several streams",
+                        field_name="timestamp_ms",
+                        **where,
+                    )
+                open_start = None
+        clean.append(entry)
+        previous = (stamp, action)
+    if open_start is not None:
+        raise _fail(
+            f"the stream started at entry {open_start[0]} never ends",
+            "add an 'end' entry after its last interaction",
+            entry=len(script) - 1,
+            script_index=script_index,
+        )
+    return clean
+
+
+def validate_scripts(scripts: Any, *, require_data_url: bool = False) -> list[Script]:
+    """Check a batch (``scripts=``): a non-empty list of scripts, each valid on its own."""
+    if isinstance(scripts, (str, bytes)) or not isinstance(scripts, Sequence):
+        raise ScriptError(
+            f"'scripts' must be a list of scripts, not {type(scripts).__name__}",
+            hint="pass a list whose items are scripts (lists of entries)",
+        )
+    if not scripts:
+        raise ScriptError("'scripts' is empty", hint="give at least one script")
+    if len(scripts) > MAX_SCRIPTS:
+        raise ScriptError(
+            f"'scripts' holds {len(scripts)} scripts (at most {MAX_SCRIPTS})",
+            hint="submit them as several jobs",
+        )
+    return [
+        validate_script(item, script_index=i, require_data_url=require_data_url)
+        for i, item in enumerate(scripts)
+    ]
+
+
+def plan_streams(script: Script, *, script_index: int = 0) -> list[StreamPlan]:
+    """Split a validated script into its streams, with prompt cues relative to each start."""
+    plans: list[StreamPlan] = []
+    start_ms = 0
+    image: Any = None
+    cues: list[Cue] = []
+    for index, entry in enumerate(script):
+        stamp = int(entry["timestamp_ms"])
+        if "start" in entry:
+            start_ms, image = stamp, entry["start"].get("image")
+            cues = [Cue(stamp, 0, "start", entry["start"]["prompt"], index)]
+        elif "interact" in entry:
+            cues.append(Cue(stamp, stamp - start_ms, "interact", entry["interact"]["prompt"], index))
+        else:
+            plans.append(StreamPlan(script_index, start_ms, stamp, tuple(cues), image))
+    return plans
+
+
+def is_batch(value: Any) -> bool:
+    """True when ``value`` looks like a list of scripts rather than one script."""
+    return (
+        isinstance(value, Sequence)
+        and not isinstance(value, (str, bytes))
+        and len(value) > 0
+        and all(isinstance(v, Sequence) and not isinstance(v, (str, bytes)) for v in value)
+    )

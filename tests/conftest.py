@@ -1,0 +1,125 @@
+"""Shared fixtures: a real local engine over real HTTP on 127.0.0.1.
+
+``engine`` is one fast engine for the whole session; ``start_engine`` starts
+extra engines with other options (``--pace realtime``, limits) for one test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+READY_PREFIX = "Odyssey local engine listening on "
+
+
+@dataclass
+class RunningEngine:
+    """A local engine process started by a test."""
+
+    url: str
+    api_key: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+    args: list[str] = field(default_factory=list)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def launch_engine(
+    data_dir: Path,
+    *extra: str,
+    api_key: str | None = None,
+    port: int = 0,
+    timeout: float = 60.0,
+) -> RunningEngine:
+    """Start ``python -m odyssey_jupyter.local serve`` and wait for its ready line."""
+    key = api_key or f"ody_test_{secrets.token_hex(12)}"
+    args = [
+        sys.executable,
+        "-m",
+        "odyssey_jupyter.local",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--api-key",
+        key,
+        *extra,
+    ]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=None, text=True, env=env, start_new_session=True
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            line = process.stdout.readline()
+            if not line:
+                break
+            if line.startswith(READY_PREFIX):
+                url = line[len(READY_PREFIX) :].strip()
+                return RunningEngine(url, key, data_dir, process, args)
+        elif process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError(f"the local engine did not start: {' '.join(args[1:])}")
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEngine]:
+    """One fast local engine shared by the whole test session."""
+    running = launch_engine(tmp_path_factory.mktemp("engine"), "--workers", "2")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def start_engine(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., RunningEngine]]:
+    """Start extra engines (``start_engine("--pace", "realtime")``); all stopped afterwards."""
+    started: list[RunningEngine] = []
+
+    def start(*extra: str, data_dir: Path | None = None, **kwargs: object) -> RunningEngine:
+        directory = data_dir or tmp_path_factory.mktemp("engine")
+        running = launch_engine(directory, *extra, **kwargs)  # type: ignore[arg-type]
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def engine_env(engine: RunningEngine, monkeypatch: pytest.MonkeyPatch) -> RunningEngine:
+    """Point ``ODYSSEY_API_URL``/``ODYSSEY_API_KEY`` at the session engine for one test."""
+    monkeypatch.setenv("ODYSSEY_API_URL", engine.url)
+    monkeypatch.setenv("ODYSSEY_API_KEY", engine.api_key)
+    return engine
