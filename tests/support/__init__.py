@@ -1,0 +1,1 @@
+"""Helpers the tests share: fault-injecting proxy, Jupyter servers, kernels."""
