@@ -1,0 +1,83 @@
+"""The bearer-token cache: one exchange shared by all concurrent callers.
+
+The API key is traded for a short-lived token (``POST /auth/token``). The token
+is reused until about a minute before it expires, and exchanged again once after
+a 401. Concurrent callers on one event loop wait on one ``asyncio.Lock`` and then
+reuse the fresh token instead of each running their own exchange; every loop gets
+its own lock because an asyncio lock belongs to the loop it was first used on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+
+from odyssey_jupyter.types import TokenGrant
+
+REFRESH_MARGIN = 60.0
+
+Exchange = Callable[[], Awaitable[TokenGrant]]
+
+
+class TokenCache:
+    """Holds at most one token; never shows it in its repr."""
+
+    def __init__(self, refresh_margin: float = REFRESH_MARGIN) -> None:
+        self._margin = refresh_margin
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.exchanges = 0
+        """How many exchanges ran (tests check that concurrent callers shared one)."""
+
+    def __repr__(self) -> str:
+        return f"<TokenCache {'valid' if self.current() else 'empty'}, {self.exchanges} exchanges>"
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    def current(self) -> str | None:
+        """The cached token while it is comfortably valid, else ``None``."""
+        if self._token is not None and time.monotonic() < self._refresh_at:
+            return self._token
+        return None
+
+    def _store(self, grant: TokenGrant) -> str:
+        lifetime = max(0.0, grant.expires_in)
+        # Short-lived tokens: refresh at half-life instead of never using them.
+        margin = min(self._margin, lifetime / 2)
+        self._token = grant.access_token
+        self._refresh_at = time.monotonic() + lifetime - margin
+        self.exchanges += 1
+        return grant.access_token
+
+    async def get(self, exchange: Exchange) -> str:
+        """A valid token, exchanging the key only when none is cached."""
+        token = self.current()
+        if token is not None:
+            return token
+        async with self._lock():
+            token = self.current()
+            if token is not None:
+                return token
+            return self._store(await exchange())
+
+    async def refresh(self, stale: str | None, exchange: Exchange) -> str:
+        """A new token after ``stale`` was refused (401); one exchange for all who saw it."""
+        async with self._lock():
+            if self._token is not None and self._token != stale and self.current():
+                return self._token
+            self._token = None
+            return self._store(await exchange())
+
+    def clear(self) -> None:
+        self._token = None
+        self._refresh_at = 0.0

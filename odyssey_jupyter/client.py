@@ -1,0 +1,679 @@
+"""The async Odyssey client: the Simulate API with the names of Odyssey's own SDK.
+
+``Odyssey()`` finds its settings in the arguments, then ``ODYSSEY_API_KEY`` /
+``ODYSSEY_API_URL``, then the hosted API. With neither a key nor a URL it starts
+(or re-uses) the embedded local engine, so the same code runs offline.
+
+Robustness lives here and not in the callers:
+
+* one ``httpx.AsyncClient`` per event loop (a client never crosses loops, so two
+  successive ``asyncio.run`` calls each get their own), explicit timeouts and a
+  bounded connection pool;
+* retries with backoff and jitter for transient failures, honouring
+  ``Retry-After``, under one overall deadline; a submission is repeated only when
+  it provably never reached the server, so it can never create two jobs;
+* the token exchange is cached and shared (see :mod:`odyssey_jupyter.auth`);
+* errors come from one tree (:mod:`odyssey_jupyter.errors`) and never carry the
+  key or the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import sys
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from odyssey_jupyter import images
+from odyssey_jupyter.auth import TokenCache
+from odyssey_jupyter.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+    OdysseyConnectionError,
+    OdysseyError,
+    RateLimitError,
+    ScriptError,
+    ServerError,
+)
+from odyssey_jupyter.http_errors import (
+    error_from_response,
+    scrub,
+    transport_error,
+)
+from odyssey_jupyter.retry import (
+    RETRY_STATUSES,
+    Deadline,
+    RetryPolicy,
+    is_transient,
+    never_reached_server,
+    parse_retry_after,
+)
+from odyssey_jupyter.script import is_batch, validate_script, validate_scripts
+from odyssey_jupyter.types import (
+    ARTIFACT_KINDS,
+    JobStatus,
+    Recording,
+    SimulationJobDetail,
+    SimulationJobInfo,
+    SimulationJobsList,
+    StreamRecordingsList,
+    TokenGrant,
+)
+
+logger = logging.getLogger("odyssey_jupyter.client")
+
+HOSTED_URL = "https://api.odyssey.ml"
+ARTIFACT_FILES: dict[str, str] = {
+    "video": "video.mp4",
+    "thumbnail": "thumbnail.jpg",
+    "preview": "preview.mp4",
+    "events": "events.jsonl",
+}
+_CHUNK = 64 * 1024
+_REFRESH_STATUSES = frozenset({400, 401, 403, 404, 410})
+"""Artifact-host answers that mean "this presigned URL is no longer good": ask for a fresh one."""
+
+_announced: set[str] = set()
+
+UpdateCallback = Callable[[SimulationJobDetail], Any]
+ProgressCallback = Callable[[str, int, "int | None"], Any]
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _clean_url(url: str) -> str:
+    text = url.strip().rstrip("/")
+    if not (text.startswith("http://") or text.startswith("https://")) or text.endswith("://"):
+        raise ConfigurationError(
+            f"the API URL {url!r} is not an http(s) URL; set ODYSSEY_API_URL like {HOSTED_URL}"
+        )
+    return text
+
+
+async def _maybe_await(value: Any) -> None:
+    if inspect.isawaitable(value):
+        await value
+
+
+def _check_page(limit: int | None, offset: int | None) -> dict[str, int]:
+    params: dict[str, int] = {}
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise InvalidRequestError(f"limit must be a whole number from 1 to 100, not {limit!r}")
+        params["limit"] = limit
+    if offset is not None:
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidRequestError(f"offset must be a whole number of 0 or more, not {offset!r}")
+        params["offset"] = offset
+    return params
+
+
+class Odyssey:
+    """Async client of Odyssey's Simulate API (hosted, or the embedded local engine).
+
+    >>> async with Odyssey() as client:                    # doctest: +SKIP
+    ...     job = await client.simulate(script=[...])
+    ...     done = await client.wait(job.job_id)
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_url: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        retry_deadline: float = 120.0,
+        download_timeout: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        local_data_dir: Path | None = None,
+        retry_backoff: float = 0.5,
+        retry_backoff_max: float = 8.0,
+        retry_after_cap: float = 60.0,
+    ) -> None:
+        key = (api_key or "").strip() or _env("ODYSSEY_API_KEY")
+        raw_url = (api_url or "").strip() or _env("ODYSSEY_API_URL")
+        url = _clean_url(raw_url) if raw_url else None
+        if url is not None and key is None:
+            raise ConfigurationError(
+                f"an API URL is set ({url}) but no API key: set ODYSSEY_API_KEY "
+                "(or pass api_key=...), or unset ODYSSEY_API_URL to use the local engine"
+            )
+        if key is not None and url is None:
+            url = HOSTED_URL
+        self._key = key
+        self._url = url
+        self._local = key is None and url is None
+        self._local_data_dir = local_data_dir
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._download_timeout = httpx.Timeout(download_timeout, connect=min(timeout, 10.0))
+        self._limits = httpx.Limits(max_connections=10, max_keepalive_connections=5)
+        self._transport = transport
+        self._policy = RetryPolicy(
+            max_retries=max(0, max_retries),
+            deadline=retry_deadline,
+            base_delay=retry_backoff,
+            max_delay=max(retry_backoff, retry_backoff_max),
+            retry_after_cap=retry_after_cap,
+        )
+        self._tokens = TokenCache()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._engine_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def api_url(self) -> str | None:
+        """The base URL in use (``None`` for the local engine until it has been found)."""
+        return self._url
+
+    @property
+    def is_local(self) -> bool:
+        """True when this client uses the embedded local engine."""
+        return self._local
+
+    def __repr__(self) -> str:
+        where = self._url or "local engine (not started yet)"
+        key = "set" if self._key else "not set"
+        local = ", local" if self._local else ""
+        return f"<Odyssey url={where!r} key {key}{local}>"
+
+    def _secrets(self) -> list[str | None]:
+        return [self._key, self._tokens._token]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Odyssey:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (those of other, still running loops are closed there)."""
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, client in list(self._clients.items()):
+            del self._clients[loop]
+            if loop is current:
+                await client.aclose()
+            elif not loop.is_closed() and loop.is_running():
+                asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+
+    def _http(self) -> httpx.AsyncClient:
+        """This loop's AsyncClient: never shared between loops."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            for other in [lp for lp in self._clients if lp.is_closed()]:
+                del self._clients[other]
+            client = httpx.AsyncClient(
+                timeout=self._timeout,
+                limits=self._limits,
+                transport=self._transport,
+                follow_redirects=True,
+                headers={"User-Agent": "odyssey_jupyter"},
+            )
+            self._clients[loop] = client
+        return client
+
+    # ------------------------------------------------------------------ local engine
+
+    async def _endpoint(self) -> str:
+        """The base URL, starting the local engine first when this client uses it."""
+        if self._url is not None and self._key is not None:
+            return self._url
+        loop = asyncio.get_running_loop()
+        lock = self._engine_locks.get(loop)
+        if lock is None:
+            lock = self._engine_locks[loop] = asyncio.Lock()
+        async with lock:
+            if self._url is None or self._key is None:
+                await self._find_engine()
+        assert self._url is not None
+        return self._url
+
+    async def _find_engine(self) -> None:
+        from odyssey_jupyter.local.launcher import ensure_engine  # type: ignore[import-not-found]
+
+        info = await asyncio.to_thread(ensure_engine, self._local_data_dir)
+        url = _clean_url(str(info.url))
+        if url != self._url:
+            self._tokens.clear()
+        self._url, self._key = url, str(info.api_key)
+        if url not in _announced:
+            _announced.add(url)
+            message = f"Using the local Odyssey engine at {url}"
+            logger.info(message)
+            print(message + " (set ODYSSEY_API_KEY to use the hosted API)", file=sys.stderr)
+
+    # ------------------------------------------------------------------ requests
+
+    async def _exchange(self) -> TokenGrant:
+        data = await self._send("POST", "/auth/token", json={"api_key": self._key}, auth=False)
+        if not isinstance(data, Mapping) or "access_token" not in data:
+            raise AuthenticationError("the token exchange returned no access_token")
+        return TokenGrant.from_json(data)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        auth: bool = True,
+        unsent_only: bool = False,
+    ) -> Any:
+        """One API call with retries; ``unsent_only`` for calls that must not run twice."""
+        base = await self._endpoint()
+        deadline = Deadline(self._policy.deadline)
+        attempt = 0
+        reauthed = relaunched = False
+        while True:
+            headers: dict[str, str] = {}
+            token: str | None = None
+            if auth:
+                token = await self._tokens.get(self._exchange)
+                headers["Authorization"] = f"Bearer {token}"
+            error: OdysseyError
+            retry_after: float | None = None
+            try:
+                response = await self._http().request(
+                    method, base + path, json=json, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                if self._local and isinstance(exc, httpx.ConnectError) and not relaunched:
+                    # The engine may have died with its kernel: find or restart it once.
+                    relaunched = True
+                    await self._find_engine()
+                    base = self._url or base
+                    continue
+                retryable = never_reached_server(exc) or (not unsent_only and is_transient(exc))
+                error = transport_error(
+                    exc, method=method, path=path, url=base, secrets=self._secrets()
+                )
+            else:
+                if response.is_success:
+                    return self._json(response, method, path)
+                status = response.status_code
+                if status == 401 and auth and not reauthed:
+                    reauthed = True
+                    await self._tokens.refresh(token, self._exchange)
+                    continue
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                error = error_from_response(
+                    response,
+                    method=method,
+                    path=path,
+                    secrets=self._secrets(),
+                    retry_after=retry_after,
+                )
+                if not auth and status in (401, 403, 422):
+                    error = AuthenticationError(
+                        f"the API key was refused ({status}): {error.detail or 'no detail'}. "
+                        "Check ODYSSEY_API_KEY.",
+                        status_code=status,
+                        detail=error.detail,
+                        method=method,
+                        path=path,
+                    )
+                if status == 429:
+                    # A rate-limit refusal means the server did nothing, so even a
+                    # submission may be repeated; other usage limits will not pass by waiting.
+                    retryable = isinstance(error, RateLimitError)
+                    retry_after = retry_after if retry_after is not None else error.retry_after  # type: ignore[attr-defined]
+                else:
+                    retryable = status in RETRY_STATUSES and not unsent_only
+            attempt += 1
+            if not retryable or attempt > self._policy.max_retries:
+                raise error
+            wait = self._policy.delay(attempt, retry_after)
+            if not deadline.allows(wait):
+                raise error
+            logger.debug("retrying %s %s in %.2fs (%s)", method, path, wait, type(error).__name__)
+            await asyncio.sleep(wait)
+
+    def _json(self, response: httpx.Response, method: str, path: str) -> Any:
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerError(
+                f"{method} {path}: the server answered {response.status_code} without JSON",
+                status_code=response.status_code,
+                method=method,
+                path=path,
+            ) from None
+
+    # ------------------------------------------------------------------ scripts
+
+    def _prepare(self, script: list[dict[str, Any]], portrait: bool, index: int | None) -> Any:
+        """Replace each start image by a data URL (entries keep their order)."""
+        out: list[dict[str, Any]] = []
+        for number, entry in enumerate(script):
+            start = entry.get("start")
+            if isinstance(start, dict) and "image" in start:
+                data_url = images.to_data_url(
+                    start["image"], portrait=portrait, entry=number, script_index=index
+                )
+                entry = {**entry, "start": {**start, "image": data_url}}
+            out.append(entry)
+        return out
+
+    @staticmethod
+    def _has_images(scripts: Iterable[list[dict[str, Any]]]) -> bool:
+        return any(
+            isinstance(e.get("start"), dict) and "image" in e["start"] for s in scripts for e in s
+        )
+
+    async def _body(
+        self,
+        script: Any,
+        scripts: Any,
+        script_url: Any,
+        portrait: bool,
+        bypass_prompt_expansion: bool | None,
+    ) -> dict[str, Any]:
+        given = [
+            name
+            for name, value in (
+                ("script", script),
+                ("scripts", scripts),
+                ("script_url", script_url),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise ScriptError(
+                f"give exactly one of script=, scripts= or script_url= (got {found})",
+                hint="script= for one script, scripts= for a batch",
+            )
+        body: dict[str, Any] = {"portrait": bool(portrait), "output_video": True}
+        if script is not None:
+            if is_batch(script) and len(script) and not isinstance(script[0], Mapping):
+                raise ScriptError(
+                    "script= got a list of scripts",
+                    hint="pass a batch as scripts=[script_a, script_b]",
+                )
+            clean = [validate_script(script)]
+        elif scripts is not None:
+            clean = validate_scripts(scripts)
+        else:
+            if not isinstance(script_url, str) or not script_url.startswith(
+                ("http://", "https://")
+            ):
+                raise ScriptError(
+                    f"script_url must be an http(s) URL, not {script_url!r}",
+                    hint="point it at a JSON file holding the script",
+                )
+            body["script_url"] = script_url
+            clean = []
+        if clean:
+            if self._has_images(clean):
+                prepared = await asyncio.to_thread(
+                    lambda: [
+                        self._prepare(s, portrait, i if scripts is not None else None)
+                        for i, s in enumerate(clean)
+                    ]
+                )
+            else:
+                prepared = clean
+            if scripts is not None:
+                body["scripts"] = prepared
+            else:
+                body["script"] = prepared[0]
+        if bypass_prompt_expansion is not None:
+            body["bypass_vlm_expansion"] = bool(bypass_prompt_expansion)
+        return body
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def simulate(
+        self,
+        script: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        scripts: Sequence[Sequence[Mapping[str, Any]]] | None = None,
+        script_url: str | None = None,
+        portrait: bool = True,
+        bypass_prompt_expansion: bool | None = None,
+    ) -> SimulationJobDetail:
+        """Submit a simulation (one script, a batch, or a script URL); returns the pending job.
+
+        Scripts and images are checked before anything is sent. The submission is
+        retried only when it certainly never reached the server.
+        """
+        body = await self._body(script, scripts, script_url, portrait, bypass_prompt_expansion)
+        data = await self._send("POST", "/simulation-jobs", json=body, unsent_only=True)
+        return SimulationJobDetail.from_json(data)
+
+    async def get_simulate_status(self, job_id: str) -> SimulationJobDetail:
+        """The job's current detail, with its streams once they exist."""
+        data = await self._send("GET", f"/simulation-jobs/{_segment(job_id)}")
+        return SimulationJobDetail.from_json(data)
+
+    async def list_simulations(
+        self,
+        status: str | JobStatus | None = None,
+        active: bool | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> SimulationJobsList:
+        """One page of your jobs, newest first (``limit`` 1..100, ``offset`` >= 0)."""
+        params: dict[str, Any] = dict(_check_page(limit, offset))
+        if status is not None:
+            params["status"] = str(status.value if isinstance(status, JobStatus) else status)
+        if active is not None:
+            params["active"] = "true" if active else "false"
+        data = await self._send("GET", "/simulation-jobs", params=params)
+        return SimulationJobsList.from_json(data)
+
+    async def cancel_simulation(self, job_id: str) -> SimulationJobInfo:
+        """Cancel a job that has not finished; 400 (InvalidRequestError) when it is too late."""
+        data = await self._send("DELETE", f"/simulation-jobs/{_segment(job_id)}")
+        if isinstance(data, Mapping) and "job_id" not in data:
+            data = {**data, "job_id": job_id, "status": data.get("status", "cancelled")}
+        return SimulationJobInfo.from_json(data)
+
+    async def get_recording(self, stream_id: str) -> Recording:
+        """Fresh presigned URLs of a stream's artifacts (they expire; ask again later)."""
+        data = await self._send("GET", f"/recordings/{_segment(stream_id)}")
+        return Recording.from_json(data)
+
+    async def list_stream_recordings(
+        self, limit: int | None = None, offset: int | None = None
+    ) -> StreamRecordingsList:
+        """One page of your stream recordings, newest first."""
+        data = await self._send("GET", "/stream-recordings", params=_check_page(limit, offset))
+        return StreamRecordingsList.from_json(data)
+
+    # ------------------------------------------------------------------ conveniences
+
+    async def wait(
+        self,
+        job_id: str,
+        timeout: float | None = None,
+        on_update: UpdateCallback | None = None,
+        *,
+        raise_on_failure: bool = False,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 5.0,
+    ) -> SimulationJobDetail:
+        """Poll until the job ends (or ``timeout`` seconds pass); returns the last detail.
+
+        ``on_update`` (sync or async) sees every change. With ``raise_on_failure``
+        a failed, cancelled or timed-out wait raises JobFailedError,
+        JobCancelledError or JobTimeoutError carrying the last detail.
+        """
+        started = time.monotonic()
+        interval = max(0.05, poll_interval)
+        last: SimulationJobDetail | None = None
+        while True:
+            detail = await self.get_simulate_status(job_id)
+            if detail != last:
+                interval = max(0.05, poll_interval)
+                if on_update is not None:
+                    await _maybe_await(on_update(detail))
+            else:
+                interval = min(max_poll_interval, interval * 1.5)
+            last = detail
+            if detail.is_terminal:
+                break
+            if timeout is not None:
+                remaining = timeout - (time.monotonic() - started)
+                if remaining <= 0:
+                    if raise_on_failure:
+                        raise JobTimeoutError(
+                            f"job {job_id} is still {detail.status} after {timeout:g} s "
+                            "(it goes on running)",
+                            detail,
+                        )
+                    return detail
+                await asyncio.sleep(min(interval, remaining))
+            else:
+                await asyncio.sleep(interval)
+        if raise_on_failure and detail.status == JobStatus.FAILED:
+            reason = detail.error_message or "no reason given"
+            raise JobFailedError(f"job {job_id} failed: {reason}", detail)
+        if raise_on_failure and detail.status == JobStatus.CANCELLED:
+            raise JobCancelledError(f"job {job_id} was cancelled", detail)
+        return detail
+
+    async def download(
+        self,
+        stream_id: str,
+        dest_dir: str | os.PathLike[str],
+        kinds: Iterable[str] = ARTIFACT_KINDS,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, Path]:
+        """Stream a recording's artifacts into ``dest_dir``; returns ``{kind: path}``.
+
+        Each file is written to a temporary name and renamed when complete, so a
+        reader never sees half a video. An expired URL is replaced by asking for a
+        fresh recording. Artifacts the server does not have are skipped, except
+        the video. ``progress(kind, bytes_done, bytes_total_or_None)`` may be async.
+        """
+        wanted = list(kinds)
+        for kind in wanted:
+            if kind not in ARTIFACT_FILES:
+                raise ValueError(f"unknown artifact kind {kind!r}; use some of {ARTIFACT_KINDS}")
+        directory = Path(dest_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        recording = await self.get_recording(stream_id)
+        paths: dict[str, Path] = {}
+        for kind in wanted:
+            path, recording = await self._fetch(
+                stream_id, kind, recording, directory / ARTIFACT_FILES[kind], progress
+            )
+            if path is not None:
+                paths[kind] = path
+        return paths
+
+    async def _fetch(
+        self,
+        stream_id: str,
+        kind: str,
+        recording: Recording,
+        dest: Path,
+        progress: ProgressCallback | None,
+    ) -> tuple[Path | None, Recording]:
+        deadline = Deadline(self._policy.deadline)
+        attempt = 0
+        refreshed = False
+        while True:
+            url = recording.url_for(kind)
+            if url is None:
+                if kind == "video":
+                    raise NotFoundError(
+                        f"stream {stream_id} has no video (yet)", status_code=None, detail=None
+                    )
+                return None, recording
+            if url.startswith("/"):
+                url = (await self._endpoint()) + url
+            tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
+            problem: str
+            try:
+                async with self._http().stream(
+                    "GET", url, timeout=self._download_timeout
+                ) as response:
+                    status = response.status_code
+                    if status in _REFRESH_STATUSES and not refreshed:
+                        refreshed = True
+                        recording = await self.get_recording(stream_id)
+                        continue
+                    if not response.is_success:
+                        await response.aread()
+                        if status not in RETRY_STATUSES:
+                            raise error_from_response(
+                                response,
+                                method="GET",
+                                path=f"{kind} of stream {stream_id}",
+                                secrets=self._secrets(),
+                            )
+                        problem = f"the artifact host answered {status}"
+                    else:
+                        total_header = response.headers.get("Content-Length")
+                        total = (
+                            int(total_header) if total_header and total_header.isdigit() else None
+                        )
+                        done = 0
+                        with open(tmp, "wb") as out:
+                            async for chunk in response.aiter_bytes(_CHUNK):
+                                out.write(chunk)
+                                done += len(chunk)
+                                if progress is not None:
+                                    await _maybe_await(progress(kind, done, total))
+                        if total is None or done == total:
+                            os.replace(tmp, dest)
+                            return dest, recording
+                        problem = f"the {kind} stopped after {done} of {total} bytes"
+            except httpx.TransportError as exc:
+                problem = scrub(f"{type(exc).__name__}: {exc}", self._secrets())
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+            attempt += 1
+            wait = self._policy.delay(attempt, None)
+            if attempt > self._policy.max_retries or not deadline.allows(wait):
+                raise OdysseyConnectionError(
+                    f"could not download the {kind} of stream {stream_id}: {problem}"
+                )
+            logger.debug("retrying the %s download in %.2fs: %s", kind, wait, problem)
+            await asyncio.sleep(wait)
+
+
+def _segment(value: str) -> str:
+    """An id as one URL path segment (no slashes or dot-segments smuggled into the path)."""
+    text = str(value).strip()
+    if not text or text in (".", ".."):
+        raise InvalidRequestError(f"not a valid id: {value!r}")
+    return quote(text, safe="")
+
+
+__all__ = ["ARTIFACT_FILES", "HOSTED_URL", "Odyssey"]

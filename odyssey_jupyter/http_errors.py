@@ -1,0 +1,155 @@
+"""Turn HTTP answers and transport failures into the package's exception tree.
+
+Every message built here passes through :func:`scrub`, so neither the API key nor
+a bearer token can reach an exception, a log line or a traceback, even when a
+server or httpx echoes them back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from odyssey_jupyter.errors import (
+    USAGE_ERRORS,
+    APIError,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    OdysseyConnectionError,
+    OdysseyTimeoutError,
+    PermissionDeniedError,
+    ServerError,
+    UsageLimitError,
+)
+
+REDACTED = "***"
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    413: InvalidRequestError,
+    422: InvalidRequestError,
+}
+
+
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every secret (key, token) replaced by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _scrub_value(value: Any, secrets: list[str | None]) -> Any:
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {k: _scrub_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_value(v, secrets) for v in value]
+    return value
+
+
+def response_body(response: httpx.Response) -> Any:
+    """The JSON body when there is one, else the text (possibly empty)."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return response.text
+
+
+def _detail_text(detail: Any) -> str:
+    """FastAPI-style ``detail`` (a string or a list of field errors) as one line."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                msg = str(item.get("msg", item))
+                parts.append(f"{where}: {msg}" if where else msg)
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    return json.dumps(detail) if detail is not None else ""
+
+
+def usage_code(body: Any) -> str | None:
+    """The usage-error code of a 429 body (``error`` or ``code``), if any."""
+    if isinstance(body, dict):
+        code = body.get("error") or body.get("code")
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def error_from_response(
+    response: httpx.Response,
+    *,
+    method: str,
+    path: str,
+    secrets: list[str | None],
+    retry_after: float | None = None,
+) -> APIError:
+    """The exception for an error status, carrying the server's own explanation."""
+    status = response.status_code
+    body = _scrub_value(response_body(response), secrets)
+    if status == 429:
+        code = usage_code(body)
+        cls: type[UsageLimitError] = USAGE_ERRORS.get(code or "", UsageLimitError)
+        if code is None:
+            cls = USAGE_ERRORS["RATE_LIMITED"]
+        info = body if isinstance(body, dict) else {}
+        raw_details = info.get("details")
+        details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
+        if retry_after is None and details.get("retry_after_seconds") is not None:
+            try:
+                retry_after = float(details["retry_after_seconds"])
+            except (TypeError, ValueError):
+                retry_after = None
+        message = str(
+            info.get("message") or _detail_text(info.get("detail")) or "Too many requests"
+        )
+        action = info.get("action")
+        text = f"{message} ({action})" if action else message
+        return cls(
+            text,
+            code=code or "RATE_LIMITED",
+            action=str(action) if action else None,
+            action_url=info.get("action_url"),
+            details=details,
+            retry_after=retry_after,
+            method=method,
+            path=path,
+        )
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    explanation = _detail_text(detail).strip() or response.reason_phrase or "error"
+    api_cls = _BY_STATUS.get(status)
+    if api_cls is None:
+        api_cls = ServerError if status >= 500 else APIError
+    hint = ""
+    if status == 401:
+        hint = " Check ODYSSEY_API_KEY (or the api_key argument)."
+    message = f"{method} {path} failed with {status}: {explanation}{hint}"
+    return api_cls(message, status_code=status, detail=detail, method=method, path=path)
+
+
+def transport_error(
+    exc: BaseException, *, method: str, path: str, url: str, secrets: list[str | None]
+) -> OdysseyConnectionError:
+    """A clean error for a request that never got an answer (text scrubbed)."""
+    reason = scrub(str(exc) or type(exc).__name__, secrets)
+    if isinstance(exc, httpx.TimeoutException):
+        return OdysseyTimeoutError(
+            f"{method} {path}: no answer from {url} in time ({type(exc).__name__}: {reason})"
+        )
+    return OdysseyConnectionError(
+        f"{method} {path}: cannot reach {url} ({type(exc).__name__}: {reason})"
+    )

@@ -1,0 +1,95 @@
+"""When to try a request again, and how long to wait first.
+
+Kept apart from the client so the rules can be read (and tested) in one place:
+which statuses and transport errors are transient, which are safe to repeat for a
+non-idempotent submission, and how ``Retry-After`` and exponential backoff with
+jitter combine under one overall deadline.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+"""Statuses worth another attempt: the server (or a proxy in front of it) was busy or broken."""
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded by attempts and by an overall deadline.
+
+    ``retry_after_cap`` bounds what a server may ask us to wait, so a bogus
+    ``Retry-After: 86400`` cannot freeze a notebook for a day.
+    """
+
+    max_retries: int = 5
+    deadline: float = 120.0
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    retry_after_cap: float = 60.0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before retry ``attempt`` (1-based): uniform in [c/2, c], c = min(max, base*2^n)."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        return self.rng.uniform(ceiling / 2, ceiling)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """The server's wish (capped) when it gave one, else our own backoff."""
+        if retry_after is not None:
+            return min(max(0.0, retry_after), self.retry_after_cap)
+        return self.backoff(attempt)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def never_reached_server(exc: BaseException) -> bool:
+    """True when a transport error proves the request was never sent.
+
+    Only the connect phase gives that proof (refused, unreachable, connect
+    timeout, no free pool slot). Anything later (a reset or a read timeout after
+    the body left) may mean the server already acted, so a submission is not repeated.
+    """
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Transport errors worth retrying for a request that is safe to repeat."""
+    return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
+
+
+class Deadline:
+    """An overall time budget: retries stop when the next wait would overrun it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + max(0.0, seconds)
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def allows(self, wait: float) -> bool:
+        return self.remaining() >= wait
