@@ -1,0 +1,85 @@
+"""The local submission history: what is recorded, never the key, fast lookups."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from odyssey_jupyter import history
+
+SCRIPT = [
+    {"timestamp_ms": 0, "start": {"prompt": "a lighthouse at dusk"}},
+    {"timestamp_ms": 1000, "interact": {"prompt": "waves"}},
+    {"timestamp_ms": 2000, "end": {}},
+    {"timestamp_ms": 2000, "start": {"prompt": "second stream"}},
+    {"timestamp_ms": 3000, "end": {}},
+]
+
+
+@pytest.fixture
+def history_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "h" / "history.jsonl"
+    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(path))
+    return path
+
+
+def test_default_path_respects_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ODYSSEY_HISTORY_PATH", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert history.history_path() == tmp_path / "odyssey_jupyter" / "history.jsonl"
+
+
+def test_record_and_lookup(history_file: Path) -> None:
+    history.record(
+        "job-1",
+        scripts=[SCRIPT],
+        portrait=False,
+        api_url="https://user:ody_secret@api.example.com:8443/v1",
+        created=123.0,
+    )
+    text = history_file.read_text()
+    assert "ody_secret" not in text and "user" not in text
+    entry = json.loads(text)
+    assert entry == {
+        "job_id": "job-1",
+        "created": 123.0,
+        "portrait": False,
+        "prompt": "a lighthouse at dusk",
+        "streams": 2,
+        "host": "api.example.com:8443",
+    }
+    assert history.first_prompt("job-1") == "a lighthouse at dusk"
+    assert history.first_prompt("nope") is None
+    assert history.lookup(["job-1", "nope"]) == {"job-1": entry}
+    history.record("job-2", scripts=None, portrait=True, api_url=None)
+    assert history.first_prompt("job-2") is None  # script_url jobs have no prompt
+    assert [e["job_id"] for e in history.entries()] == ["job-2", "job-1"]
+
+
+def test_lookup_is_cached_and_sees_appends(history_file: Path) -> None:
+    history_file.parent.mkdir(parents=True)
+    with open(history_file, "w") as out:
+        for i in range(10_000):
+            out.write(json.dumps({"job_id": f"j{i}", "created": i, "prompt": f"p{i}"}) + "\n")
+        out.write("garbage line\n")
+    ids = [f"j{i}" for i in range(0, 10_000, 500)]
+    assert len(history.lookup(ids)) == 20
+    # cached: 100 page lookups cost far less than re-reading the file each time
+    started = time.perf_counter()
+    for _ in range(100):
+        assert history.lookup(ids)["j500"]["prompt"] == "p500"
+    per_page = (time.perf_counter() - started) / 100
+    print(f"history lookup of 20 rows among 10,000: {per_page * 1e6:.0f} us")
+    history.record("fresh", scripts=[SCRIPT], portrait=True, api_url=None)
+    assert history.first_prompt("fresh") == "a lighthouse at dusk"
+
+
+def test_unwritable_history_is_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(blocker / "sub" / "history.jsonl"))
+    history.record("x", scripts=[SCRIPT], portrait=True, api_url=None)  # logs, does not raise
+    assert history.lookup(["x"]) == {}
