@@ -1,0 +1,65 @@
+"""Human times for tables: "3 min ago" for scanning, the full UTC time for hovering."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from odyssey_jupyter.types import parse_time
+
+_STEPS = ((60, "s", 1), (3600, "min", 60), (86400, "h", 3600), (86400 * 30, "days", 86400))
+
+
+def relative_time(when: str | datetime | None, now: datetime | None = None) -> str:
+    """``when`` relative to ``now`` ("just now", "42 s ago", "5 min ago", "3 h ago", "2 days ago").
+
+    Older than a month, or unparsable, it falls back to the calendar date (or a dash),
+    because "213 days ago" is harder to read than a date.
+    """
+    moment = parse_time(when)
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    current = now or datetime.now(timezone.utc)
+    seconds = (current - moment).total_seconds()
+    if seconds < 0:
+        return "in the future" if seconds < -5 else "just now"
+    if seconds < 5:
+        return "just now"
+    for limit, unit, size in _STEPS:
+        if seconds < limit:
+            amount = int(seconds // size)
+            if unit == "days" and amount == 1:
+                return "1 day ago"
+            return f"{amount} {unit} ago"
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
+
+
+def full_time(when: str | datetime | None) -> str:
+    """The exact time in UTC, for a tooltip ("2026-11-21 14:39:35 UTC")."""
+    moment = parse_time(when)
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_duration(seconds: float | None) -> str:
+    """A video length: "1.5 s" under a minute, then "2:05", then "1:02:03"; dash if unknown."""
+    if seconds is None or seconds < 0:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def format_timestamp(seconds: float) -> str:
+    """A chapter time inside a video: "0:01.5", "1:05.0"."""
+    minutes, secs = divmod(max(seconds, 0.0), 60)
+    return f"{int(minutes)}:{secs:04.1f}"
