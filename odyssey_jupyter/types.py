@@ -43,6 +43,31 @@ class JobStatus(str, Enum):
     def __str__(self) -> str:
         return str(self.value)
 
+    def __eq__(self, other: object) -> bool:
+        """Plain string equality, plus one alias: ``"running"`` names the whole in-progress phase.
+
+        The Simulate API guide polls ``while status in ("pending", "running")``
+        while the API reports ``dispatched``/``processing`` for that phase; treating
+        those as equal to ``"running"`` keeps the guide's own loops correct.
+        """
+        if not isinstance(other, str):
+            return NotImplemented
+        if str.__eq__(self, other):
+            return True
+        theirs = str.__str__(other) if not isinstance(other, JobStatus) else other.value
+        mine = self.value
+        return (theirs == "running" and mine in _IN_PROGRESS) or (
+            mine == "running" and theirs in _IN_PROGRESS
+        )
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        # Hash like the plain string so {"completed": ...}[status] works (the alias cannot).
+        return str.__hash__(self)
+
     @property
     def is_terminal(self) -> bool:
         return self.value in _TERMINAL
@@ -53,6 +78,7 @@ class JobStatus(str, Enum):
 
 
 _TERMINAL = frozenset({"completed", "failed", "cancelled"})
+_IN_PROGRESS = frozenset({"dispatched", "processing", "running"})
 
 
 def is_terminal(status: str | JobStatus) -> bool:
