@@ -1,0 +1,195 @@
+"""The dry-run picture of a script: one lane per stream, prompts placed at their times.
+
+An inline SVG (no JavaScript, so it survives untrusted notebooks and HTML
+exports) followed by the script's timeline text form; ``text/plain`` is the text
+form alone. A start image is drawn as a small thumbnail on its start when Pillow
+can read it, otherwise as a labelled placeholder.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from odyssey_jupyter.script import Script, StreamPlan, plan_streams
+from odyssey_jupyter.script_text import describe_image, format_timeline
+
+WIDTH = 760
+LEFT = 150
+RIGHT = 20
+LANE_HEIGHT = 64
+TOP = 16
+AXIS_HEIGHT = 26
+THUMB = 40
+CHAR_PX = 6.4
+
+
+def _thumbnail_url(image: Any) -> str | None:
+    """A small JPEG data URL of a start image, or ``None`` when it cannot be read."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    picture: Any
+    try:
+        if isinstance(image, (str, Path)) and str(image).startswith("data:image/"):
+            payload = str(image).split(",", 1)[1]
+            picture = Image.open(io.BytesIO(base64.b64decode(payload)))
+        elif isinstance(image, (str, Path)):
+            picture = Image.open(Path(image).expanduser())
+        elif isinstance(image, (bytes, bytearray, memoryview)):
+            picture = Image.open(io.BytesIO(bytes(image)))
+        elif hasattr(image, "__array_interface__") and not hasattr(image, "thumbnail"):
+            picture = Image.fromarray(image)
+        else:
+            picture = image
+        picture = picture.convert("RGB")
+        picture.thumbnail((THUMB * 2, THUMB * 2))
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=70)
+    except Exception:  # any unreadable image just gets a placeholder
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _nice_step(total_ms: int) -> int:
+    for step in (250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000):
+        if total_ms / step <= 10:
+            return step
+    return 300_000
+
+
+def _fmt_tick(ms: int) -> str:
+    seconds = ms / 1000
+    if seconds >= 60:
+        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    return f"{seconds:g}s"
+
+
+def timeline_svg(scripts: Sequence[Script]) -> str:
+    """An SVG timeline of validated script(s): one lane per stream."""
+    lanes: list[tuple[str, StreamPlan]] = []
+    for index, script in enumerate(scripts):
+        for number, plan in enumerate(plan_streams(script, script_index=index)):
+            label = (
+                f"stream {number + 1}"
+                if len(scripts) == 1
+                else (f"script {index} · stream {number + 1}")
+            )
+            lanes.append((label, plan))
+    total = max((plan.end_ms for _, plan in lanes), default=1000) or 1000
+    span = WIDTH - LEFT - RIGHT
+    height = TOP + LANE_HEIGHT * len(lanes) + AXIS_HEIGHT
+
+    def x_of(ms: int) -> float:
+        return LEFT + span * ms / total
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="odyssey-timeline" width="{WIDTH}" '
+        f'height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" '
+        'font-size="11">',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fafafa"/>',
+    ]
+    step = _nice_step(total)
+    axis_y = TOP + LANE_HEIGHT * len(lanes) + 4
+    for tick in range(0, total + 1, step):
+        x = x_of(tick)
+        out.append(
+            f'<line x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{axis_y}" stroke="#e0e0e0"/>'
+            f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#757575">'
+            f"{_fmt_tick(tick)}</text>"
+        )
+    for lane, (label, plan) in enumerate(lanes):
+        top = TOP + lane * LANE_HEIGHT
+        mid = top + LANE_HEIGHT / 2
+        x0, x1 = x_of(plan.start_ms), x_of(plan.end_ms)
+        out.append(
+            f'<text x="8" y="{mid + 4:.1f}" fill="#424242" font-weight="600">'
+            f"{html.escape(label)}</text>"
+            f'<rect x="{x0:.1f}" y="{mid - 6:.1f}" width="{max(x1 - x0, 2):.1f}" height="12" '
+            f'rx="6" fill="#bbdefb" stroke="#1565c0"><title>{html.escape(label)}: '
+            f"{plan.start_ms / 1000:g}s to {plan.end_ms / 1000:g}s</title></rect>"
+            f'<line x1="{x1:.1f}" y1="{mid - 10:.1f}" x2="{x1:.1f}" y2="{mid + 10:.1f}" '
+            'stroke="#c62828" stroke-width="2"><title>end</title></line>'
+        )
+        if plan.image is not None:
+            url = _thumbnail_url(plan.image)
+            ty = mid - THUMB - 8
+            if url is not None:
+                out.append(
+                    f'<image class="odyssey-timeline-image" x="{x0:.1f}" y="{ty:.1f}" '
+                    f'width="{THUMB}" height="{THUMB}" href="{url}" '
+                    'preserveAspectRatio="xMidYMid meet"/>'
+                )
+            else:
+                out.append(
+                    f'<rect class="odyssey-timeline-image" x="{x0:.1f}" y="{ty:.1f}" '
+                    f'width="{THUMB}" height="{THUMB}" fill="#eeeeee" stroke="#9e9e9e"/>'
+                    f'<text x="{x0 + THUMB / 2:.1f}" y="{ty + THUMB / 2 + 4:.1f}" '
+                    'text-anchor="middle" fill="#757575">image</text>'
+                )
+        cues = plan.cues
+        for number, cue in enumerate(cues):
+            x = x_of(cue.timestamp_ms)
+            next_x = x_of(cues[number + 1].timestamp_ms) if number + 1 < len(cues) else x1
+            room = max(next_x - x - 6, 40.0 if number + 1 == len(cues) else 0.0)
+            if number + 1 == len(cues):
+                room = max(room, WIDTH - RIGHT - x - 6)
+            below = number % 2 == 1
+            text_y = mid + 22 if below else mid - 12
+            if plan.image is not None and not below and number == 0:
+                text_y = mid + 22
+            prompt = cue.prompt
+            fit = int(room / CHAR_PX)
+            shown = prompt if len(prompt) <= fit else prompt[: max(fit - 1, 0)] + "…"
+            colour = "#2e7d32" if cue.action == "start" else "#1565c0"
+            out.append(
+                f'<g class="odyssey-cue"><title>{cue.timestamp_ms / 1000:g}s {cue.action}: '
+                f"{html.escape(prompt)}</title>"
+                f'<circle cx="{x:.1f}" cy="{mid:.1f}" r="5" fill="{colour}"/>'
+                f'<text x="{x + 4:.1f}" y="{text_y:.1f}" fill="#212121">{html.escape(shown)}</text>'
+                "</g>"
+            )
+    out.append("</svg>")
+    return "".join(out)
+
+
+class ScriptTimeline:
+    """What ``--dry-run`` shows: the picture plus the text form; nothing is sent."""
+
+    def __init__(self, scripts: Sequence[Script], *, portrait: bool = True) -> None:
+        self.scripts = [list(s) for s in scripts]
+        self.portrait = portrait
+
+    def _header(self) -> str:
+        streams = sum(len(plan_streams(s)) for s in self.scripts)
+        batch = f"{len(self.scripts)} scripts, " if len(self.scripts) > 1 else ""
+        shape = "portrait 704x1280" if self.portrait else "landscape 1280x704"
+        return (
+            f"Dry run (nothing sent): {batch}{streams} stream{'s' if streams != 1 else ''}, {shape}"
+        )
+
+    def text(self) -> str:
+        return format_timeline(self.scripts)
+
+    def __repr__(self) -> str:
+        return f"{self._header()}\n{self.text()}"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        return (
+            '<div class="odyssey-dry-run">'
+            f"<div><b>{html.escape(self._header())}</b></div>"
+            f"{timeline_svg(self.scripts)}"
+            f'<pre class="odyssey-script-text">{html.escape(self.text())}</pre>'
+            "</div>"
+        )
+
+
+__all__ = ["ScriptTimeline", "describe_image", "timeline_svg"]

@@ -1,0 +1,175 @@
+"""Argument parsing of the magic lines, apart from the magics so it stays testable.
+
+Errors are IPython ``UsageError``s (shown without a traceback) that name the
+offending flags; nothing here touches the shell or the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from dataclasses import dataclass
+
+from IPython.core.error import UsageError
+
+from odyssey_jupyter.types import JobStatus
+
+SIMULATE_USAGE = (
+    "%%odyssey_simulate [--portrait | --landscape] [-o NAME] [--wait] [--timeout SECONDS] "
+    "[--cancel-on-interrupt] [--dry-run] [--image PATH_OR_{var}] [--no-download]\n"
+    "%odyssey_simulate [same flags] VARIABLE"
+)
+JOBS_USAGE = "%odyssey_jobs [--active] [--status STATUS] [--limit N]"
+
+
+@dataclass(frozen=True)
+class SimulateArgs:
+    """The parsed ``%%odyssey_simulate`` line."""
+
+    portrait: bool = True
+    output: str | None = None
+    wait: bool | None = None
+    """``True`` with --wait or --timeout; ``None`` leaves it to ``wait_by_default``."""
+    timeout: float | None = None
+    cancel_on_interrupt: bool = False
+    dry_run: bool = False
+    image: str | None = None
+    download: bool = True
+    variable: str | None = None
+
+
+@dataclass(frozen=True)
+class JobsArgs:
+    """The parsed ``%odyssey_jobs`` line."""
+
+    active: bool = False
+    status: str | None = None
+    limit: int = 20
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}\nusage: {self.usage}")
+
+
+def _split(line: str, usage: str) -> list[str]:
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the magic line: {exc}\nusage: {usage}") from None
+
+
+def _simulate_parser() -> _Parser:
+    parser = _Parser(
+        prog="%%odyssey_simulate", usage=SIMULATE_USAGE, add_help=False, allow_abbrev=False
+    )
+    parser.add_argument("--portrait", action="store_true")
+    parser.add_argument("--landscape", action="store_true")
+    parser.add_argument("-o", "--output", metavar="NAME")
+    parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--timeout", metavar="SECONDS")
+    parser.add_argument("--cancel-on-interrupt", action="store_true")
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--image", metavar="PATH_OR_{var}")
+    parser.add_argument("--no-download", action="store_true")
+    return parser
+
+
+def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
+    """Parse the flags; ``cell=False`` (line form) requires one VARIABLE argument."""
+    words = _split(line, SIMULATE_USAGE)
+    namespace, rest = _simulate_parser().parse_known_args(words)
+    unknown = [w for w in rest if w.startswith("-") and w != "-"]
+    if unknown:
+        raise UsageError(
+            f"unknown option{'s' if len(unknown) > 1 else ''}: {' '.join(unknown)}\n"
+            f"usage: {SIMULATE_USAGE}"
+        )
+    positional = [w for w in rest if w not in unknown]
+    variable: str | None = None
+    if cell:
+        if positional:
+            raise UsageError(
+                f"unexpected argument{'s' if len(positional) > 1 else ''}: "
+                f"{' '.join(positional)} (the script goes in the cell body)\n"
+                f"usage: {SIMULATE_USAGE}"
+            )
+    else:
+        if len(positional) != 1:
+            got = " ".join(positional) if positional else "nothing"
+            raise UsageError(
+                f"the line form takes one variable holding a script or a list of scripts, "
+                f"got {got}\nusage: {SIMULATE_USAGE}"
+            )
+        variable = positional[0]
+        if not variable.isidentifier():
+            raise UsageError(f"'{variable}' is not a variable name\nusage: {SIMULATE_USAGE}")
+    if namespace.portrait and namespace.landscape:
+        raise UsageError("--portrait and --landscape conflict: give one (portrait is the default)")
+    if namespace.output is not None and not namespace.output.isidentifier():
+        raise UsageError(f"-o takes a variable name, not '{namespace.output}'")
+    timeout: float | None = None
+    if namespace.timeout is not None:
+        try:
+            timeout = float(namespace.timeout)
+        except ValueError:
+            raise UsageError(
+                f"--timeout takes a number of seconds, not '{namespace.timeout}'"
+            ) from None
+        if not timeout > 0:
+            raise UsageError(f"--timeout must be above 0 seconds, not {namespace.timeout}")
+    if namespace.dry_run:
+        clashing = [
+            flag
+            for flag, given in (
+                ("--wait", namespace.wait),
+                ("--timeout", namespace.timeout is not None),
+                ("--cancel-on-interrupt", namespace.cancel_on_interrupt),
+                ("--no-download", namespace.no_download),
+            )
+            if given
+        ]
+        if clashing:
+            raise UsageError(
+                f"--dry-run conflicts with {', '.join(clashing)}: a dry run sends nothing"
+            )
+    wait: bool | None = True if (namespace.wait or timeout is not None) else None
+    return SimulateArgs(
+        portrait=not namespace.landscape,
+        output=namespace.output,
+        wait=wait,
+        timeout=timeout,
+        cancel_on_interrupt=namespace.cancel_on_interrupt,
+        dry_run=namespace.dry_run,
+        image=namespace.image,
+        download=not namespace.no_download,
+        variable=variable,
+    )
+
+
+def parse_jobs_line(line: str) -> JobsArgs:
+    """Parse ``%odyssey_jobs [--active] [--status STATUS] [--limit N]``."""
+    parser = _Parser(prog="%odyssey_jobs", usage=JOBS_USAGE, add_help=False, allow_abbrev=False)
+    parser.add_argument("--active", action="store_true")
+    parser.add_argument("--status")
+    parser.add_argument("--limit", default="20")
+    namespace, rest = parser.parse_known_args(_split(line, JOBS_USAGE))
+    if rest:
+        raise UsageError(f"unknown argument(s): {' '.join(rest)}\nusage: {JOBS_USAGE}")
+    try:
+        limit = int(namespace.limit)
+    except ValueError:
+        raise UsageError(f"--limit takes a whole number, not '{namespace.limit}'") from None
+    if not 1 <= limit <= 100:
+        raise UsageError(f"--limit must be between 1 and 100, not {limit}")
+    status = namespace.status
+    if status is not None:
+        known = [s.value for s in JobStatus]
+        if status.lower() not in known:
+            raise UsageError(f"unknown status '{status}'; use one of {', '.join(known)}")
+        status = status.lower()
+        if namespace.active and JobStatus(status).is_terminal:
+            raise UsageError(f"--active conflicts with --status {status} (a finished status)")
+    return JobsArgs(active=namespace.active, status=status, limit=limit)

@@ -1,0 +1,325 @@
+"""The IPython magics: ``%%odyssey_simulate``, ``%odyssey_jobs``, ``%odyssey_login``.
+
+Thin on purpose: parse the line (``magic_args``), the body (``script_text``), hand
+the submission to the background loop (``jobs.simulate`` returns at once), show a
+display (``display.status``), and, with ``--wait``, block until the job is over.
+The kernel thread never creates the client or touches the network; the engine
+start and the POST happen on the loop thread while the widget says so.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.display import display as _ipython_display
+
+from odyssey_jupyter import config as config_module
+from odyssey_jupyter.errors import (
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    JobTimeoutError,
+    OdysseyError,
+)
+from odyssey_jupyter.magic_args import SimulateArgs, parse_jobs_line, parse_simulate_line
+from odyssey_jupyter.script_text import (
+    CellScripts,
+    from_value,
+    parse_cell,
+    resolve_image_arg,
+    with_image,
+)
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from odyssey_jupyter.jobs import Job
+
+FINAL_RENDER_TIMEOUT = 5.0
+"""How long --wait gives the display to show the final state before raising."""
+
+
+def display(obj: Any) -> None:
+    """IPython's display, typed."""
+    _ipython_display(obj)  # type: ignore[no-untyped-call]
+
+
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``--wait``: shown as its message, without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"KeyboardInterrupt: {self}"]
+
+
+def _quiet(exc: BaseException) -> BaseException:
+    """Make IPython show ``exc`` as one message (it is still raised, so runs fail)."""
+    if not hasattr(exc, "_render_traceback_"):
+        text = f"{type(exc).__name__}: {exc}"
+        exc._render_traceback_ = lambda: [text]  # type: ignore[attr-defined]
+    return exc
+
+
+@magics_class
+class OdysseyMagics(Magics):  # type: ignore[misc]
+    """Odyssey's Simulate API as magics."""
+
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        shell = self.shell
+        if shell is None:  # pragma: no cover - magics always run inside a shell
+            raise UsageError("the Odyssey magics need an IPython shell")
+        namespace: dict[str, Any] = shell.user_ns
+        return namespace
+
+    # ------------------------------------------------------------------ simulate
+
+    @no_var_expand
+    @line_cell_magic
+    def odyssey_simulate(self, line: str, cell: str | None = None) -> None:
+        """Submit the cell's script (or a variable's script) as a simulation.
+
+        %%odyssey_simulate [--portrait | --landscape] [-o NAME] [--wait] [--timeout SECONDS]
+                           [--cancel-on-interrupt] [--dry-run] [--image PATH_OR_{var}]
+                           [--no-download]
+        %odyssey_simulate [same flags] VARIABLE
+
+        The body is a timeline (``TIME ACTION [PROMPT] [image=PATH]`` per line, ``---``
+        between the scripts of a batch), a Python expression, or JSON.
+        """
+        args = parse_simulate_line(line, cell=cell is not None)
+        namespace = self._user_ns
+        parsed = self._scripts(args, cell, namespace)
+        if args.dry_run:
+            self._dry_run(args, parsed, namespace)
+            return
+        from odyssey_jupyter import jobs
+
+        job = jobs.simulate(
+            **parsed.submit_kwargs(), portrait=args.portrait, download=args.download
+        )
+        if args.output:
+            namespace[args.output] = job
+        wait = args.wait if args.wait is not None else config_module.get_config().wait_by_default
+        view = _show(job, players=not wait)
+        if wait:
+            _wait(job, view, args)
+
+    def _scripts(
+        self, args: SimulateArgs, cell: str | None, namespace: dict[str, Any]
+    ) -> CellScripts:
+        if cell is None:
+            name = args.variable or ""
+            if name not in namespace:
+                raise UsageError(
+                    f"no variable named '{name}'; define it in a cell above (a script, or "
+                    "a list of scripts), or use %%odyssey_simulate with the script as the body"
+                )
+            parsed = from_value(namespace[name], name=name)
+        else:
+            parsed = parse_cell(cell, namespace)
+        if args.image is not None:
+            parsed = with_image(parsed, resolve_image_arg(args.image, namespace))
+        return parsed
+
+    def _dry_run(self, args: SimulateArgs, parsed: CellScripts, namespace: dict[str, Any]) -> None:
+        from odyssey_jupyter.display.timeline import ScriptTimeline
+
+        if args.output:
+            namespace[args.output] = parsed.scripts if parsed.batch else parsed.scripts[0]
+        display(ScriptTimeline(parsed.scripts, portrait=args.portrait))
+
+    # ------------------------------------------------------------------ jobs
+
+    @no_var_expand
+    @line_magic
+    def odyssey_jobs(self, line: str) -> None:
+        """List recent jobs: %odyssey_jobs [--active] [--status STATUS] [--limit N]"""
+        args = parse_jobs_line(line)
+        from odyssey_jupyter.display.browser import JobBrowser
+
+        display(
+            JobBrowser(
+                status=args.status,
+                active=args.active,
+                limit=args.limit,
+                namespace=self._user_ns,
+            )
+        )
+
+    # ------------------------------------------------------------------ login
+
+    @no_var_expand
+    @line_magic
+    def odyssey_login(self, line: str) -> None:
+        """Ask for the API key at a hidden prompt and keep it in memory for this session.
+
+        %odyssey_login [--url API_URL]
+
+        The key is never typed on the magic line (it would be saved in the notebook).
+        """
+        words = line.split()
+        api_url: str | None = None
+        if words[:1] == ["--url"] and len(words) == 2:
+            api_url = words[1]
+        elif words:
+            # Do not echo the line back: it may hold the key itself.
+            raise UsageError(
+                "%odyssey_login takes no key on the line (it would be saved in the notebook); "
+                "run %odyssey_login and paste the key at the hidden prompt "
+                "(optionally: %odyssey_login --url API_URL)"
+            )
+        key = getpass.getpass("Odyssey API key (kept in memory only): ").strip()
+        if not key:
+            raise UsageError("no key given; nothing changed")
+        from odyssey_jupyter.runtime import get_runtime
+
+        get_runtime().configure(api_key=key, api_url=api_url)
+        print("Odyssey API key set for this session (in memory only, never saved).")
+
+
+# --------------------------------------------------------------------------- display + wait
+
+
+def _show(job: Job, *, players: bool) -> Any:
+    """The live display for ``job``: a widget under the cell, or text lines."""
+    from odyssey_jupyter.display.frontend import detect_frontend
+
+    if detect_frontend() == "widget":
+        from odyssey_jupyter.display.status import StatusWidget
+
+        widget = StatusWidget(job, show_players=players)
+        display(widget)
+        return widget
+    from odyssey_jupyter.display.status import TextStatus
+
+    return TextStatus(job, players=players)
+
+
+def _wait(job: Job, view: Any, args: SimulateArgs) -> None:
+    """Block until the job is over; show the outcome as an ordinary output; raise if bad."""
+    from odyssey_jupyter.display.status import JobSummary
+
+    try:
+        job.wait(timeout=args.timeout, raise_on_failure=True)
+    except KeyboardInterrupt:
+        _interrupted(job, view, args)
+    except JobTimeoutError as exc:
+        raise _quiet(
+            JobTimeoutError(
+                f"gave up waiting after {args.timeout:g} s; job {job.job_id or '(not submitted)'} "
+                f"goes on. {_how_to_cancel(job, args)}",
+                exc.detail,
+            )
+        ) from None
+    except (JobFailedError, JobCancelledError) as exc:
+        view.wait_finished(FINAL_RENDER_TIMEOUT)
+        display(JobSummary(job, players=False))
+        raise _quiet(exc) from None
+    except OdysseyError as exc:
+        view.wait_finished(FINAL_RENDER_TIMEOUT)
+        raise _quiet(exc) from None
+    view.wait_finished(FINAL_RENDER_TIMEOUT)
+    display(JobSummary(job, players=args.download))
+
+
+def _how_to_cancel(job: Job, args: SimulateArgs) -> str:
+    if args.output:
+        return f"Cancel it with {args.output}.cancel() or the widget's Cancel button."
+    if job.job_id:
+        return (
+            "Cancel it with the widget's Cancel button or "
+            f"odyssey_jupyter.Job.from_id({job.job_id!r}).cancel()."
+        )
+    return "Cancel it with the widget's Cancel button."
+
+
+def _interrupted(job: Job, view: Any, args: SimulateArgs) -> None:
+    ident = job.job_id or "(not submitted yet)"
+    if not args.cancel_on_interrupt:
+        raise WaitInterrupted(
+            f"stopped waiting; job {ident} goes on. {_how_to_cancel(job, args)}"
+        ) from None
+    try:
+        job.cancel()
+        job.wait(timeout=FINAL_RENDER_TIMEOUT)
+    except KeyboardInterrupt:
+        raise WaitInterrupted(
+            f"interrupted again while cancelling job {ident}; it may still run. "
+            f"{_how_to_cancel(job, args)}"
+        ) from None
+    except (OdysseyError, TimeoutError) as exc:
+        raise _quiet(
+            JobError(f"stopped waiting, but cancelling job {ident} failed: {exc}", job.detail)
+        ) from None
+    view.wait_finished(FINAL_RENDER_TIMEOUT)
+    raise WaitInterrupted(f"stopped waiting and cancelled job {job.job_id or ident}") from None
+
+
+# --------------------------------------------------------------------------- load / unload
+
+_state: dict[str, Any] = {}
+
+
+def _apply_nest_asyncio() -> None:
+    """Let ``asyncio.run(...)`` work in cells (code from the Simulate API guide).
+
+    It patches asyncio for this process and cannot be undone: switching the setting
+    off later only keeps it from being applied in new sessions.
+    """
+    if _state.get("nest_applied"):
+        return
+    import nest_asyncio2
+
+    try:
+        nest_asyncio2.apply()
+    except Exception as exc:  # never let this optional convenience break loading
+        print(f"odyssey_jupyter: could not enable nested asyncio: {exc}", file=sys.stderr)
+        return
+    _state["nest_applied"] = True
+
+
+def _on_nest_change(change: dict[str, Any]) -> None:
+    if change.get("new"):
+        _apply_nest_asyncio()
+
+
+def load(ipython: InteractiveShell) -> None:
+    """Register the settings (``%config OdysseyJupyter``) and the magics."""
+    settings = config_module.OdysseyJupyter(parent=ipython)
+    old = _state.get("config")
+    if old is not None and old in ipython.configurables:
+        ipython.configurables.remove(old)  # type: ignore[arg-type]
+    ipython.configurables.append(settings)  # type: ignore[arg-type]
+    config_module.set_config(settings)
+    settings.observe(_on_nest_change, names="nest_asyncio")
+    _state["config"] = settings
+    ipython.register_magics(OdysseyMagics)
+    if settings.nest_asyncio:
+        _apply_nest_asyncio()
+    # Import the display and job layers now, so the first magic call stays fast.
+    import odyssey_jupyter.display.status
+    import odyssey_jupyter.jobs  # noqa: F401
+
+
+def unload(ipython: InteractiveShell) -> None:
+    """Remove the magics and settings; stop the poller thread cleanly."""
+    manager = ipython.magics_manager
+    for kind, names in (
+        ("line", ("odyssey_simulate", "odyssey_jobs", "odyssey_login")),
+        ("cell", ("odyssey_simulate",)),
+    ):
+        for name in names:
+            manager.magics[kind].pop(name, None)
+    manager.registry.pop(OdysseyMagics.__name__, None)
+    settings = _state.pop("config", None)
+    if settings is not None:
+        settings.unobserve(_on_nest_change, names="nest_asyncio")
+        if settings in ipython.configurables:
+            ipython.configurables.remove(settings)  # type: ignore[arg-type]
+    runtime = sys.modules.get("odyssey_jupyter.runtime")
+    if runtime is not None:
+        runtime.shutdown_runtime()

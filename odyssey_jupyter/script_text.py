@@ -1,0 +1,745 @@
+"""Cell text -> validated script(s): the language of ``%%odyssey_simulate``.
+
+Three body forms, told apart by their first meaningful line:
+
+1. a timeline, one entry per line: ``TIME ACTION [PROMPT] [image=PATH]``
+   (``---`` alone on a line separates the scripts of a batch);
+2. a Python expression evaluated in the user namespace (a leading ``script =`` or
+   ``scripts =`` is accepted, so a script from the Simulate API guide pastes as is);
+3. JSON with the same content (a script, a list of scripts, or
+   ``{"script": ...}`` / ``{"scripts": ...}``).
+
+Every mistake becomes one :class:`ScriptError` naming the cell line, showing it and
+saying how to fix it. Nothing here touches the network: the magic calls this on
+the kernel thread and must stay fast.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.script import (
+    ACTIONS,
+    DATA_URL_PREFIX,
+    Script,
+    is_batch,
+    validate_script,
+    validate_scripts,
+)
+
+MAX_IMAGE_BYTES = 25 * 1024 * 1024
+CELL_FILENAME = "<odyssey cell>"
+
+_TIME = re.compile(
+    r"""^(?P<rel>\+)?(?:
+        (?P<ms>\d+)ms
+      | (?P<s>\d+(?:\.\d+)?)s
+      | (?P<clock>(?:\d+:)?\d+:\d{2}(?:\.\d{1,3})?)
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_TIMEISH = re.compile(r"^\+?\d[\d:.]*[a-zA-Z]*$")
+_SEPARATOR = re.compile(r"^-{3,}$")
+_ASSIGN = re.compile(r"^(script|scripts)\s*=(?!=)")
+_IMAGE_TAIL = re.compile(r"""(?:^|\s)image=(?P<value>"[^"]*"|'[^']*'|\S+)\s*$""")
+_BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
+
+
+@dataclass(frozen=True)
+class CellScripts:
+    """What a cell (or a variable) holds, validated and ready to submit.
+
+    ``scripts`` always has one item per script; ``batch`` says whether to submit
+    them as ``scripts=`` (a batch job) or ``script=`` (one script). ``lines[i][j]``
+    is the 1-based cell line of entry j of script i (``None`` when unknown).
+    """
+
+    scripts: list[Script]
+    batch: bool
+    form: str
+    lines: list[list[int | None]]
+    source: tuple[str, ...] = ()
+    script_lines: list[int] = field(default_factory=list)
+    """Line of each script of a batch written as a literal list (Python/JSON forms)."""
+
+    def submit_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``jobs.simulate``."""
+        if self.batch:
+            return {"scripts": self.scripts}
+        return {"script": self.scripts[0]}
+
+    def line_of(self, script_index: int | None, entry: int | None) -> int | None:
+        index = script_index or 0
+        if entry is None:
+            if script_index is not None and 0 <= index < len(self.script_lines):
+                return self.script_lines[index]
+            return None
+        try:
+            line = self.lines[index][entry]
+        except IndexError:
+            line = None
+        if line is None and script_index is not None and 0 <= index < len(self.script_lines):
+            return self.script_lines[index]
+        return line
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def parse_cell(text: str, namespace: Mapping[str, Any] | None = None) -> CellScripts:
+    """Parse a cell body in any of the three forms; raise :class:`ScriptError` on mistakes."""
+    namespace = namespace if namespace is not None else {}
+    source = tuple(text.splitlines())
+    first = _first_meaningful(source)
+    if first is None:
+        raise ScriptError(
+            "the cell holds no script",
+            hint="write one entry per line, e.g. '0s start A cat on a windowsill', then '5s end'",
+        )
+    form = _detect_form(text, source[first - 1].strip())
+    if form == "timeline":
+        parsed = _parse_timeline(source, namespace)
+    elif form == "json":
+        parsed = _parse_json(text, source)
+    else:
+        parsed = _parse_python(text, source, namespace)
+    check_images(parsed)
+    return parsed
+
+
+def from_value(value: Any, *, name: str | None = None) -> CellScripts:
+    """Validate a script, list of scripts or ``{"script(s)": ...}`` held in a variable."""
+    if isinstance(value, CellScripts):
+        return value
+    parsed = _from_object(value, form="variable", lines=None, source=())
+    check_images(parsed)
+    return parsed
+
+
+def with_image(parsed: CellScripts, image: Any) -> CellScripts:
+    """Give ``image`` to every ``start`` entry that has no image of its own (``--image``)."""
+    scripts: list[Script] = []
+    for script in parsed.scripts:
+        new_script: Script = []
+        for entry in script:
+            if "start" in entry and "image" not in entry["start"]:
+                entry = {**entry, "start": {**entry["start"], "image": image}}
+            new_script.append(entry)
+        scripts.append(new_script)
+    updated = replace(parsed, scripts=scripts)
+    check_images(updated)
+    return updated
+
+
+def resolve_image_arg(value: str, namespace: Mapping[str, Any]) -> Any:
+    """The ``--image`` argument: a path, or ``{var}`` naming a path/bytes/PIL/array."""
+    match = re.fullmatch(r"\{([^{}]+)\}", value.strip())
+    if match:
+        return _lookup(match.group(1).strip(), namespace, line=None, source_line=None)
+    return value
+
+
+def check_images(parsed: CellScripts) -> None:
+    """Refuse missing, unreadable, oversized or non-image start images before sending."""
+    for si, script in enumerate(parsed.scripts):
+        for ei, entry in enumerate(script):
+            if "start" not in entry or "image" not in entry["start"]:
+                continue
+            line = parsed.line_of(si, ei)
+            problem = _image_problem(entry["start"]["image"])
+            if problem is not None:
+                what, hint = problem
+                raise _error(
+                    what,
+                    hint,
+                    parsed=parsed,
+                    line=line,
+                    script_index=si,
+                    entry=ei,
+                )
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _first_meaningful(source: Sequence[str]) -> int | None:
+    for number, raw in enumerate(source, start=1):
+        stripped = raw.strip()
+        if stripped and not stripped.startswith("#"):
+            return number
+    return None
+
+
+def _detect_form(text: str, first: str) -> str:
+    if first.startswith(("[", "{")):
+        try:
+            json.loads(text)
+        except ValueError:
+            return "python"
+        return "json"
+    if _ASSIGN.match(first):
+        return "python"
+    token = first.split(None, 1)[0]
+    if _SEPARATOR.match(first) or _TIMEISH.match(token) or token.lower() in ACTIONS:
+        return "timeline"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text.strip(), mode="exec")
+    except SyntaxError:
+        return "timeline"
+    return "python"
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+def parse_time(token: str, previous_ms: int) -> int:
+    """``1500ms``, ``3s``, ``2.5s``, ``1:05``, ``1:05.250``, ``1:02:05``; ``+`` is relative."""
+    match = _TIME.match(token)
+    if match is None:
+        raise ValueError(token)
+    if match.group("ms") is not None:
+        value = int(match.group("ms"))
+    elif match.group("s") is not None:
+        seconds = match.group("s")
+        whole, _, frac = seconds.partition(".")
+        if len(frac) > 3 and frac[3:].strip("0"):
+            raise ValueError(token)
+        value = int(whole) * 1000 + int((frac + "000")[:3])
+    else:
+        clock = match.group("clock")
+        head, _, frac = clock.partition(".")
+        parts = [int(p) for p in head.split(":")]
+        if parts[-1] >= 60 or (len(parts) == 3 and parts[1] >= 60):
+            raise ValueError(token)
+        seconds_total = 0
+        for part in parts:
+            seconds_total = seconds_total * 60 + part
+        value = seconds_total * 1000 + int((frac + "000")[:3])
+    return previous_ms + value if match.group("rel") else value
+
+
+def _strip_comment(raw: str) -> str:
+    r"""Cut at the first unescaped ``#``; ``\#`` stands for a literal ``#``."""
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        char = raw[i]
+        if char == "\\" and i + 1 < len(raw) and raw[i + 1] == "#":
+            out.append("#")
+            i += 2
+            continue
+        if char == "#":
+            break
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+@dataclass
+class _Stream:
+    line: int
+    start_ms: int
+
+
+def _parse_timeline(source: Sequence[str], namespace: Mapping[str, Any]) -> CellScripts:
+    scripts: list[Script] = [[]]
+    lines: list[list[int | None]] = [[]]
+    previous_ms = 0
+    previous_line: int | None = None
+    open_stream: _Stream | None = None
+    separator_line = 0
+
+    def close_script(at_line: int) -> None:
+        if open_stream is not None:
+            src = source[open_stream.line - 1]
+            raise ScriptError(
+                f"the stream started on line {open_stream.line} never ends",
+                hint=f"add a line like '{_fmt_ms(previous_ms + 1000)} end' after its last "
+                "interaction",
+                line=open_stream.line,
+                source_line=src,
+            )
+        if not scripts[-1]:
+            where = "before this separator" if at_line else "after the last '---'"
+            raise ScriptError(
+                f"script {len(scripts) - 1} of the batch is empty ({where})",
+                hint="remove the extra '---' or add entries between the separators",
+                line=at_line or separator_line or None,
+                source_line=source[(at_line or separator_line) - 1]
+                if (at_line or separator_line)
+                else None,
+            )
+
+    for number, raw in enumerate(source, start=1):
+        body = _strip_comment(raw).strip()
+        if not body:
+            continue
+
+        def fail(problem: str, hint: str, number: int = number, raw: str = raw) -> ScriptError:
+            return ScriptError(problem, hint=hint, line=number, source_line=raw)
+
+        if _SEPARATOR.match(body):
+            close_script(number)
+            scripts.append([])
+            lines.append([])
+            previous_ms, previous_line, open_stream = 0, None, None
+            separator_line = number
+            continue
+        parts = body.split(None, 2)
+        time_token = parts[0]
+        if time_token.lower() in ACTIONS:
+            raise fail(
+                f"the line has no time before '{time_token}'",
+                f"start the line with a time, e.g. '3s {body}'",
+            )
+        try:
+            stamp = parse_time(time_token, previous_ms)
+        except ValueError:
+            hint = "write a time such as 1500ms, 3s, 2.5s, 1:05, 1:05.250 or +2s"
+            if re.fullmatch(r"\+?\d+(\.\d+)?", time_token):
+                hint = f"add a unit: '{time_token}s' or '{time_token}ms'"
+            raise fail(f"'{time_token}' is not a time", hint) from None
+        if len(parts) < 2:
+            raise fail(
+                "the line has a time but no action",
+                f"add start, interact or end after '{time_token}'",
+            )
+        action = parts[1].lower()
+        if action not in ACTIONS:
+            raise fail(
+                f"unknown action '{parts[1]}'",
+                "use start, interact or end (any case)",
+            )
+        rest = parts[2].strip() if len(parts) > 2 else ""
+        image: Any = None
+        has_image = False
+        tail = _IMAGE_TAIL.search(rest)
+        if tail:
+            has_image = True
+            image = _image_value(tail.group("value"), namespace, number, raw)
+            rest = rest[: tail.start()].strip()
+        if action == "end":
+            if rest:
+                raise fail(
+                    "'end' takes no prompt",
+                    "move the text to an interact line before the end, or delete it",
+                )
+            if has_image:
+                raise fail("'end' takes no image", "put image= on the start line")
+        else:
+            if has_image and action != "start":
+                raise fail(
+                    "only a start line takes an image",
+                    "move image= to the start line of this stream",
+                )
+            prompt = _substitute(rest, namespace, number, raw)
+            if not prompt.strip():
+                raise fail(
+                    f"the {action} line has no prompt",
+                    f"describe what should happen: '{time_token} {action} <prompt>'",
+                )
+        if previous_line is not None and (
+            stamp < previous_ms
+            or (stamp == previous_ms and not (action == "start" and open_stream is None))
+        ):
+            raise fail(
+                f"time goes backwards: {_fmt_ms(stamp)} comes after {_fmt_ms(previous_ms)} "
+                f"(line {previous_line})",
+                "each line must be later than the one before (times count from the start "
+                "of the script; write +2s for 'two seconds after the previous line')",
+            )
+        if action == "start":
+            if open_stream is not None:
+                raise fail(
+                    f"a new start while the stream started on line {open_stream.line} "
+                    "is still open",
+                    f"add a line like '{_fmt_ms(stamp)} end' before this one",
+                )
+            open_stream = _Stream(number, stamp)
+            body_dict: dict[str, Any] = {"prompt": prompt}
+            if has_image:
+                body_dict["image"] = image
+            entry: dict[str, Any] = {"timestamp_ms": stamp, "start": body_dict}
+        elif open_stream is None:
+            raise fail(
+                f"{action} before any start",
+                f"begin the stream with a line like '{_fmt_ms(stamp)} start <prompt>'",
+            )
+        elif action == "interact":
+            entry = {"timestamp_ms": stamp, "interact": {"prompt": prompt}}
+        else:
+            entry = {"timestamp_ms": stamp, "end": {}}
+            open_stream = None
+        scripts[-1].append(entry)
+        lines[-1].append(number)
+        previous_ms, previous_line = stamp, number
+    close_script(0)
+    batch = len(scripts) > 1
+    parsed = CellScripts(scripts, batch, "timeline", lines, tuple(source))
+    return _validated(parsed)
+
+
+def _image_value(token: str, namespace: Mapping[str, Any], number: int, raw: str) -> Any:
+    if token[:1] in "\"'" and token[-1:] == token[:1] and len(token) >= 2:
+        token = token[1:-1]
+    whole = re.fullmatch(r"\{([^{}]+)\}", token)
+    if whole:
+        return _lookup(whole.group(1).strip(), namespace, line=number, source_line=raw)
+    if not token:
+        raise ScriptError(
+            "image= has no path",
+            hint='write image=cat.png, image="my cat.png" or image={variable}',
+            line=number,
+            source_line=raw,
+        )
+    return _substitute(token, namespace, number, raw)
+
+
+def _substitute(text: str, namespace: Mapping[str, Any], number: int, raw: str) -> str:
+    """``{name}`` -> str(value); ``{{``/``}}`` -> literal braces."""
+
+    def repl(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        if match.group(1) is None:
+            raise ScriptError(
+                f"a lone '{token}' in the prompt",
+                hint="write {{ or }} for a literal brace, or {name} to insert a variable",
+                line=number,
+                source_line=raw,
+            )
+        return str(_lookup(match.group(1).strip(), namespace, line=number, source_line=raw))
+
+    return _BRACES.sub(repl, text)
+
+
+def _lookup(
+    name: str, namespace: Mapping[str, Any], *, line: int | None, source_line: str | None
+) -> Any:
+    if not _NAME.match(name):
+        raise ScriptError(
+            f"'{{{name}}}' is not a variable name",
+            hint="write {name} or {name.attribute}; use {{ and }} for literal braces",
+            line=line,
+            source_line=source_line,
+        )
+    head, *attrs = name.split(".")
+    if head not in namespace:
+        raise ScriptError(
+            f"unknown variable '{head}'",
+            hint=f"define {head} in a cell above (or write {{{{ and }}}} for literal braces)",
+            line=line,
+            source_line=source_line,
+        )
+    value = namespace[head]
+    for attr in attrs:
+        try:
+            value = getattr(value, attr)
+        except AttributeError:
+            raise ScriptError(
+                f"'{head}' has no attribute '{attr}'",
+                hint="check the name",
+                line=line,
+                source_line=source_line,
+            ) from None
+    return value
+
+
+# --------------------------------------------------------------------------- python / json
+
+
+def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]) -> CellScripts:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = ast.parse(text, filename=CELL_FILENAME, mode="exec")
+    except SyntaxError as exc:
+        number = exc.lineno
+        raise ScriptError(
+            f"not a timeline, and not valid Python: {exc.msg}",
+            hint="write one 'TIME ACTION PROMPT' entry per line, or a Python list of "
+            "entries (a leading 'script =' is fine), or JSON",
+            line=number,
+            source_line=source[number - 1] if number and 0 < number <= len(source) else None,
+        ) from None
+    body = module.body
+    if len(body) != 1:
+        extra = body[1] if len(body) > 1 else None
+        number = extra.lineno if extra is not None else None
+        raise ScriptError(
+            "a Python cell must hold one expression (or one 'script = ...')",
+            hint="define helper variables in a cell above and refer to them here",
+            line=number,
+            source_line=source[number - 1] if number else None,
+        )
+    node = body[0]
+    if (isinstance(node, ast.Assign) and len(node.targets) == 1) or isinstance(node, ast.Expr):
+        expr = node.value
+    else:
+        raise ScriptError(
+            f"a Python cell must hold one expression, not a {type(node).__name__} statement",
+            hint="write the script as a list (a leading 'script =' is fine)",
+            line=node.lineno,
+            source_line=source[node.lineno - 1],
+        )
+    code = compile(ast.Expression(expr), CELL_FILENAME, "eval")
+    try:
+        value = eval(code, dict(namespace) if not isinstance(namespace, dict) else namespace)
+    except NameError as exc:
+        number = _cell_lineno(exc) or expr.lineno
+        name = getattr(exc, "name", None) or str(exc)
+        raise ScriptError(
+            f"unknown variable '{name}'",
+            hint=f"define {name} in a cell above",
+            line=number,
+            source_line=source[number - 1],
+        ) from None
+    except Exception as exc:
+        number = _cell_lineno(exc) or expr.lineno
+        raise ScriptError(
+            f"evaluating the cell failed: {type(exc).__name__}: {exc}",
+            hint="fix the expression; the cell must evaluate to a script or a list of scripts",
+            line=number,
+            source_line=source[number - 1],
+        ) from None
+    return _from_object(value, form="python", lines=_node_lines(expr), source=source)
+
+
+def _parse_json(text: str, source: Sequence[str]) -> CellScripts:
+    value = json.loads(text)
+    node: ast.expr | None = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            node = ast.parse(text.strip() and text, mode="eval").body
+    except SyntaxError:
+        node = None
+    return _from_object(
+        value, form="json", lines=_node_lines(node) if node is not None else None, source=source
+    )
+
+
+def _cell_lineno(exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    found: int | None = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == CELL_FILENAME:
+            found = tb.tb_lineno
+        tb = tb.tb_next
+    return found
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where the items of a literal list sit in the cell: ``top[i]`` is the line of item i,
+    ``nested[i]`` the lines of item i's own items when it is a list itself."""
+
+    top: list[int]
+    nested: list[list[int] | None]
+
+
+def _node_lines(node: ast.expr | None) -> _Shape | dict[str, Any] | None:
+    """Line numbers of a literal list (of lists) of entries, mirroring its shape."""
+    if isinstance(node, ast.Dict):
+        for key, val in zip(node.keys, node.values, strict=False):
+            if isinstance(key, ast.Constant) and key.value in ("script", "scripts"):
+                return {"key": key.value, "lines": _node_lines(val), "line": val.lineno}
+        return None
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return None
+    nested: list[list[int] | None] = [
+        [e.lineno for e in element.elts] if isinstance(element, (ast.List, ast.Tuple)) else None
+        for element in node.elts
+    ]
+    return _Shape([element.lineno for element in node.elts], nested)
+
+
+def _from_object(value: Any, *, form: str, lines: Any, source: Sequence[str]) -> CellScripts:
+    if isinstance(value, Mapping) and ("script" in value or "scripts" in value):
+        if "script" in value and "scripts" in value:
+            raise ScriptError(
+                "give either 'script' or 'scripts', not both",
+                hint="'script' is one script; 'scripts' is a batch (a list of scripts)",
+                line=_first_meaningful(source) if source else None,
+                source_line=source[(_first_meaningful(source) or 1) - 1] if source else None,
+            )
+        key = "script" if "script" in value else "scripts"
+        inner = lines.get("lines") if isinstance(lines, dict) else None
+        return _from_scripts(value[key], form, inner, source, batch=key == "scripts")
+    if isinstance(lines, dict):
+        lines = None
+    return _from_scripts(value, form, lines, source, batch=is_batch(value))
+
+
+def _from_scripts(
+    value: Any, form: str, shape: _Shape | None, source: Sequence[str], *, batch: bool
+) -> CellScripts:
+    """``value`` is one script (``batch=False``) or a list of scripts."""
+    table: list[list[int | None]]
+    if not batch:
+        scripts: Any = [value]
+        table = [list(shape.top) if shape is not None else []]
+    else:
+        scripts = value
+        count = len(value) if isinstance(value, Sequence) and not isinstance(value, str) else 0
+        table = []
+        for i in range(count):
+            row = shape.nested[i] if shape is not None and i < len(shape.nested) else None
+            table.append(list(row) if row is not None else [])
+        scripts = list(value) if count else value
+    parsed = CellScripts(
+        scripts=scripts,
+        batch=batch,
+        form=form,
+        lines=table,
+        source=tuple(source),
+        script_lines=list(shape.top) if (batch and shape is not None) else [],
+    )
+    return _validated(parsed)
+
+
+def _validated(parsed: CellScripts) -> CellScripts:
+    try:
+        if parsed.batch:
+            scripts = validate_scripts(parsed.scripts)
+        else:
+            scripts = [validate_script(parsed.scripts[0])]
+    except ScriptError as exc:
+        line = parsed.line_of(exc.script_index, exc.entry)
+        raise _error(
+            exc.problem,
+            exc.hint or "",
+            parsed=parsed,
+            line=line,
+            script_index=exc.script_index,
+            entry=exc.entry,
+            field=exc.field,
+            cls=type(exc),
+        ) from None
+    return replace(parsed, scripts=scripts)
+
+
+def _error(
+    problem: str,
+    hint: str,
+    *,
+    parsed: CellScripts,
+    line: int | None,
+    script_index: int | None,
+    entry: int | None,
+    field: str | None = None,
+    cls: type[ScriptError] = ScriptError,
+) -> ScriptError:
+    """A cell-line error when the line is known, else one naming the script and entry.
+
+    A whole-cell mistake (no entry to point at) names the cell's first meaningful line.
+    """
+    if line is None and entry is None and parsed.source:
+        line = _first_meaningful(parsed.source)
+    if line is not None and 0 < line <= len(parsed.source):
+        return cls(problem, hint=hint or None, line=line, source_line=parsed.source[line - 1])
+    batch_index = script_index if parsed.batch else None
+    return cls(problem, hint=hint or None, entry=entry, script_index=batch_index, field=field)
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _image_problem(image: Any) -> tuple[str, str] | None:
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        if len(image) == 0:
+            return "the image bytes are empty", "read the file again; it holds no data"
+        if len(image) > MAX_IMAGE_BYTES:
+            return (
+                f"the image is {len(image) / 1e6:.1f} MB (at most 25 MB)",
+                "use a smaller image",
+            )
+        return None
+    if isinstance(image, str) and image.startswith(DATA_URL_PREFIX):
+        return None
+    if isinstance(image, (str, Path)):
+        path = Path(image).expanduser()
+        if not path.is_file():
+            return (
+                f"image file not found: {image}",
+                f"check the path; relative paths start at {Path.cwd()}",
+            )
+        size = path.stat().st_size
+        if size > MAX_IMAGE_BYTES:
+            return (f"the image file is {size / 1e6:.1f} MB (at most 25 MB)", "use a smaller image")
+        return None
+    module = type(image).__module__.split(".")[0]
+    if module in {"PIL", "numpy"}:
+        return None
+    if "numpy" in sys.modules and hasattr(image, "__array_interface__"):
+        return None
+    return (
+        f"the image is a {type(image).__name__}, not a path, bytes, a PIL image or an array",
+        "pass a file path, the file's bytes, a PIL image or a NumPy RGB array",
+    )
+
+
+def describe_image(image: Any) -> str:
+    """A short text for an image of any accepted kind (never the data itself)."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return f"<{len(image) / 1000:.1f} kB of image bytes>"
+    if isinstance(image, str) and image.startswith(DATA_URL_PREFIX):
+        return f"<data URL, {len(image) / 1000:.1f} kB>"
+    if isinstance(image, (str, Path)):
+        text = str(image)
+        return f'"{text}"' if re.search(r"\s", text) else text
+    size = getattr(image, "size", None)
+    shape = getattr(image, "shape", None)
+    if shape is not None:
+        return f"<array {'x'.join(str(s) for s in shape)}>"
+    if isinstance(size, tuple):
+        return f"<{type(image).__name__} {size[0]}x{size[1]}>"
+    return f"<{type(image).__name__}>"
+
+
+# --------------------------------------------------------------------------- text form
+
+
+def _fmt_ms(ms: int) -> str:
+    if ms % 1000 == 0:
+        return f"{ms // 1000}s"
+    return f"{ms / 1000:.3f}".rstrip("0") + "s"
+
+
+def _escape(prompt: str) -> str:
+    return prompt.replace("{", "{{").replace("}", "}}").replace("#", "\\#")
+
+
+def format_timeline(scripts: Sequence[Script]) -> str:
+    """The timeline text form of validated script(s); ``---`` between batch scripts."""
+    blocks: list[str] = []
+    for script in scripts:
+        rows: list[str] = []
+        for entry in script:
+            stamp = _fmt_ms(int(entry["timestamp_ms"]))
+            if "start" in entry:
+                row = f"{stamp} start {_escape(entry['start']['prompt'])}"
+                if "image" in entry["start"]:
+                    row += f" image={describe_image(entry['start']['image'])}"
+            elif "interact" in entry:
+                row = f"{stamp} interact {_escape(entry['interact']['prompt'])}"
+            else:
+                row = f"{stamp} end"
+            rows.append(row)
+        blocks.append("\n".join(rows))
+    return "\n---\n".join(blocks)
