@@ -1,0 +1,250 @@
+"""The cell language of %%odyssey_simulate: three body forms, and one clear error per mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.script_text import (
+    format_timeline,
+    from_value,
+    parse_cell,
+    parse_time,
+    with_image,
+)
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763"
+    "f8cfc000000301010018dd8db00000000049454e44ae426082"
+)
+
+
+@pytest.mark.parametrize(
+    ("token", "ms"),
+    [
+        ("1500ms", 1500),
+        ("3s", 3000),
+        ("2.5s", 2500),
+        ("0.125s", 125),
+        ("1:05", 65_000),
+        ("1:05.250", 65_250),
+        ("1:05.5", 65_500),
+        ("1:00:01", 3_601_000),
+        ("+2s", 7000),
+        ("+250ms", 5250),
+        ("3S", 3000),
+    ],
+)
+def test_times(token: str, ms: int) -> None:
+    assert parse_time(token, 5000) == ms
+
+
+@pytest.mark.parametrize("token", ["3", "1.5", "3x", "1:5", "1:75", "-1s", "2.0001s", "s", "1m"])
+def test_bad_times(token: str) -> None:
+    with pytest.raises(ValueError):
+        parse_time(token, 0)
+
+
+def test_timeline_form_with_comments_variables_and_escapes() -> None:
+    text = "\n".join(
+        [
+            "# a scene",
+            "",
+            "0s START A {animal} on a windowsill  # the cat",
+            "+1500ms Interact it sees bird \\#1 and {{waves}}",
+            "1:05.250 end",
+        ]
+    )
+    parsed = parse_cell(text, {"animal": "cat"})
+    assert parsed.form == "timeline"
+    assert not parsed.batch
+    assert parsed.scripts == [
+        [
+            {"timestamp_ms": 0, "start": {"prompt": "A cat on a windowsill"}},
+            {"timestamp_ms": 1500, "interact": {"prompt": "it sees bird #1 and {waves}"}},
+            {"timestamp_ms": 65_250, "end": {}},
+        ]
+    ]
+    assert parsed.lines == [[3, 4, 5]]
+    assert parsed.submit_kwargs() == {"script": parsed.scripts[0]}
+
+
+def test_timeline_batch_and_several_streams(tmp_path: Path) -> None:
+    image = tmp_path / "my cat.png"
+    image.write_bytes(PNG)
+    text = (
+        f'0s start a cat image="{image}"\n2s end\n2s start a dog\n3s end\n'
+        "---\n0s start a fox image={img}\n1s end\n"
+    )
+    parsed = parse_cell(text, {"img": PNG})
+    assert parsed.batch
+    assert len(parsed.scripts) == 2
+    assert parsed.scripts[0][0]["start"] == {"prompt": "a cat", "image": str(image)}
+    assert parsed.scripts[1][0]["start"]["image"] == PNG
+    assert parsed.submit_kwargs() == {"scripts": parsed.scripts}
+    assert parsed.lines == [[1, 2, 3, 4], [6, 7]]
+
+
+GUIDE_SCRIPT = """\
+script = [
+    # the opening shot
+    {"timestamp_ms": 0, "start": {"prompt": "A cat on a windowsill", "image": image_bytes}},
+    {"timestamp_ms": 3000, "interact": {"prompt": "The cat jumps down"}},
+    {"timestamp_ms": 6000, "end": {}},
+]
+"""
+
+
+def test_python_form_pasted_from_the_guide() -> None:
+    parsed = parse_cell(GUIDE_SCRIPT, {"image_bytes": PNG})
+    assert parsed.form == "python"
+    assert parsed.scripts[0][0]["start"]["image"] == PNG
+    assert parsed.lines == [[3, 4, 5]]
+
+
+def test_python_form_expression_giving_a_batch() -> None:
+    ns: dict[str, Any] = {
+        "make": lambda p: [
+            {"timestamp_ms": 0, "start": {"prompt": p}},
+            {"timestamp_ms": 1000, "end": {}},
+        ]
+    }
+    parsed = parse_cell("[make(p) for p in ('a cat', 'a dog')]", ns)
+    assert parsed.batch and len(parsed.scripts) == 2
+
+
+def test_json_forms() -> None:
+    script = [
+        {"timestamp_ms": 0, "start": {"prompt": "a cat"}},
+        {"timestamp_ms": 1000, "end": {}},
+    ]
+    assert parse_cell(json.dumps(script, indent=1)).form == "json"
+    assert parse_cell(json.dumps(script)).scripts == [script]
+    batch = parse_cell(json.dumps({"scripts": [script, script]}))
+    assert batch.batch and len(batch.scripts) == 2
+    assert not parse_cell(json.dumps({"script": script})).batch
+
+
+def test_from_value_and_image_option(tmp_path: Path) -> None:
+    script = [
+        {"timestamp_ms": 0, "start": {"prompt": "a cat"}},
+        {"timestamp_ms": 1000, "end": {}},
+        {"timestamp_ms": 1000, "start": {"prompt": "a dog", "image": PNG}},
+        {"timestamp_ms": 2000, "end": {}},
+    ]
+    parsed = from_value(script)
+    image = tmp_path / "x.png"
+    image.write_bytes(PNG)
+    with_img = with_image(parsed, str(image))
+    assert with_img.scripts[0][0]["start"]["image"] == str(image)
+    assert with_img.scripts[0][2]["start"]["image"] == PNG  # its own image is kept
+    assert from_value([script, script]).batch
+
+
+def test_text_form_round_trips() -> None:
+    text = "0s start a {{brace}} \\# b\n1.25s interact c\n2s end\n---\n0s start d\n65s end"
+    parsed = parse_cell(text)
+    again = parse_cell(format_timeline(parsed.scripts))
+    assert again.scripts == parsed.scripts
+
+
+# --------------------------------------------------------------------------- malformed corpus
+
+OK_END = "\n5s end"
+MALFORMED: list[tuple[str, int | None, str]] = [
+    # (cell text, expected line, a phrase the message must contain)
+    ("0 start a cat" + OK_END, 1, "not a time"),
+    ("3x start a cat" + OK_END, 1, "not a time"),
+    ("1:75 start a cat" + OK_END, 1, "not a time"),
+    ("start a cat" + OK_END, 1, "no time"),
+    ("0s begin a cat" + OK_END, 1, "unknown action"),
+    ("0s", 1, "no action"),
+    ("0s start", 1, "no prompt"),
+    ("0s start   # only a comment" + OK_END, 1, "no prompt"),
+    ("0s start a cat\n1s interact" + OK_END, 2, "no prompt"),
+    ("0s interact a cat" + OK_END, 1, "before any start"),
+    ("0s end", 1, "before any start"),
+    ("0s start a cat", 1, "never ends"),
+    ("0s start a cat\n1s interact jump", 1, "never ends"),
+    ("0s start a cat\n2s interact x\n1s end", 3, "backwards"),
+    ("0s start a cat\n2s interact x\n2s interact y\n3s end", 3, "backwards"),
+    ("0s start a cat\n1s start a dog" + OK_END, 2, "still open"),
+    ("0s start a cat\n1s end bye", 2, "no prompt"),
+    ("0s start a cat\n1s interact x image=cat.png" + OK_END, 2, "only a start"),
+    ("0s start a cat image=missing.png" + OK_END, 1, "not found"),
+    ('0s start a cat image="no such file.png"' + OK_END, 1, "not found"),
+    ("0s start a cat image={nothing}" + OK_END, 1, "unknown variable"),
+    ("0s start a cat image={number}" + OK_END, 1, "not a path"),
+    ("0s start a {animal}" + OK_END, 1, "unknown variable"),
+    ("0s start a {a b}" + OK_END, 1, "not a variable name"),
+    ("0s start a { cat" + OK_END, 1, "lone"),
+    ("0s start a cat\n301s end", 2, "at most 300"),
+    ("0s start " + "x" * 4001 + OK_END, 1, "at most 4000"),
+    ("0s start a\n1s end\n---\n---\n0s start b\n1s end", 4, "empty"),
+    ("0s start a\n1s end\n---", 3, "empty"),
+    ("script = [\n  {'timestamp_ms': 0, 'start': {'prompt': 'a'}},\n  oops,\n]", 3, "unknown"),
+    ("script = [\n  {'timestamp_ms': 0, 'start': {'prompt': 'a'}},\n]", 2, "never ends"),
+    (
+        "[\n {'timestamp_ms': 0, 'start': {'prompt': ''}},\n {'timestamp_ms': 1, 'end': {}}]",
+        2,
+        "empty",
+    ),
+    ("[\n {'timestamp_ms': 0, 'begin': {'prompt': 'a'}},\n]", 2, "unknown key"),
+    (
+        "[\n {'timestamp_ms': 0, 'start': {'prompt': 'a'}},\n {'timestamp_ms': 1.5, 'end': {}}]",
+        3,
+        "whole number",
+    ),
+    (
+        '[\n {"timestamp_ms": 0, "start": {"prompt": "a"}},\n {"timestamp_ms": 0, "end": {}}\n]',
+        3,
+        "backwards",
+    ),
+    (
+        '[\n {"timestamp_ms": 0, "interact": {"prompt": "a"}},\n {"timestamp_ms": 1, "end": {}}\n]',
+        2,
+        "before any",
+    ),
+    ('{"scripts": [\n [{"timestamp_ms": 0, "start": {"prompt": "a"}}]\n]}', 2, "never ends"),
+    ('{"timestamp_ms": 0}', 1, "must be a list"),
+    ("script = 1 / 0", 1, "ZeroDivisionError"),
+    ("script = [\n  {'timestamp_ms': 0,\n", 2, "not valid Python"),
+    ("x = 1\ny = 2", 2, "one expression"),
+    (
+        "[\n {'timestamp_ms': 0, 'start': {'prompt': 'a', 'image': None}},\n"
+        " {'timestamp_ms': 1, 'end': {}}]",
+        2,
+        "null",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "phrase"), MALFORMED)
+def test_malformed_scripts_name_the_line_and_say_how_to_fix(
+    text: str, line: int | None, phrase: str
+) -> None:
+    with pytest.raises(ScriptError) as caught:
+        parse_cell(text, {"number": 42})
+    error = caught.value
+    message = str(error)
+    assert phrase.lower() in message.lower()
+    assert error.line == line, message
+    if line is not None:
+        assert f"line {line}" in message
+        assert text.splitlines()[line - 1].strip()[:40] in message
+    assert "Fix:" in message or error.hint
+    rendered = error._render_traceback_()
+    assert len(rendered) == 1 and "Traceback" not in rendered[0]
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(MALFORMED) >= 30
+
+
+def test_empty_cell() -> None:
+    with pytest.raises(ScriptError, match="holds no script"):
+        parse_cell("\n# just a comment\n\n")
