@@ -1,0 +1,213 @@
+"""What several benchmarks need: a local engine process, statistics, process memory and CPU.
+
+Kept free of pytest so ``python -m benchmarks`` runs without the test tree; the
+engine is started exactly as a user would (``python -m odyssey_jupyter.local serve``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+READY_PREFIX = "Odyssey local engine listening on "
+
+
+@dataclass
+class Engine:
+    """A running engine process started by a benchmark."""
+
+    url: str
+    api_key: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+    _token: str | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+    # direct HTTP access, bypassing the code being measured
+    def token(self) -> str:
+        if self._token is None:
+            answer = httpx.post(
+                f"{self.url}/auth/token", json={"api_key": self.api_key}, timeout=10
+            )
+            answer.raise_for_status()
+            self._token = str(answer.json()["access_token"])
+        return self._token
+
+    def get(self, path: str, **params: object) -> dict[str, object]:
+        answer = httpx.get(
+            f"{self.url}{path}",
+            params={k: v for k, v in params.items() if v is not None},  # type: ignore[misc]
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        result: dict[str, object] = answer.json()
+        return result
+
+    def delete(self, path: str) -> int:
+        answer = httpx.delete(
+            f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token()}"}, timeout=30
+        )
+        return answer.status_code
+
+    def cancel_active(self) -> int:
+        """Cancel every active job (long benchmark scripts must not outlive the benchmark)."""
+        cancelled = 0
+        while True:
+            page = self.get("/simulation-jobs", active="true", limit=100)
+            jobs = page.get("jobs") or []
+            assert isinstance(jobs, list)
+            if not jobs:
+                return cancelled
+            for row in jobs:
+                if self.delete(f"/simulation-jobs/{row['job_id']}") == 200:
+                    cancelled += 1
+            if cancelled > 10_000:  # pragma: no cover - a runaway engine
+                return cancelled
+
+
+def launch_engine(
+    data_dir: Path | None, *extra: str, api_key: str | None = None, timeout: float = 60.0
+) -> Engine:
+    """Start the engine in its own process group and wait for its ready line."""
+    directory = data_dir or Path(tempfile.mkdtemp(prefix="odyssey-bench-engine-"))
+    key = api_key or f"ody_bench_{secrets.token_hex(12)}"
+    args = [
+        sys.executable,
+        "-m",
+        "odyssey_jupyter.local",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--data-dir",
+        str(directory),
+        "--api-key",
+        key,
+        *extra,
+    ]
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            line = process.stdout.readline()
+            if not line:
+                break
+            if line.startswith(READY_PREFIX):
+                return Engine(line[len(READY_PREFIX) :].strip(), key, directory, process)
+        elif process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError(f"the local engine did not start: {' '.join(args[1:])}")
+
+
+@contextlib.contextmanager
+def engine(*extra: str, api_key: str | None = None) -> Iterator[Engine]:
+    running = launch_engine(None, *extra, api_key=api_key)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The ``pct`` percentile (0..100) by linear interpolation; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants (Linux /proc), for engines with worker processes."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def status_kb(pid: int, field_name: str) -> int:
+    """A ``/proc/<pid>/status`` memory field (VmRSS, VmHWM) in kB; 0 if the process is gone."""
+    try:
+        for text in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if text.startswith(field_name + ":"):
+                return int(text.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (its own threads, not its children)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def machine_line() -> str:
+    from benchmarks.__main__ import machine
+
+    return machine()
