@@ -1,0 +1,434 @@
+"""The HTTP routes of PROTOCOL.md, as a Starlette application.
+
+Every 4xx answer is JSON with a ``detail``; bad input never becomes a 5xx.
+Artifact URLs are signed and need no bearer header, like presigned URLs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from odyssey_jupyter.local.dispatcher import Dispatcher
+from odyssey_jupyter.local.keys import TokenSigner, UrlSigner
+from odyssey_jupyter.local.limits import RateLimiter, concurrent_limit_body, rate_limited_body
+from odyssey_jupyter.local.spec import frame_count
+from odyssey_jupyter.local.store import Row, Store
+from odyssey_jupyter.local.submit import SubmitError, parse_submission
+from odyssey_jupyter.script import plan_streams
+
+log = logging.getLogger("odyssey_jupyter.local")
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+REGION = "local"
+ARTIFACTS = {
+    "video": ("video.mp4", "video/mp4"),
+    "events": ("events.jsonl", "application/x-ndjson"),
+    "thumbnail": ("thumbnail.jpg", "image/jpeg"),
+    "preview": ("preview.mp4", "video/mp4"),
+}
+MEDIA_TYPES = {name: media for name, media in ARTIFACTS.values()}
+
+
+class ApiError(Exception):
+    """An error answer: status, JSON body, extra headers."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: Any,
+        *,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body if body is not None else {"detail": detail}
+        self.headers = headers or {}
+        super().__init__(str(detail))
+
+
+@dataclass
+class EngineState:
+    store: Store
+    dispatcher: Dispatcher
+    tokens: TokenSigner
+    urls: UrlSigner
+    api_key: str
+    owner: str
+    recordings: Path
+    fps: int
+    limiter: RateLimiter | None = None
+    max_active: int | None = None
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+async def read_json(request: Request) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(
+                413, f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
+            )
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise ApiError(422, "the request body is empty; send a JSON object")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(422, f"the request body is not valid JSON: {exc}") from None
+
+
+def authenticate(request: Request) -> str:
+    """The owner id of the bearer token, after the rate limit; raises 401/429."""
+    state: EngineState = request.app.state.engine
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "Not authenticated: send 'Authorization: Bearer <token>' "
+            "(get a token from POST /auth/token)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = token.strip()
+    owner = state.tokens.verify(token)
+    if owner is None:
+        raise ApiError(
+            401,
+            "the bearer token is invalid or has expired; exchange the API key again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if state.limiter is not None:
+        wait = state.limiter.check(token)
+        if wait is not None:
+            body, retry_after = rate_limited_body(wait, state.limiter.rate)
+            raise ApiError(429, body["message"], body=body, headers={"Retry-After": retry_after})
+    return owner
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"'{name}' must be an integer, not {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        bound = f"{low}..{high}" if high is not None else f">= {low}"
+        raise ApiError(422, f"'{name}' must be {bound}, not {value}")
+    return value
+
+
+def query_bool(request: Request, name: str) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    lowered = raw.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ApiError(422, f"'{name}' must be true or false, not {raw!r}")
+
+
+def owned_job(state: EngineState, job_id: str, owner: str) -> Row:
+    job = state.store.job(job_id)
+    if job is None:
+        raise ApiError(404, f"no simulation job {job_id!r}")
+    if not hmac.compare_digest(job["owner"], owner):
+        raise ApiError(403, f"simulation job {job_id!r} belongs to another API key")
+    return job
+
+
+def artifact_urls(state: EngineState, request: Request, row: Row) -> dict[str, str | None]:
+    base = str(request.base_url).rstrip("/")
+    urls: dict[str, str | None] = {}
+    for kind, (filename, _media) in ARTIFACTS.items():
+        rel = f"{row['job_id']}/{row['stream_id']}/{filename}"
+        urls[f"{kind}_url"] = f"{base}/artifacts/{rel}?{state.urls.query(rel)}"
+    return urls
+
+
+def no_urls() -> dict[str, str | None]:
+    return {f"{kind}_url": None for kind in ARTIFACTS}
+
+
+def stream_json(state: EngineState, request: Request, row: Row, job_status: str) -> dict[str, Any]:
+    ready = row["status"] == "completed" and job_status != "cancelled"
+    return {
+        "stream_id": row["stream_id"],
+        "script_index": row["script_index"],
+        **(artifact_urls(state, request, row) if ready else no_urls()),
+        "frame_count": row["frame_count"] if ready else None,
+        "duration_seconds": row["duration_seconds"] if ready else None,
+        "status": row["status"],
+        "error_message": row["error_message"],
+    }
+
+
+def job_json(state: EngineState, request: Request, job: Row) -> dict[str, Any]:
+    streams = state.store.streams_of(job["job_id"])
+    return {
+        "job_id": job["job_id"],
+        "status": job["status"],
+        "priority": job["priority"],
+        "created_at": job["created_at"],
+        "dispatched_at": job["dispatched_at"],
+        "started_at": job["started_at"],
+        "completed_at": job["completed_at"],
+        "error_message": job["error_message"],
+        "assigned_region": REGION if job["dispatched_at"] or job["status"] != "pending" else None,
+        "retry_count": job["retry_count"],
+        "estimated_wait_minutes": state.dispatcher.estimated_wait_minutes(job),
+        "streams": [
+            stream_json(state, request, s, job["status"])
+            for s in streams
+            if s["status"] != "pending"
+        ],
+        "progress": state.dispatcher.job_progress(job, streams),
+    }
+
+
+def job_info_json(job: Row) -> dict[str, Any]:
+    return {
+        "job_id": job["job_id"],
+        "status": job["status"],
+        "priority": job["priority"],
+        "created_at": job["created_at"],
+        "completed_at": job["completed_at"],
+        "error_message": job["error_message"],
+    }
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+async def auth_token(request: Request) -> Response:
+    state: EngineState = request.app.state.engine
+    body = await read_json(request)
+    key = body.get("api_key") if isinstance(body, dict) else None
+    if not isinstance(key, str) or not key.strip():
+        raise ApiError(422, 'send {"api_key": "<your key>"}: the key is missing or not text')
+    if not hmac.compare_digest(key.encode(), state.api_key.encode()):
+        raise ApiError(401, "invalid API key")
+    return JSONResponse(
+        {
+            "access_token": state.tokens.issue(),
+            "token_type": "bearer",
+            "expires_in": state.tokens.ttl,
+        }
+    )
+
+
+async def submit_job(request: Request) -> Response:
+    state: EngineState = request.app.state.engine
+    owner = authenticate(request)
+    body = await read_json(request)
+    try:
+        submission = await parse_submission(body)
+    except SubmitError as exc:
+        raise ApiError(422, str(exc)) from None
+    if state.max_active is not None:
+        active = state.store.count_active(owner)
+        if active >= state.max_active:
+            raise ApiError(
+                429, "too many active jobs", body=concurrent_limit_body(active, state.max_active)
+            )
+    streams = [
+        (plan.script_index, plan_index, plan.duration_ms)
+        for script_index, script in enumerate(submission.scripts)
+        for plan_index, plan in enumerate(plan_streams(script, script_index=script_index))
+    ]
+    for script_index, _plan_index, duration_ms in streams:
+        if frame_count(duration_ms, state.fps) < 1:
+            raise ApiError(
+                422,
+                f"script {script_index}: a stream is shorter than one frame "
+                f"at {state.fps} fps; make it last longer",
+            )
+    job_id = state.store.create_job(
+        owner=owner,
+        scripts=submission.scripts,
+        streams=streams,
+        portrait=submission.portrait,
+        bypass_vlm_expansion=submission.bypass_vlm_expansion,
+    )
+    state.dispatcher.wake()
+    job = state.store.job(job_id)
+    assert job is not None
+    return JSONResponse(job_json(state, request, job))
+
+
+async def list_jobs(request: Request) -> Response:
+    state: EngineState = request.app.state.engine
+    owner = authenticate(request)
+    limit = query_int(request, "limit", 20, 1, 100)
+    offset = query_int(request, "offset", 0, 0, None)
+    active = query_bool(request, "active")
+    status = request.query_params.get("status") or None
+    statuses: list[str] | None = None
+    if status is not None:
+        statuses = [s.strip().lower() for s in status.split(",") if s.strip()]
+        if status.lower() == "running":  # the guide's word for the active states
+            statuses = ["dispatched", "processing"]
+    if active is not None:
+        wanted = {"pending", "dispatched", "processing"}
+        if not active:
+            wanted = {"completed", "failed", "cancelled"}
+        statuses = sorted(wanted if statuses is None else wanted & set(statuses))
+    rows, total = state.store.list_jobs(owner=owner, statuses=statuses, limit=limit, offset=offset)
+    return JSONResponse(
+        {"jobs": [job_info_json(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    )
+
+
+async def get_job(request: Request) -> Response:
+    state: EngineState = request.app.state.engine
+    owner = authenticate(request)
+    job = owned_job(state, request.path_params["job_id"], owner)
+    return JSONResponse(job_json(state, request, job))
+
+
+async def cancel_job(request: Request) -> Response:
+    state: EngineState = request.app.state.engine
+    owner = authenticate(request)
+    job_id = request.path_params["job_id"]
+    job = owned_job(state, job_id, owner)
+    if not state.dispatcher.cancel(job_id):
+        job = state.store.job(job_id) or job
+        raise ApiError(
+            400,
+            f"job {job_id} is already {job['status']}; only pending, dispatched "
+            "or processing jobs can be cancelled",
+        )
+    cancelled = state.store.job(job_id)
+    assert cancelled is not None
+    return JSONResponse(job_info_json(cancelled))
+
+
+async def get_recording(request: Request) -> Response:
+    state: EngineState = request.app.state.engine
+    owner = authenticate(request)
+    stream_id = request.path_params["stream_id"]
+    row = state.store.stream(stream_id)
+    if row is None or not hmac.compare_digest(row["owner"], owner):
+        raise ApiError(404, f"no recording for stream {stream_id!r}")
+    if row["status"] != "completed" or row["job_status"] == "cancelled":
+        raise ApiError(404, f"stream {stream_id} has no recording (its status is {row['status']})")
+    return JSONResponse(
+        {
+            "stream_id": stream_id,
+            **artifact_urls(state, request, row),
+            "frame_count": row["frame_count"],
+            "duration_seconds": row["duration_seconds"],
+        }
+    )
+
+
+async def list_recordings(request: Request) -> Response:
+    state: EngineState = request.app.state.engine
+    owner = authenticate(request)
+    limit = query_int(request, "limit", 20, 1, 100)
+    offset = query_int(request, "offset", 0, 0, None)
+    rows, total = state.store.completed_recordings(owner=owner, limit=limit, offset=offset)
+    recordings = [
+        {
+            "stream_id": r["stream_id"],
+            "width": r["width"],
+            "height": r["height"],
+            "started_at": r["started_at"],
+            "ended_at": r["ended_at"],
+            "duration_seconds": r["duration_seconds"],
+        }
+        for r in rows
+    ]
+    return JSONResponse(
+        {"recordings": recordings, "total": total, "limit": limit, "offset": offset}
+    )
+
+
+async def artifact(request: Request) -> Response:
+    state: EngineState = request.app.state.engine
+    rel = request.path_params["path"]
+    parts = rel.split("/")
+    if len(parts) != 3 or any(p in ("", ".", "..") or "\\" in p for p in parts):
+        raise ApiError(404, "no such artifact")
+    path = (state.recordings / rel).resolve()
+    root = state.recordings.resolve()
+    if root not in path.parents or parts[2] not in MEDIA_TYPES:
+        raise ApiError(404, "no such artifact")
+    problem = state.urls.check(
+        rel, request.query_params.get("expires"), request.query_params.get("signature")
+    )
+    if problem is not None:
+        raise ApiError(403, problem)
+    if not path.is_file():
+        raise ApiError(404, "the artifact no longer exists")
+    return FileResponse(
+        path, media_type=MEDIA_TYPES[parts[2]], headers={"Cache-Control": "private, max-age=60"}
+    )
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "engine": "odyssey-local"})
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
+
+
+def create_app(state: EngineState) -> Starlette:
+    routes = [
+        Route("/auth/token", auth_token, methods=["POST"]),
+        Route("/simulation-jobs", submit_job, methods=["POST"]),
+        Route("/simulation-jobs", list_jobs, methods=["GET"]),
+        Route("/simulation-jobs/{job_id}", get_job, methods=["GET"]),
+        Route("/simulation-jobs/{job_id}", cancel_job, methods=["DELETE"]),
+        Route("/recordings/{stream_id}", get_recording, methods=["GET"]),
+        Route("/stream-recordings", list_recordings, methods=["GET"]),
+        Route("/artifacts/{path:path}", artifact, methods=["GET", "HEAD"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.engine = state
+    return app

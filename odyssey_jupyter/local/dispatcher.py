@@ -1,0 +1,370 @@
+"""The queue: hands pending streams to render processes and records what they report.
+
+Lives on the engine's event loop. Workers are separate processes (spawned, so the
+HTTP side never shares a GIL with rendering); a reader thread turns their queue
+messages into loop callbacks. The unit of work is a stream, so a batch spreads
+over all workers. Job state follows its streams:
+pending -> dispatched (first stream handed out) -> processing (a worker started)
+-> completed | failed (all streams finished) | cancelled (by the user).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import shutil
+import statistics
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from odyssey_jupyter.local.spec import spec_for
+from odyssey_jupyter.local.store import ACTIVE_JOB_STATES, Row, Store, utc_now
+
+log = logging.getLogger("odyssey_jupyter.local")
+
+MAX_TRIES = 3
+DEFAULT_RENDER_RATE = 0.15  # seconds of rendering per second of video, before any is measured
+
+
+@dataclass
+class WorkerSlot:
+    index: int
+    process: Any
+    tasks: Any
+    cancel: Any
+    ready: bool = False
+    stream_id: str | None = None
+    job_id: str | None = None
+
+
+@dataclass
+class Dispatcher:
+    store: Store
+    recordings: Path
+    workers: int
+    fps: int
+    realtime: bool
+    progress: dict[str, float] = field(default_factory=dict)
+    _slots: list[WorkerSlot] = field(default_factory=list)
+    _ctx: Any = None
+    _results: Any = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _wake: asyncio.Event | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopping: bool = False
+    _reader: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def recover(self) -> None:
+        """After a crash: requeue interrupted jobs (retry_count + 1), drop half-written files."""
+        failed = self.store.requeue_unfinished(count_retry=True, max_tries=MAX_TRIES)
+        for job_id in failed:
+            log.warning("job %s failed: interrupted %d times", job_id, MAX_TRIES)
+        if self.recordings.is_dir():
+            for partial in self.recordings.glob("*/*.partial"):
+                shutil.rmtree(partial, ignore_errors=True)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._ctx = multiprocessing.get_context("spawn")
+        self._results = self._ctx.Queue()
+        for index in range(self.workers):
+            self._slots.append(self._spawn(index))
+        self._reader = threading.Thread(
+            target=self._read_results, name="odyssey-results", daemon=True
+        )
+        self._reader.start()
+        self._tasks.append(asyncio.create_task(self._dispatch_loop()))
+        self._tasks.append(asyncio.create_task(self._watch_workers()))
+        self.wake()
+
+    def _spawn(self, index: int) -> WorkerSlot:
+        from odyssey_jupyter.local.worker import worker_main
+
+        tasks = self._ctx.Queue()
+        cancel = self._ctx.Event()
+        process = self._ctx.Process(
+            target=worker_main,
+            args=(index, tasks, self._results, cancel, os.getpid()),
+            name=f"odyssey-render-{index}",
+            daemon=True,
+        )
+        process.start()
+        return WorkerSlot(index, process, tasks, cancel)
+
+    async def stop(self) -> None:
+        """Stop rendering; in-flight streams go back to the queue for the next start."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for slot in self._slots:
+            slot.cancel.set()
+            slot.tasks.put(None)
+        deadline = asyncio.get_running_loop().time() + 5.0
+        for slot in self._slots:
+            while slot.process.is_alive() and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            if slot.process.is_alive():
+                slot.process.kill()
+            slot.process.join(timeout=2)
+        self.store.requeue_unfinished(count_retry=False, max_tries=MAX_TRIES)
+        if self._results is not None:
+            self._results.put(None)
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _in_flight(self) -> set[str]:
+        return {s.stream_id for s in self._slots if s.stream_id is not None}
+
+    async def _dispatch_loop(self) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                self._dispatch()
+            except Exception:
+                log.exception("dispatch failed")
+
+    def _dispatch(self) -> None:
+        idle = [s for s in self._slots if s.ready and s.stream_id is None]
+        if not idle:
+            return
+        busy = self._in_flight()
+        for row in self.store.queued_streams():
+            if not idle:
+                break
+            if row["stream_id"] in busy:
+                continue
+            self._assign(idle.pop(0), row)
+
+    def _assign(self, slot: WorkerSlot, row: Row) -> None:
+        job_id, stream_id = row["job_id"], row["stream_id"]
+        spec = spec_for(
+            self.store.script(job_id, row["script_index"]),
+            script_index=row["script_index"],
+            plan_index=row["plan_index"],
+            stream_id=stream_id,
+            out_dir=str(self.recordings / job_id / stream_id),
+            width=row["width"],
+            height=row["height"],
+            fps=self.fps,
+            realtime=self.realtime,
+        )
+        self.store.update_stream(stream_id, status="dispatched")
+        self.store.set_job_status_if(
+            job_id, ("pending",), status="dispatched", dispatched_at=utc_now()
+        )
+        slot.stream_id, slot.job_id = stream_id, job_id
+        self.progress[stream_id] = 0.0
+        slot.tasks.put(spec)
+
+    # ------------------------------------------------------------------ worker messages
+
+    def _read_results(self) -> None:
+        while True:
+            try:
+                message = self._results.get()
+            except (EOFError, OSError):
+                return
+            if message is None:
+                return
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                return
+            try:
+                loop.call_soon_threadsafe(self._on_message, message)
+            except RuntimeError:
+                return
+
+    def _slot(self, index: int) -> WorkerSlot:
+        return self._slots[index]
+
+    def _on_message(self, message: tuple[Any, ...]) -> None:
+        try:
+            self._handle(message)
+        except Exception:
+            log.exception("could not handle worker message %r", message[:3])
+
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        kind, index = message[0], message[1]
+        slot = self._slot(index)
+        if kind == "ready":
+            slot.ready = True
+            self.wake()
+            return
+        stream_id = message[2]
+        if stream_id != slot.stream_id:
+            return  # a late message about a stream this slot no longer owns
+        job_id = slot.job_id
+        assert job_id is not None
+        if kind == "progress":
+            self.progress[stream_id] = float(message[3])
+            return
+        if kind == "started":
+            now = utc_now()
+            if self._job_active(job_id):
+                self.store.update_stream(stream_id, status="processing", started_at=now)
+                self.store.set_job_status_if(
+                    job_id, ("pending", "dispatched"), status="processing", started_at=now
+                )
+            return
+        # the stream is over, one way or another: the slot is free again
+        slot.stream_id = slot.job_id = None
+        self.progress.pop(stream_id, None)
+        self.wake()
+        if self._stopping:
+            return
+        if not self._job_active(job_id):
+            # cancelled (or failed) meanwhile: whatever was written goes
+            shutil.rmtree(self.recordings / job_id / stream_id, ignore_errors=True)
+            return
+        if kind == "done":
+            _, _, _, frames, seconds, render_seconds = message
+            self.store.update_stream(
+                stream_id,
+                status="completed",
+                frame_count=int(frames),
+                duration_seconds=float(seconds),
+                ended_at=utc_now(),
+                render_seconds=float(render_seconds),
+            )
+        elif kind == "failed":
+            self.store.update_stream(
+                stream_id, status="failed", error_message=str(message[3]), ended_at=utc_now()
+            )
+        elif kind == "cancelled":
+            self.store.update_stream(stream_id, status="pending", started_at=None)
+            return
+        self._finish_if_done(job_id)
+
+    def _job_active(self, job_id: str) -> bool:
+        job = self.store.job(job_id)
+        return job is not None and job["status"] in ACTIVE_JOB_STATES
+
+    def _finish_if_done(self, job_id: str) -> None:
+        streams = self.store.streams_of(job_id)
+        if any(s["status"] not in ("completed", "failed", "cancelled") for s in streams):
+            return
+        failed = [s for s in streams if s["status"] == "failed"]
+        if failed:
+            parts = [
+                f"stream {s['stream_id']} (script {s['script_index']}) failed: {s['error_message']}"
+                for s in failed
+            ]
+            message = f"{len(failed)} of {len(streams)} streams failed: " + "; ".join(parts)
+            self.store.set_job_status_if(
+                job_id,
+                ACTIVE_JOB_STATES,
+                status="failed",
+                error_message=message,
+                completed_at=utc_now(),
+            )
+        else:
+            self.store.set_job_status_if(
+                job_id, ACTIVE_JOB_STATES, status="completed", completed_at=utc_now()
+            )
+
+    # ------------------------------------------------------------------ cancel
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel an active job now; False when it was already terminal."""
+        if not self.store.set_job_status_if(
+            job_id, ACTIVE_JOB_STATES, status="cancelled", completed_at=utc_now()
+        ):
+            return False
+        for stream in self.store.streams_of(job_id):
+            if stream["status"] in ("pending", "dispatched", "processing"):
+                self.store.update_stream(
+                    stream["stream_id"], status="cancelled", ended_at=utc_now()
+                )
+        for slot in self._slots:
+            if slot.job_id == job_id:
+                slot.cancel.set()
+        shutil.rmtree(self.recordings / job_id, ignore_errors=True)
+        return True
+
+    # ------------------------------------------------------------------ crashes
+
+    async def _watch_workers(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(0.5)
+            for i, slot in enumerate(self._slots):
+                if slot.process.is_alive() or self._stopping:
+                    continue
+                log.warning(
+                    "render worker %d died (exit %s); restarting it", i, slot.process.exitcode
+                )
+                if slot.stream_id is not None and slot.job_id is not None:
+                    self._requeue_after_crash(slot.job_id, slot.stream_id)
+                self._slots[i] = self._spawn(i)
+            self.wake()
+
+    def _requeue_after_crash(self, job_id: str, stream_id: str) -> None:
+        shutil.rmtree(self.recordings / job_id / f"{stream_id}.partial", ignore_errors=True)
+        job = self.store.job(job_id)
+        if job is None or job["status"] not in ACTIVE_JOB_STATES:
+            return
+        retries = int(job["retry_count"]) + 1
+        if retries >= MAX_TRIES:
+            self.store.update_stream(
+                stream_id, status="failed", error_message="the renderer crashed", ended_at=utc_now()
+            )
+            self.store.update_job(job_id, retry_count=retries)
+            self._finish_if_done(job_id)
+        else:
+            self.store.update_stream(stream_id, status="pending", started_at=None)
+            self.store.update_job(job_id, retry_count=retries)
+
+    # ------------------------------------------------------------------ reporting
+
+    def job_progress(self, job: Row, streams: list[Row]) -> float:
+        if job["status"] == "completed":
+            return 1.0
+        if not streams:
+            return 0.0
+        done = 0.0
+        for s in streams:
+            if s["status"] in ("completed", "failed"):
+                done += 1.0
+            else:
+                done += self.progress.get(s["stream_id"], 0.0)
+        return round(min(1.0, done / len(streams)), 4)
+
+    def render_rate(self) -> float:
+        rates = self.store.recent_render_rates()
+        rate = statistics.median(rates) if rates else DEFAULT_RENDER_RATE
+        return max(rate, 1.0) if self.realtime else rate
+
+    def estimated_wait_minutes(self, job: Row) -> float | None:
+        """For queued jobs: video seconds queued up to and including this job, over the workers."""
+        if job["status"] not in ("pending", "dispatched"):
+            return None
+        ahead_ms = 0
+        seen = False
+        for row in self.store.queued_streams():  # oldest job first
+            if row["job_id"] == job["job_id"]:
+                seen = True
+            elif seen:
+                break
+            ahead_ms += int(row["duration_ms"])
+        busy = [s for s in self._slots if s.stream_id is not None]
+        for slot in busy:
+            left = 1.0 - self.progress.get(slot.stream_id or "", 0.0)
+            stream = self.store.stream(slot.stream_id or "")
+            if stream is not None:
+                ahead_ms += int(stream["duration_ms"] * left)
+        seconds = ahead_ms / 1000 * self.render_rate() / max(1, self.workers)
+        return round(seconds / 60, 3)

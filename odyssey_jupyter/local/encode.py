@@ -1,0 +1,61 @@
+"""H.264 writing with PyAV: streamable MP4 (moov first), yuv420p, no audio."""
+
+from __future__ import annotations
+
+import contextlib
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from odyssey_jupyter.local.frames import FrameBuffer
+
+X264_OPTIONS = {"preset": "ultrafast", "crf": "26", "tune": "fastdecode"}
+
+
+class Mp4Writer:
+    """Frames in, an MP4 file out; ``close`` flushes the encoder and writes the index."""
+
+    def __init__(
+        self, path: Path, width: int, height: int, fps: int, *, keyframe_s: float = 2.0
+    ) -> None:
+        self.path = path
+        self._container: Any = av.open(
+            str(path), "w", format="mp4", options={"movflags": "+faststart"}
+        )
+        stream: Any = self._container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        stream.codec_context.gop_size = max(1, round(fps * keyframe_s))
+        stream.options = dict(X264_OPTIONS)
+        self._stream = stream
+        self._pts = 0
+
+    def write(self, frame: FrameBuffer) -> None:
+        video = av.VideoFrame.from_ndarray(frame.data, format="yuv420p")
+        video.pts = self._pts
+        self._pts += 1
+        for packet in self._stream.encode(video):
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):  # the file is deleted anyway
+            self._container.close()
+
+
+def probe_duration(path: Path) -> tuple[int, float]:
+    """(frame count, duration in seconds) as read back from a written file."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = int(stream.frames)
+        if stream.duration is not None and stream.time_base is not None:
+            seconds = float(stream.duration * stream.time_base)
+        else:
+            seconds = float(container.duration or 0) / 1_000_000
+    return frames, round(seconds, 6)

@@ -1,0 +1,189 @@
+"""The procedural renderer: a stream -> video.mp4, preview.mp4, thumbnail.jpg, events.jsonl.
+
+Runs inside a worker process. ``should_stop`` is polled every frame so a cancel
+stops rendering at once; files are written to ``<dir>.partial`` and renamed into
+place only when complete, so a stopped or crashed render leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from odyssey_jupyter.local.encode import Mp4Writer, probe_duration
+from odyssey_jupyter.local.frames import FrameBuffer, blend_into
+from odyssey_jupyter.local.palette import NEUTRAL, grade_for, look_for
+from odyssey_jupyter.local.scenes import FittedImage, ImageScene, ProceduralScene, Scene
+from odyssey_jupyter.local.spec import RenderSpec
+from odyssey_jupyter.local.startimage import ImageDecodeError, decode_data_url
+
+FADE_SECONDS = 0.4
+PREVIEW_SECONDS = 4.0
+PREVIEW_STEP = 2  # every other frame
+PREVIEW_SCALE = 4
+THUMBNAIL_SCALE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    frame_count: int
+    duration_seconds: float
+    render_seconds: float
+
+
+class RenderCancelled(Exception):
+    """``should_stop`` said so; the partial files are gone."""
+
+
+class RenderFailed(Exception):
+    """The stream cannot be rendered (e.g. undecodable image); the message says why."""
+
+
+def cue_frame(offset_ms: int, fps: int) -> int:
+    return round(offset_ms * fps / 1000)
+
+
+def build_scenes(spec: RenderSpec) -> list[tuple[int, Scene]]:
+    """(first frame, scene) per cue. Raises RenderFailed when the start image is unusable."""
+    fitted: FittedImage | None = None
+    if spec.image is not None:
+        try:
+            fitted = FittedImage(decode_data_url(spec.image), spec.width, spec.height)
+        except ImageDecodeError as exc:
+            raise RenderFailed(str(exc)) from None
+    scenes: list[tuple[int, Scene]] = []
+    for cue in spec.cues:
+        look = look_for(cue.prompt)
+        scene: Scene
+        if fitted is not None:
+            grade = NEUTRAL if cue.action == "start" else grade_for(cue.prompt)
+            scene = ImageScene(fitted, grade, cue.prompt, spec.frame_count, look.accent)
+        else:
+            scene = ProceduralScene(look, cue.prompt, spec.width, spec.height, spec.fps)
+        scenes.append((cue_frame(cue.offset_ms, spec.fps), scene))
+    return scenes
+
+
+def write_events(spec: RenderSpec, path: Path) -> None:
+    lines = [
+        {
+            "timestamp_ms": cue.timestamp_ms,
+            "type": cue.action,
+            "prompt": cue.prompt,
+            "frame": cue_frame(cue.offset_ms, spec.fps),
+        }
+        for cue in spec.cues
+    ]
+    lines.append(
+        {"timestamp_ms": spec.end_ms, "type": "end", "prompt": None, "frame": spec.frame_count}
+    )
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+def save_thumbnail(frame: FrameBuffer, path: Path) -> None:
+    s = THUMBNAIL_SCALE
+    y = Image.fromarray(frame.y[::s, ::s].copy())
+    size = y.size
+    u = Image.fromarray(frame.u.copy()).resize(size, Image.Resampling.BILINEAR)
+    v = Image.fromarray(frame.v.copy()).resize(size, Image.Resampling.BILINEAR)
+    # limited-range planes -> stretch luma to full range for a JPEG that looks right
+    y = y.point(lambda p: max(0, min(255, round((p - 16) * 255 / 219))))
+    Image.merge("YCbCr", (y, u, v)).convert("RGB").save(path, "JPEG", quality=85)
+
+
+def render_stream(
+    spec: RenderSpec,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_progress: Callable[[float], None] = lambda _p: None,
+) -> RenderResult:
+    """Render one stream into ``spec.out_dir``; RenderCancelled or RenderFailed otherwise."""
+    began = time.monotonic()
+    final = Path(spec.out_dir)
+    partial = final.with_name(final.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        result = _render(spec, partial, began, should_stop, on_progress)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    return result
+
+
+def _render(
+    spec: RenderSpec,
+    out: Path,
+    began: float,
+    should_stop: Callable[[], bool],
+    on_progress: Callable[[float], None],
+) -> RenderResult:
+    scenes = build_scenes(spec)
+    total = spec.frame_count
+    fps = spec.fps
+    fade = max(1, round(FADE_SECONDS * fps))
+    w, h = spec.width, spec.height
+    current, previous, mixed = FrameBuffer(w, h), FrameBuffer(w, h), FrameBuffer(w, h)
+    preview_frame = FrameBuffer(w // PREVIEW_SCALE, h // PREVIEW_SCALE)
+    video = Mp4Writer(out / "video.mp4", w, h, fps)
+    preview = Mp4Writer(
+        out / "preview.mp4", w // PREVIEW_SCALE, h // PREVIEW_SCALE, fps // PREVIEW_STEP or 1
+    )
+    preview_frames = min(total, round(PREVIEW_SECONDS * fps))
+    starts = [first for first, _ in scenes]
+    first_scene_end = starts[1] if len(starts) > 1 else total
+    thumb_at = min(total - 1, max(0, first_scene_end // 2))
+    last_report = 0.0
+    try:
+        scene_index = 0
+        for i in range(total):
+            if should_stop():
+                raise RenderCancelled()
+            while scene_index + 1 < len(scenes) and i >= starts[scene_index + 1]:
+                scene_index += 1
+            first, scene = scenes[scene_index]
+            scene.draw(current, i, i - first)
+            frame = current
+            since = i - first
+            if scene_index > 0 and since < fade:
+                old_first, old_scene = scenes[scene_index - 1]
+                old_scene.draw(previous, i, i - old_first)
+                blend_into(mixed, previous, current, (since + 1) / (fade + 1))
+                frame = mixed
+            video.write(frame)
+            if i < preview_frames and i % PREVIEW_STEP == 0:
+                s = PREVIEW_SCALE
+                preview_frame.y[...] = frame.y[::s, ::s]
+                preview_frame.u[...] = frame.u[::s, ::s]
+                preview_frame.v[...] = frame.v[::s, ::s]
+                preview.write(preview_frame)
+            if i == thumb_at:
+                save_thumbnail(frame, out / "thumbnail.jpg")
+            if spec.realtime:
+                lag = began + (i + 1) / fps - time.monotonic()
+                while lag > 0:
+                    if should_stop():
+                        raise RenderCancelled()
+                    time.sleep(min(lag, 0.1))
+                    lag = began + (i + 1) / fps - time.monotonic()
+            now = time.monotonic()
+            if now - last_report >= 0.2:
+                last_report = now
+                on_progress((i + 1) / total)
+        video.close()
+        preview.close()
+    except BaseException:
+        video.abort()
+        preview.abort()
+        raise
+    write_events(spec, out / "events.jsonl")
+    frames, seconds = probe_duration(out / "video.mp4")
+    return RenderResult(frames, seconds, time.monotonic() - began)

@@ -1,0 +1,163 @@
+"""Glue: open the data directory, recover, start workers, serve HTTP, stop cleanly.
+
+The ready line goes to stdout only once the socket accepts connections; logs go
+to stderr. SIGTERM and SIGINT stop the server, stop the workers and put in-flight
+jobs back in the queue for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from odyssey_jupyter.local import READY_PREFIX
+from odyssey_jupyter.local.app import EngineState, create_app
+from odyssey_jupyter.local.dispatcher import Dispatcher
+from odyssey_jupyter.local.keys import (
+    TokenSigner,
+    UrlSigner,
+    load_generated_api_key,
+    load_secret,
+    owner_of,
+    write_private,
+)
+from odyssey_jupyter.local.limits import RateLimiter
+from odyssey_jupyter.local.options import EngineOptions
+from odyssey_jupyter.local.store import Store
+
+log = logging.getLogger("odyssey_jupyter.local")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus re-raising the signal after shutdown (we still have cleanup to do)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def engine_file(data_dir: Path) -> Path:
+    return data_dir / "engine.json"
+
+
+def _record(data_dir: Path, url: str, api_key: str | None) -> None:
+    info: dict[str, Any] = {"url": url, "pid": os.getpid(), "api_key": api_key}
+    write_private(engine_file(data_dir), json.dumps(info).encode())
+
+
+def _forget(data_dir: Path) -> None:
+    path = engine_file(data_dir)
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+async def _serve(options: EngineOptions) -> None:
+    data_dir = options.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    recordings = data_dir / "recordings"
+    recordings.mkdir(exist_ok=True)
+    generated = options.api_key is None
+    api_key = options.api_key or load_generated_api_key(data_dir)
+    secret = load_secret(data_dir)
+    store = Store(data_dir / "engine.db")
+    dispatcher = Dispatcher(
+        store=store,
+        recordings=recordings,
+        workers=options.workers,
+        fps=options.fps,
+        realtime=options.pace == "realtime",
+    )
+    dispatcher.recover()
+    owner = owner_of(api_key)
+    state = EngineState(
+        store=store,
+        dispatcher=dispatcher,
+        tokens=TokenSigner(secret, owner),
+        urls=UrlSigner(secret, options.url_ttl),
+        api_key=api_key,
+        owner=owner,
+        recordings=recordings,
+        fps=options.fps,
+        limiter=RateLimiter(options.rate_limit) if options.rate_limit else None,
+        max_active=options.max_active,
+    )
+    sock = _bind(options.host, options.port)
+    port = sock.getsockname()[1]
+    url = _url(options.host, port)
+    config = uvicorn.Config(
+        create_app(state),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=3,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    server = _Server(config)
+    await dispatcher.start()
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.01)
+    if serving.done():
+        await serving  # raises why it could not start
+        return
+    _record(data_dir, url, api_key if generated else None)
+    sys.stdout.write(f"{READY_PREFIX}{url}\n")
+    sys.stdout.flush()
+    log.warning("serving %s from %s with %d render workers", url, data_dir, options.workers)
+    try:
+        await serving
+    finally:
+        _forget(data_dir)
+        await dispatcher.stop()
+        store.close()
+        log.warning("stopped; unfinished jobs stay queued")
+
+
+def serve(options: EngineOptions) -> int:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s odyssey-local %(levelname)s %(message)s",
+    )
+    try:
+        asyncio.run(_serve(options))
+    except OSError as exc:
+        log.error("cannot serve on %s:%s: %s", options.host, options.port, exc)
+        return 1
+    return 0

@@ -1,0 +1,130 @@
+"""Turning a ``POST /simulation-jobs`` body into validated scripts, or a 422 reason.
+
+The rules are the client's own (``odyssey_jupyter.script``) with images required
+to be data URLs; a ``script_url`` is fetched here under a size and time cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.local.startimage import MAX_IMAGE_BYTES, decoded_size
+from odyssey_jupyter.script import is_batch, validate_script, validate_scripts
+
+SCRIPT_URL_MAX_BYTES = 5 * 1024 * 1024
+SCRIPT_URL_TIMEOUT = 10.0
+
+
+class SubmitError(ValueError):
+    """The submission is malformed; the message is the 422 ``detail``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    scripts: list[list[dict[str, Any]]]
+    portrait: bool
+    bypass_vlm_expansion: bool | None
+
+
+def _optional_bool(body: dict[str, Any], name: str, default: bool | None) -> bool | None:
+    value = body.get(name, default)
+    if value is None or isinstance(value, bool):
+        return value
+    raise SubmitError(f"'{name}' must be true or false, not {value!r}")
+
+
+def _check_images(scripts: list[list[dict[str, Any]]], batch: bool) -> None:
+    for script_index, script in enumerate(scripts):
+        for entry_index, entry in enumerate(script):
+            image = entry.get("start", {}).get("image")
+            if isinstance(image, str) and decoded_size(image) > MAX_IMAGE_BYTES:
+                where = f"script {script_index}, " if batch else ""
+                raise SubmitError(
+                    f"{where}entry {entry_index}, field 'start.image': the image is larger than "
+                    f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB"
+                )
+
+
+async def fetch_script_url(url: str) -> Any:
+    """The JSON behind ``script_url`` (http/https only, at most 5 MB, within 10 s)."""
+    import httpx
+
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise SubmitError(f"'script_url' must be an http(s) URL, not {scheme or 'a relative'}: URL")
+    limit = SCRIPT_URL_MAX_BYTES
+
+    async def download() -> bytes:
+        timeout = httpx.Timeout(SCRIPT_URL_TIMEOUT)
+        async with (
+            httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code != 200:
+                raise SubmitError(f"'script_url' answered HTTP {response.status_code}")
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise SubmitError(f"'script_url' is larger than {limit // (1024 * 1024)} MB")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise SubmitError(f"'script_url' is larger than {limit // (1024 * 1024)} MB")
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+    try:
+        raw = await asyncio.wait_for(download(), timeout=SCRIPT_URL_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise SubmitError(f"'script_url' did not answer within {SCRIPT_URL_TIMEOUT:g} s") from None
+    except httpx.HTTPError as exc:
+        raise SubmitError(f"'script_url' could not be fetched: {type(exc).__name__}") from None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SubmitError(f"'script_url' does not hold JSON: {exc}") from None
+
+
+async def parse_submission(body: Any) -> Submission:
+    if not isinstance(body, dict):
+        raise SubmitError("the body must be a JSON object")
+    given = [k for k in ("script", "scripts", "script_url") if body.get(k) is not None]
+    if len(given) != 1:
+        found = ", ".join(given) if given else "none"
+        raise SubmitError(
+            f"give exactly one of 'script', 'scripts' or 'script_url' (found {found})"
+        )
+    portrait = _optional_bool(body, "portrait", True)
+    _optional_bool(body, "output_video", True)
+    bypass = _optional_bool(body, "bypass_vlm_expansion", None)
+    kind = given[0]
+    value = body[kind]
+    if kind == "script_url":
+        if not isinstance(value, str):
+            raise SubmitError("'script_url' must be a string")
+        value = await fetch_script_url(value)
+        if isinstance(value, dict):
+            inner = [k for k in ("script", "scripts") if value.get(k) is not None]
+            if len(inner) != 1:
+                raise SubmitError("the JSON at 'script_url' must be a script or a list of scripts")
+            kind, value = inner[0], value[inner[0]]
+        else:
+            kind = "scripts" if is_batch(value) else "script"
+    try:
+        if kind == "scripts":
+            scripts = validate_scripts(value, require_data_url=True)
+        else:
+            scripts = [validate_script(value, require_data_url=True)]
+    except ScriptError as exc:
+        prefix = "script_url: " if body.get("script_url") is not None else ""
+        raise SubmitError(
+            prefix + str(exc).replace("\n  Fix: ", " (fix: ") + (")" if exc.hint else "")
+        ) from None
+    _check_images(scripts, kind == "scripts")
+    return Submission(scripts=scripts, portrait=bool(portrait), bypass_vlm_expansion=bypass)
