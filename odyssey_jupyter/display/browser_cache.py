@@ -1,0 +1,74 @@
+"""Per-process caches of finished jobs' details and thumbnails.
+
+A terminal job never changes, so every browser (and every refresh of a page)
+re-uses what was fetched once instead of asking the API again. Bounded, so a
+long session browsing thousands of jobs stays small.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+THUMB_PX = 96
+"""Longest side of a table thumbnail; the widget shows it at 48 px (sharp on HiDPI)."""
+
+
+class LruCache(Generic[K, V]):
+    """A small thread-safe LRU map (the loop thread writes, tests read)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+def shrink_thumbnail(data: bytes) -> tuple[bytes, str]:
+    """(bytes, format) of a small JPEG thumbnail; the original when Pillow is missing.
+
+    A full-size portrait thumbnail is tens of kB: twenty of them per page would
+    cross the kernel socket on every page turn.
+    """
+    try:
+        from PIL import Image
+    except ImportError:
+        return data, "jpeg"
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.thumbnail((THUMB_PX, THUMB_PX))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="JPEG", quality=80)
+            return out.getvalue(), "jpeg"
+    except Exception:  # not an image we can read: show it as it came
+        return data, "jpeg"
