@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -389,7 +390,7 @@ async def artifact(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "engine": "odyssey-local"})
+    return JSONResponse({"status": "ok", "engine": "odyssey-local", "pid": os.getpid()})
 
 
 # ---------------------------------------------------------------------------- errors

@@ -69,6 +69,33 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+class DataDirBusy(RuntimeError):
+    """Another engine already serves this data directory."""
+
+
+def _hold_data_dir(data_dir: Path) -> Any:
+    """Lock the data directory for this engine's lifetime (the kernel frees it on any exit)."""
+    handle = open(data_dir / "serving.lock", "a+b")  # noqa: SIM115 - held until exit
+    try:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:
+        pass
+    except BlockingIOError:
+        handle.close()
+        raise DataDirBusy(f"another engine is already serving {data_dir}") from None
+    return handle
+
+
+def _quiet_stdout() -> None:
+    """After the ready line nothing else may reach stdout (a launcher may stop reading it)."""
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def engine_file(data_dir: Path) -> Path:
     return data_dir / "engine.json"
 
@@ -92,6 +119,7 @@ async def _serve(options: EngineOptions) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     recordings = data_dir / "recordings"
     recordings.mkdir(exist_ok=True)
+    lock = _hold_data_dir(data_dir)
     generated = options.api_key is None
     api_key = options.api_key or load_generated_api_key(data_dir)
     secret = load_secret(data_dir)
@@ -138,7 +166,7 @@ async def _serve(options: EngineOptions) -> None:
         return
     _record(data_dir, url, api_key if generated else None)
     sys.stdout.write(f"{READY_PREFIX}{url}\n")
-    sys.stdout.flush()
+    _quiet_stdout()
     log.warning("serving %s from %s with %d render workers", url, data_dir, options.workers)
     try:
         await serving
@@ -146,6 +174,7 @@ async def _serve(options: EngineOptions) -> None:
         _forget(data_dir)
         await dispatcher.stop()
         store.close()
+        lock.close()
         log.warning("stopped; unfinished jobs stay queued")
 
 
@@ -157,6 +186,9 @@ def serve(options: EngineOptions) -> int:
     )
     try:
         asyncio.run(_serve(options))
+    except DataDirBusy as exc:
+        log.error("%s", exc)
+        return 3
     except OSError as exc:
         log.error("cannot serve on %s:%s: %s", options.host, options.port, exc)
         return 1
