@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
-
-from tests.conftest import RunningEngine
-from tests.support import jupyterlab as lab
+from conftest import RunningEngine
+from support import jupyterlab as lab
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

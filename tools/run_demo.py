@@ -1,0 +1,151 @@
+"""Run a notebook headless against the embedded engine and export it as one HTML page.
+
+    python tools/run_demo.py notebooks/quickstart.ipynb build/quickstart.html
+
+What it does, and why:
+
+* The kernel runs with its working directory next to the HTML page (``build/``), so
+  the players' relative ``odyssey_recordings/...`` video paths resolve when the page
+  is opened from disk.
+* No API key is passed on: the extension starts its local engine, with its data
+  under ``build/demo-engine`` (``ODYSSEY_LOCAL_DATA_DIR``) so the demo is
+  self-contained and repeatable. ``ODYSSEY_WAIT=1`` makes every simulation cell wait,
+  because a headless run keeps only what arrives while a cell runs.
+* The engine the demo started is stopped at the end (it is detached from the
+  kernel so that it survives kernel restarts in normal use); its data directory
+  and the recordings stay, so the page keeps working. Each run starts from a fresh
+  data directory so the job browser shows this run's jobs only.
+* The page is written by nbconvert's HTMLExporter with the widget state embedded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CELL_TIMEOUT = 300
+ENGINE_STOP_TIMEOUT = 15.0
+
+
+def _engine_pid(data_dir: Path) -> int | None:
+    """The pid recorded by the launcher, if that process is still the local engine."""
+    try:
+        record = json.loads((data_dir / "engine.json").read_text())
+        pid = int(record["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        # No /proc (macOS): fall back to "is a process with that pid alive".
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        return pid
+    return pid if b"odyssey_jupyter.local" in cmdline or b"odyssey-local" in cmdline else None
+
+
+def stop_engine(data_dir: Path) -> bool:
+    """Stop the engine recorded in ``data_dir`` (SIGTERM, then SIGKILL); True if one ran."""
+    pid = _engine_pid(data_dir)
+    if pid is None:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + ENGINE_STOP_TIMEOUT
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it if it happens to be our child
+        if _engine_pid(data_dir) != pid:
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def demo_env(data_dir: Path) -> dict[str, str]:
+    """This process's environment, minus any API key, plus the headless-run settings."""
+    env = dict(os.environ)
+    for name in ("ODYSSEY_API_KEY", "ODYSSEY_API_URL"):
+        env.pop(name, None)  # the demo always uses the embedded engine
+    env.update(ODYSSEY_WAIT="1", ODYSSEY_LOCAL_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    return env
+
+
+def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> Any:
+    """Execute ``notebook`` in a fresh kernel (cwd ``workdir``, environment ``env``).
+
+    Raises nbclient's ``CellExecutionError`` on the first failing cell. Widget state is
+    stored in the notebook's metadata so the exported page can show the widgets.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+        store_widget_state=True,
+    )
+    client.execute(env=env)  # passed on to the kernel manager's start_kernel
+    return nb
+
+
+def export_html(nb: Any, target: Path) -> None:
+    """Write ``nb`` as one HTML page (nbconvert's lab template, widget state included)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    body, _ = exporter.from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("html", type=Path)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+
+    notebook = args.notebook.resolve()
+    target = args.html.resolve()
+    workdir = target.parent
+    workdir.mkdir(parents=True, exist_ok=True)
+    data_dir = workdir / "demo-engine"
+    recordings = workdir / "odyssey_recordings"
+
+    stop_engine(data_dir)  # left over from an interrupted run
+    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.rmtree(recordings, ignore_errors=True)
+
+    print(f"Running {args.notebook} headless on the local engine (data in {data_dir}) ...")
+    try:
+        nb = execute(notebook, workdir, demo_env(data_dir))
+    except Exception as exc:
+        print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if stop_engine(data_dir):
+            print("Stopped the local engine the demo started.")
+    export_html(nb, target)
+    elapsed = time.monotonic() - started
+    videos = sorted(recordings.glob("*/*/video.mp4")) if recordings.exists() else []
+    print(f"Wrote {target} ({len(videos)} recordings in {recordings}) in {elapsed:.1f} s.")
+    print(f"Open it in a browser: file://{target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
