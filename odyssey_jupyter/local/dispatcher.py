@@ -228,8 +228,7 @@ class Dispatcher:
         if self._stopping:
             return
         if not self._job_active(job_id):
-            # cancelled (or failed) meanwhile: whatever was written goes
-            shutil.rmtree(self.recordings / job_id / stream_id, ignore_errors=True)
+            self._discard(job_id, stream_id)
             return
         if kind == "done":
             _, _, _, frames, seconds, render_seconds = message
@@ -249,6 +248,14 @@ class Dispatcher:
             self.store.update_stream(stream_id, status="pending", started_at=None)
             return
         self._finish_if_done(job_id)
+
+    def _discard(self, job_id: str, stream_id: str) -> None:
+        """The job ended meanwhile: a cancelled job keeps no files, a failed one drops this stream's."""
+        job = self.store.job(job_id)
+        if job is not None and job["status"] == "cancelled":
+            shutil.rmtree(self.recordings / job_id, ignore_errors=True)
+        else:
+            shutil.rmtree(self.recordings / job_id / stream_id, ignore_errors=True)
 
     def _job_active(self, job_id: str) -> bool:
         job = self.store.job(job_id)
