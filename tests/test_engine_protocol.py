@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import RunningEngine
 
 JOB_KEYS = {

@@ -250,7 +250,7 @@ class Dispatcher:
         self._finish_if_done(job_id)
 
     def _discard(self, job_id: str, stream_id: str) -> None:
-        """The job ended meanwhile: a cancelled job keeps no files, a failed one drops this stream's."""
+        """The job ended meanwhile: a cancelled job keeps no files, else drop this stream's."""
         job = self.store.job(job_id)
         if job is not None and job["status"] == "cancelled":
             shutil.rmtree(self.recordings / job_id, ignore_errors=True)

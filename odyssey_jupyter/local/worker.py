@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-
 SESSION_STARTUP_SECONDS = 1.0
 """In realtime pace, how long a stream stays ``dispatched`` before rendering starts,
 like a hosted worker preparing its session (and long enough to watch or cancel)."""
