@@ -179,7 +179,7 @@ class JobBrowser:
 
     ``status`` filters by one status, ``active=True`` keeps active jobs only,
     ``limit`` (1..100) is the page size. ``namespace`` is where Load puts
-    ``job_<short id>`` (the notebook's ``user_ns``; the magic passes it).
+    ``job_<short id>`` (default: the IPython user namespace, when there is one).
     Display it in a notebook for the widget; its text and HTML reprs are the same
     table for terminals and nbconvert.
     """
@@ -205,7 +205,7 @@ class JobBrowser:
         self.active = bool(active)
         self.limit = limit
         self.offset = int(offset)
-        self.namespace = namespace
+        self.namespace = namespace if namespace is not None else _user_namespace()
         self.auto_refresh = auto_refresh
         self.refresh_interval = max(0.2, float(refresh_interval))
         self.loaded: dict[str, Any] = {}
@@ -548,8 +548,8 @@ class JobBrowser:
         if self.list_failed:
             self.list_failed = False
             self._say("")
-        await self._fill(page, prompts, generation)
         self._schedule_auto()
+        await self._fill(page, prompts, generation)
 
     def _show_page(self, page: SimulationJobsList, prompts: dict[str, str]) -> None:
         self.total = page.total
@@ -736,6 +736,17 @@ class JobBrowser:
                     "metadata": {},
                 },
             )
+
+
+def _user_namespace() -> MutableMapping[str, Any] | None:
+    """The notebook's namespace when running under IPython (where Load puts handles)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    shell = get_ipython()
+    namespace = getattr(shell, "user_ns", None) if shell is not None else None
+    return namespace if isinstance(namespace, MutableMapping) else None
 
 
 def _prompts(job_ids: list[str]) -> dict[str, str]:
