@@ -95,6 +95,7 @@ class Runtime:
                 if pending:
                     self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+                self._loop.run_until_complete(self._loop.shutdown_default_executor())
             except Exception:  # the thread is ending anyway; say why, do not raise
                 log.exception("error while stopping the odyssey-loop thread")
             finally:

@@ -1,0 +1,541 @@
+"""The synchronous face of a simulation: ``simulate()`` and the ``Job`` handle it returns.
+
+``simulate`` validates the script in the caller (bad input raises at once and
+nothing is sent) and returns a ``Job`` within microseconds; image conversion,
+the local engine's start and the POST happen on the runtime's loop thread, and
+the shared ``Watcher`` follows the job from there. Every field of a ``Job`` is
+written on the loop thread only; listeners are called there after each change.
+Blocking methods (``wait``, ``refresh``, ``cancel``, ``recordings``) wait in
+short slices, so Ctrl-C interrupts them within a tenth of a second and leaves
+the job running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from odyssey_jupyter import history, recordings
+from odyssey_jupyter.errors import (
+    InvalidRequestError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+    OdysseyError,
+    ScriptError,
+)
+from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime, wait_future
+from odyssey_jupyter.script import Script, plan_streams, validate_script, validate_scripts
+from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.recordings import LocalRecording
+
+log = logging.getLogger(__name__)
+
+PHASES = ("starting engine", "submitting", "watching", "downloading", "done", "error")
+FINAL_PHASES = frozenset({"done", "error"})
+
+Listener = Callable[["Job"], None]
+
+_registry: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
+_registry_lock = threading.Lock()
+
+
+class Job:
+    """A simulation job seen from this kernel: its phase, last known status and recordings.
+
+    ``phase`` is this side's pipeline: ``starting engine`` -> ``submitting`` ->
+    ``watching`` -> (``downloading``) -> ``done``; ``error`` when the submission,
+    the poll (404/403) or the download failed. How the job itself ended is in
+    ``status`` (``completed``, ``failed``, ``cancelled``); a failed job still
+    reaches phase ``done``.
+    """
+
+    def __init__(
+        self,
+        *,
+        job_id: str | None = None,
+        scripts: list[Script] | None = None,
+        portrait: bool = True,
+        download: bool = True,
+        runtime: Runtime | None = None,
+        phase: str = "submitting",
+    ) -> None:
+        self.job_id: str | None = job_id
+        self.phase: str = phase
+        self.status: JobStatus | None = None
+        self.detail: SimulationJobDetail | None = None
+        self.error: BaseException | None = None
+        self.reconnecting: bool = False
+        self.scripts: list[Script] | None = scripts
+        self.portrait: bool = portrait
+        self.created: float = time.time()
+        self.local_recordings: list[LocalRecording] | None = None
+        self.download: bool = download
+        self._runtime = runtime
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+        self._final = threading.Event()
+        self._submit_future: concurrent.futures.Future[None] | None = None
+        self._download_lock: asyncio.Lock | None = None
+        # watcher bookkeeping (loop thread only)
+        self._needs_detail = False
+        self._last_detail_at = 0.0
+        self._watch_since = time.monotonic()
+        self._running_since: float | None = None
+        self._poll_error: BaseException | None = None
+        self._expected_seconds = _expected_seconds(scripts)
+
+    # ------------------------------------------------------------------ creation
+
+    @classmethod
+    def from_id(cls, job_id: str, *, download: bool = False) -> Job:
+        """A handle on an existing job, watched until it ends.
+
+        Returns the same object when this process already has a handle on that
+        job. ``download=True`` fetches the recordings as soon as it has completed;
+        otherwise ``recordings()`` fetches them on first use.
+        """
+        if not isinstance(job_id, str) or not job_id.strip():
+            raise ValueError(f"a job id must be a non-empty string, not {job_id!r}")
+        with _registry_lock:
+            existing = _registry.get(job_id)
+            if existing is not None:
+                if download and not existing.download:
+                    existing.download = True
+                return existing
+            runtime = get_runtime()
+            job = cls(job_id=job_id, download=download, runtime=runtime, phase="watching")
+            job._needs_detail = True
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
+            done.set_result(None)
+            job._submit_future = done
+            _registry[job_id] = job
+        runtime.watcher.watch(job)
+        return job
+
+    # ------------------------------------------------------------------ listeners
+
+    def add_listener(self, fn: Listener) -> Callable[[], None]:
+        """Call ``fn(job)`` on the loop thread after every change; returns an unsubscribe."""
+        with self._listeners_lock:
+            self._listeners.append(fn)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock:
+                if fn in self._listeners:
+                    self._listeners.remove(fn)
+
+        return unsubscribe
+
+    def _notify(self) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(self)
+            except Exception:  # one broken listener must not starve the others
+                log.exception("a listener of job %s raised; the others still run", self.job_id)
+
+    def _set(self, **changes: Any) -> None:
+        """Change fields (loop thread) and notify listeners once if anything changed."""
+        dirty = False
+        for name, value in changes.items():
+            if getattr(self, name) is not value and getattr(self, name) != value:
+                setattr(self, name, value)
+                dirty = True
+        if dirty:
+            self._notify()
+        if self.phase in FINAL_PHASES:
+            # after notifying: when wait() returns, every listener (the widget) has seen the end
+            self._final.set()
+
+    def _apply_detail(self, detail: SimulationJobDetail) -> bool:
+        """Take a fresh detail; returns True when the status changed."""
+        old_status = self.status
+        if detail.status != JobStatus.PENDING and detail.is_active and self._running_since is None:
+            self._running_since = time.monotonic()
+        if detail != self.detail:
+            self._set(detail=detail, status=detail.status)
+        return old_status != detail.status
+
+    def _near_expected_end(self, now: float) -> bool:
+        """True around the time the running job should finish (poll at the short end)."""
+        if self._running_since is None or self._expected_seconds is None:
+            return False
+        end = self._running_since + self._expected_seconds
+        return end - 1.0 <= now <= end + 3.0
+
+    def _will_download(self) -> bool:
+        return bool(self.download) and self.status == JobStatus.COMPLETED
+
+    # ------------------------------------------------------------------ runtime
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime = self._runtime
+        if runtime is None or not runtime.running:
+            runtime = self._runtime = get_runtime()
+        return runtime
+
+    async def _submitted(self) -> str:
+        """Wait (on the loop) until the POST is done; the job id, or the submission error."""
+        future = self._submit_future
+        if future is not None and not future.done():
+            await asyncio.shield(asyncio.wrap_future(future))
+        if self.job_id is None:
+            if self.error is not None:
+                raise self.error
+            raise OdysseyError("the job was never submitted")
+        return self.job_id
+
+    # ------------------------------------------------------------------ submission
+
+    async def _submit(self, request: dict[str, Any]) -> None:
+        """On the loop: start the engine if needed, POST (the client converts images), watch."""
+        try:
+            client = await self.runtime.get_client()
+            if _engine_needs_start(client):
+                self._set(phase="starting engine")
+                await _start_engine(client)
+                self._set(phase="submitting")
+            detail = await client.simulate(**request)
+        except asyncio.CancelledError:
+            self._set(error=OdysseyError("the submission was cancelled"), phase="error")
+            raise
+        except Exception as exc:
+            self._set(error=exc, phase="error")
+            return
+        self.job_id = detail.job_id
+        with _registry_lock:
+            _registry.setdefault(detail.job_id, self)
+        self._apply_detail(detail)
+        self._last_detail_at = time.monotonic()
+        self._set(phase="watching")
+        try:
+            history.record(
+                detail.job_id,
+                scripts=self.scripts,
+                portrait=self.portrait,
+                api_url=_api_url(client),
+                created=self.created,
+            )
+        except Exception:
+            log.exception("could not record job %s in the local history", detail.job_id)
+        if detail.is_terminal:
+            self.runtime.watcher.observe(self, detail)
+        else:
+            self.runtime.watcher.watch(self)
+
+    # ------------------------------------------------------------------ blocking API
+
+    def wait(
+        self, timeout: float | None = None, *, raise_on_failure: bool = False
+    ) -> SimulationJobDetail:
+        """Block until the job has ended (and its recordings are downloaded); the final detail.
+
+        Ctrl-C stops waiting and leaves the job running. A failed submission is
+        re-raised. With ``raise_on_failure`` a failed, cancelled or unfinished
+        (``timeout``) job raises ``JobFailedError``/``JobCancelledError``/
+        ``JobTimeoutError`` carrying the detail.
+        """
+        if not self._final.is_set() and threading.current_thread().name == THREAD_NAME:
+            raise RuntimeError("Job.wait() would block the odyssey-loop thread; use a listener")
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while not self._final.is_set():
+            slice_ = 0.1
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                slice_ = min(slice_, remaining)
+            self._final.wait(slice_)
+        if self.job_id is None and self.error is not None:
+            raise self.error
+        detail = self.detail
+        if not self._final.is_set():
+            if raise_on_failure or detail is None:
+                state = self.status or self.phase
+                raise JobTimeoutError(
+                    f"job {self.job_id or '(not submitted yet)'} is still {state} after "
+                    f"{timeout:g} s; it keeps running (wait again, or cancel it)",
+                    detail,
+                )
+            return detail
+        if detail is None:  # the poll gave up (404/403) before any detail
+            raise self.error or OdysseyError(f"job {self.job_id} has no detail")
+        if raise_on_failure:
+            if detail.status == JobStatus.FAILED:
+                reason = detail.error_message or "no reason given"
+                raise JobFailedError(f"job {detail.job_id} failed: {reason}", detail)
+            if detail.status == JobStatus.CANCELLED:
+                raise JobCancelledError(f"job {detail.job_id} was cancelled", detail)
+            if self.phase == "error" and self.error is not None:
+                raise self.error
+        return detail
+
+    def refresh(self) -> SimulationJobDetail:
+        """Ask the API for the job's detail now (and tell the listeners)."""
+        return self.runtime.run(self._refresh_async())
+
+    async def _refresh_async(self) -> SimulationJobDetail:
+        job_id = await self._submitted()
+        client = await self.runtime.get_client()
+        detail = await client.get_simulate_status(job_id)
+        self.runtime.watcher.observe(self, detail)
+        return detail
+
+    def cancel(self) -> None:
+        """Cancel the job and wait for the API's answer; a finished job is left alone."""
+        self.runtime.run(self._cancel_async())
+
+    def cancel_async(self) -> concurrent.futures.Future[None]:
+        """Cancel without blocking (button handlers); the future holds the outcome."""
+        return self.runtime.submit(self._cancel_async())
+
+    async def _cancel_async(self) -> None:
+        job_id = await self._submitted()
+        if self.status is not None and self.status.is_terminal:
+            return
+        client = await self.runtime.get_client()
+        try:
+            await client.cancel_simulation(job_id)
+        except InvalidRequestError:
+            # 400: it can no longer be cancelled; fine if that is because it has ended
+            detail = await client.get_simulate_status(job_id)
+            self.runtime.watcher.observe(self, detail)
+            if detail.is_terminal:
+                return
+            raise
+        detail = await client.get_simulate_status(job_id)
+        self.runtime.watcher.observe(self, detail)
+
+    def recordings(self, kinds: Sequence[str] | None = None) -> list[LocalRecording]:
+        """The job's recordings on disk, downloading whatever is missing first.
+
+        Files are fetched with fresh URLs (by stream id), so this also repairs a
+        cache whose files were deleted. ``kinds`` defaults to every artifact (or
+        video + events when ``download_previews`` is off); the video is always included.
+        """
+        return self.runtime.run(self._recordings_async(kinds))
+
+    async def _recordings_async(self, kinds: Sequence[str] | None) -> list[LocalRecording]:
+        job_id = await self._submitted()
+        client = await self.runtime.get_client()
+        if self.detail is None or not self.detail.is_terminal:
+            fresh = await client.get_simulate_status(job_id)
+            self.runtime.watcher.observe(self, fresh)
+        current = self.detail
+        if current is None or not current.is_terminal:
+            state = current.status if current is not None else "unknown"
+            raise OdysseyError(
+                f"job {job_id} is still {state}: its recordings exist once it has "
+                "finished (job.wait() first)"
+            )
+        return await self._download_recordings(client, kinds)
+
+    async def _download_recordings(
+        self, client: Odyssey, kinds: Sequence[str] | None = None
+    ) -> list[LocalRecording]:
+        """Fetch missing files of every stream, then publish ``local_recordings`` (loop)."""
+        chosen = tuple(kinds) if kinds is not None else recordings.default_kinds()
+        if "video" not in chosen:
+            chosen = ("video", *chosen)
+        detail = self.detail
+        job_id = self.job_id
+        if detail is None or job_id is None:
+            return []
+        if self._download_lock is None:
+            self._download_lock = asyncio.Lock()
+        async with self._download_lock:
+            semaphore = asyncio.Semaphore(4)
+
+            async def one(stream: Any) -> LocalRecording | None:
+                if stream.status is not None and str(stream.status).lower() == "failed":
+                    return None
+                async with semaphore:
+                    try:
+                        files = await recordings.fetch(client, job_id, stream.stream_id, chosen)
+                    except NotFoundError:
+                        if detail.status == JobStatus.COMPLETED:
+                            raise
+                        return None  # a stream of a failed/cancelled job that never recorded
+                return await asyncio.to_thread(recordings.load, job_id, stream, files)
+
+            loaded = await asyncio.gather(*(one(s) for s in detail.streams))
+            found = [rec for rec in loaded if rec is not None]
+            found.sort(key=lambda rec: (rec.script_index, detail_order(detail, rec.stream_id)))
+            if self.phase == "error" and detail.status == JobStatus.COMPLETED:
+                self._set(local_recordings=found, phase="done", error=None)  # repaired
+            else:
+                self._set(local_recordings=found)
+            return found
+
+    # ------------------------------------------------------------------ display
+
+    def __repr__(self) -> str:
+        if self.job_id is None:
+            state = f"({self.phase})"
+            if self.error is not None:
+                state += f": {type(self.error).__name__}"
+            return f"<Job {state}>"
+        parts = [str(self.status) if self.status is not None else self.phase]
+        if self.detail is not None and self.detail.streams:
+            count = len(self.detail.streams)
+            parts.append(f"{count} stream{'s' if count != 1 else ''}")
+        if self.detail is not None and self.detail.is_active and self.detail.progress is not None:
+            parts.append(f"{self.detail.progress:.0%}")
+        if self.reconnecting:
+            parts.append("reconnecting")
+        if self.phase in ("downloading", "error"):
+            parts.append(self.phase)
+        return f"<Job {self.job_id} {', '.join(parts)}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+def detail_order(detail: SimulationJobDetail, stream_id: str) -> int:
+    for index, stream in enumerate(detail.streams):
+        if stream.stream_id == stream_id:
+            return index
+    return len(detail.streams)
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def simulate(
+    script: Any = None,
+    *,
+    scripts: Any = None,
+    script_url: str | None = None,
+    portrait: bool = True,
+    bypass_prompt_expansion: bool | None = None,
+    download: bool = True,
+) -> Job:
+    """Submit a simulation and return its ``Job`` at once; the loop thread does the rest.
+
+    Exactly one of ``script`` (one script), ``scripts`` (a batch) or
+    ``script_url``. The script is validated here, so a mistake raises
+    ``ScriptError`` before anything is sent. With ``download`` the recordings are
+    fetched as soon as the job completes (``job.local_recordings``).
+    """
+    given = [
+        name
+        for name, value in (("script", script), ("scripts", scripts), ("script_url", script_url))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise ScriptError(
+            "give exactly one of script=, scripts= or script_url="
+            + (f" (got {', '.join(given)})" if given else ""),
+            hint="script= for one script, scripts= for a batch, script_url= for a JSON file",
+        )
+    request: dict[str, Any] = {"portrait": bool(portrait)}
+    if bypass_prompt_expansion is not None:
+        request["bypass_prompt_expansion"] = bypass_prompt_expansion
+    clean: list[Script] | None
+    if script is not None:
+        clean = [validate_script(script)]
+        request["script"] = clean[0]
+    elif scripts is not None:
+        clean = validate_scripts(scripts)
+        request["scripts"] = clean
+    else:
+        if not isinstance(script_url, str) or not script_url.startswith(("http://", "https://")):
+            raise ScriptError(
+                f"script_url must be an http(s) URL, not {script_url!r}",
+                hint="point it at a JSON file holding the script",
+            )
+        clean = None
+        request["script_url"] = script_url
+    runtime = get_runtime()
+    job = Job(scripts=clean, portrait=bool(portrait), download=download, runtime=runtime)
+    job._submit_future = runtime.submit(job._submit(request))
+    return job
+
+
+def _expected_seconds(scripts: list[Script] | None) -> float | None:
+    """How long rendering should take at real time: the longest script's total stream time."""
+    if not scripts:
+        return None
+    try:
+        per_script = [
+            sum(plan.duration_ms for plan in plan_streams(s, script_index=i)) / 1000.0
+            for i, s in enumerate(scripts)
+        ]
+    except Exception:
+        return None
+    return max(per_script) if per_script else None
+
+
+def _api_url(client: Odyssey) -> str | None:
+    try:
+        return str(client.api_url)
+    except Exception:
+        return None
+
+
+def _engine_needs_start(client: Odyssey) -> bool:
+    """True when the client will start the local engine before it can submit (cheap check).
+
+    A local client knows its URL once it has found the engine; before that, a
+    live process named in the engine's ``engine.json`` means it only has to be found.
+    """
+    try:
+        if not client.is_local or client.api_url is not None:
+            return False
+    except Exception:
+        return False
+    return not _local_engine_alive()
+
+
+def _local_engine_alive() -> bool:
+    """Whether the default local engine's ``engine.json`` names a live process."""
+    base = os.environ.get("ODYSSEY_LOCAL_DATA_DIR")
+    if base:
+        data_dir = Path(base).expanduser()
+    else:
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        data_dir = Path(cache).expanduser() / "odyssey_jupyter" / "engine"
+    try:
+        info = json.loads((data_dir / "engine.json").read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+async def _start_engine(client: Odyssey) -> None:
+    """Make the client find or start the local engine now, so the POST is its own phase."""
+    endpoint = getattr(client, "_endpoint", None)
+    if endpoint is not None:
+        await endpoint()
+    else:  # any request makes the client start the engine first
+        await client.list_simulations(limit=1)
+
+
+def wait_all(jobs: Sequence[Job], timeout: float | None = None) -> list[SimulationJobDetail]:
+    """Wait for several jobs (interruptible); their final details, in order."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    results = []
+    for job in jobs:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        results.append(job.wait(remaining))
+    return results
+
+
+__all__ = ["PHASES", "Job", "simulate", "wait_all", "wait_future"]

@@ -1,0 +1,385 @@
+"""One poller for every watched job, running on the runtime's loop thread.
+
+Cost model: a tick is ONE ``GET /simulation-jobs?active=true`` for all watched
+jobs (a second page only when more than 100 jobs are active and some watched
+job was not on the first), then ``GET /simulation-jobs/{id}`` only for the jobs
+whose status changed in the list or that left it. When nothing changed, at most
+one running job gets a detail refresh (the one refreshed longest ago, at most
+once a second), so its progress moves: a quiet tick costs at most 2 requests
+however many jobs are watched. With a single watched job the list is skipped
+and its detail is fetched directly (1 request).
+
+Timing: the interval drops to ``poll_interval_min`` after a change and grows
+x1.5 while nothing changes, up to 1 s while any job runs or is young (so a
+server change shows within about a second) and up to ``poll_interval_max``
+only when every watched job has been queued for a while. ``Retry-After`` is
+honoured. When the API cannot be reached every watched job is marked
+``reconnecting`` and the watcher retries with backoff until it recovers; no
+exception ends the loop, and it always sleeps between ticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from odyssey_jupyter.config import get_config
+from odyssey_jupyter.errors import (
+    APIError,
+    NotFoundError,
+    OdysseyConnectionError,
+    OdysseyError,
+    OdysseyTimeoutError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.jobs import Job
+    from odyssey_jupyter.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ACTIVE_CAP = 1.0
+"""Longest interval while a watched job runs (a change must show within ~1 s)."""
+YOUNG_SECONDS = 5.0
+"""A job this young polls at the short end."""
+QUEUED_LONG_SECONDS = 30.0
+"""A job pending this long (or with an estimated wait of a minute or more) may back off fully."""
+PROGRESS_EVERY = 1.0
+"""Shortest time between two progress refreshes of the same job."""
+RECONNECT_NOTICE = 2.0
+"""A tick unanswered this long marks the jobs ``reconnecting`` while it keeps trying."""
+MIN_SLEEP = 0.05
+"""Floor between two ticks, even when woken: the watcher never spins."""
+PAGE = 100
+DETAIL_CONCURRENCY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class TickStats:
+    """What one tick cost and why (kept for tests and benchmarks)."""
+
+    watched: int
+    list_requests: int
+    detail_requests: int
+    changed: int
+    """Jobs that needed a detail because they are new, changed status or left the list."""
+    progress_refreshes: int
+    ok: bool
+
+
+class Watcher:
+    """Polls every watched job together; pushes each change to the job's listeners."""
+
+    request_budget: float = 8.0
+    """A tick still unanswered after this many seconds is abandoned and retried."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._jobs: dict[str, Job] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._finishing: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._interval: float | None = None
+        self._failures = 0
+        self.ticks: collections.deque[TickStats] = collections.deque(maxlen=10_000)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def jobs(self) -> list[Job]:
+        """The jobs being polled now (terminal ones have left)."""
+        return list(self._jobs.values())
+
+    def watch(self, job: Job) -> None:
+        """Start polling ``job`` (thread-safe)."""
+        if self._runtime.in_loop_thread():
+            self._watch(job)
+        else:
+            self._runtime.loop.call_soon_threadsafe(self._watch, job)
+
+    def unwatch(self, job: Job) -> None:
+        """Stop polling ``job`` (thread-safe); its listeners stay."""
+        if self._runtime.in_loop_thread():
+            self._unwatch(job)
+        else:
+            self._runtime.loop.call_soon_threadsafe(self._unwatch, job)
+
+    def wake(self) -> None:
+        """Poll soon instead of at the end of the current interval (thread-safe)."""
+        if self._runtime.in_loop_thread():
+            self._wake_now()
+        else:
+            self._runtime.loop.call_soon_threadsafe(self._wake_now)
+
+    def _wake_now(self) -> None:
+        self._interval = None
+        self._wake.set()
+
+    def _watch(self, job: Job) -> None:
+        if self._closed or job.job_id is None:
+            return
+        if job.detail is not None and job.detail.is_terminal:
+            self.observe(job, job.detail)
+            return
+        if job.detail is None:
+            job._needs_detail = True
+        self._jobs[job.job_id] = job
+        if self._task is None or self._task.done():
+            self._task = self._runtime.loop.create_task(self._run(), name="odyssey-watcher")
+        self._wake_now()
+
+    def _unwatch(self, job: Job) -> None:
+        if job.job_id is not None:
+            self._jobs.pop(job.job_id, None)
+
+    async def aclose(self) -> None:
+        """Stop polling and cancel downloads in flight (runtime shutdown)."""
+        self._closed = True
+        tasks = [t for t in (self._task, *self._finishing) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._jobs.clear()
+
+    # ------------------------------------------------------------------ results
+
+    def observe(self, job: Job, detail: SimulationJobDetail) -> bool:
+        """Apply a fresh detail to ``job`` (loop thread); finish it when terminal.
+
+        Used by the poll, ``Job.refresh`` and ``Job.cancel`` alike, so a job ends
+        the same way whoever noticed first. Returns True if the status changed.
+        """
+        job._needs_detail = False
+        job._last_detail_at = time.monotonic()
+        changed = job._apply_detail(detail)
+        if detail.is_terminal and job.phase in ("submitting", "starting engine", "watching"):
+            if job.job_id is not None:
+                self._jobs.pop(job.job_id, None)
+            job._set(phase="downloading" if job._will_download() else job.phase)
+            task = self._runtime.loop.create_task(self._finish(job))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
+        return changed
+
+    async def _finish(self, job: Job) -> None:
+        """Download a completed job's recordings (when asked), then mark it done."""
+        try:
+            if job.phase == "downloading":
+                client = await self._runtime.get_client()
+                await job._download_recordings(client)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("downloading the recordings of job %s failed: %s", job.job_id, exc)
+            job._set(error=exc, phase="error")
+            return
+        job._set(phase="done")
+
+    def _give_up(self, job: Job, exc: BaseException) -> None:
+        """A job that can never be polled (404/403): show why and stop."""
+        self._unwatch(job)
+        job._set(error=exc, phase="error", reconnecting=False)
+
+    # ------------------------------------------------------------------ loop
+
+    async def _run(self) -> None:
+        while not self._closed:
+            started = time.monotonic()
+            if not self._jobs:
+                self._interval = None
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            try:
+                delay = await self._tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the watcher must never die
+                log.exception("the job watcher hit an unexpected error; it keeps going")
+                for job in self.jobs:
+                    job._set(error=exc)
+                delay = get_config().poll_bounds()[1]
+            await self._sleep(delay, started)
+
+    async def _sleep(self, delay: float, started: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(delay, MIN_SLEEP))
+        self._wake.clear()
+        rest = MIN_SLEEP - (time.monotonic() - started)
+        if rest > 0:
+            await asyncio.sleep(rest)
+
+    async def _tick(self) -> float:
+        low, high = get_config().poll_bounds()
+        jobs = self.jobs
+        counts = {"list": 0, "detail": 0, "changed": 0, "progress": 0}
+        notice = self._runtime.loop.call_later(
+            RECONNECT_NOTICE, self._mark_reconnecting, jobs, None
+        )
+        try:
+            client = await self._runtime.get_client()
+            changed = await asyncio.wait_for(
+                self._poll(client, jobs, counts), timeout=self.request_budget
+            )
+        except RateLimitError as exc:
+            self._record(jobs, counts, ok=False)
+            wait = exc.retry_after if exc.retry_after is not None else high
+            self._interval = max(wait, low)
+            return self._interval
+        except (OdysseyConnectionError, ServerError, asyncio.TimeoutError, OSError) as exc:
+            self._record(jobs, counts, ok=False)
+            self._failures += 1
+            if isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, OdysseyError):
+                exc = OdysseyTimeoutError(
+                    f"the API did not answer within {self.request_budget:g} s; retrying"
+                )
+            self._mark_reconnecting(jobs, exc)
+            return float(min(high, low * 2**self._failures))
+        except APIError as exc:
+            # reachable but refusing (a revoked key...): show it on every job, retry slowly
+            self._record(jobs, counts, ok=False)
+            log.warning("polling jobs failed: %s", exc)
+            for job in jobs:
+                if job.job_id in self._jobs:
+                    job._poll_error = exc
+                    job._set(error=exc, reconnecting=False)
+            return high
+        finally:
+            notice.cancel()
+        self._record(jobs, counts, ok=True)
+        self._failures = 0
+        for job in jobs:
+            if job.reconnecting or job._poll_error is not None:
+                clear = job.error is job._poll_error
+                job._poll_error = None
+                if clear:
+                    job._set(reconnecting=False, error=None)
+                else:
+                    job._set(reconnecting=False)
+        return self._next_interval(changed, low, high)
+
+    def _record(self, jobs: list[Job], counts: dict[str, int], *, ok: bool) -> None:
+        self.ticks.append(
+            TickStats(
+                watched=len(jobs),
+                list_requests=counts["list"],
+                detail_requests=counts["detail"],
+                changed=counts["changed"],
+                progress_refreshes=counts["progress"],
+                ok=ok,
+            )
+        )
+
+    def _mark_reconnecting(self, jobs: list[Job], exc: BaseException | None) -> None:
+        for job in jobs:
+            if job.job_id not in self._jobs:
+                continue
+            if exc is not None:
+                job._poll_error = exc
+                job._set(reconnecting=True, error=exc)
+            elif not job.reconnecting:
+                job._set(reconnecting=True)
+
+    async def _poll(self, client: Odyssey, jobs: list[Job], counts: dict[str, int]) -> bool:
+        """One round of requests; returns True when some job changed status."""
+        need: list[Job] = [job for job in jobs if job._needs_detail]
+        if len(jobs) == 1:
+            need = jobs  # one job: its detail is cheaper than the list and carries progress
+        else:
+            listed = await self._list_active(client, jobs, counts)
+            for job in jobs:
+                if job in need:
+                    continue
+                status = listed.get(job.job_id or "")
+                if status is None or job.status is None or status != job.status:
+                    need.append(job)
+        counts["changed"] = len(need)
+        if not need and len(jobs) > 1:
+            candidate = self._progress_candidate(jobs)
+            if candidate is not None:
+                need = [candidate]
+                counts["progress"] = 1
+        changed = False
+        if need:
+            semaphore = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+            async def fetch(job: Job) -> bool:
+                async with semaphore:
+                    if job.job_id is None or job.job_id not in self._jobs:
+                        return False
+                    counts["detail"] += 1
+                    try:
+                        detail = await client.get_simulate_status(job.job_id)
+                    except (NotFoundError, PermissionDeniedError) as exc:
+                        self._give_up(job, exc)
+                        return True
+                    return self.observe(job, detail)
+
+            results = await asyncio.gather(*(fetch(job) for job in need))
+            changed = any(results)
+        return changed
+
+    async def _list_active(
+        self, client: Odyssey, jobs: list[Job], counts: dict[str, int]
+    ) -> dict[str, JobStatus]:
+        wanted = {job.job_id for job in jobs if job.job_id is not None}
+        statuses: dict[str, JobStatus] = {}
+        offset = 0
+        while True:
+            counts["list"] += 1
+            page = await client.list_simulations(active=True, limit=PAGE, offset=offset or None)
+            for info in page.jobs:
+                statuses[info.job_id] = info.status
+            offset += len(page.jobs)
+            if not page.jobs or offset >= page.total or wanted.issubset(statuses):
+                return statuses
+
+    def _progress_candidate(self, jobs: list[Job]) -> Job | None:
+        """The running job whose progress was refreshed longest ago (>= 1 s), if any."""
+        now = time.monotonic()
+        best: Job | None = None
+        for job in jobs:
+            detail = job.detail
+            if detail is None or detail.progress is None or detail.status == JobStatus.PENDING:
+                continue
+            if now - job._last_detail_at < PROGRESS_EVERY:
+                continue
+            if best is None or job._last_detail_at < best._last_detail_at:
+                best = job
+        return best
+
+    def _next_interval(self, changed: bool, low: float, high: float) -> float:
+        now_wall = time.time()
+        now = time.monotonic()
+        urgent = False
+        all_queued_long = True
+        for job in self._jobs.values():
+            if now_wall - job.created < YOUNG_SECONDS or job._near_expected_end(now):
+                urgent = True
+            detail = job.detail
+            queued = detail is not None and detail.status == JobStatus.PENDING
+            waits_long = (
+                detail is not None
+                and detail.estimated_wait_minutes is not None
+                and detail.estimated_wait_minutes >= 1.0
+            )
+            if not (queued and (now - job._watch_since > QUEUED_LONG_SECONDS or waits_long)):
+                all_queued_long = False
+        cap = high if all_queued_long else min(high, max(ACTIVE_CAP, low))
+        if changed or urgent or self._interval is None:
+            self._interval = low
+        else:
+            self._interval = min(self._interval * 1.5, cap)
+        return self._interval

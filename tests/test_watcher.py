@@ -1,0 +1,170 @@
+"""The shared poller against the real engine: request budget per tick, outage and recovery."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
+from odyssey_jupyter.jobs import Job, simulate
+from odyssey_jupyter.runtime import Runtime, get_runtime, shutdown_runtime
+from odyssey_jupyter.types import JobStatus
+from odyssey_jupyter.watcher import Watcher
+
+if TYPE_CHECKING:
+    from conftest import RunningEngine
+
+
+def script(seconds: float, prompt: str = "a quiet lake") -> list[dict[str, Any]]:
+    return [
+        {"timestamp_ms": 0, "start": {"prompt": prompt}},
+        {"timestamp_ms": int(seconds * 1000), "end": {}},
+    ]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    """A real HTTP transport that counts requests by (method, route)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        route = "/simulation-jobs/{id}" if path.startswith("/simulation-jobs/") else path
+        self.counts[(request.method, route)] += 1
+        return await super().handle_async_request(request)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    shutdown_runtime()
+    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))
+    previous = get_config()
+    set_config(OdysseyJupyter(recordings_dir=str(tmp_path / "recs"), poll_interval_max=1.0))
+    yield tmp_path
+    shutdown_runtime()
+    set_config(previous)
+
+
+def counting_runtime(engine: RunningEngine) -> tuple[Runtime, CountingTransport]:
+    rt = get_runtime()
+    transport = CountingTransport()
+
+    async def install() -> None:
+        rt._client = Odyssey(api_key=engine.api_key, api_url=engine.url, transport=transport)
+
+    rt.run(install())
+    return rt, transport
+
+
+@pytest.mark.slow
+def test_hundred_watched_jobs_cost_at_most_two_requests_per_quiet_tick(
+    start_engine: Callable[..., RunningEngine], sandbox: Path
+) -> None:
+    running = start_engine("--pace", "realtime", "--workers", "1")
+    rt, transport = counting_runtime(running)
+    jobs = [simulate(script(30.0, f"job {i}"), download=False) for i in range(100)]
+    wait_until(lambda: all(j.phase == "watching" for j in jobs), 60)
+    watcher = rt.watcher
+    wait_until(lambda: len(watcher.jobs) == 100)
+    settled = len(watcher.ticks) + 1
+    wait_until(lambda: len(watcher.ticks) > settled)  # every tick from here sees all 100 jobs
+    transport.counts.clear()
+    first_tick = len(watcher.ticks)
+    wait_until(lambda: len(watcher.ticks) >= first_tick + 8, 60)
+    ticks = list(watcher.ticks)[first_tick:]
+    counted = dict(transport.counts)
+    listed = sum(t.list_requests for t in ticks)
+    detailed = sum(t.detail_requests for t in ticks)
+    requests = listed + detailed
+    print(
+        f"100 watched jobs: {len(ticks)} ticks, {listed} list + {detailed} detail requests "
+        f"= {requests / len(ticks):.2f} per tick; changes {sum(t.changed for t in ticks)}"
+    )
+    assert all(t.ok and t.watched == 100 and t.list_requests == 1 for t in ticks), ticks
+    for tick in ticks:
+        assert tick.progress_refreshes <= 1
+        assert tick.detail_requests <= tick.changed + tick.progress_refreshes
+        if tick.changed == 0:
+            assert tick.list_requests + tick.detail_requests <= 2
+    quiet = [t for t in ticks if t.changed == 0]
+    assert len(quiet) >= len(ticks) // 2
+    # the stats are honest: the wire saw what the ticks claim (give or take one tick in flight)
+    assert abs(counted.get(("GET", "/simulation-jobs"), 0) - listed) <= 1
+    for job in jobs:
+        job.cancel_async()
+    wait_until(lambda: all(j.phase == "done" for j in jobs), 60)
+    assert {j.status for j in jobs} <= {JobStatus.CANCELLED, JobStatus.COMPLETED}
+    assert watcher.jobs == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_unreachable_api_marks_reconnecting_then_recovers(
+    start_engine: Callable[..., RunningEngine],
+    sandbox: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Watcher, "request_budget", 2.0)
+    port = free_port()
+    first = start_engine("--pace", "realtime", port=port)
+    monkeypatch.setenv("ODYSSEY_API_URL", first.url)
+    monkeypatch.setenv("ODYSSEY_API_KEY", first.api_key)
+    job = simulate(script(3.0), download=False)
+    wait_until(lambda: job.phase == "watching")
+    changes: list[bool] = []
+    job.add_listener(lambda j: changes.append(j.reconnecting))
+    first.stop()
+    wait_until(lambda: job.reconnecting, 30)
+    assert job.error is not None and first.api_key not in str(job.error)
+    assert "reconnecting" in repr(job)
+    start_engine("--pace", "realtime", port=port, data_dir=first.data_dir, api_key=first.api_key)
+    wait_until(lambda: not job.reconnecting, 60)
+    assert job.error is None
+    detail = job.wait(60)
+    assert detail.is_terminal  # the restarted engine finished (or failed) the job
+    assert changes.count(True) >= 1 and changes[-1] is False
+
+
+def test_single_job_polls_detail_only(engine: RunningEngine, sandbox: Path) -> None:
+    rt, transport = counting_runtime(engine)
+    job = simulate(script(1.0), download=False)
+    job.wait(60)
+    assert transport.counts[("GET", "/simulation-jobs")] == 0
+    assert transport.counts[("GET", "/simulation-jobs/{id}")] >= 1
+    assert rt.watcher.jobs == []
+    assert all(t.list_requests == 0 and t.detail_requests <= 1 for t in rt.watcher.ticks)
+
+
+def test_a_job_watched_from_id_in_another_handle_is_shared(
+    engine: RunningEngine, sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ODYSSEY_API_URL", engine.url)
+    monkeypatch.setenv("ODYSSEY_API_KEY", engine.api_key)
+    jobs = [simulate(script(1.0, f"batch {i}"), download=False) for i in range(3)]
+    wait_until(lambda: all(j.job_id for j in jobs))
+    assert [Job.from_id(j.job_id) for j in jobs if j.job_id] == jobs
+    for job in jobs:
+        assert job.wait(60).status == JobStatus.COMPLETED
