@@ -104,7 +104,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
         if args.output:
             namespace[args.output] = job
         wait = args.wait if args.wait is not None else config_module.get_config().wait_by_default
-        view = _show(job, players=not wait)
+        view = _show(job, waiting=wait)
         if wait:
             _wait(job, view, args)
 
@@ -184,19 +184,23 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
 # --------------------------------------------------------------------------- display + wait
 
 
-def _show(job: Job, *, players: bool) -> Any:
-    """The live display for ``job``: a widget under the cell, or text lines."""
+def _show(job: Job, *, waiting: bool) -> Any:
+    """The live display for ``job``: a widget under the cell, or text lines.
+
+    When the magic waits, the outcome and players are displayed afterwards as an
+    ordinary output (see ``_wait``), so the live display leaves them out.
+    """
     from odyssey_jupyter.display.frontend import detect_frontend
 
     if detect_frontend() == "widget":
         from odyssey_jupyter.display.status import StatusWidget
 
-        widget = StatusWidget(job, show_players=players)
+        widget = StatusWidget(job, show_players=not waiting)
         display(widget)
         return widget
     from odyssey_jupyter.display.status import TextStatus
 
-    return TextStatus(job, players=players)
+    return TextStatus(job, players=not waiting, final=not waiting)
 
 
 def _wait(job: Job, view: Any, args: SimulateArgs) -> None:

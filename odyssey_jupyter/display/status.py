@@ -363,14 +363,24 @@ class JobSummary:
 
 
 class TextStatus:
-    """Prints a line whenever the job's stage, status or error changes (no widgets)."""
+    """Prints a line whenever the job's stage, status or error changes (no widgets).
+
+    ``final=False`` leaves the closing summary to the caller (``--wait`` displays a
+    :class:`JobSummary` as an ordinary output instead).
+    """
 
     def __init__(
-        self, job: JobLike, *, write: Callable[[str], None] | None = None, players: bool = True
+        self,
+        job: JobLike,
+        *,
+        write: Callable[[str], None] | None = None,
+        players: bool = True,
+        final: bool = True,
     ) -> None:
         self.job = job
         self._write = write or (lambda text: print(text, flush=True))
         self._players = players
+        self._final = final
         self._last: tuple[Any, ...] | None = None
         self._done = threading.Event()
         self._lock = threading.Lock()
@@ -389,6 +399,8 @@ class TextStatus:
                 self._done.set()
         if view.finished:
             self._unsubscribe()
+            if not self._final:
+                return
             self._write(view.summary or status_line(view))
             if self._players and self.job.local_recordings:
                 from odyssey_jupyter.display.player import PlayerGroup
@@ -417,9 +429,61 @@ def _set(widget: widgets.Widget, **values: Any) -> None:
             setattr(widget, key, value)
 
 
+def panel_html(view: StatusView, *, note: str | None = None) -> str:
+    """The widget's whole text part as one HTML fragment (one model, one update per change).
+
+    The ``<progress>`` element is determinate when the server reports progress and
+    indeterminate (animated) otherwise, with the stage written next to it.
+    """
+    ident = html.escape(view.job_id or "—")
+    bits = [
+        badge_html(view.status, view.badge_class),
+        f'<code class="odyssey-job-id" style="user-select:text;-webkit-user-select:text">'
+        f"{ident}</code>",
+        f'<span class="odyssey-elapsed">{_fmt_seconds(view.elapsed_s)}</span>',
+    ]
+    if view.wait_text:
+        bits.append(f'<span class="odyssey-wait">{html.escape(view.wait_text)}</span>')
+    if view.reconnecting:
+        bits.append(
+            '<span class="odyssey-reconnecting" style="color:#ef6c00">reconnecting...</span>'
+        )
+    row = '<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap">'
+    parts = [f'<div class="odyssey-status-panel">{row}{"".join(bits)}</div>']
+    if view.progress is not None or view.terminal:
+        value = 1.0 if view.terminal else view.stage_fraction
+        bar = f'<progress class="odyssey-progress" max="1" value="{value:.3f}"></progress>'
+    else:
+        bar = '<progress class="odyssey-progress odyssey-progress-stage"></progress>'
+    stage = view.stage
+    if view.progress is not None and not view.terminal:
+        stage = f"{stage} {view.progress:.0%}"
+    parts.append(f'{row}{bar}<span class="odyssey-stage">{html.escape(stage)}</span></div>')
+    for stream in view.streams:
+        css = "odyssey-status-" + re.sub(r"[^a-z0-9-]", "-", stream.status.lower())
+        err = (
+            f' <span class="odyssey-error" style="color:#c62828">{html.escape(stream.error)}</span>'
+            if stream.error
+            else ""
+        )
+        parts.append(
+            f'<div class="odyssey-stream">{badge_html(stream.status, css)} '
+            f"{html.escape(stream.label)}{err}</div>"
+        )
+    error = "; ".join(e for e in (view.error, note) if e)
+    if error:
+        parts.append(f'<div class="odyssey-error" style="color:#c62828">{html.escape(error)}</div>')
+    if view.summary:
+        parts.append(f'<div class="odyssey-summary-line">{html.escape(view.summary)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
 class StatusWidget(widgets.VBox):  # type: ignore[misc]
     """A live panel for one job: id, badge, elapsed, wait, progress, streams, cancel, players.
 
+    Few models on purpose (a panel ``HTML``, a ``Button``, an ``Output``): every
+    widget model costs a comm open, and the magic must return within milliseconds.
     ``show_players=False`` leaves the players to the caller (the magic shows them as
     an ordinary output after ``--wait``, so they are not shown twice).
     ``loop`` is the loop whose thread writes to the widget (the runtime's by default).
@@ -449,44 +513,24 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
 
             loop = get_runtime().loop
         self._loop = loop
-
-        self._badge = widgets.HTML()
-        self._badge.add_class("odyssey-badge-box")
-        self._id = widgets.HTML()
-        self._elapsed = widgets.Label()
-        self._wait = widgets.Label()
-        self._reconnect = widgets.HTML()
+        # Built with their first values, so construction sends comm opens and nothing more.
+        view = snapshot(job)
+        self._panel = widgets.HTML(value=panel_html(view), layout=widgets.Layout(flex="1 1 auto"))
         self._cancel = widgets.Button(
             description="Cancel",
             icon="stop",
-            button_style="",
             tooltip="Cancel this job",
-            layout=widgets.Layout(width="auto"),
+            disabled=view.terminal,
+            layout=widgets.Layout(width="auto", flex="0 0 auto"),
+            _dom_classes=("odyssey-cancel",),
         )
-        self._cancel.add_class("odyssey-cancel")
         self._cancel.on_click(self._on_cancel_click)
-        self._bar = widgets.FloatProgress(
-            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="50%")
-        )
-        self._stage = widgets.Label()
-        self._streams = widgets.VBox()
-        self._error = widgets.HTML()
-        self._summary = widgets.HTML()
         self._players = widgets.Output()
-        header = widgets.HBox(
-            [self._badge, self._id, self._elapsed, self._wait, self._reconnect, self._cancel],
-            layout=widgets.Layout(align_items="center", gap="10px"),
+        top = widgets.HBox(
+            [self._panel, self._cancel], layout=widgets.Layout(align_items="flex-start")
         )
-        progress = widgets.HBox(
-            [self._bar, self._stage], layout=widgets.Layout(align_items="center", gap="10px")
-        )
-        super().__init__(
-            [header, progress, self._streams, self._error, self._summary, self._players]
-        )
-        self.add_class("odyssey-status")
-        # First render on the caller's thread, before anyone else can write; after
-        # subscribing, every write happens on the loop thread.
-        self._render()
+        super().__init__([top, self._players], _dom_classes=("odyssey-status", view.badge_class))
+        # From here on every write happens on the loop thread (listeners and the ticker).
         self._unsubscribe = job.add_listener(self._on_change)
         self._loop.call_soon_threadsafe(self._on_tick)
 
@@ -527,67 +571,22 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
         try:
             self._render_now()
         except Exception as exc:  # a display hiccup must never kill the loop's callbacks
-            self._error.value = f"<pre>display error: {html.escape(repr(exc))}</pre>"
+            self._panel.value = f"<pre>display error: {html.escape(repr(exc))}</pre>"
 
     def _render_now(self) -> None:
         now = time.time()
         view = snapshot(self._job, now=now, end=self._end)
         if view.terminal and self._end is None:
             self._end = now
-        self.updates += 1
-        _set(self._badge, value=badge_html(view.status, view.badge_class))
-        self._badge._dom_classes = ("odyssey-badge-box", view.badge_class)
-        ident = html.escape(view.job_id or "—")
-        _set(
-            self._id,
-            value=f'<code style="user-select:text;-webkit-user-select:text" '
-            f'class="odyssey-job-id">{ident}</code>',
-        )
-        _set(self._elapsed, value=_fmt_seconds(view.elapsed_s))
-        _set(self._wait, value=view.wait_text or "")
-        _set(
-            self._reconnect,
-            value='<span class="odyssey-reconnecting" style="color:#ef6c00">reconnecting...</span>'
-            if view.reconnecting
-            else "",
-        )
-        can_cancel = not view.terminal and not self._cancelling
+        note = f"cancel failed: {self._cancel_error}" if self._cancel_error else None
+        _set(self, _dom_classes=("odyssey-status", view.badge_class))
+        _set(self._panel, value=panel_html(view, note=note))
         _set(
             self._cancel,
-            disabled=not can_cancel,
+            disabled=view.terminal or self._cancelling,
             description="Cancelling..." if self._cancelling and not view.terminal else "Cancel",
         )
-        style = {
-            "completed": "success",
-            "failed": "danger",
-            "error": "danger",
-            "cancelled": "warning",
-        }.get(view.status, "info")
-        stage = view.stage
-        if view.progress is not None and not view.terminal:
-            stage = f"{stage} {view.progress:.0%}"
-        _set(self._bar, value=view.stage_fraction, bar_style=style)
-        _set(self._stage, value=stage)
-        self._render_streams(view)
-        error = view.error or ""
-        if self._cancel_error:
-            error = (
-                f"{error}; cancel failed: {self._cancel_error}"
-                if error
-                else (f"cancel failed: {self._cancel_error}")
-            )
-        _set(
-            self._error,
-            value=f'<div class="odyssey-error" style="color:#c62828">{html.escape(error)}</div>'
-            if error
-            else "",
-        )
-        _set(
-            self._summary,
-            value=f'<div class="odyssey-summary-line">{html.escape(view.summary)}</div>'
-            if view.summary
-            else "",
-        )
+        self.updates += 1
         if view.finished:
             if self._show_players and not self._players_shown and self._job.local_recordings:
                 self._players_shown = True
@@ -601,27 +600,6 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
             self._finished.set()
             if self._ticker is not None:
                 self._ticker.cancel()
-
-    def _render_streams(self, view: StatusView) -> None:
-        rows = view.streams
-        current = self._streams.children
-        if len(current) != len(rows):
-            new_children = [widgets.HTML() for _ in rows]
-            self._streams.children = tuple(new_children)
-            current = self._streams.children
-        for child, row in zip(current, rows, strict=True):
-            css = "odyssey-status-" + re.sub(r"[^a-z0-9-]", "-", row.status.lower())
-            err = (
-                f' <span class="odyssey-error" style="color:#c62828">'
-                f"{html.escape(row.error)}</span>"
-                if row.error
-                else ""
-            )
-            _set(
-                child,
-                value=f'<div class="odyssey-stream">{badge_html(row.status, css)} '
-                f"{html.escape(row.label)}{err}</div>",
-            )
 
     # ------------------------------------------------------------------ kernel thread
 
