@@ -88,6 +88,9 @@ _CHUNK = 64 * 1024
 _REFRESH_STATUSES = frozenset({400, 401, 403, 404, 410})
 """Artifact-host answers that mean "this presigned URL is no longer good": ask for a fresh one."""
 
+_MAX_REFRESHES = 3
+"""Fresh URLs asked for per artifact before giving up (a URL may expire again in transit)."""
+
 _announced: set[str] = set()
 
 UpdateCallback = Callable[[SimulationJobDetail], Any]
@@ -605,7 +608,7 @@ class Odyssey:
     ) -> tuple[Path | None, Recording]:
         deadline = Deadline(self._policy.deadline)
         attempt = 0
-        refreshed = False
+        refreshes = 0
         while True:
             url = recording.url_for(kind)
             if url is None:
@@ -623,8 +626,9 @@ class Odyssey:
                     "GET", url, timeout=self._download_timeout
                 ) as response:
                     status = response.status_code
-                    if status in _REFRESH_STATUSES and not refreshed:
-                        refreshed = True
+                    if status in _REFRESH_STATUSES and refreshes < _MAX_REFRESHES:
+                        refreshes += 1
+                        await response.aread()
                         recording = await self.get_recording(stream_id)
                         continue
                     if not response.is_success:

@@ -5,7 +5,7 @@ chosen share of requests, misbehaves the way real networks and servers do:
 
 ==============  =====================================================================
 ``ok``          forward the request and relay the answer
-``500`` ...     answer 408/500/502/503/504 itself, without forwarding
+``500`` ...     answer 401/408/500/502/503/504 itself, without forwarding
 ``429``         answer 429 ``RATE_LIMITED`` with a ``Retry-After`` header, without forwarding
 ``reset``       read the request, then reset the connection (nothing forwarded)
 ``stall``       read the request, then say nothing for ``stall_seconds`` (a read timeout)
@@ -44,11 +44,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-STATUS_FAULTS = {"408", "500", "502", "503", "504"}
+STATUS_FAULTS = {"401", "408", "500", "502", "503", "504"}
 FORWARDING = {"ok", "truncate", "reset_after", "500_after", "stall_after"}
 FAULTS = frozenset(STATUS_FAULTS | FORWARDING | {"429", "reset", "stall"})
 
 _REASONS = {
+    401: "Unauthorized",
     408: "Request Timeout",
     429: "Too Many Requests",
     500: "Internal Server Error",
