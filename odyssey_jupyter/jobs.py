@@ -500,20 +500,20 @@ def _engine_needs_start(client: Odyssey) -> bool:
             return False
     except Exception:
         return False
-    return not _local_engine_alive()
+    return not _local_engine_alive(client)
 
 
-def _local_engine_alive() -> bool:
-    """Whether the default local engine's ``engine.json`` names a live process."""
-    base = os.environ.get("ODYSSEY_LOCAL_DATA_DIR")
-    if base:
-        data_dir = Path(base).expanduser()
-    else:
-        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        data_dir = Path(cache).expanduser() / "odyssey_jupyter" / "engine"
+def _local_engine_alive(client: Odyssey) -> bool:
+    """Whether the local engine's ``engine.json`` names a live process (no HTTP)."""
+    from odyssey_jupyter.local.options import default_data_dir
+
+    override = getattr(client, "_local_data_dir", None)
+    data_dir = Path(override).expanduser() if override else default_data_dir()
     try:
         info = json.loads((data_dir / "engine.json").read_text(encoding="utf-8"))
         os.kill(int(info["pid"]), 0)
+    except PermissionError:
+        return True  # alive, owned by someone else
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return True

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import _thread
 import gc
+import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -208,3 +211,25 @@ def test_timeout_interrupt_and_cancel_on_a_realtime_engine(slow_rt: Runtime) -> 
     # the interrupted job went on and finished
     assert job.wait(60, raise_on_failure=True).status == JobStatus.COMPLETED
     assert job.local_recordings
+
+
+@pytest.mark.slow
+def test_first_job_without_a_key_starts_the_local_engine(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ODYSSEY_API_URL", raising=False)
+    monkeypatch.delenv("ODYSSEY_API_KEY", raising=False)
+    data_dir = sandbox / "engine"
+    monkeypatch.setenv("ODYSSEY_LOCAL_DATA_DIR", str(data_dir))
+    job = simulate(script(1.0), download=False)
+    phases: list[str] = []
+    job.add_listener(lambda j: phases.append(j.phase))
+    phases.insert(0, job.phase)  # the state before the first notification we could catch
+    try:
+        assert job.wait(120).status == JobStatus.COMPLETED
+    finally:
+        record = json.loads((data_dir / "engine.json").read_text())
+        os.kill(int(record["pid"]), signal.SIGTERM)
+    assert "starting engine" in phases
+    later = phases[phases.index("starting engine") :]
+    assert later.index("submitting") < later.index("watching") < later.index("done")

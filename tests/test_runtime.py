@@ -109,6 +109,7 @@ def test_loop_survives_errors_in_callbacks_and_tasks(
 
     assert rt.run(ok()) == "still alive"
     assert rt.thread.is_alive()
+    assert any("callback failure" in repr(r.exc_info) for r in caplog.records if r.exc_info)
 
 
 def test_run_on_the_loop_thread_is_refused(rt: Runtime) -> None:

@@ -16,7 +16,7 @@ from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.jobs import Job, simulate
 from odyssey_jupyter.runtime import Runtime, get_runtime, shutdown_runtime
-from odyssey_jupyter.types import JobStatus
+from odyssey_jupyter.types import JobStatus, SimulationJobDetail
 from odyssey_jupyter.watcher import Watcher
 
 if TYPE_CHECKING:
@@ -168,3 +168,27 @@ def test_a_job_watched_from_id_in_another_handle_is_shared(
     assert [Job.from_id(j.job_id) for j in jobs if j.job_id] == jobs
     for job in jobs:
         assert job.wait(60).status == JobStatus.COMPLETED
+
+
+def test_interval_policy_without_network(sandbox: Path) -> None:
+    """Short after a change, x1.5 back-off, 1 s cap while running, long only when queued."""
+    watcher = Watcher(get_runtime())
+    job = Job(job_id="j1", scripts=[script(10.0)])
+    job.created -= 100  # not young any more
+    job.detail = SimulationJobDetail(job_id="j1", status=JobStatus.PROCESSING, progress=0.1)
+    job.status = job.detail.status
+    watcher._jobs["j1"] = job
+    low, high = 0.25, 5.0
+    assert watcher._next_interval(True, low, high) == low
+    steps = [watcher._next_interval(False, low, high) for _ in range(8)]
+    assert steps[:3] == [0.375, 0.5625, 0.84375] and steps[-1] == 1.0  # running: 1 s cap
+    job._running_since = time.monotonic() - 9.5  # its 10 s script is about to end
+    assert watcher._next_interval(False, low, high) == low
+    job._running_since = None
+    job.detail = SimulationJobDetail(job_id="j1", status=JobStatus.PENDING)
+    job._watch_since -= 100  # queued for a long time
+    steps = [watcher._next_interval(False, low, high) for _ in range(12)]
+    assert steps[-1] == high
+    young = Job(job_id="j2")
+    watcher._jobs["j2"] = young
+    assert watcher._next_interval(False, low, high) == low  # a young job polls at the short end
