@@ -54,6 +54,13 @@ def wait_terminal(client: httpx.Client, job_id: str, timeout: float = 60.0) -> d
     raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
+def run_job(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """Submit ``body`` and wait for the job to end; returns its last detail."""
+    answer = client.post("/simulation-jobs", json=body)
+    assert answer.status_code == 200, answer.text
+    return wait_terminal(client, answer.json()["job_id"])
+
+
 @pytest.fixture
 def api(engine: RunningEngine) -> Iterator[httpx.Client]:
     client = client_for(engine)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from conftest import RunningEngine
 from PIL import Image
-from test_engine_protocol import client_for, wait_terminal
+from test_engine_protocol import client_for, run_job
 
 SCENES = [
     {"timestamp_ms": 0, "start": {"prompt": "a quiet harbour at sunrise"}},
@@ -37,8 +37,7 @@ def api(engine: RunningEngine) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def landscape(api: httpx.Client) -> dict[str, Any]:
     """One finished two-scene landscape stream, shared by the tests of this module."""
-    job = api.post("/simulation-jobs", json={"script": SCENES, "portrait": False}).json()
-    done = wait_terminal(api, job["job_id"])
+    done = run_job(api, {"script": SCENES, "portrait": False})
     assert done["status"] == "completed", done
     stream: dict[str, Any] = done["streams"][0]
     return stream
@@ -145,9 +144,7 @@ def test_urls_expire(start_engine: Any) -> None:
     engine = start_engine("--url-ttl", "1", "--workers", "1")
     client = client_for(engine)
     script = [{"timestamp_ms": 0, "start": {"prompt": "brief"}}, {"timestamp_ms": 500, "end": {}}]
-    done = wait_terminal(
-        client, client.post("/simulation-jobs", json={"script": script}).json()["job_id"]
-    )
+    done = run_job(client, {"script": script})
     stream = done["streams"][0]
     time.sleep(2.2)
     expired = fetch(stream["thumbnail_url"])
@@ -196,10 +193,7 @@ def test_thumbnail_preview_and_events(landscape: dict[str, Any]) -> None:
 
 
 def test_same_script_same_bytes(api: httpx.Client, landscape: dict[str, Any]) -> None:
-    again = wait_terminal(
-        api,
-        api.post("/simulation-jobs", json={"script": SCENES, "portrait": False}).json()["job_id"],
-    )
+    again = run_job(api, {"script": SCENES, "portrait": False})
     first = hashlib.sha256(fetch(landscape["video_url"]).content).hexdigest()
     second = hashlib.sha256(fetch(again["streams"][0]["video_url"]).content).hexdigest()
     assert first == second
@@ -216,9 +210,7 @@ def test_start_image_portrait(api: httpx.Client) -> None:
         {"timestamp_ms": 700, "interact": {"prompt": "dramatic grade"}},
         {"timestamp_ms": 1500, "end": {}},
     ]
-    done = wait_terminal(
-        api, api.post("/simulation-jobs", json={"script": script}).json()["job_id"]
-    )
+    done = run_job(api, {"script": script})
     assert done["status"] == "completed", done
     info, frames = decode_frames(fetch(done["streams"][0]["video_url"]).content)
     assert (info["width"], info["height"]) == (704, 1280) and len(frames) == 36
@@ -239,9 +231,7 @@ def test_bad_images_fail_the_stream(api: httpx.Client, payload: str, needle: str
         {"timestamp_ms": 0, "start": {"prompt": "x", "image": f"data:image/png;base64,{payload}"}},
         {"timestamp_ms": 500, "end": {}},
     ]
-    done = wait_terminal(
-        api, api.post("/simulation-jobs", json={"script": script}).json()["job_id"]
-    )
+    done = run_job(api, {"script": script})
     assert done["status"] == "failed"
     assert needle in done["streams"][0]["error_message"] and needle in done["error_message"]
 
@@ -255,9 +245,7 @@ def test_decompression_bomb_is_refused(api: httpx.Client) -> None:
         {"timestamp_ms": 0, "start": {"prompt": "x", "image": url}},
         {"timestamp_ms": 500, "end": {}},
     ]
-    done = wait_terminal(
-        api, api.post("/simulation-jobs", json={"script": script}).json()["job_id"]
-    )
+    done = run_job(api, {"script": script})
     assert done["status"] == "failed" and "decompression bomb" in done["error_message"]
 
 
