@@ -311,15 +311,19 @@ class Job:
             return
         client = await self.runtime.get_client()
         try:
-            await client.cancel_simulation(job_id)
-        except InvalidRequestError:
-            # 400: it can no longer be cancelled; fine if that is because it has ended
+            try:
+                await client.cancel_simulation(job_id)
+            except InvalidRequestError:
+                # 400: it can no longer be cancelled; fine if that is because it has ended
+                detail = await client.get_simulate_status(job_id)
+                self.runtime.watcher.observe(self, detail)
+                if detail.is_terminal:
+                    return
+                raise
             detail = await client.get_simulate_status(job_id)
-            self.runtime.watcher.observe(self, detail)
-            if detail.is_terminal:
-                return
+        except Exception as exc:
+            self._set(error=exc)  # a cancel button has no caller to raise to: show it
             raise
-        detail = await client.get_simulate_status(job_id)
         self.runtime.watcher.observe(self, detail)
 
     def recordings(self, kinds: Sequence[str] | None = None) -> list[LocalRecording]:

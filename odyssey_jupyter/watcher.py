@@ -163,6 +163,8 @@ class Watcher:
         """
         job._needs_detail = False
         job._last_detail_at = time.monotonic()
+        if job.detail is not None and job.detail.is_terminal and not detail.is_terminal:
+            return False  # a slower, older answer: a terminal status is final
         changed = job._apply_detail(detail)
         if detail.is_terminal and job.phase in ("submitting", "starting engine", "watching"):
             if job.job_id is not None:
