@@ -192,3 +192,29 @@ def test_interval_policy_without_network(sandbox: Path) -> None:
     young = Job(job_id="j2")
     watcher._jobs["j2"] = young
     assert watcher._next_interval(False, low, high) == low  # a young job polls at the short end
+
+
+@pytest.mark.slow
+def test_pages_through_the_active_list_only_for_jobs_not_on_the_first_page(
+    start_engine: Callable[..., RunningEngine], sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("odyssey_jupyter.watcher.PAGE", 3)  # 7 jobs then need 3 pages
+    running = start_engine("--pace", "realtime", "--workers", "1")
+    rt, _transport = counting_runtime(running)
+    jobs = [simulate(script(30.0, f"paged {i}"), download=False) for i in range(7)]
+    wait_until(lambda: all(j.phase == "watching" for j in jobs), 30)
+    watcher = rt.watcher
+    settled = len(watcher.ticks) + 1
+    wait_until(lambda: len(watcher.ticks) > settled + 2)
+    ticks = [t for t in list(watcher.ticks)[settled:] if t.watched == 7]
+    assert ticks and all(t.list_requests == 3 for t in ticks)
+    # the oldest jobs stop being watched: the newest three fit on the first page
+    for job in jobs[:4]:
+        job.cancel()
+    mark = len(watcher.ticks) + 1
+    wait_until(lambda: len(watcher.ticks) > mark + 2)
+    later = [t for t in list(watcher.ticks)[mark:] if t.watched == 3]
+    assert later and all(t.list_requests == 1 for t in later)
+    for job in jobs[4:]:
+        job.cancel()
+    assert all(j.wait(30).status == JobStatus.CANCELLED for j in jobs)
