@@ -8,6 +8,7 @@ then 20 short ones complete, so page 1 has thumbnails and durations to fill in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -40,6 +41,7 @@ def _script(i: int) -> list[dict[str, object]]:
 
 async def _fill_account(url: str, key: str) -> None:
     from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.errors import InvalidRequestError
 
     async with Odyssey(api_key=key, api_url=url) as client:
         semaphore = asyncio.Semaphore(8)
@@ -47,7 +49,8 @@ async def _fill_account(url: str, key: str) -> None:
         async def throwaway(i: int) -> None:
             async with semaphore:
                 job = await client.simulate(_script(i), portrait=False)
-                await client.cancel_simulation(job.job_id)
+                with contextlib.suppress(InvalidRequestError):  # already rendered: fine too
+                    await client.cancel_simulation(job.job_id)
 
         await asyncio.gather(*(throwaway(i) for i in range(TOTAL_JOBS - FINISHED_JOBS)))
         ids = [
