@@ -50,6 +50,8 @@ _LAB_SETTINGS = {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
+    # Keep every cell in the DOM: with windowing, cells scrolled out of view vanish.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
 
 
