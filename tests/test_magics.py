@@ -304,3 +304,87 @@ def test_unload_stops_the_poller_and_load_again(shell: InteractiveShell) -> None
     assert "odyssey_simulate" not in shell.magics_manager.magics["cell"]
     shell.run_line_magic("load_ext", "odyssey_jupyter")
     assert "odyssey_simulate" in shell.magics_manager.magics["cell"]
+
+
+# --------------------------------------------------------------------------- the displays
+
+
+def test_status_widget_of_a_finished_batch(shell: InteractiveShell) -> None:
+    from odyssey_jupyter import jobs
+    from odyssey_jupyter.display.status import StatusWidget
+
+    one = [{"timestamp_ms": 0, "start": {"prompt": "a cat"}}, {"timestamp_ms": 500, "end": {}}]
+    job = jobs.simulate(scripts=[one, one])
+    job.wait(60)
+    widget = StatusWidget(job)
+    assert widget.wait_finished(10)
+    panel = widget._panel.value
+    assert 'class="odyssey-badge odyssey-status-completed"' in panel
+    assert panel.count('class="odyssey-stream"') == 2
+    assert job.job_id in panel and "odyssey-summary-line" in panel
+    assert widget._cancel.disabled
+    assert "odyssey-status-completed" in widget._dom_classes
+    players = widget._players.outputs[0]["data"]["text/html"]
+    assert players.count("<video") == 2
+    assert repr(widget).startswith(f"Odyssey job {job.job_id}: completed")
+    widget.close()
+
+
+class StandIn:
+    """A job's observable state, for the pure snapshot (no network, no loop)."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.job_id: str | None = "job-1"
+        self.phase = "watching"
+        self.status: Any = None
+        self.detail: Any = None
+        self.error: BaseException | None = None
+        self.reconnecting = False
+        self.scripts: Any = [[]]
+        self.created = 0.0
+        self.local_recordings: Any = None
+        self.__dict__.update(fields)
+
+
+def test_snapshot_reconnecting_failures_and_submit_errors() -> None:
+    from odyssey_jupyter.display.status import panel_html, snapshot
+    from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+
+    view = snapshot(StandIn(phase="starting engine", job_id=None), now=1.0)  # type: ignore[arg-type]
+    assert (view.status, view.stage) == ("starting", "starting local engine")
+    assert "odyssey-progress-stage" in panel_html(view)  # indeterminate bar + stage text
+
+    pending = SimulationJobDetail.from_json(
+        {"job_id": "job-1", "status": "pending", "estimated_wait_minutes": 3}
+    )
+    view = snapshot(StandIn(status=JobStatus.PENDING, detail=pending, reconnecting=True), now=5)  # type: ignore[arg-type]
+    html = panel_html(view)
+    assert "reconnecting..." in html and "est. wait ~3 min" in html
+
+    failed = SimulationJobDetail.from_json(
+        {
+            "job_id": "job-1",
+            "status": "failed",
+            "error_message": "1 of 2 streams failed",
+            "streams": [
+                {"stream_id": "s1", "script_index": 0, "status": "completed"},
+                {
+                    "stream_id": "s2",
+                    "script_index": 1,
+                    "status": "failed",
+                    "error_message": "bad image",
+                },
+            ],
+        }
+    )
+    job = StandIn(status=JobStatus.FAILED, detail=failed, phase="done", scripts=[[], []])
+    view = snapshot(job, now=2.0)  # type: ignore[arg-type]
+    assert view.finished and view.terminal
+    html = panel_html(view)
+    assert "odyssey-status-failed" in html and "bad image" in html and "1 of 2 streams" in html
+    assert view.summary is not None and "failed after 2.0 s" in view.summary
+
+    refused = StandIn(phase="error", job_id=None, error=ValueError("no key"))
+    view = snapshot(refused, now=1.0)  # type: ignore[arg-type]
+    assert view.status == "error" and view.finished
+    assert view.summary == "Not submitted: ValueError: no key"

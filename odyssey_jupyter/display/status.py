@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import ipywidgets as widgets
 
-from odyssey_jupyter.types import SimulationJobDetail, is_terminal
+from odyssey_jupyter.types import SimulationJobDetail, is_terminal, parse_time
 
 if TYPE_CHECKING:
     from odyssey_jupyter.recordings import LocalRecording
@@ -144,6 +144,11 @@ def snapshot(job: JobLike, *, now: float | None = None, end: float | None = None
         badge = "starting"
     else:
         badge = "submitting"
+    if terminal and detail is not None and detail.completed_at:
+        # The server's completion time, so the widget and the final summary agree.
+        finished_at = parse_time(detail.completed_at)
+        if finished_at is not None and finished_at.timestamp() >= float(job.created):
+            end = finished_at.timestamp()
     elapsed = (end if end is not None else now) - float(job.created)
 
     if badge == "starting":
@@ -590,16 +595,27 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
         if view.finished:
             if self._show_players and not self._players_shown and self._job.local_recordings:
                 self._players_shown = True
-                from IPython.display import HTML
-
-                from odyssey_jupyter.display.player import players_html
-
-                self._players.append_display_data(
-                    HTML(players_html(self._job.local_recordings))  # type: ignore[no-untyped-call]
-                )
+                self._append_players(self._job.local_recordings)
             self._finished.set()
             if self._ticker is not None:
                 self._ticker.cancel()
+
+    def _append_players(self, recordings: Sequence[LocalRecording]) -> None:
+        """Add the players as one display output of the ``Output`` widget.
+
+        The same thing ``Output.append_display_data`` does, with both representations
+        given here rather than left to the shell's formatter (a terminal shell keeps
+        only text/plain).
+        """
+        from odyssey_jupyter.display.player import PlayerGroup
+
+        group = PlayerGroup(recordings)
+        output = {
+            "output_type": "display_data",
+            "data": {"text/html": group._repr_html_(), "text/plain": repr(group)},
+            "metadata": {},
+        }
+        self._players.outputs = (*self._players.outputs, output)
 
     # ------------------------------------------------------------------ kernel thread
 

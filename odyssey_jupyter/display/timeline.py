@@ -21,15 +21,15 @@ from odyssey_jupyter.script_text import describe_image, format_timeline
 WIDTH = 760
 LEFT = 150
 RIGHT = 20
-LANE_HEIGHT = 64
+LANE_HEIGHT = 76
 TOP = 16
 AXIS_HEIGHT = 26
-THUMB = 40
+THUMB = 36
 CHAR_PX = 6.4
 
 
-def _thumbnail_url(image: Any) -> str | None:
-    """A small JPEG data URL of a start image, or ``None`` when it cannot be read."""
+def _thumbnail(image: Any) -> tuple[str, int, int] | None:
+    """(JPEG data URL, width, height) of a small copy of a start image, or ``None``."""
     try:
         from PIL import Image
     except ImportError:
@@ -48,12 +48,14 @@ def _thumbnail_url(image: Any) -> str | None:
         else:
             picture = image
         picture = picture.convert("RGB")
-        picture.thumbnail((THUMB * 2, THUMB * 2))
+        picture.thumbnail((THUMB * 4, THUMB * 2))
         buffer = io.BytesIO()
         picture.save(buffer, format="JPEG", quality=70)
+        width = max(1, round(THUMB * picture.width / max(picture.height, 1)))
     except Exception:  # any unreadable image just gets a placeholder
         return None
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    url = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return url, width, THUMB
 
 
 def _nice_step(total_ms: int) -> int:
@@ -105,7 +107,7 @@ def timeline_svg(scripts: Sequence[Script]) -> str:
         )
     for lane, (label, plan) in enumerate(lanes):
         top = TOP + lane * LANE_HEIGHT
-        mid = top + LANE_HEIGHT / 2
+        mid = top + 46
         x0, x1 = x_of(plan.start_ms), x_of(plan.end_ms)
         out.append(
             f'<text x="8" y="{mid + 4:.1f}" fill="#424242" font-weight="600">'
@@ -116,43 +118,48 @@ def timeline_svg(scripts: Sequence[Script]) -> str:
             f'<line x1="{x1:.1f}" y1="{mid - 10:.1f}" x2="{x1:.1f}" y2="{mid + 10:.1f}" '
             'stroke="#c62828" stroke-width="2"><title>end</title></line>'
         )
+        # Labels alternate above and below the bar; with a start image the image takes
+        # the space above the start, so that stream's labels begin below.
+        image_right = x0
         if plan.image is not None:
-            url = _thumbnail_url(plan.image)
-            ty = mid - THUMB - 8
-            if url is not None:
+            thumb = _thumbnail(plan.image)
+            ty = mid - 8 - THUMB
+            if thumb is not None:
+                url, width, height = thumb
                 out.append(
                     f'<image class="odyssey-timeline-image" x="{x0:.1f}" y="{ty:.1f}" '
-                    f'width="{THUMB}" height="{THUMB}" href="{url}" '
+                    f'width="{width}" height="{height}" href="{url}" '
                     'preserveAspectRatio="xMidYMid meet"/>'
                 )
             else:
+                width = THUMB
                 out.append(
                     f'<rect class="odyssey-timeline-image" x="{x0:.1f}" y="{ty:.1f}" '
                     f'width="{THUMB}" height="{THUMB}" fill="#eeeeee" stroke="#9e9e9e"/>'
                     f'<text x="{x0 + THUMB / 2:.1f}" y="{ty + THUMB / 2 + 4:.1f}" '
                     'text-anchor="middle" fill="#757575">image</text>'
                 )
+            image_right = x0 + width + 4
+        first_row = 1 if plan.image is not None else 0
         cues = plan.cues
         for number, cue in enumerate(cues):
             x = x_of(cue.timestamp_ms)
-            next_x = x_of(cues[number + 1].timestamp_ms) if number + 1 < len(cues) else x1
-            room = max(next_x - x - 6, 40.0 if number + 1 == len(cues) else 0.0)
-            if number + 1 == len(cues):
-                room = max(room, WIDTH - RIGHT - x - 6)
-            below = number % 2 == 1
-            text_y = mid + 22 if below else mid - 12
-            if plan.image is not None and not below and number == 0:
-                text_y = mid + 22
-            prompt = cue.prompt
+            row = (number + first_row) % 2
+            text_x = x + 4 if row == 1 else max(x + 4, image_right)
+            # room until the next label in the same row (two cues later) or the edge
+            limit = x_of(cues[number + 2].timestamp_ms) if number + 2 < len(cues) else WIDTH
+            room = max(limit - text_x - 8, CHAR_PX * 4)
             fit = int(room / CHAR_PX)
-            shown = prompt if len(prompt) <= fit else prompt[: max(fit - 1, 0)] + "…"
+            prompt = cue.prompt
+            shown = prompt if len(prompt) <= fit else prompt[: max(fit - 1, 1)] + "…"
+            text_y = mid + 22 if row == 1 else mid - 12
             colour = "#2e7d32" if cue.action == "start" else "#1565c0"
             out.append(
                 f'<g class="odyssey-cue"><title>{cue.timestamp_ms / 1000:g}s {cue.action}: '
                 f"{html.escape(prompt)}</title>"
                 f'<circle cx="{x:.1f}" cy="{mid:.1f}" r="5" fill="{colour}"/>'
-                f'<text x="{x + 4:.1f}" y="{text_y:.1f}" fill="#212121">{html.escape(shown)}</text>'
-                "</g>"
+                f'<text x="{text_x:.1f}" y="{text_y:.1f}" fill="#212121">'
+                f"{html.escape(shown)}</text></g>"
             )
     out.append("</svg>")
     return "".join(out)
