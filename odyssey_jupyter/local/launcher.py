@@ -28,6 +28,9 @@ from odyssey_jupyter.local import READY_PREFIX
 from odyssey_jupyter.local.options import default_data_dir
 
 REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
+
+_children: list[subprocess.Popen[bytes]] = []
+"""Engines started from this process: polled now and then so an exited one is reaped."""
 INSTALL_HINT = "pip install 'odyssey_jupyter[local]'"
 
 
@@ -140,6 +143,7 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
     assert process.stdout is not None
+    _children.append(process)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -183,6 +187,7 @@ def _tail(path: Path, lines: int = 5) -> str:
 def ensure_engine(data_dir: Path | None = None, *, timeout: float = 60.0) -> EngineInfo:
     """The engine serving ``data_dir`` (default: the user's cache), started if needed."""
     directory = (data_dir or default_data_dir()).expanduser().resolve()
+    _children[:] = [child for child in _children if child.poll() is None]
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
