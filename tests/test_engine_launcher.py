@@ -62,9 +62,10 @@ def test_one_engine_per_data_dir(
 
 
 def test_launcher_imports_nothing_heavy() -> None:
+    heavy = "('numpy', 'av', 'PIL', 'starlette', 'uvicorn')"
     code = (
         "import sys, odyssey_jupyter.local.launcher; "
-        "print(sorted(m for m in ('numpy', 'av', 'PIL', 'starlette', 'uvicorn') if m in sys.modules))"
+        f"print(sorted(m for m in {heavy} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.stdout.strip() == "[]", out.stderr
