@@ -34,7 +34,7 @@ from odyssey_jupyter.errors import (
     OdysseyError,
     ScriptError,
 )
-from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime, wait_future
+from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime
 from odyssey_jupyter.script import Script, plan_streams, validate_script, validate_scripts
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail
 
@@ -380,7 +380,7 @@ class Job:
 
             loaded = await asyncio.gather(*(one(s) for s in detail.streams))
             found = [rec for rec in loaded if rec is not None]
-            found.sort(key=lambda rec: (rec.script_index, detail_order(detail, rec.stream_id)))
+            found.sort(key=lambda rec: (rec.script_index, _detail_order(detail, rec.stream_id)))
             if self.phase == "error" and detail.status == JobStatus.COMPLETED:
                 self._set(local_recordings=found, phase="done", error=None)  # repaired
             else:
@@ -411,7 +411,7 @@ class Job:
         printer.text(repr(self))
 
 
-def detail_order(detail: SimulationJobDetail, stream_id: str) -> int:
+def _detail_order(detail: SimulationJobDetail, stream_id: str) -> int:
     for index, stream in enumerate(detail.streams):
         if stream.stream_id == stream_id:
             return index
@@ -542,4 +542,4 @@ def wait_all(jobs: Sequence[Job], timeout: float | None = None) -> list[Simulati
     return results
 
 
-__all__ = ["PHASES", "Job", "simulate", "wait_all", "wait_future"]
+__all__ = ["PHASES", "Job", "simulate", "wait_all"]
