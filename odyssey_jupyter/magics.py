@@ -80,15 +80,36 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
     @no_var_expand
     @line_cell_magic
     def odyssey_simulate(self, line: str, cell: str | None = None) -> None:
-        """Submit the cell's script (or a variable's script) as a simulation.
+        r"""Submit the cell's script (or a variable's script) as a simulation.
 
         %%odyssey_simulate [--portrait | --landscape] [-o NAME] [--wait] [--timeout SECONDS]
                            [--cancel-on-interrupt] [--dry-run] [--image PATH_OR_{var}]
                            [--no-download]
         %odyssey_simulate [same flags] VARIABLE
 
-        The body is a timeline (``TIME ACTION [PROMPT] [image=PATH]`` per line, ``---``
-        between the scripts of a batch), a Python expression, or JSON.
+        --portrait / --landscape  704x1280 (default) or 1280x704
+        -o NAME                   store the Job in NAME (also when it later fails);
+                                  with --dry-run, store the validated script(s)
+        --wait                    block until the job is over (default: the setting
+                                  OdysseyJupyter.wait_by_default, env ODYSSEY_WAIT=1);
+                                  a failed or cancelled job then raises
+        --timeout SECONDS         wait at most this long (implies --wait); the job goes on
+        --cancel-on-interrupt     Ctrl-C while waiting cancels the job (otherwise it goes on)
+        --dry-run                 validate and draw the timeline; nothing is sent
+        --image PATH_OR_{var}     start image for every start entry without its own image
+        --no-download             do not download the recordings when the job completes
+
+        The body, one of:
+          a timeline, one entry per line: TIME ACTION [PROMPT] [image=PATH]
+            TIME: 1500ms, 3s, 2.5s, 1:05, 1:05.250, or +2s (after the previous line)
+            ACTION: start, interact or end (any case); the prompt is the rest of the line
+            image=cat.png, image="my cat.png" or image={var} (path, bytes, PIL, array)
+            {name} inserts a variable, {{ and }} are literal braces
+            # starts a comment, \# is a literal #; blank lines are ignored
+            a line of --- separates the scripts of a batch job
+          a Python expression giving a script or a list of scripts (``script = [...]``
+            pasted from the Simulate API guide works as is)
+          JSON: a script, a list of scripts, or {"script": ...} / {"scripts": ...}
         """
         args = parse_simulate_line(line, cell=cell is not None)
         namespace = self._user_ns

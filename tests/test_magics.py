@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -388,3 +389,28 @@ def test_snapshot_reconnecting_failures_and_submit_errors() -> None:
     view = snapshot(refused, now=1.0)  # type: ignore[arg-type]
     assert view.status == "error" and view.finished
     assert view.summary == "Not submitted: ValueError: no key"
+
+
+def test_a_cancelled_job_raises_after_showing_why(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from odyssey_jupyter.errors import JobCancelledError
+
+    def cancel_once_submitted() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            job = shell.user_ns.get("victim")
+            if job is not None and job.job_id is not None:
+                job.cancel()
+                return
+            time.sleep(0.02)
+
+    shell.user_ns.pop("victim", None)
+    helper = threading.Thread(target=cancel_once_submitted)
+    helper.start()
+    error = run(shell, "%%odyssey_simulate --wait -o victim\n0s start a long voyage\n120s end")
+    helper.join(30)
+    assert isinstance(error, JobCancelledError), error
+    assert error._render_traceback_() == [f"JobCancelledError: {error}"]
+    out = capsys.readouterr().out
+    assert "cancelled after" in out  # the outcome was displayed before the error
