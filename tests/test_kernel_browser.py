@@ -133,3 +133,8 @@ def test_browser_in_a_kernel(setup: tuple[KernelSession, list[str], Path]) -> No
     kernel.check("import time; time.sleep(0.5)")
     assert out(kernel, "print(b.auto_refreshing)") == "False"
     kernel.check("b.close()")
+
+    # the magic shows the same browser
+    magic = kernel.check("%load_ext odyssey_jupyter\n%odyssey_jobs --status completed --limit 2")
+    assert magic.data("application/vnd.jupyter.widget-view+json")
+    assert "Showing 1-2 of 3 (status=completed)" in magic.text_plain()[0]

@@ -25,9 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget_string import HTMLStyle
 
-from odyssey_jupyter.display.browser_cache import LruCache, shrink_thumbnail
+from odyssey_jupyter.display.browser_cache import LruCache
+from odyssey_jupyter.display.browser_fetch import (
+    fetch_thumbnail,
+    local_recordings,
+    prompts_for,
+    user_namespace,
+)
 from odyssey_jupyter.display.browser_rows import (
     RowData,
     caption_text,
@@ -38,13 +43,13 @@ from odyssey_jupyter.display.browser_rows import (
     short_id,
     text_table,
 )
+from odyssey_jupyter.display.browser_widgets import BrowserRow, SharedStyles
 from odyssey_jupyter.display.player import players_html
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobsList
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.recordings import LocalRecording
     from odyssey_jupyter.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -54,12 +59,6 @@ DETAIL_CONCURRENCY = 6
 FIRST_PAGE_WAIT = 10.0
 """How long a text/HTML repr waits for the first page before showing "loading"."""
 
-# 1x1 transparent GIF: an empty Image value renders as a broken-image icon in browsers.
-_BLANK = (
-    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00"
-    b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
-)
-
 _details: LruCache[str, SimulationJobDetail] = LruCache(2000)
 _thumbs: LruCache[str, tuple[bytes, str] | None] = LruCache(1000)
 
@@ -68,110 +67,6 @@ def clear_caches() -> None:
     """Forget cached details and thumbnails of finished jobs (benchmarks, tests)."""
     _details.clear()
     _thumbs.clear()
-
-
-class _Shared:
-    """Layouts and styles shared by every row: one model each instead of one per row."""
-
-    def __init__(self) -> None:
-        self.thumb = widgets.Layout(width="48px", height="48px", object_fit="cover")
-        self.info = widgets.Layout(width="auto", margin="0 0 0 8px")
-        self.button = widgets.Layout(width="auto", margin="0 2px")
-        self.actions = widgets.Layout(align_items="center")
-        self.button_style = widgets.ButtonStyle()
-        self.html_style = HTMLStyle()
-
-
-class BrowserRow:
-    """One reusable table row; ``job_id`` says which job it shows right now."""
-
-    def __init__(self, browser: JobBrowser, shared: _Shared) -> None:
-        self.job_id: str | None = None
-        self.data: RowData | None = None
-        self.confirming = False
-        self.thumb = widgets.Image(value=_BLANK, format="gif", layout=shared.thumb)
-        self.info = widgets.HTML(layout=shared.info, style=shared.html_style)
-
-        def button(label: str, tip: str, kind: str = "") -> widgets.Button:
-            return widgets.Button(
-                description=label,
-                tooltip=tip,
-                button_style=kind,
-                layout=shared.button,
-                style=shared.button_style,
-            )
-
-        self.preview_button = button("Preview", "Play this job's recording below the table")
-        self.cancel_button = button("Cancel", "Cancel this job (asks first)")
-        self.load_button = button("Load", "Put a Job handle for this job in the notebook")
-        self.confirm_button = button("Yes, cancel", "Cancel the job now", "danger")
-        self.keep_button = button("No", "Keep the job running")
-        self.actions = widgets.HBox(layout=shared.actions)
-        self.box = widgets.HBox(
-            [self.thumb, self.info, self.actions],
-            layout=widgets.Layout(align_items="center", display="none"),
-        )
-        self.preview_button.on_click(lambda _b: browser._clicked("preview", self))
-        self.cancel_button.on_click(lambda _b: browser._clicked("cancel", self))
-        self.load_button.on_click(lambda _b: browser._clicked("load", self))
-        self.confirm_button.on_click(lambda _b: browser._clicked("confirm", self))
-        self.keep_button.on_click(lambda _b: browser._clicked("keep", self))
-
-    # The methods below run on the loop thread only.
-
-    def show(self, data: RowData, thumb: tuple[bytes, str] | None, html_text: str) -> None:
-        changed_job = data.job_id != self.job_id
-        with self.box.hold_sync():
-            if changed_job:
-                self.confirming = False
-                self.set_thumb(thumb)
-            elif thumb is not None:
-                self.set_thumb(thumb)
-            self.job_id, self.data = data.job_id, data
-            if self.info.value != html_text:
-                self.info.value = html_text
-            self.preview_button.disabled = not data.can_preview
-            self.set_actions()
-            if self.box.layout.display != "flex":
-                self.box.layout.display = "flex"
-
-    def set_thumb(self, thumb: tuple[bytes, str] | None) -> None:
-        value, fmt = thumb if thumb is not None else (_BLANK, "gif")
-        if self.thumb.value != value:
-            with self.thumb.hold_sync():
-                self.thumb.format = fmt
-                self.thumb.value = value
-
-    def set_actions(self) -> None:
-        data = self.data
-        if self.confirming and data is not None and data.is_active:
-            wanted: tuple[widgets.Widget, ...] = (self.confirm_button, self.keep_button)
-        elif data is not None and data.is_active:
-            wanted = (self.preview_button, self.cancel_button, self.load_button)
-        else:
-            wanted = (self.preview_button, self.load_button)
-        if tuple(self.actions.children) != wanted:
-            self.actions.children = wanted
-
-    def hide(self) -> None:
-        self.job_id, self.data, self.confirming = None, None, False
-        if self.box.layout.display != "none":
-            self.box.layout.display = "none"
-
-    def close(self) -> None:
-        for widget in (
-            self.thumb,
-            self.info,
-            self.preview_button,
-            self.cancel_button,
-            self.load_button,
-            self.confirm_button,
-            self.keep_button,
-            self.actions,
-            self.box.layout,
-            self.box,
-        ):
-            widget.close()
 
 
 class JobBrowser:
@@ -205,7 +100,7 @@ class JobBrowser:
         self.active = bool(active)
         self.limit = limit
         self.offset = int(offset)
-        self.namespace = namespace if namespace is not None else _user_namespace()
+        self.namespace = namespace if namespace is not None else user_namespace()
         self.auto_refresh = auto_refresh
         self.refresh_interval = max(0.2, float(refresh_interval))
         self.loaded: dict[str, Any] = {}
@@ -235,7 +130,7 @@ class JobBrowser:
     # ------------------------------------------------------------------ widgets
 
     def _build_widgets(self) -> None:
-        self._shared = _Shared()
+        self._shared = SharedStyles()
         self._rows: list[BrowserRow] = []
         options = [("any status", ""), *((s, s) for s in STATUSES)]
         if self.status and self.status not in STATUSES:
@@ -542,7 +437,7 @@ class JobBrowser:
             await self._refresh()
             return
         self.refresh_count += 1
-        prompts = _prompts([job.job_id for job in page.jobs])
+        prompts = prompts_for([job.job_id for job in page.jobs])
         self._show_page(page, prompts)
         self._first_page.set()
         if self.list_failed:
@@ -558,7 +453,7 @@ class JobBrowser:
             for info in page.jobs
         ]
         while len(self._rows) < len(data):
-            self._rows.append(BrowserRow(self, self._shared))
+            self._rows.append(BrowserRow(self._clicked, self._shared))
         if len(self._table.children) != len(self._rows):
             self._table.children = tuple(row.box for row in self._rows)
         for row, item in zip(self._rows, data, strict=False):
@@ -590,7 +485,7 @@ class JobBrowser:
                         _details.put(job_id, detail)
                 thumb = _thumbs.get(job_id)
                 if job_id not in _thumbs:
-                    thumb = await _fetch_thumbnail(client, detail) if detail.streams else None
+                    thumb = await fetch_thumbnail(client, detail) if detail.streams else None
                     if detail.is_terminal:
                         _thumbs.put(job_id, thumb)
             if self._closed or gen != self._generation:
@@ -618,32 +513,33 @@ class JobBrowser:
 
     # ------------------------------------------------------------------ auto refresh
 
+    def _wants_auto(self) -> bool:
+        return (
+            not self._closed
+            and self.auto_refresh
+            and (self.list_failed or any(row.is_active for row in self._rows_data))
+        )
+
     def _schedule_auto(self) -> None:
-        if self._closed or not self.auto_refresh or self.auto_refreshing:
-            return
-        if any(row.is_active for row in self._rows_data) or self.list_failed:
-            self._auto_task = asyncio.get_running_loop().create_task(self._auto_loop())
+        """Start the timer when something listed is active; stop it as soon as nothing is."""
+        task = self._auto_task
+        current = asyncio.current_task()
+        if self._wants_auto():
+            if task is None or task.done():
+                self._auto_task = asyncio.get_running_loop().create_task(self._auto_loop())
+        elif task is not None and task is not current:
+            task.cancel()
+            self._auto_task = None
 
     async def _auto_loop(self) -> None:
         """Re-fetch the page while something on it is active (or the API was unreachable)."""
         delay = self.refresh_interval
         try:
-            while not self._closed:
+            while self._wants_auto():
                 await asyncio.sleep(delay)
-                if self._closed:
+                if not self._wants_auto():
                     return
-                active = any(row.is_active for row in self._rows_data)
-                if not active and not self.list_failed:
-                    return
-                task = asyncio.current_task()
-                self._auto_task = None  # let _refresh's own scheduling see us as finished
-                try:
-                    await self._refresh()
-                finally:
-                    if self._auto_task is None:
-                        self._auto_task = task
-                    elif self._auto_task is not task:
-                        return  # a newer timer took over
+                await self._refresh()
                 delay = min(delay * 2, 30.0) if self.list_failed else self.refresh_interval
         finally:
             if self._auto_task is asyncio.current_task():
@@ -711,7 +607,7 @@ class JobBrowser:
             self._preview_output.outputs = ()
             return
         client = await self._client()
-        recs = await _local_recordings(client, detail, full)
+        recs = await local_recordings(client, detail, full)
         if self._preview_job != job_id or self._preview_full != full:
             return  # another preview was asked for meanwhile
         if not recs:
@@ -736,95 +632,3 @@ class JobBrowser:
                     "metadata": {},
                 },
             )
-
-
-def _user_namespace() -> MutableMapping[str, Any] | None:
-    """The notebook's namespace when running under IPython (where Load puts handles)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return None
-    shell = get_ipython()
-    namespace = getattr(shell, "user_ns", None) if shell is not None else None
-    return namespace if isinstance(namespace, MutableMapping) else None
-
-
-def _prompts(job_ids: list[str]) -> dict[str, str]:
-    """First prompts from the local submission history (missing for jobs from elsewhere)."""
-    try:
-        from odyssey_jupyter import history
-
-        found = history.lookup(job_ids)
-    except Exception:  # the history is a convenience: a broken one shows dashes
-        log.debug("could not read the submission history", exc_info=True)
-        return {}
-    prompts: dict[str, str] = {}
-    for job_id, entry in found.items():
-        prompt = entry.get("prompt") or entry.get("first_prompt")
-        if isinstance(prompt, str) and prompt:
-            prompts[job_id] = prompt
-    return prompts
-
-
-async def _fetch_thumbnail(
-    client: Odyssey, detail: SimulationJobDetail
-) -> tuple[bytes, str] | None:
-    """The first stream's thumbnail, downloaded once into the recordings directory."""
-    from odyssey_jupyter import recordings
-
-    stream = min(detail.streams, key=lambda s: s.script_index)
-    if not stream.thumbnail_url and detail.is_active:
-        return None
-    try:
-        files = await recordings.fetch(client, detail.job_id, stream.stream_id, ("thumbnail",))
-    except OdysseyError as exc:
-        log.debug("no thumbnail for %s: %s", detail.job_id, exc)
-        return None
-    path = files.get("thumbnail")
-    if path is None:
-        return None
-    data = await asyncio.to_thread(path.read_bytes)
-    return await asyncio.to_thread(shrink_thumbnail, data)
-
-
-async def _local_recordings(
-    client: Odyssey, detail: SimulationJobDetail, full: bool
-) -> list[LocalRecording]:
-    """Each stream's files on disk, downloading the missing ones (a preview first if asked)."""
-    from odyssey_jupyter import recordings
-
-    kinds = recordings.ALL_KINDS if full else ("preview", "thumbnail", "events")
-    recs: list[LocalRecording] = []
-    for stream in sorted(detail.streams, key=lambda s: s.script_index):
-        files = await recordings.fetch(client, detail.job_id, stream.stream_id, kinds)
-        if "video" not in files and "preview" not in files:
-            files = await recordings.fetch(client, detail.job_id, stream.stream_id, ("video",))
-        rec = await asyncio.to_thread(recordings.load, detail.job_id, stream, files)
-        if rec is None and "preview" in files:
-            rec = _preview_only(detail.job_id, stream, files)
-        if rec is not None:
-            recs.append(rec)
-    return recs
-
-
-def _preview_only(job_id: str, stream: Any, files: dict[str, Path]) -> LocalRecording:
-    """A recording whose full video is not downloaded yet: it plays the preview."""
-    from odyssey_jupyter import recordings
-
-    preview = files["preview"]
-    info = recordings.read_mp4_info(preview)
-    events = files.get("events")
-    return recordings.LocalRecording(
-        stream_id=stream.stream_id,
-        script_index=stream.script_index,
-        video_path=recordings.recording_dir(job_id, stream.stream_id)
-        / recordings.FILE_NAMES["video"],
-        thumbnail_path=files.get("thumbnail"),
-        preview_path=preview,
-        events_path=events,
-        duration_seconds=stream.duration_seconds,
-        frame_count=stream.frame_count,
-        width=info.width,
-        height=info.height,
-        chapters=recordings.chapters_from_events(events) if events is not None else (),
-    )

@@ -1,0 +1,113 @@
+"""Loop-side helpers of the job browser: prompts, thumbnails and playable recordings.
+
+All of them run on the ``odyssey-loop`` thread and reach the network only through
+the client and ``recordings.fetch`` (fresh URLs by stream id, missing files only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from odyssey_jupyter.display.browser_cache import shrink_thumbnail
+from odyssey_jupyter.errors import OdysseyError
+from odyssey_jupyter.types import SimulationJobDetail, SimulationStream
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.recordings import LocalRecording
+
+log = logging.getLogger(__name__)
+
+
+def user_namespace() -> MutableMapping[str, Any] | None:
+    """The notebook's namespace when running under IPython (where Load puts handles)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    shell = get_ipython()
+    namespace = getattr(shell, "user_ns", None) if shell is not None else None
+    return namespace if isinstance(namespace, MutableMapping) else None
+
+
+def prompts_for(job_ids: list[str]) -> dict[str, str]:
+    """First prompts from the local submission history (missing for jobs from elsewhere)."""
+    try:
+        from odyssey_jupyter import history
+
+        found = history.lookup(job_ids)
+    except Exception:  # the history is a convenience: a broken one shows dashes
+        log.debug("could not read the submission history", exc_info=True)
+        return {}
+    prompts: dict[str, str] = {}
+    for job_id, entry in found.items():
+        prompt = entry.get("prompt") or entry.get("first_prompt")
+        if isinstance(prompt, str) and prompt:
+            prompts[job_id] = prompt
+    return prompts
+
+
+async def fetch_thumbnail(client: Odyssey, detail: SimulationJobDetail) -> tuple[bytes, str] | None:
+    """The first stream's thumbnail, downloaded once into the recordings directory."""
+    from odyssey_jupyter import recordings
+
+    stream = min(detail.streams, key=lambda s: s.script_index)
+    if not stream.thumbnail_url and detail.is_active:
+        return None
+    try:
+        files = await recordings.fetch(client, detail.job_id, stream.stream_id, ("thumbnail",))
+    except OdysseyError as exc:
+        log.debug("no thumbnail for %s: %s", detail.job_id, exc)
+        return None
+    path = files.get("thumbnail")
+    if path is None:
+        return None
+    data = await asyncio.to_thread(path.read_bytes)
+    return await asyncio.to_thread(shrink_thumbnail, data)
+
+
+async def local_recordings(
+    client: Odyssey, detail: SimulationJobDetail, full: bool
+) -> list[LocalRecording]:
+    """Each stream's files on disk, downloading the missing ones (a preview first if asked)."""
+    from odyssey_jupyter import recordings
+
+    kinds = recordings.ALL_KINDS if full else ("preview", "thumbnail", "events")
+    recs: list[LocalRecording] = []
+    for stream in sorted(detail.streams, key=lambda s: s.script_index):
+        files = await recordings.fetch(client, detail.job_id, stream.stream_id, kinds)
+        if "video" not in files and "preview" not in files:
+            files = await recordings.fetch(client, detail.job_id, stream.stream_id, ("video",))
+        rec = await asyncio.to_thread(recordings.load, detail.job_id, stream, files)
+        if rec is None and "preview" in files:
+            rec = _preview_only(detail.job_id, stream, files)
+        if rec is not None:
+            recs.append(rec)
+    return recs
+
+
+def _preview_only(job_id: str, stream: SimulationStream, files: dict[str, Path]) -> LocalRecording:
+    """A recording whose full video is not downloaded yet: it plays the preview."""
+    from odyssey_jupyter import recordings
+
+    preview = files["preview"]
+    info = recordings.read_mp4_info(preview)
+    events = files.get("events")
+    return recordings.LocalRecording(
+        stream_id=stream.stream_id,
+        script_index=stream.script_index,
+        video_path=recordings.recording_dir(job_id, stream.stream_id)
+        / recordings.FILE_NAMES["video"],
+        thumbnail_path=files.get("thumbnail"),
+        preview_path=preview,
+        events_path=events,
+        duration_seconds=stream.duration_seconds,
+        frame_count=stream.frame_count,
+        width=info.width,
+        height=info.height,
+        chapters=recordings.chapters_from_events(events) if events is not None else (),
+    )

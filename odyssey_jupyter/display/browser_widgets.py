@@ -1,0 +1,126 @@
+"""One reusable row of the job browser's table, and the layouts all rows share.
+
+Rows are created once per page slot and re-filled on every page turn or
+refresh, so auto-refreshing for hours creates no new widget models. Layouts and
+styles are shared models, so a row costs ten widgets rather than twenty.
+Every method except the constructor runs on the ``odyssey-loop`` thread only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
+
+from odyssey_jupyter.display.browser_rows import RowData
+
+# 1x1 transparent GIF: an empty Image value renders as a broken-image icon in browsers.
+_BLANK = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00"
+    b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+
+
+class SharedStyles:
+    """Layouts and styles shared by every row: one model each instead of one per row."""
+
+    def __init__(self) -> None:
+        self.thumb = widgets.Layout(width="48px", height="48px", object_fit="cover")
+        self.info = widgets.Layout(width="auto", margin="0 0 0 8px")
+        self.button = widgets.Layout(width="auto", margin="0 2px")
+        self.actions = widgets.Layout(align_items="center")
+        self.button_style = widgets.ButtonStyle()
+        self.html_style = HTMLStyle()
+
+
+class BrowserRow:
+    """One reusable table row; ``job_id`` says which job it shows right now."""
+
+    def __init__(self, on_click: Callable[[str, BrowserRow], None], shared: SharedStyles) -> None:
+        self.job_id: str | None = None
+        self.data: RowData | None = None
+        self.confirming = False
+        self.thumb = widgets.Image(value=_BLANK, format="gif", layout=shared.thumb)
+        self.info = widgets.HTML(layout=shared.info, style=shared.html_style)
+
+        def button(label: str, tip: str, kind: str = "") -> widgets.Button:
+            return widgets.Button(
+                description=label,
+                tooltip=tip,
+                button_style=kind,
+                layout=shared.button,
+                style=shared.button_style,
+            )
+
+        self.preview_button = button("Preview", "Play this job's recording below the table")
+        self.cancel_button = button("Cancel", "Cancel this job (asks first)")
+        self.load_button = button("Load", "Put a Job handle for this job in the notebook")
+        self.confirm_button = button("Yes, cancel", "Cancel the job now", "danger")
+        self.keep_button = button("No", "Keep the job running")
+        self.actions = widgets.HBox(layout=shared.actions)
+        self.box = widgets.HBox(
+            [self.thumb, self.info, self.actions],
+            layout=widgets.Layout(align_items="center", display="none"),
+        )
+        self.preview_button.on_click(lambda _b: on_click("preview", self))
+        self.cancel_button.on_click(lambda _b: on_click("cancel", self))
+        self.load_button.on_click(lambda _b: on_click("load", self))
+        self.confirm_button.on_click(lambda _b: on_click("confirm", self))
+        self.keep_button.on_click(lambda _b: on_click("keep", self))
+
+    # The methods below run on the loop thread only.
+
+    def show(self, data: RowData, thumb: tuple[bytes, str] | None, html_text: str) -> None:
+        changed_job = data.job_id != self.job_id
+        with self.box.hold_sync():
+            if changed_job:
+                self.confirming = False
+                self.set_thumb(thumb)
+            elif thumb is not None:
+                self.set_thumb(thumb)
+            self.job_id, self.data = data.job_id, data
+            if self.info.value != html_text:
+                self.info.value = html_text
+            self.preview_button.disabled = not data.can_preview
+            self.set_actions()
+            if self.box.layout.display != "flex":
+                self.box.layout.display = "flex"
+
+    def set_thumb(self, thumb: tuple[bytes, str] | None) -> None:
+        value, fmt = thumb if thumb is not None else (_BLANK, "gif")
+        if self.thumb.value != value:
+            with self.thumb.hold_sync():
+                self.thumb.format = fmt
+                self.thumb.value = value
+
+    def set_actions(self) -> None:
+        data = self.data
+        if self.confirming and data is not None and data.is_active:
+            wanted: tuple[widgets.Widget, ...] = (self.confirm_button, self.keep_button)
+        elif data is not None and data.is_active:
+            wanted = (self.preview_button, self.cancel_button, self.load_button)
+        else:
+            wanted = (self.preview_button, self.load_button)
+        if tuple(self.actions.children) != wanted:
+            self.actions.children = wanted
+
+    def hide(self) -> None:
+        self.job_id, self.data, self.confirming = None, None, False
+        if self.box.layout.display != "none":
+            self.box.layout.display = "none"
+
+    def close(self) -> None:
+        for widget in (
+            self.thumb,
+            self.info,
+            self.preview_button,
+            self.cancel_button,
+            self.load_button,
+            self.confirm_button,
+            self.keep_button,
+            self.actions,
+            self.box.layout,
+            self.box,
+        ):
+            widget.close()
