@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import ipywidgets
+import nbformat
 import pytest
 from conftest import RunningEngine, launch_engine
+from nbconvert import HTMLExporter
 
 from odyssey_jupyter import history
 from odyssey_jupyter.client import Odyssey
@@ -95,6 +97,7 @@ def widget_count() -> int:
 
 
 def make(**kwargs: object) -> JobBrowser:
+    kwargs.setdefault("auto_refresh", True)  # plain Python: would default to off
     browser = JobBrowser(**kwargs)  # type: ignore[arg-type]
     browser.wait(30)
     return browser
@@ -129,6 +132,13 @@ def test_lists_jobs_from_another_client_with_prompts_from_history(
         bundle = browser._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert bundle["text/plain"] == text
+        # a saved notebook (no widget state) exported by nbconvert shows the HTML table
+        notebook = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("%odyssey_jobs")
+        cell.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
+        notebook.cells.append(cell)
+        exported, _ = HTMLExporter().from_notebook_node(notebook)
+        assert 'class="odyssey-jobs"' in exported and short_id(ids[0]) in exported
     finally:
         browser.close()
 

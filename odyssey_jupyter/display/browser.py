@@ -73,7 +73,9 @@ class JobBrowser:
     """A table of the account's simulation jobs, with paging, filters and actions.
 
     ``status`` filters by one status, ``active=True`` keeps active jobs only,
-    ``limit`` (1..100) is the page size. ``namespace`` is where Load puts
+    ``limit`` (1..100) is the page size. ``auto_refresh`` (default: on where widgets
+    are shown) re-fetches the page every ``refresh_interval`` seconds while a listed
+    job is active. ``namespace`` is where Load puts
     ``job_<short id>`` (default: the IPython user namespace, when there is one).
     Display it in a notebook for the widget; its text and HTML reprs are the same
     table for terminals and nbconvert.
@@ -87,7 +89,7 @@ class JobBrowser:
         *,
         offset: int = 0,
         namespace: MutableMapping[str, Any] | None = None,
-        auto_refresh: bool = True,
+        auto_refresh: bool | None = None,
         refresh_interval: float = 2.0,
         runtime: Runtime | None = None,
     ) -> None:
@@ -101,6 +103,11 @@ class JobBrowser:
         self.limit = limit
         self.offset = int(offset)
         self.namespace = namespace if namespace is not None else user_namespace()
+        if auto_refresh is None:
+            from odyssey_jupyter.display.frontend import detect_frontend
+
+            # nobody sees a refreshed widget in a terminal: refresh on demand there
+            auto_refresh = detect_frontend() == "widget"
         self.auto_refresh = auto_refresh
         self.refresh_interval = max(0.2, float(refresh_interval))
         self.loaded: dict[str, Any] = {}
