@@ -163,7 +163,7 @@ class JobBrowser:
             description="Full video", tooltip="Download and play the full recording"
         )
         self._close_preview_button = widgets.Button(description="Close preview")
-        self._preview_output = widgets.Output()
+        self._preview_output = widgets.Output(_dom_classes=("odyssey-browser-preview-area",))
         self._preview_panel = widgets.VBox(
             [
                 widgets.HBox([self._preview_title, self._full_button, self._close_preview_button]),
@@ -183,7 +183,8 @@ class JobBrowser:
             layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
         )
         self.widget = widgets.VBox(
-            [toolbar, self._header, self._table, self._message, self._preview_panel]
+            [toolbar, self._header, self._table, self._message, self._preview_panel],
+            _dom_classes=("odyssey-browser",),
         )
         self._refresh_button.on_click(lambda _b: self._clicked("refresh", None))
         self._previous_button.on_click(lambda _b: self._clicked("previous", None))

@@ -44,24 +44,26 @@ class BrowserRow:
         self.thumb = widgets.Image(value=_BLANK, format="gif", layout=shared.thumb)
         self.info = widgets.HTML(layout=shared.info, style=shared.html_style)
 
-        def button(label: str, tip: str, kind: str = "") -> widgets.Button:
+        def button(name: str, label: str, tip: str, kind: str = "") -> widgets.Button:
             return widgets.Button(
                 description=label,
                 tooltip=tip,
                 button_style=kind,
                 layout=shared.button,
                 style=shared.button_style,
+                _dom_classes=(f"odyssey-browser-{name}",),
             )
 
-        self.preview_button = button("Preview", "Play this job's recording below the table")
-        self.cancel_button = button("Cancel", "Cancel this job (asks first)")
-        self.load_button = button("Load", "Put a Job handle for this job in the notebook")
-        self.confirm_button = button("Yes, cancel", "Cancel the job now", "danger")
-        self.keep_button = button("No", "Keep the job running")
+        self.preview_button = button("preview", "Preview", "Play this job's recording below")
+        self.cancel_button = button("cancel", "Cancel", "Cancel this job (asks first)")
+        self.load_button = button("load", "Load", "Put a Job handle for this job in the notebook")
+        self.confirm_button = button("confirm", "Yes, cancel", "Cancel the job now", "danger")
+        self.keep_button = button("keep", "No", "Keep the job running")
         self.actions = widgets.HBox(layout=shared.actions)
         self.box = widgets.HBox(
             [self.thumb, self.info, self.actions],
             layout=widgets.Layout(align_items="center", display="none"),
+            _dom_classes=("odyssey-browser-row",),
         )
         self.preview_button.on_click(lambda _b: on_click("preview", self))
         self.cancel_button.on_click(lambda _b: on_click("cancel", self))
