@@ -103,11 +103,45 @@ def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> Any:
     return nb
 
 
+# The page loads the widget renderer from a CDN. Offline it cannot, so each widget
+# output also carries its static HTML form (the job browser's table), hidden as soon
+# as the live widget has rendered next to it.
+_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}
+{{ super() }}
+<style>
+.jupyter-widgets:has(> :not(script, .odyssey-widget-fallback)) > .odyssey-widget-fallback {
+  display: none;
+}
+</style>
+{%- endblock html_head_js -%}
+{%- block data_widget_view scoped -%}
+{%- set div_id = uuid4() -%}
+{%- set view_type = (output.data | filter_data_type)[0] %}
+<div id="{{ div_id }}" class="jupyter-widgets jp-OutputArea-output {{ extra_class }}">
+<script type="text/javascript">
+var element = document.getElementById('{{ div_id }}');
+</script>
+<script type="{{ view_type }}">
+{{ output.data[view_type] | json_dumps | escape_html_script }}
+</script>
+{%- if 'text/html' in output.data %}
+<div class="odyssey-widget-fallback">{{ output.data['text/html'] }}</div>
+{%- endif %}
+</div>
+{%- endblock data_widget_view -%}
+"""
+
+
 def export_html(nb: Any, target: Path) -> None:
     """Write ``nb`` as one HTML page (nbconvert's lab template, widget state included)."""
+    import jinja2
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter()
+    exporter = HTMLExporter(
+        extra_loaders=[jinja2.DictLoader({"odyssey_demo.html.j2": _TEMPLATE})],
+        template_file="odyssey_demo.html.j2",
+    )
     body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
 
