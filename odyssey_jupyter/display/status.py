@@ -434,7 +434,7 @@ def _set(widget: widgets.Widget, **values: Any) -> None:
             setattr(widget, key, value)
 
 
-def panel_html(view: StatusView, *, note: str | None = None) -> str:
+def panel_html(view: StatusView, *, note: str | None = None, summary: bool = True) -> str:
     """The widget's whole text part as one HTML fragment (one model, one update per change).
 
     The ``<progress>`` element is determinate when the server reports progress and
@@ -478,7 +478,7 @@ def panel_html(view: StatusView, *, note: str | None = None) -> str:
     error = "; ".join(e for e in (view.error, note) if e)
     if error:
         parts.append(f'<div class="odyssey-error" style="color:#c62828">{html.escape(error)}</div>')
-    if view.summary:
+    if view.summary and summary:
         parts.append(f'<div class="odyssey-summary-line">{html.escape(view.summary)}</div>')
     parts.append("</div>")
     return "".join(parts)
@@ -489,8 +489,9 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
 
     Few models on purpose (a panel ``HTML``, a ``Button``, an ``Output``): every
     widget model costs a comm open, and the magic must return within milliseconds.
-    ``show_players=False`` leaves the players to the caller (the magic shows them as
-    an ordinary output after ``--wait``, so they are not shown twice).
+    ``show_players=False`` leaves the players and the closing summary line to the
+    caller (the magic shows them as an ordinary output after ``--wait``, so they are
+    not shown twice).
     ``loop`` is the loop whose thread writes to the widget (the runtime's by default).
     """
 
@@ -520,7 +521,9 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
         self._loop = loop
         # Built with their first values, so construction sends comm opens and nothing more.
         view = snapshot(job)
-        self._panel = widgets.HTML(value=panel_html(view), layout=widgets.Layout(flex="1 1 auto"))
+        self._panel = widgets.HTML(
+            value=panel_html(view, summary=show_players), layout=widgets.Layout(flex="1 1 auto")
+        )
         self._cancel = widgets.Button(
             description="Cancel",
             icon="stop",
@@ -585,7 +588,7 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
             self._end = now
         note = f"cancel failed: {self._cancel_error}" if self._cancel_error else None
         _set(self, _dom_classes=("odyssey-status", view.badge_class))
-        _set(self._panel, value=panel_html(view, note=note))
+        _set(self._panel, value=panel_html(view, note=note, summary=self._show_players))
         _set(
             self._cancel,
             disabled=view.terminal or self._cancelling,
