@@ -421,3 +421,17 @@ def test_configuration_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ODYSSEY_API_URL")
     local = Odyssey()
     assert local.is_local and local.api_url is None and "local" in repr(local)
+
+
+def test_the_engines_rate_limit_is_waited_out(
+    start_engine: Callable[..., RunningEngine],
+) -> None:
+    limited = start_engine("--workers", "1", "--rate-limit", "4")
+    with FaultProxy(limited.url) as proxy:
+
+        async def body(client: Odyssey) -> list[int]:
+            pages = await asyncio.gather(*(client.list_simulations(limit=1) for _ in range(8)))
+            return [page.limit for page in pages]
+
+        assert run(limited, body, url=proxy.url) == [1] * 8
+        assert proxy.count(method="GET") > 8  # some were refused with 429 and asked again
