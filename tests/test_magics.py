@@ -40,12 +40,19 @@ def engine_total(engine: RunningEngine) -> int:
 def shell(engine: RunningEngine) -> Iterator[InteractiveShell]:
     ip = start_ipython()
     assert ip is not None
+    # nest_asyncio patches asyncio for the whole process: keep it out of the test run
+    # (the kernel tests cover it); this also checks that the setting is honoured.
+    ip.config.OdysseyJupyter.nest_asyncio = False
     ip.run_line_magic("load_ext", "odyssey_jupyter")
+    from odyssey_jupyter import magics
+
+    assert not magics._state.get("nest_applied")
     from odyssey_jupyter.runtime import get_runtime
 
     get_runtime().configure(api_key=engine.api_key, api_url=engine.url)
     yield ip
     ip.run_line_magic("unload_ext", "odyssey_jupyter")
+    del ip.config.OdysseyJupyter["nest_asyncio"]
 
 
 @pytest.fixture(autouse=True)
