@@ -148,6 +148,8 @@ def _render(
             if should_stop():
                 raise RenderCancelled()
             while scene_index + 1 < len(scenes) and i >= starts[scene_index + 1]:
+                if scene_index > 0:
+                    scenes[scene_index - 1][1].release()
                 scene_index += 1
             first, scene = scenes[scene_index]
             scene.draw(current, i, i - first)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Protocol
 
+import av
 import numpy as np
 from PIL import Image
 
@@ -22,7 +23,12 @@ TILE = 256  # horizontal period of the textures, in luma pixels
 
 
 class Scene(Protocol):
+    """Draws itself; builds what it needs on first draw and drops it on ``release``
+    (a script may hold hundreds of prompts: only the current two are kept in memory)."""
+
     def draw(self, frame: FrameBuffer, stream_frame: int, scene_frame: int) -> None: ...
+
+    def release(self) -> None: ...
 
 
 def _ramp(top: float, bottom: float, rows: int) -> Plane:
@@ -34,11 +40,20 @@ class ProceduralScene:
 
     def __init__(self, look: Look, caption: str, width: int, height: int, fps: int) -> None:
         self.look, self.width, self.height, self.fps = look, width, height, fps
+        self.text = caption
         self.horizon = int(height * look.horizon) // 2 * 2
-        self.caption: Caption = make_caption(caption, width, height, rgb_to_yuv(look.accent))
-        self._build()
+        self.built = False
+
+    def release(self) -> None:
+        if self.built:
+            del self.sky, self.ground, self.u, self.v, self.caption
+            self.built = False
 
     def _build(self) -> None:
+        self.built = True
+        self.caption: Caption = make_caption(
+            self.text, self.width, self.height, rgb_to_yuv(self.look.accent)
+        )
         w, h, hz = self.width, self.height, self.horizon
         look = self.look
         span = w + TILE
@@ -78,6 +93,8 @@ class ProceduralScene:
         self.radius = radius
 
     def draw(self, frame: FrameBuffer, stream_frame: int, scene_frame: int) -> None:
+        if not self.built:
+            self._build()
         w, hz, look = self.width, self.horizon, self.look
         sky_x = (scene_frame * look.sky_velocity[0]) % TILE
         ground_x = (scene_frame * look.ground_velocity) % TILE
@@ -104,33 +121,43 @@ class ProceduralScene:
 
 
 class FittedImage:
-    """A start image fitted to cover the frame with room to zoom, as ``L`` planes."""
+    """A start image fitted to cover the frame with room to zoom, as full-range YCbCr planes."""
 
     ZOOM = 1.18
 
     def __init__(self, image: Image.Image, width: int, height: int) -> None:
         self.width, self.height = width, height
         scale = max(width / image.width, height / image.height) * self.ZOOM
-        size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-        fitted = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
-        ycc = fitted.convert("YCbCr")  # full range; mapped to limited range by the grade LUT
-        self.y, self.u, self.v = ycc.split()
-        self.size = size
+        fw = max(width, round(image.width * scale)) // 4 * 4
+        fh = max(height, round(image.height * scale)) // 4 * 4
+        fitted = image.convert("RGB").resize((fw, fh), Image.Resampling.BILINEAR)
+        y, u, v = fitted.convert("YCbCr").split()
+        half = (fw // 2, fh // 2)
+        self.y: Plane = np.asarray(y)
+        self.u: Plane = np.asarray(u.resize(half, Image.Resampling.BILINEAR))
+        self.v: Plane = np.asarray(v.resize(half, Image.Resampling.BILINEAR))
+        self.size = (fw, fh)
 
 
-def _lut_luma(grade: Grade) -> list[int]:
+def _lut_luma(grade: Grade) -> Plane:
     values = 16 + np.arange(256, dtype=np.float32) * (219 / 255)
     values = (values - 128) * grade.gain + 128 + grade.lift
-    return [int(v) for v in np.clip(values, 16, 235)]
+    lut: Plane = np.clip(values, 16, 235).astype(np.uint8)
+    return lut
 
 
-def _lut_chroma(tint: float) -> list[int]:
+def _lut_chroma(tint: float) -> Plane:
     values = 128 + (np.arange(256, dtype=np.float32) - 128) * (224 / 255) + tint
-    return [int(v) for v in np.clip(values, 16, 240)]
+    lut: Plane = np.clip(values, 16, 240).astype(np.uint8)
+    return lut
 
 
 class ImageScene:
-    """The start image with a slow zoom and pan over the whole stream, in this scene's grade."""
+    """The start image with a slow zoom and pan over the whole stream, in this scene's grade.
+
+    The grade is applied once to the whole fitted picture; each frame is then an
+    integer crop (even offsets keep chroma aligned) scaled by libswscale.
+    """
 
     def __init__(
         self,
@@ -140,27 +167,47 @@ class ImageScene:
         total_frames: int,
         accent: tuple[float, float, float],
     ) -> None:
-        self.fitted = fitted
+        self.fitted, self.grade, self.text, self.accent = fitted, grade, caption, accent
         self.total = max(1, total_frames)
-        self.caption = make_caption(caption, fitted.width, fitted.height, rgb_to_yuv(accent))
-        self.lut_y = _lut_luma(grade)
-        self.lut_u = _lut_chroma(grade.tint_u)
-        self.lut_v = _lut_chroma(grade.tint_v)
+        self._graded: tuple[Plane, Plane, Plane] | None = None
+        self._caption: Caption | None = None
 
-    def draw(self, frame: FrameBuffer, stream_frame: int, scene_frame: int) -> None:
+    def release(self) -> None:
+        self._graded = self._caption = None
+
+    def _prepare(self) -> tuple[tuple[Plane, Plane, Plane], Caption]:
+        if self._graded is None or self._caption is None:
+            f = self.fitted
+            self._graded = (
+                _lut_luma(self.grade)[f.y],
+                _lut_chroma(self.grade.tint_u)[f.u],
+                _lut_chroma(self.grade.tint_v)[f.v],
+            )
+            self._caption = make_caption(self.text, f.width, f.height, rgb_to_yuv(self.accent))
+        return self._graded, self._caption
+
+    def crop_box(self, stream_frame: int) -> tuple[int, int, int, int]:
+        """(left, top, width, height) of the source crop: shrinking (zoom in) and drifting."""
         f = self.fitted
         t = stream_frame / self.total
-        zoom = 1.0 + (f.ZOOM - 1.0) * t  # 1 .. ZOOM: the crop shrinks, the picture grows
-        src_w, src_h = f.size[0] / f.ZOOM * (f.ZOOM / zoom), f.size[1] / f.ZOOM * (f.ZOOM / zoom)
-        src_w, src_h = min(src_w, f.size[0]), min(src_h, f.size[1])
-        left = (f.size[0] - src_w) * (0.2 + 0.6 * t)
-        top = (f.size[1] - src_h) * (0.5 + 0.3 * math.sin(t * math.pi))
-        box = (left, top, left + src_w, top + src_h)
-        w, h = f.width, f.height
-        y = f.y.resize((w, h), Image.Resampling.BILINEAR, box=box).point(self.lut_y)
-        u = f.u.resize((w // 2, h // 2), Image.Resampling.BILINEAR, box=box).point(self.lut_u)
-        v = f.v.resize((w // 2, h // 2), Image.Resampling.BILINEAR, box=box).point(self.lut_v)
-        frame.y[...] = np.asarray(y)
-        frame.u[...] = np.asarray(u)
-        frame.v[...] = np.asarray(v)
-        self.caption.paste(frame)
+        zoom = 1.0 + (f.ZOOM - 1.0) * t
+        fw, fh = f.size
+        cw = min(fw, max(f.width, round(fw / zoom / 2) * 2))
+        ch = min(fh, max(f.height, round(fh / zoom / 4) * 4))
+        left = round((fw - cw) * (0.2 + 0.6 * t) / 2) * 2
+        top = round((fh - ch) * (0.5 + 0.3 * math.sin(t * math.pi)) / 2) * 2
+        return left, top, cw, ch
+
+    def draw(self, frame: FrameBuffer, stream_frame: int, scene_frame: int) -> None:
+        (y, u, v), caption = self._prepare()
+        left, top, cw, ch = self.crop_box(stream_frame)
+        packed = np.empty((ch * 3 // 2, cw), dtype=np.uint8)
+        packed[:ch] = y[top : top + ch, left : left + cw]
+        ct, cl = top // 2, left // 2
+        quarter = ch // 4
+        packed[ch : ch + quarter] = u[ct : ct + ch // 2, cl : cl + cw // 2].reshape(quarter, cw)
+        packed[ch + quarter :] = v[ct : ct + ch // 2, cl : cl + cw // 2].reshape(quarter, cw)
+        source = av.VideoFrame.from_ndarray(packed, format="yuv420p")
+        scaled = source.reformat(width=frame.width, height=frame.height, interpolation="BILINEAR")
+        frame.data[...] = scaled.to_ndarray()
+        caption.paste(frame)

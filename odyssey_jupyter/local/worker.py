@@ -34,7 +34,7 @@ def _session_startup(stop: Callable[[], bool]) -> bool:
 def worker_main(slot: int, tasks: Any, results: Any, cancel: Any, parent_pid: int) -> None:
     """Entry point of a worker process (``multiprocessing`` target)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine decides when workers stop
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # e.g. a process-group kill: same
     from odyssey_jupyter.local.render import RenderCancelled, RenderFailed, render_stream
 
     def orphaned() -> bool:
