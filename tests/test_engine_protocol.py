@@ -355,3 +355,28 @@ def test_script_url(api: httpx.Client, script_server: Callable[[str, bytes], str
         "/simulation-jobs", json={"script_url": script_server("/x", b"")[:-2] + "/404"}
     )
     assert missing.status_code == 422 and "404" in missing.json()["detail"]
+
+
+def test_odd_but_valid_input(api: httpx.Client) -> None:
+    """Nulls mean defaults, and any text is a prompt: none of it may break the engine."""
+    script = [
+        {"timestamp_ms": 0, "start": {"prompt": "rocket 🚀, a lone \ud800 surrogate\tand tabs"}},
+        {"timestamp_ms": 400, "interact": {"prompt": "x" * 4000}},
+        {"timestamp_ms": 410, "interact": {"prompt": "two cues in one frame"}},
+        {"timestamp_ms": 800, "end": {}},
+    ]
+    body = {"script": script, "portrait": None, "bypass_vlm_expansion": None}
+    answer = api.post(  # json.dumps escapes the lone surrogate, as a JSON client may send it
+        "/simulation-jobs", content=json.dumps(body), headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text
+    done = wait_terminal(api, answer.json()["job_id"])
+    assert done["status"] == "completed", done
+    stream_id = done["streams"][0]["stream_id"]
+    rows = api.get("/stream-recordings", params={"limit": 100}).json()["recordings"]
+    assert [(r["width"], r["height"]) for r in rows if r["stream_id"] == stream_id] == [(704, 1280)]
+
+    nested = api.post(
+        "/simulation-jobs", content=b"[" * 100_000, headers={"content-type": "application/json"}
+    )
+    assert nested.status_code == 422 and nested.json()["detail"]

@@ -95,6 +95,8 @@ async def read_json(request: Request) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(422, f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(422, "the request body is nested too deeply") from None
 
 
 def authenticate(request: Request) -> str:

@@ -21,7 +21,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:
-    words = " ".join(text.split()).split(" ")
+    printable = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> "?"
+    words = " ".join("".join(c if c.isprintable() else " " for c in printable).split()).split(" ")
     lines: list[str] = []
     current = ""
     for word in words:

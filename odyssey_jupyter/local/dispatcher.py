@@ -65,6 +65,8 @@ class Dispatcher:
         failed = self.store.requeue_unfinished(count_retry=True, max_tries=MAX_TRIES)
         for job_id in failed:
             log.warning("job %s failed: interrupted %d times", job_id, MAX_TRIES)
+        for job_id in self.store.active_job_ids():
+            self._finish_if_done(job_id)  # every stream ended just before a crash
         if self.recordings.is_dir():
             for partial in self.recordings.glob("*/*.partial"):
                 shutil.rmtree(partial, ignore_errors=True)

@@ -13,7 +13,7 @@ import numpy as np
 
 
 def prompt_rng(prompt: str, salt: str = "") -> np.random.Generator:
-    digest = hashlib.sha256(f"{salt}\0{prompt}".encode()).digest()
+    digest = hashlib.sha256(f"{salt}\0{prompt}".encode("utf-8", "surrogatepass")).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 

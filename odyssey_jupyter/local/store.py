@@ -191,6 +191,13 @@ class Store:
         with self._lock:
             return int(self._db.execute(sql, params).fetchone()[0])
 
+    def active_job_ids(self) -> list[str]:
+        rows = self._all(
+            "SELECT job_id FROM jobs WHERE status IN ('pending','dispatched','processing') "
+            "ORDER BY seq"
+        )
+        return [r["job_id"] for r in rows]
+
     def update_job(self, job_id: str, **fields: Any) -> None:
         if not fields:
             return

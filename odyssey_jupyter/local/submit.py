@@ -89,6 +89,8 @@ async def fetch_script_url(url: str) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SubmitError(f"'script_url' does not hold JSON: {exc}") from None
+    except RecursionError:
+        raise SubmitError("the JSON at 'script_url' is nested too deeply") from None
 
 
 async def parse_submission(body: Any) -> Submission:
@@ -101,6 +103,8 @@ async def parse_submission(body: Any) -> Submission:
             f"give exactly one of 'script', 'scripts' or 'script_url' (found {found})"
         )
     portrait = _optional_bool(body, "portrait", True)
+    if portrait is None:  # null means "not given": the protocol's default
+        portrait = True
     _optional_bool(body, "output_video", True)
     bypass = _optional_bool(body, "bypass_vlm_expansion", None)
     kind = given[0]
