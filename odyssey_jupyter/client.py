@@ -20,12 +20,10 @@ Robustness lives here and not in the callers:
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import sys
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -34,8 +32,8 @@ from urllib.parse import quote
 
 import httpx
 
-from odyssey_jupyter import images
 from odyssey_jupyter.auth import TokenCache
+from odyssey_jupyter.downloads import ARTIFACT_FILES, ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -43,16 +41,12 @@ from odyssey_jupyter.errors import (
     JobCancelledError,
     JobFailedError,
     JobTimeoutError,
-    NotFoundError,
-    OdysseyConnectionError,
     OdysseyError,
     RateLimitError,
-    ScriptError,
     ServerError,
 )
 from odyssey_jupyter.http_errors import (
     error_from_response,
-    scrub,
     transport_error,
 )
 from odyssey_jupyter.retry import (
@@ -63,7 +57,7 @@ from odyssey_jupyter.retry import (
     never_reached_server,
     parse_retry_after,
 )
-from odyssey_jupyter.script import is_batch, validate_script, validate_scripts
+from odyssey_jupyter.submission import build_body
 from odyssey_jupyter.types import (
     ARTIFACT_KINDS,
     JobStatus,
@@ -78,23 +72,9 @@ from odyssey_jupyter.types import (
 logger = logging.getLogger("odyssey_jupyter.client")
 
 HOSTED_URL = "https://api.odyssey.ml"
-ARTIFACT_FILES: dict[str, str] = {
-    "video": "video.mp4",
-    "thumbnail": "thumbnail.jpg",
-    "preview": "preview.mp4",
-    "events": "events.jsonl",
-}
-_CHUNK = 64 * 1024
-_REFRESH_STATUSES = frozenset({400, 401, 403, 404, 410})
-"""Artifact-host answers that mean "this presigned URL is no longer good": ask for a fresh one."""
-
-_MAX_REFRESHES = 3
-"""Fresh URLs asked for per artifact before giving up (a URL may expire again in transit)."""
-
 _announced: set[str] = set()
 
 UpdateCallback = Callable[[SimulationJobDetail], Any]
-ProgressCallback = Callable[[str, int, "int | None"], Any]
 
 
 def _env(name: str) -> str | None:
@@ -109,11 +89,6 @@ def _clean_url(url: str) -> str:
             f"the API URL {url!r} is not an http(s) URL; set ODYSSEY_API_URL like {HOSTED_URL}"
         )
     return text
-
-
-async def _maybe_await(value: Any) -> None:
-    if inspect.isawaitable(value):
-        await value
 
 
 def _check_page(limit: int | None, offset: int | None) -> dict[str, int]:
@@ -261,7 +236,7 @@ class Odyssey:
         return self._url
 
     async def _find_engine(self) -> None:
-        from odyssey_jupyter.local.launcher import ensure_engine  # type: ignore[import-not-found]
+        from odyssey_jupyter.local.launcher import ensure_engine
 
         info = await asyncio.to_thread(ensure_engine, self._local_data_dir)
         url = _clean_url(str(info.url))
@@ -349,7 +324,8 @@ class Odyssey:
                     # A rate-limit refusal means the server did nothing, so even a
                     # submission may be repeated; other usage limits will not pass by waiting.
                     retryable = isinstance(error, RateLimitError)
-                    retry_after = retry_after if retry_after is not None else error.retry_after  # type: ignore[attr-defined]
+                    if retry_after is None and isinstance(error, RateLimitError):
+                        retry_after = error.retry_after
                 else:
                     retryable = status in RETRY_STATUSES and not unsent_only
             attempt += 1
@@ -374,88 +350,6 @@ class Odyssey:
                 path=path,
             ) from None
 
-    # ------------------------------------------------------------------ scripts
-
-    def _prepare(self, script: list[dict[str, Any]], portrait: bool, index: int | None) -> Any:
-        """Replace each start image by a data URL (entries keep their order)."""
-        out: list[dict[str, Any]] = []
-        for number, entry in enumerate(script):
-            start = entry.get("start")
-            if isinstance(start, dict) and "image" in start:
-                data_url = images.to_data_url(
-                    start["image"], portrait=portrait, entry=number, script_index=index
-                )
-                entry = {**entry, "start": {**start, "image": data_url}}
-            out.append(entry)
-        return out
-
-    @staticmethod
-    def _has_images(scripts: Iterable[list[dict[str, Any]]]) -> bool:
-        return any(
-            isinstance(e.get("start"), dict) and "image" in e["start"] for s in scripts for e in s
-        )
-
-    async def _body(
-        self,
-        script: Any,
-        scripts: Any,
-        script_url: Any,
-        portrait: bool,
-        bypass_prompt_expansion: bool | None,
-    ) -> dict[str, Any]:
-        given = [
-            name
-            for name, value in (
-                ("script", script),
-                ("scripts", scripts),
-                ("script_url", script_url),
-            )
-            if value is not None
-        ]
-        if len(given) != 1:
-            found = ", ".join(given) if given else "none"
-            raise ScriptError(
-                f"give exactly one of script=, scripts= or script_url= (got {found})",
-                hint="script= for one script, scripts= for a batch",
-            )
-        body: dict[str, Any] = {"portrait": bool(portrait), "output_video": True}
-        if script is not None:
-            if is_batch(script) and len(script) and not isinstance(script[0], Mapping):
-                raise ScriptError(
-                    "script= got a list of scripts",
-                    hint="pass a batch as scripts=[script_a, script_b]",
-                )
-            clean = [validate_script(script)]
-        elif scripts is not None:
-            clean = validate_scripts(scripts)
-        else:
-            if not isinstance(script_url, str) or not script_url.startswith(
-                ("http://", "https://")
-            ):
-                raise ScriptError(
-                    f"script_url must be an http(s) URL, not {script_url!r}",
-                    hint="point it at a JSON file holding the script",
-                )
-            body["script_url"] = script_url
-            clean = []
-        if clean:
-            if self._has_images(clean):
-                prepared = await asyncio.to_thread(
-                    lambda: [
-                        self._prepare(s, portrait, i if scripts is not None else None)
-                        for i, s in enumerate(clean)
-                    ]
-                )
-            else:
-                prepared = clean
-            if scripts is not None:
-                body["scripts"] = prepared
-            else:
-                body["script"] = prepared[0]
-        if bypass_prompt_expansion is not None:
-            body["bypass_vlm_expansion"] = bool(bypass_prompt_expansion)
-        return body
-
     # ------------------------------------------------------------------ endpoints
 
     async def simulate(
@@ -472,7 +366,13 @@ class Odyssey:
         Scripts and images are checked before anything is sent. The submission is
         retried only when it certainly never reached the server.
         """
-        body = await self._body(script, scripts, script_url, portrait, bypass_prompt_expansion)
+        body = await build_body(
+            script,
+            scripts,
+            script_url,
+            portrait=portrait,
+            bypass_prompt_expansion=bypass_prompt_expansion,
+        )
         data = await self._send("POST", "/simulation-jobs", json=body, unsent_only=True)
         return SimulationJobDetail.from_json(data)
 
@@ -542,7 +442,7 @@ class Odyssey:
             if detail != last:
                 interval = max(0.05, poll_interval)
                 if on_update is not None:
-                    await _maybe_await(on_update(detail))
+                    await maybe_await(on_update(detail))
             else:
                 interval = min(max_poll_interval, interval * 1.5)
             last = detail
@@ -589,87 +489,23 @@ class Odyssey:
         directory = Path(dest_dir)
         directory.mkdir(parents=True, exist_ok=True)
         recording = await self.get_recording(stream_id)
+        fetcher = ArtifactFetcher(
+            http=self._http(),
+            stream_id=stream_id,
+            refresh=lambda: self.get_recording(stream_id),
+            base_url=await self._endpoint(),
+            policy=self._policy,
+            timeout=self._download_timeout,
+            secrets=self._secrets(),
+        )
         paths: dict[str, Path] = {}
         for kind in wanted:
-            path, recording = await self._fetch(
-                stream_id, kind, recording, directory / ARTIFACT_FILES[kind], progress
+            path, recording = await fetcher.fetch(
+                kind, recording, directory / ARTIFACT_FILES[kind], progress
             )
             if path is not None:
                 paths[kind] = path
         return paths
-
-    async def _fetch(
-        self,
-        stream_id: str,
-        kind: str,
-        recording: Recording,
-        dest: Path,
-        progress: ProgressCallback | None,
-    ) -> tuple[Path | None, Recording]:
-        deadline = Deadline(self._policy.deadline)
-        attempt = 0
-        refreshes = 0
-        while True:
-            url = recording.url_for(kind)
-            if url is None:
-                if kind == "video":
-                    raise NotFoundError(
-                        f"stream {stream_id} has no video (yet)", status_code=None, detail=None
-                    )
-                return None, recording
-            if url.startswith("/"):
-                url = (await self._endpoint()) + url
-            tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
-            problem: str
-            try:
-                async with self._http().stream(
-                    "GET", url, timeout=self._download_timeout
-                ) as response:
-                    status = response.status_code
-                    if status in _REFRESH_STATUSES and refreshes < _MAX_REFRESHES:
-                        refreshes += 1
-                        await response.aread()
-                        recording = await self.get_recording(stream_id)
-                        continue
-                    if not response.is_success:
-                        await response.aread()
-                        if status not in RETRY_STATUSES:
-                            raise error_from_response(
-                                response,
-                                method="GET",
-                                path=f"{kind} of stream {stream_id}",
-                                secrets=self._secrets(),
-                            )
-                        problem = f"the artifact host answered {status}"
-                    else:
-                        total_header = response.headers.get("Content-Length")
-                        total = (
-                            int(total_header) if total_header and total_header.isdigit() else None
-                        )
-                        done = 0
-                        with open(tmp, "wb") as out:
-                            async for chunk in response.aiter_bytes(_CHUNK):
-                                out.write(chunk)
-                                done += len(chunk)
-                                if progress is not None:
-                                    await _maybe_await(progress(kind, done, total))
-                        if total is None or done == total:
-                            os.replace(tmp, dest)
-                            return dest, recording
-                        problem = f"the {kind} stopped after {done} of {total} bytes"
-            except httpx.TransportError as exc:
-                problem = scrub(f"{type(exc).__name__}: {exc}", self._secrets())
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
-            attempt += 1
-            wait = self._policy.delay(attempt, None)
-            if attempt > self._policy.max_retries or not deadline.allows(wait):
-                raise OdysseyConnectionError(
-                    f"could not download the {kind} of stream {stream_id}: {problem}"
-                )
-            logger.debug("retrying the %s download in %.2fs: %s", kind, wait, problem)
-            await asyncio.sleep(wait)
 
 
 def _segment(value: str) -> str:
