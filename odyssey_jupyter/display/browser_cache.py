@@ -16,7 +16,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 THUMB_PX = 96
-"""Longest side of a table thumbnail; the widget shows it at 48 px (sharp on HiDPI)."""
+"""Side of a (square) table thumbnail; the widget shows it at 48 px (sharp on HiDPI)."""
 
 
 class LruCache(Generic[K, V]):
@@ -61,14 +61,15 @@ def shrink_thumbnail(data: bytes) -> tuple[bytes, str]:
     cross the kernel socket on every page turn.
     """
     try:
-        from PIL import Image
+        from PIL import Image, ImageOps
     except ImportError:
         return data, "jpeg"
     try:
         with Image.open(io.BytesIO(data)) as image:
-            image.thumbnail((THUMB_PX, THUMB_PX))
+            # square crop: portrait and landscape rows keep the same column width
+            square = ImageOps.fit(image.convert("RGB"), (THUMB_PX, THUMB_PX))
             out = io.BytesIO()
-            image.convert("RGB").save(out, format="JPEG", quality=80)
+            square.save(out, format="JPEG", quality=80)
             return out.getvalue(), "jpeg"
     except Exception:  # not an image we can read: show it as it came
         return data, "jpeg"

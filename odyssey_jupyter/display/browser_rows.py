@@ -24,7 +24,7 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("Status", 100),
     ("Created", 100),
     ("Duration", 80),
-    ("First prompt", 300),
+    ("First prompt", 260),
 )
 
 _BADGE_COLOURS = {

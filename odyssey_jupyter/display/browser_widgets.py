@@ -26,10 +26,18 @@ class SharedStyles:
     """Layouts and styles shared by every row: one model each instead of one per row."""
 
     def __init__(self) -> None:
-        self.thumb = widgets.Layout(width="48px", height="48px", object_fit="cover")
-        self.info = widgets.Layout(width="auto", margin="0 0 0 8px")
-        self.button = widgets.Layout(width="auto", margin="0 2px")
-        self.actions = widgets.Layout(align_items="center")
+        self.thumb = widgets.Layout(
+            width="48px",
+            min_width="48px",
+            max_width="48px",
+            height="48px",
+            object_fit="cover",
+            flex="0 0 48px",
+        )
+        # the text cells may shrink (they ellipsize); the buttons never do
+        self.info = widgets.Layout(flex="1 1 auto", min_width="0", margin="0 0 0 8px")
+        self.button = widgets.Layout(width="auto", margin="0 2px", flex="0 0 auto")
+        self.actions = widgets.Layout(align_items="center", flex="0 0 auto")
         self.button_style = widgets.ButtonStyle()
         self.html_style = HTMLStyle()
 
