@@ -233,6 +233,7 @@ def _wait(job: Job, view: Any, args: SimulateArgs) -> None:
     except KeyboardInterrupt:
         _interrupted(job, view, args)
     except JobTimeoutError as exc:
+        view.keep_showing()
         raise _quiet(
             JobTimeoutError(
                 f"gave up waiting after {args.timeout:g} s; job {job.job_id or '(not submitted)'} "
@@ -265,6 +266,7 @@ def _how_to_cancel(job: Job, args: SimulateArgs) -> str:
 def _interrupted(job: Job, view: Any, args: SimulateArgs) -> None:
     ident = job.job_id or "(not submitted yet)"
     if not args.cancel_on_interrupt:
+        view.keep_showing()
         raise WaitInterrupted(
             f"stopped waiting; job {ident} goes on. {_how_to_cancel(job, args)}"
         ) from None

@@ -204,6 +204,16 @@ def test_interrupt_without_cancel_leaves_the_job_running(kernel: KernelSession) 
     assert re.search(r"goes on\. Cancel it with goes_on\.cancel\(\)", result.error["evalue"])
     out = kernel.check("print(goes_on.status); goes_on.cancel()").stdout().strip()
     assert out in ("processing", "running", "dispatched", "pending")
+    # The widget, no longer waited on, now shows the outcome itself.
+    kernel.wait_for(
+        lambda m: (
+            m["msg_type"] == "comm_msg"
+            and m["content"].get("comm_id") == badge
+            and "odyssey-summary-line" in json.dumps(m["content"].get("data", {}))
+        ),
+        start=start,
+        timeout=30,
+    )
 
 
 def test_nested_asyncio_lets_guide_code_run(kernel: KernelSession) -> None:

@@ -417,6 +417,12 @@ class TextStatus:
     def wait_finished(self, timeout: float) -> bool:
         return self._done.wait(timeout)
 
+    def keep_showing(self) -> None:
+        """The caller stopped waiting: print the outcome and players here when they come."""
+        with self._lock:
+            self._players = True
+            self._final = True
+
     def close(self) -> None:
         self._unsubscribe()
 
@@ -561,6 +567,15 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
     def wait_finished(self, timeout: float) -> bool:
         """Block until the widget has rendered the job's final state (players included)."""
         return self._finished.wait(timeout)
+
+    def keep_showing(self) -> None:
+        """The caller stopped waiting (Ctrl-C, timeout): show the outcome and players here."""
+
+        def adopt() -> None:
+            self._show_players = True
+            self._render()
+
+        self._loop.call_soon_threadsafe(adopt)
 
     # ------------------------------------------------------------------ loop thread
 
