@@ -284,7 +284,7 @@ class Odyssey:
                 response = await self._http().request(
                     method, base + path, json=json, params=params, headers=headers
                 )
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 if self._local and isinstance(exc, httpx.ConnectError) and not relaunched:
                     # The engine may have died with its kernel: find or restart it once.
                     relaunched = True

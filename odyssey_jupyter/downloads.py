@@ -98,7 +98,7 @@ class ArtifactFetcher:
                         if complete:
                             os.replace(tmp, dest)
                             return dest, recording
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 problem = scrub(f"{type(exc).__name__}: {exc}", self.secrets)
             finally:
                 if tmp.exists():

@@ -79,7 +79,10 @@ def never_reached_server(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """Transport errors worth retrying for a request that is safe to repeat."""
-    return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
+    return isinstance(
+        exc,
+        (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.DecodingError),
+    )
 
 
 class Deadline:
