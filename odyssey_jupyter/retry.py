@@ -79,10 +79,13 @@ def never_reached_server(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """Transport errors worth retrying for a request that is safe to repeat."""
-    return isinstance(
-        exc,
-        (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.DecodingError),
+    transient = (
+        httpx.TimeoutException,
+        httpx.NetworkError,
+        httpx.RemoteProtocolError,
+        httpx.DecodingError,
     )
+    return isinstance(exc, transient)
 
 
 class Deadline:
