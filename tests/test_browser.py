@@ -272,6 +272,18 @@ def test_cancel_asks_first_and_auto_refresh_stops_when_nothing_is_active(
         browser.close()
 
 
+def test_close_releases_every_widget(
+    fleet: tuple[RunningEngine, list[str]], use_engine: Callable[[RunningEngine], None]
+) -> None:
+    engine, _ids = fleet
+    use_engine(engine)
+    before = widget_count()
+    browser = make(limit=3)
+    assert widget_count() > before
+    browser.close()
+    assert widget_count() == before
+
+
 def test_close_stops_auto_refresh(
     start_engine: Callable[..., RunningEngine], use_engine: Callable[[RunningEngine], None]
 ) -> None:

@@ -69,6 +69,17 @@ def clear_caches() -> None:
     _thumbs.clear()
 
 
+def _close_tree(widget: widgets.Widget) -> None:
+    """Close a widget, its children and their layout/style models (idempotent)."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    for name in ("layout", "style"):
+        part = getattr(widget, name, None)
+        if isinstance(part, widgets.Widget):
+            part.close()
+    widget.close()
+
+
 class JobBrowser:
     """A table of the account's simulation jobs, with paging, filters and actions.
 
@@ -274,8 +285,8 @@ class JobBrowser:
         if task is not None and self._runtime.running:
             self._runtime.loop.call_soon_threadsafe(task.cancel)
         for row in self._rows:
-            row.close()
-        self.widget.close()
+            row.close()  # also the confirm buttons, which are not always in the tree
+        _close_tree(self.widget)
 
     # ------------------------------------------------------------------ display
 
@@ -287,7 +298,10 @@ class JobBrowser:
         self._wait_first_page()
         if not self._first_page.is_set():
             return f"Odyssey jobs: loading… ({self._filters_text() or 'all jobs'})"
-        return text_table(self._rows_data, f"Odyssey jobs: {self.caption}")
+        table = text_table(self._rows_data, f"Odyssey jobs: {self.caption}")
+        if self.list_failed and self.last_error is not None:
+            table = f"Could not list jobs: {self.last_error}\n{table}"
+        return table
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))

@@ -132,5 +132,11 @@ class BrowserRow:
             self.actions,
             self.box.layout,
             self.box,
+            self.thumb.layout,
+            self.info.layout,
+            self.info.style,
+            self.preview_button.layout,
+            self.preview_button.style,
+            self.actions.layout,
         ):
             widget.close()
