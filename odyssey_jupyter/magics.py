@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
@@ -46,6 +46,14 @@ FINAL_RENDER_TIMEOUT = 5.0
 def display(obj: Any) -> None:
     """IPython's display, typed."""
     _ipython_display(obj)  # type: ignore[no-untyped-call]
+
+
+class LiveDisplay(Protocol):
+    """What ``_wait`` needs of a StatusWidget or TextStatus."""
+
+    def wait_finished(self, timeout: float) -> bool: ...
+
+    def keep_showing(self) -> None: ...
 
 
 class WaitInterrupted(KeyboardInterrupt):
@@ -205,7 +213,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
 # --------------------------------------------------------------------------- display + wait
 
 
-def _show(job: Job, *, waiting: bool) -> Any:
+def _show(job: Job, *, waiting: bool) -> LiveDisplay:
     """The live display for ``job``: a widget under the cell, or text lines.
 
     When the magic waits, the outcome and players are displayed afterwards as an
@@ -224,7 +232,7 @@ def _show(job: Job, *, waiting: bool) -> Any:
     return TextStatus(job, players=not waiting, final=not waiting)
 
 
-def _wait(job: Job, view: Any, args: SimulateArgs) -> None:
+def _wait(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
     """Block until the job is over; show the outcome as an ordinary output; raise if bad."""
     from odyssey_jupyter.display.status import JobSummary
 
@@ -263,7 +271,7 @@ def _how_to_cancel(job: Job, args: SimulateArgs) -> str:
     return "Cancel it with the widget's Cancel button."
 
 
-def _interrupted(job: Job, view: Any, args: SimulateArgs) -> None:
+def _interrupted(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
     ident = job.job_id or "(not submitted yet)"
     if not args.cancel_on_interrupt:
         view.keep_showing()

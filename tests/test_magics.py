@@ -7,6 +7,7 @@ Without a kernel the magic uses its text display, which these tests also read.
 
 from __future__ import annotations
 
+import _thread
 import io
 import json
 import threading
@@ -129,8 +130,9 @@ def test_line_form_submits_a_variable(shell: InteractiveShell) -> None:
         {"timestamp_ms": 0, "start": {"prompt": "a fox"}},
         {"timestamp_ms": 500, "end": {}},
     ]
-    assert run(shell, "%odyssey_simulate --wait --no-download -o lf my_script") is None
+    assert run(shell, "%odyssey_simulate --portrait --wait --no-download -o lf my_script") is None
     assert str(shell.user_ns["lf"].status) == "completed"
+    assert shell.user_ns["lf"].portrait is True
 
 
 def test_without_wait_the_cell_returns_the_job_unfinished(shell: InteractiveShell) -> None:
@@ -421,3 +423,48 @@ def test_a_cancelled_job_raises_after_showing_why(
     assert error._render_traceback_() == [f"JobCancelledError: {error}"]
     out = capsys.readouterr().out
     assert "cancelled after" in out  # the outcome was displayed before the error
+
+
+def _interrupt_when_running(shell: InteractiveShell, name: str) -> threading.Thread:
+    """Press Ctrl-C (in-process: interrupt_main) once job ``name`` is being rendered."""
+
+    def press() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            job = shell.user_ns.get(name)
+            if job is not None and job.status is not None and str(job.status) != "pending":
+                _thread.interrupt_main()
+                return
+            time.sleep(0.02)
+
+    shell.user_ns.pop(name, None)
+    helper = threading.Thread(target=press)
+    helper.start()
+    return helper
+
+
+def test_ctrl_c_stops_waiting_and_the_job_goes_on(shell: InteractiveShell) -> None:
+    from odyssey_jupyter.magics import WaitInterrupted
+
+    helper = _interrupt_when_running(shell, "on")
+    error = run(shell, "%%odyssey_simulate --wait -o on --no-download\n0s start a tide\n60s end")
+    helper.join(30)
+    assert isinstance(error, WaitInterrupted), error
+    assert "goes on" in str(error) and "on.cancel()" in str(error)
+    job = shell.user_ns["on"]
+    assert not job.status.is_terminal
+    job.cancel()
+
+
+def test_ctrl_c_with_cancel_on_interrupt_cancels(shell: InteractiveShell) -> None:
+    from odyssey_jupyter.magics import WaitInterrupted
+
+    helper = _interrupt_when_running(shell, "off")
+    error = run(
+        shell,
+        "%%odyssey_simulate --wait --cancel-on-interrupt -o off\n0s start a tide\n60s end",
+    )
+    helper.join(30)
+    assert isinstance(error, WaitInterrupted), error
+    assert "cancelled job" in str(error)
+    assert str(shell.user_ns["off"].status) == "cancelled"
