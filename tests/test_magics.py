@@ -468,3 +468,13 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels(shell: InteractiveShell) -> Non
     assert isinstance(error, WaitInterrupted), error
     assert "cancelled job" in str(error)
     assert str(shell.user_ns["off"].status) == "cancelled"
+
+
+def test_snapshot_of_a_job_no_longer_followed() -> None:
+    from odyssey_jupyter.display.status import snapshot
+    from odyssey_jupyter.types import JobStatus
+
+    job = StandIn(status=JobStatus.PROCESSING, phase="error", error=PermissionError("403"))
+    view = snapshot(job, now=3.0)  # type: ignore[arg-type]
+    assert view.finished and view.terminal  # the ticker stops, Cancel is disabled
+    assert view.summary is not None and "stopped being followed" in view.summary

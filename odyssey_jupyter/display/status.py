@@ -189,12 +189,20 @@ def snapshot(job: JobLike, *, now: float | None = None, end: float | None = None
         errors.append(job_error)
 
     # Failed/cancelled jobs are over at once; a completed one once its downloads are.
-    finished = badge == "error" or (
-        terminal and (badge != "completed" or phase in ("done", "error"))
+    # Phase "error" on a job still active means this side stopped following it (404/403).
+    lost = phase == "error" and status is not None and not terminal
+    finished = (
+        badge == "error"
+        or lost
+        or (terminal and (badge != "completed" or phase in ("done", "error")))
     )
-    summary = (
-        _summary(job, badge, elapsed, rows, errors) if (terminal or badge == "error") else None
-    )
+    if lost:
+        why = "; ".join(errors) or "unknown error"
+        summary: str | None = f"Job {job.job_id} was {badge} when it stopped being followed: {why}"
+    elif terminal or badge == "error":
+        summary = _summary(job, badge, elapsed, rows, errors)
+    else:
+        summary = None
     return StatusView(
         job_id=job.job_id,
         status=badge,
@@ -206,7 +214,7 @@ def snapshot(job: JobLike, *, now: float | None = None, end: float | None = None
         streams=rows,
         error="; ".join(dict.fromkeys(errors)) or None,
         reconnecting=bool(job.reconnecting),
-        terminal=terminal or badge == "error",
+        terminal=terminal or badge == "error" or lost,
         finished=finished,
         summary=summary,
     )
