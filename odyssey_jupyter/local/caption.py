@@ -27,29 +27,41 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: 
     current = ""
     for word in words:
         candidate = f"{current} {word}".strip()
-        if font.getlength(candidate) <= width or not current:
+        if not current or font.getlength(candidate) <= width:
             current = candidate
         else:
             lines.append(current)
             current = word
-    if current:
+        if len(lines) > MAX_LINES:
+            break
+    if current and len(lines) <= MAX_LINES:
         lines.append(current)
+    lines = [_cut(line, font, width) for line in lines]
     if len(lines) > MAX_LINES:
         lines = lines[:MAX_LINES]
-        last = lines[-1]
-        while last and font.getlength(last + "…") > width:
-            last = last[:-1]
-        lines[-1] = last.rstrip() + "…"
-    # a single word longer than the bar: cut it
-    return [_cut(line, font, width) for line in lines]
+        lines[-1] = _cut(lines[-1] + " …", font, width, force=True)
+    return lines
 
 
-def _cut(line: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
-    if font.getlength(line) <= width:
+def _cut(
+    line: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    width: int,
+    *,
+    force: bool = False,
+) -> str:
+    """``line`` if it fits, else its longest prefix that fits with an ellipsis (binary search)."""
+    if not force and font.getlength(line) <= width:
         return line
-    while line and font.getlength(line + "…") > width:
-        line = line[:-1]
-    return line + "…"
+    base = line.removesuffix(" …")
+    low, high = 0, len(base)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if font.getlength(base[:mid].rstrip() + "…") <= width:
+            low = mid
+        else:
+            high = mid - 1
+    return base[:low].rstrip() + "…"
 
 
 @dataclass(frozen=True, slots=True)
