@@ -110,3 +110,30 @@ def test_error_handling(outputs: dict[str, str]) -> None:
     assert re.search(r"^Job \S+ is (pending|dispatched|processing|completed)$", out, re.MULTILINE)
     error = re.search(r"^API error: (.*)$", out, re.MULTILINE)
     assert error and "404" in error.group(1) and "no-such-job" in error.group(1)
+
+
+NOTEBOOK_CELL = """
+import asyncio, runpy, sys
+import nest_asyncio2
+
+async def kernel():
+    # what a notebook cell does: run the guide's code while the kernel's loop is running
+    nest_asyncio2.apply()
+    runpy.run_path(sys.argv[1], run_name="__main__")
+
+asyncio.run(kernel())
+"""
+
+
+def test_an_example_runs_inside_a_running_loop(engine: RunningEngine, tmp_path: Path) -> None:
+    env = dict(os.environ, ODYSSEY_API_URL=engine.url, ODYSSEY_API_KEY=engine.api_key)
+    done = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK_CELL, str(EXAMPLES / "complete.py")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^Recording ready: http://\S+video\.mp4", done.stdout, re.MULTILINE)
