@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/python tools/run_demo.py notebooks/quickstart.ipynb build/quickstart.html
 
 lint: $(STAMP)
-	$(BIN)/ruff check odyssey_jupyter tests benchmarks
-	$(BIN)/ruff format --check odyssey_jupyter tests benchmarks
+	$(BIN)/ruff check odyssey_jupyter tests benchmarks tools
+	$(BIN)/ruff format --check odyssey_jupyter tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -164,9 +164,7 @@ class UsageLimitError(APIError):
         self.action_url = action_url
         self.details = dict(details or {})
         self.retry_after = retry_after
-        super().__init__(
-            message, status_code=status_code, detail=message, method=method, path=path
-        )
+        super().__init__(message, status_code=status_code, detail=message, method=method, path=path)
 
 
 class RateLimitError(UsageLimitError):

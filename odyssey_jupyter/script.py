@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from odyssey_jupyter.errors import ScriptError
 
@@ -61,6 +61,19 @@ class StreamPlan:
         return self.end_ms - self.start_ms
 
 
+class _At(TypedDict):
+    """Which entry of which script a problem sits in, as ``_fail`` takes it."""
+
+    entry: int | None
+    script_index: int | None
+
+
+class _Where(_At):
+    """An ``_At`` narrowed to one field of the entry."""
+
+    field_name: str | None
+
+
 def _fail(
     problem: str,
     hint: str,
@@ -69,13 +82,11 @@ def _fail(
     script_index: int | None,
     field_name: str | None = None,
 ) -> ScriptError:
-    return ScriptError(
-        problem, hint=hint, entry=entry, script_index=script_index, field=field_name
-    )
+    return ScriptError(problem, hint=hint, entry=entry, script_index=script_index, field=field_name)
 
 
 def _check_prompt(value: Any, *, action: str, entry: int, script_index: int | None) -> str:
-    where = {"entry": entry, "script_index": script_index, "field_name": f"{action}.prompt"}
+    where: _Where = {"entry": entry, "script_index": script_index, "field_name": f"{action}.prompt"}
     if value is None:
         raise _fail(
             f"'{action}' has no prompt",
@@ -102,11 +113,9 @@ def _check_prompt(value: Any, *, action: str, entry: int, script_index: int | No
 def _check_image(
     value: Any, *, require_data_url: bool, entry: int, script_index: int | None
 ) -> None:
-    where = {"entry": entry, "script_index": script_index, "field_name": "start.image"}
+    where: _Where = {"entry": entry, "script_index": script_index, "field_name": "start.image"}
     if value is None:
-        raise _fail(
-            "'image' is null", "leave the key out when there is no image", **where
-        )
+        raise _fail("'image' is null", "leave the key out when there is no image", **where)
     if require_data_url:
         if not isinstance(value, str) or not value.startswith(DATA_URL_PREFIX):
             raise _fail(
@@ -125,7 +134,7 @@ def _check_image(
 def _check_entry(
     raw: Any, *, entry: int, script_index: int | None, require_data_url: bool
 ) -> tuple[int, str, Entry]:
-    where = {"entry": entry, "script_index": script_index}
+    where: _At = {"entry": entry, "script_index": script_index}
     if not isinstance(raw, Mapping):
         raise _fail(
             f"an entry must be a dict, not {type(raw).__name__}",
@@ -186,7 +195,9 @@ def _check_entry(
     extra = sorted(str(k) for k in body if k not in _ACTION_FIELDS[action])
     if extra:
         allowed = ", ".join(sorted(_ACTION_FIELDS[action])) or "nothing"
-        hint = "only 'start' takes an image" if extra[0] == "image" else f"'{action}' takes {allowed}"
+        hint = (
+            "only 'start' takes an image" if extra[0] == "image" else f"'{action}' takes {allowed}"
+        )
         raise _fail(
             f"unknown field {extra[0]!r} in '{action}'",
             hint,
@@ -245,7 +256,7 @@ def validate_script(
         stamp, action, entry = _check_entry(
             raw, entry=index, script_index=script_index, require_data_url=require_data_url
         )
-        where = {"entry": index, "script_index": script_index}
+        where: _At = {"entry": index, "script_index": script_index}
         if previous is not None:
             prev_stamp, prev_action = previous
             may_share = action == "start" and prev_action == "end"
@@ -278,8 +289,7 @@ def validate_script(
                 length = stamp - open_start[1]
                 if length > MAX_STREAM_MS:
                     raise _fail(
-                        f"the stream lasts {length / 1000:g} s "
-                        f"(at most {MAX_STREAM_MS // 1000} s)",
+                        f"the stream lasts {length / 1000:g} s (at most {MAX_STREAM_MS // 1000} s)",
                         "end it earlier or split it into several streams",
                         field_name="timestamp_ms",
                         **where,
@@ -329,7 +339,9 @@ def plan_streams(script: Script, *, script_index: int = 0) -> list[StreamPlan]:
             start_ms, image = stamp, entry["start"].get("image")
             cues = [Cue(stamp, 0, "start", entry["start"]["prompt"], index)]
         elif "interact" in entry:
-            cues.append(Cue(stamp, stamp - start_ms, "interact", entry["interact"]["prompt"], index))
+            cues.append(
+                Cue(stamp, stamp - start_ms, "interact", entry["interact"]["prompt"], index)
+            )
         else:
             plans.append(StreamPlan(script_index, start_ms, stamp, tuple(cues), image))
     return plans
