@@ -93,11 +93,14 @@ def quickstart(lab_server: lab.LabServer, browser: Browser) -> Iterator[Page]:
     """quickstart.ipynb opened in JupyterLab with every cell run, shared by the tests below."""
     page = lab.new_page(browser)
     lab.open_notebook(page, lab_server, "quickstart.ipynb")
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # more room for screenshots
     lab.run_all_cells(page)
     lab.wait_until_idle(page, timeout=RUN_ALL_TIMEOUT)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     traces = [text for text in errors.all_inner_texts() if "Traceback" in text or "Error" in text]
-    assert not traces, f"cells failed in JupyterLab:\n{traces}"
+    if traces:
+        lab.screenshot(page, "quickstart_failed")
+    assert not traces, "cells failed in JupyterLab:\n" + "\n---\n".join(traces)
     yield page
     page.context.close()
 
@@ -174,7 +177,12 @@ def test_chapter_click_seeks_to_its_prompt(quickstart: Page) -> None:
     quickstart.wait_for_function("() => window.__seekedAt !== null", timeout=15_000)
     seeked = quickstart.evaluate("() => window.__seekedAt")
     assert seeked == pytest.approx(target, abs=0.1)
-    video.evaluate("v => v.pause()")
+    # Paused on the chapter's frame: the picture used for the README (docs/screenshot.png).
+    video.evaluate("(v, t) => { v.pause(); v.currentTime = t; }", target)
+    quickstart.wait_for_function("v => !v.seeking", arg=video.element_handle(), timeout=15_000)
+    cell = _cell(quickstart, "--wait -o first")
+    cell.evaluate("el => el.scrollIntoView({block: 'start'})")
+    lab.screenshot(quickstart, "quickstart_player")
 
 
 def test_job_browser_lists_jobs_and_plays_a_preview(quickstart: Page) -> None:
