@@ -85,6 +85,12 @@ def _fail(
     return ScriptError(problem, hint=hint, entry=entry, script_index=script_index, field=field_name)
 
 
+def _seconds(ms: int) -> str:
+    """Milliseconds as seconds, exactly: ``ms / 1000`` overflows a float for huge timestamps."""
+    whole, rest = divmod(ms, 1000)
+    return f"{whole}.{rest:03d}".rstrip("0").rstrip(".")
+
+
 def _check_prompt(value: Any, *, action: str, entry: int, script_index: int | None) -> str:
     where: _Where = {"entry": entry, "script_index": script_index, "field_name": f"{action}.prompt"}
     if value is None:
@@ -289,7 +295,8 @@ def validate_script(
                 length = stamp - open_start[1]
                 if length > MAX_STREAM_MS:
                     raise _fail(
-                        f"the stream lasts {length / 1000:g} s (at most {MAX_STREAM_MS // 1000} s)",
+                        f"the stream lasts {_seconds(length)} s "
+                        f"(at most {MAX_STREAM_MS // 1000} s)",
                         "end it earlier or split it into several streams",
                         field_name="timestamp_ms",
                         **where,

@@ -142,6 +142,15 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({"script_url": "file:///etc/passwd"}, "http"),
     ({"script_url": "ftp://example.com/x.json"}, "http"),
     ([1, 2, 3], "object"),
+    (  # 10**4000 ms: too long for a float, the message counts in exact integers
+        {
+            "script": [
+                {"timestamp_ms": 0, "start": {"prompt": "x"}},
+                {"timestamp_ms": 10**4000, "end": {}},
+            ]
+        },
+        "the stream lasts 1" + "0" * 3997 + " s",
+    ),
 ]
 
 
@@ -161,6 +170,11 @@ def test_submit_body_limits(api: httpx.Client) -> None:
         headers={"content-type": "application/json"},
     )
     assert huge.status_code == 413 and "64 MB" in huge.json()["detail"]
+    digits = b'{"script": [{"timestamp_ms": ' + b"1" * 5000 + b', "end": {}}]}'
+    long_int = api.post(
+        "/simulation-jobs", content=digits, headers={"content-type": "application/json"}
+    )
+    assert long_int.status_code == 422 and "too many digits" in long_int.json()["detail"]
 
 
 def test_lifecycle_and_shapes(api: httpx.Client) -> None:
@@ -293,6 +307,20 @@ def test_list_filters_and_paging(api: httpx.Client) -> None:
         answer = api.get("/simulation-jobs", params=params)
         assert answer.status_code == 422 and answer.json()["detail"], params
     assert api.get("/stream-recordings", params={"limit": 101}).status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/simulation-jobs", "/stream-recordings"])
+def test_offsets_past_sqlite_integers_are_refused_with_the_range(
+    api: httpx.Client, path: str
+) -> None:
+    largest = 2**63 - 1  # SQLite's largest INTEGER: still a (past the end, empty) page
+    page = api.get(path, params={"offset": largest})
+    assert page.status_code == 200 and page.json()["offset"] == largest
+    for offset in (str(2**63), "16369756626992782067017711616", "9" * 5000, "-" + "9" * 5000):
+        answer = api.get(path, params={"offset": offset})
+        assert answer.status_code == 422, (offset[:30], answer.status_code, answer.text[:200])
+        detail = answer.json()["detail"]
+        assert "'offset' must be 0..9223372036854775807" in detail and len(detail) < 200, detail
 
 
 # --------------------------------------------------------------------------- script_url

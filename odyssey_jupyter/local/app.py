@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ ARTIFACTS = {
     "preview": ("preview.mp4", "video/mp4"),
 }
 MEDIA_TYPES = {name: media for name, media in ARTIFACTS.values()}
+MAX_OFFSET = 2**63 - 1
+"""The largest list ``offset``: SQLite's largest INTEGER (a bigger one cannot be bound)."""
 
 
 class ApiError(Exception):
@@ -97,6 +100,8 @@ async def read_json(request: Request) -> Any:
         raise ApiError(422, f"the request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(422, "the request body is nested too deeply") from None
+    except ValueError:  # an integer longer than Python parses (4300 digits by default)
+        raise ApiError(422, "the request body holds an integer with too many digits") from None
 
 
 def authenticate(request: Request) -> str:
@@ -127,17 +132,24 @@ def authenticate(request: Request) -> str:
     return owner
 
 
+def _clipped(text: str, limit: int = 40) -> str:
+    """``text`` shortened for an error message (a query value may be thousands of characters)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def query_int(request: Request, name: str, default: int, low: int, high: int | None) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
+    bound = f"{low}..{high}" if high is not None else f">= {low}"
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(422, f"'{name}' must be an integer, not {raw!r}") from None
+        if re.fullmatch(r"\s*[+-]?\d+\s*", raw):  # more digits than int() parses: out of range
+            raise ApiError(422, f"'{name}' must be {bound}, not {_clipped(raw.strip())}") from None
+        raise ApiError(422, f"'{name}' must be an integer, not {_clipped(raw)!r}") from None
     if value < low or (high is not None and value > high):
-        bound = f"{low}..{high}" if high is not None else f">= {low}"
-        raise ApiError(422, f"'{name}' must be {bound}, not {value}")
+        raise ApiError(422, f"'{name}' must be {bound}, not {_clipped(str(value))}")
     return value
 
 
@@ -285,7 +297,7 @@ async def list_jobs(request: Request) -> Response:
     state: EngineState = request.app.state.engine
     owner = authenticate(request)
     limit = query_int(request, "limit", 20, 1, 100)
-    offset = query_int(request, "offset", 0, 0, None)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     active = query_bool(request, "active")
     status = request.query_params.get("status") or None
     statuses: list[str] | None = None
@@ -351,7 +363,7 @@ async def list_recordings(request: Request) -> Response:
     state: EngineState = request.app.state.engine
     owner = authenticate(request)
     limit = query_int(request, "limit", 20, 1, 100)
-    offset = query_int(request, "offset", 0, 0, None)
+    offset = query_int(request, "offset", 0, 0, MAX_OFFSET)
     rows, total = state.store.completed_recordings(owner=owner, limit=limit, offset=offset)
     recordings = [
         {

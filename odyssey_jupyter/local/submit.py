@@ -91,6 +91,10 @@ async def fetch_script_url(url: str) -> Any:
         raise SubmitError(f"'script_url' does not hold JSON: {exc}") from None
     except RecursionError:
         raise SubmitError("the JSON at 'script_url' is nested too deeply") from None
+    except ValueError:  # an integer longer than Python parses (4300 digits by default)
+        raise SubmitError(
+            "the JSON at 'script_url' holds an integer with too many digits"
+        ) from None
 
 
 async def parse_submission(body: Any) -> Submission:
