@@ -23,7 +23,7 @@ from odyssey_jupyter import history
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.display import browser as browser_module
 from odyssey_jupyter.display.browser import JobBrowser
-from odyssey_jupyter.display.browser_rows import caption_text, short_id
+from odyssey_jupyter.display.browser_rows import caption_text, short_id, text_table
 from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.types import SimulationJobDetail
 
@@ -173,6 +173,7 @@ def test_paginates_filters_and_reuses_row_widgets(
         browser._status_select.value = "failed"
         browser.wait(30)
         assert browser.rows == [] and browser.caption == "No jobs (status=failed)"
+        assert repr(browser).startswith("Odyssey jobs: No jobs (status=failed)\nJOB ")
         browser._status_select.value = "completed"
         browser.wait(30)
         assert browser.caption == "Showing 1-2 of 5 (status=completed)"
@@ -307,6 +308,8 @@ def test_limit_is_checked() -> None:
 def test_captions_and_short_ids() -> None:
     assert caption_text(143, 20, 20) == "Showing 21-40 of 143"
     assert caption_text(0, 0, 0, "active only") == "No jobs (active only)"
+    # an empty page (e.g. --active once everything finished) is the caption and the header
+    assert text_table([], "No jobs") == "No jobs\nJOB  STATUS  CREATED  DURATION  FIRST PROMPT"
     assert short_id("job_0123456789abcdef") == "01234567"
     assert short_id("3f2a9c1e-77aa-4b1e-9f00-000000000000") == "3f2a9c1e"
     assert SimulationJobDetail  # types are importable alongside the browser

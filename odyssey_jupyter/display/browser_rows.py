@@ -186,7 +186,7 @@ def text_table(rows: Sequence[RowData], caption: str, now: datetime | None = Non
         )
         for row in rows
     ]
-    widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(4)]
+    widths = [max([len(header[i]), *(len(line[i]) for line in lines)]) for i in range(4)]
     out = [caption]
     for line in (header, *lines):
         cells = [line[i].ljust(widths[i]) for i in range(4)]
