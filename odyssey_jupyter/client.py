@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
+from odyssey_jupyter import idempotency
 from odyssey_jupyter.auth import TokenCache
 from odyssey_jupyter.downloads import ARTIFACT_FILES, ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
@@ -153,6 +154,8 @@ class Odyssey:
             retry_after_cap=retry_after_cap,
         )
         self._tokens = TokenCache()
+        self._keyed_servers: set[str] = set()
+        """Base URLs whose answers declared that they honour idempotency keys."""
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
@@ -266,18 +269,29 @@ class Odyssey:
         params: Mapping[str, Any] | None = None,
         auth: bool = True,
         unsent_only: bool = False,
+        idempotency_key: str | None = None,
     ) -> Any:
-        """One API call with retries; ``unsent_only`` for calls that must not run twice."""
+        """One API call with retries; ``unsent_only`` for calls that must not run twice.
+
+        An ``unsent_only`` call that carries an ``idempotency_key`` is repeated
+        like any other once the server has declared that it honours keys.
+        """
         base = await self._endpoint()
         deadline = Deadline(self._policy.deadline)
         attempt = 0
         reauthed = relaunched = False
         while True:
             headers: dict[str, str] = {}
+            if idempotency_key is not None:
+                headers[idempotency.KEY_HEADER] = idempotency_key
             token: str | None = None
             if auth:
                 token = await self._tokens.get(self._exchange)
                 headers["Authorization"] = f"Bearer {token}"
+            # Decided after the token exchange, whose answer may be the first to declare keys.
+            once_only = unsent_only and not (
+                idempotency_key is not None and base in self._keyed_servers
+            )
             error: OdysseyError
             retry_after: float | None = None
             try:
@@ -291,11 +305,13 @@ class Odyssey:
                     await self._find_engine()
                     base = self._url or base
                     continue
-                retryable = never_reached_server(exc) or (not unsent_only and is_transient(exc))
+                retryable = never_reached_server(exc) or (not once_only and is_transient(exc))
                 error = transport_error(
                     exc, method=method, path=path, url=base, secrets=self._secrets()
                 )
             else:
+                if response.headers.get(idempotency.SUPPORT_HEADER) == idempotency.SUPPORT_VALUE:
+                    self._keyed_servers.add(base)
                 if response.is_success:
                     return self._json(response, method, path)
                 status = response.status_code
@@ -327,7 +343,7 @@ class Odyssey:
                     if retry_after is None and isinstance(error, RateLimitError):
                         retry_after = error.retry_after
                 else:
-                    retryable = status in RETRY_STATUSES and not unsent_only
+                    retryable = status in RETRY_STATUSES and not once_only
             attempt += 1
             if not retryable or attempt > self._policy.max_retries:
                 raise error
@@ -364,7 +380,8 @@ class Odyssey:
         """Submit a simulation (one script, a batch, or a script URL); returns the pending job.
 
         Scripts and images are checked before anything is sent. The submission is
-        retried only when it certainly never reached the server.
+        retried when it certainly never reached the server, or, on a server that
+        honours idempotency keys, after any transient failure (see ``idempotency``).
         """
         body = await build_body(
             script,
@@ -373,7 +390,13 @@ class Odyssey:
             portrait=portrait,
             bypass_prompt_expansion=bypass_prompt_expansion,
         )
-        data = await self._send("POST", "/simulation-jobs", json=body, unsent_only=True)
+        data = await self._send(
+            "POST",
+            "/simulation-jobs",
+            json=body,
+            unsent_only=True,
+            idempotency_key=idempotency.new_key(),
+        )
         return SimulationJobDetail.from_json(data)
 
     async def get_simulate_status(self, job_id: str) -> SimulationJobDetail:

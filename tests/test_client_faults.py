@@ -1,5 +1,7 @@
 """The client through a fault-injecting proxy: transient faults are ridden out, and a
-submission is never repeated unless it provably never reached the server."""
+submission is never repeated unless it provably never reached the server, or the
+server has declared that it honours idempotency keys (the engine does; the
+``plain_proxy`` hides that declaration to play a server that does not)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 from conftest import RunningEngine
 from support.faultproxy import FaultProxy
 
+from odyssey_jupyter import idempotency
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.errors import (
     APIError,
@@ -35,6 +38,19 @@ SCRIPT = [
 @pytest.fixture
 def proxy(engine: RunningEngine) -> Iterator[FaultProxy]:
     with FaultProxy(engine.url, seed=1234, stall_seconds=5.0, retry_after="0.1") as running:
+        yield running
+
+
+@pytest.fixture
+def plain_proxy(engine: RunningEngine) -> Iterator[FaultProxy]:
+    """The engine as a server that makes no promise about idempotency keys."""
+    with FaultProxy(
+        engine.url,
+        seed=1234,
+        stall_seconds=5.0,
+        retry_after="0.1",
+        hide_headers=[idempotency.SUPPORT_HEADER],
+    ) as running:
         yield running
 
 
@@ -183,26 +199,47 @@ def test_the_token_exchange_itself_is_retried(engine: RunningEngine, proxy: Faul
 
 @pytest.mark.parametrize("fault", ["500_after", "reset_after", "stall_after"])
 def test_a_submission_that_reached_the_server_is_never_repeated(
-    engine: RunningEngine, proxy: FaultProxy, fault: str
+    engine: RunningEngine, plain_proxy: FaultProxy, fault: str
 ) -> None:
     before = job_total(engine)
-    proxy.add_rule(sequence=[fault], method="POST", path="/simulation-jobs")
+    plain_proxy.add_rule(sequence=[fault], method="POST", path="/simulation-jobs")
     with pytest.raises((ServerError, OdysseyConnectionError)):
-        run(engine, proxy, lambda c: c.simulate(SCRIPT), timeout=0.5)
-    assert submitted(proxy) == 1
+        run(engine, plain_proxy, lambda c: c.simulate(SCRIPT), timeout=0.5)
+    assert submitted(plain_proxy) == 1
     assert job_total(engine) == before + 1  # the server made it once; we did not ask twice
 
 
 @pytest.mark.parametrize("fault", ["500", "503", "502", "504", "408", "reset", "stall"])
 def test_a_failed_submission_is_reported_not_repeated(
-    engine: RunningEngine, proxy: FaultProxy, fault: str
+    engine: RunningEngine, plain_proxy: FaultProxy, fault: str
 ) -> None:
     before = job_total(engine)
-    proxy.add_rule(sequence=[fault], method="POST", path="/simulation-jobs")
+    plain_proxy.add_rule(sequence=[fault], method="POST", path="/simulation-jobs")
     with pytest.raises((APIError, OdysseyConnectionError)):
-        run(engine, proxy, lambda c: c.simulate(SCRIPT), timeout=0.5)
-    assert submitted(proxy) == 1
+        run(engine, plain_proxy, lambda c: c.simulate(SCRIPT), timeout=0.5)
+    assert submitted(plain_proxy) == 1
     assert job_total(engine) == before
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [["500_after"], ["reset_after"], ["stall_after"], ["truncate"], ["500", "503", "reset"]],
+)
+def test_a_keyed_submission_is_repeated_and_makes_one_job(
+    engine: RunningEngine, proxy: FaultProxy, faults: list[str]
+) -> None:
+    """Against a server that honours keys, a lost answer is asked for again with the same key."""
+    before = job_total(engine)
+    proxy.add_rule(sequence=faults, method="POST", path="/simulation-jobs")
+    job = run(engine, proxy, lambda c: c.simulate(SCRIPT), timeout=0.5)
+    assert submitted(proxy) == len(faults) + 1
+    assert job_total(engine) == before + 1  # every repeat named the same job
+    keys = {
+        headers.get("idempotency-key")
+        for headers in proxy.request_headers("POST", "/simulation-jobs")
+    }
+    assert len(keys) == 1 and None not in keys
+    assert job.job_id
 
 
 def test_a_rate_limited_submission_is_retried_and_creates_one_job(

@@ -6,6 +6,7 @@ Artifact URLs are signed and need no bearer header, like presigned URLs.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -17,15 +18,18 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from odyssey_jupyter import idempotency
 from odyssey_jupyter.local.dispatcher import Dispatcher
 from odyssey_jupyter.local.keys import TokenSigner, UrlSigner
 from odyssey_jupyter.local.limits import RateLimiter, concurrent_limit_body, rate_limited_body
 from odyssey_jupyter.local.spec import frame_count
-from odyssey_jupyter.local.store import Row, Store
+from odyssey_jupyter.local.store import IdempotencyConflict, IdempotencyKey, Row, Store
 from odyssey_jupyter.local.submit import SubmitError, parse_submission
 from odyssey_jupyter.script import plan_streams
 
@@ -254,10 +258,39 @@ async def auth_token(request: Request) -> Response:
     )
 
 
+def idempotency_of(request: Request, body: Any) -> IdempotencyKey | None:
+    """The submission's ``Idempotency-Key`` with a digest of its body; 422 when malformed."""
+    key = request.headers.get(idempotency.KEY_HEADER)
+    if key is None:
+        return None
+    problem = idempotency.key_problem(key)
+    if problem is not None:
+        raise ApiError(422, problem)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return IdempotencyKey(key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def key_conflict(key: str) -> ApiError:
+    return ApiError(
+        422,
+        f"the {idempotency.KEY_HEADER} {key!r} was already used for a different submission; "
+        "send a new key with every new submission",
+    )
+
+
 async def submit_job(request: Request) -> Response:
     state: EngineState = request.app.state.engine
     owner = authenticate(request)
     body = await read_json(request)
+    key = idempotency_of(request, body)
+    try:
+        earlier = None if key is None else state.store.job_for_key(owner, key)
+    except IdempotencyConflict:
+        raise key_conflict(key.key if key else "") from None
+    if earlier is not None:  # a repeat of a submission whose answer was lost
+        known = state.store.job(earlier)
+        assert known is not None
+        return JSONResponse(job_json(state, request, known))
     try:
         submission = await parse_submission(body)
     except SubmitError as exc:
@@ -280,13 +313,17 @@ async def submit_job(request: Request) -> Response:
                 f"script {script_index}: a stream is shorter than one frame "
                 f"at {state.fps} fps; make it last longer",
             )
-    job_id = state.store.create_job(
-        owner=owner,
-        scripts=submission.scripts,
-        streams=streams,
-        portrait=submission.portrait,
-        bypass_vlm_expansion=submission.bypass_vlm_expansion,
-    )
+    try:
+        job_id = state.store.create_job(
+            owner=owner,
+            scripts=submission.scripts,
+            streams=streams,
+            portrait=submission.portrait,
+            bypass_vlm_expansion=submission.bypass_vlm_expansion,
+            idempotency=key,
+        )
+    except IdempotencyConflict:
+        raise key_conflict(key.key if key else "") from None
     state.dispatcher.wake()
     job = state.store.job(job_id)
     assert job is not None
@@ -425,6 +462,32 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
 
 
+class DeclareIdempotency:
+    """Adds ``Idempotency-Keys: honoured`` to every answer, so clients may repeat submissions."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_declared(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append(
+                    (
+                        idempotency.SUPPORT_HEADER.lower().encode(),
+                        idempotency.SUPPORT_VALUE.encode(),
+                    )
+                )
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_declared)
+
+
 def create_app(state: EngineState) -> Starlette:
     routes = [
         Route("/auth/token", auth_token, methods=["POST"]),
@@ -444,6 +507,7 @@ def create_app(state: EngineState) -> Starlette:
             HTTPException: _http_error,
             Exception: _unexpected,
         },
+        middleware=[Middleware(DeclareIdempotency)],
     )
     app.state.engine = state
     return app

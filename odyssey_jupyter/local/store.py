@@ -13,7 +13,8 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,30 @@ CREATE TABLE IF NOT EXISTS streams (
     render_seconds REAL
 );
 CREATE INDEX IF NOT EXISTS streams_job ON streams(job_id);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (owner, key)
+);
 """
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+"""How long a submission's ``Idempotency-Key`` keeps answering with the job it created."""
+
+
+class IdempotencyConflict(ValueError):
+    """An ``Idempotency-Key`` already named a different submission."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client's key for one submission, and a digest of the body it came with."""
+
+    key: str
+    fingerprint: str
 
 
 def utc_now() -> str:
@@ -70,6 +94,12 @@ def utc_now() -> str:
 
 
 Row = dict[str, Any]
+
+
+def _key_cutoff() -> str:
+    """Keys created before this time (same format as ``utc_now``) have expired."""
+    oldest = datetime.now(timezone.utc) - IDEMPOTENCY_KEY_TTL
+    return oldest.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Store:
@@ -123,11 +153,22 @@ class Store:
         streams: Iterable[tuple[int, int, int]],
         portrait: bool,
         bypass_vlm_expansion: bool | None,
+        idempotency: IdempotencyKey | None = None,
     ) -> str:
-        """Record a new pending job; ``streams`` holds (script_index, plan_index, duration_ms)."""
+        """Record a new pending job; ``streams`` holds (script_index, plan_index, duration_ms).
+
+        With ``idempotency``, a key already used by ``owner`` returns the job it
+        created instead of a new one (in the same transaction, so two racing
+        repeats still make one job); the same key with another body raises
+        ``IdempotencyConflict``.
+        """
         job_id = str(uuid.uuid4())
         width, height = (704, 1280) if portrait else (1280, 704)
         with self._tx() as db:
+            if idempotency is not None:
+                earlier = self._claim_key(db, owner, idempotency, job_id)
+                if earlier is not None:
+                    return earlier
             db.execute(
                 "INSERT INTO jobs (job_id, owner, status, created_at, portrait, "
                 "bypass_vlm_expansion) VALUES (?, ?, 'pending', ?, ?, ?)",
@@ -149,6 +190,39 @@ class Store:
                 [(str(uuid.uuid4()), job_id, si, pi, ms, width, height) for si, pi, ms in streams],
             )
         return job_id
+
+    def job_for_key(self, owner: str, idempotency: IdempotencyKey) -> str | None:
+        """The job an unexpired key already created, if any (raises on a body mismatch)."""
+        row = self._one(
+            "SELECT fingerprint, job_id FROM idempotency_keys "
+            "WHERE owner = ? AND key = ? AND created_at >= ?",
+            (owner, idempotency.key, _key_cutoff()),
+        )
+        if row is None:
+            return None
+        if row["fingerprint"] != idempotency.fingerprint:
+            raise IdempotencyConflict(idempotency.key)
+        return str(row["job_id"])
+
+    @staticmethod
+    def _claim_key(
+        db: sqlite3.Connection, owner: str, idempotency: IdempotencyKey, job_id: str
+    ) -> str | None:
+        db.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (_key_cutoff(),))
+        row = db.execute(
+            "SELECT fingerprint, job_id FROM idempotency_keys WHERE owner = ? AND key = ?",
+            (owner, idempotency.key),
+        ).fetchone()
+        if row is not None:
+            if row["fingerprint"] != idempotency.fingerprint:
+                raise IdempotencyConflict(idempotency.key)
+            return str(row["job_id"])
+        db.execute(
+            "INSERT INTO idempotency_keys (owner, key, fingerprint, job_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (owner, idempotency.key, idempotency.fingerprint, job_id, utc_now()),
+        )
+        return None
 
     def job(self, job_id: str) -> Row | None:
         return self._one("SELECT * FROM jobs WHERE job_id = ?", (job_id,))

@@ -18,8 +18,10 @@ chosen share of requests, misbehaves the way real networks and servers do:
 Faults are chosen per request by rules (method and path prefix), either from a
 scripted sequence (``["reset", "ok"]``) or at random with given shares, from a
 seeded ``random.Random`` so a run is repeatable. ``delay`` holds every answer
-back by N seconds. ``pause()``/``resume()`` stop and restart listening on the
-same port, which makes the client see "connection refused" (the connect phase).
+back by N seconds; ``hide_headers`` drops named response headers, to play a
+server without an extension (``Idempotency-Keys``). ``pause()``/``resume()``
+stop and restart listening on the same port, which makes the client see
+"connection refused" (the connect phase).
 Everything the proxy did is counted in ``counts`` and listed in ``log``.
 
 The proxy runs its own event loop on a daemon thread, so sync and async tests
@@ -89,6 +91,7 @@ class FaultProxy:
         stall_seconds: float = 30.0,
         retry_after: str = "1",
         delay: float = 0.0,
+        hide_headers: Iterable[str] = (),
     ) -> None:
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname:
@@ -100,9 +103,13 @@ class FaultProxy:
         self.stall_seconds = stall_seconds
         self.retry_after = retry_after
         self.delay = delay
+        self.hide_headers = {name.lower() for name in hide_headers}
+        """Response headers dropped on the way back (to play a server without an extension)."""
         self.rules: list[Rule] = []
         self.counts: Counter[str] = Counter()
         self.log: list[tuple[str, str, str]] = []
+        self.seen_headers: list[tuple[str, str, dict[str, str]]] = []
+        """(method, path, request headers with lower-case names) of every request."""
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -151,6 +158,17 @@ class FaultProxy:
                 and (path is None or p.startswith(path))
                 and (action is None or a == action)
             )
+
+    def request_headers(
+        self, method: str | None = None, path: str | None = None
+    ) -> list[dict[str, str]]:
+        """Headers of the requests seen, optionally only those of one method and path prefix."""
+        with self._lock:
+            return [
+                headers
+                for m, p, headers in self.seen_headers
+                if (method is None or m == method) and (path is None or p.startswith(path))
+            ]
 
     def start(self) -> FaultProxy:
         ready = threading.Event()
@@ -275,6 +293,10 @@ class FaultProxy:
         length = next((int(v) for k, v in headers if k.strip().lower() == "content-length"), 0)
         body = await reader.readexactly(length) if length else b""
         path = target.split("?", 1)[0]
+        with self._lock:
+            self.seen_headers.append(
+                (method, path, {k.strip().lower(): v.strip() for k, v in headers})
+            )
         action = self._decide(method, path)
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -325,9 +347,21 @@ class FaultProxy:
         try:
             up_writer.write(request + body)
             await up_writer.drain()
-            return await up_reader.read()
+            return self._without_hidden(await up_reader.read())
         finally:
             up_writer.close()
+
+    def _without_hidden(self, answer: bytes) -> bytes:
+        if not self.hide_headers:
+            return answer
+        head, sep, payload = answer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        kept = [lines[0]] + [
+            line
+            for line in lines[1:]
+            if line.split(b":", 1)[0].strip().lower().decode("latin-1") not in self.hide_headers
+        ]
+        return b"\r\n".join(kept) + sep + payload
 
     @staticmethod
     async def _answer(
