@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
 from odyssey_jupyter.display.relative_time import format_duration, format_timestamp
+from odyssey_jupyter.recordings import read_mp4_info
 
 if TYPE_CHECKING:
     from odyssey_jupyter.config import OdysseyJupyter
@@ -124,16 +125,30 @@ def _src(path: Path, embed: bool, base_dir: Path | None) -> str:
     return relative_src(path, base_dir)
 
 
-def _facts(rec: RecordingLike, preview: bool) -> list[str]:
+def _facts(rec: RecordingLike, preview_path: Path | None) -> list[str]:
+    """Length, size and frames of what plays: the preview's own when it is the preview."""
+    duration, width, height, frames = (
+        rec.duration_seconds,
+        rec.width,
+        rec.height,
+        rec.frame_count,
+    )
     facts: list[str] = []
-    if preview:
+    if preview_path is not None:
         facts.append("short preview")
-    if rec.duration_seconds is not None:
-        facts.append(format_duration(rec.duration_seconds))
-    if rec.width and rec.height:
-        facts.append(f"{rec.width}×{rec.height}")
-    if rec.frame_count is not None:
-        facts.append(f"{rec.frame_count} frames")
+        info = read_mp4_info(preview_path)
+        duration, width, height, frames = (
+            info.duration_seconds,
+            info.width,
+            info.height,
+            info.frame_count,
+        )
+    if duration is not None:
+        facts.append(format_duration(duration))
+    if width and height:
+        facts.append(f"{width}×{height}")
+    if frames is not None:
+        facts.append(f"{frames} frames")
     return facts
 
 
@@ -179,7 +194,7 @@ def player_html(
     landscape = bool(rec.width and rec.height and rec.width > rec.height)
     size = "width:100%;max-width:640px" if landscape else "max-height:400px;max-width:100%"
     title = html.escape(label or f"stream {rec.stream_id}")
-    facts = " · ".join(html.escape(f) for f in _facts(rec, preview))
+    facts = " · ".join(html.escape(f) for f in _facts(rec, video_path if preview else None))
     link_src = html.escape(relative_src(video_path, base_dir))
     missing = ""
     if not video_path.is_file():
@@ -242,7 +257,7 @@ def players_html(
 
 def player_text(rec: RecordingLike, base_dir: Path | None = None) -> str:
     """A recording in one line plus its chapters, for text-only frontends."""
-    facts = ", ".join(_facts(rec, False))
+    facts = ", ".join(_facts(rec, None))
     lines = [f"{relative_src(rec.video_path, base_dir)}" + (f" ({facts})" if facts else "")]
     lines += [f"    {format_timestamp(c.time_s)}  {c.prompt}" for c in rec.chapters]
     return "\n".join(lines)
