@@ -55,10 +55,13 @@ class OdysseyJupyter(Configurable):
     nest_asyncio = Bool(
         True,
         help="Let asyncio.run(...) work inside notebook cells, so code written from the "
-        "Simulate API guide runs unchanged. The poller does not depend on it.",
+        "Simulate API guide runs unchanged. The poller does not depend on it. Applied "
+        "when the extension loads and not undone: set it before %load_ext to keep it off.",
     ).tag(config=True)
     download_previews = Bool(
-        True, help="Also download each stream's preview, thumbnail and events log."
+        True,
+        help="Also download each stream's short preview and thumbnail (the video and "
+        "its events log, which holds the chapters, are always downloaded).",
     ).tag(config=True)
 
     @default("wait_by_default")

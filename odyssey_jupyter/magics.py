@@ -303,7 +303,9 @@ def _apply_nest_asyncio() -> None:
     """Let ``asyncio.run(...)`` work in cells (code from the Simulate API guide).
 
     It patches asyncio for this process and cannot be undone: switching the setting
-    off later only keeps it from being applied in new sessions.
+    off after loading changes nothing until the kernel restarts. To keep it off, set
+    it before ``%load_ext`` (``%config OdysseyJupyter.nest_asyncio = False``, or an
+    IPython config file).
     """
     if _state.get("nest_applied"):
         return
