@@ -1,4 +1,4 @@
-"""Conformance of the local engine with PROTOCOL.md, driven with plain httpx.
+"""Conformance of the local engine with the Simulate protocol (docs/openapi.yaml), by plain httpx.
 
 Every route, status code and JSON shape a client written against the hosted API
 relies on: auth, submit validation, lifecycle timestamps, listing, recordings.

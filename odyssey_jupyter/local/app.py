@@ -1,4 +1,4 @@
-"""The HTTP routes of PROTOCOL.md, as a Starlette application.
+"""The HTTP routes of the Simulate API (docs/openapi.yaml), as a Starlette application.
 
 Every 4xx answer is JSON with a ``detail``; bad input never becomes a 5xx.
 Artifact URLs are signed and need no bearer header, like presigned URLs.

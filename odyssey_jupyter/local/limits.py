@@ -1,6 +1,6 @@
 """Usage limits of the engine: requests per second per token, active jobs per key.
 
-Answers use the usage-error body of PROTOCOL.md (``error``/``code``, ``message``,
+Answers use the Simulate API's usage-error body (``error``/``code``, ``message``,
 ``action``, ``details``) plus a ``detail`` so every 4xx carries one.
 """
 
