@@ -157,6 +157,18 @@ def test_player_plays_the_whole_script(quickstart: Page) -> None:
     state = _video_state(video)
     assert state["ready"] >= 2
     assert abs(state["duration"] - FIRST_SCRIPT_SECONDS) <= 0.05 * FIRST_SCRIPT_SECONDS, state
+    # The poster is the thumbnail, served by JupyterLab's files route (not the page's URL).
+    quickstart.wait_for_function(
+        "v => v.poster.includes('/files/')", arg=video.element_handle(), timeout=15_000
+    )
+    poster = quickstart.evaluate(
+        """async v => {
+            const answer = await fetch(v.poster);
+            return {status: answer.status, type: answer.headers.get('content-type')};
+        }""",
+        video.element_handle(),
+    )
+    assert poster == {"status": 200, "type": "image/jpeg"}, poster
 
 
 def test_chapter_click_seeks_to_its_prompt(quickstart: Page) -> None:

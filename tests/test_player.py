@@ -20,9 +20,10 @@ from odyssey_jupyter.display.player import (
 from odyssey_jupyter.recordings import Chapter, LocalRecording
 
 # What an untrusted notebook keeps (JupyterLab's sanitizer: no scripts, no on* handlers).
-_SAFE_TAGS = {"div", "span", "video", "ol", "li", "a", "b", "code"}
+_SAFE_TAGS = {"div", "span", "video", "ol", "li", "a", "b", "code", "img"}
 _SAFE_ATTRS = {
     "video": ["src", "poster", "controls", "preload", "class"],
+    "img": ["src", "alt", "class"],
     "a": ["href", "download", "class"],
     "*": ["class", "title"],
 }
@@ -58,6 +59,8 @@ def test_video_src_is_relative_to_the_working_dir(tmp_path: Path) -> None:
     assert '<video class="odyssey-video" controls preload="metadata"' in out
     assert 'src="odyssey_recordings/job%201/s1/video.mp4"' in out
     assert 'poster="odyssey_recordings/job%201/s1/thumbnail.jpg"' in out
+    # JupyterLab rewrites src, not poster: a hidden <img> hands the rewritten URL on.
+    assert '<img class="odyssey-poster" src="odyssey_recordings/job%201/s1/thumbnail.jpg"' in out
     assert "<source" not in out
     assert "4.0 s" in out and "704×1280" in out and "96 frames" in out
     assert 'class="odyssey-download" href="odyssey_recordings/job%201/s1/video.mp4" download' in out

@@ -69,6 +69,13 @@ _SEEK_JS = (
     "if(v){v.currentTime=parseFloat(this.getAttribute('data-time'));v.play();}return false;"
 )
 
+# JupyterLab and Notebook 7 rewrite a relative ``src`` to their files route, but not
+# ``poster``: a hidden <img> of the thumbnail gets the rewritten URL and hands it on.
+_POSTER_JS = (
+    "var p=this.closest('.odyssey-player');var v=p&&p.querySelector('video');"
+    "if(v&&v.poster!==this.src){v.poster=this.src;}"
+)
+
 
 def in_colab() -> bool:
     """Colab serves no local files to outputs: videos must be embedded there."""
@@ -188,9 +195,15 @@ def player_html(
     preview = bool(prefer_preview and rec.preview_path and Path(rec.preview_path).is_file())
     video_path = Path(rec.preview_path) if preview and rec.preview_path else Path(rec.video_path)
     src = _src(video_path, embed, base_dir)
-    poster = ""
+    poster = poster_fix = ""
     if rec.thumbnail_path is not None and Path(rec.thumbnail_path).is_file():
-        poster = f' poster="{html.escape(_src(rec.thumbnail_path, embed, base_dir))}"'
+        poster_src = html.escape(_src(rec.thumbnail_path, embed, base_dir))
+        poster = f' poster="{poster_src}"'
+        if not embed:
+            poster_fix = (
+                f'<img class="odyssey-poster" src="{poster_src}" alt="" style="display:none" '
+                f'onload="{html.escape(_POSTER_JS)}">'
+            )
     landscape = bool(rec.width and rec.height and rec.width > rec.height)
     size = "width:100%;max-width:640px" if landscape else "max-height:400px;max-width:100%"
     title = html.escape(label or f"stream {rec.stream_id}")
@@ -207,7 +220,7 @@ def player_html(
         'style="display:inline-block;vertical-align:top;margin:4px 12px 8px 0;max-width:640px">'
         f'<div class="odyssey-player-title" style="font-weight:600">{title}</div>'
         f'<video class="odyssey-video" controls preload="metadata" src="{html.escape(src)}"'
-        f'{poster} style="{size};display:block;background:#000"></video>'
+        f'{poster} style="{size};display:block;background:#000"></video>{poster_fix}'
         f'<div class="odyssey-player-facts" style="font-size:0.9em;color:#555">{facts}'
         f'{" · " if facts else ""}<a class="odyssey-download" href="{link_src}" download>'
         "download</a></div>"
