@@ -205,7 +205,8 @@ def player_html(
                 f'onload="{html.escape(_POSTER_JS)}">'
             )
     landscape = bool(rec.width and rec.height and rec.width > rec.height)
-    size = "width:100%;max-width:640px" if landscape else "max-height:400px;max-width:100%"
+    # A fixed box, so a small preview and a full-size poster show at the same size.
+    size = "width:100%;max-width:640px" if landscape else "height:400px;max-width:100%"
     title = html.escape(label or f"stream {rec.stream_id}")
     facts = " · ".join(html.escape(f) for f in _facts(rec, video_path if preview else None))
     link_src = html.escape(relative_src(video_path, base_dir))
