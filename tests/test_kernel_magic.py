@@ -15,6 +15,8 @@ import pytest
 from conftest import RunningEngine, launch_engine
 from support.kernel import KernelSession
 
+from odyssey_jupyter.local.keys import TOKEN_PREFIX
+
 pytestmark = pytest.mark.kernel
 
 
@@ -40,11 +42,19 @@ def kernel(
     try:
         session.check("%load_ext odyssey_jupyter")
         yield session
-        # The key must never leave the kernel in any message it sent.
-        leaks = [raw for raw in session.iter_raw() if realtime_engine.api_key in raw]
-        assert not leaks, f"the API key appeared in {len(leaks)} kernel message(s)"
+        # Neither the key nor a bearer token may leave the kernel in any message it sent.
+        leaks = [
+            raw
+            for raw in session.iter_raw()
+            if realtime_engine.api_key in raw or BEARER_TOKEN.search(raw)
+        ]
+        assert not leaks, f"a secret appeared in {len(leaks)} kernel message(s)"
     finally:
         session.shutdown()
+
+
+BEARER_TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+"""Any token the engine issues (its prefix, a payload and a MAC)."""
 
 
 def _status_widget(kernel: KernelSession, start: int) -> tuple[dict[str, dict], str, str]:

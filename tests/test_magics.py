@@ -400,6 +400,25 @@ def test_snapshot_reconnecting_failures_and_submit_errors() -> None:
     assert view.summary == "Not submitted: ValueError: no key"
 
 
+@pytest.mark.parametrize(
+    ("status", "progress", "bar"),
+    [("completed", None, "1.000"), ("cancelled", 0.4, "0.400"), ("failed", None, "0.000")],
+)
+def test_the_bar_stops_where_an_unfinished_job_got_to(
+    status: str, progress: float | None, bar: str
+) -> None:
+    """Only a completed job shows a full bar; a cancelled or failed one keeps its progress."""
+    from odyssey_jupyter.display.status import panel_html, snapshot
+    from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+
+    detail = SimulationJobDetail.from_json(
+        {"job_id": "job-1", "status": status, "progress": progress}
+    )
+    job = StandIn(status=JobStatus(status), detail=detail, phase="done")
+    html = panel_html(snapshot(job, now=2.0))  # type: ignore[arg-type]
+    assert f'<progress class="odyssey-progress" max="1" value="{bar}">' in html
+
+
 def test_a_cancelled_job_raises_after_showing_why(
     shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +21,8 @@ import nbformat
 import pytest
 from conftest import RunningEngine
 from support import jupyterlab as lab
+
+from odyssey_jupyter.local.keys import TOKEN_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -129,6 +132,28 @@ def test_quickstart_executes(quickstart: Executed) -> None:
     assert 'src="odyssey_recordings/' in page
     # offline, the job browser still shows as its static table
     assert 'class="odyssey-widget-fallback"><table class="odyssey-jobs"' in page
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_the_saved_notebook_and_page_hold_no_secret(
+    quickstart: Executed, engine: RunningEngine
+) -> None:
+    """Outputs, widget state and the exported page: neither the key nor a bearer token."""
+    token = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+    assert quickstart.html is not None
+    saved = {
+        "notebook": nbformat.writes(quickstart.nb),
+        "page": quickstart.html.read_text(encoding="utf-8"),
+        "history": "".join(
+            path.read_text(encoding="utf-8", errors="replace")
+            for path in quickstart.workdir.rglob("*.jsonl")
+        ),
+    }
+    assert len(saved["notebook"]) > 10_000  # outputs and widget state are really there
+    for where, text in saved.items():
+        assert engine.api_key not in text, f"the API key is in the {where}"
+        assert not token.search(text), f"a bearer token is in the {where}"
 
 
 @pytest.mark.kernel

@@ -177,8 +177,8 @@ def snapshot(job: JobLike, *, now: float | None = None, end: float | None = None
     if terminal and badge == "completed":
         progress = 1.0
     fraction = progress if progress is not None else _STAGE_FRACTION.get(badge, 0.0)
-    if terminal:
-        fraction = 1.0
+    if terminal and badge != "completed":
+        fraction = progress or 0.0  # a job that failed or was cancelled stops where it got to
 
     rows = _stream_rows(job, detail, badge)
     errors: list[str] = []
@@ -470,7 +470,7 @@ def panel_html(view: StatusView, *, note: str | None = None, summary: bool = Tru
     row = '<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap">'
     parts = [f'<div class="odyssey-status-panel">{row}{"".join(bits)}</div>']
     if view.progress is not None or view.terminal:
-        value = 1.0 if view.terminal else view.stage_fraction
+        value = view.stage_fraction
         bar = f'<progress class="odyssey-progress" max="1" value="{value:.3f}"></progress>'
     else:
         bar = '<progress class="odyssey-progress odyssey-progress-stage"></progress>'
