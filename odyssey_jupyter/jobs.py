@@ -171,6 +171,26 @@ class Job:
             self._set(detail=detail, status=detail.status)
         return old_status != detail.status
 
+    def _quiet_seconds(self, now: float) -> float:
+        """How long this running job should go on unchanged; 0 when it may end any moment.
+
+        From its progress when the server reports one: half the remaining time
+        extrapolated at the moment that progress was read (so a stale reading never
+        stretches the estimate). Otherwise from its script's length, since the hosted
+        service renders no faster than real time.
+        """
+        detail = self.detail
+        if self._running_since is None or detail is None or not detail.is_active:
+            return 0.0
+        progress = detail.progress
+        read_at = self._last_detail_at
+        elapsed = read_at - self._running_since
+        if progress is not None and 0.0 < progress < 1.0 and elapsed > 0:
+            return max(0.0, 0.5 * elapsed * (1.0 - progress) / progress - (now - read_at))
+        if self._expected_seconds is not None:
+            return max(0.0, self._running_since + self._expected_seconds - now)
+        return 0.0
+
     def _near_expected_end(self, now: float) -> bool:
         """True around the time the running job should finish (poll at the short end)."""
         if self._running_since is None or self._expected_seconds is None:

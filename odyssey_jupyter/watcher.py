@@ -3,19 +3,22 @@
 Cost model: a tick is ONE ``GET /simulation-jobs?active=true`` for all watched
 jobs (a second page only when more than 100 jobs are active and some watched
 job was not on the first), then ``GET /simulation-jobs/{id}`` only for the jobs
-whose status changed in the list or that left it. When nothing changed, at most
-one running job gets a detail refresh (the one refreshed longest ago, at most
-once a second), so its progress moves: a quiet tick costs at most 2 requests
-however many jobs are watched. With a single watched job the list is skipped
-and its detail is fetched directly (1 request).
+whose status changed in the list or that left it. When nothing changed, one
+running job may get a detail refresh so its progress moves (the one refreshed
+longest ago; one such refresh per two intervals, and never sooner than a second):
+a quiet tick costs at most 2 requests however many jobs are watched. With a
+single watched job the list is skipped and its detail is fetched directly.
 
 Timing: the interval drops to ``poll_interval_min`` after a change and grows
-x1.5 while nothing changes, up to 1 s while any job runs or is young (so a
-server change shows within about a second) and up to ``poll_interval_max``
-only when every watched job has been queued for a while. ``Retry-After`` is
-honoured. When the API cannot be reached every watched job is marked
-``reconnecting`` and the watcher retries with backoff until it recovers; no
-exception ends the loop, and it always sleeps between ticks.
+x1.5 while nothing changes. It stays at most 1 s while some job may change soon
+(it is young, near its expected end, queued briefly with no long estimated
+wait, or running with no way to tell when it ends), so a server change shows
+within about a second; it grows to ``poll_interval_max`` while every job is
+queued for a while or running far from its end (judged from its progress, or
+from its script's length). ``Retry-After`` is honoured. When the API cannot be
+reached every watched job is marked ``reconnecting`` and the watcher retries
+with backoff until it recovers; no exception ends the loop, and it always
+sleeps between ticks.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ YOUNG_SECONDS = 5.0
 QUEUED_LONG_SECONDS = 30.0
 """A job pending this long (or with an estimated wait of a minute or more) may back off fully."""
 PROGRESS_EVERY = 1.0
-"""Shortest time between two progress refreshes of the same job."""
+"""Shortest time between two progress refreshes (at least two intervals apart, too)."""
 RECONNECT_NOTICE = 2.0
 """A tick unanswered this long marks the jobs ``reconnecting`` while it keeps trying."""
 MIN_SLEEP = 0.05
@@ -91,6 +94,7 @@ class Watcher:
         self._finishing: set[asyncio.Task[None]] = set()
         self._closed = False
         self._interval: float | None = None
+        self._last_progress_at = 0.0
         self._failures = 0
         self.ticks: collections.deque[TickStats] = collections.deque(maxlen=10_000)
 
@@ -308,11 +312,14 @@ class Watcher:
                 if status is None or job.status is None or status != job.status:
                     need.append(job)
         counts["changed"] = len(need)
-        if not need and len(jobs) > 1:
+        now = time.monotonic()
+        every = max(PROGRESS_EVERY, 2 * (self._interval or 0.0))
+        if not need and len(jobs) > 1 and now - self._last_progress_at >= every:
             candidate = self._progress_candidate(jobs)
             if candidate is not None:
                 need = [candidate]
                 counts["progress"] = 1
+                self._last_progress_at = now
         changed = False
         if need:
             semaphore = asyncio.Semaphore(DETAIL_CONCURRENCY)
@@ -362,24 +369,30 @@ class Watcher:
                 best = job
         return best
 
+    @staticmethod
+    def _may_change_soon(job: Job, now: float, high: float) -> bool:
+        """Whether ``job`` could change before a full ``high`` interval has passed."""
+        detail = job.detail
+        if detail is None:
+            return True
+        if detail.status == JobStatus.PENDING:
+            waits_long = (
+                detail.estimated_wait_minutes is not None and detail.estimated_wait_minutes >= 1.0
+            )
+            return not (waits_long or now - job._watch_since > QUEUED_LONG_SECONDS)
+        return job._quiet_seconds(now) < high + ACTIVE_CAP
+
     def _next_interval(self, changed: bool, low: float, high: float) -> float:
         now_wall = time.time()
         now = time.monotonic()
         urgent = False
-        all_queued_long = True
+        soon = False
         for job in self._jobs.values():
             if now_wall - job.created < YOUNG_SECONDS or job._near_expected_end(now):
                 urgent = True
-            detail = job.detail
-            queued = detail is not None and detail.status == JobStatus.PENDING
-            waits_long = (
-                detail is not None
-                and detail.estimated_wait_minutes is not None
-                and detail.estimated_wait_minutes >= 1.0
-            )
-            if not (queued and (now - job._watch_since > QUEUED_LONG_SECONDS or waits_long)):
-                all_queued_long = False
-        cap = high if all_queued_long else min(high, max(ACTIVE_CAP, low))
+            if self._may_change_soon(job, now, high):
+                soon = True
+        cap = min(high, max(ACTIVE_CAP, low)) if soon else high
         if changed or urgent or self._interval is None:
             self._interval = low
         else:

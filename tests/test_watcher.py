@@ -194,6 +194,40 @@ def test_interval_policy_without_network(sandbox: Path) -> None:
     assert watcher._next_interval(False, low, high) == low  # a young job polls at the short end
 
 
+def test_a_job_running_far_from_its_end_lets_polling_back_off(sandbox: Path) -> None:
+    """The 1 s cap holds only while a running job may end within a long interval."""
+    watcher = Watcher(get_runtime())
+    low, high = 0.25, 5.0
+    now = time.monotonic()
+    job = Job(job_id="j1", scripts=[script(120.0)])
+    job.created -= 100
+    job.detail = SimulationJobDetail(job_id="j1", status=JobStatus.PROCESSING)
+    job.status = job.detail.status
+    watcher._jobs["j1"] = job
+
+    def settled() -> float:
+        return [watcher._next_interval(False, low, high) for _ in range(12)][-1]
+
+    job._running_since = now - 10  # no progress: its 120 s script says ~110 s to go
+    assert job._quiet_seconds(now) == pytest.approx(110, abs=1)
+    assert settled() == high
+    job._running_since = now - 117  # within a long interval of its end: back to the cap
+    assert settled() == 1.0
+
+    unknown = Job(job_id="j1")  # from an id: no script, so only progress can tell
+    unknown.created -= 100
+    unknown._running_since = now - 20
+    unknown._last_detail_at = now - 10  # 10 s after it started it was 10% done
+    unknown.detail = SimulationJobDetail(job_id="j1", status=JobStatus.PROCESSING, progress=0.1)
+    watcher._jobs["j1"] = unknown
+    # half of the 90 s extrapolated then, less the 10 s since: 35 s
+    assert unknown._quiet_seconds(now) == pytest.approx(35, abs=0.5)
+    assert settled() == high
+    unknown._running_since, unknown._last_detail_at = now - 50, now - 40  # 30 s later, no news
+    assert unknown._quiet_seconds(now) == pytest.approx(5, abs=0.5)
+    assert settled() == 1.0
+
+
 @pytest.mark.slow
 def test_pages_through_the_active_list_only_for_jobs_not_on_the_first_page(
     start_engine: Callable[..., RunningEngine], sandbox: Path, monkeypatch: pytest.MonkeyPatch
