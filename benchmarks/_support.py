@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -148,6 +149,14 @@ def engine(*extra: str, api_key: str | None = None) -> Iterator[Engine]:
 
 
 # --------------------------------------------------------------------------- statistics
+
+
+def one_stream(prompt: str, seconds: int) -> list[dict[str, Any]]:
+    """A script of one stream: ``prompt`` from 0 to ``seconds``."""
+    return [
+        {"timestamp_ms": 0, "start": {"prompt": prompt}},
+        {"timestamp_ms": seconds * 1000, "end": {}},
+    ]
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

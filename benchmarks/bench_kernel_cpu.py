@@ -24,17 +24,14 @@ from typing import Any
 
 import httpx
 
-from benchmarks._support import Engine, cpu_seconds, engine
+from benchmarks._support import Engine, cpu_seconds, engine, one_stream
 from benchmarks.table import print_table, ratio
 
 JOBS = 100
 IDLE = 10.0
 GUIDE = 30.0
 WATCH = 60.0
-SCRIPT = [
-    {"timestamp_ms": 0, "start": {"prompt": "clouds drift over a valley"}},
-    {"timestamp_ms": 300_000, "end": {}},
-]
+SCRIPT = one_stream("clouds drift over a valley", 300)
 
 GUIDE_CODE = """
 import asyncio, threading

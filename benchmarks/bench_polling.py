@@ -23,17 +23,14 @@ import time
 from pathlib import Path
 
 from benchmarks._proxies import CountingProxy
-from benchmarks._support import Engine, engine
+from benchmarks._support import Engine, engine, one_stream
 from benchmarks.table import print_table, ratio
 
 COUNTS = (1, 10, 100)
 WARM_UP = 8.0
 WINDOW = 20.0
 GUIDE_INTERVAL = 5.0
-SCRIPT = [
-    {"timestamp_ms": 0, "start": {"prompt": "a long slow sunrise"}},
-    {"timestamp_ms": 120_000, "end": {}},
-]
+SCRIPT = one_stream("a long slow sunrise", 120)
 
 
 class GuideLoops:
