@@ -13,6 +13,8 @@ from odyssey_jupyter.local.frames import FrameBuffer, Plane
 BAR_Y = 22  # near-black, limited range
 TEXT_Y = 235  # white, limited range
 MAX_LINES = 3
+BAR_BOTTOM = 0.85
+"""Where the caption bar ends, as a share of the frame height (above player controls)."""
 
 
 @lru_cache(maxsize=4)
@@ -84,7 +86,7 @@ class Caption:
 def make_caption(
     text: str, width: int, height: int, accent: tuple[float, float, float] = (128.0, 128.0, 128.0)
 ) -> Caption:
-    """Rasterise ``text`` in a bar across the bottom of a ``width`` x ``height`` frame."""
+    """Rasterise ``text`` in a bar across the lower part of a ``width`` x ``height`` frame."""
     size = max(18, round(min(width, height) * 0.045))
     font = _font(size)
     margin = size
@@ -105,6 +107,7 @@ def make_caption(
     y[:stripe] = int(ay)
     u[: stripe // 2] = int(au)
     v[: stripe // 2] = int(av)
-    top = height - bar - round(height * 0.04)
+    # The bar ends at 85% of the height: players draw their controls over the last ~15%.
+    top = max(0, round(height * BAR_BOTTOM) - bar)
     top -= top % 2
     return Caption(top=top, y=y, u=u, v=v)

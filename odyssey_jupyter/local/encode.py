@@ -33,7 +33,9 @@ class Mp4Writer:
         self._pts = 0
 
     def write(self, frame: FrameBuffer) -> None:
-        video = av.VideoFrame.from_ndarray(frame.data, format="yuv420p")
+        # No copy into a new frame: libx264 copies the picture before encode() returns,
+        # so the buffer may be drawn over for the next frame straight away.
+        video = av.VideoFrame.from_numpy_buffer(frame.data, format="yuv420p")
         video.pts = self._pts
         self._pts += 1
         for packet in self._stream.encode(video):
