@@ -83,6 +83,11 @@ class EngineState:
 
 
 async def read_json(request: Request) -> Any:
+    return parse_json(await read_body(request))
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused (413) past ``MAX_BODY_BYTES`` before it is all read."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
@@ -95,7 +100,11 @@ async def read_json(request: Request) -> Any:
                 413, f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
             )
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> Any:
+    """The body as JSON; every way it can be malformed is a 422 that says which."""
     if not raw.strip():
         raise ApiError(422, "the request body is empty; send a JSON object")
     try:
@@ -258,35 +267,39 @@ async def auth_token(request: Request) -> Response:
     )
 
 
-def idempotency_of(request: Request, body: Any) -> IdempotencyKey | None:
-    """The submission's ``Idempotency-Key`` with a digest of its body; 422 when malformed."""
+def idempotency_of(request: Request, raw: bytes) -> IdempotencyKey | None:
+    """The submission's ``Idempotency-Key`` with a digest of its body; 422 when malformed.
+
+    The digest is of the bytes as sent: a client repeats a submission byte for
+    byte, so nothing (up to 64 MB of images) is re-serialised to compare it.
+    """
     key = request.headers.get(idempotency.KEY_HEADER)
     if key is None:
         return None
     problem = idempotency.key_problem(key)
     if problem is not None:
         raise ApiError(422, problem)
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return IdempotencyKey(key, hashlib.sha256(canonical.encode()).hexdigest())
+    return IdempotencyKey(key, hashlib.sha256(raw).hexdigest())
 
 
-def key_conflict(key: str) -> ApiError:
+def key_conflict(exc: IdempotencyConflict) -> ApiError:
     return ApiError(
         422,
-        f"the {idempotency.KEY_HEADER} {key!r} was already used for a different submission; "
-        "send a new key with every new submission",
+        f"the {idempotency.KEY_HEADER} {exc.key!r} was already used for a different "
+        "submission; send a new key with every new submission",
     )
 
 
 async def submit_job(request: Request) -> Response:
     state: EngineState = request.app.state.engine
     owner = authenticate(request)
-    body = await read_json(request)
-    key = idempotency_of(request, body)
+    raw = await read_body(request)
+    body = parse_json(raw)
+    key = idempotency_of(request, raw)
     try:
         earlier = None if key is None else state.store.job_for_key(owner, key)
-    except IdempotencyConflict:
-        raise key_conflict(key.key if key else "") from None
+    except IdempotencyConflict as exc:
+        raise key_conflict(exc) from None
     if earlier is not None:  # a repeat of a submission whose answer was lost
         known = state.store.job(earlier)
         assert known is not None
@@ -322,8 +335,8 @@ async def submit_job(request: Request) -> Response:
             bypass_vlm_expansion=submission.bypass_vlm_expansion,
             idempotency=key,
         )
-    except IdempotencyConflict:
-        raise key_conflict(key.key if key else "") from None
+    except IdempotencyConflict as exc:
+        raise key_conflict(exc) from None
     state.dispatcher.wake()
     job = state.store.job(job_id)
     assert job is not None

@@ -77,7 +77,11 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 
 
 class IdempotencyConflict(ValueError):
-    """An ``Idempotency-Key`` already named a different submission."""
+    """An ``Idempotency-Key`` already named a different submission; ``key`` is that key."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,20 @@ def _key_cutoff() -> str:
     """Keys created before this time (same format as ``utc_now``) have expired."""
     oldest = datetime.now(timezone.utc) - IDEMPOTENCY_KEY_TTL
     return oldest.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _job_for_key(db: sqlite3.Connection, owner: str, idempotency: IdempotencyKey) -> str | None:
+    """The one lookup of a key: expired keys count as absent, another body is a conflict."""
+    row = db.execute(
+        "SELECT fingerprint, job_id FROM idempotency_keys "
+        "WHERE owner = ? AND key = ? AND created_at >= ?",
+        (owner, idempotency.key, _key_cutoff()),
+    ).fetchone()
+    if row is None:
+        return None
+    if row["fingerprint"] != idempotency.fingerprint:
+        raise IdempotencyConflict(idempotency.key)
+    return str(row["job_id"])
 
 
 class Store:
@@ -193,30 +211,17 @@ class Store:
 
     def job_for_key(self, owner: str, idempotency: IdempotencyKey) -> str | None:
         """The job an unexpired key already created, if any (raises on a body mismatch)."""
-        row = self._one(
-            "SELECT fingerprint, job_id FROM idempotency_keys "
-            "WHERE owner = ? AND key = ? AND created_at >= ?",
-            (owner, idempotency.key, _key_cutoff()),
-        )
-        if row is None:
-            return None
-        if row["fingerprint"] != idempotency.fingerprint:
-            raise IdempotencyConflict(idempotency.key)
-        return str(row["job_id"])
+        with self._lock:
+            return _job_for_key(self._db, owner, idempotency)
 
     @staticmethod
     def _claim_key(
         db: sqlite3.Connection, owner: str, idempotency: IdempotencyKey, job_id: str
     ) -> str | None:
+        earlier = _job_for_key(db, owner, idempotency)
+        if earlier is not None:
+            return earlier
         db.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (_key_cutoff(),))
-        row = db.execute(
-            "SELECT fingerprint, job_id FROM idempotency_keys WHERE owner = ? AND key = ?",
-            (owner, idempotency.key),
-        ).fetchone()
-        if row is not None:
-            if row["fingerprint"] != idempotency.fingerprint:
-                raise IdempotencyConflict(idempotency.key)
-            return str(row["job_id"])
         db.execute(
             "INSERT INTO idempotency_keys (owner, key, fingerprint, job_id, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
