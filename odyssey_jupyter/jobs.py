@@ -187,16 +187,19 @@ class Job:
         elapsed = read_at - self._running_since
         if progress is not None and 0.0 < progress < 1.0 and elapsed > 0:
             return max(0.0, 0.5 * elapsed * (1.0 - progress) / progress - (now - read_at))
-        if self._expected_seconds is not None:
-            return max(0.0, self._running_since + self._expected_seconds - now)
-        return 0.0
+        end = self._expected_end()
+        return 0.0 if end is None else max(0.0, end - now)
+
+    def _expected_end(self) -> float | None:
+        """When the running job should finish by its script's length (monotonic), if known."""
+        if self._running_since is None or self._expected_seconds is None:
+            return None
+        return self._running_since + self._expected_seconds
 
     def _near_expected_end(self, now: float) -> bool:
         """True around the time the running job should finish (poll at the short end)."""
-        if self._running_since is None or self._expected_seconds is None:
-            return False
-        end = self._running_since + self._expected_seconds
-        return end - 1.0 <= now <= end + 3.0
+        end = self._expected_end()
+        return end is not None and end - 1.0 <= now <= end + 3.0
 
     def _will_download(self) -> bool:
         return bool(self.download) and self.status == JobStatus.COMPLETED
