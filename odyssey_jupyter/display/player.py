@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
 from odyssey_jupyter.display.relative_time import format_duration, format_timestamp
-from odyssey_jupyter.recordings import read_mp4_info
+from odyssey_jupyter.recordings import Mp4Info, read_mp4_info
 
 if TYPE_CHECKING:
     from odyssey_jupyter.config import OdysseyJupyter
@@ -134,28 +134,17 @@ def _src(path: Path, embed: bool, base_dir: Path | None) -> str:
 
 def _facts(rec: RecordingLike, preview_path: Path | None) -> list[str]:
     """Length, size and frames of what plays: the preview's own when it is the preview."""
-    duration, width, height, frames = (
-        rec.duration_seconds,
-        rec.width,
-        rec.height,
-        rec.frame_count,
-    )
     facts: list[str] = []
+    shown: RecordingLike | Mp4Info = rec
     if preview_path is not None:
         facts.append("short preview")
-        info = read_mp4_info(preview_path)
-        duration, width, height, frames = (
-            info.duration_seconds,
-            info.width,
-            info.height,
-            info.frame_count,
-        )
-    if duration is not None:
-        facts.append(format_duration(duration))
-    if width and height:
-        facts.append(f"{width}×{height}")
-    if frames is not None:
-        facts.append(f"{frames} frames")
+        shown = read_mp4_info(preview_path)
+    if shown.duration_seconds is not None:
+        facts.append(format_duration(shown.duration_seconds))
+    if shown.width and shown.height:
+        facts.append(f"{shown.width}×{shown.height}")
+    if shown.frame_count is not None:
+        facts.append(f"{shown.frame_count} frames")
     return facts
 
 
