@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import RunningEngine, launch_engine
 from support.kernel import KernelSession
-
-from odyssey_jupyter.local.keys import TOKEN_PREFIX
+from support.leaks import BEARER_TOKEN
 
 pytestmark = pytest.mark.kernel
 
@@ -51,10 +50,6 @@ def kernel(
         assert not leaks, f"a secret appeared in {len(leaks)} kernel message(s)"
     finally:
         session.shutdown()
-
-
-BEARER_TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-"""Any token the engine issues (its prefix, a payload and a MAC)."""
 
 
 def _status_widget(kernel: KernelSession, start: int) -> tuple[dict[str, dict], str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -21,8 +20,7 @@ import nbformat
 import pytest
 from conftest import RunningEngine
 from support import jupyterlab as lab
-
-from odyssey_jupyter.local.keys import TOKEN_PREFIX
+from support.leaks import BEARER_TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -140,7 +138,6 @@ def test_the_saved_notebook_and_page_hold_no_secret(
     quickstart: Executed, engine: RunningEngine
 ) -> None:
     """Outputs, widget state and the exported page: neither the key nor a bearer token."""
-    token = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
     assert quickstart.html is not None
     saved = {
         "notebook": nbformat.writes(quickstart.nb),
@@ -153,7 +150,7 @@ def test_the_saved_notebook_and_page_hold_no_secret(
     assert len(saved["notebook"]) > 10_000  # outputs and widget state are really there
     for where, text in saved.items():
         assert engine.api_key not in text, f"the API key is in the {where}"
-        assert not token.search(text), f"a bearer token is in the {where}"
+        assert not BEARER_TOKEN.search(text), f"a bearer token is in the {where}"
 
 
 @pytest.mark.kernel
