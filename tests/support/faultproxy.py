@@ -44,6 +44,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 STATUS_FAULTS = {"401", "408", "500", "502", "503", "504"}
@@ -79,6 +80,16 @@ class Rule:
         return self.path is None or path.startswith(self.path)
 
 
+class Seen(NamedTuple):
+    """One request the proxy handled, and what it did with it."""
+
+    method: str
+    path: str
+    action: str
+    headers: dict[str, str]
+    """Request headers, names in lower case."""
+
+
 class FaultProxy:
     """See the module docstring. Use as a context manager or call start()/close()."""
 
@@ -107,9 +118,7 @@ class FaultProxy:
         """Response headers dropped on the way back (to play a server without an extension)."""
         self.rules: list[Rule] = []
         self.counts: Counter[str] = Counter()
-        self.log: list[tuple[str, str, str]] = []
-        self.seen_headers: list[tuple[str, str, dict[str, str]]] = []
-        """(method, path, request headers with lower-case names) of every request."""
+        self.log: list[Seen] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -153,10 +162,10 @@ class FaultProxy:
         with self._lock:
             return sum(
                 1
-                for m, p, a in self.log
-                if (method is None or m == method)
-                and (path is None or p.startswith(path))
-                and (action is None or a == action)
+                for seen in self.log
+                if (method is None or seen.method == method)
+                and (path is None or seen.path.startswith(path))
+                and (action is None or seen.action == action)
             )
 
     def request_headers(
@@ -165,9 +174,10 @@ class FaultProxy:
         """Headers of the requests seen, optionally only those of one method and path prefix."""
         with self._lock:
             return [
-                headers
-                for m, p, headers in self.seen_headers
-                if (method is None or m == method) and (path is None or p.startswith(path))
+                seen.headers
+                for seen in self.log
+                if (method is None or seen.method == method)
+                and (path is None or seen.path.startswith(path))
             ]
 
     def start(self) -> FaultProxy:
@@ -247,7 +257,7 @@ class FaultProxy:
             task.cancel()
         await asyncio.sleep(0)
 
-    def _decide(self, method: str, path: str) -> str:
+    def _decide(self, method: str, path: str, headers: dict[str, str]) -> str:
         with self._lock:
             action = "ok"
             for rule in self.rules:
@@ -267,7 +277,7 @@ class FaultProxy:
                         rule.injected += 1
                 break
             self.counts[action] += 1
-            self.log.append((method, path, action))
+            self.log.append(Seen(method, path, action, headers))
             return action
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -293,11 +303,7 @@ class FaultProxy:
         length = next((int(v) for k, v in headers if k.strip().lower() == "content-length"), 0)
         body = await reader.readexactly(length) if length else b""
         path = target.split("?", 1)[0]
-        with self._lock:
-            self.seen_headers.append(
-                (method, path, {k.strip().lower(): v.strip() for k, v in headers})
-            )
-        action = self._decide(method, path)
+        action = self._decide(method, path, {k.strip().lower(): v.strip() for k, v in headers})
         if self.delay:
             await asyncio.sleep(self.delay)
         if action in STATUS_FAULTS:
