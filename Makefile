@@ -20,6 +20,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check odyssey_jupyter tests benchmarks tools
 	$(BIN)/ruff format --check odyssey_jupyter tests benchmarks tools
+	$(BIN)/lint-imports --no-cache --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
