@@ -224,6 +224,25 @@ class Odyssey:
 
     # ------------------------------------------------------------------ local engine
 
+    def needs_engine_start(self) -> bool:
+        """True when this client uses the local engine and no live process serves it yet.
+
+        A cheap check (no HTTP): the engine's ``engine.json`` names a live process,
+        or this client has already found the engine.
+        """
+        if not self.is_local or self._url is not None:
+            return False
+        from odyssey_jupyter.local.launcher import recorded_engine_alive
+        from odyssey_jupyter.local.options import default_data_dir
+
+        override = self._local_data_dir
+        data_dir = Path(override).expanduser() if override else default_data_dir()
+        return not recorded_engine_alive(data_dir)
+
+    async def start_engine(self) -> str:
+        """Find or start the local engine now (a no-op for a remote API); the base URL."""
+        return await self._endpoint()
+
     async def _endpoint(self) -> str:
         """The base URL, starting the local engine first when this client uses it."""
         if self._url is not None and self._key is not None:

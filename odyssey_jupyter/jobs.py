@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import logging
-import os
 import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter import history, recordings
@@ -301,9 +298,9 @@ class Job:
         """On the loop: start the engine if needed, POST (the client converts images), watch."""
         try:
             client = await self.runtime.get_client()
-            if _engine_needs_start(client):
+            if client.needs_engine_start():
                 self._set(phase="starting engine")
-                await _start_engine(client)
+                await client.start_engine()  # its own phase, so the POST is timed alone
                 self._set(phase="submitting")
             detail = await client.simulate(**request)
         except asyncio.CancelledError:
@@ -584,45 +581,6 @@ def _api_url(client: Odyssey) -> str | None:
         return str(client.api_url)
     except Exception:
         return None
-
-
-def _engine_needs_start(client: Odyssey) -> bool:
-    """True when the client will start the local engine before it can submit (cheap check).
-
-    A local client knows its URL once it has found the engine; before that, a
-    live process named in the engine's ``engine.json`` means it only has to be found.
-    """
-    try:
-        if not client.is_local or client.api_url is not None:
-            return False
-    except Exception:
-        return False
-    return not _local_engine_alive(client)
-
-
-def _local_engine_alive(client: Odyssey) -> bool:
-    """Whether the local engine's ``engine.json`` names a live process (no HTTP)."""
-    from odyssey_jupyter.local.options import default_data_dir
-
-    override = getattr(client, "_local_data_dir", None)
-    data_dir = Path(override).expanduser() if override else default_data_dir()
-    try:
-        info = json.loads((data_dir / "engine.json").read_text(encoding="utf-8"))
-        os.kill(int(info["pid"]), 0)
-    except PermissionError:
-        return True  # alive, owned by someone else
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return True
-
-
-async def _start_engine(client: Odyssey) -> None:
-    """Make the client find or start the local engine now, so the POST is its own phase."""
-    endpoint = getattr(client, "_endpoint", None)
-    if endpoint is not None:
-        await endpoint()
-    else:  # any request makes the client start the engine first
-        await client.list_simulations(limit=1)
 
 
 def wait_all(jobs: Sequence[Job], timeout: float | None = None) -> list[SimulationJobDetail]:

@@ -68,6 +68,13 @@ def _read_record(data_dir: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def recorded_engine_alive(data_dir: Path) -> bool:
+    """Whether ``engine.json`` in ``data_dir`` names a live process (no HTTP: a cheap check)."""
+    record = _read_record(data_dir)
+    pid = None if record is None else record.get("pid")
+    return isinstance(pid, int) and _pid_alive(pid)
+
+
 def _answers(url: str, pid: int) -> bool:
     try:
         response = httpx.get(f"{url}/health", timeout=httpx.Timeout(3.0))
