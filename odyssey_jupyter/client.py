@@ -39,12 +39,11 @@ from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
-    JobCancelledError,
-    JobFailedError,
     JobTimeoutError,
     OdysseyError,
     RateLimitError,
     ServerError,
+    outcome_error,
 )
 from odyssey_jupyter.http_errors import (
     error_from_response,
@@ -503,11 +502,9 @@ class Odyssey:
                 await asyncio.sleep(min(interval, remaining))
             else:
                 await asyncio.sleep(interval)
-        if raise_on_failure and detail.status == JobStatus.FAILED:
-            reason = detail.error_message or "no reason given"
-            raise JobFailedError(f"job {job_id} failed: {reason}", detail)
-        if raise_on_failure and detail.status == JobStatus.CANCELLED:
-            raise JobCancelledError(f"job {job_id} was cancelled", detail)
+        failure = outcome_error(detail) if raise_on_failure else None
+        if failure is not None:
+            raise failure
         return detail
 
     async def download(

@@ -24,15 +24,14 @@ from typing import TYPE_CHECKING, Any
 from odyssey_jupyter import history, recordings
 from odyssey_jupyter.errors import (
     InvalidRequestError,
-    JobCancelledError,
-    JobFailedError,
     JobTimeoutError,
     NotFoundError,
     OdysseyError,
-    ScriptError,
+    outcome_error,
 )
-from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime
-from odyssey_jupyter.script import Script, plan_streams, validate_script, validate_scripts
+from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime, wait_in_slices
+from odyssey_jupyter.script import Script, plan_streams
+from odyssey_jupyter.submission import validated_source
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail
 from odyssey_jupyter.watcher import ACTIVE_CAP, QUEUED_LONG_SECONDS, Watcher
 
@@ -343,15 +342,7 @@ class Job:
         """
         if not self._final.is_set() and threading.current_thread().name == THREAD_NAME:
             raise RuntimeError("Job.wait() would block the odyssey-loop thread; use a listener")
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        while not self._final.is_set():
-            slice_ = 0.1
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                slice_ = min(slice_, remaining)
-            self._final.wait(slice_)
+        wait_in_slices(self._final.wait, self._final.is_set, timeout)
         if self.job_id is None and self.error is not None:
             raise self.error
         detail = self.detail
@@ -367,11 +358,9 @@ class Job:
         if detail is None:  # the poll gave up (404/403) before any detail
             raise self.error or OdysseyError(f"job {self.job_id} has no detail")
         if raise_on_failure:
-            if detail.status == JobStatus.FAILED:
-                reason = detail.error_message or "no reason given"
-                raise JobFailedError(f"job {detail.job_id} failed: {reason}", detail)
-            if detail.status == JobStatus.CANCELLED:
-                raise JobCancelledError(f"job {detail.job_id} was cancelled", detail)
+            failure = outcome_error(detail)
+            if failure is not None:
+                raise failure
             if self.phase == "error" and self.error is not None:
                 raise self.error
         return detail
@@ -527,35 +516,16 @@ def simulate(
     ``ScriptError`` before anything is sent. With ``download`` the recordings are
     fetched as soon as the job completes (``job.local_recordings``).
     """
-    given = [
-        name
-        for name, value in (("script", script), ("scripts", scripts), ("script_url", script_url))
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise ScriptError(
-            "give exactly one of script=, scripts= or script_url="
-            + (f" (got {', '.join(given)})" if given else ""),
-            hint="script= for one script, scripts= for a batch, script_url= for a JSON file",
-        )
+    clean = validated_source(script, scripts, script_url)
     request: dict[str, Any] = {"portrait": bool(portrait)}
     if bypass_prompt_expansion is not None:
         request["bypass_prompt_expansion"] = bypass_prompt_expansion
-    clean: list[Script] | None
-    if script is not None:
-        clean = [validate_script(script)]
-        request["script"] = clean[0]
+    if clean is None:
+        request["script_url"] = script_url
     elif scripts is not None:
-        clean = validate_scripts(scripts)
         request["scripts"] = clean
     else:
-        if not isinstance(script_url, str) or not script_url.startswith(("http://", "https://")):
-            raise ScriptError(
-                f"script_url must be an http(s) URL, not {script_url!r}",
-                hint="point it at a JSON file holding the script",
-            )
-        clean = None
-        request["script_url"] = script_url
+        request["script"] = clean[0]
     runtime = get_runtime()
     job = Job(scripts=clean, portrait=bool(portrait), download=download, runtime=runtime)
     job._submit_future = runtime.submit(job._submit(request))

@@ -57,25 +57,43 @@ class RuntimeStoppedError(RuntimeError):
     """The runtime was stopped; get a new one with ``get_runtime()``."""
 
 
+def wait_in_slices(
+    wait: Callable[[float], object], done: Callable[[], bool], timeout: float | None = None
+) -> bool:
+    """Call ``wait(seconds)`` in short slices until ``done()``; False if ``timeout`` passes first.
+
+    The one blocking loop of the sync API: no single block lasts longer than
+    ``WAIT_SLICE``, so Ctrl-C lands within a tenth of a second.
+    """
+    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    while not done():
+        slice_ = WAIT_SLICE
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            slice_ = min(slice_, remaining)
+        wait(slice_)
+    return True
+
+
 def wait_future(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
     """Block on ``future`` in short slices; cancel it on Ctrl-C or timeout.
 
     Raises ``TimeoutError`` when ``timeout`` passes first.
     """
-    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        while not future.done():
-            slice_ = WAIT_SLICE
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    future.cancel()
-                    raise TimeoutError(f"gave up waiting after {timeout:g} s")
-                slice_ = min(slice_, remaining)
-            concurrent.futures.wait([future], timeout=slice_)
+        finished = wait_in_slices(
+            lambda seconds: concurrent.futures.wait([future], timeout=seconds),
+            future.done,
+            timeout,
+        )
     except KeyboardInterrupt:
         future.cancel()
         raise
+    if not finished:
+        future.cancel()
+        raise TimeoutError(f"gave up waiting after {timeout:g} s")
     return future.result()
 
 
