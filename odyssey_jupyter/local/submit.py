@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.local.startimage import MAX_IMAGE_BYTES, decoded_size
-from odyssey_jupyter.script import is_batch, validate_script, validate_scripts
+from odyssey_jupyter.local.startimage import decoded_size
+from odyssey_jupyter.script import MAX_IMAGE_BYTES, is_batch, validate_script, validate_scripts
 
 SCRIPT_URL_MAX_BYTES = 5 * 1024 * 1024
 SCRIPT_URL_TIMEOUT = 10.0
