@@ -129,11 +129,19 @@ def _forget(data_dir: Path) -> None:
 _OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
+_QUIET_SECONDS = 10.0
+_last_out_of_descriptors = [-_QUIET_SECONDS]
+
+
 def _on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """One line, not a traceback, when accept() runs out of descriptors (asyncio retries)."""
+    """A line every 10 s at most, not a traceback per pending connection, when accept()
+    runs out of descriptors (asyncio stops accepting for a second and tries again)."""
     exc = context.get("exception")
     if isinstance(exc, OSError) and exc.errno in _OUT_OF_DESCRIPTORS:
-        log.warning("cannot accept connections for now (%s); retrying", exc.strerror)
+        now = loop.time()
+        if now - _last_out_of_descriptors[0] >= _QUIET_SECONDS:
+            _last_out_of_descriptors[0] = now
+            log.warning("cannot accept connections for now (%s); retrying", exc.strerror)
         return
     loop.default_exception_handler(context)
 
