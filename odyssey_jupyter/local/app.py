@@ -117,9 +117,8 @@ def _size_text(limit: int) -> str:
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refused (413) past ``limit`` before it is all read, and (408)
     when the client takes longer than the engine's body deadline to send it."""
-    too_large = ApiError(
-        413, f"the request body is larger than {_size_text(limit)}", headers={"Connection": "close"}
-    )
+    # no "Connection: close": a client still sending would read a reset instead of this answer
+    too_large = ApiError(413, f"the request body is larger than {_size_text(limit)}")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -150,7 +149,7 @@ def require_json(request: Request) -> None:
     """415 unless the body is declared JSON: a cross-site form post stops here, unread."""
     problem = not_json_problem(request.headers.get("content-type"))
     if problem is not None:
-        raise ApiError(415, problem, headers={"Connection": "close"})
+        raise ApiError(415, problem)
 
 
 def parse_json(raw: bytes) -> Any:
