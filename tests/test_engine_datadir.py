@@ -225,6 +225,18 @@ def test_the_launcher_refuses_an_unusable_data_dir(tmp_path: Path, kind: str) ->
     assert ("permission denied" if kind == "read-only" else "not a directory") in message
 
 
+def test_the_launcher_passes_on_the_engines_one_line_reason(tmp_path: Path) -> None:
+    """The directory is writable, but the engine cannot make ``recordings/`` (a file is there)."""
+    data_dir = tmp_path / "engine"
+    data_dir.mkdir()
+    (data_dir / "recordings").write_text("in the way")
+    with pytest.raises(EngineStartError) as raised:
+        ensure_engine(data_dir)
+    message = str(raised.value)
+    assert message.startswith(f"the engine's data directory {data_dir} is not usable")
+    assert "recordings" in message and "\n" not in message
+
+
 def test_the_launcher_refuses_a_full_data_dir(tmp_path: Path) -> None:
     code = (
         "import sys; from pathlib import Path\n"

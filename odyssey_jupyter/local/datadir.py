@@ -29,6 +29,7 @@ _CAUSES = {
     errno.EDQUOT: "the disk quota is exhausted",
     errno.EFBIG: "files there may not grow (file size limit reached)",
     errno.ENOTDIR: "a part of the path is a file, not a directory",
+    errno.EEXIST: "a file is in the way of a directory it needs",
     errno.ENOENT: "a part of the path does not exist and cannot be created",
     errno.ENAMETOOLONG: "the path is too long",
     errno.ELOOP: "the path has too many symbolic links",
@@ -47,8 +48,11 @@ def cause_of(exc: OSError) -> str:
 
 
 def unusable(data_dir: Path, exc: OSError) -> DataDirUnusable:
+    where = ""
+    if exc.filename and Path(str(exc.filename)) != data_dir:
+        where = f" ({exc.filename})"
     return DataDirUnusable(
-        f"the engine's data directory {data_dir} is not usable: {cause_of(exc)}; "
+        f"the engine's data directory {data_dir} is not usable: {cause_of(exc)}{where}; "
         "choose another one with --data-dir or ODYSSEY_LOCAL_DATA_DIR, or free it"
     )
 
