@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssey_jupyter import idempotency
 from odyssey_jupyter.local.dispatcher import Dispatcher
-from odyssey_jupyter.local.door import FrontDoor, not_json_problem
+from odyssey_jupyter.local.door import LOOPBACK_NAMES, FrontDoor, not_json_problem
 from odyssey_jupyter.local.keys import TokenSigner, UrlSigner, same_secret
 from odyssey_jupyter.local.limits import (
     AuthThrottle,
@@ -99,15 +99,11 @@ class EngineState:
     max_job_seconds: float = 3600.0
     max_job_streams: int = 100
     body_timeout: float = 60.0
-    hosts: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1"})
+    hosts: frozenset[str] = LOOPBACK_NAMES
     auth_throttle: AuthThrottle | None = None
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-async def read_json(request: Request) -> Any:
-    return parse_json(await read_body(request))
 
 
 def _size_text(limit: int) -> str:

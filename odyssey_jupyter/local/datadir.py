@@ -19,6 +19,8 @@ from pathlib import Path
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_UMASK = 0o077
+UNUSABLE_EXIT_STATUS = 4
+"""``serve``'s exit status when its data directory cannot be used (its last log line says why)."""
 """Set for the whole engine process: SQLite's WAL files and the workers' output are private."""
 
 _CAUSES = {

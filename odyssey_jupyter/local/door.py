@@ -14,7 +14,9 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+from odyssey_jupyter.local.options import LOOPBACK_HOSTS
+
+LOOPBACK_NAMES = LOOPBACK_HOSTS
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 JSON_MEDIA_TYPE = "application/json"
 

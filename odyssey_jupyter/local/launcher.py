@@ -26,6 +26,8 @@ import httpx
 from odyssey_jupyter.errors import EngineStartError
 from odyssey_jupyter.local import READY_PREFIX
 from odyssey_jupyter.local.datadir import (
+    PRIVATE_FILE_MODE,
+    UNUSABLE_EXIT_STATUS,
     DataDirUnusable,
     create_private_dir,
     open_private_append,
@@ -34,8 +36,6 @@ from odyssey_jupyter.local.datadir import (
 from odyssey_jupyter.local.options import API_KEY_ENV, default_data_dir
 
 REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
-DATA_DIR_UNUSABLE_STATUS = 4
-"""``serve``'s exit status when its data directory cannot be used (its last log line says why)."""
 
 _children: list[subprocess.Popen[bytes]] = []
 """Engines started from this process: polled now and then so an exited one is reaped."""
@@ -115,7 +115,7 @@ def _locked(path: Path, timeout: float) -> Iterator[None]:
     except ImportError:  # no flock on this platform: go without
         yield
         return
-    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "a+b") as handle:
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE), "a+b") as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -187,7 +187,7 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
         raise EngineStartError(
             f"the local engine did not start within {timeout:g} s (log: {log_path})"
         )
-    if process.returncode == DATA_DIR_UNUSABLE_STATUS:
+    if process.returncode == UNUSABLE_EXIT_STATUS:
         last = _tail(log_path, 1).strip()
         reason = last.partition(" ERROR ")[2] or last
         raise EngineStartError(reason or f"the engine's data directory {data_dir} is not usable")

@@ -27,6 +27,7 @@ from odyssey_jupyter.local.app import EngineState, create_app
 from odyssey_jupyter.local.datadir import (
     PRIVATE_DIR_MODE,
     PRIVATE_UMASK,
+    UNUSABLE_EXIT_STATUS,
     DataDirUnusable,
     create_private_dir,
     tighten_tree,
@@ -258,7 +259,7 @@ def serve(options: EngineOptions) -> int:
         return 3
     except DataDirUnusable as exc:
         log.error("%s", exc)
-        return 4
+        return UNUSABLE_EXIT_STATUS
     except OSError as exc:
         log.error("cannot serve on %s:%s: %s", options.host, options.port, exc)
         return 1
