@@ -49,7 +49,7 @@ class EngineOptions:
     max_job_streams: int = 100
     allowed_hosts: tuple[str, ...] = ()
     forwarded_allow_ips: str | None = None
-    max_connections: int = 64
+    max_connections: int = 128
     header_timeout: float = 10.0
     body_timeout: float = 60.0
     keep_alive: float = 5.0
@@ -143,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-connections",
         type=_positive_int,
-        default=64,
-        help="open connections at most; beyond it, 503 (default 64)",
+        default=128,
+        help="open connections at most; beyond it, 503 (default 128)",
     )
     serve.add_argument(
         "--header-timeout",
