@@ -139,6 +139,7 @@ def launch_engine(
     api_key: str | None = None,
     port: int = 0,
     timeout: float = 60.0,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> RunningEngine:
     """Start ``python -m odyssey_jupyter.local serve`` and wait for its ready line."""
     key = api_key or f"ody_test_{secrets.token_hex(12)}"
@@ -153,13 +154,18 @@ def launch_engine(
         str(port),
         "--data-dir",
         str(data_dir),
-        "--api-key",
-        key,
         *extra,
     ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # the key goes by the environment: on the command line every local user could read it
+    env = dict(os.environ, PYTHONUNBUFFERED="1", ODYSSEY_LOCAL_API_KEY=key)
     process = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=None, text=True, env=env, start_new_session=True
+        args,
+        stdout=subprocess.PIPE,
+        stderr=None,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=preexec_fn,  # e.g. resource limits for one engine
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
