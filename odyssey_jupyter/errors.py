@@ -74,7 +74,8 @@ class ScriptError(OdysseyError, ValueError):
             text += f"\n    {self.source_line.strip()}"
         if self.hint:
             text += f"\n  Fix: {self.hint}"
-        return text
+        # A lone surrogate from the cell would make the message itself unsendable.
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
     def located(self, *, line: int, source_line: str) -> ScriptError:
         """A copy of this error that also names the cell line it came from."""

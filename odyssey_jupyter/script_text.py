@@ -180,12 +180,24 @@ def _first_meaningful(source: Sequence[str]) -> int | None:
     return None
 
 
+def _too_deep(source: Sequence[str]) -> ScriptError:
+    number = _first_meaningful(source) or 1
+    return ScriptError(
+        "the cell nests lists or dicts too deeply to read",
+        hint="a script is a list of entries (a batch: a list of such lists); check the brackets",
+        line=number,
+        source_line=source[number - 1][:200] if source else None,
+    )
+
+
 def _detect_form(text: str, first: str) -> str:
     if first.startswith(("[", "{")):
         try:
             json.loads(text)
         except ValueError:
             return "python"
+        except RecursionError:
+            raise _too_deep(text.splitlines()) from None
         return "json"
     if _ASSIGN.match(first):
         return "python"
