@@ -335,6 +335,7 @@ class JobBrowser:
         except Exception as exc:
             self.last_error = exc
             log.debug("job browser action failed", exc_info=True)
+            self._first_page.set()  # the reprs must not wait for a page that is not coming
             if not self._closed:
                 self._say(f"Error: {escape(exc)}", error=True)
 

@@ -1,0 +1,235 @@
+"""Untrusted text never becomes markup: every display, fed hostile strings, parsed.
+
+The strings come from a fake Simulate API on 127.0.0.1 (ids, statuses, details,
+error messages, totals, events) and from the user (prompts, variable values,
+image file names). Each HTML/SVG fragment produced is parsed with ``html.parser``:
+no element, attribute, handler or URL from the corpus may survive. The same
+fragments are rendered in Chromium by ``test_hostile_browser.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from support.hostile import PAYLOADS, URL_PAYLOADS, HostileServer, hostile_server, injections
+from support.hostile_displays import Fragment, collect, collect_bad_total
+
+from odyssey_jupyter.display.browser_rows import RowData, html_table, info_html, text_table
+from odyssey_jupyter.display.markup import class_name, escape, python_call, safe_url
+from odyssey_jupyter.display.player import chapters_html, player_html
+from odyssey_jupyter.display.status import StatusView, StreamRow, badge_html, panel_html
+from odyssey_jupyter.display.timeline import ScriptTimeline
+from odyssey_jupyter.recordings import Chapter, LocalRecording
+from odyssey_jupyter.runtime import shutdown_runtime
+from odyssey_jupyter.types import JobStatus
+
+# --------------------------------------------------------------------------- the helper
+
+
+@pytest.mark.parametrize("text", PAYLOADS)
+def test_escape_leaves_no_markup_in_text_or_attributes(text: str) -> None:
+    assert injections(f"<span>{escape(text)}</span>") == []
+    assert injections(f'<span title="{escape(text)}">x</span>') == []
+    assert injections(f"<span title='{escape(text)}'>x</span>") == []
+    assert html.unescape(escape(text)) == text  # the reader still sees the text itself
+
+
+@pytest.mark.parametrize(
+    "url", [*URL_PAYLOADS, "JAVASCRIPT:x", "\x00javascript:x", "java\nscript:x", "data:,x"]
+)
+def test_safe_url_drops_script_urls(url: str) -> None:
+    assert safe_url(url) == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "odyssey_recordings/job/stream/video.mp4",
+        "odyssey_recordings/%3Cimg%3E/video.mp4",
+        "https://cdn.example/v.mp4?sig=a&b=c",
+        "http://127.0.0.1:8000/x.jpg",
+        "data:image/jpeg;base64,AAAA",
+        "data:video/mp4;base64,AAAA",
+        "C:/Users/me/video.mp4",
+    ],
+)
+def test_safe_url_keeps_relative_http_and_media_data_urls(url: str) -> None:
+    assert html.unescape(safe_url(url)) == url
+
+
+def test_class_names_are_one_plain_token() -> None:
+    assert class_name('a b"><img onerror=x>') == "a-b---img-onerror-x-"
+    for text in PAYLOADS:
+        assert set(class_name(text)) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+@pytest.mark.parametrize("job_id", [*PAYLOADS, 'x"); import os; os.system("id"); ("', "a\nb"])
+def test_the_copyable_line_only_names_the_job(job_id: str) -> None:
+    line = python_call("job_x", "odyssey_jupyter.Job.from_id", job_id)
+    module = ast.parse(line)
+    assert len(module.body) == 1
+    node = module.body[0]
+    assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+    (argument,) = node.value.args
+    assert isinstance(argument, ast.Constant) and argument.value == job_id
+    assert ast.unparse(node.value.func) == "odyssey_jupyter.Job.from_id"
+
+
+# --------------------------------------------------------------------------- direct builders
+
+
+def _recording(tmp_path: Path, stream_id: str) -> LocalRecording:
+    video = tmp_path / "video.mp4"
+    video.write_bytes(b"\x00\x00\x00\x08free")
+    thumb = tmp_path / "thumbnail.jpg"
+    thumb.write_bytes(b"\xff\xd8\xff\xd9")
+    return LocalRecording(
+        stream_id=stream_id,
+        script_index=0,
+        video_path=video,
+        thumbnail_path=thumb,
+        preview_path=None,
+        events_path=None,
+        duration_seconds=1.0,
+        frame_count=24,
+        width=1280,
+        height=704,
+        chapters=tuple(Chapter(i * 0.5, text, "interact") for i, text in enumerate(PAYLOADS)),
+    )
+
+
+@pytest.mark.parametrize("index", range(len(PAYLOADS)))
+def test_builders_escape_each_payload(index: int, tmp_path: Path) -> None:
+    text = PAYLOADS[index]
+    rec = _recording(tmp_path, text)
+    view = StatusView(
+        job_id=text,
+        status=text,
+        stage=text,
+        elapsed_s=1.0,
+        wait_text=text,
+        progress=None,
+        stage_fraction=0.5,
+        streams=(StreamRow(text, text, text), StreamRow("script 1", "waiting", None)),
+        error=text,
+        reconnecting=True,
+        terminal=True,
+        finished=True,
+        summary=text,
+    )
+    row = RowData(text, JobStatus(text), text, 1.0, text, 1, text)
+    fragments = {
+        "player": player_html(rec, label=text),
+        "chapters": chapters_html(rec),
+        "panel": panel_html(view, note=text),
+        "badge": badge_html(text, text),
+        "row": info_html(row),
+        "table": html_table([row], text),
+    }
+    for name, markup in fragments.items():
+        assert injections(markup) == [], name
+    assert text in text_table([row], text)  # the text fallback shows the string as it is
+
+
+def test_the_dry_run_escapes_prompts_and_labels() -> None:
+    script = [{"timestamp_ms": 0, "start": {"prompt": PAYLOADS[0]}}]
+    script += [
+        {"timestamp_ms": 100 * (i + 1), "interact": {"prompt": text}}
+        for i, text in enumerate(PAYLOADS[1:])
+    ]
+    script.append({"timestamp_ms": 5000, "end": {}})
+    timeline = ScriptTimeline([script, script])
+    markup = timeline._repr_html_()
+    assert injections(markup) == []
+    assert escape(PAYLOADS[3]) in markup
+    assert PAYLOADS[3] in repr(timeline)
+
+
+# --------------------------------------------------------------------------- through a server
+
+
+@pytest.fixture
+def point_at(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[str], None]]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))
+    monkeypatch.setenv("ODYSSEY_API_KEY", HostileServer.API_KEY)
+    monkeypatch.delenv("ODYSSEY_WAIT", raising=False)
+
+    def use(url: str) -> None:
+        monkeypatch.setenv("ODYSSEY_API_URL", url)
+        shutdown_runtime()
+
+    yield use
+    shutdown_runtime()
+
+
+@pytest.fixture
+def fragments(point_at: Callable[[str], None], tmp_path: Path) -> list[Fragment]:
+    with hostile_server() as server:
+        point_at(server.url)
+        return collect(server, tmp_path)
+
+
+def test_every_display_fed_hostile_strings_makes_no_markup_of_them(
+    fragments: list[Fragment],
+) -> None:
+    names = {f.name.split(" (")[0] for f in fragments}
+    for wanted in (
+        "dry-run timeline",
+        "script error",
+        "text status",
+        "status widget panel",
+        "status widget players",
+        "summary",
+        "players",
+        "browser row",
+        "browser caption",
+        "browser message",
+        "browser preview title",
+        "browser preview",
+        "browser table",
+        "browser text",
+    ):
+        assert wanted in names, f"no {wanted} was produced"
+    markup = [f for f in fragments if f.kind != "text"]
+    problems = {f"{f.name}: {p}" for f in markup for p in injections(f.content)}
+    assert not problems, sorted(problems)[:20]
+    # the hostile strings did reach the displays, as visible text
+    everything = "".join(f.content for f in markup)
+    for text in (PAYLOADS[0], PAYLOADS[1], PAYLOADS[6], PAYLOADS[11]):
+        assert escape(text) in everything, text
+    texts = "\n".join(f.content for f in fragments if f.kind == "text")
+    assert PAYLOADS[0] in texts and escape(PAYLOADS[0]) not in texts  # text stays text
+
+
+def test_the_browser_error_line_and_load_line_quote_server_strings(
+    fragments: list[Fragment],
+) -> None:
+    messages = [f.content for f in fragments if f.name.startswith("browser message")]
+    errors = [m for m in messages if "Error: " in m]
+    assert errors, "no action failed: the message-line sink was not exercised"
+    loads = [m for m in messages if "Job.from_id(" in m]
+    assert loads
+    for message in loads:
+        code = html.unescape(message.rsplit("<code>", 1)[1].removesuffix("</code>"))
+        node = ast.parse(code).body
+        assert len(node) == 1 and isinstance(node[0], ast.Assign)
+        call = node[0].value
+        assert isinstance(call, ast.Call) and isinstance(call.args[0], ast.Constant)
+
+
+def test_a_hostile_list_total_is_shown_as_text(
+    point_at: Callable[[str], None], tmp_path: Path
+) -> None:
+    with hostile_server(total=PAYLOADS[0]) as server:
+        point_at(server.url)
+        found = collect_bad_total(server)
+    message = next(f.content for f in found if f.name == "bad total: message")
+    assert escape(PAYLOADS[0]) in message or "total" in message  # said, as text
+    for fragment in found:
+        if fragment.kind != "text":
+            assert injections(fragment.content) == [], fragment.name
