@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import ast
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.hostile import PAYLOADS, URL_PAYLOADS, HostileServer, hostile_server, injections
-from support.hostile_displays import Fragment, collect, collect_bad_total
+from support.hostile import PAYLOADS, URL_PAYLOADS, hostile_server, injections
+from support.hostile_displays import Fragment, collect, collect_bad_total, point_at
 
 from odyssey_jupyter.display.browser_rows import RowData, html_table, info_html, text_table
 from odyssey_jupyter.display.markup import class_name, escape, python_call, safe_url
@@ -153,25 +153,12 @@ def test_the_dry_run_escapes_prompts_and_labels() -> None:
 
 
 @pytest.fixture
-def point_at(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[str], None]]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))
-    monkeypatch.setenv("ODYSSEY_API_KEY", HostileServer.API_KEY)
-    monkeypatch.delenv("ODYSSEY_WAIT", raising=False)
-
-    def use(url: str) -> None:
-        monkeypatch.setenv("ODYSSEY_API_URL", url)
-        shutdown_runtime()
-
-    yield use
-    shutdown_runtime()
-
-
-@pytest.fixture
-def fragments(point_at: Callable[[str], None], tmp_path: Path) -> list[Fragment]:
+def fragments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[Fragment]]:
     with hostile_server() as server:
-        point_at(server.url)
-        return collect(server, tmp_path)
+        point_at(monkeypatch, tmp_path, server.url)
+        found = collect(server, tmp_path)
+    yield found
+    shutdown_runtime()
 
 
 def test_every_display_fed_hostile_strings_makes_no_markup_of_them(
@@ -223,11 +210,12 @@ def test_the_browser_error_line_and_load_line_quote_server_strings(
 
 
 def test_a_hostile_list_total_is_shown_as_text(
-    point_at: Callable[[str], None], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     with hostile_server(total=PAYLOADS[0]) as server:
-        point_at(server.url)
+        point_at(monkeypatch, tmp_path, server.url)
         found = collect_bad_total(server)
+    shutdown_runtime()
     message = next(f.content for f in found if f.name == "bad total: message")
     assert escape(PAYLOADS[0]) in message or "total" in message  # said, as text
     for fragment in found:

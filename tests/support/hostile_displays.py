@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+
 from odyssey_jupyter import jobs
 from odyssey_jupyter.display import browser as browser_module
 from odyssey_jupyter.display.browser import JobBrowser
@@ -71,6 +73,16 @@ def user_cell(workdir: Path) -> tuple[str, dict[str, Any]]:
         lines += [f"+0.4s interact {dsl(payload(script * 7 + i + 1))}" for i in range(6)]
         lines += ["+1s end", "---"]
     return "\n".join(lines[:-1]), namespace
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, workdir: Path, url: str) -> None:
+    """Point this process (env, working directory, history, runtime) at ``url``."""
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(workdir / "history.jsonl"))
+    monkeypatch.setenv("ODYSSEY_API_KEY", HostileServer.API_KEY)
+    monkeypatch.setenv("ODYSSEY_API_URL", url)
+    monkeypatch.delenv("ODYSSEY_WAIT", raising=False)
+    shutdown_runtime()
 
 
 def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> list[Fragment]:
@@ -181,4 +193,4 @@ def collect_bad_total(server: HostileServer, *, timeout: float = 60.0) -> list[F
     return found
 
 
-__all__ = ["Fragment", "collect", "collect_bad_total", "user_cell"]
+__all__ = ["Fragment", "collect", "collect_bad_total", "point_at", "user_cell"]
