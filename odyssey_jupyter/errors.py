@@ -27,6 +27,14 @@ class ConfigurationError(OdysseyError, ValueError):
 # --------------------------------------------------------------------------- input
 
 
+SOURCE_LINE_CHARS = 300
+"""How much of the offending cell line a ScriptError repeats."""
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class ScriptError(OdysseyError, ValueError):
     """A script (or the cell text it came from) is malformed; nothing was sent.
 
@@ -69,9 +77,11 @@ class ScriptError(OdysseyError, ValueError):
 
     def _compose(self) -> str:
         where = self._where()
-        text = f"{where}: {self.problem}" if where else self.problem
+        # A 50,000-bracket line (or a token quoted from it) is not worth repeating whole.
+        problem = _clip(self.problem, 4 * SOURCE_LINE_CHARS)
+        text = f"{where}: {problem}" if where else problem
         if self.source_line is not None:
-            text += f"\n    {self.source_line.strip()}"
+            text += f"\n    {_clip(self.source_line.strip(), SOURCE_LINE_CHARS)}"
         if self.hint:
             text += f"\n  Fix: {self.hint}"
         # A lone surrogate from the cell would make the message itself unsendable.

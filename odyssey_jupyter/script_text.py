@@ -106,6 +106,7 @@ def parse_cell(text: str, namespace: Mapping[str, Any] | None = None) -> CellScr
             "the cell holds no script",
             hint="write one entry per line, e.g. '0s start A cat on a windowsill', then '5s end'",
         )
+    _refuse_surrogates(text, source)
     form = _detect_form(text, source[first - 1].strip())
     if form == "timeline":
         parsed = _parse_timeline(source, namespace)
@@ -180,13 +181,37 @@ def _first_meaningful(source: Sequence[str]) -> int | None:
     return None
 
 
+def _refuse_surrogates(text: str, source: Sequence[str]) -> None:
+    """A lone surrogate (a broken paste) cannot be parsed as Python nor sent as JSON."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return
+    for number, line in enumerate(source, start=1):
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ScriptError(
+                f"the cell holds a lone surrogate ({line[exc.start]!r}) at character "
+                f"{exc.start + 1}, which is not text that can be sent",
+                hint="retype that part of the line (it usually comes from a broken copy and paste)",
+                line=number,
+                source_line=line,
+            ) from None
+    raise ScriptError(  # pragma: no cover - splitlines keeps every character but line ends
+        "the cell holds a lone surrogate", hint="retype the cell"
+    )
+
+
 def _too_deep(source: Sequence[str]) -> ScriptError:
     number = _first_meaningful(source) or 1
     return ScriptError(
         "the cell nests lists or dicts too deeply to read",
         hint="a script is a list of entries (a batch: a list of such lists); check the brackets",
         line=number,
-        source_line=source[number - 1][:200] if source else None,
+        source_line=source[number - 1] if source else None,
     )
 
 

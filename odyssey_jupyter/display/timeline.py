@@ -61,12 +61,16 @@ def _thumbnail(image: Any) -> tuple[str, int, int] | None:
     return url, width, THUMB
 
 
+_STEPS = (250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000)
+_STEPS += (600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000)
+
+
 def _nice_step(total_ms: int) -> int:
     """A tick step giving at most ten ticks for any length, so drawing time is bounded."""
-    for step in (250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000):
+    for step in _STEPS:
         if total_ms <= step * 10:
             return step
-    return -(-total_ms // (10 * 300_000)) * 300_000
+    return -(-total_ms // (10 * _STEPS[-1])) * _STEPS[-1]
 
 
 def _fmt_tick(ms: int) -> str:
