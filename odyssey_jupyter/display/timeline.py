@@ -61,8 +61,9 @@ def _thumbnail(image: Any) -> tuple[str, int, int] | None:
     return url, width, THUMB
 
 
-_STEPS = (250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000)
-_STEPS += (600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000)
+_STEPS: tuple[int, ...] = (250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000)
+_STEPS += (120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000)
+"""Tick steps (ms): round seconds, minutes and hours."""
 
 
 def _nice_step(total_ms: int) -> int:
