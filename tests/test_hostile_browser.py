@@ -26,6 +26,8 @@ from support.hostile_displays import Fragment, collect, collect_bad_total, point
 
 from odyssey_jupyter.runtime import shutdown_runtime
 
+pytestmark = pytest.mark.browser
+
 ORIGIN = "http://notebook.test"
 
 _HOOK = """
