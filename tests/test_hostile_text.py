@@ -15,11 +15,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.hostile import PAYLOADS, URL_PAYLOADS, hostile_server, injections
 from support.hostile_displays import Fragment, collect, collect_bad_total, point_at
 
 from odyssey_jupyter.display.browser_rows import RowData, html_table, info_html, text_table
-from odyssey_jupyter.display.markup import class_name, escape, python_call, safe_url
+from odyssey_jupyter.display.markup import (
+    class_name,
+    escape,
+    printable,
+    python_call,
+    python_literal,
+    safe_url,
+)
 from odyssey_jupyter.display.player import chapters_html, player_html
 from odyssey_jupyter.display.status import StatusView, StreamRow, badge_html, panel_html
 from odyssey_jupyter.display.timeline import ScriptTimeline
@@ -61,6 +70,11 @@ def test_safe_url_keeps_relative_http_and_media_data_urls(url: str) -> None:
     assert html.unescape(safe_url(url)) == url
 
 
+def test_printable_shows_terminal_escapes_and_keeps_lines() -> None:
+    assert printable("a\x1b[2Jb\r\u202ec\nd\te\x9b") == "a\\x1b[2Jb\\r\\u202ec\nd\te\\x9b"
+    assert printable(PAYLOADS[0]) == PAYLOADS[0]
+
+
 def test_class_names_are_one_plain_token() -> None:
     assert class_name('a b"><img onerror=x>') == "a-b---img-onerror-x-"
     for text in PAYLOADS:
@@ -77,6 +91,14 @@ def test_the_copyable_line_only_names_the_job(job_id: str) -> None:
     (argument,) = node.value.args
     assert isinstance(argument, ast.Constant) and argument.value == job_id
     assert ast.unparse(node.value.func) == "odyssey_jupyter.Job.from_id"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_text_is_quoted_into_a_literal_of_itself(text: str) -> None:
+    literal = python_literal(text)
+    assert literal.startswith('"') and ast.literal_eval(literal) == text
+    literal.encode("utf-8")  # even a lone surrogate is written as an escape
 
 
 # --------------------------------------------------------------------------- direct builders
@@ -132,7 +154,7 @@ def test_builders_escape_each_payload(index: int, tmp_path: Path) -> None:
     }
     for name, markup in fragments.items():
         assert injections(markup) == [], name
-    assert text in text_table([row], text)  # the text fallback shows the string as it is
+    assert printable(text) in text_table([row], text)  # the text fallback shows the string
 
 
 def test_the_dry_run_escapes_prompts_and_labels() -> None:
@@ -191,6 +213,10 @@ def test_every_display_fed_hostile_strings_makes_no_markup_of_them(
         assert escape(text) in everything, text
     texts = "\n".join(f.content for f in fragments if f.kind == "text")
     assert PAYLOADS[0] in texts and escape(PAYLOADS[0]) not in texts  # text stays text
+    for fragment in fragments:
+        if fragment.kind == "text" and fragment.name != "job wait error":
+            assert "\x1b" not in fragment.content and "\u202e" not in fragment.content, fragment
+    assert "\\x1b]8;;javascript:" in texts  # the terminal escape is shown, not obeyed
 
 
 def test_the_browser_error_line_and_load_line_quote_server_strings(
@@ -221,3 +247,16 @@ def test_a_hostile_list_total_is_shown_as_text(
     for fragment in found:
         if fragment.kind != "text":
             assert injections(fragment.content) == [], fragment.name
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_numbers_that_are_not_finite_show_as_unknown(value: float, tmp_path: Path) -> None:
+    rec = _recording(tmp_path, "s1")
+    rec = LocalRecording(
+        **{f: getattr(rec, f) for f in LocalRecording.__slots__ if f != "chapters"},
+        chapters=(Chapter(value, "a chapter", "start"),),
+    )
+    markup = player_html(rec)
+    assert "a chapter" in markup and injections(markup) == []
+    row = RowData("job", JobStatus("completed"), None, value, None, 1, None)
+    assert "—" in info_html(row) and "—" in text_table([row], "caption")

@@ -43,7 +43,7 @@ from odyssey_jupyter.display.browser_rows import (
     text_table,
 )
 from odyssey_jupyter.display.browser_widgets import BrowserRow, SharedStyles
-from odyssey_jupyter.display.markup import escape, python_call
+from odyssey_jupyter.display.markup import escape, printable, python_call
 from odyssey_jupyter.display.player import players_html
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobsList
@@ -301,7 +301,7 @@ class JobBrowser:
         table = text_table(self._rows_data, f"Odyssey jobs: {self.caption}")
         if self.list_failed and self.last_error is not None:
             table = f"Could not list jobs: {self.last_error}\n{table}"
-        return table
+        return printable(table)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))

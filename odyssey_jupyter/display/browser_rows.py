@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from odyssey_jupyter.display.markup import class_name, escape
+from odyssey_jupyter.display.markup import class_name, escape, printable
 from odyssey_jupyter.display.relative_time import format_duration, full_time, relative_time
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobInfo
 
@@ -189,7 +189,7 @@ def text_table(rows: Sequence[RowData], caption: str, now: datetime | None = Non
     for line in (header, *lines):
         cells = [line[i].ljust(widths[i]) for i in range(4)]
         out.append("  ".join([*cells, line[4]]).rstrip())
-    return "\n".join(out)
+    return printable("\n".join(out))
 
 
 def caption_text(total: int, offset: int, shown: int, filters: str = "") -> str:

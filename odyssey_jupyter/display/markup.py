@@ -20,11 +20,20 @@ _DATA_PREFIXES = ("data:image/", "data:video/")
 # Characters browsers drop from a URL before reading its scheme ("java\tscript:").
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]")
 _CLASS_UNSAFE = re.compile(r"[^a-z0-9-]")
+# Terminal escapes, other control characters and bidi overrides: a text fallback
+# shows them as visible escapes, so a server string cannot restyle or rewrite a
+# terminal (or reorder what a reader sees). Newlines and tabs stay.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape(value: Any) -> str:
     """``value`` as text content or a quoted attribute value: ``& < > " '`` escaped."""
     return html.escape(str(value), quote=True)
+
+
+def printable(value: Any) -> str:
+    """``value`` for a text fallback: control characters and bidi overrides made visible."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(value))
 
 
 def class_name(value: Any) -> str:
@@ -54,13 +63,25 @@ def _is_windows_drive(probe: str) -> bool:
     return len(probe) > 2 and probe[0].isalpha() and probe[1] == ":" and probe[2] in "/\\"
 
 
+def python_literal(value: Any) -> str:
+    """``repr(value)``; a string in double quotes, the way the docs write job ids.
+
+    Built from ``repr`` so every quote, backslash, line break and lone surrogate is
+    escaped: the literal evaluates back to ``value`` and to nothing else.
+    """
+    text = repr(value)
+    if not isinstance(value, str) or text[0] == '"':
+        return text
+    return '"' + text[1:-1].replace('"', '\\"') + '"'
+
+
 def python_call(target: str, function: str, *args: Any) -> str:
-    """A copyable line ``target = function(arg, ...)`` whose arguments are ``repr``-quoted.
+    """A copyable line ``target = function(arg, ...)`` with every argument a quoted literal.
 
     A crafted job id cannot end the string literal and run code when the line is
     pasted into a cell.
     """
-    return f"{target} = {function}({', '.join(repr(a) for a in args)})"
+    return f"{target} = {function}({', '.join(python_literal(a) for a in args)})"
 
 
-__all__ = ["class_name", "escape", "python_call", "safe_url"]
+__all__ = ["class_name", "escape", "printable", "python_call", "python_literal", "safe_url"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
-from odyssey_jupyter.display.markup import escape, safe_url
+from odyssey_jupyter.display.markup import escape, printable, safe_url
 from odyssey_jupyter.display.relative_time import format_duration, format_timestamp
 from odyssey_jupyter.recordings import Mp4Info, read_mp4_info
 
@@ -263,7 +263,7 @@ def player_text(rec: RecordingLike, base_dir: Path | None = None) -> str:
     facts = ", ".join(_facts(rec, None))
     lines = [f"{relative_src(rec.video_path, base_dir)}" + (f" ({facts})" if facts else "")]
     lines += [f"    {format_timestamp(c.time_s)}  {c.prompt}" for c in rec.chapters]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 class PlayerGroup:

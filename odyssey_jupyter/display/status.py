@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import ipywidgets as widgets
 
-from odyssey_jupyter.display.markup import class_name, escape
+from odyssey_jupyter.display.markup import class_name, escape, printable
 from odyssey_jupyter.types import SimulationJobDetail, is_terminal, parse_time
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ def status_line(view: StatusView) -> str:
         parts.append("reconnecting...")
     if view.error:
         parts.append(view.error)
-    return " · ".join(parts)
+    return printable(" · ".join(parts))
 
 
 def badge_html(status: str, css_class: str) -> str:
@@ -345,7 +345,7 @@ class JobSummary:
             from odyssey_jupyter.display.player import PlayerGroup
 
             lines.append(repr(PlayerGroup(self.recordings)))
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
@@ -388,7 +388,7 @@ class TextStatus:
         final: bool = True,
     ) -> None:
         self.job = job
-        self._write = write or (lambda text: print(text, flush=True))
+        self._show: Callable[[str], None] = write or (lambda text: print(text, flush=True))
         self._players = players
         self._final = final
         self._last: tuple[Any, ...] | None = None
@@ -418,6 +418,9 @@ class TextStatus:
                 self._write(repr(PlayerGroup(self.job.local_recordings)))
         else:
             self._write(status_line(view))
+
+    def _write(self, text: str) -> None:
+        self._show(printable(text))
 
     def wait_finished(self, timeout: float) -> bool:
         return self._done.wait(timeout)

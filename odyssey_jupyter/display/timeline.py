@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from odyssey_jupyter.display.markup import escape, safe_url
+from odyssey_jupyter.display.markup import escape, printable, safe_url
 from odyssey_jupyter.script import Script, StreamPlan, plan_streams
 from odyssey_jupyter.script_text import describe_image, format_timeline
 
@@ -203,7 +203,7 @@ class ScriptTimeline:
         return format_timeline(self.scripts)
 
     def __repr__(self) -> str:
-        return f"{self._header()}\n{self.text()}"
+        return printable(f"{self._header()}\n{self.text()}")
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))

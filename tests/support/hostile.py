@@ -51,8 +51,10 @@ PAYLOADS: tuple[str, ...] = (
     "<img src=x onerror=alert(22)>",
     "<marquee onstart=__pwned(23)>m</marquee>",
     "<form><button formaction=javascript:__pwned(24)>b</button></form>",
+    "\x1b]8;;javascript:__pwned(25)\x1b\\link\x1b]8;;\x1b\\\x1b[2J\x1b[1A\r\u202eevil\x07",
 )
-"""Every string here is inert text when handled right; each one runs script when not."""
+"""Every string here is inert text when handled right; each one runs script when not
+(the last one rewrites a terminal instead: text fallbacks must show it escaped)."""
 
 URL_PAYLOADS: tuple[str, ...] = (
     "javascript:__pwned(31)",
