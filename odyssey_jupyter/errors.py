@@ -29,6 +29,8 @@ class ConfigurationError(OdysseyError, ValueError):
 
 SOURCE_LINE_CHARS = 300
 """How much of the offending cell line a ScriptError repeats."""
+PROBLEM_CHARS = 5000
+"""A ScriptError's problem is cut there (it may quote a token of the cell; ints print whole)."""
 
 
 def _clip(text: str, limit: int) -> str:
@@ -78,7 +80,7 @@ class ScriptError(OdysseyError, ValueError):
     def _compose(self) -> str:
         where = self._where()
         # A 50,000-bracket line (or a token quoted from it) is not worth repeating whole.
-        problem = _clip(self.problem, 4 * SOURCE_LINE_CHARS)
+        problem = _clip(self.problem, PROBLEM_CHARS)
         text = f"{where}: {problem}" if where else problem
         if self.source_line is not None:
             text += f"\n    {_clip(self.source_line.strip(), SOURCE_LINE_CHARS)}"

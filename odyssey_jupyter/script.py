@@ -89,17 +89,19 @@ def _fail(
 
 def _count(number: int) -> str:
     """An int for a message: ``str()`` refuses ints of more than 4300 digits."""
-    if number.bit_length() <= 128:
+    try:
         return str(number)
-    return f"{'-' if number < 0 else ''}about 2^{number.bit_length() - 1}"
+    except ValueError:
+        return f"{'-' if number < 0 else ''}about 2^{number.bit_length() - 1}"
 
 
 def _seconds(ms: int) -> str:
     """Milliseconds as seconds, exactly: ``ms / 1000`` overflows a float for huge timestamps."""
-    if ms.bit_length() > 128:
-        return _count(ms // 1000)
     whole, rest = divmod(ms, 1000)
-    return f"{whole}.{rest:03d}".rstrip("0").rstrip(".")
+    try:
+        return f"{whole}.{rest:03d}".rstrip("0").rstrip(".")
+    except ValueError:  # more digits than str() prints
+        return _count(whole)
 
 
 def _shown(value: Any, limit: int = 60) -> str:
@@ -111,7 +113,9 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _check_prompt(value: Any, *, action: str, entry: int, script_index: int | None) -> str:
+def _check_prompt(
+    value: Any, *, action: str, entry: int, script_index: int | None, sendable: bool
+) -> str:
     where: _Where = {"entry": entry, "script_index": script_index, "field_name": f"{action}.prompt"}
     if value is None:
         raise _fail(
@@ -127,15 +131,16 @@ def _check_prompt(value: Any, *, action: str, entry: int, script_index: int | No
         )
     if not value.strip():
         raise _fail("the prompt is empty", "describe what should happen", **where)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise _fail(
-            f"the prompt holds a lone surrogate ({value[exc.start]!r}) at character "
-            f"{exc.start + 1}, which is not text that can be sent",
-            "retype that part of the prompt (it usually comes from a broken copy and paste)",
-            **where,
-        ) from None
+    if sendable:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _fail(
+                f"the prompt holds a lone surrogate ({value[exc.start]!r}) at character "
+                f"{exc.start + 1}, which is not text that can be sent",
+                "retype that part of the prompt (it usually comes from a broken copy and paste)",
+                **where,
+            ) from None
     if len(value) > MAX_PROMPT_CHARS:
         raise _fail(
             f"the prompt is {len(value)} characters long (at most {MAX_PROMPT_CHARS})",
@@ -198,14 +203,6 @@ def _check_entry(
             field_name="timestamp_ms",
             **where,
         )
-    if stamp > MAX_SCRIPT_MS:
-        raise _fail(
-            f"'timestamp_ms' is {_seconds(stamp)} s, later than a script may run "
-            f"(at most {MAX_SCRIPT_MS // 3_600_000} h = {MAX_SCRIPT_MS} ms)",
-            "times count from the start of the script; split a longer plan into several jobs",
-            field_name="timestamp_ms",
-            **where,
-        )
     unknown = sorted(str(k) for k in raw if k != "timestamp_ms" and k not in ACTIONS)
     if unknown:
         raise _fail(
@@ -250,7 +247,11 @@ def _check_entry(
     clean: dict[str, Any] = {}
     if action != "end":
         clean["prompt"] = _check_prompt(
-            body.get("prompt"), action=action, entry=entry, script_index=script_index
+            body.get("prompt"),
+            action=action,
+            entry=entry,
+            script_index=script_index,
+            sendable=not require_data_url,
         )
     if action == "start" and "image" in body:
         _check_image(
@@ -270,6 +271,8 @@ def validate_script(
 
     ``require_data_url`` is for the server side, where images must already be
     data URLs; the client accepts paths, bytes and arrays and converts them later.
+    The client also refuses prompts it could not encode as UTF-8 (a lone surrogate);
+    a server received them as JSON escapes and keeps them as text.
     """
     if isinstance(script, (str, bytes)) or not isinstance(script, Sequence):
         raise _fail(
@@ -339,6 +342,14 @@ def validate_script(
                         **where,
                     )
                 open_start = None
+        if stamp > MAX_SCRIPT_MS:
+            raise _fail(
+                f"'timestamp_ms' is {_seconds(stamp)} s, later than a script may run "
+                f"(at most {MAX_SCRIPT_MS // 3_600_000} h = {MAX_SCRIPT_MS} ms)",
+                "times count from the start of the script; split a longer plan into several jobs",
+                field_name="timestamp_ms",
+                **where,
+            )
         clean.append(entry)
         previous = (stamp, action)
     if open_start is not None:
