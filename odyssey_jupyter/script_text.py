@@ -205,6 +205,10 @@ def _refuse_surrogates(text: str, source: Sequence[str]) -> None:
     )
 
 
+_PARSER_LIMITS = (RecursionError, MemoryError)
+"""What the JSON decoder and CPython's parser raise for brackets nested thousands deep."""
+
+
 def _too_deep(source: Sequence[str]) -> ScriptError:
     number = _first_meaningful(source) or 1
     return ScriptError(
@@ -221,7 +225,7 @@ def _detect_form(text: str, first: str) -> str:
             json.loads(text)
         except ValueError:
             return "python"
-        except RecursionError:
+        except _PARSER_LIMITS:
             raise _too_deep(text.splitlines()) from None
         return "json"
     if _ASSIGN.match(first):
@@ -235,6 +239,8 @@ def _detect_form(text: str, first: str) -> str:
             ast.parse(text.strip(), mode="exec")
     except SyntaxError:
         return "timeline"
+    except _PARSER_LIMITS:
+        raise _too_deep(text.splitlines()) from None
     return "python"
 
 
@@ -505,6 +511,8 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             module = ast.parse(text, filename=CELL_FILENAME, mode="exec")
+    except _PARSER_LIMITS:
+        raise _too_deep(source) from None
     except SyntaxError as exc:
         number = exc.lineno
         raise ScriptError(
@@ -534,7 +542,10 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
             line=node.lineno,
             source_line=source[node.lineno - 1],
         )
-    code = compile(ast.Expression(expr), CELL_FILENAME, "eval")
+    try:
+        code = compile(ast.Expression(expr), CELL_FILENAME, "eval")
+    except _PARSER_LIMITS:
+        raise _too_deep(source) from None
     try:
         value = eval(code, dict(namespace) if not isinstance(namespace, dict) else namespace)
     except NameError as exc:
@@ -564,8 +575,8 @@ def _parse_json(text: str, source: Sequence[str]) -> CellScripts:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             node = ast.parse(text.strip() and text, mode="eval").body
-    except SyntaxError:
-        node = None
+    except (SyntaxError, *_PARSER_LIMITS):
+        node = None  # line numbers are a nicety
     return _from_object(
         value, form="json", lines=_node_lines(node) if node is not None else None, source=source
     )

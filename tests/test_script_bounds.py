@@ -51,6 +51,7 @@ def _refused(text: str) -> ScriptError:
         "{" * 50_000,
         "script = " + "[" * 50_000,
         "(" * 50_000,
+        "start{" + "[" * 3000,  # CPython's parser answers this with MemoryError
     ],
 )
 def test_deep_brackets_are_a_script_error_naming_the_line(text: str) -> None:
