@@ -260,3 +260,16 @@ def test_numbers_that_are_not_finite_show_as_unknown(value: float, tmp_path: Pat
     assert "a chapter" in markup and injections(markup) == []
     row = RowData("job", JobStatus("completed"), None, value, None, 1, None)
     assert "—" in info_html(row) and "—" in text_table([row], "caption")
+
+
+def test_markup_is_escaped_in_one_place_only() -> None:
+    """One home for the rule: a second, hand-rolled escape would drift from it."""
+    package = Path(__file__).resolve().parents[1] / "odyssey_jupyter"
+    home = package / "display" / "markup.py"
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path != home
+        and ("html.escape(" in (text := path.read_text(encoding="utf-8")) or "import html" in text)
+    ]
+    assert offenders == [], f"escape through odyssey_jupyter.display.markup instead: {offenders}"
