@@ -411,7 +411,7 @@ class HostileServer:
                     elif kind == "thumbnail":
                         self._send(200, server.thumbnail, "image/jpeg")
                     elif kind == "refused":
-                        self._send(403, {"detail": payload(6)})
+                        self._send(403, {"detail": PAYLOADS[21]})
                     else:
                         self._send(200, b"\x00\x00\x00\x08free" * 8, "video/mp4")
                 else:
