@@ -29,6 +29,16 @@ class ConfigurationError(OdysseyError, ValueError):
 # --------------------------------------------------------------------------- input
 
 
+SOURCE_LINE_CHARS = 300
+"""How much of the offending cell line a ScriptError repeats."""
+PROBLEM_CHARS = 5000
+"""A ScriptError's problem is cut there (it may quote a token of the cell; ints print whole)."""
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class ScriptError(OdysseyError, ValueError):
     """A script (or the cell text it came from) is malformed; nothing was sent.
 
@@ -71,12 +81,15 @@ class ScriptError(OdysseyError, ValueError):
 
     def _compose(self) -> str:
         where = self._where()
-        text = f"{where}: {self.problem}" if where else self.problem
+        # A 50,000-bracket line (or a token quoted from it) is not worth repeating whole.
+        problem = _clip(self.problem, PROBLEM_CHARS)
+        text = f"{where}: {problem}" if where else problem
         if self.source_line is not None:
-            text += f"\n    {self.source_line.strip()}"
+            text += f"\n    {_clip(self.source_line.strip(), SOURCE_LINE_CHARS)}"
         if self.hint:
             text += f"\n  Fix: {self.hint}"
-        return text
+        # A lone surrogate from the cell would make the message itself unsendable.
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
     def located(self, *, line: int, source_line: str) -> ScriptError:
         """A copy of this error that also names the cell line it came from."""

@@ -23,6 +23,8 @@ MAX_ENTRIES = 1000
 MAX_SCRIPTS = 100
 MAX_PROMPT_CHARS = 4000
 MAX_STREAM_MS = 300_000
+MAX_SCRIPT_MS = 24 * 3600 * 1000
+"""Latest time an entry may have: a day. Bounds every picture and sum drawn from a script."""
 DATA_URL_PREFIX = "data:image/"
 MAX_IMAGE_MB = 25
 MAX_IMAGE_BYTES = MAX_IMAGE_MB * 1024 * 1024
@@ -88,13 +90,35 @@ def _fail(
     return ScriptError(problem, hint=hint, entry=entry, script_index=script_index, field=field_name)
 
 
+def _count(number: int) -> str:
+    """An int for a message: ``str()`` refuses ints of more than 4300 digits."""
+    try:
+        return str(number)
+    except ValueError:
+        return f"{'-' if number < 0 else ''}about 2^{number.bit_length() - 1}"
+
+
 def _seconds(ms: int) -> str:
     """Milliseconds as seconds, exactly: ``ms / 1000`` overflows a float for huge timestamps."""
     whole, rest = divmod(ms, 1000)
-    return f"{whole}.{rest:03d}".rstrip("0").rstrip(".")
+    try:
+        return f"{whole}.{rest:03d}".rstrip("0").rstrip(".")
+    except ValueError:  # more digits than str() prints
+        return _count(whole)
 
 
-def _check_prompt(value: Any, *, action: str, entry: int, script_index: int | None) -> str:
+def _shown(value: Any, limit: int = 60) -> str:
+    """A short ``repr`` of a bad value for an error message (never megabytes of it)."""
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails is named by its type
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_prompt(
+    value: Any, *, action: str, entry: int, script_index: int | None, sendable: bool
+) -> str:
     where: _Where = {"entry": entry, "script_index": script_index, "field_name": f"{action}.prompt"}
     if value is None:
         raise _fail(
@@ -110,6 +134,16 @@ def _check_prompt(value: Any, *, action: str, entry: int, script_index: int | No
         )
     if not value.strip():
         raise _fail("the prompt is empty", "describe what should happen", **where)
+    if sendable:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _fail(
+                f"the prompt holds a lone surrogate ({value[exc.start]!r}) at character "
+                f"{exc.start + 1}, which is not text that can be sent",
+                "retype that part of the prompt (it usually comes from a broken copy and paste)",
+                **where,
+            ) from None
     if len(value) > MAX_PROMPT_CHARS:
         raise _fail(
             f"the prompt is {len(value)} characters long (at most {MAX_PROMPT_CHARS})",
@@ -160,14 +194,14 @@ def _check_entry(
     stamp = raw["timestamp_ms"]
     if isinstance(stamp, bool) or not isinstance(stamp, int):
         raise _fail(
-            f"'timestamp_ms' must be a whole number of milliseconds, not {stamp!r}",
+            f"'timestamp_ms' must be a whole number of milliseconds, not {_shown(stamp)}",
             "write it as an integer, for example 3000 for three seconds",
             field_name="timestamp_ms",
             **where,
         )
     if stamp < 0:
         raise _fail(
-            f"'timestamp_ms' is negative ({stamp})",
+            f"'timestamp_ms' is negative ({_count(stamp)})",
             "times count from 0",
             field_name="timestamp_ms",
             **where,
@@ -216,7 +250,11 @@ def _check_entry(
     clean: dict[str, Any] = {}
     if action != "end":
         clean["prompt"] = _check_prompt(
-            body.get("prompt"), action=action, entry=entry, script_index=script_index
+            body.get("prompt"),
+            action=action,
+            entry=entry,
+            script_index=script_index,
+            sendable=not require_data_url,
         )
     if action == "start" and "image" in body:
         _check_image(
@@ -236,6 +274,8 @@ def validate_script(
 
     ``require_data_url`` is for the server side, where images must already be
     data URLs; the client accepts paths, bytes and arrays and converts them later.
+    The client also refuses prompts it could not encode as UTF-8 (a lone surrogate);
+    a server received them as JSON escapes and keeps them as text.
     """
     if isinstance(script, (str, bytes)) or not isinstance(script, Sequence):
         raise _fail(
@@ -305,6 +345,14 @@ def validate_script(
                         **where,
                     )
                 open_start = None
+        if stamp > MAX_SCRIPT_MS:
+            raise _fail(
+                f"'timestamp_ms' is {_seconds(stamp)} s, later than a script may run "
+                f"(at most {MAX_SCRIPT_MS // 3_600_000} h = {MAX_SCRIPT_MS} ms)",
+                "times count from the start of the script; split a longer plan into several jobs",
+                field_name="timestamp_ms",
+                **where,
+            )
         clean.append(entry)
         previous = (stamp, action)
     if open_start is not None:

@@ -107,6 +107,7 @@ def parse_cell(text: str, namespace: Mapping[str, Any] | None = None) -> CellScr
             "the cell holds no script",
             hint="write one entry per line, e.g. '0s start A cat on a windowsill', then '5s end'",
         )
+    _refuse_surrogates(text, source)
     form = _detect_form(text, source[first - 1].strip())
     if form == "timeline":
         parsed = _parse_timeline(source, namespace)
@@ -181,12 +182,52 @@ def _first_meaningful(source: Sequence[str]) -> int | None:
     return None
 
 
+def _refuse_surrogates(text: str, source: Sequence[str]) -> None:
+    """A lone surrogate (a broken paste) cannot be parsed as Python nor sent as JSON."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return
+    for number, line in enumerate(source, start=1):
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ScriptError(
+                f"the cell holds a lone surrogate ({line[exc.start]!r}) at character "
+                f"{exc.start + 1}, which is not text that can be sent",
+                hint="retype that part of the line (it usually comes from a broken copy and paste)",
+                line=number,
+                source_line=line,
+            ) from None
+    raise ScriptError(  # pragma: no cover - splitlines keeps every character but line ends
+        "the cell holds a lone surrogate", hint="retype the cell"
+    )
+
+
+_PARSER_LIMITS = (RecursionError, MemoryError)
+"""What the JSON decoder and CPython's parser raise for brackets nested thousands deep."""
+
+
+def _too_deep(source: Sequence[str]) -> ScriptError:
+    number = _first_meaningful(source) or 1
+    return ScriptError(
+        "the cell nests lists or dicts too deeply to read",
+        hint="a script is a list of entries (a batch: a list of such lists); check the brackets",
+        line=number,
+        source_line=source[number - 1] if source else None,
+    )
+
+
 def _detect_form(text: str, first: str) -> str:
     if first.startswith(("[", "{")):
         try:
             json.loads(text)
         except ValueError:
             return "python"
+        except _PARSER_LIMITS:
+            raise _too_deep(text.splitlines()) from None
         return "json"
     if _ASSIGN.match(first):
         return "python"
@@ -199,6 +240,8 @@ def _detect_form(text: str, first: str) -> str:
             ast.parse(text.strip(), mode="exec")
     except SyntaxError:
         return "timeline"
+    except _PARSER_LIMITS:
+        raise _too_deep(text.splitlines()) from None
     return "python"
 
 
@@ -469,6 +512,8 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             module = ast.parse(text, filename=CELL_FILENAME, mode="exec")
+    except _PARSER_LIMITS:
+        raise _too_deep(source) from None
     except SyntaxError as exc:
         number = exc.lineno
         raise ScriptError(
@@ -498,7 +543,10 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
             line=node.lineno,
             source_line=source[node.lineno - 1],
         )
-    code = compile(ast.Expression(expr), CELL_FILENAME, "eval")
+    try:
+        code = compile(ast.Expression(expr), CELL_FILENAME, "eval")
+    except _PARSER_LIMITS:
+        raise _too_deep(source) from None
     try:
         value = eval(code, dict(namespace) if not isinstance(namespace, dict) else namespace)
     except NameError as exc:
@@ -528,8 +576,8 @@ def _parse_json(text: str, source: Sequence[str]) -> CellScripts:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             node = ast.parse(text.strip() and text, mode="eval").body
-    except SyntaxError:
-        node = None
+    except (SyntaxError, *_PARSER_LIMITS):
+        node = None  # line numbers are a nicety
     return _from_object(
         value, form="json", lines=_node_lines(node) if node is not None else None, source=source
     )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 import logging
 import threading
 import time
@@ -44,6 +43,7 @@ from odyssey_jupyter.display.browser_rows import (
     text_table,
 )
 from odyssey_jupyter.display.browser_widgets import BrowserRow, SharedStyles
+from odyssey_jupyter.display.markup import escape, printable, python_call
 from odyssey_jupyter.display.player import players_html
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobsList
@@ -301,7 +301,7 @@ class JobBrowser:
         table = text_table(self._rows_data, f"Odyssey jobs: {self.caption}")
         if self.list_failed and self.last_error is not None:
             table = f"Could not list jobs: {self.last_error}\n{table}"
-        return table
+        return printable(table)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
@@ -335,8 +335,9 @@ class JobBrowser:
         except Exception as exc:
             self.last_error = exc
             log.debug("job browser action failed", exc_info=True)
+            self._first_page.set()  # the reprs must not wait for a page that is not coming
             if not self._closed:
-                self._say(f"Error: {exc}", error=True)
+                self._say(f"Error: {escape(exc)}", error=True)
 
     def _clicked(self, action: str, row: BrowserRow | None) -> None:
         """Button handlers (main thread, kernel idle): hand over to the loop and return."""
@@ -367,7 +368,7 @@ class JobBrowser:
         elif action == "cancel":
             row.confirming = True
             row.set_actions()
-            self._say(f"Cancel job <code>{html.escape(job_id)}</code>? It cannot be resumed.")
+            self._say(f"Cancel job <code>{escape(job_id)}</code>? It cannot be resumed.")
         elif action == "keep":
             row.confirming = False
             row.set_actions()
@@ -447,7 +448,7 @@ class JobBrowser:
             )
         except OdysseyError as exc:
             self.last_error, self.list_failed = exc, True
-            self._say(f"Could not list jobs: {html.escape(str(exc))}", error=True)
+            self._say(f"Could not list jobs: {escape(str(exc))}", error=True)
             self._first_page.set()
             self._schedule_auto()
             return
@@ -483,9 +484,9 @@ class JobBrowser:
         for row in self._rows[len(data) :]:
             row.hide()
         self._rows_data = data
-        caption = self.caption
+        caption = escape(self.caption)
         if self._caption.value != caption:
-            self._caption.value = html.escape(caption)
+            self._caption.value = caption
         self._previous_button.disabled = self.offset <= 0
         self._next_button.disabled = self.offset + self.limit >= self.total
 
@@ -579,16 +580,16 @@ class JobBrowser:
 
     async def _cancel(self, job_id: str) -> None:
         client = await self._client()
-        self._say(f"Cancelling <code>{html.escape(job_id)}</code>…")
+        self._say(f"Cancelling <code>{escape(job_id)}</code>…")
         try:
             await client.cancel_simulation(job_id)
         except OdysseyError as exc:
             self.last_error = exc
-            reason = html.escape(str(exc))
-            self._say(f"Could not cancel {html.escape(job_id)}: {reason}", error=True)
+            reason = escape(str(exc))
+            self._say(f"Could not cancel {escape(job_id)}: {reason}", error=True)
             await self._refresh()
             return
-        self._say(f"Cancelled <code>{html.escape(job_id)}</code>.")
+        self._say(f"Cancelled <code>{escape(job_id)}</code>.")
         await self._refresh()
 
     async def _load(self, job_id: str) -> None:
@@ -601,11 +602,10 @@ class JobBrowser:
         self.loaded[name] = job
         if self.namespace is not None:
             self.namespace[name] = job
-        code = f'{name} = odyssey_jupyter.Job.from_id("{job_id}")'
+        code = python_call(name, "odyssey_jupyter.Job.from_id", job_id)
         where = "is now in the notebook" if self.namespace is not None else "is in browser.loaded"
         self._say(
-            f"<code>{html.escape(name)}</code> {where}; the same in code: "
-            f"<code>{html.escape(code)}</code>"
+            f"<code>{escape(name)}</code> {where}; the same in code: <code>{escape(code)}</code>"
         )
 
     async def _preview(self, job_id: str, full: bool) -> None:
@@ -614,7 +614,7 @@ class JobBrowser:
         what = "full video" if full else "preview"
         with self._preview_panel.hold_sync():
             self._preview_title.value = (
-                f"<b>Fetching the {what} of <code>{html.escape(job_id)}</code>…</b>"
+                f"<b>Fetching the {what} of <code>{escape(job_id)}</code>…</b>"
             )
             self._full_button.layout.display = "none"
             self._preview_panel.layout.display = "flex"
@@ -623,8 +623,8 @@ class JobBrowser:
             detail = await self._detail(job_id, fresh=True)
         if str(detail.status) != "completed" or not detail.streams:
             self._preview_title.value = (
-                f"<b>Job <code>{html.escape(job_id)}</code> has no recording "
-                f"({html.escape(str(detail.status))}).</b>"
+                f"<b>Job <code>{escape(job_id)}</code> has no recording "
+                f"({escape(str(detail.status))}).</b>"
             )
             self._preview_output.outputs = ()
             return
@@ -634,8 +634,7 @@ class JobBrowser:
             return  # another preview was asked for meanwhile
         if not recs:
             self._preview_title.value = (
-                f"<b>No recording files could be fetched for <code>{html.escape(job_id)}"
-                "</code>.</b>"
+                f"<b>No recording files could be fetched for <code>{escape(job_id)}</code>.</b>"
             )
             return
         preview_shown = not full and any(
@@ -645,7 +644,7 @@ class JobBrowser:
         text = "\n".join(str(r.preview_path if preview_shown else r.video_path) for r in recs)
         with self._preview_panel.hold_sync():
             label = "Preview" if preview_shown else "Recording"
-            self._preview_title.value = f"<b>{label} of <code>{html.escape(job_id)}</code></b>"
+            self._preview_title.value = f"<b>{label} of <code>{escape(job_id)}</code></b>"
             self._full_button.layout.display = "inline-flex" if preview_shown else "none"
             self._preview_output.outputs = (
                 {

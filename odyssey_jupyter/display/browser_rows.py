@@ -6,12 +6,12 @@ fallback (nbconvert) and the widget rows all read one ``RowData`` and agree.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from odyssey_jupyter.display.markup import class_name, escape, printable
 from odyssey_jupyter.display.relative_time import format_duration, full_time, relative_time
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobInfo
 
@@ -111,25 +111,23 @@ def badge_html(status: JobStatus | str) -> str:
     name = str(status)
     fg, bg = _BADGE_COLOURS.get(name, _ACTIVE_COLOURS)
     return (
-        f'<span class="odyssey-badge odyssey-status-{html.escape(name)}" '
+        f'<span class="odyssey-badge odyssey-status-{class_name(name)}" '
         f'style="color:{fg};background:{bg};padding:1px 8px;border-radius:9px;'
-        f'font-size:0.85em">{html.escape(name)}</span>'
+        f'font-size:0.85em">{escape(name)}</span>'
     )
 
 
 def _cells_html(row: RowData, now: datetime | None) -> list[str]:
     created = relative_time(row.created_at, now)
     prompt = clip(row.first_prompt)
-    title = html.escape(row.first_prompt or "", quote=True)
-    error = f' title="{html.escape(row.error_message, quote=True)}"' if row.error_message else ""
+    title = escape(row.first_prompt or "")
+    error = f' title="{escape(row.error_message)}"' if row.error_message else ""
     return [
-        f'<code title="{html.escape(row.job_id, quote=True)}">{html.escape(short_id(row.job_id))}'
-        "</code>",
+        f'<code title="{escape(row.job_id)}">{escape(short_id(row.job_id))}</code>',
         f"<span{error}>{badge_html(row.status)}</span>",
-        f'<span title="{html.escape(full_time(row.created_at), quote=True)}">'
-        f"{html.escape(created)}</span>",
-        html.escape(format_duration(row.duration_seconds)),
-        f'<span title="{title}">{html.escape(prompt)}</span>',
+        f'<span title="{escape(full_time(row.created_at))}">{escape(created)}</span>',
+        escape(format_duration(row.duration_seconds)),
+        f'<span title="{title}">{escape(prompt)}</span>',
     ]
 
 
@@ -147,7 +145,7 @@ def header_html() -> str:
     """The widget table's header line."""
     return (
         '<div class="odyssey-header" style="display:flex;font-weight:600">'
-        + "".join(_block(html.escape(name), width) for name, width in COLUMNS)
+        + "".join(_block(escape(name), width) for name, width in COLUMNS)
         + "</div>"
     )
 
@@ -161,14 +159,14 @@ def _block(content: str, width: int) -> str:
 
 def html_table(rows: Sequence[RowData], caption: str, now: datetime | None = None) -> str:
     """The page as a static HTML table (for nbconvert and frontends without widgets)."""
-    head = "".join(f"<th style='text-align:left'>{html.escape(name)}</th>" for name, _ in COLUMNS)
+    head = "".join(f"<th style='text-align:left'>{escape(name)}</th>" for name, _ in COLUMNS)
     body = "".join(
         "<tr>" + "".join(f"<td>{cell}</td>" for cell in _cells_html(row, now)) + "</tr>"
         for row in rows
     )
     return (
         '<table class="odyssey-jobs"><caption style="text-align:left">'
-        f"{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
 
@@ -191,7 +189,7 @@ def text_table(rows: Sequence[RowData], caption: str, now: datetime | None = Non
     for line in (header, *lines):
         cells = [line[i].ljust(widths[i]) for i in range(4)]
         out.append("  ".join([*cells, line[4]]).rstrip())
-    return "\n".join(out)
+    return printable("\n".join(out))
 
 
 def caption_text(total: int, offset: int, shown: int, filters: str = "") -> str:

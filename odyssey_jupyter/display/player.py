@@ -12,7 +12,6 @@ cannot be served (Colab, VS Code) a size-capped base64 copy is embedded instead.
 from __future__ import annotations
 
 import base64
-import html
 import os
 import sys
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
+from odyssey_jupyter.display.markup import escape, printable, safe_url
 from odyssey_jupyter.display.relative_time import format_duration, format_timestamp
 from odyssey_jupyter.recordings import Mp4Info, read_mp4_info
 
@@ -157,9 +157,9 @@ def chapters_html(rec: RecordingLike) -> str:
         stamp = format_timestamp(chapter.time_s)
         items.append(
             f'<li class="odyssey-chapter" data-time="{chapter.time_s:.3f}" '
-            f'title="seek to {stamp}" style="cursor:pointer" onclick="{html.escape(_SEEK_JS)}">'
+            f'title="seek to {stamp}" style="cursor:pointer" onclick="{escape(_SEEK_JS)}">'
             f'<span class="odyssey-chapter-time" style="font-family:monospace">{stamp}</span> '
-            f'<span class="odyssey-chapter-prompt">{html.escape(chapter.prompt or "")}</span>'
+            f'<span class="odyssey-chapter-prompt">{escape(chapter.prompt or "")}</span>'
             "</li>"
         )
     return (
@@ -186,19 +186,19 @@ def player_html(
     src = _src(video_path, embed, base_dir)
     poster = poster_fix = ""
     if rec.thumbnail_path is not None and Path(rec.thumbnail_path).is_file():
-        poster_src = html.escape(_src(rec.thumbnail_path, embed, base_dir))
+        poster_src = safe_url(_src(rec.thumbnail_path, embed, base_dir))
         poster = f' poster="{poster_src}"'
         if not embed:
             poster_fix = (
                 f'<img class="odyssey-poster" src="{poster_src}" alt="" style="display:none" '
-                f'onload="{html.escape(_POSTER_JS)}">'
+                f'onload="{escape(_POSTER_JS)}">'
             )
     landscape = bool(rec.width and rec.height and rec.width > rec.height)
     # A fixed box, so a small preview and a full-size poster show at the same size.
     size = "width:100%;max-width:640px" if landscape else "height:400px;max-width:100%"
-    title = html.escape(label or f"stream {rec.stream_id}")
-    facts = " · ".join(html.escape(f) for f in _facts(rec, video_path if preview else None))
-    link_src = html.escape(relative_src(video_path, base_dir))
+    title = escape(label or f"stream {rec.stream_id}")
+    facts = " · ".join(escape(f) for f in _facts(rec, video_path if preview else None))
+    link_src = safe_url(relative_src(video_path, base_dir))
     missing = ""
     if not video_path.is_file():
         missing = (
@@ -206,10 +206,10 @@ def player_html(
             f"{link_src} (job.recordings() downloads it again)</div>"
         )
     return (
-        f'<div class="odyssey-player" data-stream-id="{html.escape(rec.stream_id)}" '
+        f'<div class="odyssey-player" data-stream-id="{escape(rec.stream_id)}" '
         'style="display:inline-block;vertical-align:top;margin:4px 12px 8px 0;max-width:640px">'
         f'<div class="odyssey-player-title" style="font-weight:600">{title}</div>'
-        f'<video class="odyssey-video" controls preload="metadata" src="{html.escape(src)}"'
+        f'<video class="odyssey-video" controls preload="metadata" src="{safe_url(src)}"'
         f'{poster} style="{size};display:block;background:#000"></video>{poster_fix}'
         f'<div class="odyssey-player-facts" style="font-size:0.9em;color:#555">{facts}'
         f'{" · " if facts else ""}<a class="odyssey-download" href="{link_src}" download>'
@@ -263,7 +263,7 @@ def player_text(rec: RecordingLike, base_dir: Path | None = None) -> str:
     facts = ", ".join(_facts(rec, None))
     lines = [f"{relative_src(rec.video_path, base_dir)}" + (f" ({facts})" if facts else "")]
     lines += [f"    {format_timestamp(c.time_s)}  {c.prompt}" for c in rec.chapters]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 class PlayerGroup:

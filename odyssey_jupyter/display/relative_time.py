@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
 from odyssey_jupyter.types import parse_time
@@ -47,8 +48,8 @@ def full_time(when: str | datetime | None) -> str:
 
 def format_duration(seconds: float | None) -> str:
     """A video length: "1.5 s" under a minute, then "2:05", then "1:02:03"; dash if unknown."""
-    if seconds is None or seconds < 0:
-        return "—"
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "—"  # NaN or infinity from a server is unknown, not a crash
     if seconds < 60:
         return f"{seconds:.1f} s"
     whole = round(seconds)
@@ -60,6 +61,8 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_timestamp(seconds: float) -> str:
-    """A chapter time inside a video: "0:01.5", "1:05.0"."""
+    """A chapter time inside a video: "0:01.5", "1:05.0"; "?" when it is not a number."""
+    if not math.isfinite(seconds):
+        return "?"
     minutes, secs = divmod(max(seconds, 0.0), 60)
     return f"{int(minutes)}:{secs:04.1f}"

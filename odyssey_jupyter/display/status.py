@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import ipywidgets as widgets
 
+from odyssey_jupyter.display.markup import class_name, escape, printable
 from odyssey_jupyter.types import SimulationJobDetail, is_terminal, parse_time
 
 if TYPE_CHECKING:
@@ -107,7 +106,7 @@ class StatusView:
 
     @property
     def badge_class(self) -> str:
-        return "odyssey-status-" + re.sub(r"[^a-z0-9-]", "-", self.status.lower())
+        return "odyssey-status-" + class_name(self.status)
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -309,15 +308,15 @@ def status_line(view: StatusView) -> str:
         parts.append("reconnecting...")
     if view.error:
         parts.append(view.error)
-    return " · ".join(parts)
+    return printable(" · ".join(parts))
 
 
 def badge_html(status: str, css_class: str) -> str:
     colour = _COLOURS.get(status, "#607d8b")
     return (
-        f'<span class="odyssey-badge {css_class}" style="background:{colour};color:#fff;'
+        f'<span class="odyssey-badge {escape(css_class)}" style="background:{colour};color:#fff;'
         'padding:1px 8px;border-radius:9px;font-size:12px;font-weight:600">'
-        f"{html.escape(status)}</span>"
+        f"{escape(status)}</span>"
     )
 
 
@@ -346,7 +345,7 @@ class JobSummary:
             from odyssey_jupyter.display.player import PlayerGroup
 
             lines.append(repr(PlayerGroup(self.recordings)))
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
@@ -356,14 +355,12 @@ class JobSummary:
         parts = [
             '<div class="odyssey-summary">',
             badge_html(view.status, view.badge_class),
-            f" <code>{html.escape(view.job_id or '')}</code> ",
-            html.escape(view.summary or status_line(view)),
+            f" <code>{escape(view.job_id or '')}</code> ",
+            escape(view.summary or status_line(view)),
         ]
         for row in view.streams:
-            err = (
-                f' <span style="color:#c62828">{html.escape(row.error)}</span>' if row.error else ""
-            )
-            parts.append(f"<div>{html.escape(row.label)}: {html.escape(row.status)}{err}</div>")
+            err = f' <span style="color:#c62828">{escape(row.error)}</span>' if row.error else ""
+            parts.append(f"<div>{escape(row.label)}: {escape(row.status)}{err}</div>")
         parts.append("</div>")
         if self.recordings:
             from odyssey_jupyter.display.player import players_html
@@ -391,7 +388,7 @@ class TextStatus:
         final: bool = True,
     ) -> None:
         self.job = job
-        self._write = write or (lambda text: print(text, flush=True))
+        self._show: Callable[[str], None] = write or (lambda text: print(text, flush=True))
         self._players = players
         self._final = final
         self._last: tuple[Any, ...] | None = None
@@ -421,6 +418,9 @@ class TextStatus:
                 self._write(repr(PlayerGroup(self.job.local_recordings)))
         else:
             self._write(status_line(view))
+
+    def _write(self, text: str) -> None:
+        self._show(printable(text))
 
     def wait_finished(self, timeout: float) -> bool:
         return self._done.wait(timeout)
@@ -454,7 +454,7 @@ def panel_html(view: StatusView, *, note: str | None = None, summary: bool = Tru
     The ``<progress>`` element is determinate when the server reports progress and
     indeterminate (animated) otherwise, with the stage written next to it.
     """
-    ident = html.escape(view.job_id or "—")
+    ident = escape(view.job_id or "—")
     bits = [
         badge_html(view.status, view.badge_class),
         f'<code class="odyssey-job-id" style="user-select:text;-webkit-user-select:text">'
@@ -462,7 +462,7 @@ def panel_html(view: StatusView, *, note: str | None = None, summary: bool = Tru
         f'<span class="odyssey-elapsed">{_fmt_seconds(view.elapsed_s)}</span>',
     ]
     if view.wait_text:
-        bits.append(f'<span class="odyssey-wait">{html.escape(view.wait_text)}</span>')
+        bits.append(f'<span class="odyssey-wait">{escape(view.wait_text)}</span>')
     if view.reconnecting:
         bits.append(
             '<span class="odyssey-reconnecting" style="color:#ef6c00">reconnecting...</span>'
@@ -477,23 +477,23 @@ def panel_html(view: StatusView, *, note: str | None = None, summary: bool = Tru
     stage = view.stage
     if view.progress is not None and not view.terminal:
         stage = f"{stage} {view.progress:.0%}"
-    parts.append(f'{row}{bar}<span class="odyssey-stage">{html.escape(stage)}</span></div>')
+    parts.append(f'{row}{bar}<span class="odyssey-stage">{escape(stage)}</span></div>')
     for stream in view.streams:
-        css = "odyssey-status-" + re.sub(r"[^a-z0-9-]", "-", stream.status.lower())
+        css = "odyssey-status-" + class_name(stream.status)
         err = (
-            f' <span class="odyssey-error" style="color:#c62828">{html.escape(stream.error)}</span>'
+            f' <span class="odyssey-error" style="color:#c62828">{escape(stream.error)}</span>'
             if stream.error
             else ""
         )
         parts.append(
             f'<div class="odyssey-stream">{badge_html(stream.status, css)} '
-            f"{html.escape(stream.label)}{err}</div>"
+            f"{escape(stream.label)}{err}</div>"
         )
     error = "; ".join(e for e in (view.error, note) if e)
     if error:
-        parts.append(f'<div class="odyssey-error" style="color:#c62828">{html.escape(error)}</div>')
+        parts.append(f'<div class="odyssey-error" style="color:#c62828">{escape(error)}</div>')
     if view.summary and summary:
-        parts.append(f'<div class="odyssey-summary-line">{html.escape(view.summary)}</div>')
+        parts.append(f'<div class="odyssey-summary-line">{escape(view.summary)}</div>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -602,7 +602,7 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
         try:
             self._render_now()
         except Exception as exc:  # a display hiccup must never kill the loop's callbacks
-            self._panel.value = f"<pre>display error: {html.escape(repr(exc))}</pre>"
+            self._panel.value = f"<pre>display error: {escape(repr(exc))}</pre>"
 
     def _render_now(self) -> None:
         now = time.time()

@@ -9,12 +9,12 @@ can read it, otherwise as a labelled placeholder.
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from odyssey_jupyter.display.markup import escape, printable, safe_url
 from odyssey_jupyter.script import Script, StreamPlan, plan_streams
 from odyssey_jupyter.script_text import describe_image, format_timeline
 
@@ -26,6 +26,9 @@ TOP = 16
 AXIS_HEIGHT = 26
 THUMB = 36
 CHAR_PX = 6.4
+MAX_LANES = 100
+"""Streams drawn at most: a batch may hold thousands, and the picture must stay small."""
+NOTE_HEIGHT = 18
 
 
 def _thumbnail(image: Any) -> tuple[str, int, int] | None:
@@ -58,14 +61,23 @@ def _thumbnail(image: Any) -> tuple[str, int, int] | None:
     return url, width, THUMB
 
 
+_STEPS: tuple[int, ...] = (250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000)
+_STEPS += (120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000)
+"""Tick steps (ms): round seconds, minutes and hours."""
+
+
 def _nice_step(total_ms: int) -> int:
-    for step in (250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000):
-        if total_ms / step <= 10:
+    """A tick step giving at most ten ticks for any length, so drawing time is bounded."""
+    for step in _STEPS:
+        if total_ms <= step * 10:
             return step
-    return 300_000
+    return -(-total_ms // (10 * _STEPS[-1])) * _STEPS[-1]
 
 
 def _fmt_tick(ms: int) -> str:
+    if ms >= 3_600_000:
+        hours, rest = divmod(ms // 1000, 3600)
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
     seconds = ms / 1000
     if seconds >= 60:
         return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
@@ -83,9 +95,11 @@ def timeline_svg(scripts: Sequence[Script]) -> str:
                 else (f"script {index} · stream {number + 1}")
             )
             lanes.append((label, plan))
+    hidden = max(0, len(lanes) - MAX_LANES)
+    lanes = lanes[:MAX_LANES]
     total = max((plan.end_ms for _, plan in lanes), default=1000) or 1000
     span = WIDTH - LEFT - RIGHT
-    height = TOP + LANE_HEIGHT * len(lanes) + AXIS_HEIGHT
+    height = TOP + LANE_HEIGHT * len(lanes) + AXIS_HEIGHT + (NOTE_HEIGHT if hidden else 0)
 
     def x_of(ms: int) -> float:
         return LEFT + span * ms / total
@@ -111,9 +125,9 @@ def timeline_svg(scripts: Sequence[Script]) -> str:
         x0, x1 = x_of(plan.start_ms), x_of(plan.end_ms)
         out.append(
             f'<text x="8" y="{mid + 4:.1f}" fill="#424242" font-weight="600">'
-            f"{html.escape(label)}</text>"
+            f"{escape(label)}</text>"
             f'<rect x="{x0:.1f}" y="{mid - 6:.1f}" width="{max(x1 - x0, 2):.1f}" height="12" '
-            f'rx="6" fill="#bbdefb" stroke="#1565c0"><title>{html.escape(label)}: '
+            f'rx="6" fill="#bbdefb" stroke="#1565c0"><title>{escape(label)}: '
             f"{plan.start_ms / 1000:g}s to {plan.end_ms / 1000:g}s</title></rect>"
             f'<line x1="{x1:.1f}" y1="{mid - 10:.1f}" x2="{x1:.1f}" y2="{mid + 10:.1f}" '
             'stroke="#c62828" stroke-width="2"><title>end</title></line>'
@@ -128,7 +142,7 @@ def timeline_svg(scripts: Sequence[Script]) -> str:
                 url, width, height = thumb
                 out.append(
                     f'<image class="odyssey-timeline-image" x="{x0:.1f}" y="{ty:.1f}" '
-                    f'width="{width}" height="{height}" href="{url}" '
+                    f'width="{width}" height="{height}" href="{safe_url(url)}" '
                     'preserveAspectRatio="xMidYMid meet"/>'
                 )
             else:
@@ -155,12 +169,17 @@ def timeline_svg(scripts: Sequence[Script]) -> str:
             text_y = mid + 22 if row == 1 else mid - 12
             colour = "#2e7d32" if cue.action == "start" else "#1565c0"
             out.append(
-                f'<g class="odyssey-cue"><title>{cue.timestamp_ms / 1000:g}s {cue.action}: '
-                f"{html.escape(prompt)}</title>"
+                f'<g class="odyssey-cue"><title>{cue.timestamp_ms / 1000:g}s {escape(cue.action)}: '
+                f"{escape(prompt)}</title>"
                 f'<circle cx="{x:.1f}" cy="{mid:.1f}" r="5" fill="{colour}"/>'
                 f'<text x="{text_x:.1f}" y="{text_y:.1f}" fill="#212121">'
-                f"{html.escape(shown)}</text></g>"
+                f"{escape(shown)}</text></g>"
             )
+    if hidden:
+        out.append(
+            f'<text class="odyssey-timeline-more" x="8" y="{height - 8}" fill="#757575">'
+            f"… and {hidden} more stream{'s' if hidden != 1 else ''} (not drawn)</text>"
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -184,7 +203,7 @@ class ScriptTimeline:
         return format_timeline(self.scripts)
 
     def __repr__(self) -> str:
-        return f"{self._header()}\n{self.text()}"
+        return printable(f"{self._header()}\n{self.text()}")
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
@@ -192,9 +211,9 @@ class ScriptTimeline:
     def _repr_html_(self) -> str:
         return (
             '<div class="odyssey-dry-run">'
-            f"<div><b>{html.escape(self._header())}</b></div>"
+            f"<div><b>{escape(self._header())}</b></div>"
             f"{timeline_svg(self.scripts)}"
-            f'<pre class="odyssey-script-text">{html.escape(self.text())}</pre>'
+            f'<pre class="odyssey-script-text">{escape(self.text())}</pre>'
             "</div>"
         )
 

@@ -1,0 +1,437 @@
+"""Hostile strings, a server that answers with them, and a check that none became markup.
+
+Every payload that runs calls ``window.__pwned(n)`` (or opens a dialog), so a
+browser test can count executions. The corpus covers tags, event handlers,
+attribute break-outs with both quotes, ``javascript:`` URLs, ``</script>``, SVG,
+CSS, comments and CDATA ends, and template braces.
+
+``HostileServer`` is a tiny Simulate API on 127.0.0.1 (see PROTOCOL.md): it
+accepts submissions and answers every id, status, ``detail``, ``error_message``,
+URL and total with strings from the corpus; artifacts are served from its own
+``/files/`` route, the events log carrying hostile prompts.
+
+``injections(markup)`` parses HTML/SVG with ``html.parser`` and lists every
+element or attribute that does not belong to the project's own displays.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+PAYLOADS: tuple[str, ...] = (
+    "<img src=x onerror=__pwned(1)>",
+    '"><svg onload=__pwned(2)>',
+    "'><script>__pwned(3)</script>",
+    "</script><script>__pwned(4)</script>",
+    "javascript:__pwned(5)",
+    "<style>*{background:url(javascript:__pwned(6))}</style><b>css</b>",
+    "{{constructor.constructor('__pwned(7)')()}} ${__pwned(7)}",
+    '<a href="javascript:__pwned(8)" id=pwn8>x</a>',
+    '<iframe srcdoc="<script>parent.__pwned(9)</script>"></iframe>',
+    "<svg><script>__pwned(10)</script></svg>",
+    '" onmouseover="__pwned(11)" data-x="',
+    "' onfocus='__pwned(12)' autofocus tabindex=0 x='",
+    "<details open ontoggle=__pwned(13)>",
+    "<video><source onerror=__pwned(14)></video>",
+    "--><img src=x onerror=__pwned(15)><!--",
+    "]]><svg onload=__pwned(16)>",
+    "&lt;img src=x onerror=__pwned(17)&gt;",
+    "<input autofocus onfocus=__pwned(18)>",
+    '<object data="javascript:__pwned(19)"></object>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=__pwned(20)>",
+    "<body onload=__pwned(21)>",
+    "<img src=x onerror=alert(22)>",
+    "<marquee onstart=__pwned(23)>m</marquee>",
+    "<form><button formaction=javascript:__pwned(24)>b</button></form>",
+    "\x1b]8;;javascript:__pwned(25)\x1b\\link\x1b]8;;\x1b\\\x1b[2J\x1b[1A\r\u202eevil\x07",
+)
+"""Every string here is inert text when handled right; each one runs script when not
+(the last one rewrites a terminal instead: text fallbacks must show it escaped)."""
+
+URL_PAYLOADS: tuple[str, ...] = (
+    "javascript:__pwned(31)",
+    " JaVa\tScRiPt:__pwned(32)",
+    "data:text/html,<script>__pwned(33)</script>",
+    "vbscript:__pwned(34)",
+)
+
+SLASHLESS: tuple[str, ...] = tuple(p for p in PAYLOADS if "/" not in p and "\\" not in p)
+"""Payloads that can name a directory (stream ids of recordings that are downloaded)."""
+
+
+def payload(n: int) -> str:
+    return PAYLOADS[n % len(PAYLOADS)]
+
+
+# --------------------------------------------------------------------------- markup check
+
+OWN_TAGS = frozenset(
+    [
+        "div",
+        "span",
+        "code",
+        "b",
+        "pre",
+        "progress",
+        "ol",
+        "li",
+        "video",
+        "img",
+        "a",
+        "table",
+        "caption",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "svg",
+        "rect",
+        "line",
+        "text",
+        "title",
+        "g",
+        "circle",
+        "image",
+        "br",
+    ]
+)
+"""Every element the project's displays make."""
+
+OWN_ATTRIBUTES = frozenset(
+    [
+        "class",
+        "style",
+        "title",
+        "data-time",
+        "data-stream-id",
+        "src",
+        "href",
+        "poster",
+        "controls",
+        "preload",
+        "download",
+        "alt",
+        "max",
+        "value",
+        "onclick",
+        "onload",
+        "xmlns",
+        "width",
+        "height",
+        "viewbox",
+        "font-family",
+        "font-size",
+        "x",
+        "y",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "fill",
+        "stroke",
+        "stroke-width",
+        "rx",
+        "cx",
+        "cy",
+        "r",
+        "text-anchor",
+        "font-weight",
+        "preserveaspectratio",
+    ]
+)
+URL_ATTRIBUTES = frozenset({"src", "href", "poster", "action", "formaction", "data"})
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self.handlers: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in OWN_TAGS:
+            self.problems.append(f"element <{tag}>")
+        for name, value in attrs:
+            text = value or ""
+            if name not in OWN_ATTRIBUTES:
+                self.problems.append(f"attribute {name}= on <{tag}>")
+            elif name.startswith("on"):
+                self.handlers.add(text)
+                if "__pwned" in text or "alert" in text:
+                    self.problems.append(f"handler {name}={text!r} on <{tag}>")
+            elif name in URL_ATTRIBUTES:
+                probe = "".join(ch for ch in text if ch > " ").lower()
+                if probe.startswith(("javascript:", "vbscript:", "data:text")):
+                    self.problems.append(f"URL {name}={text!r} on <{tag}>")
+
+    handle_startendtag = handle_starttag
+
+    def handle_comment(self, data: str) -> None:
+        self.problems.append(f"comment <!--{data[:40]}-->")
+
+    def handle_decl(self, decl: str) -> None:
+        self.problems.append(f"declaration <!{decl[:40]}>")
+
+    def unknown_decl(self, data: str) -> None:
+        self.problems.append(f"declaration <![{data[:40]}")
+
+
+def injections(markup: str) -> list[str]:
+    """Elements, attributes, handlers and URLs in ``markup`` that are not the project's own."""
+    parser = _Collect()
+    parser.feed(markup)
+    parser.close()
+    return parser.problems
+
+
+# --------------------------------------------------------------------------- fake server
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 40, 40)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+class HostileServer:
+    """The Simulate API, answering with hostile strings everywhere a string goes.
+
+    ``total`` is what the list says its total is (an int, or a hostile string).
+    Submitted jobs get hostile ids and end ``completed`` (with downloadable streams)
+    or ``failed`` (with hostile ``error_message``s), alternately.
+    Use as a context manager; ``url`` is its base URL.
+    """
+
+    API_KEY = "ody_hostile_test_key"
+
+    def __init__(self, *, total: Any = 3) -> None:
+        self.total = total
+        self.lock = threading.Lock()
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.prompts: dict[str, list[str]] = {}
+        self.seen: list[str] = []
+        self.thumbnail = _jpeg()
+        self._submitted = 0
+        for index, job_id in enumerate(
+            (PAYLOADS[0], PAYLOADS[1], PAYLOADS[3], PAYLOADS[7], PAYLOADS[10])
+        ):
+            status = ("completed", "failed", "completed", payload(index + 4), "cancelled")[index]
+            self._add(job_id, status, index)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    # ------------------------------------------------------------------ the world
+
+    def _add(self, job_id: str, status: str, index: int) -> dict[str, Any]:
+        streams = []
+        if status == "completed":
+            for number in range(2):
+                stream_id = SLASHLESS[(index * 2 + number) % len(SLASHLESS)]
+                stream = self._stream(stream_id, number, status="completed")
+                if index == 0:  # the artifact host refuses this job's previews
+                    stream["preview_url"] = f"/files/refused/{number}"
+                streams.append(stream)
+        elif status == "failed":
+            streams = [
+                {
+                    **self._stream(payload(index + 9), 0, status=payload(index + 2)),
+                    "error_message": payload(index + 11),
+                    "video_url": URL_PAYLOADS[index % len(URL_PAYLOADS)],
+                }
+            ]
+        job = {
+            "job_id": job_id,
+            "status": status,
+            "priority": payload(index + 5),
+            "created_at": payload(index + 6),
+            "dispatched_at": None,
+            "started_at": None,
+            "completed_at": payload(index + 7) if status != "completed" else None,
+            "error_message": payload(index + 8) if status != "completed" else None,
+            "assigned_region": payload(index),
+            "retry_count": 0,
+            "estimated_wait_minutes": None,
+            "streams": streams,
+        }
+        with self.lock:
+            self.jobs[job_id] = job
+        return job
+
+    def _stream(self, stream_id: str, index: int, *, status: str) -> dict[str, Any]:
+        return {
+            "stream_id": stream_id,
+            "script_index": index,
+            "video_url": f"/files/video/{index}",
+            "events_url": f"/files/events/{index}",
+            "thumbnail_url": f"/files/thumbnail/{index}",
+            "preview_url": f"/files/preview/{index}",
+            "frame_count": 24,
+            "duration_seconds": 1.0,
+            "status": status,
+            "error_message": None,
+        }
+
+    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self._submitted += 1
+            number = self._submitted
+        job_id = SLASHLESS[number % len(SLASHLESS)] + f" #{number}"
+        status = "completed" if number % 2 else "failed"
+        job = self._add(job_id, status, number)
+        scripts = body.get("scripts") or [body.get("script") or []]
+        self.prompts[job_id] = [
+            entry[action]["prompt"]
+            for script in scripts
+            for entry in script
+            for action in ("start", "interact")
+            if action in entry
+        ]
+        return job
+
+    def events(self) -> bytes:
+        lines = [{"type": "start", "timestamp_ms": 0, "prompt": PAYLOADS[0]}]
+        lines += [
+            {"type": "interact", "timestamp_ms": 100 * (i + 1), "prompt": text}
+            for i, text in enumerate(PAYLOADS[1:])
+        ]
+        return "\n".join(json.dumps(line) for line in lines).encode()
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _send(self, status: int, body: Any, kind: str = "application/json") -> None:
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> dict[str, Any]:
+                size = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(size) if size else b"{}"
+                try:
+                    value = json.loads(raw)
+                except ValueError:
+                    return {}
+                return value if isinstance(value, dict) else {}
+
+            def do_POST(self) -> None:
+                path = urlsplit(self.path).path
+                body = self._body()
+                server.seen.append(f"POST {path}")
+                if path == "/auth/token":
+                    self._send(200, {"access_token": "hostile-token", "expires_in": 3600})
+                elif path == "/simulation-jobs":
+                    self._send(200, {**server.submit(body), "status": "pending"})
+                else:
+                    self._send(404, {"detail": payload(2)})
+
+            def do_DELETE(self) -> None:
+                server.seen.append(f"DELETE {self.path}")
+                self._send(400, {"detail": payload(3) + " cannot be cancelled"})
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                path, query = parts.path, parse_qs(parts.query)
+                server.seen.append(f"GET {path}")
+                with server.lock:
+                    jobs = list(server.jobs.values())
+                if path == "/simulation-jobs":
+                    if query.get("active") == ["true"]:
+                        jobs = [j for j in jobs if j["status"] not in ("completed", "failed")]
+                        jobs = [j for j in jobs if j["status"] != "cancelled"]
+                    rows = [
+                        {k: j[k] for k in ("job_id", "status", "priority", "created_at")}
+                        | {"completed_at": j["completed_at"], "error_message": j["error_message"]}
+                        for j in reversed(jobs)
+                    ]
+                    self._send(200, {"jobs": rows, "total": server.total, "limit": 20, "offset": 0})
+                elif path.startswith("/simulation-jobs/"):
+                    job_id = unquote(path[len("/simulation-jobs/") :])
+                    with server.lock:
+                        job = server.jobs.get(job_id)
+                    if job is None:
+                        self._send(404, {"detail": payload(4)})
+                    else:
+                        self._send(200, job)
+                elif path.startswith("/recordings/"):
+                    stream_id = unquote(path[len("/recordings/") :])
+                    stream = next(
+                        (s for j in jobs for s in j["streams"] if s["stream_id"] == stream_id),
+                        None,
+                    )
+                    if stream is None or stream["status"] != "completed":
+                        self._send(404, {"detail": payload(5)})
+                        return
+                    fields = ("video_url", "events_url", "thumbnail_url", "preview_url")
+                    base = server.url
+                    self._send(
+                        200,
+                        {"stream_id": stream_id, "frame_count": 24, "duration_seconds": 1.0}
+                        | {name: base + stream[name] for name in fields},
+                    )
+                elif path.startswith("/files/"):
+                    kind = path.split("/")[2]
+                    if kind == "events":
+                        self._send(200, server.events(), "application/x-ndjson")
+                    elif kind == "thumbnail":
+                        self._send(200, server.thumbnail, "image/jpeg")
+                    elif kind == "refused":
+                        self._send(403, {"detail": PAYLOADS[21]})
+                    else:
+                        self._send(200, b"\x00\x00\x00\x08free" * 8, "video/mp4")
+                else:
+                    self._send(404, {"detail": payload(7)})
+
+        return Handler
+
+
+@contextmanager
+def hostile_server(**kwargs: Any) -> Iterator[HostileServer]:
+    with HostileServer(**kwargs) as server:
+        yield server
+
+
+__all__ = [
+    "PAYLOADS",
+    "SLASHLESS",
+    "URL_PAYLOADS",
+    "HostileServer",
+    "hostile_server",
+    "injections",
+    "payload",
+]

@@ -1,0 +1,196 @@
+"""Every display the project makes, fed with hostile strings from a server and a user.
+
+``collect(server, workdir)`` drives the real code paths: a dry run of a cell whose
+prompts, variable values and image file names are hostile; jobs submitted to the
+``HostileServer`` (hostile ids, statuses, details, error messages, events) shown
+by the status widget, the text reporter, the final summary and the players; the
+job browser's rows, caption, messages, Load line, Cancel answer and previews; and
+a browser over a list whose ``total`` is hostile. It returns every HTML/SVG
+fragment and text fallback produced, each labelled with how a frontend shows it.
+
+The caller points the process at the server first (``ODYSSEY_API_URL`` /
+``ODYSSEY_API_KEY``, working directory, history path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from odyssey_jupyter import jobs
+from odyssey_jupyter.display import browser as browser_module
+from odyssey_jupyter.display.browser import JobBrowser
+from odyssey_jupyter.display.player import PlayerGroup
+from odyssey_jupyter.display.status import JobSummary, StatusWidget, TextStatus
+from odyssey_jupyter.display.timeline import ScriptTimeline
+from odyssey_jupyter.errors import OdysseyError, ScriptError
+from odyssey_jupyter.runtime import shutdown_runtime
+from odyssey_jupyter.script_text import parse_cell
+
+from .hostile import PAYLOADS, SLASHLESS, HostileServer, payload
+
+Kind = Literal["widget", "output", "text"]
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """One produced display: ``widget`` is an ipywidgets.HTML value (set as innerHTML),
+    ``output`` a text/html output (innerHTML, and its scripts run when trusted),
+    ``text`` a text/plain fallback."""
+
+    name: str
+    kind: Kind
+    content: str
+
+
+def _png(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (32, 20), (30, 90, 200)).save(path, format="PNG")
+    return path
+
+
+def dsl(text: str) -> str:
+    """``text`` as literal prompt text in the timeline language (``#`` and braces escaped)."""
+    return text.replace("#", "\\#").replace("{", "{{").replace("}", "}}")
+
+
+def user_cell(workdir: Path) -> tuple[str, dict[str, Any]]:
+    """A batch cell whose every prompt, variable value and image file name is hostile."""
+    names = [p for p in SLASHLESS if '"' not in p][:3]
+    images = [_png(workdir / f"{name}.png") for name in names]
+    namespace: dict[str, Any] = {"place": PAYLOADS[2], "mood": PAYLOADS[9], "pic": images[2]}
+    lines: list[str] = []
+    for script in range(3):
+        if script < 2:
+            first = f'0s start {dsl(payload(script))} at {{place}} image="{images[script].name}"'
+        else:
+            first = "0s start {mood} image={pic}"
+        lines.append(first)
+        lines += [f"+0.4s interact {dsl(payload(script * 7 + i + 1))}" for i in range(6)]
+        lines += ["+1s end", "---"]
+    return "\n".join(lines[:-1]), namespace
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, workdir: Path, url: str) -> None:
+    """Point this process (env, working directory, history, runtime) at ``url``."""
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(workdir / "history.jsonl"))
+    monkeypatch.setenv("ODYSSEY_API_KEY", HostileServer.API_KEY)
+    monkeypatch.setenv("ODYSSEY_API_URL", url)
+    monkeypatch.delenv("ODYSSEY_WAIT", raising=False)
+    shutdown_runtime()
+
+
+def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> list[Fragment]:
+    found: list[Fragment] = []
+
+    def add(name: str, kind: Kind, content: Any) -> None:
+        found.append(Fragment(name, kind, str(content)))
+
+    # --- user input: the dry run and the error renderings of bad cells
+    cell, namespace = user_cell(workdir)
+    import os
+
+    here = os.getcwd()
+    os.chdir(workdir)  # image="..." names are relative to the notebook's folder
+    try:
+        parsed = parse_cell(cell, namespace)
+    finally:
+        os.chdir(here)
+    timeline = ScriptTimeline(parsed.scripts)
+    add("dry-run timeline", "output", timeline._repr_html_())
+    add("dry-run text", "text", repr(timeline))
+    for bad in (
+        f"0s start {PAYLOADS[0]}\n1s interact {PAYLOADS[1]}",
+        f'0s start {PAYLOADS[2]} image="{PAYLOADS[3]}.png"\n1s end',
+        f"0s {PAYLOADS[4]} {PAYLOADS[5]}\n1s end",
+        "0s start {" + PAYLOADS[6].replace("{", "").replace("}", "") + "}\n1s end",
+    ):
+        try:
+            parse_cell(bad, namespace)
+        except ScriptError as exc:
+            add("script error", "text", "\n".join(exc._render_traceback_()))
+
+    # --- jobs on the hostile server: status widget, text reporter, summary, players
+    shutdown_runtime()
+    browser_module.clear_caches()
+    submitted = [jobs.simulate(scripts=parsed.scripts, download=True) for _ in range(2)]
+    followed = [jobs.Job.from_id(job_id, download=True) for job_id in (PAYLOADS[1], PAYLOADS[10])]
+    for job in [*submitted, *followed]:
+        try:
+            job.wait(timeout)
+        except OdysseyError as exc:
+            add("job wait error", "text", f"{type(exc).__name__}: {exc}")
+        lines: list[str] = []
+        reporter = TextStatus(job, write=lines.append)
+        reporter.wait_finished(timeout)
+        reporter.close()
+        add("text status", "text", "\n".join(lines))
+        widget = StatusWidget(job)
+        widget.wait_finished(timeout)
+        add("status widget panel", "widget", widget._panel.value)
+        for output in widget._players.outputs:
+            add("status widget players", "output", output["data"]["text/html"])
+            add("status widget players text", "text", output["data"]["text/plain"])
+        add("status widget text", "text", repr(widget))
+        widget.close()
+        summary = JobSummary(job)
+        add("summary", "output", summary._repr_html_())
+        add("summary text", "text", repr(summary))
+        if job.local_recordings:
+            group = PlayerGroup(job.local_recordings)
+            add("players", "output", group._repr_html_())
+            add("players text", "text", repr(group))
+
+    # --- the job browser: rows, caption, messages, actions and previews
+    browser = JobBrowser(namespace={}, auto_refresh=False)
+    browser.wait(timeout)
+
+    def browser_state(step: str) -> None:
+        add(f"browser caption ({step})", "widget", browser._caption.value)
+        add(f"browser message ({step})", "widget", browser._message.value)
+        add(f"browser preview title ({step})", "widget", browser._preview_title.value)
+        for row in browser._rows:
+            add(f"browser row ({step})", "widget", row.info.value)
+        for output in browser.preview_outputs:
+            add(f"browser preview ({step})", "output", output["data"]["text/html"])
+
+    browser_state("listed")
+    add("browser table", "output", browser._repr_html_())
+    add("browser text", "text", repr(browser))
+    for row in list(browser.rows):
+        for action in ("preview", "full", "load", "cancel"):
+            if action == "full":
+                future = browser.preview(row.job_id, full=True)
+            else:
+                future = getattr(browser, action)(row.job_id)
+            future.result(timeout)
+            browser.wait(timeout)
+            browser_state(f"{action} {row.job_id[:12]}")
+    for name, value in browser.loaded.items():
+        add("loaded handle", "text", f"{name} = {value!r}")
+    browser.close()
+    return found
+
+
+def collect_bad_total(server: HostileServer, *, timeout: float = 60.0) -> list[Fragment]:
+    """A browser over a list whose ``total`` is a hostile string (``server.total``)."""
+    shutdown_runtime()
+    browser_module.clear_caches()
+    browser = JobBrowser(namespace={}, auto_refresh=False)
+    browser.wait(timeout)
+    found = [
+        Fragment("bad total: caption", "widget", browser._caption.value),
+        Fragment("bad total: message", "widget", browser._message.value),
+        Fragment("bad total: table", "output", browser._repr_html_()),
+        Fragment("bad total: text", "text", repr(browser)),
+    ]
+    browser.close()
+    return found
+
+
+__all__ = ["Fragment", "collect", "collect_bad_total", "point_at", "user_cell"]
