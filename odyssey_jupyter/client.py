@@ -12,7 +12,11 @@ Robustness lives here and not in the callers:
 * retries with backoff and jitter for transient failures, honouring
   ``Retry-After``, under one overall deadline; a submission is repeated only when
   it provably never reached the server, so it can never create two jobs;
-* the token exchange is cached and shared (see :mod:`odyssey_jupyter.auth`);
+* the token exchange is cached and shared (see :mod:`odyssey_jupyter.auth`); it
+  never follows a redirect, and no call follows one to another origin;
+* every call ends by one overall deadline, body included, and reads at most
+  ``max_json_mb`` (see :mod:`odyssey_jupyter.bounded`); answers are validated
+  field by field (:mod:`odyssey_jupyter.types`);
 * errors come from one tree (:mod:`odyssey_jupyter.errors`) and never carry the
   key or the token.
 """
@@ -34,6 +38,8 @@ import httpx
 
 from odyssey_jupyter import idempotency
 from odyssey_jupyter.auth import TokenCache
+from odyssey_jupyter.bounded import read_capped, send_in_origin, settled, within
+from odyssey_jupyter.config import get_config
 from odyssey_jupyter.downloads import ARTIFACT_FILES, ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
     AuthenticationError,
@@ -127,6 +133,8 @@ class Odyssey:
         retry_backoff: float = 0.5,
         retry_backoff_max: float = 8.0,
         retry_after_cap: float = 60.0,
+        max_json_bytes: int | None = None,
+        max_artifact_bytes: int | None = None,
     ) -> None:
         key = (api_key or "").strip() or _env("ODYSSEY_API_KEY")
         raw_url = (api_url or "").strip() or _env("ODYSSEY_API_URL")
@@ -143,7 +151,12 @@ class Odyssey:
         self._local = key is None and url is None
         self._local_data_dir = local_data_dir
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._call_seconds = max(timeout, retry_deadline)
+        """No call outlives this, whatever the server trickles (retries included)."""
+        self._download_seconds = download_timeout
         self._download_timeout = httpx.Timeout(download_timeout, connect=min(timeout, 10.0))
+        self._max_json_bytes = max_json_bytes
+        self._max_artifact_bytes = max_artifact_bytes
         self._limits = httpx.Limits(max_connections=10, max_keepalive_connections=5)
         self._transport = transport
         self._policy = RetryPolicy(
@@ -184,6 +197,13 @@ class Odyssey:
     def _secrets(self) -> list[str | None]:
         return [self._key, self._tokens._token]
 
+    def _json_cap(self) -> int:
+        """The JSON size cap: the argument, else ``max_json_mb`` as set now."""
+        return self._max_json_bytes or get_config().json_cap_bytes()
+
+    def _artifact_cap(self) -> int:
+        return self._max_artifact_bytes or get_config().artifact_cap_bytes()
+
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Odyssey:
@@ -216,7 +236,7 @@ class Odyssey:
                 timeout=self._timeout,
                 limits=self._limits,
                 transport=self._transport,
-                follow_redirects=True,
+                follow_redirects=False,
                 headers={"User-Agent": "odyssey_jupyter"},
             )
             self._clients[loop] = client
@@ -278,6 +298,7 @@ class Odyssey:
         """
         base = await self._endpoint()
         deadline = Deadline(self._policy.deadline)
+        call_deadline = Deadline(self._call_seconds)
         attempt = 0
         reauthed = relaunched = False
         while True:
@@ -295,8 +316,15 @@ class Odyssey:
             error: OdysseyError
             retry_after: float | None = None
             try:
-                response = await self._http().request(
-                    method, base + path, json=json, params=params, headers=headers
+                response = await self._attempt(
+                    method,
+                    base + path,
+                    path,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    follow=auth,
+                    seconds=call_deadline.remaining(),
                 )
             except httpx.RequestError as exc:
                 if self._local and isinstance(exc, httpx.ConnectError) and not relaunched:
@@ -353,12 +381,47 @@ class Odyssey:
             logger.debug("retrying %s %s in %.2fs (%s)", method, path, wait, type(error).__name__)
             await asyncio.sleep(wait)
 
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        follow: bool,
+        seconds: float,
+    ) -> httpx.Response:
+        """One request, redirects and the whole body included, within ``seconds``.
+
+        Redirects stay within the API's origin (none at all when ``follow`` is
+        false: the token exchange); the body is read under the JSON size cap.
+        """
+        http = self._http()
+        request = http.build_request(method, url, json=json, params=params, headers=headers)
+
+        async def answer() -> httpx.Response:
+            response = await send_in_origin(http, request, follow=follow, method=method, path=path)
+            try:
+                body = await read_capped(
+                    response,
+                    self._json_cap(),
+                    what=f"{method} {path}: the answer",
+                    setting="max_json_mb",
+                )
+            finally:
+                await response.aclose()
+            return settled(response, body)
+
+        return await within(answer(), seconds, request)
+
     def _json(self, response: httpx.Response, method: str, path: str) -> Any:
         if response.status_code == 204 or not response.content:
             return {}
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ServerError(
                 f"{method} {path}: the server answered {response.status_code} without JSON",
                 status_code=response.status_code,
@@ -520,6 +583,8 @@ class Odyssey:
             policy=self._policy,
             timeout=self._download_timeout,
             secrets=self._secrets(),
+            attempt_seconds=self._download_seconds,
+            max_bytes=self._artifact_cap(),
         )
         paths: dict[str, Path] = {}
         for kind in wanted:

@@ -239,6 +239,31 @@ def _check_pixels(size: tuple[int, int], where: _Where) -> None:
         )
 
 
+def open_capped(data: bytes, max_pixels: int) -> PILImage | None:
+    """A Pillow image of ``data``, opened but not decoded, whose header declares at most
+    ``max_pixels``; ``None`` when Pillow is missing, the bytes are no image, or it is larger.
+
+    For images from a server (thumbnails): Pillow reads the size from the header
+    without decoding, so a small file declaring a huge canvas (a decompression
+    bomb) is refused before a single pixel is allocated.
+    """
+    mods = _pil()
+    if mods is None:
+        return None
+    image_mod = mods[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", image_mod.DecompressionBombWarning)
+            img: PILImage = image_mod.open(io.BytesIO(data))
+    except Exception:
+        return None
+    width, height = img.size
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        img.close()
+        return None
+    return img
+
+
 def _from_array(array: Any, where: _Where) -> PILImage:
     mods = _pil()
     if mods is None:
