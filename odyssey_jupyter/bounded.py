@@ -15,17 +15,27 @@ that host's answer); the token exchange follows none at all.
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 import httpx
 
-from odyssey_jupyter.errors import OdysseyError, RedirectRefusedError, ResponseTooLargeError
+from odyssey_jupyter.errors import (
+    InvalidResponseError,
+    OdysseyError,
+    RedirectRefusedError,
+    ResponseTooLargeError,
+)
 
 T = TypeVar("T")
 
 MAX_SAME_ORIGIN_REDIRECTS = 5
 """Hops an API call follows within its own origin (a trailing-slash redirect needs one)."""
+ACCEPT_ENCODING = "gzip, deflate"
+"""The only encodings asked for, and the only ones read (decoded here, a bounded step at a time)."""
+DECODE_STEP = 1 << 20
+"""Most bytes one decompression step may produce: a 64 KB chunk of a gzip bomb is 64 MB."""
 
 
 def origin(url: httpx.URL | str) -> str:
@@ -113,7 +123,7 @@ async def capped_chunks(
             status_code=response.status_code,
         )
     done = 0
-    async for part in response.aiter_bytes(chunk):
+    async for part in _decoded(response, chunk):
         done += len(part)
         if done > limit:
             raise ResponseTooLargeError(
@@ -126,6 +136,40 @@ async def capped_chunks(
                 status_code=response.status_code,
             )
         yield part
+
+
+async def _decoded(response: httpx.Response, chunk: int | None) -> AsyncIterator[bytes]:
+    """The body decoded in steps of at most ``DECODE_STEP`` bytes.
+
+    httpx's own decoders inflate each network chunk whole, so a compression bomb
+    would be in memory before any cap could count it.
+    """
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        async for raw in response.aiter_raw(chunk):
+            yield raw
+        return
+    if encoding in ("gzip", "x-gzip"):
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    elif encoding == "deflate":
+        inflater = zlib.decompressobj()
+    else:
+        raise InvalidResponseError(
+            f"the answer is encoded as {encoding!r}; only {ACCEPT_ENCODING} are read",
+            status_code=response.status_code,
+        )
+    try:
+        async for raw in response.aiter_raw(chunk):
+            data = raw
+            while True:
+                out = inflater.decompress(data, DECODE_STEP)
+                if out:
+                    yield out
+                data = inflater.unconsumed_tail
+                if not data and len(out) < DECODE_STEP:
+                    break
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"{encoding} body: {exc}", request=response.request) from None
 
 
 async def read_capped(response: httpx.Response, limit: int, *, what: str, setting: str) -> bytes:

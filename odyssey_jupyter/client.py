@@ -38,7 +38,7 @@ import httpx
 
 from odyssey_jupyter import idempotency
 from odyssey_jupyter.auth import TokenCache
-from odyssey_jupyter.bounded import read_capped, send_in_origin, settled, within
+from odyssey_jupyter.bounded import ACCEPT_ENCODING, read_capped, send_in_origin, settled, within
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.downloads import ARTIFACT_FILES, ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
@@ -237,7 +237,7 @@ class Odyssey:
                 limits=self._limits,
                 transport=self._transport,
                 follow_redirects=False,
-                headers={"User-Agent": "odyssey_jupyter"},
+                headers={"User-Agent": "odyssey_jupyter", "Accept-Encoding": ACCEPT_ENCODING},
             )
             self._clients[loop] = client
         return client
