@@ -56,7 +56,8 @@ def rss_kb():
 
 def png_bomb(width, height):
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
     packer = zlib.compressobj(9)
     row = bytes(width + 1)
     data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
@@ -99,13 +100,15 @@ with HostileServer() as api, HostileServer() as other, tempfile.TemporaryDirecto
         c = client(api, download_timeout=10.0)
         result["outcome"] = asyncio.run(call(lambda: c.download("s1", tmp, kinds=("video",))))
     elif attack == "json-300mb":
-        api.route("GET", "/simulation-jobs/j1", Answer(body=padded_json({"job_id": "j1"}, 300 * MB), length=None))
+        pad = padded_json({"job_id": "j1"}, 300 * MB)
+        api.route("GET", "/simulation-jobs/j1", Answer(body=pad, length=None))
         c = client(api, timeout=60.0)
         result["outcome"] = asyncio.run(call(lambda: c.get_simulate_status("j1")))
     elif attack == "gzip-bomb-256mb":
         bomb = gzip_json(256 * MB)
         base = rss_kb()
-        api.route("GET", "/simulation-jobs/j1", Answer.json(bomb, headers=[("Content-Encoding", "gzip")]))
+        gzipped = Answer.json(bomb, headers=[("Content-Encoding", "gzip")])
+        api.route("GET", "/simulation-jobs/j1", gzipped)
         c = client(api, timeout=60.0)
         result["outcome"] = asyncio.run(call(lambda: c.get_simulate_status("j1")))
     elif attack == "png-bomb-144mp":
@@ -114,7 +117,8 @@ with HostileServer() as api, HostileServer() as other, tempfile.TemporaryDirecto
         base = rss_kb()
         started = time.monotonic()
         out = shrink_thumbnail(bomb)
-        result["outcome"] = f"{len(bomb) // 1024} KB PNG -> " + ("no thumbnail" if out is None else f"{len(out[0])} B JPEG")
+        shown = "no thumbnail" if out is None else f"{len(out[0])} B JPEG"
+        result["outcome"] = f"{len(bomb) // 1024} KB PNG -> {shown}"
     elif attack == "artifact-256mb":
         config.get_config().max_artifact_mb = 64.0
         api.route("GET", "/recordings/s1", Answer.json({"stream_id": "s1", "video_url": "/a/v"}))
@@ -129,14 +133,17 @@ with HostileServer() as api, HostileServer() as other, tempfile.TemporaryDirecto
         result["outcome"] = asyncio.run(call(lambda: c.list_simulations()))
         result["elsewhere"] = any(KEY.encode() in r.body for r in other.seen)
     elif attack == "redirect-api":
-        api.route("GET", "/simulation-jobs/j1", Answer.redirect(other.url + "/simulation-jobs/j1", 302))
-        other.route("GET", "/simulation-jobs/j1", Answer.json({"job_id": "j1", "status": "completed"}))
+        moved = Answer.redirect(other.url + "/simulation-jobs/j1", 302)
+        api.route("GET", "/simulation-jobs/j1", moved)
+        fake = Answer.json({"job_id": "j1", "status": "completed"})
+        other.route("GET", "/simulation-jobs/j1", fake)
         c = client(api)
         result["outcome"] = asyncio.run(call(lambda: c.get_simulate_status("j1")))
         result["elsewhere"] = any("authorization" in r.headers for r in other.seen)
         result["outcome"] += f" ({len(other.seen)} request(s) to the other origin)"
     elif attack == "nan-duration":
-        body = b'{"job_id": "j1", "status": "completed", "streams": [{"stream_id": "s1", "duration_seconds": NaN}]}'
+        stream = b'{"stream_id": "s1", "duration_seconds": NaN}'
+        body = b'{"job_id": "j1", "status": "completed", "streams": [' + stream + b']}'
         api.route("GET", "/simulation-jobs/j1", Answer.json(body))
         c = client(api)
         result["outcome"] = asyncio.run(call(lambda: c.get_simulate_status("j1")))
