@@ -73,7 +73,8 @@ class ArtifactFetcher:
         self, kind: str, recording: Recording, dest: Path, progress: ProgressCallback | None
     ) -> tuple[Path | None, Recording]:
         """Download one artifact to ``dest``; ``None`` when the server has none (not video)."""
-        deadline = Deadline(self.policy.deadline)
+        # the first attempt always gets its whole ``attempt_seconds``, retries share the rest
+        deadline = Deadline(max(self.policy.deadline, self.attempt_seconds))
         attempt = refreshes = 0
         while True:
             url = recording.url_for(kind)
