@@ -111,7 +111,7 @@ def too_large(what: str, limit: int, setting: str, *, declared: int | None = Non
 
 
 async def capped_chunks(
-    response: httpx.Response, limit: int, *, what: str, setting: str, chunk: int | None = None
+    response: httpx.Response, limit: int, setting: str, *, what: str, chunk: int | None = None
 ) -> AsyncIterator[bytes]:
     """The decoded body in chunks, stopping with ResponseTooLargeError past ``limit`` bytes
     or past the declared ``Content-Length`` (a server that lies about its length)."""
@@ -174,7 +174,7 @@ async def _decoded(response: httpx.Response, chunk: int | None) -> AsyncIterator
 
 async def read_capped(response: httpx.Response, limit: int, *, what: str, setting: str) -> bytes:
     """The whole decoded body, at most ``limit`` bytes (see :func:`capped_chunks`)."""
-    parts = [p async for p in capped_chunks(response, limit, what=what, setting=setting)]
+    parts = [p async for p in capped_chunks(response, limit, setting, what=what)]
     return b"".join(parts)
 
 

@@ -585,6 +585,7 @@ class Odyssey:
             secrets=self._secrets(),
             attempt_seconds=self._download_seconds,
             max_bytes=self._artifact_cap(),
+            max_read_whole_bytes=self._json_cap(),
         )
         paths: dict[str, Path] = {}
         for kind in wanted:

@@ -67,13 +67,14 @@ class OdysseyJupyter(Configurable):
     max_json_mb = Float(
         16.0,
         help="Largest JSON answer (MB, after decompression) read from the API; a larger one "
-        "stops with ResponseTooLargeError before it is parsed.",
+        "stops with ResponseTooLargeError before it is parsed. Also caps error bodies, "
+        "events logs and thumbnails.",
     ).tag(config=True)
     max_artifact_mb = Float(
         4096.0,
-        help="Largest artifact (MB) ever downloaded (video, preview, thumbnail, events); "
-        "a larger one, or one longer than its declared Content-Length, stops with "
-        "ResponseTooLargeError and leaves no file.",
+        help="Largest video or preview (MB) ever downloaded; a larger one, or one longer "
+        "than its declared Content-Length, stops with ResponseTooLargeError and leaves no "
+        "file. The events log and the thumbnail, read whole, are capped by max_json_mb.",
     ).tag(config=True)
     max_image_megapixels = Float(
         16.0,

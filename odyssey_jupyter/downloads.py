@@ -8,8 +8,10 @@ fresh ``get_recording``; transport errors, 5xx and short bodies are retried with
 backoff. Artifact hosts (presigned URLs, CDNs) may redirect, anywhere: no
 request here carries ``Authorization`` or any other credential, so following
 them gives nothing away. Each attempt ends by ``attempt_seconds`` however
-slowly the host trickles, and a body past ``max_bytes`` or past its declared
-``Content-Length`` stops at once with no file left behind.
+slowly the host trickles, and a body past its cap or past its declared
+``Content-Length`` stops at once with no file left behind. Videos and previews
+are capped by ``max_artifact_mb``; the events log and the thumbnail, which are
+read whole into the kernel, by ``max_json_mb``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from odyssey_jupyter.bounded import capped_chunks, declared_length, within
+from odyssey_jupyter.bounded import capped_chunks, declared_length, read_capped, settled, within
 from odyssey_jupyter.errors import NotFoundError, OdysseyConnectionError
 from odyssey_jupyter.http_errors import error_from_response, scrub
 from odyssey_jupyter.retry import RETRY_STATUSES, Deadline, RetryPolicy
@@ -41,6 +43,8 @@ ARTIFACT_FILES: dict[str, str] = {
     "events": "events.jsonl",
 }
 CHUNK = 64 * 1024
+READ_WHOLE = frozenset({"events", "thumbnail"})
+"""Kinds the kernel reads whole (chapters, the job browser's thumbnails): the JSON cap."""
 REFRESH_STATUSES = frozenset({400, 401, 403, 404, 410})
 MAX_REFRESHES = 3
 """Fresh URLs asked for per artifact before giving up (one may expire again in transit)."""
@@ -67,7 +71,9 @@ class ArtifactFetcher:
     attempt_seconds: float
     """The longest one attempt at one artifact may take, its whole body included."""
     max_bytes: int
-    """The artifact size cap (``max_artifact_mb``)."""
+    """The size cap of videos and previews (``max_artifact_mb``)."""
+    max_read_whole_bytes: int
+    """The size cap of the kinds read whole, and of error bodies (``max_json_mb``)."""
 
     async def fetch(
         self, kind: str, recording: Recording, dest: Path, progress: ProgressCallback | None
@@ -135,9 +141,14 @@ class ArtifactFetcher:
                 return _EXPIRED
             if not response.is_success:
                 if status not in RETRY_STATUSES:
-                    await response.aread()
-                    raise error_from_response(
+                    body = await read_capped(
                         response,
+                        self.max_read_whole_bytes,
+                        what=f"the artifact host's {status} answer",
+                        setting="max_json_mb",
+                    )
+                    raise error_from_response(
+                        settled(response, body),
                         method="GET",
                         path=f"{kind} of stream {self.stream_id}",
                         secrets=self.secrets,
@@ -155,9 +166,7 @@ class ArtifactFetcher:
         done = 0
         what = f"the {kind} of stream {self.stream_id}"
         with open(tmp, "wb") as out:
-            async for chunk in capped_chunks(
-                response, self.max_bytes, what=what, setting="max_artifact_mb", chunk=CHUNK
-            ):
+            async for chunk in capped_chunks(response, *self._cap(kind), what=what, chunk=CHUNK):
                 out.write(chunk)
                 done += len(chunk)
                 if progress is not None:
@@ -165,6 +174,12 @@ class ArtifactFetcher:
         if total is not None and response.num_bytes_downloaded != total:
             return f"the {kind} stopped after {response.num_bytes_downloaded} of {total} bytes"
         return None
+
+    def _cap(self, kind: str) -> tuple[int, str]:
+        """(bytes, setting) capping one kind of artifact."""
+        if kind in READ_WHOLE:
+            return self.max_read_whole_bytes, "max_json_mb"
+        return self.max_bytes, "max_artifact_mb"
 
 
 _EXPIRED = "the URL has expired"

@@ -332,6 +332,25 @@ def test_an_oversized_or_lying_artifact_stops_and_leaves_no_file(
     assert len(api.requests("/a/v")) == 1  # not retried: it would only happen again
 
 
+def test_kinds_read_whole_and_error_bodies_have_the_json_cap(
+    api: HostileServer, tmp_path: Path
+) -> None:
+    recording = {"stream_id": "s1", "video_url": "/a/v", "events_url": "/a/e"}
+    api.route("GET", "/recordings/s1", Answer.json(recording))
+    api.route("GET", "/a/e", Answer(body=zeros(2 * MB)))  # an events log the kernel reads whole
+    api.route("GET", "/a/v", Answer(status=451, body=zeros(64 * MB), length=None))
+    previous = get_config()
+    set_config(OdysseyJupyter(max_json_mb=1.0))
+    try:
+        with pytest.raises(ResponseTooLargeError, match="events.*max_json_mb"):
+            run(api, lambda c: c.download("s1", tmp_path, kinds=("events",)))
+        with pytest.raises(ResponseTooLargeError, match="451 answer.*max_json_mb"):
+            run(api, lambda c: c.download("s1", tmp_path, kinds=("video",)))
+    finally:
+        set_config(previous)
+    assert leftovers(tmp_path) == []
+
+
 def test_a_deeply_nested_answer_is_a_server_error_not_a_crash(api: HostileServer) -> None:
     api.route("GET", "/simulation-jobs/j1", Answer.json(b"[" * 200_000))
     with pytest.raises(ServerError, match="without JSON"):
