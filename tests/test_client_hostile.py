@@ -342,9 +342,9 @@ def test_kinds_read_whole_and_error_bodies_have_the_json_cap(
     previous = get_config()
     set_config(OdysseyJupyter(max_json_mb=1.0))
     try:
-        with pytest.raises(ResponseTooLargeError, match="events.*max_json_mb"):
+        with pytest.raises(ResponseTooLargeError, match=r"events.*max_json_mb"):
             run(api, lambda c: c.download("s1", tmp_path, kinds=("events",)))
-        with pytest.raises(ResponseTooLargeError, match="451 answer.*max_json_mb"):
+        with pytest.raises(ResponseTooLargeError, match=r"451 answer.*max_json_mb"):
             run(api, lambda c: c.download("s1", tmp_path, kinds=("video",)))
     finally:
         set_config(previous)
