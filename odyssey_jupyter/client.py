@@ -31,7 +31,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -45,6 +45,7 @@ from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
+    InvalidResponseError,
     JobCancelledError,
     JobFailedError,
     JobTimeoutError,
@@ -54,6 +55,7 @@ from odyssey_jupyter.errors import (
 )
 from odyssey_jupyter.http_errors import (
     error_from_response,
+    scrub,
     transport_error,
 )
 from odyssey_jupyter.retry import (
@@ -82,6 +84,7 @@ HOSTED_URL = "https://api.odyssey.ml"
 _announced: set[str] = set()
 
 UpdateCallback = Callable[[SimulationJobDetail], Any]
+T = TypeVar("T")
 
 
 def _env(name: str) -> str | None:
@@ -278,7 +281,7 @@ class Odyssey:
         data = await self._send("POST", "/auth/token", json={"api_key": self._key}, auth=False)
         if not isinstance(data, Mapping) or "access_token" not in data:
             raise AuthenticationError("the token exchange returned no access_token")
-        return TokenGrant.from_json(data)
+        return self._parsed(TokenGrant.from_json, data)
 
     async def _send(
         self,
@@ -416,6 +419,14 @@ class Odyssey:
 
         return await within(answer(), seconds, request)
 
+    def _parsed(self, parse: Callable[[Any], T], data: Any) -> T:
+        """``parse(data)``, its complaint about a server value scrubbed of secrets
+        (a hostile server may put the token into the very value it names)."""
+        try:
+            return parse(data)
+        except InvalidResponseError as exc:
+            raise InvalidResponseError(scrub(str(exc), self._secrets()), field=exc.field) from None
+
     def _json(self, response: httpx.Response, method: str, path: str) -> Any:
         if response.status_code == 204 or not response.content:
             return {}
@@ -460,12 +471,12 @@ class Odyssey:
             unsent_only=True,
             idempotency_key=idempotency.new_key(),
         )
-        return SimulationJobDetail.from_json(data)
+        return self._parsed(SimulationJobDetail.from_json, data)
 
     async def get_simulate_status(self, job_id: str) -> SimulationJobDetail:
         """The job's current detail, with its streams once they exist."""
         data = await self._send("GET", f"/simulation-jobs/{_segment(job_id)}")
-        return SimulationJobDetail.from_json(data)
+        return self._parsed(SimulationJobDetail.from_json, data)
 
     async def list_simulations(
         self,
@@ -481,26 +492,26 @@ class Odyssey:
         if active is not None:
             params["active"] = "true" if active else "false"
         data = await self._send("GET", "/simulation-jobs", params=params)
-        return SimulationJobsList.from_json(data)
+        return self._parsed(SimulationJobsList.from_json, data)
 
     async def cancel_simulation(self, job_id: str) -> SimulationJobInfo:
         """Cancel a job that has not finished; 400 (InvalidRequestError) when it is too late."""
         data = await self._send("DELETE", f"/simulation-jobs/{_segment(job_id)}")
         if isinstance(data, Mapping) and "job_id" not in data:
             data = {**data, "job_id": job_id, "status": data.get("status", "cancelled")}
-        return SimulationJobInfo.from_json(data)
+        return self._parsed(SimulationJobInfo.from_json, data)
 
     async def get_recording(self, stream_id: str) -> Recording:
         """Fresh presigned URLs of a stream's artifacts (they expire; ask again later)."""
         data = await self._send("GET", f"/recordings/{_segment(stream_id)}")
-        return Recording.from_json(data)
+        return self._parsed(Recording.from_json, data)
 
     async def list_stream_recordings(
         self, limit: int | None = None, offset: int | None = None
     ) -> StreamRecordingsList:
         """One page of your stream recordings, newest first."""
         data = await self._send("GET", "/stream-recordings", params=_check_page(limit, offset))
-        return StreamRecordingsList.from_json(data)
+        return self._parsed(StreamRecordingsList.from_json, data)
 
     # ------------------------------------------------------------------ conveniences
 

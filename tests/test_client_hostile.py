@@ -198,6 +198,18 @@ def test_an_echoed_token_in_any_form_never_reaches_the_error(api: HostileServer)
         assert secret[:8].lower() not in message.lower()
 
 
+def test_a_token_smuggled_into_a_bad_value_is_scrubbed_from_its_error(api: HostileServer) -> None:
+    def smuggle(request: Any) -> Answer:
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        return Answer.json({"job_id": f"../{token}", "status": "completed"})
+
+    api.route("GET", "/simulation-jobs/j1", smuggle)
+    with pytest.raises(InvalidResponseError) as caught:
+        run(api, lambda c: c.get_simulate_status("j1"))
+    assert caught.value.field == "job_id" and "***" in str(caught.value)
+    assert TOKEN[:8] not in str(caught.value)
+
+
 # --------------------------------------------------------------------------- deadlines
 
 
