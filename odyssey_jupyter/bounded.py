@@ -9,7 +9,8 @@ huge or lying one can hold a call or fill memory and disk.
 
 Redirects are followed by hand: an API call may follow one to its own origin,
 never to another (its bearer token would go along, and the client would trust
-that host's answer); the token exchange follows none at all.
+that host's answer); the token exchange follows none at all; an artifact
+download (no credential) follows any, up to a bound. No redirect body is read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import httpx
 
@@ -32,6 +33,8 @@ T = TypeVar("T")
 
 MAX_SAME_ORIGIN_REDIRECTS = 5
 """Hops an API call follows within its own origin (a trailing-slash redirect needs one)."""
+MAX_ARTIFACT_REDIRECTS = 10
+"""Hops an artifact download follows (a CDN may bounce a presigned URL a few times)."""
 ACCEPT_ENCODING = "gzip, deflate"
 """The only encodings asked for, and the only ones read (decoded here, a bounded step at a time)."""
 DECODE_STEP = 1 << 20
@@ -62,13 +65,25 @@ async def within(work: Awaitable[T], seconds: float, request: httpx.Request) -> 
         ) from None
 
 
-async def send_in_origin(
-    http: httpx.AsyncClient, request: httpx.Request, *, follow: bool, method: str, path: str
-) -> httpx.Response:
-    """Send ``request`` (streamed), following redirects only within its origin.
+Redirects = Literal["none", "same-origin", "anywhere"]
+"""Which redirects a request follows: the token exchange none, an API call its own origin's,
+an artifact download any (it carries no credential)."""
 
-    With ``follow=False`` (the token exchange) any redirect is refused.
-    The returned response is open: the caller reads and closes it.
+
+async def send_following(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    redirects: Redirects,
+    method: str,
+    path: str,
+    max_hops: int = MAX_SAME_ORIGIN_REDIRECTS,
+) -> httpx.Response:
+    """Send ``request`` (streamed), following only the redirects ``redirects`` allows.
+
+    Each hop is followed by hand, its body left unread (httpx would read a
+    redirect's body whole, however large). The returned response is open: the
+    caller reads and closes it.
     """
     home = origin(request.url)
     response = await http.send(request, stream=True, follow_redirects=False)
@@ -78,17 +93,19 @@ async def send_in_origin(
         status = response.status_code
         await response.aclose()
         there = origin(target.url)
-        if not follow or there != home or hops >= MAX_SAME_ORIGIN_REDIRECTS:
-            if not follow:
-                why = "the token exchange never follows a redirect (the API key would go along)"
-            elif there != home:
-                why = "an API call never follows a redirect to another origin (its token would)"
-            else:
-                why = f"more than {MAX_SAME_ORIGIN_REDIRECTS} redirects"
+        why = ""
+        if redirects == "none":
+            why = "the token exchange never follows a redirect (the API key would go along)"
+        elif redirects == "same-origin" and there != home:
+            why = "an API call never follows a redirect to another origin (its token would)"
+        elif hops >= max_hops:
+            why = f"more than {max_hops} redirects"
+        if why:
             raise RedirectRefusedError(
-                f"{method} {path}: {home} answered {status} redirecting to {there}; "
-                f"refused: {why}. Check ODYSSEY_API_URL.",
-                from_origin=home,
+                f"{method} {path}: {origin(response.url)} answered {status} redirecting to "
+                f"{there}; refused: {why}."
+                + (" Check ODYSSEY_API_URL." if redirects != "anywhere" else ""),
+                from_origin=origin(response.url),
                 to_origin=there,
                 status_code=status,
                 method=method,

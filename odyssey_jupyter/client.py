@@ -38,7 +38,7 @@ import httpx
 
 from odyssey_jupyter import idempotency
 from odyssey_jupyter.auth import TokenCache
-from odyssey_jupyter.bounded import ACCEPT_ENCODING, read_capped, send_in_origin, settled, within
+from odyssey_jupyter.bounded import ACCEPT_ENCODING, read_capped, send_following, settled, within
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.downloads import ARTIFACT_FILES, ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
@@ -405,7 +405,13 @@ class Odyssey:
         request = http.build_request(method, url, json=json, params=params, headers=headers)
 
         async def answer() -> httpx.Response:
-            response = await send_in_origin(http, request, follow=follow, method=method, path=path)
+            response = await send_following(
+                http,
+                request,
+                redirects="same-origin" if follow else "none",
+                method=method,
+                path=path,
+            )
             try:
                 body = await read_capped(
                     response,

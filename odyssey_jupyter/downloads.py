@@ -28,7 +28,15 @@ from typing import Any
 
 import httpx
 
-from odyssey_jupyter.bounded import capped_chunks, declared_length, read_capped, settled, within
+from odyssey_jupyter.bounded import (
+    MAX_ARTIFACT_REDIRECTS,
+    capped_chunks,
+    declared_length,
+    read_capped,
+    send_following,
+    settled,
+    within,
+)
 from odyssey_jupyter.errors import NotFoundError, OdysseyConnectionError
 from odyssey_jupyter.http_errors import error_from_response, scrub
 from odyssey_jupyter.retry import RETRY_STATUSES, Deadline, RetryPolicy
@@ -134,7 +142,14 @@ class ArtifactFetcher:
     ) -> str | None:
         """One GET of the artifact into ``tmp``: ``None`` when complete, else what went wrong
         (``_EXPIRED`` when the URL should be replaced); non-transient failures raise."""
-        response = await self.http.send(request, stream=True, follow_redirects=True)
+        response = await send_following(
+            self.http,
+            request,
+            redirects="anywhere",
+            method="GET",
+            path=f"the {kind} of stream {self.stream_id}",
+            max_hops=MAX_ARTIFACT_REDIRECTS,
+        )
         try:
             status = response.status_code
             if status in REFRESH_STATUSES and may_refresh:

@@ -150,6 +150,21 @@ def test_artifacts_follow_redirects_anywhere_and_carry_no_credential(
         assert KEY not in str(request) and TOKEN not in str(request)
 
 
+def test_an_artifact_redirect_loop_ends_without_reading_redirect_bodies(
+    api: HostileServer, tmp_path: Path
+) -> None:
+    api.route("GET", "/recordings/s1", Answer.json({"stream_id": "s1", "video_url": "/a/v"}))
+    # a redirect whose body never ends: it must be dropped unread, not buffered
+    api.route(
+        "GET",
+        "/a/v",
+        Answer(status=302, headers=[("Location", "/a/v")], body=zeros(1 << 40), length=None),
+    )
+    with pytest.raises(RedirectRefusedError, match="more than 10 redirects"):
+        run(api, lambda c: c.download("s1", tmp_path, kinds=("video",)))
+    assert len(api.requests("/a/v")) == 11 and leftovers(tmp_path) == []
+
+
 # --------------------------------------------------------------------------- scrubbing
 
 
