@@ -29,7 +29,7 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -277,8 +277,10 @@ class Odyssey:
 
     # ------------------------------------------------------------------ requests
 
-    async def _exchange(self) -> TokenGrant:
-        data = await self._send("POST", "/auth/token", json={"api_key": self._key}, auth=False)
+    async def _exchange(self, seconds: float | None = None) -> TokenGrant:
+        data = await self._send(
+            "POST", "/auth/token", json={"api_key": self._key}, auth=False, seconds=seconds
+        )
         if not isinstance(data, Mapping) or "access_token" not in data:
             raise AuthenticationError("the token exchange returned no access_token")
         return self._parsed(TokenGrant.from_json, data)
@@ -293,15 +295,23 @@ class Odyssey:
         auth: bool = True,
         unsent_only: bool = False,
         idempotency_key: str | None = None,
+        seconds: float | None = None,
     ) -> Any:
         """One API call with retries; ``unsent_only`` for calls that must not run twice.
 
         An ``unsent_only`` call that carries an ``idempotency_key`` is repeated
-        like any other once the server has declared that it honours keys.
+        like any other once the server has declared that it honours keys. The
+        call, with the token exchange it may need, ends within ``seconds`` (at most
+        ``max(timeout, retry_deadline)``) however slowly the server answers.
         """
         base = await self._endpoint()
         deadline = Deadline(self._policy.deadline)
-        call_deadline = Deadline(self._call_seconds)
+        budget = self._call_seconds if seconds is None else min(self._call_seconds, seconds)
+        call_deadline = Deadline(budget)
+
+        def exchange() -> Awaitable[TokenGrant]:
+            return self._exchange(call_deadline.remaining())
+
         attempt = 0
         reauthed = relaunched = False
         while True:
@@ -310,7 +320,7 @@ class Odyssey:
                 headers[idempotency.KEY_HEADER] = idempotency_key
             token: str | None = None
             if auth:
-                token = await self._tokens.get(self._exchange)
+                token = await self._tokens.get(exchange)
                 headers["Authorization"] = f"Bearer {token}"
             # Decided after the token exchange, whose answer may be the first to declare keys.
             once_only = unsent_only and not (
@@ -348,7 +358,7 @@ class Odyssey:
                 status = response.status_code
                 if status == 401 and auth and not reauthed:
                     reauthed = True
-                    await self._tokens.refresh(token, self._exchange)
+                    await self._tokens.refresh(token, exchange)
                     continue
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 error = error_from_response(

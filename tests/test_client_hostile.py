@@ -239,6 +239,17 @@ def test_a_trickling_server_cannot_hold_a_status_call(api: HostileServer) -> Non
 
 
 @pytest.mark.timeout(120)
+def test_a_trickling_token_exchange_counts_against_the_calls_deadline(api: HostileServer) -> None:
+    grant = b'{"access_token": "' + TOKEN.encode() + b'", "expires_in": 3600}'
+    api.route("POST", "/auth/token", Answer.json(grant, trickle=0.1))  # about 6 s in all
+    api.route("GET", "/simulation-jobs/j1", Answer.json(DETAIL, trickle=0.1))  # about 6 s more
+    with pytest.raises(OdysseyTimeoutError):
+        run(api, lambda c: c.get_simulate_status("j1"), timeout=2.0, retry_deadline=8.0)
+    # the exchange finished within the budget, and the call's rest of it ran out
+    assert len(api.requests("/auth/token")) == 1
+
+
+@pytest.mark.timeout(120)
 def test_a_trickling_artifact_host_cannot_hold_a_download(
     api: HostileServer, tmp_path: Path
 ) -> None:
