@@ -588,5 +588,7 @@ def test_a_bad_value_shows_on_a_watched_job_instead_of_crashing_it(
         assert job.error.field == "streams[0].duration_seconds"
         assert "odyssey-status-panel" in panel_html(snapshot(job))  # the display still renders
         assert job.detail is None  # nothing of the bad answer reached it
+        assert job.phase == "error"  # given up on, not polled again and again
+        assert job not in job._runtime.watcher.jobs
     finally:
         shutdown_runtime()
