@@ -451,6 +451,34 @@ def test_a_normal_thumbnail_still_shrinks() -> None:
     assert shrink_thumbnail(b"not an image") is None
 
 
+def test_image_headers_are_read_without_decoding() -> None:
+    pytest.importorskip("PIL")
+    import io
+
+    from PIL import Image
+
+    from odyssey_jupyter.images import header_size
+
+    assert header_size(png_bomb(12_000, 12_000)) == (12_000, 12_000)
+    for fmt in ("PNG", "GIF", "JPEG"):
+        out = io.BytesIO()
+        Image.new("RGB", (321, 123), (1, 2, 3)).save(out, format=fmt)
+        assert header_size(out.getvalue()) == (321, 123), fmt
+    assert header_size(b"not an image") is None
+    assert header_size(b"\xff\xd8\xff\xe0\x00") is None  # a JPEG cut short
+
+
+def test_without_pillow_a_bomb_is_not_passed_to_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from odyssey_jupyter.display.browser_cache import shrink_thumbnail
+
+    small = png_bomb(64, 48)
+    monkeypatch.setitem(sys.modules, "PIL", None)  # ``from PIL import ...`` now fails
+    assert shrink_thumbnail(png_bomb(12_000, 12_000)) is None
+    assert shrink_thumbnail(small) == (small, "jpeg")  # within the cap: shown as it came
+
+
 # --------------------------------------------------------------------------- values
 
 

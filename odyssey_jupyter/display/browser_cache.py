@@ -55,21 +55,24 @@ class LruCache(Generic[K, V]):
 
 
 def shrink_thumbnail(data: bytes) -> tuple[bytes, str] | None:
-    """(bytes, format) of a small JPEG thumbnail; the original when Pillow is missing;
-    ``None`` when the image is unreadable or larger than ``max_image_megapixels``.
+    """(bytes, format) of a small JPEG thumbnail; ``None`` when the image is unreadable or
+    larger than ``max_image_megapixels``. Without Pillow, the original, when its header
+    declares a size within the cap (the page decodes it then).
 
     A full-size portrait thumbnail is tens of kB: twenty of them per page would
     cross the kernel socket on every page turn. The size is checked from the
     header before decoding: a 140 KB PNG may declare a canvas of hundreds of MB.
     """
     from odyssey_jupyter.config import get_config
-    from odyssey_jupyter.images import open_capped
+    from odyssey_jupyter.images import header_size, open_capped
 
+    cap = get_config().image_pixel_cap()
     try:
         from PIL import ImageOps
     except ImportError:
-        return data, "jpeg"
-    image = open_capped(data, get_config().image_pixel_cap())
+        size = header_size(data)
+        return (data, "jpeg") if size is not None and 0 < size[0] * size[1] <= cap else None
+    image = open_capped(data, cap)
     if image is None:
         return None
     try:
