@@ -86,9 +86,10 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
         parts: list[str] = []
         position = 0
         for start, end in spans:
-            if end <= position:
+            if start < position:  # overlaps the last one: widen it
+                position = max(position, end)
                 continue
-            parts.append(text[position : max(start, position)])
+            parts.append(text[position:start])
             parts.append(REDACTED)
             position = end
         parts.append(text[position:])

@@ -172,23 +172,20 @@ SECRET = "olt_Secret/Token+Value_0123456789"
 
 
 @pytest.mark.parametrize(
-    "shown",
+    ("shown", "left"),
     [
-        SECRET,
-        SECRET.upper(),
-        SECRET.lower(),
-        "olt_Secret%2FToken%2BValue_0123456789",  # URL-encoded
-        "olt_Secret%2fToken%2bValue",  # URL-encoded, lower-case hex, cut short
-        "olt_Secret/To",  # cut short
-        "OLT_SECRET/T…",  # cut short and upper-cased
+        (SECRET, ""),
+        (SECRET.upper(), ""),
+        (SECRET.lower(), ""),
+        ("olt_Secret%2FToken%2BValue_0123456789", ""),  # URL-encoded
+        ("olt_Secret%2fToken%2bValue", ""),  # URL-encoded, lower-case hex, cut short
+        ("olt_Secret/To", ""),  # cut short
+        ("OLT_SECRET/T…", "…"),  # cut short, upper-cased, with an ellipsis after it
     ],
 )
-def test_scrubbing_catches_a_secret_however_it_is_echoed(shown: str) -> None:
+def test_scrubbing_catches_a_secret_however_it_is_echoed(shown: str, left: str) -> None:
     text = scrub(f"the server said: bad token {shown} (try again)", [SECRET])
-    assert text == "the server said: bad token *** (try again)" or (
-        text.startswith("the server said: bad token ***") and "(try again)" in text
-    )
-    assert SECRET[:8].lower() not in text.lower()
+    assert text == f"the server said: bad token ***{left} (try again)"
 
 
 def test_scrubbing_leaves_short_lookalikes_and_other_text_alone() -> None:
