@@ -26,6 +26,7 @@ from odyssey_jupyter.errors import (
     ServerError,
     UsageLimitError,
 )
+from odyssey_jupyter.retry import parse_retry_after
 
 REDACTED = "***"
 
@@ -161,10 +162,7 @@ def error_from_response(
         raw_details = info.get("details")
         details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
         if retry_after is None and details.get("retry_after_seconds") is not None:
-            try:
-                retry_after = float(details["retry_after_seconds"])
-            except (TypeError, ValueError):
-                retry_after = None
+            retry_after = parse_retry_after(str(details["retry_after_seconds"]))
         message = str(
             info.get("message") or _detail_text(info.get("detail")) or "Too many requests"
         )

@@ -578,6 +578,23 @@ def test_a_bad_token_grant_names_its_field(api: HostileServer, grant: bytes, fie
     assert api.requests("/simulation-jobs") == []  # nothing sent with a bad token
 
 
+@pytest.mark.parametrize("header", ["nan", "inf", "-inf", "1e999"])
+def test_a_poisoned_retry_after_is_ignored(api: HostileServer, header: str) -> None:
+    from odyssey_jupyter.errors import RateLimitError
+    from odyssey_jupyter.retry import parse_retry_after
+
+    assert parse_retry_after(header) is None
+    body = (
+        b'{"error": "RATE_LIMITED", "message": "slow down",'
+        b' "details": {"retry_after_seconds": NaN}}'
+    )
+    limited = Answer.json(body, status=429, headers=[("Retry-After", header)])
+    api.route("GET", "/simulation-jobs/j1", limited)
+    with pytest.raises(RateLimitError) as caught:
+        run(api, lambda c: c.get_simulate_status("j1"), max_retries=0)
+    assert caught.value.retry_after is None  # never NaN or endless, which the poller would sleep on
+
+
 def test_a_recordings_path_never_leaves_its_directory(recs_config: Path) -> None:
     from odyssey_jupyter import recordings
 
