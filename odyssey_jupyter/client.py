@@ -12,7 +12,11 @@ Robustness lives here and not in the callers:
 * retries with backoff and jitter for transient failures, honouring
   ``Retry-After``, under one overall deadline; a submission is repeated only when
   it provably never reached the server, so it can never create two jobs;
-* the token exchange is cached and shared (see :mod:`odyssey_jupyter.auth`);
+* the token exchange is cached and shared (see :mod:`odyssey_jupyter.auth`); it
+  never follows a redirect, and no call follows one to another origin;
+* every call ends by one overall deadline, body included, and reads at most
+  ``max_json_mb`` (see :mod:`odyssey_jupyter.bounded`); answers are validated
+  field by field (:mod:`odyssey_jupyter.types`);
 * errors come from one tree (:mod:`odyssey_jupyter.errors`) and never carry the
   key or the token.
 """
@@ -25,20 +29,23 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from odyssey_jupyter import idempotency
 from odyssey_jupyter.auth import TokenCache
+from odyssey_jupyter.bounded import ACCEPT_ENCODING, read_capped, send_following, settled, within
+from odyssey_jupyter.config import get_config
 from odyssey_jupyter.downloads import ARTIFACT_FILES, ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
+    InvalidResponseError,
     JobTimeoutError,
     OdysseyError,
     RateLimitError,
@@ -47,6 +54,7 @@ from odyssey_jupyter.errors import (
 )
 from odyssey_jupyter.http_errors import (
     error_from_response,
+    scrub,
     transport_error,
 )
 from odyssey_jupyter.retry import (
@@ -75,6 +83,7 @@ HOSTED_URL = "https://api.odyssey.ml"
 _announced: set[str] = set()
 
 UpdateCallback = Callable[[SimulationJobDetail], Any]
+T = TypeVar("T")
 
 
 def _env(name: str) -> str | None:
@@ -126,6 +135,8 @@ class Odyssey:
         retry_backoff: float = 0.5,
         retry_backoff_max: float = 8.0,
         retry_after_cap: float = 60.0,
+        max_json_bytes: int | None = None,
+        max_artifact_bytes: int | None = None,
     ) -> None:
         key = (api_key or "").strip() or _env("ODYSSEY_API_KEY")
         raw_url = (api_url or "").strip() or _env("ODYSSEY_API_URL")
@@ -142,7 +153,12 @@ class Odyssey:
         self._local = key is None and url is None
         self._local_data_dir = local_data_dir
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._call_seconds = max(timeout, retry_deadline)
+        """No call outlives this, whatever the server trickles (retries included)."""
+        self._download_seconds = download_timeout
         self._download_timeout = httpx.Timeout(download_timeout, connect=min(timeout, 10.0))
+        self._max_json_bytes = max_json_bytes
+        self._max_artifact_bytes = max_artifact_bytes
         self._limits = httpx.Limits(max_connections=10, max_keepalive_connections=5)
         self._transport = transport
         self._policy = RetryPolicy(
@@ -183,6 +199,13 @@ class Odyssey:
     def _secrets(self) -> list[str | None]:
         return [self._key, self._tokens._token]
 
+    def _json_cap(self) -> int:
+        """The JSON size cap: the argument, else ``max_json_mb`` as set now."""
+        return self._max_json_bytes or get_config().json_cap_bytes()
+
+    def _artifact_cap(self) -> int:
+        return self._max_artifact_bytes or get_config().artifact_cap_bytes()
+
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Odyssey:
@@ -215,8 +238,8 @@ class Odyssey:
                 timeout=self._timeout,
                 limits=self._limits,
                 transport=self._transport,
-                follow_redirects=True,
-                headers={"User-Agent": "odyssey_jupyter"},
+                follow_redirects=False,
+                headers={"User-Agent": "odyssey_jupyter", "Accept-Encoding": ACCEPT_ENCODING},
             )
             self._clients[loop] = client
         return client
@@ -272,11 +295,13 @@ class Odyssey:
 
     # ------------------------------------------------------------------ requests
 
-    async def _exchange(self) -> TokenGrant:
-        data = await self._send("POST", "/auth/token", json={"api_key": self._key}, auth=False)
+    async def _exchange(self, seconds: float | None = None) -> TokenGrant:
+        data = await self._send(
+            "POST", "/auth/token", json={"api_key": self._key}, auth=False, seconds=seconds
+        )
         if not isinstance(data, Mapping) or "access_token" not in data:
             raise AuthenticationError("the token exchange returned no access_token")
-        return TokenGrant.from_json(data)
+        return self._parsed(TokenGrant.from_json, data)
 
     async def _send(
         self,
@@ -288,14 +313,23 @@ class Odyssey:
         auth: bool = True,
         unsent_only: bool = False,
         idempotency_key: str | None = None,
+        seconds: float | None = None,
     ) -> Any:
         """One API call with retries; ``unsent_only`` for calls that must not run twice.
 
         An ``unsent_only`` call that carries an ``idempotency_key`` is repeated
-        like any other once the server has declared that it honours keys.
+        like any other once the server has declared that it honours keys. The
+        call, with the token exchange it may need, ends within ``seconds`` (at most
+        ``max(timeout, retry_deadline)``) however slowly the server answers.
         """
         base = await self._endpoint()
         deadline = Deadline(self._policy.deadline)
+        budget = self._call_seconds if seconds is None else min(self._call_seconds, seconds)
+        call_deadline = Deadline(budget)
+
+        def exchange() -> Awaitable[TokenGrant]:
+            return self._exchange(call_deadline.remaining())
+
         attempt = 0
         reauthed = relaunched = False
         while True:
@@ -304,7 +338,7 @@ class Odyssey:
                 headers[idempotency.KEY_HEADER] = idempotency_key
             token: str | None = None
             if auth:
-                token = await self._tokens.get(self._exchange)
+                token = await self._tokens.get(exchange)
                 headers["Authorization"] = f"Bearer {token}"
             # Decided after the token exchange, whose answer may be the first to declare keys.
             once_only = unsent_only and not (
@@ -313,8 +347,15 @@ class Odyssey:
             error: OdysseyError
             retry_after: float | None = None
             try:
-                response = await self._http().request(
-                    method, base + path, json=json, params=params, headers=headers
+                response = await self._attempt(
+                    method,
+                    base + path,
+                    path,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    follow=auth,
+                    seconds=call_deadline.remaining(),
                 )
             except httpx.RequestError as exc:
                 if self._local and isinstance(exc, httpx.ConnectError) and not relaunched:
@@ -335,7 +376,7 @@ class Odyssey:
                 status = response.status_code
                 if status == 401 and auth and not reauthed:
                     reauthed = True
-                    await self._tokens.refresh(token, self._exchange)
+                    await self._tokens.refresh(token, exchange)
                     continue
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 error = error_from_response(
@@ -371,12 +412,61 @@ class Odyssey:
             logger.debug("retrying %s %s in %.2fs (%s)", method, path, wait, type(error).__name__)
             await asyncio.sleep(wait)
 
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        follow: bool,
+        seconds: float,
+    ) -> httpx.Response:
+        """One request, redirects and the whole body included, within ``seconds``.
+
+        Redirects stay within the API's origin (none at all when ``follow`` is
+        false: the token exchange); the body is read under the JSON size cap.
+        """
+        http = self._http()
+        request = http.build_request(method, url, json=json, params=params, headers=headers)
+
+        async def answer() -> httpx.Response:
+            response = await send_following(
+                http,
+                request,
+                redirects="same-origin" if follow else "none",
+                method=method,
+                path=path,
+            )
+            try:
+                body = await read_capped(
+                    response,
+                    self._json_cap(),
+                    what=f"{method} {path}: the answer",
+                    setting="max_json_mb",
+                )
+            finally:
+                await response.aclose()
+            return settled(response, body)
+
+        return await within(answer(), seconds, request)
+
+    def _parsed(self, parse: Callable[[Any], T], data: Any) -> T:
+        """``parse(data)``, its complaint about a server value scrubbed of secrets
+        (a hostile server may put the token into the very value it names)."""
+        try:
+            return parse(data)
+        except InvalidResponseError as exc:
+            raise InvalidResponseError(scrub(str(exc), self._secrets()), field=exc.field) from None
+
     def _json(self, response: httpx.Response, method: str, path: str) -> Any:
         if response.status_code == 204 or not response.content:
             return {}
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ServerError(
                 f"{method} {path}: the server answered {response.status_code} without JSON",
                 status_code=response.status_code,
@@ -415,12 +505,12 @@ class Odyssey:
             unsent_only=True,
             idempotency_key=idempotency.new_key(),
         )
-        return SimulationJobDetail.from_json(data)
+        return self._parsed(SimulationJobDetail.from_json, data)
 
     async def get_simulate_status(self, job_id: str) -> SimulationJobDetail:
         """The job's current detail, with its streams once they exist."""
         data = await self._send("GET", f"/simulation-jobs/{_segment(job_id)}")
-        return SimulationJobDetail.from_json(data)
+        return self._parsed(SimulationJobDetail.from_json, data)
 
     async def list_simulations(
         self,
@@ -436,26 +526,26 @@ class Odyssey:
         if active is not None:
             params["active"] = "true" if active else "false"
         data = await self._send("GET", "/simulation-jobs", params=params)
-        return SimulationJobsList.from_json(data)
+        return self._parsed(SimulationJobsList.from_json, data)
 
     async def cancel_simulation(self, job_id: str) -> SimulationJobInfo:
         """Cancel a job that has not finished; 400 (InvalidRequestError) when it is too late."""
         data = await self._send("DELETE", f"/simulation-jobs/{_segment(job_id)}")
         if isinstance(data, Mapping) and "job_id" not in data:
             data = {**data, "job_id": job_id, "status": data.get("status", "cancelled")}
-        return SimulationJobInfo.from_json(data)
+        return self._parsed(SimulationJobInfo.from_json, data)
 
     async def get_recording(self, stream_id: str) -> Recording:
         """Fresh presigned URLs of a stream's artifacts (they expire; ask again later)."""
         data = await self._send("GET", f"/recordings/{_segment(stream_id)}")
-        return Recording.from_json(data)
+        return self._parsed(Recording.from_json, data)
 
     async def list_stream_recordings(
         self, limit: int | None = None, offset: int | None = None
     ) -> StreamRecordingsList:
         """One page of your stream recordings, newest first."""
         data = await self._send("GET", "/stream-recordings", params=_check_page(limit, offset))
-        return StreamRecordingsList.from_json(data)
+        return self._parsed(StreamRecordingsList.from_json, data)
 
     # ------------------------------------------------------------------ conveniences
 
@@ -536,6 +626,9 @@ class Odyssey:
             policy=self._policy,
             timeout=self._download_timeout,
             secrets=self._secrets(),
+            attempt_seconds=self._download_seconds,
+            max_bytes=self._artifact_cap(),
+            max_read_whole_bytes=self._json_cap(),
         )
         paths: dict[str, Path] = {}
         for kind in wanted:

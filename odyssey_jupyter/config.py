@@ -64,6 +64,25 @@ class OdysseyJupyter(Configurable):
         "its events log, which holds the chapters, are always downloaded).",
     ).tag(config=True)
 
+    max_json_mb = Float(
+        16.0,
+        help="Largest JSON answer (MB, after decompression) read from the API; a larger one "
+        "stops with ResponseTooLargeError before it is parsed. Also caps error bodies, "
+        "events logs and thumbnails.",
+    ).tag(config=True)
+    max_artifact_mb = Float(
+        4096.0,
+        help="Largest video or preview (MB) ever downloaded; a larger one, or one longer "
+        "than its declared Content-Length, stops with ResponseTooLargeError and leaves no "
+        "file. The events log and the thumbnail, read whole, are capped by max_json_mb.",
+    ).tag(config=True)
+    max_image_megapixels = Float(
+        16.0,
+        help="Largest image from a server (thumbnails) decoded in the kernel, in megapixels; "
+        "the size is read from the image header first, so a decompression bomb is never "
+        "decoded. Start images you pass have their own cap (64 megapixels).",
+    ).tag(config=True)
+
     @default("wait_by_default")
     def _wait_default(self) -> bool:
         return bool(_env_flag("ODYSSEY_WAIT"))
@@ -83,6 +102,26 @@ class OdysseyJupyter(Configurable):
         if value < 0:
             raise ConfigurationError(f"embed_max_mb must be 0 or more, not {value}")
         return value
+
+    @validate("max_json_mb", "max_artifact_mb", "max_image_megapixels")
+    def _positive_cap(self, proposal: dict[str, object]) -> float:
+        value = float(proposal["value"])  # type: ignore[arg-type]
+        name = proposal["trait"].name  # type: ignore[attr-defined]
+        if not 0 < value < float("inf"):
+            raise ConfigurationError(f"{name} must be a number above 0, not {value}")
+        return value
+
+    def json_cap_bytes(self) -> int:
+        """``max_json_mb`` in bytes."""
+        return int(self.max_json_mb * 1024 * 1024)
+
+    def artifact_cap_bytes(self) -> int:
+        """``max_artifact_mb`` in bytes."""
+        return int(self.max_artifact_mb * 1024 * 1024)
+
+    def image_pixel_cap(self) -> int:
+        """``max_image_megapixels`` in pixels."""
+        return int(self.max_image_megapixels * 1_000_000)
 
     def recordings_path(self) -> Path:
         """The recordings directory as an absolute path (not created here)."""

@@ -5,7 +5,13 @@ artifact is streamed in chunks (constant memory) to a hidden temporary file and
 renamed into place only when complete, so a reader never sees half a video.
 An answer meaning "this URL is no longer good" (400/401/403/404/410) triggers a
 fresh ``get_recording``; transport errors, 5xx and short bodies are retried with
-backoff. No bearer token is ever sent to the artifact host.
+backoff. Artifact hosts (presigned URLs, CDNs) may redirect, anywhere: no
+request here carries ``Authorization`` or any other credential, so following
+them gives nothing away. Each attempt ends by ``attempt_seconds`` however
+slowly the host trickles, and a body past its cap or past its declared
+``Content-Length`` stops at once with no file left behind. Videos and previews
+are capped by ``max_artifact_mb``; the events log and the thumbnail, which are
+read whole into the kernel, by ``max_json_mb``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ from typing import Any
 
 import httpx
 
+from odyssey_jupyter.bounded import (
+    MAX_ARTIFACT_REDIRECTS,
+    capped_chunks,
+    declared_length,
+    read_capped,
+    send_following,
+    settled,
+    within,
+)
 from odyssey_jupyter.errors import NotFoundError, OdysseyConnectionError
 from odyssey_jupyter.http_errors import error_from_response, scrub
 from odyssey_jupyter.retry import RETRY_STATUSES, Deadline, RetryPolicy
@@ -36,6 +51,8 @@ ARTIFACT_FILES: dict[str, str] = {
     "events": "events.jsonl",
 }
 CHUNK = 64 * 1024
+READ_WHOLE = frozenset({"events", "thumbnail"})
+"""Kinds the kernel reads whole (chapters, the job browser's thumbnails): the JSON cap."""
 REFRESH_STATUSES = frozenset({400, 401, 403, 404, 410})
 MAX_REFRESHES = 3
 """Fresh URLs asked for per artifact before giving up (one may expire again in transit)."""
@@ -59,12 +76,19 @@ class ArtifactFetcher:
     policy: RetryPolicy
     timeout: httpx.Timeout
     secrets: list[str | None]
+    attempt_seconds: float
+    """The longest one attempt at one artifact may take, its whole body included."""
+    max_bytes: int
+    """The size cap of videos and previews (``max_artifact_mb``)."""
+    max_read_whole_bytes: int
+    """The size cap of the kinds read whole, and of error bodies (``max_json_mb``)."""
 
     async def fetch(
         self, kind: str, recording: Recording, dest: Path, progress: ProgressCallback | None
     ) -> tuple[Path | None, Recording]:
         """Download one artifact to ``dest``; ``None`` when the server has none (not video)."""
-        deadline = Deadline(self.policy.deadline)
+        # the first attempt always gets its whole ``attempt_seconds``, retries share the rest
+        deadline = Deadline(max(self.policy.deadline, self.attempt_seconds))
         attempt = refreshes = 0
         while True:
             url = recording.url_for(kind)
@@ -75,34 +99,29 @@ class ArtifactFetcher:
             if url.startswith("/"):
                 url = self.base_url + url
             tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
+            # No headers beyond the client's defaults: an artifact host gets no credential.
+            request = self.http.build_request("GET", url, timeout=self.timeout)
+            seconds = min(self.attempt_seconds, max(0.0, deadline.remaining()))
             try:
-                async with self.http.stream("GET", url, timeout=self.timeout) as response:
-                    status = response.status_code
-                    if status in REFRESH_STATUSES and refreshes < MAX_REFRESHES:
-                        refreshes += 1
-                        await response.aread()
-                        recording = await self.refresh()
-                        continue
-                    if not response.is_success:
-                        await response.aread()
-                        if status not in RETRY_STATUSES:
-                            raise error_from_response(
-                                response,
-                                method="GET",
-                                path=f"{kind} of stream {self.stream_id}",
-                                secrets=self.secrets,
-                            )
-                        problem = f"the artifact host answered {status}"
-                    else:
-                        complete, problem = await self._save(response, kind, tmp, progress)
-                        if complete:
-                            os.replace(tmp, dest)
-                            return dest, recording
+                problem = await within(
+                    self._attempt(
+                        request, kind, tmp, progress, may_refresh=refreshes < MAX_REFRESHES
+                    ),
+                    seconds,
+                    request,
+                )
+                if problem is None:
+                    os.replace(tmp, dest)
+                    return dest, recording
             except httpx.RequestError as exc:
                 problem = scrub(f"{type(exc).__name__}: {exc}", self.secrets)
             finally:
                 if tmp.exists():
                     tmp.unlink()
+            if problem is _EXPIRED:
+                refreshes += 1
+                recording = await self.refresh()
+                continue
             attempt += 1
             wait = self.policy.delay(attempt, None)
             if attempt > self.policy.max_retries or not deadline.allows(wait):
@@ -112,20 +131,70 @@ class ArtifactFetcher:
             logger.debug("retrying the %s download in %.2fs: %s", kind, wait, problem)
             await asyncio.sleep(wait)
 
-    @staticmethod
+    async def _attempt(
+        self,
+        request: httpx.Request,
+        kind: str,
+        tmp: Path,
+        progress: ProgressCallback | None,
+        *,
+        may_refresh: bool,
+    ) -> str | None:
+        """One GET of the artifact into ``tmp``: ``None`` when complete, else what went wrong
+        (``_EXPIRED`` when the URL should be replaced); non-transient failures raise."""
+        response = await send_following(
+            self.http,
+            request,
+            redirects="anywhere",
+            method="GET",
+            path=f"the {kind} of stream {self.stream_id}",
+            max_hops=MAX_ARTIFACT_REDIRECTS,
+        )
+        try:
+            status = response.status_code
+            if status in REFRESH_STATUSES and may_refresh:
+                return _EXPIRED
+            if not response.is_success:
+                if status not in RETRY_STATUSES:
+                    body = await read_capped(
+                        response,
+                        self.max_read_whole_bytes,
+                        what=f"the artifact host's {status} answer",
+                        setting="max_json_mb",
+                    )
+                    raise error_from_response(
+                        settled(response, body),
+                        method="GET",
+                        path=f"{kind} of stream {self.stream_id}",
+                        secrets=self.secrets,
+                    )
+                return f"the artifact host answered {status}"
+            return await self._save(response, kind, tmp, progress)
+        finally:
+            await response.aclose()
+
     async def _save(
-        response: httpx.Response, kind: str, tmp: Path, progress: ProgressCallback | None
-    ) -> tuple[bool, str]:
-        """Stream the body to ``tmp``; (complete?, what went wrong)."""
-        length = response.headers.get("Content-Length", "")
-        total = int(length) if length.isdigit() else None
+        self, response: httpx.Response, kind: str, tmp: Path, progress: ProgressCallback | None
+    ) -> str | None:
+        """Stream the body to ``tmp``; ``None`` when complete, else what went wrong."""
+        total = declared_length(response)
         done = 0
+        what = f"the {kind} of stream {self.stream_id}"
         with open(tmp, "wb") as out:
-            async for chunk in response.aiter_bytes(CHUNK):
+            async for chunk in capped_chunks(response, *self._cap(kind), what=what, chunk=CHUNK):
                 out.write(chunk)
                 done += len(chunk)
                 if progress is not None:
                     await maybe_await(progress(kind, done, total))
-        if total is not None and done != total:
-            return False, f"the {kind} stopped after {done} of {total} bytes"
-        return True, ""
+        if total is not None and response.num_bytes_downloaded != total:
+            return f"the {kind} stopped after {response.num_bytes_downloaded} of {total} bytes"
+        return None
+
+    def _cap(self, kind: str) -> tuple[int, str]:
+        """(bytes, setting) capping one kind of artifact."""
+        if kind in READ_WHOLE:
+            return self.max_read_whole_bytes, "max_json_mb"
+        return self.max_bytes, "max_artifact_mb"
+
+
+_EXPIRED = "the URL has expired"

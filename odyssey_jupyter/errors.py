@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.types import JobStatus
-
 if TYPE_CHECKING:
     from odyssey_jupyter.types import SimulationJobDetail
 
@@ -158,6 +156,45 @@ class ServerError(APIError):
     """The server failed (5xx) and retries did not help."""
 
 
+class InvalidResponseError(APIError):
+    """The server's answer cannot be used: a value of the wrong type or out of range,
+    a body over the size cap, a redirect the client does not follow.
+
+    ``field`` names the offending value when there is one (``streams[0].duration_seconds``).
+    Not retried: asking again would get the same answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        status_code: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.field = field
+        super().__init__(message, status_code=status_code, method=method, path=path)
+
+
+class ResponseTooLargeError(InvalidResponseError):
+    """A JSON answer or an artifact is larger than its cap, or than its declared length."""
+
+    def __init__(self, message: str, *, limit: int, **kwargs: Any) -> None:
+        self.limit = limit
+        super().__init__(message, **kwargs)
+
+
+class RedirectRefusedError(InvalidResponseError):
+    """A redirect the client will not follow: any on the token exchange (the key would go
+    along with it), and any API call's redirect to another origin (the token would)."""
+
+    def __init__(self, message: str, *, from_origin: str, to_origin: str, **kwargs: Any) -> None:
+        self.from_origin = from_origin
+        self.to_origin = to_origin
+        super().__init__(message, **kwargs)
+
+
 class UsageLimitError(APIError):
     """A 429 usage error: ``code``, ``message``, ``action`` and ``details`` from the body."""
 
@@ -257,10 +294,11 @@ def outcome_error(detail: SimulationJobDetail) -> JobError | None:
     """What ``wait(raise_on_failure=True)`` raises for a job that ended failed or cancelled.
 
     One home for the rule, so ``Odyssey.wait`` and ``Job.wait`` say the same thing.
+    Statuses compare by value (``JobStatus`` is a ``str``): the types import this module.
     """
-    if detail.status == JobStatus.FAILED:
+    if detail.status == "failed":
         reason = detail.error_message or "no reason given"
         return JobFailedError(f"job {detail.job_id} failed: {reason}", detail)
-    if detail.status == JobStatus.CANCELLED:
+    if detail.status == "cancelled":
         return JobCancelledError(f"job {detail.job_id} was cancelled", detail)
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -25,6 +26,7 @@ from odyssey_jupyter.errors import (
     ServerError,
     UsageLimitError,
 )
+from odyssey_jupyter.retry import parse_retry_after
 
 REDACTED = "***"
 
@@ -38,11 +40,61 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
+MIN_SECRET_PREFIX = 8
+"""A secret cut short is still caught when at least this much of its start shows."""
+
+
+def _forms(secret: str) -> list[str]:
+    """The secret as sent and URL-encoded (either way), longest first, in lower case."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
+    return sorted({form.lower() for form in forms}, key=len, reverse=True)
+
+
+def _covered(text: str, secret: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` showing ``secret`` whole, URL-encoded or cut short, in any case.
+
+    A server or a proxy may echo a key back percent-encoded, upper-cased or
+    truncated to its first characters; any run of at least ``MIN_SECRET_PREFIX``
+    characters that starts like the secret is taken for it.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters lower-case to two: keep positions
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    spans: list[tuple[int, int]] = []
+    for form in _forms(secret):
+        head = form[: min(len(form), MIN_SECRET_PREFIX)]
+        start = lowered.find(head)
+        while start != -1:
+            end = start + len(head)
+            while end - start < len(form) and end < len(lowered):
+                if lowered[end] != form[end - start]:
+                    break
+                end += 1
+            spans.append((start, end))
+            start = lowered.find(head, end)
+    return spans
+
+
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every secret (key, token) replaced by ``***``."""
+    """``text`` with every secret (key, token) replaced by ``***``, also when it shows
+    URL-encoded, in another case, or only as its first ``MIN_SECRET_PREFIX`` characters."""
     for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
+        if not secret or len(secret) < 4:
+            continue
+        spans = sorted(_covered(text, secret))
+        if not spans:
+            continue
+        parts: list[str] = []
+        position = 0
+        for start, end in spans:
+            if start < position:  # overlaps the last one: widen it
+                position = max(position, end)
+                continue
+            parts.append(text[position:start])
+            parts.append(REDACTED)
+            position = end
+        parts.append(text[position:])
+        text = "".join(parts)
     return text
 
 
@@ -60,7 +112,7 @@ def response_body(response: httpx.Response) -> Any:
     """The JSON body when there is one, else the text (possibly empty)."""
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError):
         return response.text
 
 
@@ -110,10 +162,7 @@ def error_from_response(
         raw_details = info.get("details")
         details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
         if retry_after is None and details.get("retry_after_seconds") is not None:
-            try:
-                retry_after = float(details["retry_after_seconds"])
-            except (TypeError, ValueError):
-                retry_after = None
+            retry_after = parse_retry_after(str(details["retry_after_seconds"]))
         message = str(
             info.get("message") or _detail_text(info.get("detail")) or "Too many requests"
         )

@@ -19,6 +19,7 @@ import binascii
 import contextlib
 import io
 import os
+import struct
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,6 +236,59 @@ def _check_pixels(size: tuple[int, int], where: _Where) -> None:
             f"is {width}x{height} pixels (at most {MAX_PIXELS // 1_000_000} megapixels)",
             "use a smaller image",
         )
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) declared by a PNG, GIF or JPEG header, read without decoding;
+    ``None`` for other formats or a header that cannot be read."""
+    kind = sniff(data)
+    if kind == "png" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if kind == "gif" and len(data) >= 10:
+        width, height = struct.unpack("<HH", data[6:10])
+        return int(width), int(height)
+    if kind != "jpeg":
+        return None
+    position = 2
+    while position + 9 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame
+            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
+            return int(width), int(height)
+        position += 2 + length
+    return None
+
+
+def open_capped(data: bytes, max_pixels: int) -> PILImage | None:
+    """A Pillow image of ``data``, opened but not decoded, whose header declares at most
+    ``max_pixels``; ``None`` when Pillow is missing, the bytes are no image, or it is larger.
+
+    For images from a server (thumbnails): Pillow reads the size from the header
+    without decoding, so a small file declaring a huge canvas (a decompression
+    bomb) is refused before a single pixel is allocated.
+    """
+    mods = _pil()
+    if mods is None:
+        return None
+    image_mod = mods[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", image_mod.DecompressionBombWarning)
+            img: PILImage = image_mod.open(io.BytesIO(data))
+    except Exception:
+        return None
+    width, height = img.size
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        img.close()
+        return None
+    return img
 
 
 def _from_array(array: Any, where: _Where) -> PILImage:

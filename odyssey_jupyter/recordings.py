@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from odyssey_jupyter.config import get_config
+from odyssey_jupyter.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
@@ -79,8 +80,15 @@ def default_kinds() -> tuple[str, ...]:
 def recording_dir(job_id: str, stream_id: str) -> Path:
     """``<recordings dir>/<job_id>/<stream_id>/`` (not created here)."""
     for name, value in (("job_id", job_id), ("stream_id", stream_id)):
-        if not value or "/" in value or "\\" in value or value in {".", ".."}:
-            raise ValueError(f"{name} {value!r} cannot be used as a directory name")
+        if (
+            not isinstance(value, str)
+            or not value
+            or "/" in value
+            or "\\" in value
+            or value in {".", ".."}
+            or not value.isprintable()
+        ):
+            raise InvalidRequestError(f"{name} {value!r} cannot be used as a directory name")
     return get_config().recordings_path() / job_id / stream_id
 
 

@@ -1,7 +1,11 @@
 """Frozen, slotted dataclasses for every object of the Simulate protocol.
 
 Each ``from_json`` accepts the server's dict, ignores fields it does not know
-(a server may add fields) and tolerates missing optional ones. ``JobStatus`` is a
+(a server may add fields) and tolerates missing optional ones. A value of the
+wrong type or out of range (a NaN or endless duration, a count past any sane
+size, an id such as ``..`` or one holding ``/`` that would become a path) raises
+:class:`~odyssey_jupyter.errors.InvalidResponseError` naming the field, so no
+display, cache path or retry loop ever sees it. ``JobStatus`` is a
 ``str`` enum that compares equal to plain strings and keeps unknown values, so a
 new server status never crashes a client: it is simply treated as active.
 """
@@ -13,6 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
+
+from odyssey_jupyter.errors import InvalidResponseError
+
+MAX_ID_LENGTH = 256
+"""Longest job or stream id accepted (ids become directory names)."""
+MAX_COUNT = 1_000_000_000
+"""Largest count accepted from a server (frames, indices, totals, retries)."""
+MAX_SECONDS = 1e8
+"""Largest duration or wait accepted from a server, in seconds or minutes (about three years)."""
+MAX_STATUS_LENGTH = 64
 
 
 class JobStatus(str, Enum):
@@ -106,16 +120,104 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _bad(name: str, value: Any, expected: str) -> InvalidResponseError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return InvalidResponseError(
+        f"the server sent {name}={shown}, which is not {expected}", field=name
+    )
 
 
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _mapping(data: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise _bad(name or "the answer", data, "a JSON object")
+    return data
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _id(value: Any, name: str) -> str:
+    """An id that is safe as one URL path segment and as one directory name."""
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_ID_LENGTH
+        or value in (".", "..")
+        or any(c in value for c in "/\\")
+        or not value.isprintable()
+    ):
+        raise _bad(
+            name,
+            value,
+            f"an id (a printable string of 1 to {MAX_ID_LENGTH} characters, no '/' or '\\', "
+            "not '.' or '..')",
+        )
+    return value
+
+
+def _opt_str(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise _bad(name, value, "a string")
+
+
+def _opt_url(value: Any, name: str) -> str | None:
+    """An artifact URL: http(s), or a path on the API's own host; anything else refused."""
+    text = _opt_str(value, name)
+    if not text:
+        return None
+    lowered = text.lower()
+    if lowered.startswith(("http://", "https://")) or (
+        text.startswith("/") and not text.startswith("//")
+    ):
+        return text
+    raise _bad(name, value, "an http(s) URL or a path")
+
+
+def _number(value: Any, name: str, top: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad(name, value, "a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _bad(name, value, f"a number from 0 to {top:g}") from None
+    if not 0 <= number <= top:  # NaN fails both comparisons
+        raise _bad(name, value, f"a number from 0 to {top:g}")
+    return number
+
+
+def _count(value: Any, name: str, default: int = 0) -> int:
+    if value is None:
+        return default
+    number = _number(value, name, MAX_COUNT)
+    if number != int(number):
+        raise _bad(name, value, "a whole number")
+    return int(number)
+
+
+def _opt_count(value: Any, name: str) -> int | None:
+    return None if value is None else _count(value, name)
+
+
+def _opt_seconds(value: Any, name: str) -> float | None:
+    return None if value is None else _number(value, name, MAX_SECONDS)
+
+
+def _status(value: Any, name: str) -> JobStatus:
+    if value is None or value == "":
+        return JobStatus.PENDING
+    if not isinstance(value, str) or len(value) > MAX_STATUS_LENGTH or not value.isprintable():
+        raise _bad(name, value, f"a status (a printable string of at most {MAX_STATUS_LENGTH})")
+    return JobStatus(value)
+
+
+def _rows(value: Any, name: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad(name, value, "a list")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +239,19 @@ class SimulationStream:
     error_message: str | None = None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SimulationStream:
+    def from_json(cls, data: Mapping[str, Any], where: str = "") -> SimulationStream:
+        data = _mapping(data, where)
         return cls(
-            stream_id=str(data["stream_id"]),
-            script_index=int(data.get("script_index") or 0),
-            video_url=_opt_str(data.get("video_url")),
-            events_url=_opt_str(data.get("events_url")),
-            thumbnail_url=_opt_str(data.get("thumbnail_url")),
-            preview_url=_opt_str(data.get("preview_url")),
-            frame_count=_opt_int(data.get("frame_count")),
-            duration_seconds=_opt_float(data.get("duration_seconds")),
-            status=_opt_str(data.get("status")),
-            error_message=_opt_str(data.get("error_message")),
+            stream_id=_id(data.get("stream_id"), f"{where}stream_id"),
+            script_index=_count(data.get("script_index"), f"{where}script_index"),
+            video_url=_opt_url(data.get("video_url"), f"{where}video_url"),
+            events_url=_opt_url(data.get("events_url"), f"{where}events_url"),
+            thumbnail_url=_opt_url(data.get("thumbnail_url"), f"{where}thumbnail_url"),
+            preview_url=_opt_url(data.get("preview_url"), f"{where}preview_url"),
+            frame_count=_opt_count(data.get("frame_count"), f"{where}frame_count"),
+            duration_seconds=_opt_seconds(data.get("duration_seconds"), f"{where}duration_seconds"),
+            status=_opt_str(data.get("status"), f"{where}status"),
+            error_message=_opt_str(data.get("error_message"), f"{where}error_message"),
         )
 
 
@@ -173,21 +276,27 @@ class SimulationJobDetail:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SimulationJobDetail:
-        progress = data.get("progress")
+        data = _mapping(data, "")
+        progress = _opt_seconds(data.get("progress"), "progress")
         return cls(
-            job_id=str(data["job_id"]),
-            status=JobStatus(str(data.get("status") or "pending")),
-            priority=_opt_str(data.get("priority")),
-            created_at=_opt_str(data.get("created_at")),
-            dispatched_at=_opt_str(data.get("dispatched_at")),
-            started_at=_opt_str(data.get("started_at")),
-            completed_at=_opt_str(data.get("completed_at")),
-            error_message=_opt_str(data.get("error_message")),
-            assigned_region=_opt_str(data.get("assigned_region")),
-            retry_count=int(data.get("retry_count") or 0),
-            estimated_wait_minutes=_opt_float(data.get("estimated_wait_minutes")),
-            streams=tuple(SimulationStream.from_json(s) for s in data.get("streams") or ()),
-            progress=_opt_float(progress),
+            job_id=_id(data.get("job_id"), "job_id"),
+            status=_status(data.get("status"), "status"),
+            priority=_opt_str(data.get("priority"), "priority"),
+            created_at=_opt_str(data.get("created_at"), "created_at"),
+            dispatched_at=_opt_str(data.get("dispatched_at"), "dispatched_at"),
+            started_at=_opt_str(data.get("started_at"), "started_at"),
+            completed_at=_opt_str(data.get("completed_at"), "completed_at"),
+            error_message=_opt_str(data.get("error_message"), "error_message"),
+            assigned_region=_opt_str(data.get("assigned_region"), "assigned_region"),
+            retry_count=_count(data.get("retry_count"), "retry_count"),
+            estimated_wait_minutes=_opt_seconds(
+                data.get("estimated_wait_minutes"), "estimated_wait_minutes"
+            ),
+            streams=tuple(
+                SimulationStream.from_json(s, f"streams[{n}].")
+                for n, s in enumerate(_rows(data.get("streams"), "streams"))
+            ),
+            progress=None if progress is None else min(progress, 1.0),
         )
 
     @property
@@ -211,14 +320,15 @@ class SimulationJobInfo:
     error_message: str | None = None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SimulationJobInfo:
+    def from_json(cls, data: Mapping[str, Any], where: str = "") -> SimulationJobInfo:
+        data = _mapping(data, where)
         return cls(
-            job_id=str(data["job_id"]),
-            status=JobStatus(str(data.get("status") or "pending")),
-            priority=_opt_str(data.get("priority")),
-            created_at=_opt_str(data.get("created_at")),
-            completed_at=_opt_str(data.get("completed_at")),
-            error_message=_opt_str(data.get("error_message")),
+            job_id=_id(data.get("job_id"), f"{where}job_id"),
+            status=_status(data.get("status"), f"{where}status"),
+            priority=_opt_str(data.get("priority"), f"{where}priority"),
+            created_at=_opt_str(data.get("created_at"), f"{where}created_at"),
+            completed_at=_opt_str(data.get("completed_at"), f"{where}completed_at"),
+            error_message=_opt_str(data.get("error_message"), f"{where}error_message"),
         )
 
 
@@ -233,12 +343,16 @@ class SimulationJobsList:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SimulationJobsList:
-        jobs = tuple(SimulationJobInfo.from_json(j) for j in data.get("jobs") or ())
+        data = _mapping(data, "")
+        jobs = tuple(
+            SimulationJobInfo.from_json(j, f"jobs[{n}].")
+            for n, j in enumerate(_rows(data.get("jobs"), "jobs"))
+        )
         return cls(
             jobs=jobs,
-            total=int(data.get("total", len(jobs))),
-            limit=int(data.get("limit", 20)),
-            offset=int(data.get("offset", 0)),
+            total=_count(data.get("total"), "total", len(jobs)),
+            limit=_count(data.get("limit"), "limit", 20),
+            offset=_count(data.get("offset"), "offset", 0),
         )
 
 
@@ -256,14 +370,15 @@ class Recording:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Recording:
+        data = _mapping(data, "")
         return cls(
-            stream_id=str(data["stream_id"]),
-            video_url=_opt_str(data.get("video_url")),
-            events_url=_opt_str(data.get("events_url")),
-            thumbnail_url=_opt_str(data.get("thumbnail_url")),
-            preview_url=_opt_str(data.get("preview_url")),
-            frame_count=_opt_int(data.get("frame_count")),
-            duration_seconds=_opt_float(data.get("duration_seconds")),
+            stream_id=_id(data.get("stream_id"), "stream_id"),
+            video_url=_opt_url(data.get("video_url"), "video_url"),
+            events_url=_opt_url(data.get("events_url"), "events_url"),
+            thumbnail_url=_opt_url(data.get("thumbnail_url"), "thumbnail_url"),
+            preview_url=_opt_url(data.get("preview_url"), "preview_url"),
+            frame_count=_opt_count(data.get("frame_count"), "frame_count"),
+            duration_seconds=_opt_seconds(data.get("duration_seconds"), "duration_seconds"),
         )
 
     def url_for(self, kind: str) -> str | None:
@@ -289,14 +404,15 @@ class StreamRecordingInfo:
     duration_seconds: float | None = None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StreamRecordingInfo:
+    def from_json(cls, data: Mapping[str, Any], where: str = "") -> StreamRecordingInfo:
+        data = _mapping(data, where)
         return cls(
-            stream_id=str(data["stream_id"]),
-            width=_opt_int(data.get("width")),
-            height=_opt_int(data.get("height")),
-            started_at=_opt_str(data.get("started_at")),
-            ended_at=_opt_str(data.get("ended_at")),
-            duration_seconds=_opt_float(data.get("duration_seconds")),
+            stream_id=_id(data.get("stream_id"), f"{where}stream_id"),
+            width=_opt_count(data.get("width"), f"{where}width"),
+            height=_opt_count(data.get("height"), f"{where}height"),
+            started_at=_opt_str(data.get("started_at"), f"{where}started_at"),
+            ended_at=_opt_str(data.get("ended_at"), f"{where}ended_at"),
+            duration_seconds=_opt_seconds(data.get("duration_seconds"), f"{where}duration_seconds"),
         )
 
 
@@ -311,12 +427,16 @@ class StreamRecordingsList:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StreamRecordingsList:
-        rows = tuple(StreamRecordingInfo.from_json(r) for r in data.get("recordings") or ())
+        data = _mapping(data, "")
+        rows = tuple(
+            StreamRecordingInfo.from_json(r, f"recordings[{n}].")
+            for n, r in enumerate(_rows(data.get("recordings"), "recordings"))
+        )
         return cls(
             recordings=rows,
-            total=int(data.get("total", len(rows))),
-            limit=int(data.get("limit", 20)),
-            offset=int(data.get("offset", 0)),
+            total=_count(data.get("total"), "total", len(rows)),
+            limit=_count(data.get("limit"), "limit", 20),
+            offset=_count(data.get("offset"), "offset", 0),
         )
 
 
@@ -329,8 +449,19 @@ class TokenGrant:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TokenGrant:
-        expires = data.get("expires_in")
-        return cls(
-            access_token=str(data["access_token"]),
-            expires_in=float(expires) if expires is not None else 3600.0,
-        )
+        data = _mapping(data, "")
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token or len(token) > 8192 or not _header_safe(token):
+            # never shown: the value is a credential, however malformed
+            raise InvalidResponseError(
+                "the server sent an access_token that cannot be used as a bearer token "
+                "(not a printable ASCII string of at most 8192 characters)",
+                field="access_token",
+            )
+        expires = _opt_seconds(data.get("expires_in"), "expires_in")
+        return cls(access_token=token, expires_in=3600.0 if expires is None else expires)
+
+
+def _header_safe(text: str) -> bool:
+    """Printable ASCII without spaces: what may follow ``Bearer `` in a header."""
+    return text.isascii() and text.isprintable() and " " not in text

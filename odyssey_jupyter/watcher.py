@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import (
     APIError,
+    InvalidResponseError,
     NotFoundError,
     OdysseyConnectionError,
     OdysseyError,
@@ -363,7 +364,8 @@ class Watcher:
                     counts["detail"] += 1
                     try:
                         detail = await client.get_simulate_status(job.job_id)
-                    except (NotFoundError, PermissionDeniedError) as exc:
+                    except (NotFoundError, PermissionDeniedError, InvalidResponseError) as exc:
+                        # an unusable answer would come back the same: show it, stop polling
                         self._give_up(job, exc)
                         return True
                     return self.observe(job, detail)

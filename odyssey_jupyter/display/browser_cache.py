@@ -54,22 +54,34 @@ class LruCache(Generic[K, V]):
             return len(self._items)
 
 
-def shrink_thumbnail(data: bytes) -> tuple[bytes, str]:
-    """(bytes, format) of a small JPEG thumbnail; the original when Pillow is missing.
+def shrink_thumbnail(data: bytes) -> tuple[bytes, str] | None:
+    """(bytes, format) of a small JPEG thumbnail; ``None`` when the image is unreadable or
+    larger than ``max_image_megapixels``. Without Pillow, the original, when its header
+    declares a size within the cap (the page decodes it then).
 
     A full-size portrait thumbnail is tens of kB: twenty of them per page would
-    cross the kernel socket on every page turn.
+    cross the kernel socket on every page turn. The size is checked from the
+    header before decoding: a 140 KB PNG may declare a canvas of hundreds of MB.
     """
+    from odyssey_jupyter.config import get_config
+    from odyssey_jupyter.images import header_size, open_capped
+
+    cap = get_config().image_pixel_cap()
     try:
-        from PIL import Image, ImageOps
+        from PIL import ImageOps
     except ImportError:
-        return data, "jpeg"
+        size = header_size(data)
+        return (data, "jpeg") if size is not None and 0 < size[0] * size[1] <= cap else None
+    image = open_capped(data, cap)
+    if image is None:
+        return None
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with image:
+            image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))  # JPEG: decode at a reduced scale
             # square crop: portrait and landscape rows keep the same column width
             square = ImageOps.fit(image.convert("RGB"), (THUMB_PX, THUMB_PX))
             out = io.BytesIO()
             square.save(out, format="JPEG", quality=80)
             return out.getvalue(), "jpeg"
-    except Exception:  # not an image we can read: show it as it came
-        return data, "jpeg"
+    except Exception:  # a header that promised an image the body does not hold
+        return None
