@@ -34,7 +34,7 @@ from odyssey_jupyter.local.keys import (
 )
 from odyssey_jupyter.local.limits import RateLimiter
 from odyssey_jupyter.local.options import EngineOptions
-from odyssey_jupyter.local.store import Store
+from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
 
 log = logging.getLogger("odyssey_jupyter.local")
 
@@ -190,6 +190,12 @@ def serve(options: EngineOptions) -> int:
     except DataDirBusy as exc:
         log.error("%s", exc)
         return 3
+    except CorruptDatabase as exc:  # never deleted here: it may hold the only copy of a job
+        log.error("%s", exc)
+        return 4
+    except StorageError as exc:
+        log.error("cannot use the engine's database %s", exc)
+        return 1
     except OSError as exc:
         log.error("cannot serve on %s:%s: %s", options.host, options.port, exc)
         return 1
