@@ -1,8 +1,9 @@
 """SQLite storage of jobs, their scripts and streams: the engine's memory across restarts.
 
-One connection guarded by a lock: every statement is tiny (milliseconds), so the
-HTTP side may call it directly from the event loop. WAL keeps readers and the
-writer out of each other's way and survives a SIGKILL.
+Two connections, each guarded by a lock: one writes, one reads. Reads are tiny
+(milliseconds), so the HTTP side calls them straight from the event loop; WAL
+lets them go on while a large submission (up to 64 MB) is written from a worker
+thread, and survives a SIGKILL.
 
 Every SQLite failure leaves here as a ``StorageError`` (disk full, I/O error,
 locked) that names the file: the HTTP side answers 503 and the dispatcher
@@ -169,23 +170,29 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
+        self._read_lock = threading.RLock()
         self._faults = StoreFaults.from_env()
+        self._db = self._connect()
         try:
-            self._db = sqlite3.connect(
-                path, check_same_thread=False, isolation_level=None, timeout=10
-            )
-        except sqlite3.Error as exc:
-            raise StorageError(path, str(exc)) from None
-        try:
-            self._db.row_factory = sqlite3.Row
-            self._db.text_factory = _tolerant_text
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()
+            self._reader = self._connect()
         except sqlite3.Error as exc:
             self._db.close()
             raise self._storage_error(exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=10
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(self.path, str(exc)) from None
+        db.row_factory = sqlite3.Row
+        db.text_factory = _tolerant_text
+        return db
 
     def _storage_error(self, exc: sqlite3.Error) -> StorageError:
         code = getattr(exc, "sqlite_errorname", "")
@@ -193,9 +200,9 @@ class Store:
         return (CorruptDatabase if corrupt else StorageError)(self.path, str(exc))
 
     @contextmanager
-    def _guarded(self) -> Iterator[None]:
-        """Under the lock, with SQLite's storage failures turned into ``StorageError``."""
-        with self._lock:
+    def _guarded(self, lock: threading.RLock | None = None) -> Iterator[None]:
+        """Under ``lock`` (the writer's), with SQLite's storage failures made ``StorageError``."""
+        with lock or self._lock:
             try:
                 yield
             except _PASSED_THROUGH:
@@ -204,7 +211,8 @@ class Store:
                 raise self._storage_error(exc) from None
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            self._reader.close()
             self._db.close()
 
     def __enter__(self) -> Store:
@@ -233,14 +241,14 @@ class Store:
                 raise
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self._guarded():
+        with self._guarded(self._read_lock):
             self._faults.check("reads")
-            return [dict(r) for r in self._db.execute(sql, params).fetchall()]
+            return [dict(r) for r in self._reader.execute(sql, params).fetchall()]
 
     def _count(self, sql: str, params: Sequence[Any] = ()) -> int:
-        with self._guarded():
+        with self._guarded(self._read_lock):
             self._faults.check("reads")
-            return int(self._db.execute(sql, params).fetchone()[0])
+            return int(self._reader.execute(sql, params).fetchone()[0])
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = self._all(sql, params)
@@ -296,9 +304,9 @@ class Store:
 
     def job_for_key(self, owner: str, idempotency: IdempotencyKey) -> str | None:
         """The job an unexpired key already created, if any (raises on a body mismatch)."""
-        with self._guarded():
+        with self._guarded(self._read_lock):
             self._faults.check("reads")
-            return _job_for_key(self._db, owner, idempotency)
+            return _job_for_key(self._reader, owner, idempotency)
 
     @staticmethod
     def _claim_key(
@@ -347,7 +355,7 @@ class Store:
         if statuses is not None:
             where += f" AND status IN ({','.join('?' * len(statuses))})"
             params.extend(statuses)
-        with self._lock:
+        with self._read_lock:
             total = self._count(f"SELECT COUNT(*) FROM jobs WHERE {where}", params)
             rows = self._all(
                 f"SELECT * FROM jobs WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
@@ -462,7 +470,7 @@ class Store:
         base = (
             "FROM streams s JOIN jobs j USING (job_id) WHERE s.status = 'completed' AND j.owner = ?"
         )
-        with self._lock:
+        with self._read_lock:
             total = self._count(f"SELECT COUNT(*) {base}", (owner,))
             rows = self._all(
                 f"SELECT s.* {base} ORDER BY s.ended_at DESC, s.seq DESC LIMIT ? OFFSET ?",
