@@ -337,15 +337,15 @@ class Store:
         )
         where = f"script {script_index} of job {job_id}"
         if row is None:
-            raise CorruptRow(f"{where} is missing from {self.path}")
+            raise CorruptRow(f"{where} is missing")
         try:
             body = json.loads(bytes(row["body"]).decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise CorruptRow(f"{where} in {self.path} is not UTF-8 text ({exc.reason})") from None
+            raise CorruptRow(f"{where} is not UTF-8 text ({exc.reason})") from None
         except (ValueError, RecursionError) as exc:
-            raise CorruptRow(f"{where} in {self.path} is not JSON ({exc})") from None
+            raise CorruptRow(f"{where} is not JSON ({exc})") from None
         if not isinstance(body, list) or not all(isinstance(e, dict) for e in body):
-            raise CorruptRow(f"{where} in {self.path} is not a list of entries")
+            raise CorruptRow(f"{where} is not a list of entries")
         return body
 
     def list_jobs(
