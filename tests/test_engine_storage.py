@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import RunningEngine
-from support.smallfs import fill, open_files, small_filesystem
+from support.smallfs import fill, fill_inodes, open_files, small_filesystem
 from test_engine_lifecycle import poll_until
 from test_engine_protocol import client_for, short_script, wait_terminal
 
@@ -297,8 +297,11 @@ def _fds(engine: RunningEngine) -> tuple[list[str], dict[int, list[str]]]:
 
 
 def test_render_failures_release_every_file(start_engine: StartEngine, tmp_path: Path) -> None:
+    """Renders fail on a full disk at every point (a write, creating a file, a directory):
+    the engine and its worker hold exactly the files they held before, and no partial
+    artifact is left where a finished one would be served."""
     data_dir = tmp_path / "engine"
-    with small_filesystem(data_dir / "recordings", 3 * 1024) as recordings:
+    with small_filesystem(data_dir / "recordings", 3 * 1024, inodes=64) as recordings:
         if recordings is None:
             pytest.skip("cannot mount a small filesystem here to make renders fail")
         engine = start_engine("--workers", "1", data_dir=data_dir)
@@ -308,20 +311,24 @@ def test_render_failures_release_every_file(start_engine: StartEngine, tmp_path:
         baseline = _fds(engine)
         assert baseline[1], "no render worker found"
 
-        filler = fill(recordings, leave_kb=256)
-        failed = []
-        for i in range(5):
-            job_id = submit(api, f"too big for the disk {i}", 8000).json()["job_id"]
-            detail = wait_terminal(api, job_id)
+        def fails(prompt: str) -> str:
+            detail = wait_terminal(api, submit(api, prompt, 8000).json()["job_id"])
             assert detail["status"] == "failed", detail
             assert "No space left on device" in detail["error_message"]
-            failed.append(job_id)
-        assert _fds(engine) == baseline
-        for job_id in failed:  # no half-written artifact is left to be served
+            assert _fds(engine) == baseline
+            return str(detail["job_id"])
+
+        filler = fill(recordings, leave_kb=256)  # no room for the video's frames
+        failed = [fails(f"too big for the disk {i}") for i in range(3)]
+        filler.unlink()
+        inodes = fill_inodes(recordings, leave=3)  # the preview, then the video cannot be made
+        failed += [fails(f"no file can be made {i}") for i in range(3)]
+        for job_id in failed:  # nothing half-written is left to be served
             left = list((recordings / job_id).rglob("*")) if (recordings / job_id).exists() else []
             assert left == [], left
 
-        filler.unlink()
+        for path in inodes:
+            path.unlink()
         after = wait_terminal(api, submit(api, "room again", 1000).json()["job_id"])
         assert after["status"] == "completed"
         api.close()

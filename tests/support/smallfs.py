@@ -18,15 +18,19 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def small_filesystem(path: Path, size_kb: int) -> Iterator[Path | None]:
-    """``path`` as a fresh tmpfs of ``size_kb`` KiB, unmounted afterwards; None if refused."""
+def small_filesystem(
+    path: Path, size_kb: int, *, inodes: int | None = None
+) -> Iterator[Path | None]:
+    """``path`` as a fresh tmpfs of ``size_kb`` KiB (and at most ``inodes`` files), unmounted
+    afterwards; None where mounting is refused."""
     path.mkdir(parents=True, exist_ok=True)
     mount = shutil.which("mount")
     if mount is None or os.geteuid() != 0:
         yield None
         return
+    limit = f",nr_inodes={inodes}" if inodes is not None else ""
     done = subprocess.run(
-        [mount, "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0700", "tmpfs", str(path)],
+        [mount, "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0700{limit}", "tmpfs", str(path)],
         capture_output=True,
         timeout=30,
         check=False,
@@ -55,6 +59,15 @@ def fill(directory: Path, leave_kb: int = 0) -> Path:
             if exc.errno != errno.ENOSPC:
                 raise
     return filler
+
+
+def fill_inodes(directory: Path, leave: int) -> list[Path]:
+    """Create empty files until only ``leave`` more can be made; returns them."""
+    made: list[Path] = []
+    while os.statvfs(directory).f_favail > leave:
+        made.append(directory / f"inode-{len(made)}")
+        made[-1].touch()
+    return made
 
 
 def open_files(pid: int) -> list[str]:
