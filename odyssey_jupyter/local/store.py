@@ -15,6 +15,7 @@ cannot be read is a ``CorruptRow``: the job fails, the queue moves on.
 from __future__ import annotations
 
 import json
+import shlex
 import sqlite3
 import threading
 import uuid
@@ -101,8 +102,8 @@ class CorruptDatabase(StorageError):
         aside = self.path.with_name(self.path.name + ".corrupt")
         return (
             f"the engine's database {self.path} is damaged ({self.reason}); nothing was "
-            f"changed: move it aside (mv '{self.path}' '{aside}') and start again with an "
-            "empty queue"
+            f"changed: move it aside (mv {shlex.quote(str(self.path))} "
+            f"{shlex.quote(str(aside))}) and start again with an empty queue"
         )
 
 
@@ -179,8 +180,10 @@ class Store:
             self._db.executescript(_SCHEMA)
             self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()
             self._reader = self._connect()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StorageError) as exc:
             self._db.close()
+            if isinstance(exc, StorageError):
+                raise
             raise self._storage_error(exc) from None
 
     def _connect(self) -> sqlite3.Connection:
