@@ -137,14 +137,20 @@ def test_storage_faults_are_503_on_every_route(start_engine: StartEngine, faults
 # --------------------------------------------------------------------------- stuck jobs
 
 
+def finish_rendering(api: httpx.Client, job_id: str) -> None:
+    """Wait until the worker has (nearly) rendered the job's stream, and a little more."""
+    poll_until(api, job_id, lambda d: d["progress"] >= 0.9)
+    time.sleep(1.5)
+
+
 def test_a_lost_outcome_write_is_retried_not_stuck(start_engine: StartEngine, faults: Path) -> None:
     """The write of a finished stream fails: the slot waits, the reconciler writes it later."""
     engine = start_engine("--pace", "realtime", "--workers", "1")
     api = client_for(engine)
-    job = submit(api, "finishes while the disk is full", 1000).json()["job_id"]
+    job = submit(api, "finishes while the disk is full", 3000).json()["job_id"]
     poll_until(api, job, lambda d: d["status"] == "processing")
     set_faults(faults, writes=FOREVER)
-    time.sleep(2.0)  # the render ends meanwhile; its outcome cannot be written
+    finish_rendering(api, job)  # its outcome cannot be written
     assert api.get(f"/simulation-jobs/{job}").json()["status"] == "processing"
     assert_storage_503(submit(api, "refused while full"))
     set_faults(faults)
@@ -160,10 +166,11 @@ def test_an_outcome_given_up_is_rendered_again(start_engine: StartEngine, faults
     """Writes fail longer than a slot waits: the stream becomes an orphan and is requeued."""
     engine = start_engine("--pace", "realtime", "--workers", "1")
     api = client_for(engine)
-    job = submit(api, "outlives its slot", 1000).json()["job_id"]
+    job = submit(api, "outlives its slot", 3000).json()["job_id"]
     poll_until(api, job, lambda d: d["status"] == "processing")
     set_faults(faults, writes=FOREVER)
-    time.sleep(2.0 + (OUTCOME_WRITE_TRIES + 2) * RECONCILE_SECONDS)
+    finish_rendering(api, job)
+    time.sleep((OUTCOME_WRITE_TRIES + 3) * RECONCILE_SECONDS)  # the slot gives up meanwhile
     assert api.get(f"/simulation-jobs/{job}").json()["status"] == "processing"
     set_faults(faults)
 
