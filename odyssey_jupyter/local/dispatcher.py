@@ -185,7 +185,6 @@ class Dispatcher:
                 broken.add(row["job_id"])
                 continue
             self._assign(idle.pop(0), row, spec)
-        self._storage_ok()
 
     def _spec(self, row: Row) -> RenderSpec | None:
         """What to render for a queued stream; None when its stored script is unusable.
@@ -221,6 +220,7 @@ class Dispatcher:
     def _assign(self, slot: WorkerSlot, row: Row, spec: RenderSpec) -> None:
         job_id, stream_id = row["job_id"], row["stream_id"]
         self.store.mark_dispatched(job_id, stream_id)
+        self._storage_ok()
         slot.stream_id, slot.job_id = stream_id, job_id
         self.progress[stream_id] = 0.0
         slot.tasks.put(spec)
@@ -432,10 +432,11 @@ class Dispatcher:
                 "failed after repeated losses" if failed else "back in the queue",
             )
             shutil.rmtree(self.recordings / job_id / f"{stream_id}.partial", ignore_errors=True)
+            self._storage_ok()
         for job_id in self.store.settled_active_jobs():
             if job_id not in jobs_held:
                 self._finish_if_done(job_id)
-        self._storage_ok()
+                self._storage_ok()
 
     def _storage_fault(self, what: str, exc: StorageError) -> None:
         """One log line when storage starts failing, not one per attempt."""
@@ -444,6 +445,7 @@ class Dispatcher:
         self._storage_failing = True
 
     def _storage_ok(self) -> None:
+        """After a write went through: say so once if storage had been failing."""
         if self._storage_failing:
             log.warning("storage works again")
         self._storage_failing = False
