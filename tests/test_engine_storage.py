@@ -25,7 +25,7 @@ from test_engine_lifecycle import poll_until
 from test_engine_protocol import client_for, short_script, wait_terminal
 
 from odyssey_jupyter.errors import EngineStartError
-from odyssey_jupyter.local.dispatcher import OUTCOME_WRITE_TRIES, RECONCILE_SECONDS
+from odyssey_jupyter.local.dispatcher import OUTCOME_WRITE_TRIES
 from odyssey_jupyter.local.faults import ENV_VAR, set_faults
 from odyssey_jupyter.local.launcher import ensure_engine
 
@@ -170,8 +170,11 @@ def test_an_outcome_given_up_is_rendered_again(start_engine: StartEngine, faults
     poll_until(api, job, lambda d: d["status"] == "processing")
     set_faults(faults, writes=FOREVER)
     finish_rendering(api, job)
-    time.sleep((OUTCOME_WRITE_TRIES + 3) * RECONCILE_SECONDS)  # the slot gives up meanwhile
-    assert api.get(f"/simulation-jobs/{job}").json()["status"] == "processing"
+    # the slot gives up after OUTCOME_WRITE_TRIES rounds; its live progress goes with it
+    given_up, _ = poll_until(
+        api, job, lambda d: d["progress"] == 0.0, timeout=30 + 10 * OUTCOME_WRITE_TRIES
+    )
+    assert given_up["status"] == "processing"  # nothing could be written meanwhile
     set_faults(faults)
 
     done = wait_terminal(api, job, timeout=60)
