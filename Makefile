@@ -20,6 +20,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check odyssey_jupyter tests benchmarks tools
 	$(BIN)/ruff format --check odyssey_jupyter tests benchmarks tools
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python tools/check_import_cycles.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -111,8 +111,6 @@ def launch_engine(
         "0",
         "--data-dir",
         str(directory),
-        "--api-key",
-        key,
         *extra,
     ]
     process = subprocess.Popen(
@@ -120,7 +118,7 @@ def launch_engine(
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        env=dict(os.environ, PYTHONUNBUFFERED="1", ODYSSEY_LOCAL_API_KEY=key),
         start_new_session=True,
     )
     assert process.stdout is not None

@@ -74,6 +74,7 @@ class GuideLoops:
 def _one(count: int, running: Engine, mine: CountingProxy, guide: CountingProxy) -> list[object]:
     from odyssey_jupyter import jobs
     from odyssey_jupyter.runtime import get_runtime
+    from odyssey_jupyter.watcher import Watcher
 
     handles = [jobs.simulate(SCRIPT, download=False) for _ in range(count)]
     deadline = time.monotonic() + 120
@@ -89,7 +90,7 @@ def _one(count: int, running: Engine, mine: CountingProxy, guide: CountingProxy)
         time.sleep(WINDOW)
         mine_n, guide_n = mine.requests() - mine_0, guide.requests() - guide_0
     running.cancel_active()
-    watcher = get_runtime().watcher
+    watcher = Watcher.of(get_runtime())
     deadline = time.monotonic() + 30
     while watcher.jobs and time.monotonic() < deadline:
         time.sleep(0.1)

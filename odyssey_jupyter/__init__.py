@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "Odyssey": "odyssey_jupyter.client",
@@ -40,7 +38,20 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 
+def _version() -> str:
+    """One home for the version, pyproject.toml, read back from the installed metadata."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("odyssey_jupyter")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = globals()[name] = _version()
+        return value
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'odyssey_jupyter' has no attribute {name!r}")

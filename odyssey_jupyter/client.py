@@ -39,12 +39,11 @@ from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
-    JobCancelledError,
-    JobFailedError,
     JobTimeoutError,
     OdysseyError,
     RateLimitError,
     ServerError,
+    outcome_error,
 )
 from odyssey_jupyter.http_errors import (
     error_from_response,
@@ -223,6 +222,25 @@ class Odyssey:
         return client
 
     # ------------------------------------------------------------------ local engine
+
+    def needs_engine_start(self) -> bool:
+        """True when this client uses the local engine and no live process serves it yet.
+
+        A cheap check (no HTTP): the engine's ``engine.json`` names a live process,
+        or this client has already found the engine.
+        """
+        if not self.is_local or self._url is not None:
+            return False
+        from odyssey_jupyter.local.launcher import recorded_engine_alive
+        from odyssey_jupyter.local.options import default_data_dir
+
+        override = self._local_data_dir
+        data_dir = Path(override).expanduser() if override else default_data_dir()
+        return not recorded_engine_alive(data_dir)
+
+    async def start_engine(self) -> str:
+        """Find or start the local engine now (a no-op for a remote API); the base URL."""
+        return await self._endpoint()
 
     async def _endpoint(self) -> str:
         """The base URL, starting the local engine first when this client uses it."""
@@ -484,11 +502,9 @@ class Odyssey:
                 await asyncio.sleep(min(interval, remaining))
             else:
                 await asyncio.sleep(interval)
-        if raise_on_failure and detail.status == JobStatus.FAILED:
-            reason = detail.error_message or "no reason given"
-            raise JobFailedError(f"job {job_id} failed: {reason}", detail)
-        if raise_on_failure and detail.status == JobStatus.CANCELLED:
-            raise JobCancelledError(f"job {job_id} was cancelled", detail)
+        failure = outcome_error(detail) if raise_on_failure else None
+        if failure is not None:
+            raise failure
         return detail
 
     async def download(

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from odyssey_jupyter.types import JobStatus
+
 if TYPE_CHECKING:
     from odyssey_jupyter.types import SimulationJobDetail
 
@@ -236,3 +238,16 @@ class JobCancelledError(JobError):
 
 class JobTimeoutError(JobError, TimeoutError):
     """Waiting gave up before the job finished; the job itself goes on."""
+
+
+def outcome_error(detail: SimulationJobDetail) -> JobError | None:
+    """What ``wait(raise_on_failure=True)`` raises for a job that ended failed or cancelled.
+
+    One home for the rule, so ``Odyssey.wait`` and ``Job.wait`` say the same thing.
+    """
+    if detail.status == JobStatus.FAILED:
+        reason = detail.error_message or "no reason given"
+        return JobFailedError(f"job {detail.job_id} failed: {reason}", detail)
+    if detail.status == JobStatus.CANCELLED:
+        return JobCancelledError(f"job {detail.job_id} was cancelled", detail)
+    return None

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.errors import ImageError
+from odyssey_jupyter.script import MAX_IMAGE_BYTES, MAX_IMAGE_MB
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
-MAX_IMAGE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 64_000_000
 """Refuse images above this many pixels before decoding them (decompression bombs)."""
 LANDSCAPE = (1280, 704)
@@ -128,7 +128,7 @@ def _read_file(path: Path, where: _Where) -> bytes:
         raise where.fail("is a directory", "give the path of an image file")
     if size > MAX_IMAGE_BYTES:
         raise where.fail(
-            f"is {size / 1e6:.1f} MB (at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB)",
+            f"is {size / 1e6:.1f} MB (at most {MAX_IMAGE_MB} MB)",
             "use a smaller image",
         )
     try:
@@ -147,9 +147,7 @@ def _check_data_url(url: str, where: _Where) -> str:
             "encode the image as base64 with an image MIME type",
         )
     if len(payload) * 3 // 4 > MAX_IMAGE_BYTES:
-        raise where.fail(
-            f"holds more than {MAX_IMAGE_BYTES // (1024 * 1024)} MB", "use a smaller image"
-        )
+        raise where.fail(f"holds more than {MAX_IMAGE_MB} MB", "use a smaller image")
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
@@ -197,7 +195,7 @@ def _pil_decodes(data: bytes) -> bool:
 def _encode_bytes(data: bytes, portrait: bool, where: _Where) -> str:
     if len(data) > MAX_IMAGE_BYTES:
         raise where.fail(
-            f"is {len(data) / 1e6:.1f} MB (at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB)",
+            f"is {len(data) / 1e6:.1f} MB (at most {MAX_IMAGE_MB} MB)",
             "use a smaller image",
         )
     if not data:

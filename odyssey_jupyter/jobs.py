@@ -14,29 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import logging
-import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter import history, recordings
 from odyssey_jupyter.errors import (
     InvalidRequestError,
-    JobCancelledError,
-    JobFailedError,
     JobTimeoutError,
     NotFoundError,
     OdysseyError,
-    ScriptError,
+    outcome_error,
 )
-from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime
-from odyssey_jupyter.script import Script, plan_streams, validate_script, validate_scripts
+from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime, wait_in_slices
+from odyssey_jupyter.script import Script, plan_streams
+from odyssey_jupyter.submission import validated_source
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+from odyssey_jupyter.watcher import ACTIVE_CAP, QUEUED_LONG_SECONDS, Watcher
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
@@ -46,6 +43,8 @@ log = logging.getLogger(__name__)
 
 PHASES = ("starting engine", "submitting", "watching", "downloading", "done", "error")
 FINAL_PHASES = frozenset({"done", "error"})
+FOLLOWED_PHASES = frozenset({"starting engine", "submitting", "watching"})
+"""Phases before the job's end was seen: a terminal detail then starts the finishing step."""
 
 Listener = Callable[["Job"], None]
 
@@ -91,8 +90,8 @@ class Job:
         self._submit_future: concurrent.futures.Future[None] | None = None
         self._download_lock: asyncio.Lock | None = None
         # watcher bookkeeping (loop thread only)
-        self._needs_detail = False
-        self._last_detail_at = 0.0
+        self.needs_detail = False
+        self.last_detail_at = 0.0
         self._watch_since = time.monotonic()
         self._running_since: float | None = None
         self._poll_error: BaseException | None = None
@@ -118,12 +117,12 @@ class Job:
                 return existing
             runtime = get_runtime()
             job = cls(job_id=job_id, download=download, runtime=runtime, phase="watching")
-            job._needs_detail = True
+            job.needs_detail = True
             done: concurrent.futures.Future[None] = concurrent.futures.Future()
             done.set_result(None)
             job._submit_future = done
             _registry[job_id] = job
-        runtime.watcher.watch(job)
+        Watcher.of(runtime).watch(job)
         return job
 
     # ------------------------------------------------------------------ listeners
@@ -162,14 +161,78 @@ class Job:
             # after notifying: when wait() returns, every listener (the widget) has seen the end
             self._final.set()
 
-    def _apply_detail(self, detail: SimulationJobDetail) -> bool:
-        """Take a fresh detail; returns True when the status changed."""
+    # ------------------------------------------------------------------ watched (loop thread)
+
+    def apply(self, detail: SimulationJobDetail) -> bool:
+        """Take a fresh detail; returns True when the status changed.
+
+        A terminal status is final: a slower, older answer never undoes it.
+        """
+        self.needs_detail = False
+        self.last_detail_at = time.monotonic()
+        if self.detail is not None and self.detail.is_terminal and not detail.is_terminal:
+            return False
         old_status = self.status
         if detail.status != JobStatus.PENDING and detail.is_active and self._running_since is None:
             self._running_since = time.monotonic()
         if detail != self.detail:
             self._set(detail=detail, status=detail.status)
         return old_status != detail.status
+
+    def finishing(self) -> Coroutine[Any, Any, None] | None:
+        """The step that ends a job seen terminal (download when asked, then done); once."""
+        if self.detail is None or not self.detail.is_terminal or self.phase not in FOLLOWED_PHASES:
+            return None
+        self._set(phase="downloading" if self._will_download() else self.phase)
+        return self._finish()
+
+    async def _finish(self) -> None:
+        try:
+            if self.phase == "downloading":
+                client = await self.runtime.get_client()
+                await self._download_recordings(client)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("downloading the recordings of job %s failed: %s", self.job_id, exc)
+            self._set(error=exc, phase="error")
+            return
+        self._set(phase="done")
+
+    def mark_reconnecting(self, exc: BaseException | None) -> None:
+        if exc is not None:
+            self._poll_error = exc
+            self._set(reconnecting=True, error=exc)
+        elif not self.reconnecting:
+            self._set(reconnecting=True)
+
+    def poll_failed(self, exc: BaseException) -> None:
+        self._poll_error = exc
+        self._set(error=exc, reconnecting=False)
+
+    def poll_recovered(self) -> None:
+        if not self.reconnecting and self._poll_error is None:
+            return
+        clear = self.error is self._poll_error
+        self._poll_error = None
+        if clear:
+            self._set(reconnecting=False, error=None)
+        else:
+            self._set(reconnecting=False)
+
+    def give_up(self, exc: BaseException) -> None:
+        self._set(error=exc, phase="error", reconnecting=False)
+
+    def may_change_soon(self, now: float, high: float) -> bool:
+        detail = self.detail
+        if detail is None:
+            return True
+        if detail.status == JobStatus.PENDING:
+            waits_long = (
+                detail.estimated_wait_minutes is not None and detail.estimated_wait_minutes >= 1.0
+            )
+            return not (waits_long or now - self._watch_since > QUEUED_LONG_SECONDS)
+        return self._quiet_seconds(now) < high + ACTIVE_CAP
 
     def _quiet_seconds(self, now: float) -> float:
         """How long this running job should go on unchanged; 0 when it may end any moment.
@@ -183,7 +246,7 @@ class Job:
         if self._running_since is None or detail is None or not detail.is_active:
             return 0.0
         progress = detail.progress
-        read_at = self._last_detail_at
+        read_at = self.last_detail_at
         elapsed = read_at - self._running_since
         if progress is not None and 0.0 < progress < 1.0 and elapsed > 0:
             return max(0.0, 0.5 * elapsed * (1.0 - progress) / progress - (now - read_at))
@@ -196,7 +259,7 @@ class Job:
             return None
         return self._running_since + self._expected_seconds
 
-    def _near_expected_end(self, now: float) -> bool:
+    def near_expected_end(self, now: float) -> bool:
         """True around the time the running job should finish (poll at the short end)."""
         end = self._expected_end()
         return end is not None and end - 1.0 <= now <= end + 3.0
@@ -212,6 +275,10 @@ class Job:
         if runtime is None or not runtime.running:
             runtime = self._runtime = get_runtime()
         return runtime
+
+    def _observe(self, detail: SimulationJobDetail) -> None:
+        """A detail this handle fetched itself, applied the way the watcher applies its own."""
+        Watcher.of(self.runtime).observe(self, detail)
 
     async def _submitted(self) -> str:
         """Wait (on the loop) until the POST is done; the job id, or the submission error."""
@@ -230,9 +297,9 @@ class Job:
         """On the loop: start the engine if needed, POST (the client converts images), watch."""
         try:
             client = await self.runtime.get_client()
-            if _engine_needs_start(client):
+            if client.needs_engine_start():
                 self._set(phase="starting engine")
-                await _start_engine(client)
+                await client.start_engine()  # its own phase, so the POST is timed alone
                 self._set(phase="submitting")
             detail = await client.simulate(**request)
         except asyncio.CancelledError:
@@ -244,8 +311,7 @@ class Job:
         self.job_id = detail.job_id
         with _registry_lock:
             _registry.setdefault(detail.job_id, self)
-        self._apply_detail(detail)
-        self._last_detail_at = time.monotonic()
+        self.apply(detail)
         self._set(phase="watching")
         try:
             history.record(
@@ -258,9 +324,9 @@ class Job:
         except Exception:
             log.exception("could not record job %s in the local history", detail.job_id)
         if detail.is_terminal:
-            self.runtime.watcher.observe(self, detail)
+            self._observe(detail)
         else:
-            self.runtime.watcher.watch(self)
+            Watcher.of(self.runtime).watch(self)
 
     # ------------------------------------------------------------------ blocking API
 
@@ -276,15 +342,7 @@ class Job:
         """
         if not self._final.is_set() and threading.current_thread().name == THREAD_NAME:
             raise RuntimeError("Job.wait() would block the odyssey-loop thread; use a listener")
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        while not self._final.is_set():
-            slice_ = 0.1
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                slice_ = min(slice_, remaining)
-            self._final.wait(slice_)
+        wait_in_slices(self._final.wait, self._final.is_set, timeout)
         if self.job_id is None and self.error is not None:
             raise self.error
         detail = self.detail
@@ -300,11 +358,9 @@ class Job:
         if detail is None:  # the poll gave up (404/403) before any detail
             raise self.error or OdysseyError(f"job {self.job_id} has no detail")
         if raise_on_failure:
-            if detail.status == JobStatus.FAILED:
-                reason = detail.error_message or "no reason given"
-                raise JobFailedError(f"job {detail.job_id} failed: {reason}", detail)
-            if detail.status == JobStatus.CANCELLED:
-                raise JobCancelledError(f"job {detail.job_id} was cancelled", detail)
+            failure = outcome_error(detail)
+            if failure is not None:
+                raise failure
             if self.phase == "error" and self.error is not None:
                 raise self.error
         return detail
@@ -317,7 +373,7 @@ class Job:
         job_id = await self._submitted()
         client = await self.runtime.get_client()
         detail = await client.get_simulate_status(job_id)
-        self.runtime.watcher.observe(self, detail)
+        self._observe(detail)
         return detail
 
     def cancel(self) -> None:
@@ -339,7 +395,7 @@ class Job:
             except InvalidRequestError:
                 # 400: it can no longer be cancelled; fine if that is because it has ended
                 detail = await client.get_simulate_status(job_id)
-                self.runtime.watcher.observe(self, detail)
+                self._observe(detail)
                 if detail.is_terminal:
                     return
                 raise
@@ -347,7 +403,7 @@ class Job:
         except Exception as exc:
             self._set(error=exc)  # a cancel button has no caller to raise to: show it
             raise
-        self.runtime.watcher.observe(self, detail)
+        self._observe(detail)
 
     def recordings(self, kinds: Sequence[str] | None = None) -> list[LocalRecording]:
         """The job's recordings on disk, downloading whatever is missing first.
@@ -363,7 +419,7 @@ class Job:
         client = await self.runtime.get_client()
         if self.detail is None or not self.detail.is_terminal:
             fresh = await client.get_simulate_status(job_id)
-            self.runtime.watcher.observe(self, fresh)
+            self._observe(fresh)
         current = self.detail
         if current is None or not current.is_terminal:
             state = current.status if current is not None else "unknown"
@@ -460,35 +516,16 @@ def simulate(
     ``ScriptError`` before anything is sent. With ``download`` the recordings are
     fetched as soon as the job completes (``job.local_recordings``).
     """
-    given = [
-        name
-        for name, value in (("script", script), ("scripts", scripts), ("script_url", script_url))
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise ScriptError(
-            "give exactly one of script=, scripts= or script_url="
-            + (f" (got {', '.join(given)})" if given else ""),
-            hint="script= for one script, scripts= for a batch, script_url= for a JSON file",
-        )
+    clean = validated_source(script, scripts, script_url)
     request: dict[str, Any] = {"portrait": bool(portrait)}
     if bypass_prompt_expansion is not None:
         request["bypass_prompt_expansion"] = bypass_prompt_expansion
-    clean: list[Script] | None
-    if script is not None:
-        clean = [validate_script(script)]
-        request["script"] = clean[0]
+    if clean is None:
+        request["script_url"] = script_url
     elif scripts is not None:
-        clean = validate_scripts(scripts)
         request["scripts"] = clean
     else:
-        if not isinstance(script_url, str) or not script_url.startswith(("http://", "https://")):
-            raise ScriptError(
-                f"script_url must be an http(s) URL, not {script_url!r}",
-                hint="point it at a JSON file holding the script",
-            )
-        clean = None
-        request["script_url"] = script_url
+        request["script"] = clean[0]
     runtime = get_runtime()
     job = Job(scripts=clean, portrait=bool(portrait), download=download, runtime=runtime)
     job._submit_future = runtime.submit(job._submit(request))
@@ -514,45 +551,6 @@ def _api_url(client: Odyssey) -> str | None:
         return str(client.api_url)
     except Exception:
         return None
-
-
-def _engine_needs_start(client: Odyssey) -> bool:
-    """True when the client will start the local engine before it can submit (cheap check).
-
-    A local client knows its URL once it has found the engine; before that, a
-    live process named in the engine's ``engine.json`` means it only has to be found.
-    """
-    try:
-        if not client.is_local or client.api_url is not None:
-            return False
-    except Exception:
-        return False
-    return not _local_engine_alive(client)
-
-
-def _local_engine_alive(client: Odyssey) -> bool:
-    """Whether the local engine's ``engine.json`` names a live process (no HTTP)."""
-    from odyssey_jupyter.local.options import default_data_dir
-
-    override = getattr(client, "_local_data_dir", None)
-    data_dir = Path(override).expanduser() if override else default_data_dir()
-    try:
-        info = json.loads((data_dir / "engine.json").read_text(encoding="utf-8"))
-        os.kill(int(info["pid"]), 0)
-    except PermissionError:
-        return True  # alive, owned by someone else
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return True
-
-
-async def _start_engine(client: Odyssey) -> None:
-    """Make the client find or start the local engine now, so the POST is its own phase."""
-    endpoint = getattr(client, "_endpoint", None)
-    if endpoint is not None:
-        await endpoint()
-    else:  # any request makes the client start the engine first
-        await client.list_simulations(limit=1)
 
 
 def wait_all(jobs: Sequence[Job], timeout: float | None = None) -> list[SimulationJobDetail]:

@@ -20,16 +20,32 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.watcher import Watcher
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class Service(Protocol):
+    """Something that lives on the loop beside the client (the watcher, a sweep scheduler).
+
+    The runtime knows services only through this: it tells them when the client
+    changes and closes them when it stops, so it never imports what uses it.
+    """
+
+    def client_changed(self) -> None:
+        """The client was replaced (``configure``); work waiting on the old one may go on."""
+
+    async def aclose(self) -> None:
+        """Stop and cancel work in flight (runtime shutdown)."""
+
+
+S = TypeVar("S", bound=Service)
 
 THREAD_NAME = "odyssey-loop"
 WAIT_SLICE = 0.1
@@ -41,36 +57,54 @@ class RuntimeStoppedError(RuntimeError):
     """The runtime was stopped; get a new one with ``get_runtime()``."""
 
 
+def wait_in_slices(
+    wait: Callable[[float], object], done: Callable[[], bool], timeout: float | None = None
+) -> bool:
+    """Call ``wait(seconds)`` in short slices until ``done()``; False if ``timeout`` passes first.
+
+    The one blocking loop of the sync API: no single block lasts longer than
+    ``WAIT_SLICE``, so Ctrl-C lands within a tenth of a second.
+    """
+    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    while not done():
+        slice_ = WAIT_SLICE
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            slice_ = min(slice_, remaining)
+        wait(slice_)
+    return True
+
+
 def wait_future(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
     """Block on ``future`` in short slices; cancel it on Ctrl-C or timeout.
 
     Raises ``TimeoutError`` when ``timeout`` passes first.
     """
-    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        while not future.done():
-            slice_ = WAIT_SLICE
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    future.cancel()
-                    raise TimeoutError(f"gave up waiting after {timeout:g} s")
-                slice_ = min(slice_, remaining)
-            concurrent.futures.wait([future], timeout=slice_)
+        finished = wait_in_slices(
+            lambda seconds: concurrent.futures.wait([future], timeout=seconds),
+            future.done,
+            timeout,
+        )
     except KeyboardInterrupt:
         future.cancel()
         raise
+    if not finished:
+        future.cancel()
+        raise TimeoutError(f"gave up waiting after {timeout:g} s")
     return future.result()
 
 
 class Runtime:
-    """A daemon thread running an asyncio loop, plus the client and watcher living on it."""
+    """A daemon thread running an asyncio loop, plus the client and services living on it."""
 
     def __init__(self, *, api_key: str | None = None, api_url: str | None = None) -> None:
         self._api_key = api_key
         self._api_url = api_url
         self._client: Odyssey | None = None
-        self._watcher: Watcher | None = None
+        self._services: dict[Callable[[Runtime], Service], Service] = {}
         self._stopped = False
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -189,26 +223,31 @@ class Runtime:
                 await old.aclose()
             except Exception:
                 log.exception("error while closing the previous Odyssey client")
-        if self._watcher is not None:
-            self._watcher.wake()
+        for service in self._current_services():
+            service.client_changed()
 
-    # ------------------------------------------------------------------ watcher
+    # ------------------------------------------------------------------ services
 
-    @property
-    def watcher(self) -> Watcher:
-        """The shared poller of every watched job (started with the first watched job)."""
+    def service(self, factory: Callable[[Runtime], S]) -> S:
+        """This runtime's one instance made by ``factory`` (created on first use)."""
         with self._lock:
-            if self._watcher is None:
-                from odyssey_jupyter.watcher import Watcher
+            found = self._services.get(factory)
+            if found is None:
+                found = self._services[factory] = factory(self)
+            return found  # type: ignore[return-value]  # stored under its own factory
 
-                self._watcher = Watcher(self)
-            return self._watcher
+    def _current_services(self) -> list[Service]:
+        with self._lock:
+            return list(self._services.values())
 
     # ------------------------------------------------------------------ stop
 
     async def _aclose(self) -> None:
-        if self._watcher is not None:
-            await self._watcher.aclose()
+        for service in self._current_services():
+            try:
+                await service.aclose()
+            except Exception:
+                log.exception("error while closing %r", service)
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()

@@ -24,6 +24,9 @@ MAX_SCRIPTS = 100
 MAX_PROMPT_CHARS = 4000
 MAX_STREAM_MS = 300_000
 DATA_URL_PREFIX = "data:image/"
+MAX_IMAGE_MB = 25
+MAX_IMAGE_BYTES = MAX_IMAGE_MB * 1024 * 1024
+"""Largest start image, decoded (the hosted API's limit; client and engine both check it)."""
 
 _ACTION_FIELDS: dict[str, frozenset[str]] = {
     "start": frozenset({"prompt", "image"}),

@@ -30,13 +30,14 @@ from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.script import (
     ACTIONS,
     DATA_URL_PREFIX,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_MB,
     Script,
     is_batch,
     validate_script,
     validate_scripts,
 )
 
-MAX_IMAGE_BYTES = 25 * 1024 * 1024
 CELL_FILENAME = "<odyssey cell>"
 
 _TIME = re.compile(
@@ -666,7 +667,7 @@ def _image_problem(image: Any) -> tuple[str, str] | None:
             return "the image bytes are empty", "read the file again; it holds no data"
         if len(image) > MAX_IMAGE_BYTES:
             return (
-                f"the image is {len(image) / 1e6:.1f} MB (at most 25 MB)",
+                f"the image is {len(image) / 1e6:.1f} MB (at most {MAX_IMAGE_MB} MB)",
                 "use a smaller image",
             )
         return None
@@ -681,7 +682,10 @@ def _image_problem(image: Any) -> tuple[str, str] | None:
             )
         size = path.stat().st_size
         if size > MAX_IMAGE_BYTES:
-            return (f"the image file is {size / 1e6:.1f} MB (at most 25 MB)", "use a smaller image")
+            return (
+                f"the image file is {size / 1e6:.1f} MB (at most {MAX_IMAGE_MB} MB)",
+                "use a smaller image",
+            )
         return None
     module = type(image).__module__.split(".")[0]
     if module in {"PIL", "numpy"}:

@@ -37,7 +37,13 @@ def _has_images(scripts: Iterable[Script]) -> bool:
     )
 
 
-def _one_source(script: Any, scripts: Any, script_url: Any) -> None:
+def validated_source(script: Any, scripts: Any, script_url: Any) -> list[Script] | None:
+    """The validated scripts of a submission (None for a ``script_url``); raises ScriptError.
+
+    One home for what ``simulate()`` in a notebook and ``Odyssey.simulate`` both
+    check before anything is sent: exactly one source, an http(s) script URL, a
+    batch passed as ``scripts=``, and every script's rules.
+    """
     given = [
         name
         for name, value in (("script", script), ("scripts", scripts), ("script_url", script_url))
@@ -47,8 +53,23 @@ def _one_source(script: Any, scripts: Any, script_url: Any) -> None:
         found = ", ".join(given) if given else "none"
         raise ScriptError(
             f"give exactly one of script=, scripts= or script_url= (got {found})",
-            hint="script= for one script, scripts= for a batch",
+            hint="script= for one script, scripts= for a batch, script_url= for a JSON file",
         )
+    if script_url is not None:
+        if not isinstance(script_url, str) or not script_url.startswith(("http://", "https://")):
+            raise ScriptError(
+                f"script_url must be an http(s) URL, not {script_url!r}",
+                hint="point it at a JSON file holding the script",
+            )
+        return None
+    if scripts is not None:
+        return validate_scripts(scripts)
+    if is_batch(script):
+        raise ScriptError(
+            "script= got a list of scripts",
+            hint="pass a batch as scripts=[script_a, script_b]",
+        )
+    return [validate_script(script)]
 
 
 async def build_body(
@@ -60,23 +81,13 @@ async def build_body(
     bypass_prompt_expansion: bool | None = None,
 ) -> dict[str, Any]:
     """The JSON body of a submission; raises ScriptError/ImageError for anything malformed."""
-    _one_source(script, scripts, script_url)
+    checked = validated_source(script, scripts, script_url)
     body: dict[str, Any] = {"portrait": bool(portrait), "output_video": True}
-    if script_url is not None:
-        if not isinstance(script_url, str) or not script_url.startswith(("http://", "https://")):
-            raise ScriptError(
-                f"script_url must be an http(s) URL, not {script_url!r}",
-                hint="point it at a JSON file holding the script",
-            )
+    if checked is None:
         body["script_url"] = script_url
     else:
+        clean = checked
         batch = scripts is not None
-        if not batch and is_batch(script):
-            raise ScriptError(
-                "script= got a list of scripts",
-                hint="pass a batch as scripts=[script_a, script_b]",
-            )
-        clean = validate_scripts(scripts) if batch else [validate_script(script)]
         if _has_images(clean):
 
             def convert() -> list[Script]:

@@ -28,8 +28,9 @@ import collections
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import (
@@ -46,7 +47,6 @@ from odyssey_jupyter.types import JobStatus, SimulationJobDetail
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.jobs import Job
     from odyssey_jupyter.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,59 @@ MIN_SLEEP = 0.05
 """Floor between two ticks, even when woken: the watcher never spins."""
 PAGE = 100
 DETAIL_CONCURRENCY = 8
+
+
+class WatchedJob(Protocol):
+    """What the watcher needs from a job it follows (``Job`` implements it).
+
+    Every method is called on the loop thread. The watcher decides when to ask;
+    the job decides what an answer, a failure or its end mean for itself.
+    """
+
+    @property
+    def job_id(self) -> str | None: ...
+
+    @property
+    def detail(self) -> SimulationJobDetail | None: ...
+
+    @property
+    def status(self) -> JobStatus | None: ...
+
+    @property
+    def created(self) -> float:
+        """When the job was made (wall clock): a young job polls at the short end."""
+
+    @property
+    def reconnecting(self) -> bool: ...
+
+    needs_detail: bool
+    """The list cannot tell this job's state: fetch its detail on the next tick."""
+    last_detail_at: float
+    """When its detail was last read (monotonic)."""
+
+    def apply(self, detail: SimulationJobDetail) -> bool:
+        """Take a fresh detail; True when the status changed."""
+
+    def finishing(self) -> Coroutine[Any, Any, None] | None:
+        """The step that ends a job whose detail is terminal (download, done); None after."""
+
+    def mark_reconnecting(self, exc: BaseException | None) -> None:
+        """The API is not answering (``exc`` is why, when known); polling goes on."""
+
+    def poll_failed(self, exc: BaseException) -> None:
+        """The API answered but refused the poll; polling goes on, slowly."""
+
+    def poll_recovered(self) -> None:
+        """A tick succeeded: clear what ``mark_reconnecting``/``poll_failed`` showed."""
+
+    def give_up(self, exc: BaseException) -> None:
+        """The job can never be polled (404/403); it stops being watched."""
+
+    def may_change_soon(self, now: float, high: float) -> bool:
+        """Whether it could change before a full ``high`` interval has passed."""
+
+    def near_expected_end(self, now: float) -> bool:
+        """Whether it is around the time its script says it should end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +141,7 @@ class Watcher:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[str, WatchedJob] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._finishing: set[asyncio.Task[None]] = set()
@@ -100,19 +153,24 @@ class Watcher:
 
     # ------------------------------------------------------------------ public
 
+    @classmethod
+    def of(cls, runtime: Runtime) -> Watcher:
+        """The runtime's one watcher (started with the first watched job)."""
+        return runtime.service(cls)
+
     @property
-    def jobs(self) -> list[Job]:
+    def jobs(self) -> list[WatchedJob]:
         """The jobs being polled now (terminal ones have left)."""
         return list(self._jobs.values())
 
-    def watch(self, job: Job) -> None:
+    def watch(self, job: WatchedJob) -> None:
         """Start polling ``job`` (thread-safe)."""
         if self._runtime.in_loop_thread():
             self._watch(job)
         else:
             self._runtime.loop.call_soon_threadsafe(self._watch, job)
 
-    def unwatch(self, job: Job) -> None:
+    def unwatch(self, job: WatchedJob) -> None:
         """Stop polling ``job`` (thread-safe); its listeners stay."""
         if self._runtime.in_loop_thread():
             self._unwatch(job)
@@ -126,24 +184,28 @@ class Watcher:
         else:
             self._runtime.loop.call_soon_threadsafe(self._wake_now)
 
+    def client_changed(self) -> None:
+        """A new client: poll through it soon (the runtime's service hook)."""
+        self.wake()
+
     def _wake_now(self) -> None:
         self._interval = None
         self._wake.set()
 
-    def _watch(self, job: Job) -> None:
+    def _watch(self, job: WatchedJob) -> None:
         if self._closed or job.job_id is None:
             return
         if job.detail is not None and job.detail.is_terminal:
             self.observe(job, job.detail)
             return
         if job.detail is None:
-            job._needs_detail = True
+            job.needs_detail = True
         self._jobs[job.job_id] = job
         if self._task is None or self._task.done():
             self._task = self._runtime.loop.create_task(self._run(), name="odyssey-watcher")
         self._wake_now()
 
-    def _unwatch(self, job: Job) -> None:
+    def _unwatch(self, job: WatchedJob) -> None:
         if job.job_id is not None:
             self._jobs.pop(job.job_id, None)
 
@@ -159,44 +221,26 @@ class Watcher:
 
     # ------------------------------------------------------------------ results
 
-    def observe(self, job: Job, detail: SimulationJobDetail) -> bool:
+    def observe(self, job: WatchedJob, detail: SimulationJobDetail) -> bool:
         """Apply a fresh detail to ``job`` (loop thread); finish it when terminal.
 
         Used by the poll, ``Job.refresh`` and ``Job.cancel`` alike, so a job ends
         the same way whoever noticed first. Returns True if the status changed.
         """
-        job._needs_detail = False
-        job._last_detail_at = time.monotonic()
-        if job.detail is not None and job.detail.is_terminal and not detail.is_terminal:
-            return False  # a slower, older answer: a terminal status is final
-        changed = job._apply_detail(detail)
-        if detail.is_terminal and job.phase in ("submitting", "starting engine", "watching"):
+        changed = job.apply(detail)
+        step = job.finishing()
+        if step is not None:
             if job.job_id is not None:
                 self._jobs.pop(job.job_id, None)
-            job._set(phase="downloading" if job._will_download() else job.phase)
-            task = self._runtime.loop.create_task(self._finish(job))
+            task = self._runtime.loop.create_task(step)
             self._finishing.add(task)
             task.add_done_callback(self._finishing.discard)
         return changed
 
-    async def _finish(self, job: Job) -> None:
-        """Download a completed job's recordings (when asked), then mark it done."""
-        try:
-            if job.phase == "downloading":
-                client = await self._runtime.get_client()
-                await job._download_recordings(client)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("downloading the recordings of job %s failed: %s", job.job_id, exc)
-            job._set(error=exc, phase="error")
-            return
-        job._set(phase="done")
-
-    def _give_up(self, job: Job, exc: BaseException) -> None:
+    def _give_up(self, job: WatchedJob, exc: BaseException) -> None:
         """A job that can never be polled (404/403): show why and stop."""
         self._unwatch(job)
-        job._set(error=exc, phase="error", reconnecting=False)
+        job.give_up(exc)
 
     # ------------------------------------------------------------------ loop
 
@@ -215,7 +259,7 @@ class Watcher:
             except Exception as exc:  # the watcher must never die
                 log.exception("the job watcher hit an unexpected error; it keeps going")
                 for job in self.jobs:
-                    job._set(error=exc)
+                    job.poll_failed(exc)
                 delay = get_config().poll_bounds()[1]
             await self._sleep(delay, started)
 
@@ -259,24 +303,17 @@ class Watcher:
             log.warning("polling jobs failed: %s", exc)
             for job in jobs:
                 if job.job_id in self._jobs:
-                    job._poll_error = exc
-                    job._set(error=exc, reconnecting=False)
+                    job.poll_failed(exc)
             return high
         finally:
             notice.cancel()
         self._record(jobs, counts, ok=True)
         self._failures = 0
         for job in jobs:
-            if job.reconnecting or job._poll_error is not None:
-                clear = job.error is job._poll_error
-                job._poll_error = None
-                if clear:
-                    job._set(reconnecting=False, error=None)
-                else:
-                    job._set(reconnecting=False)
+            job.poll_recovered()
         return self._next_interval(changed, low, high)
 
-    def _record(self, jobs: list[Job], counts: dict[str, int], *, ok: bool) -> None:
+    def _record(self, jobs: list[WatchedJob], counts: dict[str, int], *, ok: bool) -> None:
         self.ticks.append(
             TickStats(
                 watched=len(jobs),
@@ -288,19 +325,14 @@ class Watcher:
             )
         )
 
-    def _mark_reconnecting(self, jobs: list[Job], exc: BaseException | None) -> None:
+    def _mark_reconnecting(self, jobs: list[WatchedJob], exc: BaseException | None) -> None:
         for job in jobs:
-            if job.job_id not in self._jobs:
-                continue
-            if exc is not None:
-                job._poll_error = exc
-                job._set(reconnecting=True, error=exc)
-            elif not job.reconnecting:
-                job._set(reconnecting=True)
+            if job.job_id in self._jobs:
+                job.mark_reconnecting(exc)
 
-    async def _poll(self, client: Odyssey, jobs: list[Job], counts: dict[str, int]) -> bool:
+    async def _poll(self, client: Odyssey, jobs: list[WatchedJob], counts: dict[str, int]) -> bool:
         """One round of requests; returns True when some job changed status."""
-        need: list[Job] = [job for job in jobs if job._needs_detail]
+        need: list[WatchedJob] = [job for job in jobs if job.needs_detail]
         if len(jobs) == 1:
             need = jobs  # one job: its detail is cheaper than the list and carries progress
         else:
@@ -324,7 +356,7 @@ class Watcher:
         if need:
             semaphore = asyncio.Semaphore(DETAIL_CONCURRENCY)
 
-            async def fetch(job: Job) -> bool:
+            async def fetch(job: WatchedJob) -> bool:
                 async with semaphore:
                     if job.job_id is None or job.job_id not in self._jobs:
                         return False
@@ -341,7 +373,7 @@ class Watcher:
         return changed
 
     async def _list_active(
-        self, client: Odyssey, jobs: list[Job], counts: dict[str, int]
+        self, client: Odyssey, jobs: list[WatchedJob], counts: dict[str, int]
     ) -> dict[str, JobStatus]:
         wanted = {job.job_id for job in jobs if job.job_id is not None}
         statuses: dict[str, JobStatus] = {}
@@ -355,32 +387,19 @@ class Watcher:
             if not page.jobs or offset >= page.total or wanted.issubset(statuses):
                 return statuses
 
-    def _progress_candidate(self, jobs: list[Job]) -> Job | None:
+    def _progress_candidate(self, jobs: list[WatchedJob]) -> WatchedJob | None:
         """The running job whose progress was refreshed longest ago (>= 1 s), if any."""
         now = time.monotonic()
-        best: Job | None = None
+        best: WatchedJob | None = None
         for job in jobs:
             detail = job.detail
             if detail is None or detail.progress is None or detail.status == JobStatus.PENDING:
                 continue
-            if now - job._last_detail_at < PROGRESS_EVERY:
+            if now - job.last_detail_at < PROGRESS_EVERY:
                 continue
-            if best is None or job._last_detail_at < best._last_detail_at:
+            if best is None or job.last_detail_at < best.last_detail_at:
                 best = job
         return best
-
-    @staticmethod
-    def _may_change_soon(job: Job, now: float, high: float) -> bool:
-        """Whether ``job`` could change before a full ``high`` interval has passed."""
-        detail = job.detail
-        if detail is None:
-            return True
-        if detail.status == JobStatus.PENDING:
-            waits_long = (
-                detail.estimated_wait_minutes is not None and detail.estimated_wait_minutes >= 1.0
-            )
-            return not (waits_long or now - job._watch_since > QUEUED_LONG_SECONDS)
-        return job._quiet_seconds(now) < high + ACTIVE_CAP
 
     def _next_interval(self, changed: bool, low: float, high: float) -> float:
         now_wall = time.time()
@@ -388,9 +407,9 @@ class Watcher:
         urgent = False
         soon = False
         for job in self._jobs.values():
-            if now_wall - job.created < YOUNG_SECONDS or job._near_expected_end(now):
+            if now_wall - job.created < YOUNG_SECONDS or job.near_expected_end(now):
                 urgent = True
-            if self._may_change_soon(job, now, high):
+            if job.may_change_soon(now, high):
                 soon = True
         cap = min(high, max(ACTIVE_CAP, low)) if soon else high
         if changed or urgent or self._interval is None:

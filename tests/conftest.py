@@ -6,6 +6,7 @@ extra engines with other options (``--pace realtime``, limits) for one test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import select
@@ -20,6 +21,92 @@ from pathlib import Path
 import pytest
 
 READY_PREFIX = "Odyssey local engine listening on "
+ENGINE_COMMAND = "odyssey_jupyter.local"
+
+
+def _user_cache_dir() -> Path:
+    """Where an engine auto-started outside the suite would keep its data."""
+    cache = os.environ.get("XDG_CACHE_HOME")
+    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
+    return base / "odyssey_jupyter"
+
+
+def _tree_state(root: Path) -> dict[str, float]:
+    """Every path below ``root`` with its modification time (empty when absent)."""
+    if not root.exists():
+        return {}
+    return {str(path): path.stat().st_mtime for path in [root, *root.rglob("*")]}
+
+
+def _engines_under(root: Path) -> list[int]:
+    """Pids of engine processes whose command line names a directory below ``root``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [word.decode("utf-8", "replace") for word in argv]
+        if ENGINE_COMMAND in words and any(word.startswith(str(root)) for word in words):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _stop_pids(pids: list[int], timeout: float = 10.0) -> list[int]:
+    """SIGTERM then SIGKILL; the pids still alive afterwards."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists() and not _zombie(pid)]
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return alive
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return ") Z " in Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the suite off the user's own engine and cache, and leave nothing running.
+
+    Kernels and engines inherit the environment, so an auto-started engine lands
+    in a temporary directory. At the end, an engine the suite left serving, or
+    any write to the user's cache, fails the run.
+    """
+    user_cache = _user_cache_dir()
+    before = _tree_state(user_cache)
+    root = tmp_path_factory.getbasetemp()
+    isolated = tmp_path_factory.mktemp("user-cache")
+    saved = {name: os.environ.get(name) for name in ("XDG_CACHE_HOME", "ODYSSEY_LOCAL_DATA_DIR")}
+    os.environ["XDG_CACHE_HOME"] = str(isolated)
+    os.environ["ODYSSEY_LOCAL_DATA_DIR"] = str(isolated / "odyssey_jupyter" / "engine")
+    yield isolated
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    left_running = _engines_under(root)
+    _stop_pids(left_running)
+    problems = []
+    if left_running:
+        problems.append(f"engines still serving after the suite: pids {left_running}")
+    if _tree_state(user_cache) != before:
+        problems.append(f"the suite wrote to the user's cache {user_cache}")
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
 
 
 @dataclass
@@ -52,6 +139,7 @@ def launch_engine(
     api_key: str | None = None,
     port: int = 0,
     timeout: float = 60.0,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> RunningEngine:
     """Start ``python -m odyssey_jupyter.local serve`` and wait for its ready line."""
     key = api_key or f"ody_test_{secrets.token_hex(12)}"
@@ -66,13 +154,18 @@ def launch_engine(
         str(port),
         "--data-dir",
         str(data_dir),
-        "--api-key",
-        key,
         *extra,
     ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # the key goes by the environment: on the command line every local user could read it
+    env = dict(os.environ, PYTHONUNBUFFERED="1", ODYSSEY_LOCAL_API_KEY=key)
     process = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=None, text=True, env=env, start_new_session=True
+        args,
+        stdout=subprocess.PIPE,
+        stderr=None,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=preexec_fn,  # e.g. resource limits for one engine
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout

@@ -319,7 +319,9 @@ def test_unload_stops_the_poller_and_load_again(shell: InteractiveShell) -> None
 # --------------------------------------------------------------------------- the displays
 
 
-def test_status_widget_of_a_finished_batch(shell: InteractiveShell) -> None:
+def test_status_widget_of_a_finished_batch(
+    shell: InteractiveShell, engine_env: RunningEngine
+) -> None:
     from odyssey_jupyter import jobs
     from odyssey_jupyter.display.status import StatusWidget
 

@@ -82,7 +82,7 @@ def test_hundred_watched_jobs_cost_at_most_two_requests_per_quiet_tick(
     rt, transport = counting_runtime(running)
     jobs = [simulate(script(30.0, f"job {i}"), download=False) for i in range(100)]
     wait_until(lambda: all(j.phase == "watching" for j in jobs), 60)
-    watcher = rt.watcher
+    watcher = Watcher.of(rt)
     wait_until(lambda: len(watcher.jobs) == 100)
     settled = len(watcher.ticks) + 1
     wait_until(lambda: len(watcher.ticks) > settled)  # every tick from here sees all 100 jobs
@@ -154,8 +154,8 @@ def test_single_job_polls_detail_only(engine: RunningEngine, sandbox: Path) -> N
     job.wait(60)
     assert transport.counts[("GET", "/simulation-jobs")] == 0
     assert transport.counts[("GET", "/simulation-jobs/{id}")] >= 1
-    assert rt.watcher.jobs == []
-    assert all(t.list_requests == 0 and t.detail_requests <= 1 for t in rt.watcher.ticks)
+    assert Watcher.of(rt).jobs == []
+    assert all(t.list_requests == 0 and t.detail_requests <= 1 for t in Watcher.of(rt).ticks)
 
 
 def test_a_job_watched_from_id_in_another_handle_is_shared(
@@ -217,13 +217,13 @@ def test_a_job_running_far_from_its_end_lets_polling_back_off(sandbox: Path) -> 
     unknown = Job(job_id="j1")  # from an id: no script, so only progress can tell
     unknown.created -= 100
     unknown._running_since = now - 20
-    unknown._last_detail_at = now - 10  # 10 s after it started it was 10% done
+    unknown.last_detail_at = now - 10  # 10 s after it started it was 10% done
     unknown.detail = SimulationJobDetail(job_id="j1", status=JobStatus.PROCESSING, progress=0.1)
     watcher._jobs["j1"] = unknown
     # half of the 90 s extrapolated then, less the 10 s since: 35 s
     assert unknown._quiet_seconds(now) == pytest.approx(35, abs=0.5)
     assert settled() == high
-    unknown._running_since, unknown._last_detail_at = now - 50, now - 40  # 30 s later, no news
+    unknown._running_since, unknown.last_detail_at = now - 50, now - 40  # 30 s later, no news
     assert unknown._quiet_seconds(now) == pytest.approx(5, abs=0.5)
     assert settled() == 1.0
 
@@ -237,7 +237,7 @@ def test_pages_through_the_active_list_only_for_jobs_not_on_the_first_page(
     rt, _transport = counting_runtime(running)
     jobs = [simulate(script(30.0, f"paged {i}"), download=False) for i in range(7)]
     wait_until(lambda: all(j.phase == "watching" for j in jobs), 30)
-    watcher = rt.watcher
+    watcher = Watcher.of(rt)
     settled = len(watcher.ticks) + 1
     wait_until(lambda: len(watcher.ticks) > settled + 2)
     ticks = [t for t in list(watcher.ticks)[settled:] if t.watched == 7]

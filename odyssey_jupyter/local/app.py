@@ -6,6 +6,7 @@ Artifact URLs are signed and need no bearer header, like presigned URLs.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -21,14 +22,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    MalformedRangeHeader,
+    RangeNotSatisfiable,
+    Response,
+)
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssey_jupyter import idempotency
 from odyssey_jupyter.local.dispatcher import Dispatcher
-from odyssey_jupyter.local.keys import TokenSigner, UrlSigner
-from odyssey_jupyter.local.limits import RateLimiter, concurrent_limit_body, rate_limited_body
+from odyssey_jupyter.local.door import LOOPBACK_NAMES, FrontDoor, not_json_problem
+from odyssey_jupyter.local.keys import TokenSigner, UrlSigner, same_secret
+from odyssey_jupyter.local.limits import (
+    AuthThrottle,
+    RateLimiter,
+    auth_throttled_body,
+    concurrent_limit_body,
+    concurrent_streams_body,
+    job_size_problem,
+    rate_limited_body,
+)
 from odyssey_jupyter.local.spec import frame_count
 from odyssey_jupyter.local.store import (
     IdempotencyConflict,
@@ -42,6 +58,8 @@ from odyssey_jupyter.local.submit import SubmitError, parse_submission
 log = logging.getLogger("odyssey_jupyter.local")
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_AUTH_BODY_BYTES = 64 * 1024
+"""``{"api_key": ...}`` is tiny: read no more before the key has been checked."""
 REGION = "local"
 ARTIFACTS = {
     "video": ("video.mp4", "video/mp4"),
@@ -85,30 +103,57 @@ class EngineState:
     fps: int
     limiter: RateLimiter | None = None
     max_active: int | None = None
+    max_active_streams: int | None = None
+    max_job_seconds: float = 3600.0
+    max_job_streams: int = 100
+    body_timeout: float = 60.0
+    hosts: frozenset[str] = LOOPBACK_NAMES
+    auth_throttle: AuthThrottle | None = None
 
 
 # ---------------------------------------------------------------------------- helpers
 
 
-async def read_json(request: Request) -> Any:
-    return parse_json(await read_body(request))
+def _size_text(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused (413) past ``MAX_BODY_BYTES`` before it is all read."""
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused (413) past ``limit`` before it is all read, and (408)
+    when the client takes longer than the engine's body deadline to send it."""
+    # no "Connection: close": a client still sending would read a reset instead of this answer
+    too_large = ApiError(413, f"the request body is larger than {_size_text(limit)}")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    state: EngineState = request.app.state.engine
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(
-                413, f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
-            )
-        chunks.append(chunk)
+
+    async def collect() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(collect(), timeout=state.body_timeout)
+    except asyncio.TimeoutError:
+        raise ApiError(
+            408,
+            f"the request body did not arrive within {state.body_timeout:g} s",
+            headers={"Connection": "close"},
+        ) from None
     return b"".join(chunks)
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared JSON: a cross-site form post stops here, unread."""
+    problem = not_json_problem(request.headers.get("content-type"))
+    if problem is not None:
+        raise ApiError(415, problem)
 
 
 def parse_json(raw: bytes) -> Any:
@@ -146,7 +191,7 @@ def authenticate(request: Request) -> str:
             headers={"WWW-Authenticate": "Bearer"},
         )
     if state.limiter is not None:
-        wait = state.limiter.check(token)
+        wait = state.limiter.check(owner)
         if wait is not None:
             body, retry_after = rate_limited_body(wait, state.limiter.rate)
             raise ApiError(429, body["message"], body=body, headers={"Retry-After": retry_after})
@@ -258,14 +303,30 @@ def job_info_json(job: Row) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- routes
 
 
+def _throttled(wait: float) -> ApiError:
+    body, retry_after = auth_throttled_body(wait)
+    return ApiError(429, body["message"], body=body, headers={"Retry-After": retry_after})
+
+
 async def auth_token(request: Request) -> Response:
     state: EngineState = request.app.state.engine
-    body = await read_json(request)
+    address = request.client.host if request.client else "unknown"
+    throttle = state.auth_throttle
+    if throttle is not None:
+        wait = throttle.check(address)
+        if wait is not None:
+            raise _throttled(wait)
+    require_json(request)
+    body = parse_json(await read_body(request, MAX_AUTH_BODY_BYTES))
     key = body.get("api_key") if isinstance(body, dict) else None
     if not isinstance(key, str) or not key.strip():
         raise ApiError(422, 'send {"api_key": "<your key>"}: the key is missing or not text')
-    if not hmac.compare_digest(key.encode(), state.api_key.encode()):
+    if not same_secret(key, state.api_key):
+        if throttle is not None:
+            throttle.failed(address)
         raise ApiError(401, "invalid API key")
+    if throttle is not None:
+        throttle.succeeded(address)
     return JSONResponse(
         {
             "access_token": state.tokens.issue(),
@@ -301,6 +362,7 @@ def key_conflict(exc: IdempotencyConflict) -> ApiError:
 async def submit_job(request: Request) -> Response:
     state: EngineState = request.app.state.engine
     owner = authenticate(request)
+    require_json(request)
     raw = await read_body(request)
     # decoding and hashing up to 64 MB takes long enough to stall every other client
     body = await run_in_threadpool(parse_json, raw)
@@ -324,6 +386,7 @@ async def submit_job(request: Request) -> Response:
                 429, "too many active jobs", body=concurrent_limit_body(active, state.max_active)
             )
     streams = submission.streams
+    check_job_size(state, owner, [duration for _s, _p, duration in streams])
     for script_index, _plan_index, duration_ms in streams:
         if frame_count(duration_ms, state.fps) < 1:
             raise ApiError(
@@ -347,6 +410,18 @@ async def submit_job(request: Request) -> Response:
     job = state.store.job(job_id)
     assert job is not None
     return JSONResponse(job_json(state, request, job))
+
+
+def check_job_size(state: EngineState, owner: str, durations_ms: list[int]) -> None:
+    """The per-job caps (422) and the active-streams cap (429) of this engine."""
+    problem = job_size_problem(durations_ms, state.max_job_seconds, state.max_job_streams)
+    if problem is not None:
+        raise ApiError(422, problem)
+    if state.max_active_streams is not None:
+        active = state.store.count_active_streams(owner)
+        if active + len(durations_ms) > state.max_active_streams:
+            body = concurrent_streams_body(active, len(durations_ms), state.max_active_streams)
+            raise ApiError(429, body["message"], body=body)
 
 
 async def list_jobs(request: Request) -> Response:
@@ -454,9 +529,34 @@ async def artifact(request: Request) -> Response:
         raise ApiError(403, problem)
     if not path.is_file():
         raise ApiError(404, "the artifact no longer exists")
+    check_range(request.headers.get("range"), path)
     return FileResponse(
         path, media_type=MEDIA_TYPES[parts[2]], headers={"Cache-Control": "private, max-age=60"}
     )
+
+
+def check_range(header: str | None, path: Path) -> None:
+    """A ``Range`` header the file answer will accept; else 400/416 with a JSON detail.
+
+    Starlette answers a malformed one in plain text; checking first keeps every 4xx JSON.
+    """
+    if header is None:
+        return
+    try:
+        size = path.stat().st_size
+        FileResponse._parse_range_header(header, size)
+    except MalformedRangeHeader as exc:
+        raise ApiError(
+            400, f"the Range header {_clipped(header)!r} is malformed: {exc.content}"
+        ) from None
+    except RangeNotSatisfiable as exc:
+        raise ApiError(
+            416,
+            f"the Range header {_clipped(header)!r} starts beyond the file's {exc.max_size} bytes",
+            headers={"Content-Range": f"bytes */{exc.max_size}"},
+        ) from None
+    except (ValueError, OSError):
+        raise ApiError(400, f"the Range header {_clipped(header)!r} is malformed") from None
 
 
 async def health(request: Request) -> Response:
@@ -540,7 +640,7 @@ def create_app(state: EngineState) -> Starlette:
             HTTPException: _http_error,
             Exception: _unexpected,
         },
-        middleware=[Middleware(DeclareIdempotency)],
+        middleware=[Middleware(FrontDoor, hosts=state.hosts), Middleware(DeclareIdempotency)],
     )
     app.state.engine = state
     return app

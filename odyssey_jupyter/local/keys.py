@@ -53,9 +53,23 @@ def load_generated_api_key(data_dir: Path) -> str:
     return _read_or_create(data_dir / "api_key", fresh).decode()
 
 
+def as_bytes(text: str) -> bytes:
+    """Any ``str`` as bytes, lone surrogates included (from JSON), for comparing secrets.
+
+    ``hmac.compare_digest`` refuses non-ASCII ``str`` with a ``TypeError``, and a
+    lone surrogate cannot be UTF-8 encoded; either would be a 500 on hostile input.
+    """
+    return text.encode("utf-8", "surrogatepass")
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of two texts, whatever characters ``given`` holds."""
+    return hmac.compare_digest(as_bytes(given), as_bytes(expected))
+
+
 def owner_of(api_key: str) -> str:
     """A stable, non-reversible owner id for jobs submitted with this key."""
-    return hashlib.sha256(b"odyssey-local-owner\0" + api_key.encode()).hexdigest()[:24]
+    return hashlib.sha256(b"odyssey-local-owner\0" + as_bytes(api_key)).hexdigest()[:24]
 
 
 def _b64(data: bytes) -> str:
@@ -88,7 +102,7 @@ class TokenSigner:
         if not token.startswith(TOKEN_PREFIX) or "." not in token:
             return None
         payload, _, mac = token[len(TOKEN_PREFIX) :].partition(".")
-        if not hmac.compare_digest(mac, self._mac(payload)):
+        if not payload.isascii() or not same_secret(mac, self._mac(payload)):
             return None
         try:
             body = json.loads(_unb64(payload))
@@ -123,7 +137,7 @@ class UrlSigner:
             when = int(expires)
         except ValueError:
             return "the URL's expiry is malformed"
-        if not hmac.compare_digest(signature, self.signature(path, when)):
+        if not same_secret(signature, self.signature(path, when)):
             return "the URL's signature does not match"
         if when < time.time():
             return "the URL has expired; ask GET /recordings/{stream_id} for a fresh one"

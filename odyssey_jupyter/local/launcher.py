@@ -25,7 +25,15 @@ import httpx
 
 from odyssey_jupyter.errors import EngineStartError
 from odyssey_jupyter.local import READY_PREFIX
-from odyssey_jupyter.local.options import default_data_dir
+from odyssey_jupyter.local.datadir import (
+    PRIVATE_FILE_MODE,
+    UNUSABLE_EXIT_STATUS,
+    DataDirUnusable,
+    create_private_dir,
+    open_private_append,
+    unusable,
+)
+from odyssey_jupyter.local.options import API_KEY_ENV, default_data_dir
 
 REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
 
@@ -68,6 +76,13 @@ def _read_record(data_dir: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def recorded_engine_alive(data_dir: Path) -> bool:
+    """Whether ``engine.json`` in ``data_dir`` names a live process (no HTTP: a cheap check)."""
+    record = _read_record(data_dir)
+    pid = None if record is None else record.get("pid")
+    return isinstance(pid, int) and _pid_alive(pid)
+
+
 def _answers(url: str, pid: int) -> bool:
     try:
         response = httpx.get(f"{url}/health", timeout=httpx.Timeout(3.0))
@@ -107,7 +122,7 @@ def _locked(path: Path, timeout: float) -> Iterator[None]:
     except ImportError:  # no flock on this platform: go without
         yield
         return
-    with open(path, "a+b") as handle:
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE), "a+b") as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -131,17 +146,26 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
         raise EngineStartError(
             f"the local engine needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}"
         )
+    # The engine generates its key in the data directory: no key on its command line
+    # (which every local user can read), and none inherited from this environment.
     command = [sys.executable, "-m", "odyssey_jupyter.local", "serve", "--data-dir", str(data_dir)]
+    env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
     log_path = data_dir / "engine.log"
-    with open(log_path, "ab") as log:
+    try:
+        log = open_private_append(log_path)
+    except OSError as exc:
+        raise EngineStartError(str(unusable(data_dir, exc))) from None
+    try:
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log,
             start_new_session=True,  # detached: survives the kernel and its Ctrl-C
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            env=dict(env, PYTHONUNBUFFERED="1"),
         )
+    finally:
+        os.close(log)
     assert process.stdout is not None
     _children.append(process)
     deadline = time.monotonic() + timeout
@@ -172,6 +196,10 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
         raise EngineStartError(
             f"the local engine did not start within {timeout:g} s (log: {log_path})"
         )
+    if process.returncode == UNUSABLE_EXIT_STATUS:
+        last = _tail(log_path, 1).strip()
+        reason = last.partition(" ERROR ")[2] or last
+        raise EngineStartError(reason or f"the engine's data directory {data_dir} is not usable")
     tail = _tail(log_path)
     raise EngineStartError(
         f"the local engine exited with status {process.returncode} (log: {log_path}){tail}"
@@ -191,11 +219,9 @@ def ensure_engine(data_dir: Path | None = None, *, timeout: float = 60.0) -> Eng
     directory = (data_dir or default_data_dir()).expanduser().resolve()
     _children[:] = [child for child in _children if child.poll() is None]
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EngineStartError(
-            f"cannot create the engine's data directory {directory}: {exc}"
-        ) from None
+        create_private_dir(directory)
+    except DataDirUnusable as exc:
+        raise EngineStartError(str(exc)) from None
     found = find_engine(directory)
     if found is not None:
         return found

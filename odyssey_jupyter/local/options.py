@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+API_KEY_ENV = "ODYSSEY_LOCAL_API_KEY"
+"""The engine's key from the environment: unlike ``--api-key``, not in the process list."""
+ARGV_KEY_WARNING = (
+    "warning: --api-key is readable by every local user in the process list; "
+    f"use --api-key-file PATH or {API_KEY_ENV} instead\n"
+)
+MAX_KEY_FILE_BYTES = 4096
 
 
 def default_data_dir() -> Path:
@@ -36,6 +44,15 @@ class EngineOptions:
     rate_limit: float | None = None
     max_active: int | None = None
     allow_remote: bool = False
+    max_active_streams: int | None = None
+    max_job_seconds: float = 3600.0
+    max_job_streams: int = 100
+    allowed_hosts: tuple[str, ...] = ()
+    forwarded_allow_ips: str | None = None
+    max_connections: int = 128
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keep_alive: float = 5.0
 
     def __repr__(self) -> str:
         key = "set" if self.api_key else "generated"
@@ -43,7 +60,8 @@ class EngineOptions:
             f"EngineOptions(host={self.host!r}, port={self.port}, data_dir={str(self.data_dir)!r}, "
             f"api_key={key}, workers={self.workers}, pace={self.pace!r}, fps={self.fps}, "
             f"url_ttl={self.url_ttl}, rate_limit={self.rate_limit}, "
-            f"max_active={self.max_active})"
+            f"max_active={self.max_active}, max_active_streams={self.max_active_streams}, "
+            f"max_job_seconds={self.max_job_seconds:g}, max_job_streams={self.max_job_streams})"
         )
 
 
@@ -71,7 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
     serve.add_argument("--data-dir", type=Path, default=None, help="jobs database + recordings")
-    serve.add_argument("--api-key", default=None, help="the key clients must present")
+    serve.add_argument(
+        "--api-key",
+        default=None,
+        help=f"the key clients must present (visible in the process list: prefer "
+        f"--api-key-file or ${API_KEY_ENV})",
+    )
+    serve.add_argument(
+        "--api-key-file", type=Path, default=None, help="read the key from this file"
+    )
     serve.add_argument("--workers", type=_positive_int, default=None, help="render processes")
     serve.add_argument("--pace", choices=("fast", "realtime"), default="fast")
     serve.add_argument("--fps", type=_positive_int, default=24)
@@ -79,22 +105,112 @@ def build_parser() -> argparse.ArgumentParser:
         "--url-ttl", type=_positive_int, default=3600, help="artifact URL lifetime (s)"
     )
     serve.add_argument(
-        "--rate-limit", type=_positive_float, default=None, help="requests/s per token"
+        "--rate-limit", type=_positive_float, default=None, help="requests/s per key"
     )
     serve.add_argument("--max-active", type=_positive_int, default=None, help="active jobs at most")
     serve.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
+    serve.add_argument(
+        "--max-active-streams",
+        type=_positive_int,
+        default=None,
+        help="streams of active jobs at most, per key",
+    )
+    serve.add_argument(
+        "--max-job-seconds",
+        type=_positive_float,
+        default=3600.0,
+        help="seconds of video one job may ask for (default 3600)",
+    )
+    serve.add_argument(
+        "--max-job-streams",
+        type=_positive_int,
+        default=100,
+        help="streams one job may hold (default 100)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host header to accept besides the loopback names (repeatable)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="trust X-Forwarded-* from these proxy addresses (comma-separated; default none)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=128,
+        help="open connections at most; beyond it, 503 (default 128)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=_positive_float,
+        default=10.0,
+        help="seconds a client may take to send a request's headers (default 10)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        default=60.0,
+        help="seconds a client may take to send a request's body (default 60)",
+    )
+    serve.add_argument(
+        "--keep-alive",
+        type=_positive_float,
+        default=5.0,
+        help="seconds an idle connection stays open between requests (default 5)",
+    )
     return parser
+
+
+def _key_from_file(parser: argparse.ArgumentParser, path: Path) -> str:
+    try:
+        with open(path.expanduser(), "rb") as handle:
+            raw = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        parser.error(f"--api-key-file {path}: cannot read it ({exc.strerror or exc})")
+    if len(raw) > MAX_KEY_FILE_BYTES:
+        parser.error(f"--api-key-file {path}: larger than {MAX_KEY_FILE_BYTES} bytes")
+    try:
+        key = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        parser.error(f"--api-key-file {path}: not UTF-8 text")
+    if not key:
+        parser.error(f"--api-key-file {path}: the file is empty")
+    return key
+
+
+def _api_key(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """The key from exactly one of ``--api-key-file``, ``--api-key`` or the environment."""
+    given = [flag for flag, value in (("--api-key", args.api_key), ("--api-key-file",
+             args.api_key_file)) if value is not None]  # fmt: skip
+    if len(given) > 1:
+        parser.error("give either --api-key or --api-key-file, not both")
+    if args.api_key_file is not None:
+        return _key_from_file(parser, args.api_key_file)
+    if args.api_key is not None:
+        sys.stderr.write(ARGV_KEY_WARNING)
+        return str(args.api_key)
+    return os.environ.get(API_KEY_ENV, "").strip() or None
 
 
 def parse_options(argv: Sequence[str] | None = None) -> EngineOptions:
     """Parse and check the command line; exits with a usage message when it makes no sense."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    api_key = _api_key(parser, args)
     if args.host not in LOOPBACK_HOSTS:
         if not args.allow_remote:
             parser.error(f"--host {args.host} is reachable from other machines: add --allow-remote")
-        if not args.api_key:
-            parser.error("serving beyond this machine requires an explicit --api-key")
+        if not api_key:
+            parser.error(
+                "serving beyond this machine requires an explicit key "
+                f"(--api-key-file, ${API_KEY_ENV} or --api-key)"
+            )
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be 0..65535, not {args.port}")
     if args.fps > 120:
@@ -103,7 +219,7 @@ def parse_options(argv: Sequence[str] | None = None) -> EngineOptions:
         host=args.host,
         port=args.port,
         data_dir=(args.data_dir or default_data_dir()).expanduser().resolve(),
-        api_key=args.api_key,
+        api_key=api_key,
         workers=args.workers or max(1, os.cpu_count() or 1),
         pace=args.pace,
         fps=args.fps,
@@ -111,4 +227,13 @@ def parse_options(argv: Sequence[str] | None = None) -> EngineOptions:
         rate_limit=args.rate_limit,
         max_active=args.max_active,
         allow_remote=args.allow_remote,
+        max_active_streams=args.max_active_streams,
+        max_job_seconds=args.max_job_seconds,
+        max_job_streams=args.max_job_streams,
+        allowed_hosts=tuple(h.strip().lower() for h in args.allow_host if h.strip()),
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        max_connections=args.max_connections,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        keep_alive=args.keep_alive,
     )

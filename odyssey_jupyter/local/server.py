@@ -8,6 +8,7 @@ jobs back in the queue for the next start.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -23,7 +24,17 @@ import uvicorn
 
 from odyssey_jupyter.local import READY_PREFIX
 from odyssey_jupyter.local.app import EngineState, create_app
+from odyssey_jupyter.local.datadir import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_UMASK,
+    UNUSABLE_EXIT_STATUS,
+    DataDirUnusable,
+    create_private_dir,
+    tighten_tree,
+    unusable,
+)
 from odyssey_jupyter.local.dispatcher import Dispatcher
+from odyssey_jupyter.local.door import accepted_hosts
 from odyssey_jupyter.local.keys import (
     TokenSigner,
     UrlSigner,
@@ -32,8 +43,9 @@ from odyssey_jupyter.local.keys import (
     owner_of,
     write_private,
 )
-from odyssey_jupyter.local.limits import RateLimiter
+from odyssey_jupyter.local.limits import AuthThrottle, RateLimiter
 from odyssey_jupyter.local.options import EngineOptions
+from odyssey_jupyter.local.protocol import protocol_with_header_timeout
 from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
 
 log = logging.getLogger("odyssey_jupyter.local")
@@ -115,15 +127,52 @@ def _forget(data_dir: Path) -> None:
         pass
 
 
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+_QUIET_SECONDS = 10.0
+_last_out_of_descriptors = [-_QUIET_SECONDS]
+
+
+def _on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A line every 10 s at most, not a traceback per pending connection, when accept()
+    runs out of descriptors (asyncio stops accepting for a second and tries again)."""
+    exc = context.get("exception")
+    if isinstance(exc, OSError) and exc.errno in _OUT_OF_DESCRIPTORS:
+        now = loop.time()
+        if now - _last_out_of_descriptors[0] >= _QUIET_SECONDS:
+            _last_out_of_descriptors[0] = now
+            log.warning("cannot accept connections for now (%s); retrying", exc.strerror)
+        return
+    loop.default_exception_handler(context)
+
+
+def _prepare_data_dir(data_dir: Path) -> tuple[Path, Any]:
+    """The private, writable data directory, tightened, and its lock (or ``DataDirUnusable``)."""
+    create_private_dir(data_dir)
+    try:
+        tightened = tighten_tree(data_dir)
+        recordings = data_dir / "recordings"
+        recordings.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        lock = _hold_data_dir(data_dir)
+    except OSError as exc:
+        raise unusable(data_dir, exc) from None
+    if tightened:
+        log.warning("made %d entries under %s private to their user", tightened, data_dir)
+    return recordings, lock
+
+
 async def _serve(options: EngineOptions) -> None:
+    asyncio.get_running_loop().set_exception_handler(_on_loop_error)
     data_dir = options.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    recordings = data_dir / "recordings"
-    recordings.mkdir(exist_ok=True)
-    lock = _hold_data_dir(data_dir)
+    recordings, lock = _prepare_data_dir(data_dir)
     generated = options.api_key is None
-    api_key = options.api_key or load_generated_api_key(data_dir)
-    secret = load_secret(data_dir)
+    try:
+        api_key = options.api_key or load_generated_api_key(data_dir)
+        secret = load_secret(data_dir)
+    except OSError as exc:
+        lock.close()
+        raise unusable(data_dir, exc) from None
     store = Store(data_dir / "engine.db")
     dispatcher = Dispatcher(
         store=store,
@@ -145,6 +194,12 @@ async def _serve(options: EngineOptions) -> None:
         fps=options.fps,
         limiter=RateLimiter(options.rate_limit) if options.rate_limit else None,
         max_active=options.max_active,
+        max_active_streams=options.max_active_streams,
+        max_job_seconds=options.max_job_seconds,
+        max_job_streams=options.max_job_streams,
+        body_timeout=options.body_timeout,
+        hosts=accepted_hosts(options.host, options.allowed_hosts),
+        auth_throttle=AuthThrottle(),
     )
     sock = _bind(options.host, options.port)
     port = sock.getsockname()[1]
@@ -155,7 +210,13 @@ async def _serve(options: EngineOptions) -> None:
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=3,
+        http=protocol_with_header_timeout(options.header_timeout),
         h11_max_incomplete_event_size=64 * 1024,
+        timeout_keep_alive=max(1, round(options.keep_alive)),
+        limit_concurrency=options.max_connections,
+        proxy_headers=options.forwarded_allow_ips is not None,
+        forwarded_allow_ips=options.forwarded_allow_ips or "",
+        server_header=False,
     )
     server = _Server(config)
     await dispatcher.start()
@@ -165,11 +226,16 @@ async def _serve(options: EngineOptions) -> None:
     if serving.done():
         await serving  # raises why it could not start
         return
-    _record(data_dir, url, api_key if generated else None)
-    sys.stdout.write(f"{READY_PREFIX}{url}\n")
-    _quiet_stdout()
-    log.warning("serving %s from %s with %d render workers", url, data_dir, options.workers)
     try:
+        try:
+            _record(data_dir, url, api_key if generated else None)
+        except OSError as exc:
+            server.should_exit = True
+            await serving
+            raise unusable(data_dir, exc) from None
+        sys.stdout.write(f"{READY_PREFIX}{url}\n")
+        _quiet_stdout()
+        log.warning("serving %s from %s with %d render workers", url, data_dir, options.workers)
         await serving
     finally:
         _forget(data_dir)
@@ -180,6 +246,7 @@ async def _serve(options: EngineOptions) -> None:
 
 
 def serve(options: EngineOptions) -> int:
+    os.umask(PRIVATE_UMASK)  # SQLite's WAL files, the log, the workers' recordings: 0600
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,
@@ -190,12 +257,15 @@ def serve(options: EngineOptions) -> int:
     except DataDirBusy as exc:
         log.error("%s", exc)
         return 3
+    except DataDirUnusable as exc:
+        log.error("%s", exc)
+        return UNUSABLE_EXIT_STATUS
     except CorruptDatabase as exc:  # never deleted here: it may hold the only copy of a job
         log.error("%s", exc)
-        return 4
+        return UNUSABLE_EXIT_STATUS
     except StorageError as exc:
         log.error("cannot use the engine's database %s", exc)
-        return 1
+        return UNUSABLE_EXIT_STATUS
     except OSError as exc:
         log.error("cannot serve on %s:%s: %s", options.host, options.port, exc)
         return 1

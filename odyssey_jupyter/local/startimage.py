@@ -9,7 +9,8 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
-MAX_IMAGE_BYTES = 25 * 1024 * 1024
+from odyssey_jupyter.script import MAX_IMAGE_BYTES
+
 MAX_IMAGE_PIXELS = 40_000_000
 
 

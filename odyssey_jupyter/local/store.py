@@ -374,6 +374,15 @@ class Store:
             params.append(owner)
         return self._count(sql, params)
 
+    def count_active_streams(self, owner: str) -> int:
+        """Streams of this owner's active jobs (for ``--max-active-streams``)."""
+        sql = (
+            "SELECT COUNT(*) FROM streams s JOIN jobs j ON j.job_id = s.job_id "
+            "WHERE j.status IN ('pending','dispatched','processing') AND j.owner = ?"
+        )
+        with self._lock:
+            return int(self._db.execute(sql, [owner]).fetchone()[0])
+
     def active_job_ids(self) -> list[str]:
         rows = self._all(
             "SELECT job_id FROM jobs WHERE status IN ('pending','dispatched','processing') "

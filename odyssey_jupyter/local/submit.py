@@ -17,8 +17,14 @@ from urllib.parse import urlsplit
 from starlette.concurrency import run_in_threadpool
 
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.local.startimage import MAX_IMAGE_BYTES, decoded_size
-from odyssey_jupyter.script import is_batch, plan_streams, validate_script, validate_scripts
+from odyssey_jupyter.local.startimage import decoded_size
+from odyssey_jupyter.script import (
+    MAX_IMAGE_BYTES,
+    is_batch,
+    plan_streams,
+    validate_script,
+    validate_scripts,
+)
 
 SCRIPT_URL_MAX_BYTES = 5 * 1024 * 1024
 SCRIPT_URL_TIMEOUT = 10.0
