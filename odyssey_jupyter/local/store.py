@@ -380,8 +380,7 @@ class Store:
             "SELECT COUNT(*) FROM streams s JOIN jobs j ON j.job_id = s.job_id "
             "WHERE j.status IN ('pending','dispatched','processing') AND j.owner = ?"
         )
-        with self._lock:
-            return int(self._db.execute(sql, [owner]).fetchone()[0])
+        return self._count(sql, [owner])
 
     def active_job_ids(self) -> list[str]:
         rows = self._all(
