@@ -39,11 +39,12 @@ def _images_body() -> bytes:
 
 
 def _entries_body() -> bytes:
-    """Scripts of many interactions each, until the body is ~30 MB."""
+    """Scripts of many interactions each, until the body is ~30 MB (35 s of video each, so
+    a batch stays within the engine's default per-job cap of 3600 s and is stored)."""
     prompt = "a long drifting shot over a coastline, " * 6
     script: list[dict[str, Any]] = [{"timestamp_ms": 0, "start": {"prompt": prompt}}]
-    script += [{"timestamp_ms": 250 * i, "interact": {"prompt": prompt}} for i in range(1, 999)]
-    script.append({"timestamp_ms": 250_000, "end": {}})
+    script += [{"timestamp_ms": 35 * i, "interact": {"prompt": prompt}} for i in range(1, 999)]
+    script.append({"timestamp_ms": 35_000, "end": {}})
     one = len(json.dumps(script))
     count = max(1, min(100, TARGET_BYTES // one))
     return json.dumps({"scripts": [script] * count}).encode()
