@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -45,9 +46,14 @@ from odyssey_jupyter.local.limits import (
     rate_limited_body,
 )
 from odyssey_jupyter.local.spec import frame_count
-from odyssey_jupyter.local.store import IdempotencyConflict, IdempotencyKey, Row, Store
+from odyssey_jupyter.local.store import (
+    IdempotencyConflict,
+    IdempotencyKey,
+    Row,
+    StorageError,
+    Store,
+)
 from odyssey_jupyter.local.submit import SubmitError, parse_submission
-from odyssey_jupyter.script import plan_streams
 
 log = logging.getLogger("odyssey_jupyter.local")
 
@@ -64,6 +70,8 @@ ARTIFACTS = {
 MEDIA_TYPES = {name: media for name, media in ARTIFACTS.values()}
 MAX_OFFSET = 2**63 - 1
 """The largest list ``offset``: SQLite's largest INTEGER (a bigger one cannot be bound)."""
+STORAGE_RETRY_AFTER = 5
+"""Seconds a client is asked to wait (``Retry-After``) when the database cannot be used."""
 
 
 class ApiError(Exception):
@@ -356,8 +364,9 @@ async def submit_job(request: Request) -> Response:
     owner = authenticate(request)
     require_json(request)
     raw = await read_body(request)
-    body = parse_json(raw)
-    key = idempotency_of(request, raw)
+    # decoding and hashing up to 64 MB takes long enough to stall every other client
+    body = await run_in_threadpool(parse_json, raw)
+    key = await run_in_threadpool(idempotency_of, request, raw)
     try:
         earlier = None if key is None else state.store.job_for_key(owner, key)
     except IdempotencyConflict as exc:
@@ -376,11 +385,7 @@ async def submit_job(request: Request) -> Response:
             raise ApiError(
                 429, "too many active jobs", body=concurrent_limit_body(active, state.max_active)
             )
-    streams = [
-        (plan.script_index, plan_index, plan.duration_ms)
-        for script_index, script in enumerate(submission.scripts)
-        for plan_index, plan in enumerate(plan_streams(script, script_index=script_index))
-    ]
+    streams = submission.streams
     check_job_size(state, owner, [duration for _s, _p, duration in streams])
     for script_index, _plan_index, duration_ms in streams:
         if frame_count(duration_ms, state.fps) < 1:
@@ -390,7 +395,8 @@ async def submit_job(request: Request) -> Response:
                 f"at {state.fps} fps; make it last longer",
             )
     try:
-        job_id = state.store.create_job(
+        job_id = await run_in_threadpool(
+            state.store.create_job,
             owner=owner,
             scripts=submission.scripts,
             streams=streams,
@@ -570,6 +576,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+async def _storage_error(request: Request, exc: Exception) -> Response:
+    """A storage fault (disk full, I/O error) is the engine's, passing: 503, try again later."""
+    assert isinstance(exc, StorageError)
+    log.warning("storage fault on %s %s: %s", request.method, request.url.path, exc)
+    detail = (
+        f"the engine cannot use its database right now ({exc.reason}); "
+        f"try again in {STORAGE_RETRY_AFTER} s"
+    )
+    return JSONResponse(
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(STORAGE_RETRY_AFTER)}
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("internal error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
@@ -617,6 +636,7 @@ def create_app(state: EngineState) -> Starlette:
         routes=routes,
         exception_handlers={
             ApiError: _api_error,
+            StorageError: _storage_error,
             HTTPException: _http_error,
             Exception: _unexpected,
         },

@@ -6,6 +6,12 @@ messages into loop callbacks. The unit of work is a stream, so a batch spreads
 over all workers. Job state follows its streams:
 pending -> dispatched (first stream handed out) -> processing (a worker started)
 -> completed | failed (all streams finished) | cancelled (by the user).
+
+Storage may fail at any write (a full disk). A worker's slot is freed only once
+its stream's outcome is written; a failed write is tried again by the periodic
+reconciler, which also puts back in the queue any stream the store thinks is
+rendering but no worker holds, and ends jobs whose streams have all ended. So
+no job stays ``processing`` for ever, whatever write was lost.
 """
 
 from __future__ import annotations
@@ -21,13 +27,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from odyssey_jupyter.local.spec import spec_for
-from odyssey_jupyter.local.store import ACTIVE_JOB_STATES, Row, Store, utc_now
+from odyssey_jupyter.local.spec import RenderSpec, spec_for
+from odyssey_jupyter.local.store import (
+    ACTIVE_JOB_STATES,
+    CorruptRow,
+    Row,
+    StorageError,
+    Store,
+    utc_now,
+)
 
 log = logging.getLogger("odyssey_jupyter.local")
 
 MAX_TRIES = 3
 DEFAULT_RENDER_RATE = 0.15  # seconds of rendering per second of video, before any is measured
+RECONCILE_SECONDS = 1.0
+"""How often unwritten outcomes are written again and orphaned streams put back in the queue."""
+OUTCOME_WRITE_TRIES = 5
+"""Reconciler rounds a worker waits for its outcome to be written before its slot is freed
+anyway; the stream is then an orphan, re-rendered later (or failed after ``MAX_TRIES``)."""
+FINAL_KINDS = frozenset({"done", "failed", "cancelled"})
 
 
 @dataclass
@@ -39,6 +58,9 @@ class WorkerSlot:
     ready: bool = False
     stream_id: str | None = None
     job_id: str | None = None
+    outcome: tuple[Any, ...] | None = None
+    """The worker's last message about its stream, kept until it is written."""
+    write_failures: int = 0
 
 
 @dataclass
@@ -57,6 +79,7 @@ class Dispatcher:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: bool = False
     _reader: threading.Thread | None = None
+    _storage_failing: bool = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -84,6 +107,7 @@ class Dispatcher:
         self._reader.start()
         self._tasks.append(asyncio.create_task(self._dispatch_loop()))
         self._tasks.append(asyncio.create_task(self._watch_workers()))
+        self._tasks.append(asyncio.create_task(self._reconcile_loop()))
         self.wake()
 
     def _spawn(self, index: int) -> WorkerSlot:
@@ -115,7 +139,10 @@ class Dispatcher:
             if slot.process.is_alive():
                 slot.process.kill()
             slot.process.join(timeout=2)
-        self.store.requeue_unfinished(count_retry=False, max_tries=MAX_TRIES)
+        try:
+            self.store.requeue_unfinished(count_retry=False, max_tries=MAX_TRIES)
+        except StorageError as exc:  # the next start requeues them (counting a retry)
+            log.error("could not put unfinished jobs back in the queue: %s", exc)
         if self._results is not None:
             self._results.put(None)
         if self._reader is not None:
@@ -137,6 +164,8 @@ class Dispatcher:
             self._wake.clear()
             try:
                 self._dispatch()
+            except StorageError as exc:  # the reconciler wakes us again
+                self._storage_fault("dispatch", exc)
             except Exception:
                 log.exception("dispatch failed")
 
@@ -145,30 +174,53 @@ class Dispatcher:
         if not idle:
             return
         busy = self._in_flight()
+        broken: set[str] = set()
         for row in self.store.queued_streams():
             if not idle:
                 break
-            if row["stream_id"] in busy:
+            if row["stream_id"] in busy or row["job_id"] in broken:
                 continue
-            self._assign(idle.pop(0), row)
+            spec = self._spec(row)
+            if spec is None:
+                broken.add(row["job_id"])
+                continue
+            self._assign(idle.pop(0), row, spec)
 
-    def _assign(self, slot: WorkerSlot, row: Row) -> None:
+    def _spec(self, row: Row) -> RenderSpec | None:
+        """What to render for a queued stream; None when its stored script is unusable.
+
+        Such a job fails with the reason at once, so one damaged row cannot hold up
+        every job queued behind it.
+        """
+        job_id = row["job_id"]
+        try:
+            return spec_for(
+                self.store.script(job_id, row["script_index"]),
+                script_index=row["script_index"],
+                plan_index=row["plan_index"],
+                stream_id=row["stream_id"],
+                out_dir=str(self.recordings / job_id / row["stream_id"]),
+                width=row["width"],
+                height=row["height"],
+                fps=self.fps,
+                realtime=self.realtime,
+            )
+        except StorageError:
+            raise
+        except Exception as exc:  # any damage to the row: CorruptRow, or a script spec_for rejects
+            reason = str(exc) if isinstance(exc, CorruptRow) else f"{type(exc).__name__}: {exc}"
+            message = f"this job's stored script cannot be rendered: {reason}; submit it again"
+            log.error("job %s failed: %s", job_id, message)
+            self.store.fail_job(job_id, message)
+            for slot in self._slots:  # its other streams stop rendering
+                if slot.job_id == job_id:
+                    slot.cancel.set()
+            return None
+
+    def _assign(self, slot: WorkerSlot, row: Row, spec: RenderSpec) -> None:
         job_id, stream_id = row["job_id"], row["stream_id"]
-        spec = spec_for(
-            self.store.script(job_id, row["script_index"]),
-            script_index=row["script_index"],
-            plan_index=row["plan_index"],
-            stream_id=stream_id,
-            out_dir=str(self.recordings / job_id / stream_id),
-            width=row["width"],
-            height=row["height"],
-            fps=self.fps,
-            realtime=self.realtime,
-        )
-        self.store.update_stream(stream_id, status="dispatched")
-        self.store.set_job_status_if(
-            job_id, ("pending",), status="dispatched", dispatched_at=utc_now()
-        )
+        self.store.mark_dispatched(job_id, stream_id)
+        self._storage_ok()
         slot.stream_id, slot.job_id = stream_id, job_id
         self.progress[stream_id] = 0.0
         slot.tasks.put(spec)
@@ -208,7 +260,7 @@ class Dispatcher:
             self.wake()
             return
         stream_id = message[2]
-        if stream_id != slot.stream_id:
+        if stream_id != slot.stream_id or slot.outcome is not None:
             return  # a late message about a stream this slot no longer owns
         job_id = slot.job_id
         assert job_id is not None
@@ -217,18 +269,45 @@ class Dispatcher:
             return
         if kind == "started":
             now = utc_now()
-            if self._job_active(job_id):
-                self.store.update_stream(stream_id, status="processing", started_at=now)
-                self.store.set_job_status_if(
-                    job_id, ("pending", "dispatched"), status="processing", started_at=now
-                )
+            try:
+                if self._job_active(job_id):
+                    self.store.update_stream(stream_id, status="processing", started_at=now)
+                    self.store.set_job_status_if(
+                        job_id, ("pending", "dispatched"), status="processing", started_at=now
+                    )
+            except StorageError as exc:  # cosmetic: the outcome is what must be written
+                self._storage_fault("record a start", exc)
             return
-        # the stream is over, one way or another: the slot is free again
-        slot.stream_id = slot.job_id = None
-        self.progress.pop(stream_id, None)
+        if kind in FINAL_KINDS:
+            slot.outcome = message
+            self._settle(slot)
+
+    def _settle(self, slot: WorkerSlot) -> None:
+        """Write the slot's outcome; the slot is free only once it is written (or given up)."""
+        assert slot.outcome is not None and slot.job_id is not None
+        try:
+            if not self._stopping:
+                self._record_outcome(slot.job_id, slot.outcome)
+        except StorageError as exc:
+            slot.write_failures += 1
+            self._storage_fault("record a stream's outcome", exc)
+            if slot.write_failures < OUTCOME_WRITE_TRIES:
+                return  # the reconciler tries again; the slot stays busy meanwhile
+            log.error(
+                "gave up writing the outcome of stream %s after %d tries; "
+                "it goes back to the queue once the database can be written",
+                slot.stream_id,
+                slot.write_failures,
+            )
+        else:
+            self._storage_ok()
+        self.progress.pop(slot.stream_id or "", None)
+        slot.stream_id = slot.job_id = slot.outcome = None
+        slot.write_failures = 0
         self.wake()
-        if self._stopping:
-            return
+
+    def _record_outcome(self, job_id: str, message: tuple[Any, ...]) -> None:
+        kind, stream_id = message[0], message[2]
         if not self._job_active(job_id):
             self._discard(job_id, stream_id)
             return
@@ -290,15 +369,8 @@ class Dispatcher:
 
     def cancel(self, job_id: str) -> bool:
         """Cancel an active job now; False when it was already terminal."""
-        if not self.store.set_job_status_if(
-            job_id, ACTIVE_JOB_STATES, status="cancelled", completed_at=utc_now()
-        ):
+        if not self.store.cancel_job(job_id):
             return False
-        for stream in self.store.streams_of(job_id):
-            if stream["status"] in ("pending", "dispatched", "processing"):
-                self.store.update_stream(
-                    stream["stream_id"], status="cancelled", ended_at=utc_now()
-                )
         for slot in self._slots:
             if slot.job_id == job_id:
                 slot.cancel.set()
@@ -317,9 +389,66 @@ class Dispatcher:
                     "render worker %d died (exit %s); restarting it", i, slot.process.exitcode
                 )
                 if slot.stream_id is not None and slot.job_id is not None:
-                    self._requeue_after_crash(slot.job_id, slot.stream_id)
+                    try:
+                        self._requeue_after_crash(slot.job_id, slot.stream_id)
+                    except StorageError as exc:  # an orphan now: the reconciler requeues it
+                        self._storage_fault("requeue a crashed stream", exc)
                 self._slots[i] = self._spawn(i)
             self.wake()
+
+    # ------------------------------------------------------------------ reconciling
+
+    async def _reconcile_loop(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(RECONCILE_SECONDS)
+            if self._stopping:
+                return
+            try:
+                self.reconcile()
+            except StorageError as exc:
+                self._storage_fault("reconcile", exc)
+            except Exception:
+                log.exception("reconciling failed")
+            self.wake()
+
+    def reconcile(self) -> None:
+        """Write outcomes that failed to be written, requeue orphans, end settled jobs."""
+        for slot in self._slots:
+            if slot.outcome is not None:
+                self._settle(slot)
+        held = self._in_flight()
+        jobs_held = {s.job_id for s in self._slots if s.job_id is not None}
+        for row in self.store.streams_in_flight():
+            stream_id, job_id = row["stream_id"], row["job_id"]
+            if stream_id in held:
+                continue
+            failed = self.store.requeue_orphan(
+                job_id, stream_id, job_in_flight=job_id in jobs_held, max_tries=MAX_TRIES
+            )
+            log.warning(
+                "stream %s of job %s had no worker: %s",
+                stream_id,
+                job_id,
+                "failed after repeated losses" if failed else "back in the queue",
+            )
+            shutil.rmtree(self.recordings / job_id / f"{stream_id}.partial", ignore_errors=True)
+            self._storage_ok()
+        for job_id in self.store.settled_active_jobs():
+            if job_id not in jobs_held:
+                self._finish_if_done(job_id)
+                self._storage_ok()
+
+    def _storage_fault(self, what: str, exc: StorageError) -> None:
+        """One log line when storage starts failing, not one per attempt."""
+        if not self._storage_failing:
+            log.error("storage fault (could not %s): %s; retrying", what, exc)
+        self._storage_failing = True
+
+    def _storage_ok(self) -> None:
+        """After a write went through: say so once if storage had been failing."""
+        if self._storage_failing:
+            log.warning("storage works again")
+        self._storage_failing = False
 
     def _requeue_after_crash(self, job_id: str, stream_id: str) -> None:
         shutil.rmtree(self.recordings / job_id / f"{stream_id}.partial", ignore_errors=True)

@@ -24,11 +24,15 @@ class Mp4Writer:
         self._container: Any = av.open(
             str(path), "w", format="mp4", options={"movflags": "+faststart"}
         )
-        stream: Any = self._container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = Fraction(1, fps)
-        stream.codec_context.gop_size = max(1, round(fps * keyframe_s))
-        stream.options = dict(X264_OPTIONS)
+        try:
+            stream: Any = self._container.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.time_base = Fraction(1, fps)
+            stream.codec_context.gop_size = max(1, round(fps * keyframe_s))
+            stream.options = dict(X264_OPTIONS)
+        except BaseException:
+            self.abort()  # the file is open already: release it before giving up
+            raise
         self._stream = stream
         self._pts = 0
 
@@ -47,7 +51,8 @@ class Mp4Writer:
         self._container.close()
 
     def abort(self) -> None:
-        with contextlib.suppress(Exception):  # the file is deleted anyway
+        """Release the file whatever state the encoder is in (the caller deletes it)."""
+        with contextlib.suppress(Exception):
             self._container.close()
 
 

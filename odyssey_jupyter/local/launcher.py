@@ -189,6 +189,8 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
                 break
     finally:
         process.stdout.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):  # its stdout closes just before it exits
+        process.wait(timeout=max(0.1, min(5.0, deadline - time.monotonic())))
     if process.poll() is None:
         process.kill()
         raise EngineStartError(

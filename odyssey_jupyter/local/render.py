@@ -133,16 +133,19 @@ def _render(
     w, h = spec.width, spec.height
     current, previous, mixed = FrameBuffer(w, h), FrameBuffer(w, h), FrameBuffer(w, h)
     preview_frame = FrameBuffer(w // PREVIEW_SCALE, h // PREVIEW_SCALE)
-    video = Mp4Writer(out / "video.mp4", w, h, fps)
-    preview = Mp4Writer(
-        out / "preview.mp4", w // PREVIEW_SCALE, h // PREVIEW_SCALE, fps // PREVIEW_STEP or 1
-    )
     preview_frames = min(total, round(PREVIEW_SECONDS * fps))
     starts = [first for first, _ in scenes]
     first_scene_end = starts[1] if len(starts) > 1 else total
     thumb_at = min(total - 1, max(0, first_scene_end // 2))
     last_report = 0.0
+    writers: list[Mp4Writer] = []  # every writer opened so far: all are closed on any failure
     try:
+        video = Mp4Writer(out / "video.mp4", w, h, fps)
+        writers.append(video)
+        preview = Mp4Writer(
+            out / "preview.mp4", w // PREVIEW_SCALE, h // PREVIEW_SCALE, fps // PREVIEW_STEP or 1
+        )
+        writers.append(preview)
         scene_index = 0
         for i in range(total):
             if should_stop():
@@ -180,11 +183,11 @@ def _render(
             if now - last_report >= 0.2:
                 last_report = now
                 on_progress((i + 1) / total)
-        video.close()
-        preview.close()
+        for writer in writers:
+            writer.close()
     except BaseException:
-        video.abort()
-        preview.abort()
+        for writer in writers:
+            writer.abort()
         raise
     write_events(spec, out / "events.jsonl")
     frames, seconds = probe_duration(out / "video.mp4")

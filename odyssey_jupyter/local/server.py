@@ -46,7 +46,7 @@ from odyssey_jupyter.local.keys import (
 from odyssey_jupyter.local.limits import AuthThrottle, RateLimiter
 from odyssey_jupyter.local.options import EngineOptions
 from odyssey_jupyter.local.protocol import protocol_with_header_timeout
-from odyssey_jupyter.local.store import Store
+from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
 
 log = logging.getLogger("odyssey_jupyter.local")
 
@@ -259,6 +259,12 @@ def serve(options: EngineOptions) -> int:
         return 3
     except DataDirUnusable as exc:
         log.error("%s", exc)
+        return UNUSABLE_EXIT_STATUS
+    except CorruptDatabase as exc:  # never deleted here: it may hold the only copy of a job
+        log.error("%s", exc)
+        return UNUSABLE_EXIT_STATUS
+    except StorageError as exc:
+        log.error("cannot use the engine's database %s", exc)
         return UNUSABLE_EXIT_STATUS
     except OSError as exc:
         log.error("cannot serve on %s:%s: %s", options.host, options.port, exc)

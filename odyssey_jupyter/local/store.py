@@ -1,22 +1,32 @@
 """SQLite storage of jobs, their scripts and streams: the engine's memory across restarts.
 
-One connection guarded by a lock: every statement is tiny (milliseconds), so the
-HTTP side may call it directly from the event loop. WAL keeps readers and the
-writer out of each other's way and survives a SIGKILL.
+Two connections, each guarded by a lock: one writes, one reads. Reads are tiny
+(milliseconds), so the HTTP side calls them straight from the event loop; WAL
+lets them go on while a large submission (up to 64 MB) is written from a worker
+thread, and survives a SIGKILL.
+
+Every SQLite failure leaves here as a ``StorageError`` (disk full, I/O error,
+locked) that names the file: the HTTP side answers 503 and the dispatcher
+retries, instead of either crashing on a raw ``sqlite3`` error. A file that is
+not a database at all is a ``CorruptDatabase`` at open, and a stored script that
+cannot be read is a ``CorruptRow``: the job fails, the queue moves on.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from odyssey_jupyter.local.faults import StoreFaults
 
 ACTIVE_JOB_STATES = ("pending", "dispatched", "processing")
 TERMINAL_STATES = ("completed", "failed", "cancelled")
@@ -76,6 +86,41 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 """How long a submission's ``Idempotency-Key`` keeps answering with the job it created."""
 
 
+class StorageError(RuntimeError):
+    """The database could not be read or written; ``reason`` is SQLite's word for why."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class CorruptDatabase(StorageError):
+    """The file is not a database this engine can open; only its owner may move it aside."""
+
+    def __str__(self) -> str:
+        aside = self.path.with_name(self.path.name + ".corrupt")
+        return (
+            f"the engine's database {self.path} is damaged ({self.reason}); nothing was "
+            f"changed: move it aside (mv {shlex.quote(str(self.path))} "
+            f"{shlex.quote(str(aside))}) and start again with an empty queue"
+        )
+
+
+class CorruptRow(ValueError):
+    """A stored row cannot be decoded; the message names the job and what is wrong."""
+
+
+_CORRUPTION_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+_PASSED_THROUGH = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.NotSupportedError)
+"""Errors of this module's own SQL (a bug), not of the storage: never turned into a 503."""
+
+
+def _tolerant_text(raw: bytes) -> str:
+    """Text cells that are not UTF-8 read with U+FFFD, so one damaged cell spoils no listing."""
+    return raw.decode("utf-8", "replace")
+
+
 class IdempotencyConflict(ValueError):
     """An ``Idempotency-Key`` already named a different submission; ``key`` is that key."""
 
@@ -126,14 +171,51 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._read_lock = threading.RLock()
+        self._faults = StoreFaults.from_env()
+        self._db = self._connect()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()
+            self._reader = self._connect()
+        except (sqlite3.Error, StorageError) as exc:
+            self._db.close()
+            if isinstance(exc, StorageError):
+                raise
+            raise self._storage_error(exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=10
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(self.path, str(exc)) from None
+        db.row_factory = sqlite3.Row
+        db.text_factory = _tolerant_text
+        return db
+
+    def _storage_error(self, exc: sqlite3.Error) -> StorageError:
+        code = getattr(exc, "sqlite_errorname", "")
+        corrupt = code in _CORRUPTION_CODES or type(exc) is sqlite3.DatabaseError
+        return (CorruptDatabase if corrupt else StorageError)(self.path, str(exc))
+
+    @contextmanager
+    def _guarded(self, lock: threading.RLock | None = None) -> Iterator[None]:
+        """Under ``lock`` (the writer's), with SQLite's storage failures made ``StorageError``."""
+        with lock or self._lock:
+            try:
+                yield
+            except _PASSED_THROUGH:
+                raise
+            except sqlite3.Error as exc:
+                raise self._storage_error(exc) from None
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            self._reader.close()
             self._db.close()
 
     def __enter__(self) -> Store:
@@ -144,18 +226,32 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        """One write transaction; whatever fails (a COMMIT on a full disk too) rolls it back.
+
+        A failed COMMIT leaves SQLite's transaction open: without the rollback every
+        later ``BEGIN`` would fail too, long after the disk has room again.
+        """
+        with self._guarded():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._faults.check("writes")
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self._lock:
-            return [dict(r) for r in self._db.execute(sql, params).fetchall()]
+        with self._guarded(self._read_lock):
+            self._faults.check("reads")
+            return [dict(r) for r in self._reader.execute(sql, params).fetchall()]
+
+    def _count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self._guarded(self._read_lock):
+            self._faults.check("reads")
+            return int(self._reader.execute(sql, params).fetchone()[0])
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = self._all(sql, params)
@@ -182,6 +278,7 @@ class Store:
         """
         job_id = str(uuid.uuid4())
         width, height = (704, 1280) if portrait else (1280, 704)
+        bodies = [(job_id, i, json.dumps(s, separators=(",", ":"))) for i, s in enumerate(scripts)]
         with self._tx() as db:
             if idempotency is not None:
                 earlier = self._claim_key(db, owner, idempotency, job_id)
@@ -199,8 +296,7 @@ class Store:
                 ),
             )
             db.executemany(
-                "INSERT INTO scripts (job_id, script_index, body) VALUES (?, ?, ?)",
-                [(job_id, i, json.dumps(s, separators=(",", ":"))) for i, s in enumerate(scripts)],
+                "INSERT INTO scripts (job_id, script_index, body) VALUES (?, ?, ?)", bodies
             )
             db.executemany(
                 "INSERT INTO streams (stream_id, job_id, script_index, plan_index, duration_ms, "
@@ -211,8 +307,9 @@ class Store:
 
     def job_for_key(self, owner: str, idempotency: IdempotencyKey) -> str | None:
         """The job an unexpired key already created, if any (raises on a body mismatch)."""
-        with self._lock:
-            return _job_for_key(self._db, owner, idempotency)
+        with self._guarded(self._read_lock):
+            self._faults.check("reads")
+            return _job_for_key(self._reader, owner, idempotency)
 
     @staticmethod
     def _claim_key(
@@ -236,12 +333,22 @@ class Store:
         return self._all("SELECT * FROM streams WHERE job_id = ? ORDER BY seq", (job_id,))
 
     def script(self, job_id: str, script_index: int) -> list[dict[str, Any]]:
+        """A stored script, decoded strictly (a damaged prompt must not render as U+FFFD)."""
         row = self._one(
-            "SELECT body FROM scripts WHERE job_id = ? AND script_index = ?", (job_id, script_index)
+            "SELECT CAST(body AS BLOB) AS body FROM scripts WHERE job_id = ? AND script_index = ?",
+            (job_id, script_index),
         )
+        where = f"script {script_index} of job {job_id}"
         if row is None:
-            raise KeyError(f"no script {script_index} for job {job_id}")
-        body: list[dict[str, Any]] = json.loads(row["body"])
+            raise CorruptRow(f"{where} is missing")
+        try:
+            body = json.loads(bytes(row["body"]).decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise CorruptRow(f"{where} is not UTF-8 text ({exc.reason})") from None
+        except (ValueError, RecursionError) as exc:
+            raise CorruptRow(f"{where} is not JSON ({exc})") from None
+        if not isinstance(body, list) or not all(isinstance(e, dict) for e in body):
+            raise CorruptRow(f"{where} is not a list of entries")
         return body
 
     def list_jobs(
@@ -251,10 +358,8 @@ class Store:
         if statuses is not None:
             where += f" AND status IN ({','.join('?' * len(statuses))})"
             params.extend(statuses)
-        with self._lock:
-            total = int(
-                self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE {where}", params).fetchone()[0]
-            )
+        with self._read_lock:
+            total = self._count(f"SELECT COUNT(*) FROM jobs WHERE {where}", params)
             rows = self._all(
                 f"SELECT * FROM jobs WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
                 [*params, limit, offset],
@@ -267,8 +372,7 @@ class Store:
         if owner is not None:
             sql += " AND owner = ?"
             params.append(owner)
-        with self._lock:
-            return int(self._db.execute(sql, params).fetchone()[0])
+        return self._count(sql, params)
 
     def count_active_streams(self, owner: str) -> int:
         """Streams of this owner's active jobs (for ``--max-active-streams``)."""
@@ -276,8 +380,7 @@ class Store:
             "SELECT COUNT(*) FROM streams s JOIN jobs j ON j.job_id = s.job_id "
             "WHERE j.status IN ('pending','dispatched','processing') AND j.owner = ?"
         )
-        with self._lock:
-            return int(self._db.execute(sql, [owner]).fetchone()[0])
+        return self._count(sql, [owner])
 
     def active_job_ids(self) -> list[str]:
         rows = self._all(
@@ -305,6 +408,49 @@ class Store:
                 [*fields.values(), job_id, *expected],
             )
             return cursor.rowcount > 0
+
+    def mark_dispatched(self, job_id: str, stream_id: str) -> None:
+        """A stream handed to a worker, and its job ``dispatched`` if it was pending: one write."""
+        with self._tx() as db:
+            db.execute("UPDATE streams SET status = 'dispatched' WHERE stream_id = ?", (stream_id,))
+            db.execute(
+                "UPDATE jobs SET status = 'dispatched', dispatched_at = ? "
+                "WHERE job_id = ? AND status = 'pending'",
+                (utc_now(), job_id),
+            )
+
+    def cancel_job(self, job_id: str) -> bool:
+        """Cancel an active job and its unfinished streams in one write; False if it had ended."""
+        now = utc_now()
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET status = 'cancelled', completed_at = ? "
+                "WHERE job_id = ? AND status IN ('pending','dispatched','processing')",
+                (now, job_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            db.execute(
+                "UPDATE streams SET status = 'cancelled', ended_at = ? "
+                "WHERE job_id = ? AND status IN ('pending','dispatched','processing')",
+                (now, job_id),
+            )
+            return True
+
+    def fail_job(self, job_id: str, message: str) -> None:
+        """End an active job as failed, with its unfinished streams, for ``message``."""
+        now = utc_now()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET status = 'failed', error_message = ?, completed_at = ? "
+                "WHERE job_id = ? AND status IN ('pending','dispatched','processing')",
+                (message, now, job_id),
+            )
+            db.execute(
+                "UPDATE streams SET status = 'failed', error_message = ?, ended_at = ? "
+                "WHERE job_id = ? AND status IN ('pending','dispatched','processing')",
+                (message, now, job_id),
+            )
 
     # ------------------------------------------------------------------ streams
 
@@ -335,8 +481,8 @@ class Store:
         base = (
             "FROM streams s JOIN jobs j USING (job_id) WHERE s.status = 'completed' AND j.owner = ?"
         )
-        with self._lock:
-            total = int(self._db.execute(f"SELECT COUNT(*) {base}", (owner,)).fetchone()[0])
+        with self._read_lock:
+            total = self._count(f"SELECT COUNT(*) {base}", (owner,))
             rows = self._all(
                 f"SELECT s.* {base} ORDER BY s.ended_at DESC, s.seq DESC LIMIT ? OFFSET ?",
                 (owner, limit, offset),
@@ -351,6 +497,69 @@ class Store:
             (n,),
         )
         return [r["render_seconds"] / (r["duration_ms"] / 1000.0) for r in rows]
+
+    # ------------------------------------------------------------------ reconciling
+
+    def streams_in_flight(self) -> list[Row]:
+        """Streams the store thinks a worker holds (dispatched, processing), of active jobs."""
+        return self._all(
+            "SELECT s.stream_id, s.job_id FROM streams s JOIN jobs j USING (job_id) "
+            "WHERE s.status IN ('dispatched','processing') "
+            "AND j.status IN ('pending','dispatched','processing') ORDER BY s.seq"
+        )
+
+    def settled_active_jobs(self) -> list[str]:
+        """Active jobs all of whose streams have ended: their own end was never written."""
+        rows = self._all(
+            "SELECT job_id FROM jobs j WHERE status IN ('pending','dispatched','processing') "
+            "AND NOT EXISTS (SELECT 1 FROM streams s WHERE s.job_id = j.job_id "
+            "AND s.status IN ('pending','dispatched','processing')) ORDER BY seq"
+        )
+        return [r["job_id"] for r in rows]
+
+    def requeue_orphan(
+        self, job_id: str, stream_id: str, *, job_in_flight: bool, max_tries: int
+    ) -> bool:
+        """Put a stream no worker owns back in the queue (``retry_count`` + 1); True if it failed.
+
+        A stream lost ``max_tries`` times fails with the reason instead, so a job whose
+        state keeps failing to be written ends rather than circling. ``job_in_flight``
+        says whether a worker still renders another stream of the job; if none does,
+        the job itself goes back to ``pending``.
+        """
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT retry_count FROM jobs WHERE job_id = ? "
+                "AND status IN ('pending','dispatched','processing')",
+                (job_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            retries = int(row["retry_count"]) + 1
+            db.execute("UPDATE jobs SET retry_count = ? WHERE job_id = ?", (retries, job_id))
+            if retries >= max_tries:
+                db.execute(
+                    "UPDATE streams SET status = 'failed', error_message = ?, ended_at = ? "
+                    "WHERE stream_id = ?",
+                    (
+                        f"the engine lost track of this stream {retries} times (its state "
+                        "could not be written to the database); giving up",
+                        utc_now(),
+                        stream_id,
+                    ),
+                )
+                return True
+            db.execute(
+                "UPDATE streams SET status = 'pending', started_at = NULL WHERE stream_id = ?",
+                (stream_id,),
+            )
+            if not job_in_flight:
+                db.execute(
+                    "UPDATE jobs SET status = 'pending', dispatched_at = NULL, started_at = NULL "
+                    "WHERE job_id = ?",
+                    (job_id,),
+                )
+            return False
 
     # ------------------------------------------------------------------ restarts
 
