@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter import history, recordings
+from odyssey_jupyter import at_exit, history, recordings
 from odyssey_jupyter.errors import (
     InvalidRequestError,
     JobCancelledError,
@@ -492,6 +492,7 @@ def simulate(
     runtime = get_runtime()
     job = Job(scripts=clean, portrait=bool(portrait), download=download, runtime=runtime)
     job._submit_future = runtime.submit(job._submit(request))
+    at_exit.track(job, job._submit_future)  # a kernel exiting now finishes this POST first
     return job
 
 

@@ -20,7 +20,7 @@ import html
 import logging
 import threading
 import time
-from collections.abc import Coroutine, MutableMapping
+from collections.abc import Callable, Coroutine, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +137,8 @@ class JobBrowser:
         self._preview_job: str | None = None
         self._preview_full = False
         self._semaphore: asyncio.Semaphore | None = None
+        self._on_close: Callable[[], object] | None = None
+        """Set while shown under a display id: closing freezes the output into a snapshot."""
         if runtime is None:
             from odyssey_jupyter.runtime import get_runtime
 
@@ -279,6 +281,9 @@ class JobBrowser:
     def close(self) -> None:
         """Stop auto-refresh and close every widget of the browser."""
         if self._closed:
+            return
+        if self._on_close is not None:
+            self._on_close()  # leaves the last page as a snapshot, then closes here
             return
         self._closed = True
         task = self._auto_task

@@ -1,0 +1,128 @@
+"""What a job browser leaves behind: the last page it showed, as a static table.
+
+A browser is a tree of widgets; saved without widget state it reopens as "Error
+displaying widget". So ``%odyssey_jobs`` displays it under a display id, and the
+browser is frozen into a snapshot (``update_display`` of that same output) when it
+is closed, when a newer browser is opened in the same kernel, and when the kernel
+exits. The snapshot holds the thumbnails this kernel has (embedded, a few kB
+each, so the table needs no file route), status, created, duration and prompt, and
+a line saying when it was taken and that re-running the cell makes it live again.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from odyssey_jupyter.display import browser as browser_module
+from odyssey_jupyter.display.browser_rows import COLUMNS, _cells_html, text_table
+from odyssey_jupyter.display.final import MimeBundle
+from odyssey_jupyter.display.final_output import publish
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.display.browser import JobBrowser
+
+_live: list[BrowserOutput] = []
+_lock = threading.Lock()
+
+
+def _thumb_html(job_id: str) -> str:
+    thumb = browser_module._thumbs.get(job_id)
+    if not thumb:
+        return ""
+    data, fmt = thumb
+    src = f"data:image/{html.escape(fmt)};base64,{base64.b64encode(data).decode('ascii')}"
+    return f'<img class="odyssey-thumb" src="{src}" alt="" width="48" height="48">'
+
+
+def taken_line(when: datetime) -> str:
+    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"Snapshot taken {stamp}. Re-run this cell to make the job browser live again."
+
+
+def snapshot_bundle(browser: JobBrowser, when: datetime | None = None) -> MimeBundle:
+    """The page the browser shows now, as static HTML with thumbnails and as text."""
+    when = when or datetime.now(timezone.utc)
+    rows = browser.rows
+    caption = f"Odyssey jobs: {browser.caption}"
+    line = taken_line(when)
+    head = "<th></th>" + "".join(
+        f"<th style='text-align:left'>{html.escape(name)}</th>" for name, _ in COLUMNS
+    )
+    body = "".join(
+        f'<tr data-job-id="{html.escape(row.job_id, quote=True)}">'
+        f"<td>{_thumb_html(row.job_id)}</td>"
+        + "".join(f"<td>{cell}</td>" for cell in _cells_html(row, when))
+        + "</tr>"
+        for row in rows
+    )
+    table = (
+        '<div class="odyssey-browser-snapshot">'
+        '<table class="odyssey-jobs"><caption style="text-align:left">'
+        f"{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+        f'<div class="odyssey-snapshot-note" style="color:#555;font-size:0.9em">'
+        f"{html.escape(line)}</div></div>"
+    )
+    text = f"{text_table(rows, caption, when)}\n{line}"
+    return {"text/html": table, "text/plain": text}
+
+
+class BrowserOutput:
+    """A displayed job browser: live under a display id until it is frozen."""
+
+    def __init__(self, browser: JobBrowser) -> None:
+        self.browser = browser
+        self.display_id = f"odyssey-jobs-{uuid.uuid4().hex}"
+        self.frozen = False
+        self._lock = threading.Lock()
+
+    def show(self) -> BrowserOutput:
+        """Freeze the browsers shown before (their cells keep a snapshot), then show this one."""
+        for older in live_browsers():
+            older.freeze()
+        data: dict[str, Any] = self.browser._repr_mimebundle_()
+        publish(data, self.display_id, update=False)
+        with _lock:
+            _live.append(self)
+        self.browser._on_close = self.freeze
+        return self
+
+    def freeze(self) -> bool:
+        """Replace the live browser by its snapshot and close its widgets (once)."""
+        with self._lock:
+            if self.frozen:
+                return False
+            self.frozen = True
+        with _lock:
+            if self in _live:
+                _live.remove(self)
+        try:
+            publish(snapshot_bundle(self.browser), self.display_id, update=True)
+        finally:
+            self.browser._on_close = None
+            self.browser.close()
+        return True
+
+
+def live_browsers() -> list[BrowserOutput]:
+    with _lock:
+        return list(_live)
+
+
+def freeze_all() -> int:
+    """Freeze every live browser (kernel shutdown); how many were."""
+    count = 0
+    for output in live_browsers():
+        try:
+            count += output.freeze()
+        except Exception:  # shutting down: keep going
+            continue
+    return count
+
+
+__all__ = ["BrowserOutput", "freeze_all", "live_browsers", "snapshot_bundle", "taken_line"]
