@@ -139,6 +139,8 @@ class JobBrowser:
         self._semaphore: asyncio.Semaphore | None = None
         self._on_close: Callable[[], object] | None = None
         """Set while shown under a display id: closing freezes the output into a snapshot."""
+        self._on_page: Callable[[], object] | None = None
+        """Called on the loop thread once a page is shown complete (details, thumbnails)."""
         if runtime is None:
             from odyssey_jupyter.runtime import get_runtime
 
@@ -472,6 +474,8 @@ class JobBrowser:
             self._say("")
         self._schedule_auto()
         await self._fill(page, prompts, generation)
+        if self._on_page is not None and generation == self._generation:
+            self._on_page()  # the page is complete: its saved snapshot follows it
 
     def _show_page(self, page: SimulationJobsList, prompts: dict[str, str]) -> None:
         self.total = page.total

@@ -7,6 +7,12 @@ is closed, when a newer browser is opened in the same kernel, and when the kerne
 exits. The snapshot holds the thumbnails this kernel has (embedded, a few kB
 each, so the table needs no file route), status, created, duration and prompt, and
 a line saying when it was taken and that re-running the cell makes it live again.
+
+A notebook saved while its browser is still live holds the widget view, which
+JupyterLab and Notebook 7 reopen as "Error displaying widget". So a second, small
+output under the live browser keeps a folded copy of the last complete page
+(``<details>``), refreshed as pages load; the freeze empties it, since the
+snapshot then takes the browser's own place.
 """
 
 from __future__ import annotations
@@ -72,12 +78,26 @@ def snapshot_bundle(browser: JobBrowser, when: datetime | None = None) -> MimeBu
     return {"text/html": table, "text/plain": text}
 
 
+def folded_copy(browser: JobBrowser) -> MimeBundle:
+    """The snapshot folded under one line, shown under a live browser for saved copies."""
+    bundle = snapshot_bundle(browser)
+    return {
+        "text/html": (
+            '<details class="odyssey-browser-saved" style="font-size:0.85em;color:#555">'
+            "<summary>Saved copy of this page (shown when the notebook is reopened without "
+            f"its kernel)</summary>{bundle['text/html']}</details>"
+        ),
+        "text/plain": bundle["text/plain"],
+    }
+
+
 class BrowserOutput:
     """A displayed job browser: live under a display id until it is frozen."""
 
     def __init__(self, browser: JobBrowser) -> None:
         self.browser = browser
         self.display_id = f"odyssey-jobs-{uuid.uuid4().hex}"
+        self.copy_id = f"{self.display_id}-saved"
         self.frozen = False
         self._lock = threading.Lock()
 
@@ -87,10 +107,17 @@ class BrowserOutput:
             older.freeze()
         data: dict[str, Any] = self.browser._repr_mimebundle_()
         publish(data, self.display_id, update=False)
+        publish(folded_copy(self.browser), self.copy_id, update=False)
         with _lock:
             _live.append(self)
         self.browser._on_close = self.freeze
+        self.browser._on_page = self._page_shown
         return self
+
+    def _page_shown(self) -> None:
+        """Loop thread: a page is complete; the folded copy follows it."""
+        if not self.frozen:
+            publish(folded_copy(self.browser), self.copy_id, update=True)
 
     def freeze(self) -> bool:
         """Replace the live browser by its snapshot and close its widgets (once)."""
@@ -103,7 +130,9 @@ class BrowserOutput:
                 _live.remove(self)
         try:
             publish(snapshot_bundle(self.browser), self.display_id, update=True)
+            publish({"text/plain": ""}, self.copy_id, update=True)
         finally:
+            self.browser._on_page = None
             self.browser._on_close = None
             self.browser.close()
         return True
