@@ -197,3 +197,43 @@ def test_a_submission_that_cannot_finish_is_reported_on_stderr(
         _run(nb, tmp_path, proxy.url, own_engine.api_key, stderr=stderr)
     said = stderr.read_text(errors="replace")
     assert "job NOT submitted: 'A prompt nobody will ever see rendered'" in said, said
+
+
+def test_kernel_shutdown_freezes_live_outputs(tmp_path: Path) -> None:
+    """A job still running and a live browser keep their last state when the kernel stops."""
+    from support.kernel import KernelSession
+
+    slow = launch_engine(tmp_path / "realtime", "--pace", "realtime", "--workers", "1")
+    try:
+        env = {"ODYSSEY_API_URL": slow.url, "ODYSSEY_API_KEY": slow.api_key, "ODYSSEY_WAIT": ""}
+        kernel = KernelSession(env=env, cwd=tmp_path)
+        try:
+            kernel.check("%load_ext odyssey_jupyter")
+            kernel.check("%%odyssey_simulate -o running\n0s start A long slow pan\n30s end")
+            kernel.check("running.runtime.run(running._submitted(), timeout=30)")
+            kernel.check("%odyssey_jobs --limit 5")
+            start = kernel.mark()
+            kernel.manager.request_shutdown()
+            frozen = kernel.wait_for(
+                lambda m: (
+                    m["msg_type"] == "update_display_data"
+                    and "odyssey-last-state" in m["content"]["data"].get("text/html", "")
+                ),
+                start=start,
+                timeout=30,
+            )
+            snapshot = kernel.wait_for(
+                lambda m: (
+                    m["msg_type"] == "update_display_data"
+                    and "Snapshot taken" in m["content"]["data"].get("text/html", "")
+                ),
+                start=start,
+                timeout=30,
+            )
+        finally:
+            kernel.shutdown()
+    finally:
+        slow.stop()
+    data = frozen["content"]["data"]
+    assert WIDGET_VIEW not in data and WIDGET_VIEW not in snapshot["content"]["data"]
+    assert "Job.from_id(" in data["text/plain"] and "submitting" not in data["text/plain"]
