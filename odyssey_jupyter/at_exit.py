@@ -97,10 +97,11 @@ def in_flight() -> list[Submission]:
 def finish(timeout: float) -> list[tuple[str, str]]:
     """Wait up to ``timeout`` s for submissions in flight; (prompt, reason) of each lost job.
 
-    Jobs whose submission failed earlier are included: in a headless run their cell
-    may never have been saved with the error.
+    Only jobs in flight now count: one whose submission failed earlier has shown its
+    error in its own cell already.
     """
     with _lock:
+        _failed.clear()
         futures = [future for future in _pending if not future.done()]
     if futures:
         concurrent.futures.wait(futures, timeout=max(0.0, timeout))

@@ -36,12 +36,17 @@ _recent_finals: list[tuple[str, dict[str, Any]]] = []
 def publish(bundle: dict[str, Any], display_id: str, *, update: bool) -> None:
     """Display (or replace) ``bundle`` under ``display_id``, tagged with the running cell.
 
-    Outside IPython (plain Python, where nothing shows display ids) it does nothing.
+    Outside IPython it does nothing; in a terminal (no display ids there, an update
+    would print the whole output again) only first displays are shown.
     """
     from IPython import get_ipython
     from IPython.display import display
 
+    from odyssey_jupyter.display.frontend import detect_frontend
+
     if get_ipython() is None:  # type: ignore[no-untyped-call]
+        return
+    if update and detect_frontend() != "widget":
         return
 
     def send() -> None:
@@ -65,6 +70,9 @@ class JobOutput:
         # still ends on it.
         self.widget = StatusWidget(job, show_players=players)
         self._final = threading.Event()
+        """Claimed: the final (or frozen) output is on its way; nothing else is sent."""
+        self._sent = threading.Event()
+        """The final output has been published (``--wait`` returns after this)."""
         self._lock = threading.Lock()
         self._last_key: tuple[Any, ...] | None = None
         self._unsubscribe: Callable[[], None] = _nothing
@@ -84,8 +92,11 @@ class JobOutput:
         return self
 
     def wait_finished(self, timeout: float) -> bool:
-        """Block until the final output has been sent (``--wait``)."""
-        return self._final.wait(timeout)
+        """Block until the final output has been sent (``--wait``).
+
+        Sent before the cell ends, so nbclient saves it even in a notebook's last cell.
+        """
+        return self._sent.wait(timeout)
 
     def keep_showing(self) -> None:
         """Nothing to do: the final output replaces the live one whenever the job ends."""
@@ -129,6 +140,7 @@ class JobOutput:
                 _recent_finals.append((self.display_id, bundle))
             publish(bundle, self.display_id, update=True)
         finally:
+            self._sent.set()
             self._forget()
             self.widget.close()
 
@@ -142,6 +154,7 @@ class JobOutput:
         try:
             publish(live_bundle(self.job, note=note), self.display_id, update=True)
         finally:
+            self._sent.set()
             self._forget()
             self.widget.close()
         return True
