@@ -237,3 +237,43 @@ def test_kernel_shutdown_freezes_live_outputs(tmp_path: Path) -> None:
     data = frozen["content"]["data"]
     assert WIDGET_VIEW not in data and WIDGET_VIEW not in snapshot["content"]["data"]
     assert "Job.from_id(" in data["text/plain"] and "submitting" not in data["text/plain"]
+
+
+def test_the_local_engine_notice_is_an_information_line(tmp_path: Path) -> None:
+    """Without a key the kernel starts its own engine and says so in a small line, not stderr."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "run_demo", Path(__file__).resolve().parents[1] / "tools" / "run_demo.py"
+    )
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    data_dir = tmp_path / "engine"
+    nb = _notebook(
+        "%load_ext odyssey_jupyter",
+        "%%odyssey_simulate --wait\n0s start A lighthouse on the local engine\n1s end",
+    )
+    env = dict(os.environ, ODYSSEY_LOCAL_DATA_DIR=str(data_dir), ODYSSEY_WAIT="")
+    for name in ("ODYSSEY_API_KEY", "ODYSSEY_API_URL", "ODYSSEY_DISPLAY"):
+        env.pop(name, None)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["ODYSSEY_HISTORY_PATH"] = str(tmp_path / "history.jsonl")
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    try:
+        client.execute(env=env)
+    finally:
+        demo.stop_engine(data_dir)
+    outputs = nb.cells[1].outputs
+    streams = [o for o in outputs if o.get("output_type") == "stream"]
+    assert not any("Using the local Odyssey engine" in o.get("text", "") for o in streams)
+    notices = [
+        o
+        for o in outputs
+        if "odyssey-notice" in o.get("data", {}).get("text/html", "")
+        and "Using the local Odyssey engine at http://127.0.0.1:" in o["data"]["text/plain"]
+    ]
+    assert len(notices) == 1, outputs
+    assert any("odyssey-final" in o.get("data", {}).get("text/html", "") for o in outputs)

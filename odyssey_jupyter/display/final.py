@@ -89,7 +89,7 @@ def final_bundle(job: JobLike, *, players: bool = True) -> MimeBundle:
         lines.append(repr(PlayerGroup(recordings)))
 
     parts = [
-        f'<div class="odyssey-status odyssey-final odyssey-status-{html.escape(view.status)}" '
+        f'<div class="odyssey-status odyssey-final {view.badge_class}" '
         f'data-job-id="{html.escape(view.job_id or "", quote=True)}">',
         '<div class="odyssey-outcome" style="display:flex;gap:8px;align-items:center;'
         'flex-wrap:wrap">',
