@@ -111,7 +111,12 @@ def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> Any:
 # template are left out. An output that still holds a widget view (a job browser
 # that was live when the run ended) shows its own static HTML form in its place.
 _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js -%}
+<style>
+/* the browser's own static table shows in its place: its folded saved copy is not needed */
+details.odyssey-browser-saved { display: none; }
+</style>
+{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
