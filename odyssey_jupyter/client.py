@@ -81,6 +81,9 @@ logger = logging.getLogger("odyssey_jupyter.client")
 
 HOSTED_URL = "https://api.odyssey.ml"
 _announced: set[str] = set()
+local_engine_notice: Callable[[str], None] | None = None
+"""Where "Using the local Odyssey engine at ..." goes: stderr when None. The notebook
+extension sets it to show a small information line instead of a red stderr box."""
 
 UpdateCallback = Callable[[SimulationJobDetail], Any]
 T = TypeVar("T")
@@ -291,7 +294,11 @@ class Odyssey:
             _announced.add(url)
             message = f"Using the local Odyssey engine at {url}"
             logger.info(message)
-            print(message + " (set ODYSSEY_API_KEY to use the hosted API)", file=sys.stderr)
+            text = message + " (set ODYSSEY_API_KEY to use the hosted API)"
+            if local_engine_notice is None:
+                print(text, file=sys.stderr)
+            else:
+                local_engine_notice(text)
 
     # ------------------------------------------------------------------ requests
 

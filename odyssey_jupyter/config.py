@@ -82,6 +82,12 @@ class OdysseyJupyter(Configurable):
         "the size is read from the image header first, so a decompression bomb is never "
         "decoded. Start images you pass have their own cap (64 megapixels).",
     ).tag(config=True)
+    finish_submissions_timeout = Float(
+        30.0,
+        help="When the kernel (or Python) exits, how long it waits for submissions still "
+        "in flight (seconds) so that no job is silently lost; any it could not finish are "
+        "reported on stderr with their first prompt. 0 reports without waiting.",
+    ).tag(config=True)
 
     @default("wait_by_default")
     def _wait_default(self) -> bool:
@@ -96,11 +102,12 @@ class OdysseyJupyter(Configurable):
             )
         return value
 
-    @validate("embed_max_mb")
+    @validate("embed_max_mb", "finish_submissions_timeout")
     def _non_negative(self, proposal: dict[str, object]) -> float:
         value = float(proposal["value"])  # type: ignore[arg-type]
         if value < 0:
-            raise ConfigurationError(f"embed_max_mb must be 0 or more, not {value}")
+            name = proposal["trait"].name  # type: ignore[attr-defined]
+            raise ConfigurationError(f"{name} must be 0 or more, not {value}")
         return value
 
     @validate("max_json_mb", "max_artifact_mb", "max_image_megapixels")

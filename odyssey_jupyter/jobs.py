@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter import history, recordings
+from odyssey_jupyter import at_exit, history, recordings
 from odyssey_jupyter.errors import (
     InvalidRequestError,
     JobTimeoutError,
@@ -529,6 +529,7 @@ def simulate(
     runtime = get_runtime()
     job = Job(scripts=clean, portrait=bool(portrait), download=download, runtime=runtime)
     job._submit_future = runtime.submit(job._submit(request))
+    at_exit.track(job, job._submit_future)  # a kernel exiting now finishes this POST first
     return job
 
 

@@ -9,6 +9,7 @@ start and the POST happen on the loop thread while the widget says so.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
@@ -133,7 +134,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
         if args.output:
             namespace[args.output] = job
         wait = args.wait if args.wait is not None else config_module.get_config().wait_by_default
-        view = _show(job, waiting=wait)
+        view = _show(job, waiting=wait, players=args.download)
         if wait:
             _wait(job, view, args)
 
@@ -169,15 +170,17 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
         """List recent jobs: %odyssey_jobs [--active] [--status STATUS] [--limit N]"""
         args = parse_jobs_line(line)
         from odyssey_jupyter.display.browser import JobBrowser
+        from odyssey_jupyter.display.browser_snapshot import BrowserOutput
 
-        display(
-            JobBrowser(
-                status=args.status,
-                active=args.active,
-                limit=args.limit,
-                namespace=self._user_ns,
-            )
+        browser = JobBrowser(
+            status=args.status,
+            active=args.active,
+            limit=args.limit,
+            namespace=self._user_ns,
         )
+        # Under a display id: it becomes a static snapshot when a newer browser opens,
+        # when it is closed, and when the kernel exits.
+        BrowserOutput(browser).show()
 
     # ------------------------------------------------------------------ login
 
@@ -213,23 +216,30 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
 # --------------------------------------------------------------------------- display + wait
 
 
-def _show(job: Job, *, waiting: bool) -> LiveDisplay:
-    """The live display for ``job``: a widget under the cell, or text lines.
+def _show(job: Job, *, waiting: bool, players: bool = True) -> LiveDisplay:
+    """The one output of ``job``: live while it runs, replaced in place by its outcome.
 
-    When the magic waits, the outcome and players are displayed afterwards as an
-    ordinary output (see ``_wait``), so the live display leaves them out.
+    Where widgets are shown, the live widget sits under a display id and the loop
+    thread swaps in the final static output when the job ends, with or without
+    ``--wait`` (``display.final_output``). Text frontends print lines; there, when
+    the magic waits, the outcome is displayed afterwards (see ``_wait``).
     """
     from odyssey_jupyter.display.frontend import detect_frontend
 
     if detect_frontend() == "widget":
-        from odyssey_jupyter.display.status import StatusWidget
+        from odyssey_jupyter.display.final_output import JobOutput
 
-        widget = StatusWidget(job, show_players=not waiting)
-        display(widget)
-        return widget
+        return JobOutput(job, players=players).show()
     from odyssey_jupyter.display.status import TextStatus
 
     return TextStatus(job, players=not waiting, final=not waiting)
+
+
+def _outcome_shown(view: LiveDisplay) -> bool:
+    """True when the live display itself turns into the outcome (no summary after it)."""
+    from odyssey_jupyter.display.final_output import JobOutput
+
+    return isinstance(view, JobOutput)
 
 
 def _wait(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
@@ -251,13 +261,15 @@ def _wait(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
         ) from None
     except (JobFailedError, JobCancelledError) as exc:
         view.wait_finished(FINAL_RENDER_TIMEOUT)
-        display(JobSummary(job, players=False))
+        if not _outcome_shown(view):
+            display(JobSummary(job, players=False))
         raise _quiet(exc) from None
     except OdysseyError as exc:
         view.wait_finished(FINAL_RENDER_TIMEOUT)
         raise _quiet(exc) from None
     view.wait_finished(FINAL_RENDER_TIMEOUT)
-    display(JobSummary(job, players=args.download))
+    if not _outcome_shown(view):
+        display(JobSummary(job, players=args.download))
 
 
 def _how_to_cancel(job: Job, args: SimulateArgs) -> str:
@@ -335,11 +347,43 @@ def load(ipython: InteractiveShell) -> None:
     settings.observe(_on_nest_change, names="nest_asyncio")
     _state["config"] = settings
     ipython.register_magics(OdysseyMagics)
+    from odyssey_jupyter import at_exit
+
+    at_exit.on_exit(_freeze_outputs)
+    _register_cell_hook(ipython)
+    from odyssey_jupyter import client as client_module
+    from odyssey_jupyter.display.notice import show_notice
+
+    client_module.local_engine_notice = show_notice  # an info line, not a red stderr box
     if settings.nest_asyncio:
         _apply_nest_asyncio()
     # Import the display and job layers now, so the first magic call stays fast.
     import odyssey_jupyter.display.status
     import odyssey_jupyter.jobs  # noqa: F401
+
+
+def _resend_finals() -> None:
+    from odyssey_jupyter.display.final_output import resend_recent_finals
+
+    resend_recent_finals()
+
+
+def _register_cell_hook(ipython: InteractiveShell) -> None:
+    """Final outputs sent while no cell ran are sent again when the next cell starts."""
+    events = getattr(ipython, "events", None)
+    if events is None:
+        return
+    with contextlib.suppress(ValueError):
+        events.unregister("pre_execute", _resend_finals)
+    events.register("pre_execute", _resend_finals)
+
+
+def _freeze_outputs() -> None:
+    """At exit: every live job output and job browser keeps the state it reached."""
+    from odyssey_jupyter.display import browser_snapshot, final_output
+
+    final_output.freeze_all()
+    browser_snapshot.freeze_all()
 
 
 def unload(ipython: InteractiveShell) -> None:
@@ -352,11 +396,19 @@ def unload(ipython: InteractiveShell) -> None:
         for name in names:
             manager.magics[kind].pop(name, None)
     manager.registry.pop(OdysseyMagics.__name__, None)
+    events = getattr(ipython, "events", None)
+    if events is not None:
+        with contextlib.suppress(ValueError):
+            events.unregister("pre_execute", _resend_finals)
     settings = _state.pop("config", None)
     if settings is not None:
         settings.unobserve(_on_nest_change, names="nest_asyncio")
         if settings in ipython.configurables:
             ipython.configurables.remove(settings)  # type: ignore[arg-type]
+    if "odyssey_jupyter.client" in sys.modules:
+        from odyssey_jupyter import client as client_module
+
+        client_module.local_engine_notice = None
     runtime = sys.modules.get("odyssey_jupyter.runtime")
     if runtime is not None:
         runtime.shutdown_runtime()

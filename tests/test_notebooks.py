@@ -196,3 +196,73 @@ def test_exported_page_plays_its_video(quickstart: Executed) -> None:
         )
         lab.screenshot(page, "demo_page")
         page.context.close()
+
+
+def _offline_page(page: Any) -> list[str]:
+    """Block every request to a host other than loopback; returns the list of failures."""
+    failures: list[str] = []
+
+    def route(request_route: Any) -> None:
+        url = request_route.request.url
+        host = url.split("/")[2].rsplit(":", 1)[0] if "://" in url else ""
+        if url.startswith(("file:", "data:")) or host in ("127.0.0.1", "localhost", "[::1]"):
+            request_route.continue_()
+        else:
+            request_route.abort("internetdisconnected")
+
+    def failed(request: Any) -> None:
+        # A media element cancelling its own first range request is not a failure.
+        if request.failure != "net::ERR_ABORTED" or request.resource_type != "media":
+            failures.append(f"{request.url} {request.failure}")
+
+    page.route("**/*", route)
+    page.on("requestfailed", failed)
+    return failures
+
+
+def _videos_ready(page: Any, timeout: float = 30.0) -> list[int]:
+    page.evaluate("() => document.querySelectorAll('video').forEach(v => v.scrollIntoView())")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video')].every(v => v.readyState >= 2)",
+        timeout=timeout * 1000,
+        polling=200,
+    )
+    return list(
+        page.evaluate("() => [...document.querySelectorAll('video')].map(v => v.readyState)")
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_exported_page_works_offline(quickstart: Executed, tmp_path: Path) -> None:
+    """The demo page with every non-loopback request blocked: all videos, all outcomes."""
+    lab.need_browser()
+    assert quickstart.html is not None
+    page_text = quickstart.html.read_text(encoding="utf-8")
+    for cdn in ("require.js", "require.min.js", "MathJax", "mathjax", "embed-amd", "unpkg.com"):
+        assert cdn not in page_text, f"the demo page still loads {cdn}"
+    # A plain `nbconvert --to html` export of the same run, next to the recordings.
+    from nbconvert import HTMLExporter
+
+    plain = quickstart.workdir / "plain-export.html"
+    plain.write_text(HTMLExporter().from_notebook_node(quickstart.nb)[0], encoding="utf-8")
+    job_cells = sum(
+        1 for cell in quickstart.nb.cells if cell.source.lstrip().startswith("%%odyssey_simulate")
+    )
+    with lab.chromium() as browser:
+        for path, strict in ((quickstart.html, True), (plain, False)):
+            page = lab.new_page(browser)
+            failures = _offline_page(page)
+            page.goto(path.as_uri())
+            ready = _videos_ready(page)
+            assert len(ready) >= 5 and all(state >= 2 for state in ready), ready
+            outcomes = page.locator(".odyssey-final").count()
+            # every submitted job shows its outcome (the dry run has none)
+            assert outcomes >= job_cells - 1, (outcomes, job_cells)
+            assert page.locator("text=Error displaying widget").count() == 0
+            print(f"{path.name}: {len(ready)} videos ready, {len(failures)} failed requests")
+            if strict:
+                assert failures == [], failures
+                lab.screenshot(page, "demo_page_offline", full_page=True)
+            page.context.close()

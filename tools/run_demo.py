@@ -15,7 +15,9 @@ What it does, and why:
   kernel so that it survives kernel restarts in normal use); its data directory
   and the recordings stay, so the page keeps working. Each run starts from a fresh
   data directory so the job browser shows this run's jobs only.
-* The page is written by nbconvert's HTMLExporter with the widget state embedded.
+* The page is written by nbconvert's HTMLExporter without any CDN script (widget
+  renderer, require.js, MathJax): every job's output is its final static HTML, so
+  the page plays its videos and shows every outcome with no network at all.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> Any:
     """Execute ``notebook`` in a fresh kernel (cwd ``workdir``, environment ``env``).
 
     Raises nbclient's ``CellExecutionError`` on the first failing cell. Widget state is
-    stored in the notebook's metadata so the exported page can show the widgets.
+    stored in the notebook's metadata (for JupyterLab); the exported page does not need it.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -103,30 +105,27 @@ def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> Any:
     return nb
 
 
-# The page loads the widget renderer from a CDN. Offline it cannot, so each widget
-# output also carries its static HTML form (the job browser's table), hidden as soon
-# as the live widget has rendered next to it.
+# The page must work offline ("on a plane"): nothing in it may come from a CDN. Every
+# job cell ends as plain HTML (its final output replaced the live widget), so the
+# widget renderer, require.js, MathJax and mermaid scripts of nbconvert's lab
+# template are left out. An output that still holds a widget view (a job browser
+# that was live when the run ended) shows its own static HTML form in its place.
 _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}
-{{ super() }}
 <style>
-.jupyter-widgets:has(> :not(script, .odyssey-widget-fallback)) > .odyssey-widget-fallback {
-  display: none;
-}
+/* the browser's own static table shows in its place: its folded saved copy is not needed */
+details.odyssey-browser-saved { display: none; }
 </style>
 {%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block data_widget_view scoped -%}
-{%- set div_id = uuid4() -%}
-{%- set view_type = (output.data | filter_data_type)[0] %}
-<div id="{{ div_id }}" class="jupyter-widgets jp-OutputArea-output {{ extra_class }}">
-<script type="text/javascript">
-var element = document.getElementById('{{ div_id }}');
-</script>
-<script type="{{ view_type }}">
-{{ output.data[view_type] | json_dumps | escape_html_script }}
-</script>
+<div class="jp-OutputArea-output {{ extra_class }}">
 {%- if 'text/html' in output.data %}
 <div class="odyssey-widget-fallback">{{ output.data['text/html'] }}</div>
+{%- else %}
+<pre>{{ output.data.get('text/plain', '') | escape }}</pre>
 {%- endif %}
 </div>
 {%- endblock data_widget_view -%}
@@ -134,7 +133,7 @@ var element = document.getElementById('{{ div_id }}');
 
 
 def export_html(nb: Any, target: Path) -> None:
-    """Write ``nb`` as one HTML page (nbconvert's lab template, widget state included)."""
+    """Write ``nb`` as one self-contained HTML page that loads nothing from the network."""
     import jinja2
     from nbconvert import HTMLExporter
 

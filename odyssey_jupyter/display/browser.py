@@ -19,7 +19,7 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Coroutine, MutableMapping
+from collections.abc import Callable, Coroutine, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +137,10 @@ class JobBrowser:
         self._preview_job: str | None = None
         self._preview_full = False
         self._semaphore: asyncio.Semaphore | None = None
+        self._on_close: Callable[[], object] | None = None
+        """Set while shown under a display id: closing freezes the output into a snapshot."""
+        self._on_page: Callable[[], object] | None = None
+        """Called on the loop thread once a page is shown complete (details, thumbnails)."""
         if runtime is None:
             from odyssey_jupyter.runtime import get_runtime
 
@@ -279,6 +283,9 @@ class JobBrowser:
     def close(self) -> None:
         """Stop auto-refresh and close every widget of the browser."""
         if self._closed:
+            return
+        if self._on_close is not None:
+            self._on_close()  # leaves the last page as a snapshot, then closes here
             return
         self._closed = True
         task = self._auto_task
@@ -468,6 +475,8 @@ class JobBrowser:
             self._say("")
         self._schedule_auto()
         await self._fill(page, prompts, generation)
+        if self._on_page is not None and generation == self._generation:
+            self._on_page()  # the page is complete: its saved snapshot follows it
 
     def _show_page(self, page: SimulationJobsList, prompts: dict[str, str]) -> None:
         self.total = page.total

@@ -105,8 +105,12 @@ class LabServer:
     root_dir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
+    app: str = "lab"
+    """``lab`` (JupyterLab) or ``notebook`` (Notebook 7)."""
 
     def page_url(self, notebook: str) -> str:
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{notebook}?token={self.token}"
         return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"
 
     def api(self, path: str) -> Any:
@@ -139,8 +143,10 @@ def start_lab(
     env: Mapping[str, str] | None = None,
     *,
     timeout: float = 120.0,
+    app: str = "lab",
 ) -> LabServer:
-    """Start ``jupyter lab`` on a free 127.0.0.1 port with a random token; wait until it answers."""
+    """Start ``jupyter lab`` (or Notebook 7 with ``app="notebook"``) on a free 127.0.0.1 port
+    with a random token; wait until it answers."""
     token = secrets.token_hex(16)
     port = free_port()
     settings_dir = state_dir / "lab-settings"
@@ -157,10 +163,11 @@ def start_lab(
         JUPYTERLAB_WORKSPACES_DIR=str(state_dir / "workspaces"),
         PYTHONUNBUFFERED="1",
     )
+    app_class = "JupyterNotebookApp" if app == "notebook" else "LabApp"
     args = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        "notebook" if app == "notebook" else "jupyterlab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -168,8 +175,8 @@ def start_lab(
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
         "--ServerApp.open_browser=False",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=",
+        f"--{app_class}.expose_app_in_browser=True",
+        *(["--LabApp.news_url="] if app == "lab" else []),
         "--ServerApp.terminals_enabled=False",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -185,7 +192,7 @@ def start_lab(
         start_new_session=True,
     )
     log.close()
-    server = LabServer(f"http://127.0.0.1:{port}", token, root_dir, process, log_path)
+    server = LabServer(f"http://127.0.0.1:{port}", token, root_dir, process, log_path, app)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -1,0 +1,157 @@
+"""What a job browser leaves behind: the last page it showed, as a static table.
+
+A browser is a tree of widgets; saved without widget state it reopens as "Error
+displaying widget". So ``%odyssey_jobs`` displays it under a display id, and the
+browser is frozen into a snapshot (``update_display`` of that same output) when it
+is closed, when a newer browser is opened in the same kernel, and when the kernel
+exits. The snapshot holds the thumbnails this kernel has (embedded, a few kB
+each, so the table needs no file route), status, created, duration and prompt, and
+a line saying when it was taken and that re-running the cell makes it live again.
+
+A notebook saved while its browser is still live holds the widget view, which
+JupyterLab and Notebook 7 reopen as "Error displaying widget". So a second, small
+output under the live browser keeps a folded copy of the last complete page
+(``<details>``), refreshed as pages load; the freeze empties it, since the
+snapshot then takes the browser's own place.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from odyssey_jupyter.display import browser as browser_module
+from odyssey_jupyter.display.browser_rows import COLUMNS, _cells_html, text_table
+from odyssey_jupyter.display.final import MimeBundle
+from odyssey_jupyter.display.final_output import publish
+from odyssey_jupyter.display.markup import escape, safe_url
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.display.browser import JobBrowser
+
+_live: list[BrowserOutput] = []
+_lock = threading.Lock()
+
+
+def _thumb_html(job_id: str) -> str:
+    thumb = browser_module._thumbs.get(job_id)
+    if not thumb:
+        return ""
+    data, fmt = thumb
+    src = safe_url(f"data:image/{fmt};base64,{base64.b64encode(data).decode('ascii')}")
+    return f'<img class="odyssey-thumb" src="{src}" alt="" width="48" height="48">'
+
+
+def taken_line(when: datetime) -> str:
+    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"Snapshot taken {stamp}. Re-run this cell to make the job browser live again."
+
+
+def snapshot_bundle(browser: JobBrowser, when: datetime | None = None) -> MimeBundle:
+    """The page the browser shows now, as static HTML with thumbnails and as text."""
+    when = when or datetime.now(timezone.utc)
+    rows = browser.rows
+    caption = f"Odyssey jobs: {browser.caption}"
+    line = taken_line(when)
+    head = "<th></th>" + "".join(
+        f"<th style='text-align:left'>{escape(name)}</th>" for name, _ in COLUMNS
+    )
+    body = "".join(
+        f'<tr data-job-id="{escape(row.job_id)}">'
+        f"<td>{_thumb_html(row.job_id)}</td>"
+        + "".join(f"<td>{cell}</td>" for cell in _cells_html(row, when))
+        + "</tr>"
+        for row in rows
+    )
+    table = (
+        '<div class="odyssey-browser-snapshot">'
+        '<table class="odyssey-jobs"><caption style="text-align:left">'
+        f"{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+        f'<div class="odyssey-snapshot-note" style="color:#555;font-size:0.9em">'
+        f"{escape(line)}</div></div>"
+    )
+    text = f"{text_table(rows, caption, when)}\n{line}"
+    return {"text/html": table, "text/plain": text}
+
+
+def folded_copy(browser: JobBrowser) -> MimeBundle:
+    """The snapshot folded under one line, shown under a live browser for saved copies."""
+    bundle = snapshot_bundle(browser)
+    return {
+        "text/html": (
+            '<details class="odyssey-browser-saved" style="font-size:0.85em;color:#555">'
+            "<summary>Saved copy of this page (shown when the notebook is reopened without "
+            f"its kernel)</summary>{bundle['text/html']}</details>"
+        ),
+        "text/plain": bundle["text/plain"],
+    }
+
+
+class BrowserOutput:
+    """A displayed job browser: live under a display id until it is frozen."""
+
+    def __init__(self, browser: JobBrowser) -> None:
+        self.browser = browser
+        self.display_id = f"odyssey-jobs-{uuid.uuid4().hex}"
+        self.copy_id = f"{self.display_id}-saved"
+        self.frozen = False
+        self._lock = threading.Lock()
+
+    def show(self) -> BrowserOutput:
+        """Freeze the browsers shown before (their cells keep a snapshot), then show this one."""
+        for older in live_browsers():
+            older.freeze()
+        data: dict[str, Any] = self.browser._repr_mimebundle_()
+        publish(data, self.display_id, update=False)
+        publish(folded_copy(self.browser), self.copy_id, update=False)
+        with _lock:
+            _live.append(self)
+        self.browser._on_close = self.freeze
+        self.browser._on_page = self._page_shown
+        return self
+
+    def _page_shown(self) -> None:
+        """Loop thread: a page is complete; the folded copy follows it."""
+        if not self.frozen:
+            publish(folded_copy(self.browser), self.copy_id, update=True)
+
+    def freeze(self) -> bool:
+        """Replace the live browser by its snapshot and close its widgets (once)."""
+        with self._lock:
+            if self.frozen:
+                return False
+            self.frozen = True
+        with _lock:
+            if self in _live:
+                _live.remove(self)
+        try:
+            publish(snapshot_bundle(self.browser), self.display_id, update=True)
+            publish({"text/plain": ""}, self.copy_id, update=True)
+        finally:
+            self.browser._on_page = None
+            self.browser._on_close = None
+            self.browser.close()
+        return True
+
+
+def live_browsers() -> list[BrowserOutput]:
+    with _lock:
+        return list(_live)
+
+
+def freeze_all() -> int:
+    """Freeze every live browser (kernel shutdown); how many were."""
+    count = 0
+    for output in live_browsers():
+        try:
+            count += output.freeze()
+        except Exception:  # shutting down: keep going
+            continue
+    return count
+
+
+__all__ = ["BrowserOutput", "freeze_all", "live_browsers", "snapshot_bundle", "taken_line"]

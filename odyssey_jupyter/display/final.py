@@ -1,0 +1,128 @@
+"""A job's output as it lasts: static HTML and text that need no kernel and no widget.
+
+A widget view is saved as a reference to a model; reopened without widget state it
+shows "Error displaying widget". So the live widget is shown under a display id,
+and once the job is over that same output is replaced (``update_display``) by the
+bundle built here: the outcome line, per-stream errors and the players with their
+chapters, as ordinary ``text/html`` plus a real ``text/plain``. The same renderer
+makes the "last state reached" bundle of a job that was still running when the
+kernel stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from odyssey_jupyter.display.markup import escape
+from odyssey_jupyter.display.status import (
+    JobLike,
+    StatusView,
+    _common_dir,
+    _fmt_seconds,
+    badge_html,
+    panel_html,
+    snapshot,
+    status_line,
+)
+
+MimeBundle = dict[str, str]
+
+_ERROR_STYLE = "color:#c62828"
+
+
+def outcome_facts(job: JobLike, view: StatusView) -> list[str]:
+    """The outcome line after the badge and id: time, streams, length, where the files are."""
+    if view.status == "error":
+        return [f"not submitted: {view.error or 'unknown error'}"]
+    detail = job.detail
+    facts: list[str] = []
+    if view.terminal and view.status in ("completed", "failed", "cancelled"):
+        facts.append(
+            f"{view.status} {'in' if view.status == 'completed' else 'after'} "
+            f"{_fmt_seconds(view.elapsed_s)}"
+        )
+    elif view.terminal:  # this side stopped following an active job (404/403)
+        facts.append(
+            f"{view.status} when it stopped being followed, after {_fmt_seconds(view.elapsed_s)}"
+        )
+    else:
+        facts.append(f"{view.stage} after {_fmt_seconds(view.elapsed_s)}")
+    count = len(detail.streams) if detail is not None else 0
+    if count:
+        facts.append(f"{count} stream{'s' if count != 1 else ''}")
+    seconds = sum(s.duration_seconds or 0.0 for s in detail.streams) if detail else 0.0
+    if seconds:
+        facts.append(f"{seconds:.1f} s of video")
+    failed = [row for row in view.streams if row.error]
+    if failed:
+        facts.append(f"{len(failed)} stream{'s' if len(failed) != 1 else ''} failed")
+    recs = job.local_recordings or []
+    if recs:
+        facts.append(f"files in {_common_dir(recs)}")
+    return facts
+
+
+def _errors(view: StatusView) -> list[str]:
+    """The job's own error and each failed stream's, once each."""
+    found: list[str] = []
+    if view.error:
+        found.append(view.error)
+    for row in view.streams:
+        if row.error:
+            found.append(f"{row.label}: {row.error}")
+    return list(dict.fromkeys(found))
+
+
+def final_bundle(job: JobLike, *, players: bool = True) -> MimeBundle:
+    """The finished job as ``text/html`` + ``text/plain`` (no widget, works offline)."""
+    from odyssey_jupyter.display.player import PlayerGroup
+
+    view = snapshot(job)
+    facts = outcome_facts(job, view)
+    errors = _errors(view) if view.status != "error" else []
+    recordings = list(job.local_recordings or []) if players else []
+    ident = view.job_id or "(not submitted)"
+
+    lines = [f"Odyssey job {ident}: " + " · ".join(facts)]
+    lines += [f"  error: {text}" for text in errors]
+    if recordings:
+        lines.append(repr(PlayerGroup(recordings)))
+
+    parts = [
+        f'<div class="odyssey-status odyssey-final {view.badge_class}" '
+        f'data-job-id="{escape(view.job_id or "")}">',
+        '<div class="odyssey-outcome" style="display:flex;gap:8px;align-items:center;'
+        'flex-wrap:wrap">',
+        badge_html(view.status, view.badge_class),
+        f'<code class="odyssey-job-id">{escape(ident)}</code>',
+        f'<span class="odyssey-facts">{escape(" · ".join(facts))}</span>',
+        "</div>",
+    ]
+    parts += [
+        f'<div class="odyssey-error" style="{_ERROR_STYLE}">{escape(text)}</div>' for text in errors
+    ]
+    if recordings:
+        parts.append(PlayerGroup(recordings)._repr_html_())
+    parts.append("</div>")
+    return {"text/html": "".join(parts), "text/plain": "\n".join(lines)}
+
+
+def live_bundle(job: JobLike, *, note: str | None = None) -> MimeBundle:
+    """The state reached so far, as static text and HTML (the live widget's fallback)."""
+    view = snapshot(job)
+    text = status_line(view)
+    body = panel_html(view, summary=False)
+    if note:
+        text += f"\n{note}"
+        body += f'<div class="odyssey-note" style="color:#555">{escape(note)}</div>'
+    return {"text/html": f'<div class="odyssey-last-state">{body}</div>', "text/plain": text}
+
+
+def is_over(job: JobLike) -> bool:
+    """True once nothing more will happen to the job here (its final output can be drawn)."""
+    return snapshot(job).finished
+
+
+def plain(bundle: dict[str, Any]) -> str:
+    """The ``text/plain`` of a bundle (for logs and tests)."""
+    return str(bundle.get("text/plain", ""))
