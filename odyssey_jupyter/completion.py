@@ -37,7 +37,7 @@ MATCHER_ID = "odyssey_jupyter.completion"
 MAX_ITEMS = 500
 """At most this many completions (a directory or namespace can be huge)."""
 
-_CELL_MAGIC = re.compile(r"^%%odyssey_simulate(?=\s|$)")
+_CELL_MAGIC = pattern("cell_magic")
 _LINE_MAGIC = re.compile(
     r"^\s*%(?P<name>odyssey_simulate|odyssey_jobs|odyssey_login)\s(?P<args>.*)$"
 )

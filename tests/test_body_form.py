@@ -43,3 +43,44 @@ def test_the_parser_uses_the_rules() -> None:
             continue  # not every case is a valid script; the form is what matters here
         assert parsed.form == form, body
     assert parse_cell("scripts=[s1, s1]", namespace).form == "python"
+
+
+TIME_SAMPLES = [
+    "0s",
+    "3s",
+    "2.5s",
+    "1500ms",
+    "1500MS",
+    "3S",
+    "+2s",
+    "1:05",
+    "1:05.250",
+    "1:02:05",
+    "3",
+    "+3",
+    "1:5",
+    "2.5",
+    "1m",
+    "s",
+    "1.5ms",
+    "1:05.2500",
+    "abc",
+    "-1s",
+    "1:60",
+]
+
+
+@pytest.mark.parametrize("token", TIME_SAMPLES)
+def test_editor_time_pattern_matches_what_the_parser_reads(token: str) -> None:
+    """The editor colours a token as a time exactly when its shape is one the parser reads
+    (the parser also checks ranges, e.g. refuses 1:60)."""
+    from odyssey_jupyter.body_form import pattern
+    from odyssey_jupyter.script_text import parse_time
+
+    try:
+        parse_time(token, 0)
+        readable = True
+    except ValueError:
+        readable = False
+    shaped = pattern("time").search(token) is not None
+    assert shaped == readable or (shaped and token == "1:60")
