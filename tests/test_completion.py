@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -333,3 +335,30 @@ def test_completion_never_runs_the_cell(shell: InteractiveShell, files: Path) ->
     code = "%%odyssey_simulate\n0s start a cat\n1s end\n2s "
     shell_completions(shell, code)
     assert shell.execution_count == before
+
+
+ALPHABET = "%odyssey_simulatejbsgin -{}.=\"'#\\/\n0123456789:+msSTARTEND"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet=ALPHABET, max_size=80),
+        st.text(alphabet=ALPHABET, max_size=60).map(lambda t: "%%odyssey_simulate " + t),
+        st.text(alphabet=ALPHABET, max_size=60).map(lambda t: "%%odyssey_simulate\n0s " + t),
+        st.text(alphabet=ALPHABET, max_size=60).map(lambda t: "%odyssey_jobs " + t),
+    ),
+    data=st.data(),
+)
+def test_any_text_completes_without_error(text: str, data: st.DataObject) -> None:
+    """Whatever is typed, completion answers (or declines) and replaces only text
+    just before the cursor, which IPython requires of every matcher."""
+    offset = data.draw(st.integers(0, len(text)))
+    before = text[:offset]
+    line = before.count("\n")
+    column = len(before) - (before.rfind("\n") + 1)
+    namespace = {"cat": object(), "walk": [{"timestamp_ms": 0, "start": {"prompt": "a"}}]}
+    found = completion.complete(text, line, column, namespace, cwd=Path("/nonexistent"))
+    if found is not None:
+        assert before.endswith(found.fragment)
+        assert all(isinstance(text_, str) and text_ for text_, _ in found.items)
