@@ -362,3 +362,17 @@ def test_any_text_completes_without_error(text: str, data: st.DataObject) -> Non
     if found is not None:
         assert before.endswith(found.fragment)
         assert all(isinstance(text_, str) and text_ for text_, _ in found.items)
+
+
+def test_inspection_shows_usage_and_the_body_language(shell: InteractiveShell) -> None:
+    """``%%odyssey_simulate?`` shows the magic's docstring: usage, flags, body forms."""
+    text = shell.object_inspect_mime("%%odyssey_simulate")["text/plain"]
+    for part in (
+        "%%odyssey_simulate [--portrait | --landscape]",
+        "%odyssey_simulate [same flags] VARIABLE",
+        "TIME ACTION [PROMPT] [image=PATH]",
+        "{name} inserts a variable",
+        "a Python expression giving a script",
+        "JSON: a script",
+    ):
+        assert part in text
