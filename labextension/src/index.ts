@@ -40,15 +40,21 @@ function timelineSwitch(): Extension {
       return { effects: mode.reconfigure(want ? on : off) };
     }),
     ViewPlugin.define(view => {
-      // The first text arrives with the editor's creation, before any transaction.
+      // The first text arrives with the editor's creation, before any transaction;
+      // a view may not be reconfigured while it is being built, hence the timeout.
+      let alive = true;
       if (isTimelineCell(view.state.doc.toString()) && !isOn(view.state)) {
         setTimeout(() => {
-          if (isTimelineCell(view.state.doc.toString()) && !isOn(view.state)) {
+          if (alive && isTimelineCell(view.state.doc.toString()) && !isOn(view.state)) {
             view.dispatch({ effects: mode.reconfigure(on) });
           }
         });
       }
-      return {};
+      return {
+        destroy: () => {
+          alive = false;
+        }
+      };
     })
   ];
 }
