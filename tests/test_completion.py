@@ -144,6 +144,7 @@ CASES = [
         fragment='"my pics/',
     ),
     Case("image variable", "%%odyssey_simulate\n0s start a image={cat.na", ("name",), exact=True),
+    Case("--image variable", "%%odyssey_simulate --image {ca", ("cat", "catalog"), fragment="ca"),
     Case("--image path", "%%odyssey_simulate --image c", ("cat.png",), exact=True, fragment="c"),
     Case(
         "script variables",
