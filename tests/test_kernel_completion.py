@@ -124,3 +124,61 @@ def test_cases_in_terminal_ipython(tmp_path: Path) -> None:
     found = json.loads(result.stdout.strip().splitlines()[-1])
     for case in CASES:
         check(case, [(text, fragment, "?") for text, fragment in found[case.code]])
+
+
+def test_tab_in_a_real_terminal_ipython(tmp_path: Path) -> None:
+    """``ipython`` on a pseudo-terminal: Tab completes a flag and a body action."""
+    import os
+    import pty
+    import re
+    import select
+    import time
+
+    ipython = Path(sys.executable).with_name("ipython")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(ipython), "--no-banner", "--colors=nocolor", "--HistoryManager.enabled=False"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=tmp_path,
+        env={**os.environ, "TERM": "xterm", "IPYTHONDIR": str(tmp_path / "ipython")},
+        start_new_session=True,
+    )
+    os.close(terminal)
+    screen = b""
+
+    def read_until(wanted: str, timeout: float = 60.0) -> None:
+        nonlocal screen
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            plain = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", b"", screen)
+            if wanted in plain.decode(errors="replace"):
+                return
+            ready, _, _ = select.select([controller], [], [], 0.2)
+            if ready:
+                try:
+                    screen += os.read(controller, 65536)
+                except OSError:
+                    break
+        raise AssertionError(f"{wanted!r} never appeared:\n{screen[-2000:]!r}")
+
+    try:
+        read_until("In [1]")
+        os.write(controller, b"%load_ext odyssey_jupyter\r")
+        read_until("In [2]")
+        os.write(controller, b"%odyssey_jobs --act\t")
+        read_until("%odyssey_jobs --active")
+        os.write(controller, b"\x03")  # abandon the line
+        os.write(controller, b"%%odyssey_simulate --la\t")
+        read_until("%%odyssey_simulate --landscape")
+        os.write(controller, b"\r0s st\t")
+        read_until("0s start")
+        os.write(controller, b"\x03")
+        os.write(controller, b"exit\r")
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        os.close(controller)
