@@ -3,16 +3,36 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The JupyterLab extension is rebuilt only when its sources change (the stamp's name
+# carries a hash of them); it needs Node.js >= 18 and the npm registry.
+LABEXT_SOURCES := $(sort $(wildcard labextension/src/*.ts)) labextension/package.json \
+	labextension/yarn.lock labextension/tsconfig.json labextension/install.json \
+	odyssey_jupyter/body_forms.json
+LABEXT_KEY := $(shell cat $(LABEXT_SOURCES) 2>/dev/null | cksum | cut -d' ' -f1)
+LABEXT_STAMP := $(VENV)/.labextension-$(LABEXT_KEY)
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/odyssey-jupyter
 
-.PHONY: demo test lint typecheck bench lab clean venv
+.PHONY: demo test lint typecheck bench lab clean venv labextension
 
-venv: $(STAMP)
+venv: $(STAMP) $(LABEXT_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
+
+labextension: $(LABEXT_STAMP)
+
+$(LABEXT_STAMP): $(LABEXT_SOURCES) | $(STAMP)
+	@command -v node >/dev/null || { echo "building the JupyterLab extension needs Node.js >= 18 (https://nodejs.org)"; exit 1; }
+	cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install --immutable
+	cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm build
+	cp labextension/install.json odyssey_jupyter/labextension/install.json
+	@mkdir -p $(dir $(LABEXT_LINK))
+	rm -rf $(LABEXT_LINK) && ln -s $(CURDIR)/odyssey_jupyter/labextension $(LABEXT_LINK)
+	@rm -f $(VENV)/.labextension-*
+	@touch $@
 
 demo: $(STAMP)
 	$(BIN)/python tools/run_demo.py notebooks/quickstart.ipynb build/quickstart.html
@@ -26,14 +46,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(LABEXT_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-lab: $(STAMP)
+lab: $(STAMP) $(LABEXT_STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache labextension/lib odyssey_jupyter/labextension

@@ -61,14 +61,18 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """``%load_ext odyssey_jupyter``: register the magics and the configuration."""
+    """``%load_ext odyssey_jupyter``: register the magics, the configuration, the completer."""
+    from odyssey_jupyter.completion import register
     from odyssey_jupyter.magics import load
 
     load(ipython)
+    register(ipython)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
-    """``%unload_ext odyssey_jupyter``: stop the poller and remove the magics."""
+    """``%unload_ext odyssey_jupyter``: stop the poller, remove the magics and completer."""
+    from odyssey_jupyter.completion import unregister
     from odyssey_jupyter.magics import unload
 
+    unregister(ipython)
     unload(ipython)

@@ -20,6 +20,14 @@ SIMULATE_USAGE = (
     "%odyssey_simulate [same flags] VARIABLE"
 )
 JOBS_USAGE = "%odyssey_jobs [--active] [--status STATUS] [--limit N]"
+LOGIN_USAGE = "%odyssey_login [--url API_URL]"
+
+SIMULATE_CONFLICTS: dict[str, tuple[str, ...]] = {
+    "--landscape": ("--portrait",),
+    "--dry-run": ("--wait", "--timeout", "--cancel-on-interrupt", "--no-download"),
+}
+"""Flags of ``%%odyssey_simulate`` that cannot go with others (the parser refuses them
+and completion does not offer them)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ def _split(line: str, usage: str) -> list[str]:
         raise UsageError(f"cannot read the magic line: {exc}\nusage: {usage}") from None
 
 
-def _simulate_parser() -> _Parser:
+def simulate_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="%%odyssey_simulate", usage=SIMULATE_USAGE, add_help=False, allow_abbrev=False
     )
@@ -80,7 +88,7 @@ def _simulate_parser() -> _Parser:
 def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     """Parse the flags; ``cell=False`` (line form) requires one VARIABLE argument."""
     words = _split(line, SIMULATE_USAGE)
-    namespace, rest = _simulate_parser().parse_known_args(words)
+    namespace, rest = simulate_parser().parse_known_args(words)
     unknown = [w for w in rest if w.startswith("-") and w != "-"]
     if unknown:
         raise UsageError(
@@ -123,13 +131,8 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     if namespace.dry_run:
         clashing = [
             flag
-            for flag, given in (
-                ("--wait", namespace.wait),
-                ("--timeout", namespace.timeout is not None),
-                ("--cancel-on-interrupt", namespace.cancel_on_interrupt),
-                ("--no-download", namespace.no_download),
-            )
-            if given
+            for flag in SIMULATE_CONFLICTS["--dry-run"]
+            if getattr(namespace, flag.lstrip("-").replace("-", "_")) not in (False, None)
         ]
         if clashing:
             raise UsageError(
@@ -149,13 +152,17 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     )
 
 
-def parse_jobs_line(line: str) -> JobsArgs:
-    """Parse ``%odyssey_jobs [--active] [--status STATUS] [--limit N]``."""
+def jobs_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="%odyssey_jobs", usage=JOBS_USAGE, add_help=False, allow_abbrev=False)
     parser.add_argument("--active", action="store_true")
     parser.add_argument("--status")
     parser.add_argument("--limit", default="20")
-    namespace, rest = parser.parse_known_args(_split(line, JOBS_USAGE))
+    return parser
+
+
+def parse_jobs_line(line: str) -> JobsArgs:
+    """Parse ``%odyssey_jobs [--active] [--status STATUS] [--limit N]``."""
+    namespace, rest = jobs_parser().parse_known_args(_split(line, JOBS_USAGE))
     if rest:
         raise UsageError(f"unknown argument(s): {' '.join(rest)}\nusage: {JOBS_USAGE}")
     try:
@@ -173,3 +180,29 @@ def parse_jobs_line(line: str) -> JobsArgs:
         if namespace.active and JobStatus(status).is_terminal:
             raise UsageError(f"--active conflicts with --status {status} (a finished status)")
     return JobsArgs(active=namespace.active, status=status, limit=limit)
+
+
+def login_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%odyssey_login", usage=LOGIN_USAGE, add_help=False, allow_abbrev=False)
+    parser.add_argument("--url", metavar="API_URL")
+    return parser
+
+
+def parse_login_line(line: str) -> str | None:
+    """The ``--url`` of ``%odyssey_login``; anything else is refused without echoing it
+    (the line may hold the key itself)."""
+    words = line.split()
+    if not words:
+        return None
+    try:
+        namespace, rest = login_parser().parse_known_args(words)
+    except UsageError:
+        rest = words
+    if rest or namespace.url is None:
+        raise UsageError(
+            "%odyssey_login takes no key on the line (it would be saved in the notebook); "
+            "run %odyssey_login and paste the key at the hidden prompt "
+            "(optionally: %odyssey_login --url API_URL)"
+        )
+    url: str = namespace.url
+    return url

@@ -26,7 +26,12 @@ from odyssey_jupyter.errors import (
     JobTimeoutError,
     OdysseyError,
 )
-from odyssey_jupyter.magic_args import SimulateArgs, parse_jobs_line, parse_simulate_line
+from odyssey_jupyter.magic_args import (
+    SimulateArgs,
+    parse_jobs_line,
+    parse_login_line,
+    parse_simulate_line,
+)
 from odyssey_jupyter.script_text import (
     CellScripts,
     from_value,
@@ -193,17 +198,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
 
         The key is never typed on the magic line (it would be saved in the notebook).
         """
-        words = line.split()
-        api_url: str | None = None
-        if words[:1] == ["--url"] and len(words) == 2:
-            api_url = words[1]
-        elif words:
-            # Do not echo the line back: it may hold the key itself.
-            raise UsageError(
-                "%odyssey_login takes no key on the line (it would be saved in the notebook); "
-                "run %odyssey_login and paste the key at the hidden prompt "
-                "(optionally: %odyssey_login --url API_URL)"
-            )
+        api_url = parse_login_line(line)
         key = getpass.getpass("Odyssey API key (kept in memory only): ").strip()
         if not key:
             raise UsageError("no key given; nothing changed")

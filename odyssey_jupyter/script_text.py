@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from odyssey_jupyter.body_form import detect_form, pattern
+from odyssey_jupyter.body_form import first_meaningful as _first_meaningful
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.script import (
     ACTIONS,
@@ -48,9 +50,7 @@ _TIME = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
-_TIMEISH = re.compile(r"^\+?\d[\d:.]*[a-zA-Z]*$")
-_SEPARATOR = re.compile(r"^-{3,}$")
-_ASSIGN = re.compile(r"^(script|scripts)\s*=(?!=)")
+_SEPARATOR = pattern("separator")
 _IMAGE_TAIL = re.compile(r"""(?:^|\s)image=(?P<value>"[^"]*"|'[^']*'|\S+)\s*$""")
 _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
@@ -108,7 +108,10 @@ def parse_cell(text: str, namespace: Mapping[str, Any] | None = None) -> CellScr
             hint="write one entry per line, e.g. '0s start A cat on a windowsill', then '5s end'",
         )
     _refuse_surrogates(text, source)
-    form = _detect_form(text, source[first - 1].strip())
+    try:
+        form = detect_form(text)
+    except _PARSER_LIMITS:
+        raise _too_deep(source) from None
     if form == "timeline":
         parsed = _parse_timeline(source, namespace)
     elif form == "json":
@@ -174,14 +177,6 @@ def check_images(parsed: CellScripts) -> None:
 # --------------------------------------------------------------------------- detection
 
 
-def _first_meaningful(source: Sequence[str]) -> int | None:
-    for number, raw in enumerate(source, start=1):
-        stripped = raw.strip()
-        if stripped and not stripped.startswith("#"):
-            return number
-    return None
-
-
 def _refuse_surrogates(text: str, source: Sequence[str]) -> None:
     """A lone surrogate (a broken paste) cannot be parsed as Python nor sent as JSON."""
     try:
@@ -218,31 +213,6 @@ def _too_deep(source: Sequence[str]) -> ScriptError:
         line=number,
         source_line=source[number - 1] if source else None,
     )
-
-
-def _detect_form(text: str, first: str) -> str:
-    if first.startswith(("[", "{")):
-        try:
-            json.loads(text)
-        except ValueError:
-            return "python"
-        except _PARSER_LIMITS:
-            raise _too_deep(text.splitlines()) from None
-        return "json"
-    if _ASSIGN.match(first):
-        return "python"
-    token = first.split(None, 1)[0]
-    if _SEPARATOR.match(first) or _TIMEISH.match(token) or token.lower() in ACTIONS:
-        return "timeline"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(text.strip(), mode="exec")
-    except SyntaxError:
-        return "timeline"
-    except _PARSER_LIMITS:
-        raise _too_deep(text.splitlines()) from None
-    return "python"
 
 
 # --------------------------------------------------------------------------- timeline

@@ -1,0 +1,75 @@
+/**
+ * JupyterLab / Notebook 7 plugin: %%odyssey_simulate cells with a timeline body get
+ * the timeline language; every other cell (a Python or JSON body included) keeps the
+ * language JupyterLab gave it. The choice is re-made as the cell is edited.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  EditorExtensionRegistry,
+  IEditorExtensionRegistry
+} from '@jupyterlab/codemirror';
+import { Compartment, EditorState, Extension, Prec } from '@codemirror/state';
+import { EditorView, ViewPlugin } from '@codemirror/view';
+
+import { isTimelineCell } from './detect';
+import { timeline } from './timeline';
+
+export { detectForm, isTimelineCell } from './detect';
+
+function timelineSwitch(): Extension {
+  const mode = new Compartment();
+  const on: Extension = [
+    Prec.highest(timeline()),
+    EditorView.editorAttributes.of({ 'data-odyssey-form': 'timeline' })
+  ];
+  const off: Extension = [];
+  const isOn = (state: EditorState) => mode.get(state) === on;
+  return [
+    mode.of(off),
+    EditorState.transactionExtender.of(tr => {
+      if (!tr.docChanged) {
+        return null;
+      }
+      const want = isTimelineCell(tr.newDoc.toString());
+      if (want === isOn(tr.startState)) {
+        return null;
+      }
+      return { effects: mode.reconfigure(want ? on : off) };
+    }),
+    ViewPlugin.define(view => {
+      // The first text arrives with the editor's creation, before any transaction;
+      // a view may not be reconfigured while it is being built, hence the timeout.
+      let alive = true;
+      if (isTimelineCell(view.state.doc.toString()) && !isOn(view.state)) {
+        setTimeout(() => {
+          if (alive && isTimelineCell(view.state.doc.toString()) && !isOn(view.state)) {
+            view.dispatch({ effects: mode.reconfigure(on) });
+          }
+        });
+      }
+      return {
+        destroy: () => {
+          alive = false;
+        }
+      };
+    })
+  ];
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'odyssey-jupyter:timeline',
+  description: 'Highlights %%odyssey_simulate timeline cells.',
+  autoStart: true,
+  requires: [IEditorExtensionRegistry],
+  activate: (_app: JupyterFrontEnd, registry: IEditorExtensionRegistry) => {
+    registry.addExtension({
+      name: 'odyssey-jupyter:timeline',
+      factory: () => EditorExtensionRegistry.createImmutableExtension(timelineSwitch())
+    });
+  }
+};
+
+export default plugin;
