@@ -150,6 +150,7 @@ class Watcher:
         self._interval: float | None = None
         self._last_progress_at = 0.0
         self._failures = 0
+        self._list_complaint: str | None = None
         self.ticks: collections.deque[TickStats] = collections.deque(maxlen=10_000)
 
     # ------------------------------------------------------------------ public
@@ -337,7 +338,16 @@ class Watcher:
         if len(jobs) == 1:
             need = jobs  # one job: its detail is cheaper than the list and carries progress
         else:
-            listed = await self._list_active(client, jobs, counts)
+            try:
+                listed = await self._list_active(client, jobs, counts)
+            except InvalidResponseError as exc:
+                # one unusable entry spoils the list, not the jobs: ask each for its detail
+                if str(exc) != self._list_complaint:
+                    log.warning("the active-jobs list is unusable (%s); polling each job", exc)
+                self._list_complaint = str(exc)
+                listed = {}
+            else:
+                self._list_complaint = None
             for job in jobs:
                 if job in need:
                     continue

@@ -36,6 +36,7 @@ from odyssey_jupyter.errors import (
     ServerError,
 )
 from odyssey_jupyter.http_errors import scrub
+from odyssey_jupyter.watcher import Watcher
 
 T = TypeVar("T")
 KEY = "ody_hostile_test_key_0123456789"
@@ -631,6 +632,6 @@ def test_a_bad_value_shows_on_a_watched_job_instead_of_crashing_it(
         assert "odyssey-status-panel" in panel_html(snapshot(job))  # the display still renders
         assert job.detail is None  # nothing of the bad answer reached it
         assert job.phase == "error"  # given up on, not polled again and again
-        assert job not in job._runtime.watcher.jobs
+        assert job not in Watcher.of(job.runtime).jobs
     finally:
         shutdown_runtime()
