@@ -17,6 +17,8 @@ _EXPORTS: dict[str, str] = {
     "Odyssey": "odyssey_jupyter.client",
     "simulate": "odyssey_jupyter.jobs",
     "Job": "odyssey_jupyter.jobs",
+    "sweep": "odyssey_jupyter.sweeps",
+    "Sweep": "odyssey_jupyter.sweeps",
     "LocalRecording": "odyssey_jupyter.recordings",
     "JobBrowser": "odyssey_jupyter.display.browser",
     "JobStatus": "odyssey_jupyter.types",
