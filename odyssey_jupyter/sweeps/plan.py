@@ -90,6 +90,8 @@ def count_items(params: Any) -> int:
     if _is_frame(params):
         return len(params)
     if isinstance(params, Mapping):
+        if not params:
+            return 0
         return math.prod(len(_values(key, value)) for key, value in params.items())
     if isinstance(params, Sequence) and not isinstance(params, str | bytes):
         return len(params)
