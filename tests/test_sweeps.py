@@ -410,7 +410,7 @@ def test_answers_lost_in_a_crash_are_resent_with_their_own_keys(
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait(10)
-    keys = {row.key for row in Ledger_items("lost") if row.state == "submitting"}
+    keys = {row.key for row in ledger_rows("lost") if row.state == "submitting"}
     assert len(keys) == 3 and None not in keys
     use(monkeypatch, running.url, running.api_key)
     s = Sweep.open("lost")
@@ -419,7 +419,7 @@ def test_answers_lost_in_a_crash_are_resent_with_their_own_keys(
     assert_one_job_per_item(s, running)
 
 
-def Ledger_items(name: str) -> list[Any]:  # noqa: N802
+def ledger_rows(name: str) -> list[Any]:
     from odyssey_jupyter.sweeps.ledger import Ledger
 
     ledger = Ledger(ledger_path(name))
