@@ -19,6 +19,8 @@ _EXPORTS: dict[str, str] = {
     "Job": "odyssey_jupyter.jobs",
     "sweep": "odyssey_jupyter.sweeps",
     "Sweep": "odyssey_jupyter.sweeps",
+    "compare": "odyssey_jupyter.display.compare",
+    "gallery": "odyssey_jupyter.display.gallery",
     "LocalRecording": "odyssey_jupyter.recordings",
     "JobBrowser": "odyssey_jupyter.display.browser",
     "JobStatus": "odyssey_jupyter.types",

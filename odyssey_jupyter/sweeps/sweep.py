@@ -245,6 +245,7 @@ class Sweep:
         self._listeners: builtins.list[SweepListener] = []
         self._fatal: BaseException | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._over = False
 
     # ------------------------------------------------------------------ opening
 
@@ -286,6 +287,7 @@ class Sweep:
         if self._task is not None and not self._task.done():
             self._poke()
             return
+        self._over = False
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name=f"odyssey-sweep-{self.name}"
@@ -351,7 +353,8 @@ class Sweep:
             self._fatal = exc
             self.state = "paused"
             self.message = f"the scheduler stopped: {type(exc).__name__}: {exc}; call resume()"
-        self._changed()
+        self._over = self.state in ("done", "cancelled")
+        self._changed()  # before wait() returns: every listener (the display) has seen the end
         self._settled.set()
 
     async def _learn_server(self, client: Odyssey) -> None:
@@ -722,7 +725,8 @@ class Sweep:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "cancelled") and self._settled.is_set()
+        """True once the sweep is over (done, or cancelled with nothing left in flight)."""
+        return self._over
 
     def videos_per_minute(self) -> float | None:
         """Items whose job ended per minute, over the last two minutes (None before any)."""
