@@ -1,5 +1,8 @@
 """A sweep's gallery: a grid of its items labelled by their params; a click plays one.
 
+With JavaScript the videos show their posters without controls and the first
+click plays (and brings the controls); playing one pauses the others.
+
 Static HTML with a small inline script (filters by each param and by state,
 and pages of ``page_size``), so it works in a saved or exported notebook with
 no kernel. Without JavaScript every card shows and each video still plays.
@@ -88,8 +91,13 @@ _SCRIPT = """
   root.querySelector(".odg-prev").addEventListener("click", function () {
     page = Math.max(0, page - 1); draw(); });
   root.querySelector(".odg-next").addEventListener("click", function () { page += 1; draw(); });
-  cards.forEach(function (c) { var v = c.querySelector("video"); if (v) v.addEventListener("play",
-    function () { root.querySelectorAll("video").forEach(function (o) {
+  cards.forEach(function (c) {
+    var v = c.querySelector("video"); if (!v) return;
+    v.controls = false; v.style.cursor = "pointer";
+    v.addEventListener("click", function () {
+      if (v.controls) return;
+      v.controls = true; var p = v.play(); if (p && p.catch) p.catch(function () {}); });
+    v.addEventListener("play", function () { root.querySelectorAll("video").forEach(function (o) {
       if (o !== v) o.pause(); }); }); });
   draw();
 })();
