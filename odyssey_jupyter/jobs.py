@@ -84,6 +84,8 @@ class Job:
         self.created: float = time.time()
         self.local_recordings: list[LocalRecording] | None = None
         self.download: bool = download
+        self.background: bool = False
+        """Followed in bulk (a sweep's job): the watcher never polls faster for it."""
         self._runtime = runtime
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()

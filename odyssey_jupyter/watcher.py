@@ -15,7 +15,10 @@ x1.5 while nothing changes. It stays at most 1 s while some job may change soon
 wait, or running with no way to tell when it ends), so a server change shows
 within about a second; it grows to ``poll_interval_max`` while every job is
 queued for a while or running far from its end (judged from its progress, or
-from its script's length). ``Retry-After`` is honoured. When the API cannot be
+from its script's length). Jobs marked ``background`` (a sweep's, followed in
+bulk) never make it hurry: their changes and youth leave the interval to grow
+to the 1 s cap, so a sweep of short jobs does not keep the watcher at the short
+end. ``Retry-After`` is honoured. When the API cannot be
 reached every watched job is marked ``reconnecting`` and the watcher retries
 with backoff until it recovers; no exception ends the loop, and it always
 sleeps between ticks.
@@ -334,7 +337,8 @@ class Watcher:
                     except (NotFoundError, PermissionDeniedError) as exc:
                         self._give_up(job, exc)
                         return True
-                    return self.observe(job, detail)
+                    # a background job's change does not drop the interval to the short end
+                    return self.observe(job, detail) and not job.background
 
             results = await asyncio.gather(*(fetch(job) for job in need))
             changed = any(results)
@@ -388,7 +392,9 @@ class Watcher:
         urgent = False
         soon = False
         for job in self._jobs.values():
-            if now_wall - job.created < YOUNG_SECONDS or job._near_expected_end(now):
+            if job.background:
+                pass  # followed in bulk (a sweep's): never a reason to hurry
+            elif now_wall - job.created < YOUNG_SECONDS or job._near_expected_end(now):
                 urgent = True
             if self._may_change_soon(job, now, high):
                 soon = True

@@ -473,3 +473,68 @@ def test_the_engine_declares_its_limits(start_engine: Callable[..., RunningEngin
     assert codes[:4] == [200] * 4 and codes[4] == 429
     assert refused.json()["error"] == "CONCURRENT_LIMIT_REACHED"
     assert json.loads(refused.text)["details"]["limit"] == 4
+
+
+def test_a_monthly_limit_pauses_with_what_to_do_and_resume_loses_nothing(
+    sandbox: Path, engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {j["job_id"] for j in server_jobs(engine)}
+    with FaultProxy(engine.url) as proxy:
+        proxy.add_rule(sequence=["ok", "429_monthly"], method="POST", path="/simulation-jobs")
+        use(monkeypatch, proxy.url, engine.api_key)
+        s = sweep(TEMPLATE, {"animal": ["cat", "dog", "owl"], "place": ["rain"]}, max_in_flight=1)
+        counts = s.wait(120)
+        assert s.state == "paused" and counts["completed"] == 1 and counts["pending"] == 2
+        assert s.message is not None and "MONTHLY_LIMIT_REACHED" in s.message
+        assert "Upgrade your plan" in s.message and "resume()" in s.message
+        s.resume()
+        assert s.wait(120)["completed"] == 3 and s.state == "done"
+    made = {j["job_id"] for j in server_jobs(engine)} - before
+    assert made == {r["job_id"] for r in s.results()}
+
+
+def test_displays_escape_what_users_and_servers_wrote(
+    sandbox: Path, engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odyssey_jupyter.display.gallery import gallery_html
+    from odyssey_jupyter.display.sweep_view import SweepFinal, SweepPlan, status_html, status_line
+
+    use(monkeypatch, engine.url, engine.api_key)
+    evil = "<script>alert(1)</script>"
+    broken = "data:image/png;base64,bm90IGFuIGltYWdl"
+    template = [
+        {"timestamp_ms": 0, "start": {"prompt": "a {animal}", "image": "{photo}"}},
+        {"timestamp_ms": 1000, "end": {}},
+    ]
+    s = sweep(template, [{"animal": evil, "photo": broken}], name="evil")
+    s.wait(60)
+    assert "<script>alert" not in status_html(s)
+    for text in (gallery_html(s.items), SweepFinal(s)._repr_html_()):
+        assert "<script>alert" not in text and "&lt;script&gt;" in text
+    assert "1/1" in status_line(s) and "1 failed" in status_line(s)
+    _name, items = prepare("0s start a {animal}\n2s end", {"animal": [evil, "owl"]}, pack=2)
+    plan = SweepPlan("p", items, pack=2)
+    assert "2 items, 1 jobs, 4 s of video" in repr(plan)
+    assert "<script>alert" not in plan._repr_html_()
+
+
+def test_params_from_a_dataframe_like_table(sandbox: Path) -> None:
+    class Frame:  # what expand_params reads of a DataFrame: columns, iterrows, to_dict
+        columns = ("animal", "seed")
+
+        def iterrows(self) -> Iterator[Any]:
+            raise AssertionError("not used")
+
+        def to_dict(self, orient: str) -> list[dict[str, Any]]:
+            assert orient == "records"
+            return [{"animal": "cat", "seed": 1}, {"animal": "owl", "seed": 2}]
+
+        def __len__(self) -> int:
+            return 2
+
+    _name, items = prepare("0s start a {animal}, take {seed}\n1s end", Frame())
+    assert [item.params for item in items] == [
+        {"animal": "cat", "seed": 1},
+        {"animal": "owl", "seed": 2},
+    ]
+    assert items[1].script[0]["start"]["prompt"] == "a owl, take 2"

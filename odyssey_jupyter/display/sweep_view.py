@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 LIVE_EVERY = 0.5
 """Shortest time between two updates of the live display (seconds)."""
+GALLERY_EVERY = 5.0
+"""Shortest time between two rebuilds of the live gallery (it grows with the sweep)."""
 TEXT_EVERY = 5.0
 """Shortest time between two printed progress lines."""
 BAR_WIDTH = 24
@@ -180,6 +182,7 @@ class SweepLive:
         self.buttons = buttons
         self.box = widgets.VBox([self.status, widgets.HBox(buttons), self.gallery])
         self._shown_done = -1
+        self._gallery_at = 0.0
         self._ended = False
         self._lock = threading.Lock()
         self.handle = display(self.box, display_id=True)  # type: ignore[no-untyped-call]
@@ -194,8 +197,9 @@ class SweepLive:
             return
         self.status.value = status_html(sweep)
         done = sweep.counts["completed"]
-        if done != self._shown_done:
-            self._shown_done = done
+        now = time.monotonic()
+        if done != self._shown_done and now - self._gallery_at >= GALLERY_EVERY:
+            self._shown_done, self._gallery_at = done, now
             self.gallery.value = gallery_html(sweep.items)
 
     def _end(self) -> None:

@@ -368,7 +368,10 @@ class Sweep:
                 await self._until_resumed()
             except (OdysseyConnectionError, ServerError, RateLimitError) as exc:
                 log.warning("sweep %s: the API cannot be reached yet (%s)", self.name, exc)
+                self.message = f"the API cannot be reached yet ({exc}); retrying"
+                self._changed()
                 await asyncio.sleep(HOLD_AFTER_FAULT)
+        self.message = None
         self.keyed = client.honours_idempotency_keys
         declared, _slots = client.declared_limits
         if self._requested_limit is None:
@@ -445,6 +448,7 @@ class Sweep:
 
     def _follow(self, unit: _Unit, job: Job, *, now: bool = True) -> None:
         unit.job = job
+        job.background = True
         job.add_listener(lambda j: self._on_job(unit, j))
         if now:
             self._on_job(unit, job)
@@ -597,6 +601,7 @@ class Sweep:
             self._poke()
             self._changed()
 
+        self._settled.clear()
         self._call(go)
         if self._task is None or self._task.done():
             self.start()
@@ -633,6 +638,7 @@ class Sweep:
             self._poke()
             self._changed()
 
+        self._settled.clear()
         self._call(go)
         if self._task is None or self._task.done():
             self.start()
