@@ -17,11 +17,13 @@ within about a second; it grows to ``poll_interval_max`` while every job is
 queued for a while or running far from its end (judged from its progress, or
 from its script's length). Jobs marked ``background`` (a sweep's, followed in
 bulk) never make it hurry: their changes and youth leave the interval to grow
-to the 1 s cap, so a sweep of short jobs does not keep the watcher at the short
-end. ``Retry-After`` is honoured. When the API cannot be
-reached every watched job is marked ``reconnecting`` and the watcher retries
-with backoff until it recovers; no exception ends the loop, and it always
-sleeps between ticks.
+to ``poll_interval_max``, a change between active states is read from the list
+alone (no detail request), and they get no progress refreshes; so a sweep costs
+about one list request per interval plus one detail per job that ends (a new
+background job does not wake the watcher early either). ``Retry-After`` is
+honoured. When the API cannot be reached every watched job is marked
+``reconnecting`` and the watcher retries with backoff until it recovers; no
+exception ends the loop, and it always sleeps between ticks.
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ class Watcher:
         self._jobs[job.job_id] = job
         if self._task is None or self._task.done():
             self._task = self._runtime.loop.create_task(self._run(), name="odyssey-watcher")
-        self._wake_now()
+        if not job.background or len(self._jobs) == 1:
+            self._wake_now()
 
     def _unwatch(self, job: Job) -> None:
         if job.job_id is not None:
@@ -312,6 +315,10 @@ class Watcher:
                 if job in need:
                     continue
                 status = listed.get(job.job_id or "")
+                if job.background and status is not None and job.status is not None:
+                    if status != job.status:
+                        job._set(status=status)  # still active: the list says enough
+                    continue
                 if status is None or job.status is None or status != job.status:
                     need.append(job)
         counts["changed"] = len(need)
@@ -365,6 +372,8 @@ class Watcher:
         best: Job | None = None
         for job in jobs:
             detail = job.detail
+            if job.background:
+                continue
             if detail is None or detail.progress is None or detail.status == JobStatus.PENDING:
                 continue
             if now - job._last_detail_at < PROGRESS_EVERY:
@@ -377,6 +386,8 @@ class Watcher:
     def _may_change_soon(job: Job, now: float, high: float) -> bool:
         """Whether ``job`` could change before a full ``high`` interval has passed."""
         detail = job.detail
+        if job.background:
+            return False  # followed in bulk: a few seconds late is fine
         if detail is None:
             return True
         if detail.status == JobStatus.PENDING:
