@@ -139,3 +139,43 @@ def test_a_sweep_resumes_after_sigkill_of_its_kernel(start_engine: object, tmp_p
     assert result["counts"]["completed"] == 12
     on_server = {j["job_id"] for j in server_jobs(engine)}
     assert set(result["ids"]) == on_server and len(on_server) == 12  # no duplicate, none lost
+
+
+def test_the_live_display_buttons_pause_and_resume(
+    capped_engine: RunningEngine, tmp_path: Path
+) -> None:
+    session = start_kernel(capped_engine, tmp_path)
+    try:
+        session.check("params = {'seed': list(range(6))}\nstyle = 'oil'")
+        start = session.mark()
+        session.check(
+            f"%%odyssey_simulate --sweep params --name buttons --max-in-flight 1 -o sw\n{BODY}"
+        )
+        session.wait_for(
+            lambda m: (
+                m["msg_type"] == "comm_open"
+                and m["content"]["data"].get("state", {}).get("description") == "Pause"
+            ),
+            start=start,
+            timeout=30,
+        )
+        states = session.widget_states(start)
+        button = {s.get("description"): cid for cid, s in states.items() if "description" in s}
+        session.click(button["Pause"])
+        paused = session.check(
+            "c = sw.wait(60)\nprint(sw.state, c['pending'] > 0, c['completed'] < 6)", timeout=90
+        )
+        assert paused.stdout().split() == ["paused", "True", "True"]
+        session.click(button["Resume"])
+        done = session.check("c = sw.wait(120)\nprint(sw.state, c['completed'])", timeout=150)
+        assert done.stdout().split() == ["done", "6"]
+        session.wait_for(
+            lambda m: (
+                m["msg_type"] == "update_display_data"
+                and "buttons" in m["content"]["data"].get("text/plain", "")
+            ),
+            start=start,
+            timeout=30,
+        )
+    finally:
+        session.shutdown()

@@ -253,6 +253,7 @@ def test_packed_items_share_jobs(
     before = {j["job_id"] for j in server_jobs(engine)}
     s = sweep(TEMPLATE, {"animal": ["cat", "dog", "owl"], "place": ["rain"]}, pack=2)
     assert s.wait(120)["completed"] == 3
+    assert s.limit == 10  # no cap declared: the setting, the hosted queue cap
     results = s.results()
     assert results[0]["job_id"] == results[1]["job_id"] != results[2]["job_id"]
     assert len({r["stream_id"] for r in results}) == 3
@@ -453,8 +454,10 @@ def test_without_idempotency_keys_a_lost_answer_is_unknown_and_never_resent(
     assert_one_job_per_item(s, running)
 
 
-def test_the_engine_declares_its_limits(start_engine: Callable[..., RunningEngine]) -> None:
-    running = start_engine("--workers", "2", "--max-queued", "4")
+def test_the_engine_declares_its_limits_and_renders_jobs_side_by_side(
+    start_engine: Callable[..., RunningEngine],
+) -> None:
+    running = start_engine("--workers", "2", "--max-queued", "4", "--pace", "realtime")
     answer = httpx.post(f"{running.url}/auth/token", json={"api_key": running.api_key})
     assert answer.headers["Odyssey-Max-Active"] == "4"
     assert answer.headers["Odyssey-Render-Slots"] == "2"
@@ -468,6 +471,13 @@ def test_the_engine_declares_its_limits(start_engine: Callable[..., RunningEngin
         }
         codes = [api.post("/simulation-jobs", json=body).status_code for _ in range(5)]
         refused = api.post("/simulation-jobs", json=body)
+        deadline = time.monotonic() + 60
+        while True:  # two of the four jobs render at once, one per worker
+            page = api.get("/simulation-jobs", params={"status": "processing"}).json()
+            if page["total"] >= 2:
+                break
+            assert time.monotonic() < deadline, "never two jobs rendering at once"
+            time.sleep(0.05)
     finally:
         api.close()
     assert codes[:4] == [200] * 4 and codes[4] == 429

@@ -288,6 +288,8 @@ class Sweep:
             self._poke()
             return
         self._over = False
+        if self.state == "done":  # restarted (retry_failed, resolve): there is work again
+            self.state = "running"
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name=f"odyssey-sweep-{self.name}"
