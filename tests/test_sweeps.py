@@ -25,7 +25,7 @@ from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, SweepFailedError, prepare, sweep
-from odyssey_jupyter.sweeps.ledger import ledger_path, sweeps_dir
+from odyssey_jupyter.sweeps.ledger import SweepBusyError, ledger_path, sweeps_dir
 
 TEMPLATE = "0s start a {animal} in the {place}\n1s end"
 GRID = {"animal": ["cat", "dog", "owl"], "place": ["rain", "snow"]}
@@ -386,6 +386,9 @@ def test_resume_after_sigkill_halfway_makes_no_duplicates_and_loses_nothing(
     child = run_child(sandbox, running.url, running.api_key, "killed", 10, 2)
     try:
         wait_for(lambda: ledger_states("killed").get("completed", 0) >= 3)
+        use(monkeypatch, running.url, running.api_key)
+        with pytest.raises(SweepBusyError, match="being run by process"):
+            Sweep.open("killed")  # two runners would send the pending items twice
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(10)

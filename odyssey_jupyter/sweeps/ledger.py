@@ -17,15 +17,17 @@ state are written together, in one transaction.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from odyssey_jupyter.config import get_config
+from odyssey_jupyter.errors import OdysseyError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,6 +59,10 @@ STATES = (
 )
 IN_FLIGHT = frozenset({"submitting", "queued", "running"})
 FINISHED = frozenset({"completed", "failed", "cancelled"})
+
+
+class SweepBusyError(OdysseyError):
+    """The sweep is already being run by another live process."""
 
 
 @dataclass(slots=True)
@@ -96,6 +102,7 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        self._claim: IO[str] | None = None
 
     # ------------------------------------------------------------------ creation
 
@@ -131,9 +138,41 @@ class Ledger:
                 raise
         return ledger
 
+    def claim(self) -> None:
+        """Make this process the sweep's only runner (an OS lock, released even by SIGKILL).
+
+        Two processes scheduling one ledger would send its pending items twice.
+        """
+        if self._claim is not None:
+            return
+        try:
+            import fcntl
+        except ImportError:  # no flock on this platform: the caller's care
+            return
+        lock_path = self.path.with_suffix(".lock")
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the life of the sweep
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise SweepBusyError(
+                f"the sweep {self.path.stem} is being run by {holder}; "
+                "stop it there (or wait for it) before opening it here"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        self._claim = handle
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self._claim is not None:
+            self._claim.close()
+            self._claim = None
 
     # ------------------------------------------------------------------ reading
 

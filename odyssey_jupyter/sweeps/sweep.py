@@ -260,6 +260,9 @@ class Sweep:
             live = _live.get(name)
             if live is not None and live._runtime.running:
                 return live
+            if live is not None:  # its runtime was stopped: let go of its ledger and lock
+                _live.pop(name, None)
+                live.ledger.close()
         path = ledger_path(name)
         if not path.exists():
             known = ", ".join(list_names()) or "none"
@@ -277,6 +280,7 @@ class Sweep:
 
     def start(self) -> Sweep:
         """Start (or restart) the scheduler on the loop thread."""
+        self.ledger.claim()
         with _live_lock:
             _live[self.name] = self
         self._settled.clear()
