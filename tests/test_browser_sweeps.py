@@ -108,6 +108,11 @@ def test_compare_takes_two_to_six(finished: tuple[Sweep, Path]) -> None:
     with pytest.raises(ValueError, match="2 to 6"):
         compare(s.items[0])
     assert "3 recordings" in repr(compare(s.items))
+    jobs = [item.job for item in s.items[:2]]
+    assert all(job is not None for job in jobs)
+    of_jobs = compare(*jobs)
+    assert len(of_jobs.entries) == 2 and all(e.chapters for e in of_jobs.entries)
+    assert of_jobs.entries[0].chapters[1][1] == "it turns"  # from the events file
 
 
 def test_the_gallery_filters_and_pages(finished: tuple[Sweep, Path]) -> None:

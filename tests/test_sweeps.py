@@ -510,7 +510,13 @@ def test_displays_escape_what_users_and_servers_wrote(
     sandbox: Path, engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from odyssey_jupyter.display.gallery import gallery_html
-    from odyssey_jupyter.display.sweep_view import SweepFinal, SweepPlan, status_html, status_line
+    from odyssey_jupyter.display.sweep_view import (
+        SweepFinal,
+        SweepPlan,
+        SweepText,
+        status_html,
+        status_line,
+    )
 
     use(monkeypatch, engine.url, engine.api_key)
     evil = "<script>alert(1)</script>"
@@ -525,6 +531,9 @@ def test_displays_escape_what_users_and_servers_wrote(
     for text in (gallery_html(s.items), SweepFinal(s)._repr_html_()):
         assert "<script>alert" not in text and "&lt;script&gt;" in text
     assert "1/1" in status_line(s) and "1 failed" in status_line(s)
+    printed: list[str] = []
+    SweepText(s, write=printed.append)  # a finished sweep: the final summary, once
+    assert len(printed) == 1 and "item 0: failed" in printed[0]
     _name, items = prepare("0s start a {animal}\n2s end", {"animal": [evil, "owl"]}, pack=2)
     plan = SweepPlan("p", items, pack=2)
     assert "2 items, 1 jobs, 4 s of video" in repr(plan)
