@@ -333,6 +333,20 @@ def test_pause_holds_submissions_and_resume_and_cancel_work(
     assert on_server == {r["job_id"] for r in s.results() if r["job_id"]}
 
 
+def test_cancel_active_cancels_the_jobs_in_flight(
+    sandbox: Path, start_engine: Callable[..., RunningEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = start_engine("--workers", "2", "--pace", "realtime")
+    use(monkeypatch, running.url, running.api_key)
+    s = sweep("0s start a long wave, take {seed}\n20s end", {"seed": range(5)}, max_in_flight=2)
+    wait_for(lambda: len([i for i in s.items if i.job_id]) == 2)
+    s.cancel(active=True)
+    counts = s.wait(60)
+    assert s.state == "cancelled" and counts["cancelled"] == 5, s.results()
+    jobs = server_jobs(running)
+    assert len(jobs) == 2 and {j["status"] for j in jobs} == {"cancelled"}
+
+
 # --------------------------------------------------------------------------- lost answers, restarts
 
 

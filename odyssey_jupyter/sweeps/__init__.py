@@ -7,6 +7,7 @@ loop thread; it returns the :class:`Sweep` at once.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -105,8 +106,6 @@ def sweep(
         allow_large=allow_large,
         namespace=namespace,
     )
-    import json
-
     items = [_storable(item, bool(portrait)) for item in items]
     rows = []
     for unit, group in enumerate(chunk(items, pack)):
