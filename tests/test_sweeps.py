@@ -574,3 +574,17 @@ def test_params_from_a_dataframe_like_table(sandbox: Path) -> None:
         {"animal": "owl", "seed": 2},
     ]
     assert items[1].script[0]["start"]["prompt"] == "a owl, take 2"
+
+
+def test_rate_limits_beyond_the_clients_retries_hold_the_sweep_and_it_goes_on(
+    sandbox: Path, engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {j["job_id"] for j in server_jobs(engine)}
+    with FaultProxy(engine.url, retry_after="0.3") as proxy:
+        proxy.add_rule(sequence=["429"] * 7, method="POST", path="/simulation-jobs")
+        use(monkeypatch, proxy.url, engine.api_key)
+        s = sweep(TEMPLATE, {"animal": ["cat", "owl"], "place": ["rain"]}, max_in_flight=1)
+        assert s.wait(120)["completed"] == 2
+        assert proxy.count(method="POST", path="/simulation-jobs", action="429") == 7
+    made = {j["job_id"] for j in server_jobs(engine)} - before
+    assert made == {r["job_id"] for r in s.results()} and len(made) == 2

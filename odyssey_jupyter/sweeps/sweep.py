@@ -234,6 +234,9 @@ class Sweep:
         self.keyed: bool | None = None
         """Whether the server honours idempotency keys (known once the sweep has started)."""
         self._hold_until = 0.0
+        """Submissions wait until then after a 429 concurrent limit (a freed slot ends it)."""
+        self._rate_hold_until = 0.0
+        """Submissions wait until then after RATE_LIMITED (its Retry-After; nothing ends it)."""
         self._lowered_since_slot = False
         self._cancel_active = False
         self._ended: deque[float] = deque(maxlen=10_000)
@@ -338,7 +341,8 @@ class Sweep:
             self._reattach()
             while True:
                 now = time.monotonic()
-                if self.state == "running" and now >= self._hold_until:
+                hold = max(self._hold_until, self._rate_hold_until)
+                if self.state == "running" and now >= hold:
                     self._launch_ready()
                 if self._is_over():
                     break
@@ -346,8 +350,8 @@ class Sweep:
                 assert self._wake is not None
                 self._wake.clear()
                 timeout = None
-                if self.state == "running" and self._hold_until > now and self._pending():
-                    timeout = self._hold_until - now
+                if self.state == "running" and hold > now and self._pending():
+                    timeout = hold - now
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
             if self.state != "cancelled":
@@ -371,6 +375,7 @@ class Sweep:
                 break
             except (AuthenticationError, PermissionDeniedError) as exc:
                 self._pause(f"the API refused the key ({exc}); fix ODYSSEY_API_KEY, then resume()")
+                self._settled_check()  # wait() returns: nothing can change until resume()
                 await self._until_resumed()
             except (OdysseyConnectionError, ServerError, RateLimitError) as exc:
                 log.warning("sweep %s: the API cannot be reached yet (%s)", self.name, exc)
@@ -527,7 +532,7 @@ class Sweep:
             self._set_unit(unit, state="pending")
         elif isinstance(exc, RateLimitError):
             wait = exc.retry_after if exc.retry_after is not None else HOLD_AFTER_LIMIT
-            self._hold_until = max(self._hold_until, now + wait)
+            self._rate_hold_until = max(self._rate_hold_until, now + wait)
             self._set_unit(unit, state="pending")
         elif isinstance(exc, MonthlyLimitError | AccountSuspendedError):
             self._set_unit(unit, state="pending")
