@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "Sweep": "odyssey_jupyter.sweeps",
     "compare": "odyssey_jupyter.display.compare",
     "gallery": "odyssey_jupyter.display.gallery",
+    "show_sweep": "odyssey_jupyter.display.sweep_view",
     "LocalRecording": "odyssey_jupyter.recordings",
     "JobBrowser": "odyssey_jupyter.display.browser",
     "JobStatus": "odyssey_jupyter.types",
