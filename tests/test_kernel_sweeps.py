@@ -179,3 +179,39 @@ def test_the_live_display_buttons_pause_and_resume(
         )
     finally:
         session.shutdown()
+
+
+def test_a_saved_notebook_keeps_the_final_sweep_output(
+    capped_engine: RunningEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Executed headless (nbclient) and saved: the sweep's cell holds the static final output."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for key, value in {
+        "ODYSSEY_API_URL": capped_engine.url,
+        "ODYSSEY_API_KEY": capped_engine.api_key,
+        "ODYSSEY_HISTORY_PATH": str(tmp_path / "history.jsonl"),
+        "ODYSSEY_DISPLAY": "",
+    }.items():
+        monkeypatch.setenv(key, value)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext odyssey_jupyter"),
+        nbformat.v4.new_code_cell(
+            "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]"
+        ),
+        nbformat.v4.new_code_cell(f"%%odyssey_simulate --sweep params --name saved --wait\n{BODY}"),
+    ]
+    NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    cell = nbformat.read(path, as_version=4).cells[2]
+    shown = [o for o in cell.outputs if o.get("output_type") == "display_data"]
+    assert shown, cell.outputs
+    final = shown[-1]["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in final  # no widget left behind
+    assert "saved" in final["text/plain"] and "2/2" in final["text/plain"]
+    html_text = final["text/html"]
+    assert "odyssey-gallery" in html_text and html_text.count("<video") == 2
+    assert "odyssey_recordings/" in html_text  # relative to the notebook: plays from disk
