@@ -141,3 +141,34 @@ def test_the_gallery_filters_and_pages(finished: tuple[Sweep, Path]) -> None:
             "() => Array.from(document.querySelectorAll('.odg-card video')).some(v => !v.paused)",
             timeout=10_000,
         )
+
+
+def test_the_gallery_compares_the_items_ticked(finished: tuple[Sweep, Path]) -> None:
+    s, root = finished
+    path = page_with(root, "gallery-compare.html", gallery_html(s.items, base_dir=root))
+    with chromium() as browser:
+        page = new_page(browser)
+        page.goto(path.as_uri())
+        page.click(".odg-compare-btn")  # nothing ticked: says what to do
+        assert "select 2 to 6" in page.inner_text(".odg-compare")
+        page.check(".odg-card >> nth=0 >> .odg-pick")
+        page.check(".odg-card >> nth=2 >> .odg-pick")
+        page.click(".odg-compare-btn")
+        assert page.locator(".odg-compare video.odc-v").count() == 2
+        assert page.locator(".odg-compare .odc-mark").count() == 4
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('video.odc-v'))"
+            ".every(v => v.readyState >= 2)",
+            timeout=30_000,
+        )
+        page.click(".odg-compare .odc-play")
+        time.sleep(1.0)
+        a, b = times(page)
+        assert a > 0.3 and abs(a - b) < 0.1, (a, b)
+        page.click(".odg-compare .odc-mark >> nth=1")
+        time.sleep(0.3)
+        a, b = times(page)
+        assert abs(a - b) < 0.1, (a, b)
+        page.click(".odg-compare .odc-play")
+        time.sleep(0.3)
+        assert paused(page) == [True, True]

@@ -105,9 +105,8 @@ def entries(things: Iterable[Any]) -> list[CompareEntry]:
     return out
 
 
-_SCRIPT = """
-(function () {
-  var root = document.getElementById(%(id)s);
+SYNC_JS = """
+window.odysseySync = window.odysseySync || function (root, fallback) {
   if (!root || root.dataset.ready) return;
   root.dataset.ready = "1";
   var vids = Array.prototype.slice.call(root.querySelectorAll("video.odc-v"));
@@ -120,7 +119,7 @@ _SCRIPT = """
   function fmt(s) { s = Math.max(0, s || 0); var m = Math.floor(s / 60);
     var r = (s - 60 * m).toFixed(1); return m + ":" + (r < 10 ? "0" : "") + r; }
   function longest() { var d = 0; vids.forEach(function (v) {
-    if (isFinite(v.duration)) d = Math.max(d, v.duration); }); return d || %(duration)s; }
+    if (isFinite(v.duration)) d = Math.max(d, v.duration); }); return d || fallback; }
   function align(t) { vids.forEach(function (v) {
     if (Math.abs(v.currentTime - t) > 0.001) v.currentTime = Math.min(t, v.duration || t); }); }
   function show() { var d = longest(); seek.max = d; seek.value = lead.currentTime;
@@ -145,8 +144,11 @@ _SCRIPT = """
       Math.abs(v.currentTime - lead.currentTime) > 0.05) v.currentTime = lead.currentTime; });
   }, 100);
   root.odysseyCompare = { play: doPlay, pause: doPause, seek: doSeek, videos: vids };
-})();
+};
 """
+"""The one home of the sync rules; the gallery's "Compare selected" uses it too."""
+
+_SCRIPT = SYNC_JS + "window.odysseySync(document.getElementById(%(id)s), %(duration)s);"
 
 
 def compare_html(things: Iterable[Any], *, base_dir: Path | None = None) -> str:
