@@ -209,6 +209,11 @@ def test_a_sweep_keeps_within_the_declared_cap(
         s = sweep("0s start a lantern, take {seed}\n1s end", params, name="capped")
         assert s.wait(180)["completed"] == 14
     assert s.limit == 5 and s.limit_hits == 0  # the engine's declared cap, never exceeded
+    rate = s.videos_per_minute()
+    assert rate is not None and rate > 0 and s.eta_seconds() is None  # nothing left
+    from odyssey_jupyter.display.sweep_view import status_line
+
+    assert "14/14" in status_line(s) and "videos/min" in status_line(s)
     assert sampler.samples > 5 and 1 <= sampler.peak <= 5
     assert_one_job_per_item(s, running)
 
