@@ -593,3 +593,22 @@ def test_rate_limits_beyond_the_clients_retries_hold_the_sweep_and_it_goes_on(
         assert proxy.count(method="POST", path="/simulation-jobs", action="429") == 7
     made = {j["job_id"] for j in server_jobs(engine)} - before
     assert made == {r["job_id"] for r in s.results()} and len(made) == 2
+
+
+def test_wait_says_so_when_the_runtime_stops_and_open_continues(
+    sandbox: Path, start_engine: Callable[..., RunningEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odyssey_jupyter.errors import OdysseyError
+
+    running = start_engine("--workers", "2", "--pace", "realtime")
+    use(monkeypatch, running.url, running.api_key)
+    s = sweep(
+        "0s start a kite, take {seed}\n1s end", {"seed": range(4)}, name="stopped", max_in_flight=1
+    )
+    wait_for(lambda: s.items[0].job_id is not None)
+    shutdown_runtime()  # as %unload_ext or the interpreter's exit would
+    with pytest.raises(OdysseyError, match=r"Sweep\.open"):
+        s.wait(30)
+    again = Sweep.open("stopped")
+    assert again is not s and again.wait(120)["completed"] == 4
+    assert_one_job_per_item(again, running)

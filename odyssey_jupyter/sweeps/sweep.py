@@ -249,6 +249,8 @@ class Sweep:
         self._fatal: BaseException | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._over = False
+        self._retired = False
+        """Replaced by a newer handle on the same ledger (Sweep.open after a runtime stop)."""
 
     # ------------------------------------------------------------------ opening
 
@@ -265,6 +267,7 @@ class Sweep:
                 return live
             if live is not None:  # its runtime was stopped: let go of its ledger and lock
                 _live.pop(name, None)
+                live._retired = True
                 live.ledger.close()
         path = ledger_path(name)
         if not path.exists():
@@ -401,7 +404,10 @@ class Sweep:
         """After a restart: follow jobs already made; settle items whose answer was lost."""
         for unit in self._units.values():
             if unit.state in IN_FLIGHT and unit.job_id is not None and unit.job is None:
-                self._follow(unit, Job.from_id(unit.job_id, download=self.download))
+                job = Job.from_id(unit.job_id, download=self.download)
+                # a handle left from a stopped runtime is not watched by this one's watcher
+                self._runtime.watcher.watch(job)
+                self._follow(unit, job)
             elif unit.state == "submitting" and unit.job_id is None:
                 if self.keyed:
                     self._set_unit(unit, state="pending")  # resent with its own key
@@ -466,7 +472,7 @@ class Sweep:
 
     def _on_job(self, unit: _Unit, job: Job) -> None:
         """A change of one of the sweep's jobs (loop thread)."""
-        if unit.job is not job:
+        if unit.job is not job or self._retired:
             return
         if job.job_id is not None and unit.job_id != job.job_id:
             unit.job_id = job.job_id
@@ -666,7 +672,9 @@ class Sweep:
         def go() -> None:
             if job_id is not None:
                 self._set_unit(unit, state="queued", job_id=job_id, error=None)
-                self._follow(unit, Job.from_id(job_id, download=self.download))
+                job = Job.from_id(job_id, download=self.download)
+                self._runtime.watcher.watch(job)
+                self._follow(unit, job)
             else:
                 self._set_unit(unit, state="pending", key=None, error=None)
             self._settled.clear()
@@ -688,6 +696,11 @@ class Sweep:
             raise RuntimeError("Sweep.wait() would block the odyssey-loop thread")
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         while not self._settled.is_set():
+            if not self._runtime.running:
+                raise OdysseyError(
+                    f"the odyssey runtime stopped under sweep {self.name}; its ledger keeps it: "
+                    f"Sweep.open({self.name!r}) continues it"
+                )
             slice_ = 0.1
             if deadline is not None:
                 remaining = deadline - time.monotonic()
