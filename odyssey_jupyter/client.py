@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 import httpx
 
-from odyssey_jupyter import idempotency
+from odyssey_jupyter import declarations, idempotency
 from odyssey_jupyter.auth import TokenCache
 from odyssey_jupyter.bounded import ACCEPT_ENCODING, read_capped, send_following, settled, within
 from odyssey_jupyter.config import get_config
@@ -174,6 +174,8 @@ class Odyssey:
         self._tokens = TokenCache()
         self._keyed_servers: set[str] = set()
         """Base URLs whose answers declared that they honour idempotency keys."""
+        self._declared: dict[str, tuple[int | None, int | None]] = {}
+        """Base URL -> (max active jobs, render slots) as its answers declared them."""
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
@@ -198,6 +200,22 @@ class Odyssey:
         key = "set" if self._key else "not set"
         local = ", local" if self._local else ""
         return f"<Odyssey url={where!r} key {key}{local}>"
+
+    @property
+    def honours_idempotency_keys(self) -> bool:
+        """Whether the server in use has declared that it keeps submission keys (so far)."""
+        return self._url is not None and self._url in self._keyed_servers
+
+    @property
+    def declared_limits(self) -> tuple[int | None, int | None]:
+        """(max active jobs, render slots) the server in use declared; None where it did not."""
+        if self._url is None:
+            return (None, None)
+        return self._declared.get(self._url, (None, None))
+
+    async def handshake(self) -> None:
+        """Make one authenticated request, so the server's declarations are known."""
+        await self.list_simulations(limit=1)
 
     def _secrets(self) -> list[str | None]:
         return [self._key, self._tokens._token]
@@ -378,6 +396,7 @@ class Odyssey:
             else:
                 if response.headers.get(idempotency.SUPPORT_HEADER) == idempotency.SUPPORT_VALUE:
                     self._keyed_servers.add(base)
+                self._note_declarations(base, response.headers)
                 if response.is_success:
                     return self._json(response, method, path)
                 status = response.status_code
@@ -468,6 +487,13 @@ class Odyssey:
         except InvalidResponseError as exc:
             raise InvalidResponseError(scrub(str(exc), self._secrets()), field=exc.field) from None
 
+    def _note_declarations(self, base: str, headers: httpx.Headers) -> None:
+        """Keep the limits a server declared (an answer without them keeps the old ones)."""
+        old_active, old_slots = self._declared.get(base, (None, None))
+        active = declarations.parse_count(headers.get(declarations.MAX_ACTIVE_HEADER))
+        slots = declarations.parse_count(headers.get(declarations.RENDER_SLOTS_HEADER))
+        self._declared[base] = (active or old_active, slots or old_slots)
+
     def _json(self, response: httpx.Response, method: str, path: str) -> Any:
         if response.status_code == 204 or not response.content:
             return {}
@@ -491,13 +517,21 @@ class Odyssey:
         script_url: str | None = None,
         portrait: bool = True,
         bypass_prompt_expansion: bool | None = None,
+        idempotency_key: str | None = None,
     ) -> SimulationJobDetail:
         """Submit a simulation (one script, a batch, or a script URL); returns the pending job.
 
         Scripts and images are checked before anything is sent. The submission is
         retried when it certainly never reached the server, or, on a server that
         honours idempotency keys, after any transient failure (see ``idempotency``).
+        ``idempotency_key`` is for a caller that keeps the key itself (a sweep's
+        ledger), so that a repeat after a restart is the same submission; by
+        default each call gets a fresh one.
         """
+        if idempotency_key is not None:
+            problem = idempotency.key_problem(idempotency_key)
+            if problem is not None:
+                raise InvalidRequestError(problem)
         body = await build_body(
             script,
             scripts,
@@ -510,7 +544,7 @@ class Odyssey:
             "/simulation-jobs",
             json=body,
             unsent_only=True,
-            idempotency_key=idempotency.new_key(),
+            idempotency_key=idempotency_key or idempotency.new_key(),
         )
         return self._parsed(SimulationJobDetail.from_json, data)
 

@@ -11,7 +11,7 @@ import os
 import threading
 from pathlib import Path
 
-from traitlets import Bool, CaselessStrEnum, Float, Unicode, default, validate
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default, validate
 from traitlets.config import Configurable
 
 from odyssey_jupyter.errors import ConfigurationError
@@ -88,6 +88,12 @@ class OdysseyJupyter(Configurable):
         "in flight (seconds) so that no job is silently lost; any it could not finish are "
         "reported on stderr with their first prompt. 0 reports without waiting.",
     ).tag(config=True)
+    sweep_max_in_flight = Int(
+        10,
+        help="Jobs a sweep keeps queued or running at once when it is not told "
+        "(max_in_flight=). 10 is the hosted API's queue cap; a local engine that "
+        "declares its own cap (--max-queued) is held to that instead.",
+    ).tag(config=True)
 
     @default("wait_by_default")
     def _wait_default(self) -> bool:
@@ -100,6 +106,13 @@ class OdysseyJupyter(Configurable):
             raise ConfigurationError(
                 f"{proposal['trait'].name} must be above 0 seconds, not {value}"  # type: ignore[attr-defined]
             )
+        return value
+
+    @validate("sweep_max_in_flight")
+    def _at_least_one(self, proposal: dict[str, object]) -> int:
+        value: int = int(proposal["value"])  # type: ignore[call-overload]
+        if value < 1:
+            raise ConfigurationError(f"sweep_max_in_flight must be 1 or more, not {value}")
         return value
 
     @validate("embed_max_mb", "finish_submissions_timeout")

@@ -83,6 +83,8 @@ class Job:
         self.created: float = time.time()
         self.local_recordings: list[LocalRecording] | None = None
         self.download: bool = download
+        self.background: bool = False
+        """Followed in bulk (a sweep's job): the watcher never polls faster for it."""
         self._runtime = runtime
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
@@ -179,6 +181,9 @@ class Job:
             self._set(detail=detail, status=detail.status)
         return old_status != detail.status
 
+    def listed_as(self, status: JobStatus) -> None:
+        self._set(status=status)
+
     def finishing(self) -> Coroutine[Any, Any, None] | None:
         """The step that ends a job seen terminal (download when asked, then done); once."""
         if self.detail is None or not self.detail.is_terminal or self.phase not in FOLLOWED_PHASES:
@@ -225,6 +230,8 @@ class Job:
 
     def may_change_soon(self, now: float, high: float) -> bool:
         detail = self.detail
+        if self.background:
+            return False  # followed in bulk: a few seconds late is fine
         if detail is None:
             return True
         if detail.status == JobStatus.PENDING:

@@ -17,7 +17,9 @@ from odyssey_jupyter.types import JobStatus
 SIMULATE_USAGE = (
     "%%odyssey_simulate [--portrait | --landscape] [-o NAME] [--wait] [--timeout SECONDS] "
     "[--cancel-on-interrupt] [--dry-run] [--image PATH_OR_{var}] [--no-download]\n"
-    "%odyssey_simulate [same flags] VARIABLE"
+    "%odyssey_simulate [same flags] VARIABLE\n"
+    "%%odyssey_simulate --sweep PARAMS [--name NAME] [--max-in-flight N] [--pack K] "
+    "[--dry-run] [--wait] [-o NAME]"
 )
 JOBS_USAGE = "%odyssey_jobs [--active] [--status STATUS] [--limit N]"
 LOGIN_USAGE = "%odyssey_login [--url API_URL]"
@@ -44,6 +46,11 @@ class SimulateArgs:
     image: str | None = None
     download: bool = True
     variable: str | None = None
+    sweep: str | None = None
+    """The variable holding a sweep's params (list of dicts, dict of lists, DataFrame)."""
+    sweep_name: str | None = None
+    max_in_flight: int | None = None
+    pack: int = 1
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,52 @@ def simulate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--image", metavar="PATH_OR_{var}")
     parser.add_argument("--no-download", action="store_true")
+    parser.add_argument("--sweep", metavar="PARAMS")
+    parser.add_argument("--name", metavar="NAME")
+    parser.add_argument("--max-in-flight", metavar="N")
+    parser.add_argument("--pack", metavar="K")
     return parser
+
+
+def _whole(flag: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"{flag} takes a whole number, not '{text}'") from None
+    if value < 1:
+        raise UsageError(f"{flag} must be 1 or more, not {value}")
+    return value
+
+
+def _sweep_flags(
+    namespace: argparse.Namespace, *, cell: bool
+) -> tuple[str | None, int | None, int]:
+    """Check --sweep and the flags that only make sense with it."""
+    given = [
+        flag
+        for flag, value in (
+            ("--name", namespace.name),
+            ("--max-in-flight", namespace.max_in_flight),
+            ("--pack", namespace.pack),
+        )
+        if value is not None
+    ]
+    if namespace.sweep is None:
+        if given:
+            raise UsageError(f"{', '.join(given)} only work with --sweep PARAMS")
+        return None, None, 1
+    if not cell:
+        raise UsageError("--sweep needs the cell form: the cell body is the template")
+    if not namespace.sweep.isidentifier():
+        raise UsageError(f"--sweep takes the name of a variable, not '{namespace.sweep}'")
+    if namespace.image is not None:
+        raise UsageError("--image does not apply to --sweep: write image={param} in the template")
+    if namespace.name is not None and not namespace.name.isidentifier():
+        raise UsageError(f"--name takes a plain identifier, not '{namespace.name}'")
+    pack = _whole("--pack", namespace.pack)
+    return namespace.name, _whole("--max-in-flight", namespace.max_in_flight), pack or 1
 
 
 def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
@@ -139,6 +191,7 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
                 f"--dry-run conflicts with {', '.join(clashing)}: a dry run sends nothing"
             )
     wait: bool | None = True if (namespace.wait or timeout is not None) else None
+    sweep_name, max_in_flight, pack = _sweep_flags(namespace, cell=cell)
     return SimulateArgs(
         portrait=not namespace.landscape,
         output=namespace.output,
@@ -149,6 +202,10 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
         image=namespace.image,
         download=not namespace.no_download,
         variable=variable,
+        sweep=namespace.sweep,
+        sweep_name=sweep_name,
+        max_in_flight=max_in_flight,
+        pack=pack,
     )
 
 

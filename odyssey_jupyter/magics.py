@@ -112,6 +112,10 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
         --dry-run                 validate and draw the timeline; nothing is sent
         --image PATH_OR_{var}     start image for every start entry without its own image
         --no-download             do not download the recordings when the job completes
+        --sweep PARAMS            a sweep: the body is a template whose {name}s come from
+                                  each item of PARAMS (list of dicts, dict of lists, or a
+                                  DataFrame), then from notebook variables; with --name NAME,
+                                  --max-in-flight N, --pack K (items per job)
 
         The body, one of:
           a timeline, one entry per line: TIME ACTION [PROMPT] [image=PATH]
@@ -127,6 +131,11 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
         """
         args = parse_simulate_line(line, cell=cell is not None)
         namespace = self._user_ns
+        if args.sweep is not None and cell is not None:
+            from odyssey_jupyter.sweep_magic import run_sweep_cell
+
+            run_sweep_cell(args, cell, namespace)
+            return
         parsed = self._scripts(args, cell, namespace)
         if args.dry_run:
             self._dry_run(args, parsed, namespace)

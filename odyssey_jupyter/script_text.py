@@ -765,3 +765,19 @@ def format_timeline(scripts: Sequence[Script]) -> str:
             rows.append(row)
         blocks.append("\n".join(rows))
     return "\n---\n".join(blocks)
+
+
+def fill_placeholders(text: str, namespace: Mapping[str, Any]) -> Any:
+    """A string with ``{name}`` placeholders filled by the timeline's own rules.
+
+    A string that is one whole placeholder (``"{photo}"``) becomes the value
+    itself, as ``image={photo}`` does, so an image may be bytes or a PIL image;
+    otherwise each ``{name}`` becomes ``str(value)`` and ``{{``/``}}`` are braces.
+    """
+    whole = re.fullmatch(r"\{([^{}]+)\}", text)
+    if whole:
+        return _lookup(whole.group(1).strip(), namespace, line=None, source_line=None)
+    try:
+        return _substitute(text, namespace, 0, text)
+    except ScriptError as exc:  # the same error, without a cell line it never had
+        raise ScriptError(exc.problem, hint=exc.hint, source_line=text) from None

@@ -15,10 +15,15 @@ x1.5 while nothing changes. It stays at most 1 s while some job may change soon
 wait, or running with no way to tell when it ends), so a server change shows
 within about a second; it grows to ``poll_interval_max`` while every job is
 queued for a while or running far from its end (judged from its progress, or
-from its script's length). ``Retry-After`` is honoured. When the API cannot be
-reached every watched job is marked ``reconnecting`` and the watcher retries
-with backoff until it recovers; no exception ends the loop, and it always
-sleeps between ticks.
+from its script's length). Jobs marked ``background`` (a sweep's, followed in
+bulk) never make it hurry: their changes and youth leave the interval to grow
+to ``poll_interval_max``, a change between active states is read from the list
+alone (no detail request), and they get no progress refreshes; so a sweep costs
+about one list request per interval plus one detail per job that ends (a new
+background job does not wake the watcher early either). ``Retry-After`` is
+honoured. When the API cannot be reached every watched job is marked
+``reconnecting`` and the watcher retries with backoff until it recovers; no
+exception ends the loop, and it always sleeps between ticks.
 """
 
 from __future__ import annotations
@@ -91,6 +96,10 @@ class WatchedJob(Protocol):
     @property
     def reconnecting(self) -> bool: ...
 
+    @property
+    def background(self) -> bool:
+        """Followed in bulk (a sweep's job): a few seconds late is fine, never a hurry."""
+
     needs_detail: bool
     """The list cannot tell this job's state: fetch its detail on the next tick."""
     last_detail_at: float
@@ -98,6 +107,9 @@ class WatchedJob(Protocol):
 
     def apply(self, detail: SimulationJobDetail) -> bool:
         """Take a fresh detail; True when the status changed."""
+
+    def listed_as(self, status: JobStatus) -> None:
+        """The active list shows a new status for this background job (no detail fetched)."""
 
     def finishing(self) -> Coroutine[Any, Any, None] | None:
         """The step that ends a job whose detail is terminal (download, done); None after."""
@@ -205,7 +217,8 @@ class Watcher:
         self._jobs[job.job_id] = job
         if self._task is None or self._task.done():
             self._task = self._runtime.loop.create_task(self._run(), name="odyssey-watcher")
-        self._wake_now()
+        if not job.background or len(self._jobs) == 1:
+            self._wake_now()
 
     def _unwatch(self, job: WatchedJob) -> None:
         if job.job_id is not None:
@@ -352,6 +365,10 @@ class Watcher:
                 if job in need:
                     continue
                 status = listed.get(job.job_id or "")
+                if job.background and status is not None and job.status is not None:
+                    if status != job.status:
+                        job.listed_as(status)  # still active: the list says enough
+                    continue
                 if status is None or job.status is None or status != job.status:
                     need.append(job)
         counts["changed"] = len(need)
@@ -378,7 +395,8 @@ class Watcher:
                         # an unusable answer would come back the same: show it, stop polling
                         self._give_up(job, exc)
                         return True
-                    return self.observe(job, detail)
+                    # a background job's change does not drop the interval to the short end
+                    return self.observe(job, detail) and not job.background
 
             results = await asyncio.gather(*(fetch(job) for job in need))
             changed = any(results)
@@ -405,6 +423,8 @@ class Watcher:
         best: WatchedJob | None = None
         for job in jobs:
             detail = job.detail
+            if job.background:
+                continue
             if detail is None or detail.progress is None or detail.status == JobStatus.PENDING:
                 continue
             if now - job.last_detail_at < PROGRESS_EVERY:
@@ -419,7 +439,9 @@ class Watcher:
         urgent = False
         soon = False
         for job in self._jobs.values():
-            if now_wall - job.created < YOUNG_SECONDS or job.near_expected_end(now):
+            if job.background:
+                pass  # followed in bulk (a sweep's): never a reason to hurry
+            elif now_wall - job.created < YOUNG_SECONDS or job.near_expected_end(now):
                 urgent = True
             if job.may_change_soon(now, high):
                 soon = True

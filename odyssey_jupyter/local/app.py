@@ -32,7 +32,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from odyssey_jupyter import idempotency
+from odyssey_jupyter import declarations, idempotency
 from odyssey_jupyter.local.dispatcher import Dispatcher
 from odyssey_jupyter.local.door import LOOPBACK_NAMES, FrontDoor, not_json_problem
 from odyssey_jupyter.local.keys import TokenSigner, UrlSigner, same_secret
@@ -594,8 +594,24 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
 
 
+def declared_limits(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """``Odyssey-Max-Active`` (when capped) and ``Odyssey-Render-Slots``, for sizing sweeps."""
+    app = scope.get("app")
+    state: EngineState | None = getattr(getattr(app, "state", None), "engine", None)
+    if state is None:
+        return []
+    out = [
+        (declarations.RENDER_SLOTS_HEADER.lower().encode(), str(state.dispatcher.workers).encode())
+    ]
+    if state.max_active is not None:
+        out.append(
+            (declarations.MAX_ACTIVE_HEADER.lower().encode(), str(state.max_active).encode())
+        )
+    return out
+
+
 class DeclareIdempotency:
-    """Adds ``Idempotency-Keys: honoured`` to every answer, so clients may repeat submissions."""
+    """Adds ``Idempotency-Keys: honoured`` (and the engine's limits) to every answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -614,6 +630,7 @@ class DeclareIdempotency:
                         idempotency.SUPPORT_VALUE.encode(),
                     )
                 )
+                headers.extend(declared_limits(scope))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -107,7 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--rate-limit", type=_positive_float, default=None, help="requests/s per key"
     )
-    serve.add_argument("--max-active", type=_positive_int, default=None, help="active jobs at most")
+    serve.add_argument(
+        "--max-active",
+        "--max-queued",
+        dest="max_active",
+        type=_positive_int,
+        default=None,
+        help="jobs queued or running per key at most (429 CONCURRENT_LIMIT_REACHED beyond)",
+    )
     serve.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
     serve.add_argument(
         "--max-active-streams",

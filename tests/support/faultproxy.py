@@ -7,6 +7,7 @@ chosen share of requests, misbehaves the way real networks and servers do:
 ``ok``          forward the request and relay the answer
 ``500`` ...     answer 401/408/500/502/503/504 itself, without forwarding
 ``429``         answer 429 ``RATE_LIMITED`` with a ``Retry-After`` header, without forwarding
+``429_monthly`` answer 429 ``MONTHLY_LIMIT_REACHED`` (``429_suspended``: ``ACCOUNT_SUSPENDED``)
 ``reset``       read the request, then reset the connection (nothing forwarded)
 ``stall``       read the request, then say nothing for ``stall_seconds`` (a read timeout)
 ``truncate``    forward, then relay the headers and only half of the body, and hang up
@@ -49,7 +50,9 @@ from urllib.parse import urlsplit
 
 STATUS_FAULTS = {"401", "408", "500", "502", "503", "504"}
 FORWARDING = {"ok", "truncate", "reset_after", "500_after", "stall_after"}
-FAULTS = frozenset(STATUS_FAULTS | FORWARDING | {"429", "reset", "stall"})
+USAGE_FAULTS = {"429_monthly": "MONTHLY_LIMIT_REACHED", "429_suspended": "ACCOUNT_SUSPENDED"}
+"""Answer 429 with a hosted usage-error body of that code, without forwarding."""
+FAULTS = frozenset(STATUS_FAULTS | FORWARDING | set(USAGE_FAULTS) | {"429", "reset", "stall"})
 
 _REASONS = {
     401: "Unauthorized",
@@ -320,6 +323,11 @@ class FaultProxy:
                 },
                 extra={"Retry-After": self.retry_after},
             )
+            return
+        if action in USAGE_FAULTS:
+            code = USAGE_FAULTS[action]
+            body = {"error": code, "message": f"{code} (injected)", "action": "Upgrade your plan"}
+            await self._answer(writer, 429, body)
             return
         if action == "reset":
             self._reset(writer)

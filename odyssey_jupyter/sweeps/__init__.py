@@ -1,0 +1,127 @@
+"""Sweeps: one template, many params, run under the account's limits and kept in a ledger.
+
+``sweep(template, params)`` checks every item first (nothing is sent or written
+when one is bad), writes the ledger, and starts the scheduler on the runtime's
+loop thread; it returns the :class:`Sweep` at once.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+from odyssey_jupyter.sweeps.plan import (
+    PlannedItem,
+    check_name,
+    chunk,
+    params_json,
+    plan_items,
+)
+from odyssey_jupyter.sweeps.sweep import Sweep, SweepFailedError, SweepItem
+
+
+def _storable(item: PlannedItem, portrait: bool) -> PlannedItem:
+    """Start images that JSON cannot hold (bytes, PIL, arrays) become data URLs now."""
+    from odyssey_jupyter.submission import with_data_urls
+
+    needs = any(
+        isinstance(e.get("start"), dict)
+        and "image" in e["start"]
+        and not isinstance(e["start"]["image"], str)
+        for e in item.script
+    )
+    if not needs:
+        return item
+    return PlannedItem(
+        item.index, item.params, with_data_urls(item.script, portrait=portrait, script_index=None)
+    )
+
+
+def default_name() -> str:
+    return time.strftime("sweep_%Y%m%d_%H%M%S_") + secrets.token_hex(2)
+
+
+def prepare(
+    template: Any,
+    params: Any,
+    *,
+    name: str | None = None,
+    pack: int = 1,
+    max_in_flight: int | None = None,
+    allow_large: bool = False,
+    namespace: Mapping[str, Any] | None = None,
+) -> tuple[str, list[PlannedItem]]:
+    """Check everything about a sweep without sending or writing anything."""
+    chosen = check_name(name) if name is not None else default_name()
+    if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+        raise ScriptError(f"pack must be a whole number of 1 or more, not {pack!r}")
+    if max_in_flight is not None and (
+        isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1
+    ):
+        raise ScriptError(
+            f"max_in_flight must be a whole number of 1 or more, not {max_in_flight!r}"
+        )
+    if ledger_path(chosen).exists():
+        raise ScriptError(
+            f"a sweep named {chosen!r} already exists",
+            hint=f"Sweep.open({chosen!r}) continues it; or choose another name",
+        )
+    items = plan_items(template, params, namespace=namespace, allow_large=allow_large)
+    return chosen, items
+
+
+def sweep(
+    template: Any,
+    params: Any,
+    *,
+    name: str | None = None,
+    portrait: bool = True,
+    max_in_flight: int | None = None,
+    pack: int = 1,
+    download: bool = True,
+    allow_large: bool = False,
+    namespace: Mapping[str, Any] | None = None,
+) -> Sweep:
+    """Run ``template`` once per item of ``params``; returns the running :class:`Sweep`.
+
+    ``template``: timeline text with ``{placeholders}`` (as in the cell magic) or a
+    list of entries whose strings hold them. ``params``: a list of dicts, a dict
+    of lists (their product) or a pandas DataFrame. ``pack=K`` sends up to K items
+    per job (``scripts=``). ``max_in_flight`` defaults to the server's declared
+    cap, else the ``sweep_max_in_flight`` setting (10, the hosted queue cap).
+    ``namespace`` supplies placeholders the params do not (the magic passes the
+    notebook's variables).
+    """
+    chosen, items = prepare(
+        template,
+        params,
+        name=name,
+        pack=pack,
+        max_in_flight=max_in_flight,
+        allow_large=allow_large,
+        namespace=namespace,
+    )
+    items = [_storable(item, bool(portrait)) for item in items]
+    rows = []
+    for unit, group in enumerate(chunk(items, pack)):
+        for item in group:
+            rows.append((item.index, unit, params_json(item.params), json.dumps(item.script)))
+    meta = {
+        "name": chosen,
+        "created": time.time(),
+        "portrait": bool(portrait),
+        "pack": pack,
+        "download": bool(download),
+        "max_in_flight": max_in_flight,
+        "version": 1,
+    }
+    ledger = Ledger.create(ledger_path(chosen), meta, rows)
+    return Sweep(chosen, ledger).start()
+
+
+__all__ = ["Sweep", "SweepFailedError", "SweepItem", "prepare", "sweep"]
