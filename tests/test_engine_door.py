@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from typing import Any
 
@@ -241,6 +242,32 @@ def test_max_active_streams_counts_streams_of_active_jobs(
             wait_terminal(client, job.json()["job_id"])
         again = client.post("/simulation-jobs", json={"script": streams(2, 1)})
         assert again.status_code == 200
+
+
+def test_racing_submissions_cannot_all_pass_the_active_job_cap(
+    start_engine: Callable[..., RunningEngine],
+) -> None:
+    """Parsing runs in threads, so the cap is checked and the job inserted under one lock."""
+    running = start_engine("--workers", "1", "--pace", "realtime", "--max-active", "3")
+    with closing(client_for(running)) as client:
+        token = client.headers["Authorization"]
+
+        def submit(index: int) -> int:
+            answer = httpx.post(
+                f"{running.url}/simulation-jobs",
+                json={"script": streams(1, 30 + index)},
+                headers={"Authorization": token},
+                timeout=60,
+            )
+            return answer.status_code
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            codes = list(pool.map(submit, range(12)))
+        assert sorted(codes) == [200] * 3 + [429] * 9
+        active = client.get("/simulation-jobs", params={"active": "true", "limit": 100}).json()
+        assert active["total"] == 3
+        for job in active["jobs"]:
+            client.delete(f"/simulation-jobs/{job['job_id']}")
 
 
 # --------------------------------------------------------------------------- hostile bytes

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,9 @@ class EngineState:
     body_timeout: float = 60.0
     hosts: frozenset[str] = LOOPBACK_NAMES
     auth_throttle: AuthThrottle | None = None
+    admission: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held from the active-job checks to the insert, so racing submissions cannot all pass
+    a cap that only one more job fits under (parsing still runs in parallel)."""
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -379,33 +382,36 @@ async def submit_job(request: Request) -> Response:
         submission = await parse_submission(body)
     except SubmitError as exc:
         raise ApiError(422, str(exc)) from None
-    if state.max_active is not None:
-        active = state.store.count_active(owner)
-        if active >= state.max_active:
-            raise ApiError(
-                429, "too many active jobs", body=concurrent_limit_body(active, state.max_active)
+    async with state.admission:
+        if state.max_active is not None:
+            active = state.store.count_active(owner)
+            if active >= state.max_active:
+                raise ApiError(
+                    429,
+                    "too many active jobs",
+                    body=concurrent_limit_body(active, state.max_active),
+                )
+        streams = submission.streams
+        check_job_size(state, owner, [duration for _s, _p, duration in streams])
+        for script_index, _plan_index, duration_ms in streams:
+            if frame_count(duration_ms, state.fps) < 1:
+                raise ApiError(
+                    422,
+                    f"script {script_index}: a stream is shorter than one frame "
+                    f"at {state.fps} fps; make it last longer",
+                )
+        try:
+            job_id = await run_in_threadpool(
+                state.store.create_job,
+                owner=owner,
+                scripts=submission.scripts,
+                streams=streams,
+                portrait=submission.portrait,
+                bypass_vlm_expansion=submission.bypass_vlm_expansion,
+                idempotency=key,
             )
-    streams = submission.streams
-    check_job_size(state, owner, [duration for _s, _p, duration in streams])
-    for script_index, _plan_index, duration_ms in streams:
-        if frame_count(duration_ms, state.fps) < 1:
-            raise ApiError(
-                422,
-                f"script {script_index}: a stream is shorter than one frame "
-                f"at {state.fps} fps; make it last longer",
-            )
-    try:
-        job_id = await run_in_threadpool(
-            state.store.create_job,
-            owner=owner,
-            scripts=submission.scripts,
-            streams=streams,
-            portrait=submission.portrait,
-            bypass_vlm_expansion=submission.bypass_vlm_expansion,
-            idempotency=key,
-        )
-    except IdempotencyConflict as exc:
-        raise key_conflict(exc) from None
+        except IdempotencyConflict as exc:
+            raise key_conflict(exc) from None
     state.dispatcher.wake()
     job = state.store.job(job_id)
     assert job is not None
