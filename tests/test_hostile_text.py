@@ -293,6 +293,8 @@ def test_a_refused_server_id_is_reported_escaped_and_the_sweep_ends(
     assert "is not an id" in text and PAYLOADS[3] in text
     assert escape(PAYLOADS[3]) in final and "done" in text
     assert injections(final) == []
+    listed = next(f.content for f in fragments if f.name == "browser refused list")
+    assert "not an id" in listed and escape(PAYLOADS[3]) in listed, listed
 
 
 def test_inline_scripts_hold_no_untrusted_text(fragments: list[Fragment]) -> None:

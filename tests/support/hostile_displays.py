@@ -290,6 +290,14 @@ def collect_sweeps(
     finished_jobs = [item.job for item in with_video[:2] if item.job is not None]
     if len(finished_jobs) == 2:
         add_display("sweep compare jobs", compare(*finished_jobs))
+
+    # --- the list now holds the refused ids: the browser says so, as text
+    browser_module.clear_caches()
+    browser = JobBrowser(namespace={}, auto_refresh=False)
+    browser.wait(timeout)
+    add("browser refused list", "widget", browser._message.value)
+    add("browser refused list caption", "widget", browser._caption.value)
+    browser.close()
     return found
 
 
