@@ -214,8 +214,15 @@ class Odyssey:
         return self._declared.get(self._url, (None, None))
 
     async def handshake(self) -> None:
-        """Make one authenticated request, so the server's declarations are known."""
-        await self.list_simulations(limit=1)
+        """Make one authenticated request, so the server's declarations are known.
+
+        Only the answer's headers matter: a list holding an entry this client refuses
+        (an id with a '/', say) still declared the server's limits and keys.
+        """
+        try:
+            await self.list_simulations(limit=1)
+        except InvalidResponseError as exc:
+            logger.info("the handshake's job list was refused (%s); its headers were read", exc)
 
     def _secrets(self) -> list[str | None]:
         return [self._key, self._tokens._token]

@@ -1,14 +1,16 @@
 """Every display fed hostile strings, rendered in the real Chromium: zero script runs.
 
 The fragments come from ``support.hostile_displays.collect`` (a fake Simulate API
-answering with the corpus, plus hostile prompts, variable values and file names).
+answering with the corpus, plus hostile prompts, variable values and file names;
+final outputs, browser snapshots, notices and every sweep display included).
 They are put into one page the way the frontends do it: an ``ipywidgets.HTML``
 value is set as ``innerHTML`` (what its view does); a ``text/html`` output is set
 as ``innerHTML`` and its ``<script>`` elements are then run, as JupyterLab does for
 trusted outputs; ``text/plain`` becomes text. Every corpus payload that runs calls
 ``window.__pwned(n)`` or opens a dialog; the page records both, and every console
 message. Hover and focus events are fired on every element, and any link or
-action whose URL is ``javascript:`` is clicked. A control page renders the raw
+action whose URL is ``javascript:`` is clicked; the gallery's filters and its
+"Compare selected", and compare's chapter markers, are used. A control page renders the raw
 corpus to prove the hook sees what it should.
 """
 
@@ -82,6 +84,34 @@ _PROVOKE = """
 }
 """
 
+_DRIVE = """
+() => {
+  // The gallery's and compare's own scripts build DOM from the items' data: use them.
+  let used = 0;
+  for (const gallery of Array.from(document.querySelectorAll('#root .odyssey-gallery'))) {
+    for (const select of Array.from(gallery.querySelectorAll('select'))) {
+      for (const option of Array.from(select.options)) {
+        select.value = option.value;
+        select.dispatchEvent(new Event('change'));
+        used++;
+      }
+      select.value = '';
+      select.dispatchEvent(new Event('change'));
+    }
+    const picks = Array.from(gallery.querySelectorAll('.odg-pick')).slice(0, 3);
+    picks.forEach((pick) => { pick.checked = true; });
+    const button = gallery.querySelector('.odg-compare-btn');
+    if (button && picks.length >= 2) { button.click(); used++; }
+  }
+  for (const mark of Array.from(document.querySelectorAll('#root .odc-mark'))) {
+    mark.dispatchEvent(new Event('mouseover'));
+    mark.click();
+    used++;
+  }
+  return used;
+}
+"""
+
 _SETTLED = """
 () => Array.from(document.images).every((img) => img.complete)
 """
@@ -117,6 +147,7 @@ def render(browser: Any, fragments: list[tuple[str, str]]) -> dict[str, Any]:
         page.goto(f"{ORIGIN}/lab")
         elements = page.evaluate(_RENDER, fragments)
         page.wait_for_function(_SETTLED, timeout=60_000)
+        driven = page.evaluate(_DRIVE)
         clicked = page.evaluate(_PROVOKE)
         page.wait_for_timeout(500)  # let queued error/load/toggle handlers fire
         page.wait_for_function(_SETTLED, timeout=60_000)
@@ -130,6 +161,7 @@ def render(browser: Any, fragments: list[tuple[str, str]]) -> dict[str, Any]:
         "console": console,
         "elements": elements,
         "clicked": clicked,
+        "driven": driven,
         "location": href,
     }
 
@@ -163,7 +195,7 @@ def test_the_hook_sees_the_corpus_run_when_it_is_not_escaped(chromium: Any) -> N
 def test_every_display_runs_no_script_from_hostile_strings(
     chromium: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with hostile_server() as server:
+    with hostile_server(slashed_every=4) as server:
         point_at(monkeypatch, tmp_path, server.url)
         fragments = collect(server, tmp_path)
     with hostile_server(total=PAYLOADS[0]) as server:
@@ -175,6 +207,8 @@ def test_every_display_runs_no_script_from_hostile_strings(
     pairs = _pairs(fragments)
     outcome = render(chromium, pairs)
     assert outcome["elements"] > len(pairs)  # the displays really were built in the page
+    assert outcome["driven"] > 10  # gallery filters, its Compare and the chapter markers were used
+    assert "sweep gallery" in {f.name for f in fragments}
     _assert_nothing_ran(outcome)
     # Keep what was rendered next to the test results, for a person to look at.
     out = lab.SCREENSHOTS.parent / "hostile-fragments.json"

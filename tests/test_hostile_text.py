@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 import html
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.hostile import PAYLOADS, URL_PAYLOADS, hostile_server, injections
+from support.hostile import PAYLOADS, SLASHLESS, URL_PAYLOADS, hostile_server, injections, scripts
 from support.hostile_displays import Fragment, collect, collect_bad_total, point_at
 
 from odyssey_jupyter.display.browser_rows import RowData, html_table, info_html, text_table
@@ -176,7 +177,7 @@ def test_the_dry_run_escapes_prompts_and_labels() -> None:
 
 @pytest.fixture
 def fragments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[Fragment]]:
-    with hostile_server() as server:
+    with hostile_server(slashed_every=4) as server:
         point_at(monkeypatch, tmp_path, server.url)
         found = collect(server, tmp_path)
     yield found
@@ -202,6 +203,25 @@ def test_every_display_fed_hostile_strings_makes_no_markup_of_them(
         "browser preview",
         "browser table",
         "browser text",
+        "final output",
+        "final output text",
+        "last state",
+        "last state text",
+        "browser snapshot",
+        "browser saved copy",
+        "notice",
+        "sweep dry run",
+        "sweep dry run text",
+        "sweep refused",
+        "sweep panel",
+        "sweep live panel",
+        "sweep live gallery",
+        "sweep text",
+        "sweep final",
+        "sweep final text",
+        "sweep gallery",
+        "sweep compare",
+        "sweep compare jobs",
     ):
         assert wanted in names, f"no {wanted} was produced"
     markup = [f for f in fragments if f.kind != "text"]
@@ -233,6 +253,105 @@ def test_the_browser_error_line_and_load_line_quote_server_strings(
         assert len(node) == 1 and isinstance(node[0], ast.Assign)
         call = node[0].value
         assert isinstance(call, ast.Call) and isinstance(call.args[0], ast.Constant)
+
+
+def test_the_later_displays_show_the_hostile_strings_as_text(fragments: list[Fragment]) -> None:
+    """Final outputs, snapshots, notices and sweeps got the corpus, and show it escaped."""
+
+    def markup(prefix: str) -> str:
+        found = [f.content for f in fragments if f.name.startswith(prefix) and f.kind != "text"]
+        assert found, prefix
+        return "".join(found)
+
+    # a server's error message, a stream's, and a job id, on the final output
+    assert escape(PAYLOADS[11]) in markup("final output") or escape(PAYLOADS[12]) in markup(
+        "final output"
+    )
+    assert escape(PAYLOADS[1]) in markup("final output")
+    assert escape(PAYLOADS[1]) in markup("browser snapshot")
+    assert escape(PAYLOADS[1]) in markup("browser saved copy")
+    assert escape(URL_PAYLOADS[0]) in markup("notice")
+    # params values (prompts, numbers, file names) in the gallery's labels and filters
+    gallery = markup("sweep gallery")
+    for text in (PAYLOADS[0], PAYLOADS[4]):
+        assert escape(text) in gallery, text
+    assert f'<option value="{escape(PAYLOADS[3])}">' in gallery
+    assert escape(PAYLOADS[0]) in markup("sweep compare")
+    assert escape(PAYLOADS[0]) in markup("sweep dry run")
+    # a hostile sweep or param name is refused with a message that names it
+    refused = [f.content for f in fragments if f.name == "sweep refused"]
+    assert any("sweep name" in text and PAYLOADS[0] in text for text in refused)
+    assert any("param name" in text for text in refused)
+
+
+def test_a_refused_server_id_is_reported_escaped_and_the_sweep_ends(
+    fragments: list[Fragment],
+) -> None:
+    """An id with a '/' is refused by the client; the item fails saying so, nothing hangs."""
+    final = next(f.content for f in fragments if f.name == "sweep final")
+    text = next(f.content for f in fragments if f.name == "sweep final text")
+    assert "is not an id" in text and PAYLOADS[3] in text
+    assert escape(PAYLOADS[3]) in final and "done" in text
+    assert injections(final) == []
+    listed = next(f.content for f in fragments if f.name == "browser refused list")
+    assert "not an id" in listed and escape(PAYLOADS[3]) in listed, listed
+
+
+def test_inline_scripts_hold_no_untrusted_text(fragments: list[Fragment]) -> None:
+    """The gallery's and compare's scripts interpolate only their own ids and numbers."""
+    found = [code for f in fragments if f.kind == "output" for code in scripts(f.content)]
+    assert len(found) >= 4, "no inline script was produced"
+    pieces = {"__pwned", "alert(", "onerror", "<!--", "</", "\u2028", "\u2029"}
+    pieces |= {text for text in PAYLOADS if len(text) > 8}
+    for code in found:
+        assert not [p for p in pieces if p in code], code[:200]
+        assert "\u2028" not in code and "\u2029" not in code
+
+
+def test_gallery_and_compare_scripts_are_their_templates_exactly(tmp_path: Path) -> None:
+    """Nothing from an item reaches script source: the script is the template, filled
+    with a random element id and numbers only."""
+    import re
+
+    from odyssey_jupyter.display import compare as compare_module
+    from odyssey_jupyter.display import gallery as gallery_module
+
+    rec = _recording(tmp_path, PAYLOADS[3])
+
+    class Item:
+        def __init__(self, index: int, text: str) -> None:
+            self.index, self.params, self.status = index, {"style": text}, text
+            self.error, self.recordings = text, [rec]
+            self.script = [{"timestamp_ms": 0, "start": {"prompt": text}}]
+
+    items = [Item(i, text) for i, text in enumerate(PAYLOADS)]
+    markup = gallery_module.gallery_html(items, page_size=5)
+    (code,) = scripts(markup)
+    ident = re.search(r'class="odyssey-gallery" id="(odg-[0-9a-f]+)"', markup)
+    assert ident is not None
+    expected = compare_module.SYNC_JS + gallery_module._SCRIPT % {
+        "id": json.dumps(ident.group(1)),
+        "size": 5,
+    }
+    assert code == expected and injections(markup) == []
+    markup = compare_module.compare_html(items[:3])
+    (code,) = scripts(markup)
+    ident = re.search(r'class="odyssey-compare" id="(odc-[0-9a-f]+)"', markup)
+    assert ident is not None
+    longest = json.dumps(max(t.time_s for t in rec.chapters))
+    expected = compare_module._SCRIPT % {"id": json.dumps(ident.group(1)), "duration": longest}
+    assert code == expected and injections(markup) == []
+
+
+@pytest.mark.parametrize("job_id", [*SLASHLESS, 'x"); import os; ("'])
+def test_the_kernel_stopped_note_quotes_the_id(job_id: str) -> None:
+    from odyssey_jupyter.display.final_output import stopped_note
+
+    note = stopped_note(job_id)
+    call = note.split("server. ", 1)[1].removesuffix(" follows it again.")
+    node = ast.parse(call, mode="eval").body
+    assert isinstance(node, ast.Call) and len(node.args) == 1
+    assert isinstance(node.args[0], ast.Constant) and node.args[0].value == job_id
 
 
 def test_a_hostile_list_total_is_shown_as_text(

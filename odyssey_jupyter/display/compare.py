@@ -12,7 +12,6 @@ every 100 ms while playing any that drifted more than 50 ms is put back.
 
 from __future__ import annotations
 
-import html
 import json
 import secrets
 from collections.abc import Iterable, Sequence
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from odyssey_jupyter.display.markup import escape, printable, safe_url
 from odyssey_jupyter.display.player import data_url, relative_src, should_embed
 
 MIN_ITEMS = 2
@@ -162,10 +162,10 @@ def compare_html(things: Iterable[Any], *, base_dir: Path | None = None) -> str:
         players.append(
             '<figure style="margin:0;flex:1 1 0;min-width:110px;max-width:320px">'
             f'<video class="odc-v" controls preload="auto" muted playsinline '
-            f'src="{html.escape(video_src(entry.video, base_dir), quote=True)}" '
+            f'src="{safe_url(video_src(entry.video, base_dir))}" '
             'style="width:100%;display:block;background:#000"></video>'
             f'<figcaption style="font-size:0.85em;word-break:break-all">'
-            f"{html.escape(entry.label)}</figcaption></figure>"
+            f"{escape(entry.label)}</figcaption></figure>"
         )
     rows = []
     for row, entry in enumerate(chosen):
@@ -174,7 +174,7 @@ def compare_html(things: Iterable[Any], *, base_dir: Path | None = None) -> str:
             title = f"{entry.label} @ {seconds:.1f}s: {prompt}"
             rows.append(
                 f'<span class="odc-mark" data-time="{seconds:.3f}" data-row="{row}" '
-                f'title="{html.escape(title, quote=True)}" style="position:absolute;'
+                f'title="{escape(title)}" style="position:absolute;'
                 f"left:{left:.2f}%;top:{22 + 6 * row}px;width:6px;height:6px;margin-left:-3px;"
                 f'border-radius:3px;background:hsl({row * 60},70%,45%);cursor:pointer"></span>'
             )
@@ -213,7 +213,7 @@ class Compare:
     def __repr__(self) -> str:
         lines = [f"<Compare of {len(self.entries)} recordings>"]
         lines += [f"  {e.label}: {e.video}" for e in self.entries]
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
 
 def compare(*things: Any, base_dir: Path | None = None) -> Compare:

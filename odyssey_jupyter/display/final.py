@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from odyssey_jupyter.display.markup import escape
+from odyssey_jupyter.display.markup import escape, printable
 from odyssey_jupyter.display.status import (
     JobLike,
     StatusView,
@@ -104,7 +104,7 @@ def final_bundle(job: JobLike, *, players: bool = True) -> MimeBundle:
     if recordings:
         parts.append(PlayerGroup(recordings)._repr_html_())
     parts.append("</div>")
-    return {"text/html": "".join(parts), "text/plain": "\n".join(lines)}
+    return {"text/html": "".join(parts), "text/plain": printable("\n".join(lines))}
 
 
 def live_bundle(job: JobLike, *, note: str | None = None) -> MimeBundle:
@@ -115,7 +115,10 @@ def live_bundle(job: JobLike, *, note: str | None = None) -> MimeBundle:
     if note:
         text += f"\n{note}"
         body += f'<div class="odyssey-note" style="color:#555">{escape(note)}</div>'
-    return {"text/html": f'<div class="odyssey-last-state">{body}</div>', "text/plain": text}
+    return {
+        "text/html": f'<div class="odyssey-last-state">{body}</div>',
+        "text/plain": printable(text),
+    }
 
 
 def is_over(job: JobLike) -> bool:

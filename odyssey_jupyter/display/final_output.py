@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from odyssey_jupyter.display.final import MimeBundle, final_bundle, live_bundle
+from odyssey_jupyter.display.markup import python_literal
 from odyssey_jupyter.display.status import JobLike, StatusWidget, snapshot
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -193,21 +194,22 @@ def live_outputs() -> list[JobOutput]:
         return list(_live)
 
 
+def stopped_note(job_id: str | None) -> str:
+    """The line under a frozen output; the id is a quoted literal, so the call can be pasted."""
+    if not job_id:
+        return "The kernel stopped before this job was submitted."
+    return (
+        "The kernel stopped before this job ended; it goes on on the server. "
+        f"odyssey_jupyter.Job.from_id({python_literal(job_id)}) follows it again."
+    )
+
+
 def freeze_all() -> int:
     """Freeze every live job output into its last state (kernel shutdown); how many were."""
     count = 0
     for output in live_outputs():
-        job = output.job
-        ident = job.job_id
-        if ident:
-            note = (
-                "The kernel stopped before this job ended; it goes on on the server. "
-                f"odyssey_jupyter.Job.from_id({ident!r}) follows it again."
-            )
-        else:
-            note = "The kernel stopped before this job was submitted."
         try:
-            count += output.freeze(note)
+            count += output.freeze(stopped_note(output.job.job_id))
         except Exception:  # shutting down: one broken output must not stop the others
             continue
     return count
@@ -221,4 +223,5 @@ __all__ = [
     "live_outputs",
     "publish",
     "resend_recent_finals",
+    "stopped_note",
 ]

@@ -14,7 +14,6 @@ put into attribute names.
 
 from __future__ import annotations
 
-import html
 import json
 import secrets
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.display.compare import SYNC_JS, chapters_of_script, video_src
+from odyssey_jupyter.display.markup import escape, safe_url
 
 PAGE_SIZE = 24
 MAX_LABEL = 80
@@ -33,13 +33,13 @@ def _value_text(value: Any) -> str:
 
 
 def _card(item: Any, keys: list[str], base_dir: Path | None) -> str:
-    attrs = [f'data-state="{html.escape(str(item.status), quote=True)}"']
+    attrs = [f'data-state="{escape(str(item.status))}"']
     label_parts = []
     for position, key in enumerate(keys):
         value = _value_text(item.params.get(key, ""))
-        attrs.append(f'data-p{position}="{html.escape(value, quote=True)}"')
+        attrs.append(f'data-p{position}="{escape(value)}"')
         label_parts.append(f"{key}={value}")
-    label = html.escape(f"#{item.index} " + " · ".join(label_parts))
+    label = escape(f"#{item.index} " + " · ".join(label_parts))
     recordings = item.recordings
     pick = ""
     if recordings:
@@ -48,17 +48,17 @@ def _card(item: Any, keys: list[str], base_dir: Path | None) -> str:
             [round(float(c.time_s), 3), str(c.prompt or "")] for c in getattr(rec, "chapters", ())
         ] or [[t, p] for t, p in chapters_of_script(item.script)]
         facts = {"chapters": chapters, "duration": rec.duration_seconds}
-        attrs.append(f'data-compare="{html.escape(json.dumps(facts), quote=True)}"')
+        attrs.append(f'data-compare="{escape(json.dumps(facts))}"')
         pick = (
             '<label style="font-size:0.8em"><input type="checkbox" class="odg-pick"> compare'
             "</label>"
         )
         poster = ""
         if rec.thumbnail_path is not None and Path(rec.thumbnail_path).is_file():
-            poster = f' poster="{html.escape(video_src(rec.thumbnail_path, base_dir), quote=True)}"'
+            poster = f' poster="{safe_url(video_src(rec.thumbnail_path, base_dir))}"'
         media = (
             f'<video controls preload="none"{poster} '
-            f'src="{html.escape(video_src(rec.video_path, base_dir), quote=True)}" '
+            f'src="{safe_url(video_src(rec.video_path, base_dir))}" '
             'style="width:100%;display:block;background:#000;aspect-ratio:9/16;object-fit:contain">'
             "</video>"
         )
@@ -69,7 +69,7 @@ def _card(item: Any, keys: list[str], base_dir: Path | None) -> str:
         media = (
             '<div style="aspect-ratio:9/16;display:flex;align-items:center;justify-content:center;'
             'background:#f2f2f2;color:#555;font-size:0.8em;padding:4px;overflow:hidden">'
-            f"{html.escape(text)}</div>"
+            f"{escape(text)}</div>"
         )
     return (
         f'<figure class="odg-card" {" ".join(attrs)} style="margin:0">{media}'
@@ -161,12 +161,9 @@ _SCRIPT = """
 
 
 def _select(attr: str, title: str, values: Sequence[str]) -> str:
-    options = [f'<option value="">{html.escape(title)}: all</option>']
+    options = [f'<option value="">{escape(title)}: all</option>']
     for value in values:
-        options.append(
-            f'<option value="{html.escape(value, quote=True)}">'
-            f"{html.escape(title)}={html.escape(value)}</option>"
-        )
+        options.append(f'<option value="{escape(value)}">{escape(title)}={escape(value)}</option>')
     return f'<select data-attr="{attr}">{"".join(options)}</select>'
 
 

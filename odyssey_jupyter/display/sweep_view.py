@@ -14,13 +14,13 @@ at once); updates come from the sweep's listener on the loop thread, throttled.
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.display.gallery import gallery_html
+from odyssey_jupyter.display.markup import escape, printable
 
 if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.plan import PlannedItem
@@ -80,7 +80,7 @@ def status_line(sweep: Sweep) -> str:
         parts.append(f"ETA {_clock(eta)}")
     if sweep.state != "running":
         parts.append(sweep.state)
-    return " · ".join(parts)
+    return printable(" · ".join(parts))
 
 
 def status_html(sweep: Sweep) -> str:
@@ -102,24 +102,24 @@ def status_html(sweep: Sweep) -> str:
         f"ETA {_clock(eta)}" if eta is not None and sweep.state == "running" else "",
     ]
     lines = [
-        f"<b>sweep {html.escape(sweep.name)}</b> — {html.escape(sweep.state)} — {done}/{total}",
+        f"<b>sweep {escape(sweep.name)}</b> — {escape(sweep.state)} — {done}/{total}",
         '<div style="background:#e0e0e0;height:8px;border-radius:4px;margin:4px 0;max-width:480px">'
         f'<div style="background:#2e7d32;height:8px;border-radius:4px;width:{share:.1f}%"></div>'
         "</div>",
         "<div>" + "".join(chips) + "</div>",
-        "<div>" + html.escape(" · ".join(f for f in facts if f)) + "</div>",
+        "<div>" + escape(" · ".join(f for f in facts if f)) + "</div>",
     ]
     if sweep.last_limit_reason and sweep.target < sweep.limit:
         lines.append(
-            "<div>limit lowered after a 429: " + html.escape(sweep.last_limit_reason) + "</div>"
+            "<div>limit lowered after a 429: " + escape(sweep.last_limit_reason) + "</div>"
         )
     if sweep.message:
-        lines.append(f'<div style="color:#ef6c00">{html.escape(sweep.message)}</div>')
+        lines.append(f'<div style="color:#ef6c00">{escape(sweep.message)}</div>')
     failures = [item for item in sweep.items if item.status in ("failed", "unknown")]
     for item in failures[-SHOWN_FAILURES:]:
         lines.append(
             f'<div style="color:#c62828">item {item.index}: '
-            f"{html.escape(str(item.error or item.status))}</div>"
+            f"{escape(str(item.error or item.status))}</div>"
         )
     return '<div class="odyssey-sweep">' + "".join(lines) + "</div>"
 
@@ -138,7 +138,7 @@ class SweepFinal:
         for item in self.sweep.items:
             if item.status in ("failed", "unknown"):
                 lines.append(f"  item {item.index}: {item.status}: {item.error}")
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
 
 class _Throttle:
@@ -283,14 +283,13 @@ class SweepPlan:
         for title, text in self._scripts():
             lines.append(title)
             lines.extend("    " + row for row in text.splitlines())
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
     def _repr_html_(self) -> str:
-        parts = [f"<div><b>{html.escape(self._head())}</b></div>"]
+        parts = [f"<div><b>{escape(self._head())}</b></div>"]
         for title, text in self._scripts():
             parts.append(
-                f"<div>{html.escape(title)}</div>"
-                f'<pre style="margin:2px 0 6px 1em">{html.escape(text)}</pre>'
+                f'<div>{escape(title)}</div><pre style="margin:2px 0 6px 1em">{escape(text)}</pre>'
             )
         return '<div class="odyssey-sweep-plan">' + "".join(parts) + "</div>"
 

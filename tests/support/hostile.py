@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,9 +103,19 @@ OWN_TAGS = frozenset(
         "circle",
         "image",
         "br",
+        "figure",
+        "figcaption",
+        "label",
+        "input",
+        "button",
+        "select",
+        "option",
+        "details",
+        "summary",
+        "script",
     ]
 )
-"""Every element the project's displays make."""
+"""Every element the project's displays make (a ``<script>`` only bare, and free of the corpus)."""
 
 OWN_ATTRIBUTES = frozenset(
     [
@@ -146,8 +157,22 @@ OWN_ATTRIBUTES = frozenset(
         "text-anchor",
         "font-weight",
         "preserveaspectratio",
+        "id",
+        "type",
+        "muted",
+        "playsinline",
+        "min",
+        "step",
+        "aria-label",
+        "data-job-id",
+        "data-row",
+        "data-state",
+        "data-compare",
+        "data-attr",
     ]
 )
+_OWN_PARAM_ATTRIBUTE = re.compile(r"data-p[0-9]+")
+"""The gallery's per-param filter attributes (params are matched by index, never by name)."""
 URL_ATTRIBUTES = frozenset({"src", "href", "poster", "action", "formaction", "data"})
 
 
@@ -156,13 +181,20 @@ class _Collect(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.problems: list[str] = []
         self.handlers: set[str] = set()
+        self.scripts: list[str] = []
+        self._in_script = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in OWN_TAGS:
             self.problems.append(f"element <{tag}>")
+        if tag == "script":
+            self._in_script = True
+            self.scripts.append("")
+            if attrs:
+                self.problems.append(f"<script> with attributes {attrs!r}")
         for name, value in attrs:
             text = value or ""
-            if name not in OWN_ATTRIBUTES:
+            if name not in OWN_ATTRIBUTES and not _OWN_PARAM_ATTRIBUTE.fullmatch(name):
                 self.problems.append(f"attribute {name}= on <{tag}>")
             elif name.startswith("on"):
                 self.handlers.add(text)
@@ -174,6 +206,16 @@ class _Collect(HTMLParser):
                     self.problems.append(f"URL {name}={text!r} on <{tag}>")
 
     handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._in_script:
+            self._in_script = False
+            if "__pwned" in self.scripts[-1] or "alert(" in self.scripts[-1]:
+                self.problems.append(f"script text {self.scripts[-1][:80]!r}")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts[-1] += data
 
     def handle_comment(self, data: str) -> None:
         self.problems.append(f"comment <!--{data[:40]}-->")
@@ -190,7 +232,17 @@ def injections(markup: str) -> list[str]:
     parser = _Collect()
     parser.feed(markup)
     parser.close()
+    if parser._in_script:
+        parser.problems.append("a <script> that never ends")
     return parser.problems
+
+
+def scripts(markup: str) -> list[str]:
+    """The text of every ``<script>`` element in ``markup``, as a browser would split it."""
+    parser = _Collect()
+    parser.feed(markup)
+    parser.close()
+    return parser.scripts
 
 
 # --------------------------------------------------------------------------- fake server
@@ -210,21 +262,26 @@ class HostileServer:
     ``total`` is what the list says its total is (an int, or a hostile string).
     Submitted jobs get hostile ids and end ``completed`` (with downloadable streams)
     or ``failed`` (with hostile ``error_message``s), alternately.
+    With ``slashed_every=N`` every Nth submission is answered with an id holding a
+    ``/``, which the client refuses (the refusal must be reported, escaped).
     Use as a context manager; ``url`` is its base URL.
     """
 
     API_KEY = "ody_hostile_test_key"
 
-    def __init__(self, *, total: Any = 3) -> None:
+    def __init__(self, *, total: Any = 3, slashed_every: int = 0) -> None:
         self.total = total
+        self.slashed_every = slashed_every
         self.lock = threading.Lock()
         self.jobs: dict[str, dict[str, Any]] = {}
         self.prompts: dict[str, list[str]] = {}
         self.seen: list[str] = []
         self.thumbnail = _jpeg()
         self._submitted = 0
+        # Listed ids the client accepts (no '/' or '\\'): a list holding one it refuses
+        # is refused whole (see ``slashed_every``).
         for index, job_id in enumerate(
-            (PAYLOADS[0], PAYLOADS[1], PAYLOADS[3], PAYLOADS[7], PAYLOADS[10])
+            (PAYLOADS[0], PAYLOADS[1], PAYLOADS[14], PAYLOADS[12], PAYLOADS[10])
         ):
             status = ("completed", "failed", "completed", payload(index + 4), "cancelled")[index]
             self._add(job_id, status, index)
@@ -301,6 +358,8 @@ class HostileServer:
             self._submitted += 1
             number = self._submitted
         job_id = SLASHLESS[number % len(SLASHLESS)] + f" #{number}"
+        if self.slashed_every and number % self.slashed_every == 0:
+            job_id = PAYLOADS[3] + f" #{number}"  # "</script>...": refused as an id
         status = "completed" if number % 2 else "failed"
         job = self._add(job_id, status, number)
         scripts = body.get("scripts") or [body.get("script") or []]
@@ -434,4 +493,5 @@ __all__ = [
     "hostile_server",
     "injections",
     "payload",
+    "scripts",
 ]

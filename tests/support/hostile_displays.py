@@ -23,6 +23,10 @@ import pytest
 from odyssey_jupyter import jobs
 from odyssey_jupyter.display import browser as browser_module
 from odyssey_jupyter.display.browser import JobBrowser
+from odyssey_jupyter.display.browser_snapshot import folded_copy, snapshot_bundle
+from odyssey_jupyter.display.final import final_bundle, live_bundle
+from odyssey_jupyter.display.final_output import stopped_note
+from odyssey_jupyter.display.notice import notice_bundle
 from odyssey_jupyter.display.player import PlayerGroup
 from odyssey_jupyter.display.status import JobSummary, StatusWidget, TextStatus
 from odyssey_jupyter.display.timeline import ScriptTimeline
@@ -30,7 +34,7 @@ from odyssey_jupyter.errors import OdysseyError, ScriptError
 from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.script_text import parse_cell
 
-from .hostile import PAYLOADS, SLASHLESS, HostileServer, payload
+from .hostile import PAYLOADS, SLASHLESS, URL_PAYLOADS, HostileServer, payload
 
 Kind = Literal["widget", "output", "text"]
 
@@ -119,6 +123,10 @@ def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> l
     shutdown_runtime()
     browser_module.clear_caches()
     submitted = [jobs.simulate(scripts=parsed.scripts, download=True) for _ in range(2)]
+    for job in submitted:  # the state reached so far, as the kernel stopping leaves it
+        running = live_bundle(job, note=stopped_note(job.job_id))
+        add("last state", "output", running["text/html"])
+        add("last state text", "text", running["text/plain"])
     followed = [jobs.Job.from_id(job_id, download=True) for job_id in (PAYLOADS[1], PAYLOADS[10])]
     for job in [*submitted, *followed]:
         try:
@@ -138,6 +146,12 @@ def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> l
             add("status widget players text", "text", output["data"]["text/plain"])
         add("status widget text", "text", repr(widget))
         widget.close()
+        final = final_bundle(job)
+        add("final output", "output", final["text/html"])
+        add("final output text", "text", final["text/plain"])
+        frozen = live_bundle(job, note=stopped_note(job.job_id))
+        add("last state", "output", frozen["text/html"])
+        add("last state text", "text", frozen["text/plain"])
         summary = JobSummary(job)
         add("summary", "output", summary._repr_html_())
         add("summary text", "text", repr(summary))
@@ -158,6 +172,12 @@ def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> l
             add(f"browser row ({step})", "widget", row.info.value)
         for output in browser.preview_outputs:
             add(f"browser preview ({step})", "output", output["data"]["text/html"])
+        for label, bundle in (
+            ("snapshot", snapshot_bundle(browser)),
+            ("saved copy", folded_copy(browser)),
+        ):
+            add(f"browser {label} ({step})", "output", bundle["text/html"])
+            add(f"browser {label} text ({step})", "text", bundle["text/plain"])
 
     browser_state("listed")
     add("browser table", "output", browser._repr_html_())
@@ -173,6 +193,110 @@ def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> l
             browser_state(f"{action} {row.job_id[:12]}")
     for name, value in browser.loaded.items():
         add("loaded handle", "text", f"{name} = {value!r}")
+    browser.close()
+
+    # --- the local-engine notice: the URL it names is the user's (or a launcher's)
+    for text in (*PAYLOADS, *URL_PAYLOADS):
+        for url in (f"http://127.0.0.1:8000/{text}", text):
+            said = f"Using the local Odyssey engine at {url} (set ODYSSEY_API_KEY to go hosted)"
+            notice = notice_bundle(said)
+            add("notice", "output", notice["text/html"])
+    found += collect_sweeps(server, workdir, timeout=timeout)
+    return found
+
+
+SWEEP_TEMPLATE = "0s start {style} image={pic}\n+0.5s interact {style}, seed {seed}\n+1s end"
+
+
+def sweep_params(workdir: Path, count: int = 10) -> list[dict[str, Any]]:
+    """Params whose values are hostile: prompt text, numbers and image file names."""
+    names = [p for p in SLASHLESS if '"' not in p][-3:]
+    pictures = [_png(workdir / f"sweep {name}.png") for name in names]
+    return [
+        {
+            "style": payload(3 * i),
+            "seed": payload(3 * i + 1) if i % 2 else i,
+            "pic": pictures[i % 3],
+        }
+        for i in range(count)
+    ]
+
+
+def collect_sweeps(
+    server: HostileServer, workdir: Path, *, timeout: float = 90.0
+) -> list[Fragment]:
+    """The sweep displays fed hostile params, server ids, statuses and error messages.
+
+    The dry run goes through the cell magic's own path (``--dry-run --sweep``); a
+    sweep runs on ``server`` (its jobs complete or fail with hostile messages, and
+    with ``slashed_every`` some submissions get an id the client refuses); then the
+    live panel, its text line, the final output, the gallery and a comparison.
+    """
+    from odyssey_jupyter import sweep_magic
+    from odyssey_jupyter.display.compare import compare
+    from odyssey_jupyter.display.gallery import gallery
+    from odyssey_jupyter.display.sweep_view import SweepFinal, SweepLive, SweepText, status_html
+    from odyssey_jupyter.magic_args import parse_simulate_line
+    from odyssey_jupyter.sweeps import sweep
+
+    found: list[Fragment] = []
+
+    def add(name: str, kind: Kind, content: Any) -> None:
+        found.append(Fragment(name, kind, str(content)))
+
+    def add_display(name: str, thing: Any) -> None:
+        add(name, "output", thing._repr_html_())
+        add(f"{name} text", "text", repr(thing))
+
+    params = sweep_params(workdir)
+    namespace: dict[str, Any] = {"grid": params}
+
+    # --- the dry run, as the magic shows it
+    shown: list[Any] = []
+    real_display = sweep_magic.display
+    sweep_magic.display = lambda *objs, **_kw: shown.extend(objs)  # type: ignore[assignment]
+    try:
+        args = parse_simulate_line("--dry-run --sweep grid --name hostile_plan", cell=True)
+        sweep_magic.run_sweep_cell(args, SWEEP_TEMPLATE, namespace)
+    finally:
+        sweep_magic.display = real_display  # type: ignore[assignment]
+    for plan in shown:
+        add_display("sweep dry run", plan)
+
+    # --- refused input: a hostile sweep name, a hostile param name
+    for bad_name, bad_params in ((PAYLOADS[0], params[:1]), (None, [{PAYLOADS[1]: "x"}])):
+        try:
+            sweep(SWEEP_TEMPLATE, bad_params, name=bad_name, namespace={})
+        except ScriptError as exc:
+            add("sweep refused", "text", "\n".join(exc._render_traceback_()))
+
+    # --- a sweep on the hostile server
+    running = sweep(SWEEP_TEMPLATE, params, name="hostile_sweep", namespace={})
+    add("sweep panel (started)", "widget", status_html(running))
+    lines: list[str] = []
+    text = SweepText(running, write=lines.append)
+    live = SweepLive(running)
+    running.wait(timeout)
+    add("sweep panel", "widget", status_html(running))
+    add("sweep live panel", "widget", live.status.value)
+    add("sweep live gallery", "widget", live.gallery.value)
+    live._refresh(force=True)
+    text._refresh(force=True)
+    add("sweep text", "text", "\n".join(lines))
+    add_display("sweep final", SweepFinal(running))
+    add_display("sweep gallery", gallery(running))
+    with_video = [item for item in running.items if item.recordings]
+    add_display("sweep compare", compare(*with_video[:3]))
+    finished_jobs = [item.job for item in with_video[:2] if item.job is not None]
+    if len(finished_jobs) == 2:
+        add_display("sweep compare jobs", compare(*finished_jobs))
+
+    # --- the list now holds the refused ids: the browser says so, as text
+    browser_module.clear_caches()
+    browser = JobBrowser(namespace={}, auto_refresh=False)
+    browser.wait(timeout)
+    add("browser refused list", "widget", browser._message.value)
+    add("browser refused list caption", "widget", browser._caption.value)
     browser.close()
     return found
 
@@ -193,4 +317,13 @@ def collect_bad_total(server: HostileServer, *, timeout: float = 60.0) -> list[F
     return found
 
 
-__all__ = ["Fragment", "collect", "collect_bad_total", "point_at", "user_cell"]
+__all__ = [
+    "SWEEP_TEMPLATE",
+    "Fragment",
+    "collect",
+    "collect_bad_total",
+    "collect_sweeps",
+    "point_at",
+    "sweep_params",
+    "user_cell",
+]
