@@ -166,7 +166,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
     @line_magic
     @documented(jobs_parser)
     def odyssey_jobs(self, line: str) -> None:
-        """List recent jobs in a browser that updates itself."""
+        """List recent jobs in the job browser."""
         args = parse_jobs_line(line)
         from odyssey_jupyter.display.browser import JobBrowser
         from odyssey_jupyter.display.browser_snapshot import BrowserOutput
