@@ -42,7 +42,9 @@ class ScriptError(OdysseyError, ValueError):
 
     ``line`` is the 1-based line of the cell text, ``entry`` the 0-based index of
     the script entry, ``script_index`` the script within a batch, ``field`` the
-    offending key. Any of them may be ``None`` when it does not apply.
+    offending key. Any of them may be ``None`` when it does not apply. ``code`` names
+    the rule that was broken (see ``script.StreamOrder``), so that a form of cell text
+    can say the same thing in its own words.
     """
 
     def __init__(
@@ -55,8 +57,10 @@ class ScriptError(OdysseyError, ValueError):
         entry: int | None = None,
         script_index: int | None = None,
         field: str | None = None,
+        code: str | None = None,
     ) -> None:
         self.problem = problem
+        self.code = code
         self.hint = hint
         self.line = line
         self.source_line = source_line
@@ -99,6 +103,7 @@ class ScriptError(OdysseyError, ValueError):
             entry=self.entry,
             script_index=self.script_index,
             field=self.field,
+            code=self.code,
         )
 
     def _render_traceback_(self) -> list[str]:

@@ -7,25 +7,25 @@ offending flags; nothing here touches the shell or the network.
 from __future__ import annotations
 
 import argparse
+import inspect
+import re
 import shlex
+import textwrap
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 
 from odyssey_jupyter.types import JobStatus
 
-SIMULATE_USAGE = (
-    "%%odyssey_simulate [--portrait | --landscape] [-o NAME] [--wait] [--timeout SECONDS] "
-    "[--cancel-on-interrupt] [--dry-run] [--image PATH_OR_{var}] [--no-download]\n"
-    "%odyssey_simulate [same flags] VARIABLE\n"
-    "%%odyssey_simulate --sweep PARAMS [--name NAME] [--max-in-flight N] [--pack K] "
-    "[--dry-run] [--wait] [-o NAME]"
-)
-JOBS_USAGE = "%odyssey_jobs [--active] [--status STATUS] [--limit N]"
-LOGIN_USAGE = "%odyssey_login [--url API_URL]"
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_EITHER = ("--portrait", "--landscape")
+"""Two switches the usage shows as alternatives: one of them, or neither."""
 
 SIMULATE_CONFLICTS: dict[str, tuple[str, ...]] = {
-    "--landscape": ("--portrait",),
+    _EITHER[1]: (_EITHER[0],),
     "--dry-run": ("--wait", "--timeout", "--cancel-on-interrupt", "--no-download"),
 }
 """Flags of ``%%odyssey_simulate`` that cannot go with others (the parser refuses them
@@ -77,23 +77,159 @@ def _split(line: str, usage: str) -> list[str]:
 
 
 def simulate_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="%%odyssey_simulate", usage=SIMULATE_USAGE, add_help=False, allow_abbrev=False
+    """The flags of ``%%odyssey_simulate``, written once: the usage, the magic's help
+    and the completer are all read from this parser."""
+    parser = _Parser(prog="%%odyssey_simulate", add_help=False, allow_abbrev=False)
+    flag = parser.add_argument
+    flag("--portrait", action="store_true", help="704x1280 frames (the default)")
+    flag("--landscape", action="store_true", help="1280x704 frames")
+    flag(
+        "-o",
+        "--output",
+        metavar="NAME",
+        help="store the Job in NAME (also when it later fails); "
+        "with --dry-run, store the validated script(s)",
     )
-    parser.add_argument("--portrait", action="store_true")
-    parser.add_argument("--landscape", action="store_true")
-    parser.add_argument("-o", "--output", metavar="NAME")
-    parser.add_argument("--wait", action="store_true")
-    parser.add_argument("--timeout", metavar="SECONDS")
-    parser.add_argument("--cancel-on-interrupt", action="store_true")
-    parser.add_argument("--dry-run", action="store_true")
-    parser.add_argument("--image", metavar="PATH_OR_{var}")
-    parser.add_argument("--no-download", action="store_true")
-    parser.add_argument("--sweep", metavar="PARAMS")
-    parser.add_argument("--name", metavar="NAME")
-    parser.add_argument("--max-in-flight", metavar="N")
-    parser.add_argument("--pack", metavar="K")
+    flag(
+        "--wait",
+        action="store_true",
+        help="block until the job is over (default: the setting "
+        "OdysseyJupyter.wait_by_default, env ODYSSEY_WAIT=1); a failed or cancelled job "
+        "then raises",
+    )
+    flag(
+        "--timeout",
+        metavar="SECONDS",
+        help="wait at most this long (implies --wait); the job goes on",
+    )
+    flag(
+        "--cancel-on-interrupt",
+        action="store_true",
+        help="Ctrl-C while waiting cancels the job (otherwise it goes on)",
+    )
+    flag("--dry-run", action="store_true", help="validate and draw the timeline; nothing is sent")
+    flag(
+        "--image",
+        metavar="PATH_OR_{var}",
+        help="start image for every start entry without its own image",
+    )
+    flag(
+        "--no-download",
+        action="store_true",
+        help="do not download the recordings when the job completes",
+    )
+    sweep = parser.add_argument_group(_SWEEP_GROUP).add_argument
+    sweep(
+        "--sweep",
+        metavar="PARAMS",
+        help="a sweep: the body is a template whose {name}s come from each item of PARAMS "
+        "(list of dicts, dict of lists, or a DataFrame), then from notebook variables",
+    )
+    sweep("--name", metavar="NAME", help="the sweep's name (with --sweep)")
+    sweep("--max-in-flight", metavar="N", help="at most N jobs of the sweep at once")
+    sweep("--pack", metavar="K", help="K items of PARAMS per job (default 1)")
+    parser.usage = _simulate_usage(parser)
     return parser
+
+
+_SWEEP_GROUP = "sweep"
+"""The argument group of the flags that make (and only go with) a sweep."""
+
+
+def _word(action: argparse.Action) -> str:
+    """How one flag reads in a usage line: ``-o NAME`` or ``--wait``."""
+    name = action.option_strings[0]
+    return name if action.nargs == 0 else f"{name} {action.metavar or action.dest.upper()}"
+
+
+def _words(actions: Sequence[argparse.Action]) -> list[str]:
+    words = [f"[{_word(action)}]" for action in actions if action.option_strings]
+    either = [f"[{name}]" for name in _EITHER]
+    if all(word in words for word in either):
+        words[words.index(either[0])] = f"[{' | '.join(_EITHER)}]"
+        words.remove(either[1])
+    return words
+
+
+def _groups(parser: argparse.ArgumentParser) -> dict[str | None, list[argparse.Action]]:
+    """The parser's flags by argument group (``None``: the flags of every form)."""
+    grouped: dict[str | None, list[argparse.Action]] = {}
+    for group in parser._action_groups:
+        actions = [a for a in group._group_actions if a.option_strings]
+        if actions:
+            key = group.title if group.title == _SWEEP_GROUP else None
+            grouped.setdefault(key, []).extend(actions)
+    return grouped
+
+
+def _simulate_usage(parser: argparse.ArgumentParser) -> str:
+    """The three forms: cell, line (``VARIABLE``), sweep (``--sweep PARAMS``)."""
+    groups = _groups(parser)
+    prog = parser.prog
+    common = _words(groups[None])
+    sweep_first, *sweep_rest = groups[_SWEEP_GROUP]
+    sweep = [_word(sweep_first), *_words(sweep_rest), "[same flags but --image]"]
+    return "\n".join(
+        (
+            " ".join((prog, *common)),
+            f"{prog[1:]} [same flags] VARIABLE",
+            " ".join((prog, *sweep)),
+        )
+    )
+
+
+def _usage(parser: argparse.ArgumentParser) -> str:
+    return " ".join((parser.prog, *_words(parser._actions)))
+
+
+def _wrapped(line: str, width: int) -> list[str]:
+    """A usage line wrapped between its bracketed words, continued under the first flag."""
+    head, _, rest = line.partition(" ")
+    words = re.findall(r"\[[^\]]*\]|\S+", rest)
+    rows = [head]
+    for word in words:
+        if len(rows[-1]) + 1 + len(word) > width and rows[-1].strip() != head:
+            rows.append(" " * len(head))
+        rows[-1] = f"{rows[-1]} {word}"
+    return rows
+
+
+def help_text(parser: argparse.ArgumentParser, *, width: int = 88) -> str:
+    """The usage and a flag table, as a magic's help shows them (from the parser)."""
+    usage = [
+        row
+        for line in (parser.usage or _usage(parser)).splitlines()
+        for row in _wrapped(line, width)
+    ]
+    rows: list[str] = []
+    for action in parser._actions:
+        if not action.option_strings or not action.help:
+            continue
+        names = _word(action)
+        lines = textwrap.wrap(action.help, width - _FLAG_COLUMN, break_on_hyphens=False) or [""]
+        first = names.ljust(_FLAG_COLUMN - 1)
+        if len(first) >= _FLAG_COLUMN:
+            rows.append(first)
+            first = ""
+        rows.append(f"{first.ljust(_FLAG_COLUMN)}{lines[0]}")
+        rows.extend(" " * _FLAG_COLUMN + more for more in lines[1:])
+    return "\n".join(usage) + "\n\n" + "\n".join(rows)
+
+
+_FLAG_COLUMN = 26
+
+
+def documented(parser: Callable[[], argparse.ArgumentParser]) -> Callable[[_F], _F]:
+    """Put the parser's usage and flag table after the first paragraph of a magic's
+    docstring (IPython shows it for ``%magic?``), so the flags are written only once."""
+
+    def decorate(function: _F) -> _F:
+        head, _, tail = inspect.cleandoc(function.__doc__ or "").partition("\n\n")
+        parts = [head, help_text(parser())]
+        function.__doc__ = "\n\n".join([*parts, tail] if tail else parts)
+        return function
+
+    return decorate
 
 
 def _whole(flag: str, text: str | None) -> int | None:
@@ -210,10 +346,17 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
 
 
 def jobs_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="%odyssey_jobs", usage=JOBS_USAGE, add_help=False, allow_abbrev=False)
-    parser.add_argument("--active", action="store_true")
-    parser.add_argument("--status")
-    parser.add_argument("--limit", default="20")
+    parser = _Parser(prog="%odyssey_jobs", add_help=False, allow_abbrev=False)
+    parser.add_argument("--active", action="store_true", help="only jobs not finished yet")
+    parser.add_argument(
+        "--status",
+        metavar="STATUS",
+        help=f"only jobs in this status: {', '.join(s.value for s in JobStatus)}",
+    )
+    parser.add_argument(
+        "--limit", metavar="N", default="20", help="at most N jobs (1 to 100, default 20)"
+    )
+    parser.usage = _usage(parser)
     return parser
 
 
@@ -240,8 +383,9 @@ def parse_jobs_line(line: str) -> JobsArgs:
 
 
 def login_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="%odyssey_login", usage=LOGIN_USAGE, add_help=False, allow_abbrev=False)
-    parser.add_argument("--url", metavar="API_URL")
+    parser = _Parser(prog="%odyssey_login", add_help=False, allow_abbrev=False)
+    parser.add_argument("--url", metavar="API_URL", help="the API to log in to")
+    parser.usage = _usage(parser)
     return parser
 
 
@@ -263,3 +407,8 @@ def parse_login_line(line: str) -> str | None:
         )
     url: str = namespace.url
     return url
+
+
+SIMULATE_USAGE = simulate_parser().usage or ""
+JOBS_USAGE = jobs_parser().usage or ""
+LOGIN_USAGE = login_parser().usage or ""

@@ -28,9 +28,13 @@ from odyssey_jupyter.errors import (
 )
 from odyssey_jupyter.magic_args import (
     SimulateArgs,
+    documented,
+    jobs_parser,
+    login_parser,
     parse_jobs_line,
     parse_login_line,
     parse_simulate_line,
+    simulate_parser,
 )
 from odyssey_jupyter.script_text import (
     CellScripts,
@@ -93,29 +97,9 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
 
     @no_var_expand
     @line_cell_magic
+    @documented(simulate_parser)
     def odyssey_simulate(self, line: str, cell: str | None = None) -> None:
         r"""Submit the cell's script (or a variable's script) as a simulation.
-
-        %%odyssey_simulate [--portrait | --landscape] [-o NAME] [--wait] [--timeout SECONDS]
-                           [--cancel-on-interrupt] [--dry-run] [--image PATH_OR_{var}]
-                           [--no-download]
-        %odyssey_simulate [same flags] VARIABLE
-
-        --portrait / --landscape  704x1280 (default) or 1280x704
-        -o NAME                   store the Job in NAME (also when it later fails);
-                                  with --dry-run, store the validated script(s)
-        --wait                    block until the job is over (default: the setting
-                                  OdysseyJupyter.wait_by_default, env ODYSSEY_WAIT=1);
-                                  a failed or cancelled job then raises
-        --timeout SECONDS         wait at most this long (implies --wait); the job goes on
-        --cancel-on-interrupt     Ctrl-C while waiting cancels the job (otherwise it goes on)
-        --dry-run                 validate and draw the timeline; nothing is sent
-        --image PATH_OR_{var}     start image for every start entry without its own image
-        --no-download             do not download the recordings when the job completes
-        --sweep PARAMS            a sweep: the body is a template whose {name}s come from
-                                  each item of PARAMS (list of dicts, dict of lists, or a
-                                  DataFrame), then from notebook variables; with --name NAME,
-                                  --max-in-flight N, --pack K (items per job)
 
         The body, one of:
           a timeline, one entry per line: TIME ACTION [PROMPT] [image=PATH]
@@ -180,8 +164,9 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
 
     @no_var_expand
     @line_magic
+    @documented(jobs_parser)
     def odyssey_jobs(self, line: str) -> None:
-        """List recent jobs: %odyssey_jobs [--active] [--status STATUS] [--limit N]"""
+        """List recent jobs in the job browser."""
         args = parse_jobs_line(line)
         from odyssey_jupyter.display.browser import JobBrowser
         from odyssey_jupyter.display.browser_snapshot import BrowserOutput
@@ -200,10 +185,9 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
 
     @no_var_expand
     @line_magic
+    @documented(login_parser)
     def odyssey_login(self, line: str) -> None:
         """Ask for the API key at a hidden prompt and keep it in memory for this session.
-
-        %odyssey_login [--url API_URL]
 
         The key is never typed on the magic line (it would be saved in the notebook).
         """

@@ -86,8 +86,11 @@ def _fail(
     entry: int | None,
     script_index: int | None,
     field_name: str | None = None,
+    code: str | None = None,
 ) -> ScriptError:
-    return ScriptError(problem, hint=hint, entry=entry, script_index=script_index, field=field_name)
+    return ScriptError(
+        problem, hint=hint, entry=entry, script_index=script_index, field=field_name, code=code
+    )
 
 
 def _count(number: int) -> str:
@@ -114,6 +117,80 @@ def _shown(value: Any, limit: int = 60) -> str:
     except Exception:  # a value whose repr fails is named by its type
         text = f"a {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+BACKWARDS = "time-goes-backwards"
+START_WHILE_OPEN = "start-while-open"
+BEFORE_START = "before-start"
+NEVER_ENDS = "never-ends"
+STREAM_TOO_LONG = "stream-too-long"
+"""Codes of the order rules on ``ScriptError.code``: a cell form words them its own way."""
+
+
+class StreamOrder:
+    """The order rules of one script's entries, fed one entry at a time.
+
+    Their one home: ``validate_script`` feeds it checked entries, and the timeline
+    reader feeds it each line as it reads it, so a mistake is named where it is.
+    ``previous`` is ``(timestamp, action)`` of the last entry taken and ``open_start``
+    ``(entry, timestamp)`` of the stream still open, for a caller's own wording.
+    """
+
+    def __init__(self, *, script_index: int | None = None) -> None:
+        self.script_index = script_index
+        self.previous: tuple[int, str] | None = None
+        self.open_start: tuple[int, int] | None = None
+
+    def step(self, index: int, stamp: int, action: str) -> int | None:
+        """Take entry ``index``; for an ``end``, return the length of the stream it closes."""
+        where: _At = {"entry": index, "script_index": self.script_index}
+        if self.previous is not None:
+            prev_stamp, prev_action = self.previous
+            may_share = action == "start" and prev_action == "end"
+            if stamp < prev_stamp or (stamp == prev_stamp and not may_share):
+                raise _fail(
+                    f"time goes backwards: {_count(stamp)} ms comes after {_count(prev_stamp)} ms",
+                    "each entry must be later than the one before it "
+                    "(a start may share the previous end's time)",
+                    field_name="timestamp_ms",
+                    code=BACKWARDS,
+                    **where,
+                )
+        length: int | None = None
+        if action == "start":
+            if self.open_start is not None:
+                raise _fail(
+                    f"a new 'start' while the stream started at entry {self.open_start[0]} "
+                    "is still open",
+                    "add an 'end' entry before starting another stream",
+                    code=START_WHILE_OPEN,
+                    **where,
+                )
+            self.open_start = (index, stamp)
+        elif self.open_start is None:
+            what = "'interact'" if action == "interact" else "'end'"
+            raise _fail(
+                f"{what} before any 'start'",
+                "begin each stream with a 'start' entry",
+                code=BEFORE_START,
+                **where,
+            )
+        elif action == "end":
+            length = stamp - self.open_start[1]
+            self.open_start = None
+        self.previous = (stamp, action)
+        return length
+
+    def finish(self, last_entry: int) -> None:
+        """The script ends after ``last_entry``: no stream may be left open."""
+        if self.open_start is not None:
+            raise _fail(
+                f"the stream started at entry {self.open_start[0]} never ends",
+                "add an 'end' entry after its last interaction",
+                entry=last_entry,
+                script_index=self.script_index,
+                code=NEVER_ENDS,
+            )
 
 
 def _check_prompt(
@@ -299,52 +376,21 @@ def validate_script(
             script_index=script_index,
         )
     clean: Script = []
-    open_start: tuple[int, int] | None = None  # (entry index, timestamp) of the open stream
-    previous: tuple[int, str] | None = None  # (timestamp, action) of the previous entry
+    order = StreamOrder(script_index=script_index)
     for index, raw in enumerate(script):
         stamp, action, entry = _check_entry(
             raw, entry=index, script_index=script_index, require_data_url=require_data_url
         )
         where: _At = {"entry": index, "script_index": script_index}
-        if previous is not None:
-            prev_stamp, prev_action = previous
-            may_share = action == "start" and prev_action == "end"
-            if stamp < prev_stamp or (stamp == prev_stamp and not may_share):
-                raise _fail(
-                    f"time goes backwards: {stamp} ms comes after {prev_stamp} ms",
-                    "each entry must be later than the one before it "
-                    "(a start may share the previous end's time)",
-                    field_name="timestamp_ms",
-                    **where,
-                )
-        if action == "start":
-            if open_start is not None:
-                raise _fail(
-                    f"a new 'start' while the stream started at entry {open_start[0]} "
-                    "is still open",
-                    "add an 'end' entry before starting another stream",
-                    **where,
-                )
-            open_start = (index, stamp)
-        else:
-            if open_start is None:
-                what = "'interact'" if action == "interact" else "'end'"
-                raise _fail(
-                    f"{what} before any 'start'",
-                    "begin each stream with a 'start' entry",
-                    **where,
-                )
-            if action == "end":
-                length = stamp - open_start[1]
-                if length > MAX_STREAM_MS:
-                    raise _fail(
-                        f"the stream lasts {_seconds(length)} s "
-                        f"(at most {MAX_STREAM_MS // 1000} s)",
-                        "end it earlier or split it into several streams",
-                        field_name="timestamp_ms",
-                        **where,
-                    )
-                open_start = None
+        length = order.step(index, stamp, action)
+        if length is not None and length > MAX_STREAM_MS:
+            raise _fail(
+                f"the stream lasts {_seconds(length)} s (at most {MAX_STREAM_MS // 1000} s)",
+                "end it earlier or split it into several streams",
+                field_name="timestamp_ms",
+                code=STREAM_TOO_LONG,
+                **where,
+            )
         if stamp > MAX_SCRIPT_MS:
             raise _fail(
                 f"'timestamp_ms' is {_seconds(stamp)} s, later than a script may run "
@@ -354,14 +400,7 @@ def validate_script(
                 **where,
             )
         clean.append(entry)
-        previous = (stamp, action)
-    if open_start is not None:
-        raise _fail(
-            f"the stream started at entry {open_start[0]} never ends",
-            "add an 'end' entry after its last interaction",
-            entry=len(script) - 1,
-            script_index=script_index,
-        )
+    order.finish(len(script) - 1)
     return clean
 
 

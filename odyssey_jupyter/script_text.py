@@ -31,10 +31,15 @@ from odyssey_jupyter.body_form import first_meaningful as _first_meaningful
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.script import (
     ACTIONS,
+    BACKWARDS,
+    BEFORE_START,
     DATA_URL_PREFIX,
     MAX_IMAGE_BYTES,
     MAX_IMAGE_MB,
+    NEVER_ENDS,
+    START_WHILE_OPEN,
     Script,
+    StreamOrder,
     is_batch,
     validate_script,
     validate_scripts,
@@ -261,148 +266,181 @@ def _strip_comment(raw: str) -> str:
     return "".join(out)
 
 
-@dataclass
-class _Stream:
-    line: int
-    start_ms: int
+@dataclass(frozen=True)
+class _Line:
+    """One timeline line, tokenised: its time, action, prompt and image."""
+
+    stamp: int
+    action: str
+    body: dict[str, Any]
 
 
-def _parse_timeline(source: Sequence[str], namespace: Mapping[str, Any]) -> CellScripts:
-    scripts: list[Script] = [[]]
-    lines: list[list[int | None]] = [[]]
-    previous_ms = 0
-    previous_line: int | None = None
-    open_stream: _Stream | None = None
-    separator_line = 0
+class _TimelineReader:
+    """Cell lines -> scripts, with the cell line of every entry.
 
-    def close_script(at_line: int) -> None:
-        if open_stream is not None:
-            src = source[open_stream.line - 1]
-            raise ScriptError(
-                f"the stream started on line {open_stream.line} never ends",
-                hint=f"add a line like '{_fmt_ms(previous_ms + 1000)} end' after its last "
-                "interaction",
-                line=open_stream.line,
-                source_line=src,
-            )
-        if not scripts[-1]:
-            where = "before this separator" if at_line else "after the last '---'"
-            raise ScriptError(
-                f"script {len(scripts) - 1} of the batch is empty ({where})",
-                hint="remove the extra '---' or add entries between the separators",
-                line=at_line or separator_line or None,
-                source_line=source[(at_line or separator_line) - 1]
-                if (at_line or separator_line)
-                else None,
-            )
+    It only tokenises; each entry's order is checked by ``script.StreamOrder`` as its
+    line is read (so the first mistake in the cell is the one named), and the whole
+    script by ``validate_script`` at the end. An order error comes back keyed by its
+    code and is reworded here in lines, with the timeline's own hints.
+    """
 
-    for number, raw in enumerate(source, start=1):
-        body = _strip_comment(raw).strip()
-        if not body:
-            continue
+    def __init__(self, source: Sequence[str], namespace: Mapping[str, Any]) -> None:
+        self.source = source
+        self.namespace = namespace
+        self.scripts: list[Script] = [[]]
+        self.lines: list[list[int]] = [[]]
+        self.order = StreamOrder()
+        self.separator_line = 0
 
-        def fail(problem: str, hint: str, number: int = number, raw: str = raw) -> ScriptError:
-            return ScriptError(problem, hint=hint, line=number, source_line=raw)
+    def read(self) -> CellScripts:
+        for number, raw in enumerate(self.source, start=1):
+            body = _strip_comment(raw).strip()
+            if not body:
+                continue
+            if _SEPARATOR.match(body):
+                self._close_script(number)
+                self.scripts.append([])
+                self.lines.append([])
+                self.order = StreamOrder()
+                self.separator_line = number
+                continue
+            previous_ms = self.order.previous[0] if self.order.previous is not None else 0
+            line = _tokenise(body, previous_ms, self.namespace, number, raw)
+            self._take(line, number, raw)
+        self._close_script(0)
+        table: list[list[int | None]] = [list(row) for row in self.lines]
+        return CellScripts(
+            self.scripts, len(self.scripts) > 1, "timeline", table, tuple(self.source)
+        )
 
-        if _SEPARATOR.match(body):
-            close_script(number)
-            scripts.append([])
-            lines.append([])
-            previous_ms, previous_line, open_stream = 0, None, None
-            separator_line = number
-            continue
-        parts = body.split(None, 2)
-        time_token = parts[0]
-        if time_token.lower() in ACTIONS:
-            raise fail(
-                f"the line has no time before '{time_token}'",
-                f"start the line with a time, e.g. '3s {body}'",
-            )
+    def _take(self, line: _Line, number: int, raw: str) -> None:
+        entries = self.scripts[-1]
+        previous, open_start = self.order.previous, self.order.open_start
         try:
-            stamp = parse_time(time_token, previous_ms)
-        except ValueError:
-            hint = "write a time such as 1500ms, 3s, 2.5s, 1:05, 1:05.250 or +2s"
-            if re.fullmatch(r"\+?\d+(\.\d+)?", time_token):
-                hint = f"add a unit: '{time_token}s' or '{time_token}ms'"
-            raise fail(f"'{time_token}' is not a time", hint) from None
-        if len(parts) < 2:
-            raise fail(
-                "the line has a time but no action",
-                f"add start, interact or end after '{time_token}'",
-            )
-        action = parts[1].lower()
-        if action not in ACTIONS:
-            raise fail(
-                f"unknown action '{parts[1]}'",
-                "use start, interact or end (any case)",
-            )
-        rest = parts[2].strip() if len(parts) > 2 else ""
-        image: Any = None
-        has_image = False
-        tail = _IMAGE_TAIL.search(rest)
-        if tail:
-            has_image = True
-            image = _image_value(tail.group("value"), namespace, number, raw)
-            rest = rest[: tail.start()].strip()
-        if action == "end":
-            if rest:
-                raise fail(
-                    "'end' takes no prompt",
-                    "move the text to an interact line before the end, or delete it",
-                )
-            if has_image:
-                raise fail("'end' takes no image", "put image= on the start line")
-        else:
-            if has_image and action != "start":
-                raise fail(
-                    "only a start line takes an image",
-                    "move image= to the start line of this stream",
-                )
-            prompt = _substitute(rest, namespace, number, raw)
-            if not prompt.strip():
-                raise fail(
-                    f"the {action} line has no prompt",
-                    f"describe what should happen: '{time_token} {action} <prompt>'",
-                )
-        if previous_line is not None and (
-            stamp < previous_ms
-            or (stamp == previous_ms and not (action == "start" and open_stream is None))
-        ):
-            raise fail(
-                f"time goes backwards: {_fmt_ms(stamp)} comes after {_fmt_ms(previous_ms)} "
-                f"(line {previous_line})",
+            self.order.step(len(entries), line.stamp, line.action)
+        except ScriptError as exc:
+            problem, hint = self._reworded(exc, line, previous, open_start)
+            raise ScriptError(
+                problem, hint=hint, line=number, source_line=raw, code=exc.code
+            ) from None
+        entries.append({"timestamp_ms": line.stamp, line.action: line.body})
+        self.lines[-1].append(number)
+
+    def _reworded(
+        self,
+        exc: ScriptError,
+        line: _Line,
+        previous: tuple[int, str] | None,
+        open_start: tuple[int, int] | None,
+    ) -> tuple[str, str]:
+        """The timeline's words for an order rule ``StreamOrder`` refused."""
+        if exc.code == BACKWARDS and previous is not None:
+            return (
+                f"time goes backwards: {_fmt_ms(line.stamp)} comes after "
+                f"{_fmt_ms(previous[0])} (line {self.lines[-1][-1]})",
                 "each line must be later than the one before (times count from the start "
                 "of the script; write +2s for 'two seconds after the previous line')",
             )
-        if action == "start":
-            if open_stream is not None:
-                raise fail(
-                    f"a new start while the stream started on line {open_stream.line} "
-                    "is still open",
-                    f"add a line like '{_fmt_ms(stamp)} end' before this one",
-                )
-            open_stream = _Stream(number, stamp)
-            body_dict: dict[str, Any] = {"prompt": prompt}
-            if has_image:
-                body_dict["image"] = image
-            entry: dict[str, Any] = {"timestamp_ms": stamp, "start": body_dict}
-        elif open_stream is None:
-            raise fail(
-                f"{action} before any start",
-                f"begin the stream with a line like '{_fmt_ms(stamp)} start <prompt>'",
+        if exc.code == START_WHILE_OPEN and open_start is not None:
+            return (
+                f"a new start while the stream started on line {self.lines[-1][open_start[0]]} "
+                "is still open",
+                f"add a line like '{_fmt_ms(line.stamp)} end' before this one",
             )
-        elif action == "interact":
-            entry = {"timestamp_ms": stamp, "interact": {"prompt": prompt}}
-        else:
-            entry = {"timestamp_ms": stamp, "end": {}}
-            open_stream = None
-        scripts[-1].append(entry)
-        lines[-1].append(number)
-        previous_ms, previous_line = stamp, number
-    close_script(0)
-    batch = len(scripts) > 1
-    parsed = CellScripts(scripts, batch, "timeline", lines, tuple(source))
-    return _validated(parsed)
+        if exc.code == BEFORE_START:
+            return (
+                f"{line.action} before any start",
+                f"begin the stream with a line like '{_fmt_ms(line.stamp)} start <prompt>'",
+            )
+        return exc.problem, exc.hint or ""  # pragma: no cover - step raises only the above
+
+    def _close_script(self, at_line: int) -> None:
+        entries = self.scripts[-1]
+        try:
+            self.order.finish(len(entries) - 1)
+        except ScriptError as exc:
+            if exc.code != NEVER_ENDS or self.order.open_start is None:
+                raise  # pragma: no cover - finish raises only never-ends
+            start_line = self.lines[-1][self.order.open_start[0]]
+            last_ms = self.order.previous[0] if self.order.previous is not None else 0
+            raise ScriptError(
+                f"the stream started on line {start_line} never ends",
+                hint=f"add a line like '{_fmt_ms(last_ms + 1000)} end' after its last interaction",
+                line=start_line,
+                source_line=self.source[start_line - 1],
+                code=exc.code,
+            ) from None
+        if not entries:
+            where = "before this separator" if at_line else "after the last '---'"
+            number = at_line or self.separator_line
+            raise ScriptError(
+                f"script {len(self.scripts) - 1} of the batch is empty ({where})",
+                hint="remove the extra '---' or add entries between the separators",
+                line=number or None,
+                source_line=self.source[number - 1] if number else None,
+            )
+
+
+def _parse_timeline(source: Sequence[str], namespace: Mapping[str, Any]) -> CellScripts:
+    return _validated(_TimelineReader(source, namespace).read())
+
+
+def _tokenise(
+    body: str, previous_ms: int, namespace: Mapping[str, Any], number: int, raw: str
+) -> _Line:
+    """One line's parts: ``TIME ACTION [PROMPT] [image=PATH]``; ``+`` times count from
+    ``previous_ms``. Placeholders are filled here, so a bad name is named on its line."""
+
+    def fail(problem: str, hint: str) -> ScriptError:
+        return ScriptError(problem, hint=hint, line=number, source_line=raw)
+
+    parts = body.split(None, 2)
+    token = parts[0]
+    if token.lower() in ACTIONS:
+        raise fail(
+            f"the line has no time before '{token}'",
+            f"start the line with a time, e.g. '3s {body}'",
+        )
+    try:
+        stamp = parse_time(token, previous_ms)
+    except ValueError:
+        hint = "write a time such as 1500ms, 3s, 2.5s, 1:05, 1:05.250 or +2s"
+        if re.fullmatch(r"\+?\d+(\.\d+)?", token):
+            hint = f"add a unit: '{token}s' or '{token}ms'"
+        raise fail(f"'{token}' is not a time", hint) from None
+    if len(parts) < 2:
+        raise fail(
+            "the line has a time but no action", f"add start, interact or end after '{token}'"
+        )
+    action = parts[1].lower()
+    if action not in ACTIONS:
+        raise fail(f"unknown action '{parts[1]}'", "use start, interact or end (any case)")
+    rest = parts[2].strip() if len(parts) > 2 else ""
+    tail = _IMAGE_TAIL.search(rest)
+    image: Any = None
+    if tail:
+        image = _image_value(tail.group("value"), namespace, number, raw)
+        rest = rest[: tail.start()].strip()
+    if action == "end":
+        if rest:
+            raise fail(
+                "'end' takes no prompt",
+                "move the text to an interact line before the end, or delete it",
+            )
+        if tail:
+            raise fail("'end' takes no image", "put image= on the start line")
+        return _Line(stamp, action, {})
+    if tail and action != "start":
+        raise fail(
+            "only a start line takes an image", "move image= to the start line of this stream"
+        )
+    prompt = _substitute(rest, namespace, number, raw)
+    if not prompt.strip():
+        raise fail(
+            f"the {action} line has no prompt",
+            f"describe what should happen: '{token} {action} <prompt>'",
+        )
+    return _Line(stamp, action, {"prompt": prompt, **({"image": image} if tail else {})})
 
 
 def _image_value(token: str, namespace: Mapping[str, Any], number: int, raw: str) -> Any:
@@ -649,6 +687,7 @@ def _validated(parsed: CellScripts) -> CellScripts:
             entry=exc.entry,
             field=exc.field,
             cls=type(exc),
+            code=exc.code,
         ) from None
     return replace(parsed, scripts=scripts)
 
@@ -663,6 +702,7 @@ def _error(
     entry: int | None,
     field: str | None = None,
     cls: type[ScriptError] = ScriptError,
+    code: str | None = None,
 ) -> ScriptError:
     """A cell-line error when the line is known, else one naming the script and entry.
 
@@ -671,9 +711,12 @@ def _error(
     if line is None and entry is None and parsed.source:
         line = _first_meaningful(parsed.source)
     if line is not None and 0 < line <= len(parsed.source):
-        return cls(problem, hint=hint or None, line=line, source_line=parsed.source[line - 1])
+        source_line = parsed.source[line - 1]
+        return cls(problem, hint=hint or None, line=line, source_line=source_line, code=code)
     batch_index = script_index if parsed.batch else None
-    return cls(problem, hint=hint or None, entry=entry, script_index=batch_index, field=field)
+    return cls(
+        problem, hint=hint or None, entry=entry, script_index=batch_index, field=field, code=code
+    )
 
 
 # --------------------------------------------------------------------------- images

@@ -9,6 +9,14 @@ from typing import Any
 import pytest
 
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.script import (
+    BACKWARDS,
+    BEFORE_START,
+    NEVER_ENDS,
+    START_WHILE_OPEN,
+    STREAM_TOO_LONG,
+    validate_script,
+)
 from odyssey_jupyter.script_text import (
     format_timeline,
     from_value,
@@ -248,3 +256,75 @@ def test_corpus_is_large_enough() -> None:
 def test_empty_cell() -> None:
     with pytest.raises(ScriptError, match="holds no script"):
         parse_cell("\n# just a comment\n\n")
+
+
+# ------------------------------------------------------------------- one home for order rules
+
+ORDER_MISTAKES: list[tuple[str, list[dict[str, Any]], str]] = [
+    # (timeline cell, the same script as data, the rule's code)
+    (
+        "0s start a cat\n2s interact x\n1s end",
+        [
+            {"timestamp_ms": 0, "start": {"prompt": "a cat"}},
+            {"timestamp_ms": 2000, "interact": {"prompt": "x"}},
+            {"timestamp_ms": 1000, "end": {}},
+        ],
+        BACKWARDS,
+    ),
+    (
+        "0s start a cat\n1s start a dog\n5s end",
+        [
+            {"timestamp_ms": 0, "start": {"prompt": "a cat"}},
+            {"timestamp_ms": 1000, "start": {"prompt": "a dog"}},
+            {"timestamp_ms": 5000, "end": {}},
+        ],
+        START_WHILE_OPEN,
+    ),
+    ("0s end", [{"timestamp_ms": 0, "end": {}}], BEFORE_START),
+    (
+        "0s start a cat\n1s interact jump",
+        [
+            {"timestamp_ms": 0, "start": {"prompt": "a cat"}},
+            {"timestamp_ms": 1000, "interact": {"prompt": "jump"}},
+        ],
+        NEVER_ENDS,
+    ),
+    (
+        "0s start a cat\n301s end",
+        [{"timestamp_ms": 0, "start": {"prompt": "a cat"}}, {"timestamp_ms": 301_000, "end": {}}],
+        STREAM_TOO_LONG,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "data", "code"), ORDER_MISTAKES)
+def test_timeline_and_data_break_the_same_rule(
+    text: str, data: list[dict[str, Any]], code: str
+) -> None:
+    """The timeline words an order mistake in lines, but the rule that found it is the
+    data's own: both errors carry the same code."""
+    with pytest.raises(ScriptError) as as_data:
+        validate_script(data)
+    with pytest.raises(ScriptError) as as_text:
+        parse_cell(text)
+    assert as_data.value.code == code
+    assert as_text.value.code == code
+    assert as_text.value.line is not None
+    assert as_data.value.entry is not None
+
+
+def test_order_is_checked_line_by_line() -> None:
+    """An order mistake above a malformed line is the one named: lines are read in order."""
+    with pytest.raises(ScriptError) as caught:
+        parse_cell("0s start a cat\n1s start a dog\n3x end\n5s end")
+    assert caught.value.line == 2
+    assert "still open" in str(caught.value)
+    with pytest.raises(ScriptError) as caught:
+        parse_cell("0s start a cat\n1s interact x\n3x end\n0s end")
+    assert caught.value.line == 3
+    assert "not a time" in str(caught.value)
+
+
+def test_a_plus_time_after_a_separator_counts_from_zero() -> None:
+    parsed = parse_cell("0s start a\n9s end\n---\n+2s start b\n+1s end")
+    assert [e["timestamp_ms"] for e in parsed.scripts[1]] == [2000, 3000]
