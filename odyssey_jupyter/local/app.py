@@ -33,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssey_jupyter import declarations, idempotency
+from odyssey_jupyter.artifacts import ARTIFACT_KINDS, ARTIFACTS, MEDIA_TYPES
 from odyssey_jupyter.local.dispatcher import Dispatcher
 from odyssey_jupyter.local.door import LOOPBACK_NAMES, FrontDoor, not_json_problem
 from odyssey_jupyter.local.keys import TokenSigner, UrlSigner, same_secret
@@ -54,6 +55,7 @@ from odyssey_jupyter.local.store import (
     Store,
 )
 from odyssey_jupyter.local.submit import SubmitError, parse_submission
+from odyssey_jupyter.types import ACTIVE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES
 
 log = logging.getLogger("odyssey_jupyter.local")
 
@@ -61,13 +63,6 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_AUTH_BODY_BYTES = 64 * 1024
 """``{"api_key": ...}`` is tiny: read no more before the key has been checked."""
 REGION = "local"
-ARTIFACTS = {
-    "video": ("video.mp4", "video/mp4"),
-    "events": ("events.jsonl", "application/x-ndjson"),
-    "thumbnail": ("thumbnail.jpg", "image/jpeg"),
-    "preview": ("preview.mp4", "video/mp4"),
-}
-MEDIA_TYPES = {name: media for name, media in ARTIFACTS.values()}
 MAX_OFFSET = 2**63 - 1
 """The largest list ``offset``: SQLite's largest INTEGER (a bigger one cannot be bound)."""
 STORAGE_RETRY_AFTER = 5
@@ -243,14 +238,14 @@ def owned_job(state: EngineState, job_id: str, owner: str) -> Row:
 def artifact_urls(state: EngineState, request: Request, row: Row) -> dict[str, str | None]:
     base = str(request.base_url).rstrip("/")
     urls: dict[str, str | None] = {}
-    for kind, (filename, _media) in ARTIFACTS.items():
-        rel = f"{row['job_id']}/{row['stream_id']}/{filename}"
-        urls[f"{kind}_url"] = f"{base}/artifacts/{rel}?{state.urls.query(rel)}"
+    for artifact in ARTIFACTS:
+        rel = f"{row['job_id']}/{row['stream_id']}/{artifact.filename}"
+        urls[f"{artifact.kind}_url"] = f"{base}/artifacts/{rel}?{state.urls.query(rel)}"
     return urls
 
 
 def no_urls() -> dict[str, str | None]:
-    return {f"{kind}_url": None for kind in ARTIFACTS}
+    return {f"{kind}_url": None for kind in ARTIFACT_KINDS}
 
 
 def stream_json(state: EngineState, request: Request, row: Row, job_status: str) -> dict[str, Any]:
@@ -435,11 +430,9 @@ async def list_jobs(request: Request) -> Response:
     if status is not None:
         statuses = [s.strip().lower() for s in status.split(",") if s.strip()]
         if status.lower() == "running":  # the guide's word for the active states
-            statuses = ["dispatched", "processing"]
+            statuses = sorted(RUNNING_STATUSES)
     if active is not None:
-        wanted = {"pending", "dispatched", "processing"}
-        if not active:
-            wanted = {"completed", "failed", "cancelled"}
+        wanted = ACTIVE_STATUSES if active else TERMINAL_STATUSES
         statuses = sorted(wanted if statuses is None else wanted & set(statuses))
     rows, total = state.store.list_jobs(owner=owner, statuses=statuses, limit=limit, offset=offset)
     return JSONResponse(
