@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
 import select
 import subprocess
@@ -19,7 +18,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -34,6 +32,7 @@ from odyssey_jupyter.local.datadir import (
     unusable,
 )
 from odyssey_jupyter.local.options import API_KEY_ENV, default_data_dir
+from odyssey_jupyter.local.record import read_record, recorded_pid
 
 REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
 
@@ -68,19 +67,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _read_record(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        record = json.loads((data_dir / "engine.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
 def recorded_engine_alive(data_dir: Path) -> bool:
     """Whether ``engine.json`` in ``data_dir`` names a live process (no HTTP: a cheap check)."""
-    record = _read_record(data_dir)
-    pid = None if record is None else record.get("pid")
-    return isinstance(pid, int) and _pid_alive(pid)
+    pid = recorded_pid(data_dir)
+    return pid is not None and _pid_alive(pid)
 
 
 def _answers(url: str, pid: int) -> bool:
@@ -98,7 +88,7 @@ def _answers(url: str, pid: int) -> bool:
 
 def find_engine(data_dir: Path) -> EngineInfo | None:
     """The engine already serving ``data_dir``, if one is alive and answering."""
-    record = _read_record(data_dir)
+    record = read_record(data_dir)
     if record is None:
         return None
     pid, url, key = record.get("pid"), record.get("url"), record.get("api_key")
@@ -176,7 +166,7 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
                 line = process.stdout.readline().decode("utf-8", "replace")
                 if line.startswith(READY_PREFIX):
                     url = line[len(READY_PREFIX) :].strip()
-                    record = _read_record(data_dir) or {}
+                    record = read_record(data_dir) or {}
                     key = record.get("api_key")
                     if not isinstance(key, str):
                         raise EngineStartError(f"the engine did not record its key in {data_dir}")
