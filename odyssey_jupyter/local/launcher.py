@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import select
 import subprocess
 import sys
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 import httpx
 
 from odyssey_jupyter.errors import EngineStartError
-from odyssey_jupyter.local import READY_PREFIX
 from odyssey_jupyter.local.datadir import (
     PRIVATE_FILE_MODE,
     UNUSABLE_EXIT_STATUS,
@@ -32,6 +30,7 @@ from odyssey_jupyter.local.datadir import (
     unusable,
 )
 from odyssey_jupyter.local.options import API_KEY_ENV, default_data_dir
+from odyssey_jupyter.local.ready import wait_for_ready
 from odyssey_jupyter.local.record import read_record, recorded_pid
 
 REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
@@ -160,23 +159,15 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
     _children.append(process)
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([process.stdout], [], [], 0.1)
-            if ready:
-                line = process.stdout.readline().decode("utf-8", "replace")
-                if line.startswith(READY_PREFIX):
-                    url = line[len(READY_PREFIX) :].strip()
-                    record = read_record(data_dir) or {}
-                    key = record.get("api_key")
-                    if not isinstance(key, str):
-                        raise EngineStartError(f"the engine did not record its key in {data_dir}")
-                    return EngineInfo(
-                        url=url, api_key=key, pid=process.pid, started=True, data_dir=data_dir
-                    )
-                if not line:
-                    break
-            elif process.poll() is not None:
-                break
+        url = wait_for_ready(process, timeout)
+        if url is not None:
+            record = read_record(data_dir) or {}
+            key = record.get("api_key")
+            if not isinstance(key, str):
+                raise EngineStartError(f"the engine did not record its key in {data_dir}")
+            return EngineInfo(
+                url=url, api_key=key, pid=process.pid, started=True, data_dir=data_dir
+            )
     finally:
         process.stdout.close()
     with contextlib.suppress(subprocess.TimeoutExpired):  # its stdout closes just before it exits
