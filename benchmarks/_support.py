@@ -9,13 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import select
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 
 import httpx
 
-READY_PREFIX = "Odyssey local engine listening on "
+from odyssey_jupyter.local.ready import wait_for_ready
 
 
 @dataclass
@@ -121,18 +119,9 @@ def launch_engine(
         env=dict(os.environ, PYTHONUNBUFFERED="1", ODYSSEY_LOCAL_API_KEY=key),
         start_new_session=True,
     )
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if line.startswith(READY_PREFIX):
-                return Engine(line[len(READY_PREFIX) :].strip(), key, directory, process)
-        elif process.poll() is not None:
-            break
+    url = wait_for_ready(process, timeout)
+    if url is not None:
+        return Engine(url, key, directory, process)
     process.kill()
     raise RuntimeError(f"the local engine did not start: {' '.join(args[1:])}")
 

@@ -37,10 +37,11 @@ from urllib.parse import quote
 import httpx
 
 from odyssey_jupyter import declarations, idempotency
+from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.auth import TokenCache
 from odyssey_jupyter.bounded import ACCEPT_ENCODING, read_capped, send_following, settled, within
 from odyssey_jupyter.config import get_config
-from odyssey_jupyter.downloads import ARTIFACT_FILES, ArtifactFetcher, ProgressCallback, maybe_await
+from odyssey_jupyter.downloads import ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -67,7 +68,6 @@ from odyssey_jupyter.retry import (
 )
 from odyssey_jupyter.submission import build_body
 from odyssey_jupyter.types import (
-    ARTIFACT_KINDS,
     JobStatus,
     Recording,
     SimulationJobDetail,

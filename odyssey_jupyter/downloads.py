@@ -44,12 +44,6 @@ from odyssey_jupyter.types import Recording
 
 logger = logging.getLogger("odyssey_jupyter.downloads")
 
-ARTIFACT_FILES: dict[str, str] = {
-    "video": "video.mp4",
-    "thumbnail": "thumbnail.jpg",
-    "preview": "preview.mp4",
-    "events": "events.jsonl",
-}
 CHUNK = 64 * 1024
 READ_WHOLE = frozenset({"events", "thumbnail"})
 """Kinds the kernel reads whole (chapters, the job browser's thumbnails): the JSON cap."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import InvalidRequestError
 
@@ -25,14 +26,6 @@ if TYPE_CHECKING:
     from odyssey_jupyter.types import SimulationStream
 
 log = logging.getLogger(__name__)
-
-ALL_KINDS = ("video", "thumbnail", "preview", "events")
-FILE_NAMES = {
-    "video": "video.mp4",
-    "thumbnail": "thumbnail.jpg",
-    "preview": "preview.mp4",
-    "events": "events.jsonl",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +67,7 @@ class LocalRecording:
 
 def default_kinds() -> tuple[str, ...]:
     """What to download by default: everything, or video + events when previews are off."""
-    return ALL_KINDS if get_config().download_previews else ("video", "events")
+    return ARTIFACT_KINDS if get_config().download_previews else ("video", "events")
 
 
 def recording_dir(job_id: str, stream_id: str) -> Path:
@@ -94,11 +87,11 @@ def recording_dir(job_id: str, stream_id: str) -> Path:
 
 def missing_kinds(directory: Path, kinds: Iterable[str]) -> list[str]:
     """The kinds whose file is not in ``directory`` yet."""
-    return [kind for kind in kinds if not (directory / FILE_NAMES[kind]).is_file()]
+    return [kind for kind in kinds if not (directory / ARTIFACT_FILES[kind]).is_file()]
 
 
 async def fetch(
-    client: Odyssey, job_id: str, stream_id: str, kinds: Sequence[str] = ALL_KINDS
+    client: Odyssey, job_id: str, stream_id: str, kinds: Sequence[str] = ARTIFACT_KINDS
 ) -> dict[str, Path]:
     """Download the kinds of one stream that are not on disk yet; returns what is there now.
 
@@ -106,17 +99,17 @@ async def fetch(
     stream id, so this also repairs a cache whose files were deleted.
     """
     for kind in kinds:
-        if kind not in FILE_NAMES:
-            raise ValueError(f"unknown artifact kind {kind!r}; use one of {ALL_KINDS}")
+        if kind not in ARTIFACT_FILES:
+            raise ValueError(f"unknown artifact kind {kind!r}; use one of {ARTIFACT_KINDS}")
     directory = recording_dir(job_id, stream_id)
     missing = missing_kinds(directory, kinds)
     if missing:
         directory.mkdir(parents=True, exist_ok=True)
         await client.download(stream_id, directory, kinds=tuple(missing))
     return {
-        kind: directory / FILE_NAMES[kind]
-        for kind in ALL_KINDS
-        if (directory / FILE_NAMES[kind]).is_file()
+        kind: directory / ARTIFACT_FILES[kind]
+        for kind in ARTIFACT_KINDS
+        if (directory / ARTIFACT_FILES[kind]).is_file()
     }
 
 
@@ -128,7 +121,7 @@ def load(
     if files is None:
         files = {
             kind: directory / name
-            for kind, name in FILE_NAMES.items()
+            for kind, name in ARTIFACT_FILES.items()
             if (directory / name).is_file()
         }
     video = files.get("video")

@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from odyssey_jupyter.artifacts import ARTIFACT_KINDS
 from odyssey_jupyter.errors import InvalidResponseError
 
 MAX_ID_LENGTH = 256
@@ -91,8 +92,14 @@ class JobStatus(str, Enum):
         return not self.is_terminal
 
 
-_TERMINAL = frozenset({"completed", "failed", "cancelled"})
-_IN_PROGRESS = frozenset({"dispatched", "processing", "running"})
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+"""A job in one of these is over: nothing about it changes again."""
+RUNNING_STATUSES = frozenset({"dispatched", "processing"})
+"""What the API reports for the phase the guide calls ``running``."""
+ACTIVE_STATUSES = frozenset({"pending"}) | RUNNING_STATUSES
+"""What a server reports for a job that is not over yet."""
+_TERMINAL = TERMINAL_STATUSES
+_IN_PROGRESS = RUNNING_STATUSES | {"running"}
 
 
 def is_terminal(status: str | JobStatus) -> bool:
@@ -387,9 +394,6 @@ class Recording:
             raise ValueError(f"unknown artifact kind {kind!r}; use one of {ARTIFACT_KINDS}")
         value: str | None = getattr(self, f"{kind}_url")
         return value
-
-
-ARTIFACT_KINDS = ("video", "thumbnail", "preview", "events")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import select
 import signal
 import subprocess
 import sys
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-READY_PREFIX = "Odyssey local engine listening on "
+from odyssey_jupyter.local.ready import wait_for_ready
+
 ENGINE_COMMAND = "odyssey_jupyter.local"
 
 
@@ -167,19 +167,9 @@ def launch_engine(
         start_new_session=True,
         preexec_fn=preexec_fn,  # e.g. resource limits for one engine
     )
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if line.startswith(READY_PREFIX):
-                url = line[len(READY_PREFIX) :].strip()
-                return RunningEngine(url, key, data_dir, process, args)
-        elif process.poll() is not None:
-            break
+    url = wait_for_ready(process, timeout)
+    if url is not None:
+        return RunningEngine(url, key, data_dir, process, args)
     process.kill()
     raise RuntimeError(f"the local engine did not start: {' '.join(args[1:])}")
 

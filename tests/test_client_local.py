@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.local.record import record_path, recorded_pid
 
 SCRIPT = [
     {"timestamp_ms": 0, "start": {"prompt": "A lantern in the fog"}},
@@ -21,7 +21,9 @@ SCRIPT = [
 
 
 def engine_pid(data_dir: Path) -> int:
-    return int(json.loads((data_dir / "engine.json").read_text())["pid"])
+    pid = recorded_pid(data_dir)
+    assert pid is not None, f"no engine recorded in {data_dir}"
+    return pid
 
 
 def wait_dead(pid: int, timeout: float = 15.0) -> None:
@@ -47,7 +49,7 @@ def local_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     data_dir = tmp_path / "engine"
     monkeypatch.setenv("ODYSSEY_LOCAL_DATA_DIR", str(data_dir))
     yield data_dir
-    if (data_dir / "engine.json").exists():
+    if record_path(data_dir).exists():
         pid = engine_pid(data_dir)
         try:
             os.kill(pid, signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import _thread
 import gc
-import json
 import os
 import signal
 import threading
@@ -25,6 +24,7 @@ from odyssey_jupyter.errors import (
     ScriptError,
 )
 from odyssey_jupyter.jobs import Job, simulate
+from odyssey_jupyter.local.record import recorded_pid
 from odyssey_jupyter.runtime import Runtime, current_runtime, get_runtime, shutdown_runtime
 from odyssey_jupyter.types import JobStatus
 
@@ -228,8 +228,9 @@ def test_first_job_without_a_key_starts_the_local_engine(
     try:
         assert job.wait(120).status == JobStatus.COMPLETED
     finally:
-        record = json.loads((data_dir / "engine.json").read_text())
-        os.kill(int(record["pid"]), signal.SIGTERM)
+        pid = recorded_pid(data_dir)
+        assert pid is not None
+        os.kill(pid, signal.SIGTERM)
     assert "starting engine" in phases
     later = phases[phases.index("starting engine") :]
     assert later.index("submitting") < later.index("watching") < later.index("done")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from odyssey_jupyter import recordings
+from odyssey_jupyter.artifacts import ARTIFACT_FILES
 from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.recordings import Chapter, chapters_from_events, read_mp4_info
 from odyssey_jupyter.types import SimulationStream
@@ -97,7 +98,7 @@ class FakeDownloader:
         self.calls.append((stream_id, tuple(kinds)))
         out = {}
         for kind in kinds:
-            target = Path(dest_dir) / recordings.FILE_NAMES[kind]
+            target = Path(dest_dir) / ARTIFACT_FILES[kind]
             if kind == "video":
                 target.write_bytes(self.source.read_bytes())
             elif kind == "events":

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -33,16 +32,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from odyssey_jupyter.local.record import recorded_pid
+
 CELL_TIMEOUT = 300
 ENGINE_STOP_TIMEOUT = 15.0
 
 
 def _engine_pid(data_dir: Path) -> int | None:
     """The pid recorded by the launcher, if that process is still the local engine."""
-    try:
-        record = json.loads((data_dir / "engine.json").read_text())
-        pid = int(record["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+    pid = recorded_pid(data_dir)
+    if pid is None:
         return None
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")

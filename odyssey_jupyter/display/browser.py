@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("pending", "dispatched", "processing", "running", "completed", "failed", "cancelled")
+STATUSES = tuple(status.value for status in JobStatus)
 DETAIL_CONCURRENCY = 6
 FIRST_PAGE_WAIT = 10.0
 """How long a text/HTML repr waits for the first page before showing "loading"."""

@@ -12,6 +12,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.display.browser_cache import shrink_thumbnail
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.types import SimulationJobDetail, SimulationStream
@@ -76,7 +77,7 @@ async def local_recordings(
     """Each stream's files on disk, downloading the missing ones (a preview first if asked)."""
     from odyssey_jupyter import recordings
 
-    kinds = recordings.ALL_KINDS if full else ("preview", "thumbnail", "events")
+    kinds = ARTIFACT_KINDS if full else ("preview", "thumbnail", "events")
     recs: list[LocalRecording] = []
     for stream in sorted(detail.streams, key=lambda s: s.script_index):
         files = await recordings.fetch(client, detail.job_id, stream.stream_id, kinds)
@@ -100,8 +101,7 @@ def _preview_only(job_id: str, stream: SimulationStream, files: dict[str, Path])
     return recordings.LocalRecording(
         stream_id=stream.stream_id,
         script_index=stream.script_index,
-        video_path=recordings.recording_dir(job_id, stream.stream_id)
-        / recordings.FILE_NAMES["video"],
+        video_path=recordings.recording_dir(job_id, stream.stream_id) / ARTIFACT_FILES["video"],
         thumbnail_path=files.get("thumbnail"),
         preview_path=preview,
         events_path=events,

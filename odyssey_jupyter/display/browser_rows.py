@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from odyssey_jupyter.display.markup import class_name, escape, printable
+from odyssey_jupyter.display.palette import status_colour, tint
 from odyssey_jupyter.display.relative_time import format_duration, full_time, relative_time
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobInfo
 
@@ -26,13 +27,6 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("Duration", 80),
     ("First prompt", 260),
 )
-
-_BADGE_COLOURS = {
-    "completed": ("#166534", "#dcfce7"),
-    "failed": ("#991b1b", "#fee2e2"),
-    "cancelled": ("#52525b", "#e4e4e7"),
-}
-_ACTIVE_COLOURS = ("#1e40af", "#dbeafe")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +103,8 @@ def clip(text: str | None, limit: int = PROMPT_CHARS) -> str:
 
 def badge_html(status: JobStatus | str) -> str:
     name = str(status)
-    fg, bg = _BADGE_COLOURS.get(name, _ACTIVE_COLOURS)
+    fg = status_colour(name)
+    bg = tint(fg)
     return (
         f'<span class="odyssey-badge odyssey-status-{class_name(name)}" '
         f'style="color:{fg};background:{bg};padding:1px 8px;border-radius:9px;'

@@ -24,6 +24,7 @@ from odyssey_jupyter.display.status import (
     snapshot,
     status_line,
 )
+from odyssey_jupyter.types import TERMINAL_STATUSES
 
 MimeBundle = dict[str, str]
 
@@ -36,7 +37,7 @@ def outcome_facts(job: JobLike, view: StatusView) -> list[str]:
         return [f"not submitted: {view.error or 'unknown error'}"]
     detail = job.detail
     facts: list[str] = []
-    if view.terminal and view.status in ("completed", "failed", "cancelled"):
+    if view.terminal and view.status in TERMINAL_STATUSES:
         facts.append(
             f"{view.status} {'in' if view.status == 'completed' else 'after'} "
             f"{_fmt_seconds(view.elapsed_s)}"

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import ipywidgets as widgets
 
 from odyssey_jupyter.display.markup import class_name, escape, printable
+from odyssey_jupyter.display.palette import status_colour
 from odyssey_jupyter.types import SimulationJobDetail, is_terminal, parse_time
 
 if TYPE_CHECKING:
@@ -54,18 +55,6 @@ class JobLike(Protocol):
 
 # --------------------------------------------------------------------------- snapshot
 
-_COLOURS = {
-    "starting": "#6d4c41",
-    "submitting": "#546e7a",
-    "pending": "#757575",
-    "dispatched": "#0277bd",
-    "processing": "#1565c0",
-    "running": "#1565c0",
-    "completed": "#2e7d32",
-    "failed": "#c62828",
-    "cancelled": "#ef6c00",
-    "error": "#c62828",
-}
 _STAGE_FRACTION = {
     "starting": 0.03,
     "submitting": 0.08,
@@ -312,7 +301,7 @@ def status_line(view: StatusView) -> str:
 
 
 def badge_html(status: str, css_class: str) -> str:
-    colour = _COLOURS.get(status, "#607d8b")
+    colour = status_colour(status)
     return (
         f'<span class="odyssey-badge {escape(css_class)}" style="background:{colour};color:#fff;'
         'padding:1px 8px;border-radius:9px;font-size:12px;font-weight:600">'

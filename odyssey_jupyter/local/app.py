@@ -33,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssey_jupyter import declarations, idempotency
+from odyssey_jupyter.artifacts import ARTIFACT_KINDS, ARTIFACTS, MEDIA_TYPES
 from odyssey_jupyter.local.dispatcher import Dispatcher
 from odyssey_jupyter.local.door import LOOPBACK_NAMES, FrontDoor, not_json_problem
 from odyssey_jupyter.local.keys import TokenSigner, UrlSigner, same_secret
@@ -54,6 +55,7 @@ from odyssey_jupyter.local.store import (
     Store,
 )
 from odyssey_jupyter.local.submit import SubmitError, parse_submission
+from odyssey_jupyter.types import ACTIVE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES
 
 log = logging.getLogger("odyssey_jupyter.local")
 
@@ -61,21 +63,18 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_AUTH_BODY_BYTES = 64 * 1024
 """``{"api_key": ...}`` is tiny: read no more before the key has been checked."""
 REGION = "local"
-ARTIFACTS = {
-    "video": ("video.mp4", "video/mp4"),
-    "events": ("events.jsonl", "application/x-ndjson"),
-    "thumbnail": ("thumbnail.jpg", "image/jpeg"),
-    "preview": ("preview.mp4", "video/mp4"),
-}
-MEDIA_TYPES = {name: media for name, media in ARTIFACTS.values()}
 MAX_OFFSET = 2**63 - 1
 """The largest list ``offset``: SQLite's largest INTEGER (a bigger one cannot be bound)."""
 STORAGE_RETRY_AFTER = 5
 """Seconds a client is asked to wait (``Retry-After``) when the database cannot be used."""
 
 
-class ApiError(Exception):
-    """An error answer: status, JSON body, extra headers."""
+class HTTPProblem(Exception):
+    """The engine's error answer to a request: status, JSON body, extra headers.
+
+    Raised by a handler and turned into the response; not the client's ``APIError``,
+    which is what a client makes of such an answer.
+    """
 
     def __init__(
         self,
@@ -125,7 +124,7 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refused (413) past ``limit`` before it is all read, and (408)
     when the client takes longer than the engine's body deadline to send it."""
     # no "Connection: close": a client still sending would read a reset instead of this answer
-    too_large = ApiError(413, f"the request body is larger than {_size_text(limit)}")
+    too_large = HTTPProblem(413, f"the request body is larger than {_size_text(limit)}")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -144,7 +143,7 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     try:
         await asyncio.wait_for(collect(), timeout=state.body_timeout)
     except asyncio.TimeoutError:
-        raise ApiError(
+        raise HTTPProblem(
             408,
             f"the request body did not arrive within {state.body_timeout:g} s",
             headers={"Connection": "close"},
@@ -156,21 +155,21 @@ def require_json(request: Request) -> None:
     """415 unless the body is declared JSON: a cross-site form post stops here, unread."""
     problem = not_json_problem(request.headers.get("content-type"))
     if problem is not None:
-        raise ApiError(415, problem)
+        raise HTTPProblem(415, problem)
 
 
 def parse_json(raw: bytes) -> Any:
     """The body as JSON; every way it can be malformed is a 422 that says which."""
     if not raw.strip():
-        raise ApiError(422, "the request body is empty; send a JSON object")
+        raise HTTPProblem(422, "the request body is empty; send a JSON object")
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(422, f"the request body is not valid JSON: {exc}") from None
+        raise HTTPProblem(422, f"the request body is not valid JSON: {exc}") from None
     except RecursionError:
-        raise ApiError(422, "the request body is nested too deeply") from None
+        raise HTTPProblem(422, "the request body is nested too deeply") from None
     except ValueError:  # an integer longer than Python parses (4300 digits by default)
-        raise ApiError(422, "the request body holds an integer with too many digits") from None
+        raise HTTPProblem(422, "the request body holds an integer with too many digits") from None
 
 
 def authenticate(request: Request) -> str:
@@ -179,7 +178,7 @@ def authenticate(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(
+        raise HTTPProblem(
             401,
             "Not authenticated: send 'Authorization: Bearer <token>' "
             "(get a token from POST /auth/token)",
@@ -188,7 +187,7 @@ def authenticate(request: Request) -> str:
     token = token.strip()
     owner = state.tokens.verify(token)
     if owner is None:
-        raise ApiError(
+        raise HTTPProblem(
             401,
             "the bearer token is invalid or has expired; exchange the API key again",
             headers={"WWW-Authenticate": "Bearer"},
@@ -197,7 +196,7 @@ def authenticate(request: Request) -> str:
         wait = state.limiter.check(owner)
         if wait is not None:
             body, retry_after = rate_limited_body(wait, state.limiter.rate)
-            raise ApiError(429, body["message"], body=body, headers={"Retry-After": retry_after})
+            raise HTTPProblem(429, body["message"], body=body, headers={"Retry-After": retry_after})
     return owner
 
 
@@ -215,10 +214,11 @@ def query_int(request: Request, name: str, default: int, low: int, high: int | N
         value = int(raw)
     except ValueError:
         if re.fullmatch(r"\s*[+-]?\d+\s*", raw):  # more digits than int() parses: out of range
-            raise ApiError(422, f"'{name}' must be {bound}, not {_clipped(raw.strip())}") from None
-        raise ApiError(422, f"'{name}' must be an integer, not {_clipped(raw)!r}") from None
+            detail = f"'{name}' must be {bound}, not {_clipped(raw.strip())}"
+            raise HTTPProblem(422, detail) from None
+        raise HTTPProblem(422, f"'{name}' must be an integer, not {_clipped(raw)!r}") from None
     if value < low or (high is not None and value > high):
-        raise ApiError(422, f"'{name}' must be {bound}, not {_clipped(str(value))}")
+        raise HTTPProblem(422, f"'{name}' must be {bound}, not {_clipped(str(value))}")
     return value
 
 
@@ -231,29 +231,29 @@ def query_bool(request: Request, name: str) -> bool | None:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise ApiError(422, f"'{name}' must be true or false, not {raw!r}")
+    raise HTTPProblem(422, f"'{name}' must be true or false, not {raw!r}")
 
 
 def owned_job(state: EngineState, job_id: str, owner: str) -> Row:
     job = state.store.job(job_id)
     if job is None:
-        raise ApiError(404, f"no simulation job {job_id!r}")
+        raise HTTPProblem(404, f"no simulation job {job_id!r}")
     if not hmac.compare_digest(job["owner"], owner):
-        raise ApiError(403, f"simulation job {job_id!r} belongs to another API key")
+        raise HTTPProblem(403, f"simulation job {job_id!r} belongs to another API key")
     return job
 
 
 def artifact_urls(state: EngineState, request: Request, row: Row) -> dict[str, str | None]:
     base = str(request.base_url).rstrip("/")
     urls: dict[str, str | None] = {}
-    for kind, (filename, _media) in ARTIFACTS.items():
-        rel = f"{row['job_id']}/{row['stream_id']}/{filename}"
-        urls[f"{kind}_url"] = f"{base}/artifacts/{rel}?{state.urls.query(rel)}"
+    for artifact in ARTIFACTS:
+        rel = f"{row['job_id']}/{row['stream_id']}/{artifact.filename}"
+        urls[f"{artifact.kind}_url"] = f"{base}/artifacts/{rel}?{state.urls.query(rel)}"
     return urls
 
 
 def no_urls() -> dict[str, str | None]:
-    return {f"{kind}_url": None for kind in ARTIFACTS}
+    return {f"{kind}_url": None for kind in ARTIFACT_KINDS}
 
 
 def stream_json(state: EngineState, request: Request, row: Row, job_status: str) -> dict[str, Any]:
@@ -306,9 +306,9 @@ def job_info_json(job: Row) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- routes
 
 
-def _throttled(wait: float) -> ApiError:
+def _throttled(wait: float) -> HTTPProblem:
     body, retry_after = auth_throttled_body(wait)
-    return ApiError(429, body["message"], body=body, headers={"Retry-After": retry_after})
+    return HTTPProblem(429, body["message"], body=body, headers={"Retry-After": retry_after})
 
 
 async def auth_token(request: Request) -> Response:
@@ -323,11 +323,11 @@ async def auth_token(request: Request) -> Response:
     body = parse_json(await read_body(request, MAX_AUTH_BODY_BYTES))
     key = body.get("api_key") if isinstance(body, dict) else None
     if not isinstance(key, str) or not key.strip():
-        raise ApiError(422, 'send {"api_key": "<your key>"}: the key is missing or not text')
+        raise HTTPProblem(422, 'send {"api_key": "<your key>"}: the key is missing or not text')
     if not same_secret(key, state.api_key):
         if throttle is not None:
             throttle.failed(address)
-        raise ApiError(401, "invalid API key")
+        raise HTTPProblem(401, "invalid API key")
     if throttle is not None:
         throttle.succeeded(address)
     return JSONResponse(
@@ -350,12 +350,12 @@ def idempotency_of(request: Request, raw: bytes) -> IdempotencyKey | None:
         return None
     problem = idempotency.key_problem(key)
     if problem is not None:
-        raise ApiError(422, problem)
+        raise HTTPProblem(422, problem)
     return IdempotencyKey(key, hashlib.sha256(raw).hexdigest())
 
 
-def key_conflict(exc: IdempotencyConflict) -> ApiError:
-    return ApiError(
+def key_conflict(exc: IdempotencyConflict) -> HTTPProblem:
+    return HTTPProblem(
         422,
         f"the {idempotency.KEY_HEADER} {exc.key!r} was already used for a different "
         "submission; send a new key with every new submission",
@@ -381,12 +381,12 @@ async def submit_job(request: Request) -> Response:
     try:
         submission = await parse_submission(body)
     except SubmitError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise HTTPProblem(422, str(exc)) from None
     async with state.admission:
         if state.max_active is not None:
             active = state.store.count_active(owner)
             if active >= state.max_active:
-                raise ApiError(
+                raise HTTPProblem(
                     429,
                     "too many active jobs",
                     body=concurrent_limit_body(active, state.max_active),
@@ -395,7 +395,7 @@ async def submit_job(request: Request) -> Response:
         check_job_size(state, owner, [duration for _s, _p, duration in streams])
         for script_index, _plan_index, duration_ms in streams:
             if frame_count(duration_ms, state.fps) < 1:
-                raise ApiError(
+                raise HTTPProblem(
                     422,
                     f"script {script_index}: a stream is shorter than one frame "
                     f"at {state.fps} fps; make it last longer",
@@ -422,12 +422,12 @@ def check_job_size(state: EngineState, owner: str, durations_ms: list[int]) -> N
     """The per-job caps (422) and the active-streams cap (429) of this engine."""
     problem = job_size_problem(durations_ms, state.max_job_seconds, state.max_job_streams)
     if problem is not None:
-        raise ApiError(422, problem)
+        raise HTTPProblem(422, problem)
     if state.max_active_streams is not None:
         active = state.store.count_active_streams(owner)
         if active + len(durations_ms) > state.max_active_streams:
             body = concurrent_streams_body(active, len(durations_ms), state.max_active_streams)
-            raise ApiError(429, body["message"], body=body)
+            raise HTTPProblem(429, body["message"], body=body)
 
 
 async def list_jobs(request: Request) -> Response:
@@ -441,11 +441,9 @@ async def list_jobs(request: Request) -> Response:
     if status is not None:
         statuses = [s.strip().lower() for s in status.split(",") if s.strip()]
         if status.lower() == "running":  # the guide's word for the active states
-            statuses = ["dispatched", "processing"]
+            statuses = sorted(RUNNING_STATUSES)
     if active is not None:
-        wanted = {"pending", "dispatched", "processing"}
-        if not active:
-            wanted = {"completed", "failed", "cancelled"}
+        wanted = ACTIVE_STATUSES if active else TERMINAL_STATUSES
         statuses = sorted(wanted if statuses is None else wanted & set(statuses))
     rows, total = state.store.list_jobs(owner=owner, statuses=statuses, limit=limit, offset=offset)
     return JSONResponse(
@@ -467,7 +465,7 @@ async def cancel_job(request: Request) -> Response:
     job = owned_job(state, job_id, owner)
     if not state.dispatcher.cancel(job_id):
         job = state.store.job(job_id) or job
-        raise ApiError(
+        raise HTTPProblem(
             400,
             f"job {job_id} is already {job['status']}; only pending, dispatched "
             "or processing jobs can be cancelled",
@@ -483,9 +481,10 @@ async def get_recording(request: Request) -> Response:
     stream_id = request.path_params["stream_id"]
     row = state.store.stream(stream_id)
     if row is None or not hmac.compare_digest(row["owner"], owner):
-        raise ApiError(404, f"no recording for stream {stream_id!r}")
+        raise HTTPProblem(404, f"no recording for stream {stream_id!r}")
     if row["status"] != "completed" or row["job_status"] == "cancelled":
-        raise ApiError(404, f"stream {stream_id} has no recording (its status is {row['status']})")
+        detail = f"stream {stream_id} has no recording (its status is {row['status']})"
+        raise HTTPProblem(404, detail)
     return JSONResponse(
         {
             "stream_id": stream_id,
@@ -523,18 +522,18 @@ async def artifact(request: Request) -> Response:
     rel = request.path_params["path"]
     parts = rel.split("/")
     if len(parts) != 3 or any(p in ("", ".", "..") or "\\" in p for p in parts):
-        raise ApiError(404, "no such artifact")
+        raise HTTPProblem(404, "no such artifact")
     path = (state.recordings / rel).resolve()
     root = state.recordings.resolve()
     if root not in path.parents or parts[2] not in MEDIA_TYPES:
-        raise ApiError(404, "no such artifact")
+        raise HTTPProblem(404, "no such artifact")
     problem = state.urls.check(
         rel, request.query_params.get("expires"), request.query_params.get("signature")
     )
     if problem is not None:
-        raise ApiError(403, problem)
+        raise HTTPProblem(403, problem)
     if not path.is_file():
-        raise ApiError(404, "the artifact no longer exists")
+        raise HTTPProblem(404, "the artifact no longer exists")
     check_range(request.headers.get("range"), path)
     return FileResponse(
         path, media_type=MEDIA_TYPES[parts[2]], headers={"Cache-Control": "private, max-age=60"}
@@ -552,17 +551,17 @@ def check_range(header: str | None, path: Path) -> None:
         size = path.stat().st_size
         FileResponse._parse_range_header(header, size)
     except MalformedRangeHeader as exc:
-        raise ApiError(
+        raise HTTPProblem(
             400, f"the Range header {_clipped(header)!r} is malformed: {exc.content}"
         ) from None
     except RangeNotSatisfiable as exc:
-        raise ApiError(
+        raise HTTPProblem(
             416,
             f"the Range header {_clipped(header)!r} starts beyond the file's {exc.max_size} bytes",
             headers={"Content-Range": f"bytes */{exc.max_size}"},
         ) from None
     except (ValueError, OSError):
-        raise ApiError(400, f"the Range header {_clipped(header)!r} is malformed") from None
+        raise HTTPProblem(400, f"the Range header {_clipped(header)!r} is malformed") from None
 
 
 async def health(request: Request) -> Response:
@@ -572,8 +571,8 @@ async def health(request: Request) -> Response:
 # ---------------------------------------------------------------------------- errors
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPProblem)
     return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
 
 
@@ -658,7 +657,7 @@ def create_app(state: EngineState) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={
-            ApiError: _api_error,
+            HTTPProblem: _http_problem,
             StorageError: _storage_error,
             HTTPException: _http_error,
             Exception: _unexpected,

@@ -29,15 +29,18 @@ from typing import Any
 
 from odyssey_jupyter.local.spec import RenderSpec, spec_for
 from odyssey_jupyter.local.store import (
-    ACTIVE_JOB_STATES,
     CorruptRow,
     Row,
     StorageError,
     Store,
     utc_now,
 )
+from odyssey_jupyter.types import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus
 
 log = logging.getLogger("odyssey_jupyter.local")
+
+_QUEUED = ACTIVE_STATUSES - {JobStatus.PROCESSING.value}
+"""Active jobs no worker has started on yet."""
 
 MAX_TRIES = 3
 DEFAULT_RENDER_RATE = 0.15  # seconds of rendering per second of video, before any is measured
@@ -273,7 +276,7 @@ class Dispatcher:
                 if self._job_active(job_id):
                     self.store.update_stream(stream_id, status="processing", started_at=now)
                     self.store.set_job_status_if(
-                        job_id, ("pending", "dispatched"), status="processing", started_at=now
+                        job_id, _QUEUED, status="processing", started_at=now
                     )
             except StorageError as exc:  # cosmetic: the outcome is what must be written
                 self._storage_fault("record a start", exc)
@@ -340,11 +343,11 @@ class Dispatcher:
 
     def _job_active(self, job_id: str) -> bool:
         job = self.store.job(job_id)
-        return job is not None and job["status"] in ACTIVE_JOB_STATES
+        return job is not None and job["status"] in ACTIVE_STATUSES
 
     def _finish_if_done(self, job_id: str) -> None:
         streams = self.store.streams_of(job_id)
-        if any(s["status"] not in ("completed", "failed", "cancelled") for s in streams):
+        if any(s["status"] not in TERMINAL_STATUSES for s in streams):
             return
         failed = [s for s in streams if s["status"] == "failed"]
         if failed:
@@ -355,14 +358,14 @@ class Dispatcher:
             message = f"{len(failed)} of {len(streams)} streams failed: " + "; ".join(parts)
             self.store.set_job_status_if(
                 job_id,
-                ACTIVE_JOB_STATES,
+                ACTIVE_STATUSES,
                 status="failed",
                 error_message=message,
                 completed_at=utc_now(),
             )
         else:
             self.store.set_job_status_if(
-                job_id, ACTIVE_JOB_STATES, status="completed", completed_at=utc_now()
+                job_id, ACTIVE_STATUSES, status="completed", completed_at=utc_now()
             )
 
     # ------------------------------------------------------------------ cancel
@@ -453,7 +456,7 @@ class Dispatcher:
     def _requeue_after_crash(self, job_id: str, stream_id: str) -> None:
         shutil.rmtree(self.recordings / job_id / f"{stream_id}.partial", ignore_errors=True)
         job = self.store.job(job_id)
-        if job is None or job["status"] not in ACTIVE_JOB_STATES:
+        if job is None or job["status"] not in ACTIVE_STATUSES:
             return
         retries = int(job["retry_count"]) + 1
         if retries >= MAX_TRIES:
@@ -488,7 +491,7 @@ class Dispatcher:
 
     def estimated_wait_minutes(self, job: Row) -> float | None:
         """For queued jobs: video seconds queued up to and including this job, over the workers."""
-        if job["status"] not in ("pending", "dispatched"):
+        if job["status"] not in _QUEUED:
             return None
         ahead_ms = 0
         seen = False

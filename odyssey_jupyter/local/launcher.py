@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
-import select
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from odyssey_jupyter.errors import EngineStartError
-from odyssey_jupyter.local import READY_PREFIX
 from odyssey_jupyter.local.datadir import (
     PRIVATE_FILE_MODE,
     UNUSABLE_EXIT_STATUS,
@@ -34,6 +30,8 @@ from odyssey_jupyter.local.datadir import (
     unusable,
 )
 from odyssey_jupyter.local.options import API_KEY_ENV, default_data_dir
+from odyssey_jupyter.local.ready import wait_for_ready
+from odyssey_jupyter.local.record import read_record, recorded_pid
 
 REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
 
@@ -68,19 +66,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _read_record(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        record = json.loads((data_dir / "engine.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
 def recorded_engine_alive(data_dir: Path) -> bool:
     """Whether ``engine.json`` in ``data_dir`` names a live process (no HTTP: a cheap check)."""
-    record = _read_record(data_dir)
-    pid = None if record is None else record.get("pid")
-    return isinstance(pid, int) and _pid_alive(pid)
+    pid = recorded_pid(data_dir)
+    return pid is not None and _pid_alive(pid)
 
 
 def _answers(url: str, pid: int) -> bool:
@@ -98,7 +87,7 @@ def _answers(url: str, pid: int) -> bool:
 
 def find_engine(data_dir: Path) -> EngineInfo | None:
     """The engine already serving ``data_dir``, if one is alive and answering."""
-    record = _read_record(data_dir)
+    record = read_record(data_dir)
     if record is None:
         return None
     pid, url, key = record.get("pid"), record.get("url"), record.get("api_key")
@@ -170,23 +159,15 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
     _children.append(process)
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([process.stdout], [], [], 0.1)
-            if ready:
-                line = process.stdout.readline().decode("utf-8", "replace")
-                if line.startswith(READY_PREFIX):
-                    url = line[len(READY_PREFIX) :].strip()
-                    record = _read_record(data_dir) or {}
-                    key = record.get("api_key")
-                    if not isinstance(key, str):
-                        raise EngineStartError(f"the engine did not record its key in {data_dir}")
-                    return EngineInfo(
-                        url=url, api_key=key, pid=process.pid, started=True, data_dir=data_dir
-                    )
-                if not line:
-                    break
-            elif process.poll() is not None:
-                break
+        url = wait_for_ready(process, timeout)
+        if url is not None:
+            record = read_record(data_dir) or {}
+            key = record.get("api_key")
+            if not isinstance(key, str):
+                raise EngineStartError(f"the engine did not record its key in {data_dir}")
+            return EngineInfo(
+                url=url, api_key=key, pid=process.pid, started=True, data_dir=data_dir
+            )
     finally:
         process.stdout.close()
     with contextlib.suppress(subprocess.TimeoutExpired):  # its stdout closes just before it exits

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from odyssey_jupyter.artifacts import ARTIFACT_FILES
 from odyssey_jupyter.local.encode import Mp4Writer, probe_duration
 from odyssey_jupyter.local.frames import FrameBuffer, blend_into
 from odyssey_jupyter.local.palette import NEUTRAL, grade_for, look_for
@@ -140,10 +141,13 @@ def _render(
     last_report = 0.0
     writers: list[Mp4Writer] = []  # every writer opened so far: all are closed on any failure
     try:
-        video = Mp4Writer(out / "video.mp4", w, h, fps)
+        video = Mp4Writer(out / ARTIFACT_FILES["video"], w, h, fps)
         writers.append(video)
         preview = Mp4Writer(
-            out / "preview.mp4", w // PREVIEW_SCALE, h // PREVIEW_SCALE, fps // PREVIEW_STEP or 1
+            out / ARTIFACT_FILES["preview"],
+            w // PREVIEW_SCALE,
+            h // PREVIEW_SCALE,
+            fps // PREVIEW_STEP or 1,
         )
         writers.append(preview)
         scene_index = 0
@@ -171,7 +175,7 @@ def _render(
                 preview_frame.v[...] = frame.v[::s, ::s]
                 preview.write(preview_frame)
             if i == thumb_at:
-                save_thumbnail(frame, out / "thumbnail.jpg")
+                save_thumbnail(frame, out / ARTIFACT_FILES["thumbnail"])
             if spec.realtime:
                 lag = began + (i + 1) / fps - time.monotonic()
                 while lag > 0:
@@ -189,6 +193,6 @@ def _render(
         for writer in writers:
             writer.abort()
         raise
-    write_events(spec, out / "events.jsonl")
-    frames, seconds = probe_duration(out / "video.mp4")
+    write_events(spec, out / ARTIFACT_FILES["events"])
+    frames, seconds = probe_duration(out / ARTIFACT_FILES["video"])
     return RenderResult(frames, seconds, time.monotonic() - began)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import logging
 import os
 import signal
@@ -41,11 +40,11 @@ from odyssey_jupyter.local.keys import (
     load_generated_api_key,
     load_secret,
     owner_of,
-    write_private,
 )
 from odyssey_jupyter.local.limits import AuthThrottle, RateLimiter
 from odyssey_jupyter.local.options import EngineOptions
 from odyssey_jupyter.local.protocol import protocol_with_header_timeout
+from odyssey_jupyter.local.record import forget_record, write_record
 from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
 
 log = logging.getLogger("odyssey_jupyter.local")
@@ -107,24 +106,6 @@ def _quiet_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-
-
-def engine_file(data_dir: Path) -> Path:
-    return data_dir / "engine.json"
-
-
-def _record(data_dir: Path, url: str, api_key: str | None) -> None:
-    info: dict[str, Any] = {"url": url, "pid": os.getpid(), "api_key": api_key}
-    write_private(engine_file(data_dir), json.dumps(info).encode())
-
-
-def _forget(data_dir: Path) -> None:
-    path = engine_file(data_dir)
-    try:
-        if json.loads(path.read_text()).get("pid") == os.getpid():
-            path.unlink()
-    except (OSError, ValueError):
-        pass
 
 
 _OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
@@ -228,7 +209,7 @@ async def _serve(options: EngineOptions) -> None:
         return
     try:
         try:
-            _record(data_dir, url, api_key if generated else None)
+            write_record(data_dir, url, os.getpid(), api_key if generated else None)
         except OSError as exc:
             server.should_exit = True
             await serving
@@ -238,7 +219,7 @@ async def _serve(options: EngineOptions) -> None:
         log.warning("serving %s from %s with %d render workers", url, data_dir, options.workers)
         await serving
     finally:
-        _forget(data_dir)
+        forget_record(data_dir, os.getpid())
         await dispatcher.stop()
         store.close()
         lock.close()

@@ -19,7 +19,7 @@ import shlex
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.local.faults import StoreFaults
+from odyssey_jupyter.types import ACTIVE_STATUSES
 
-ACTIVE_JOB_STATES = ("pending", "dispatched", "processing")
-TERMINAL_STATES = ("completed", "failed", "cancelled")
+_ACTIVE_SQL = "(" + ",".join(f"'{status}'" for status in sorted(ACTIVE_STATUSES)) + ")"
+"""``types.ACTIVE_STATUSES`` as an SQL list, so every query asks for the same set."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -367,7 +368,7 @@ class Store:
         return rows, total
 
     def count_active(self, owner: str | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM jobs WHERE status IN ('pending','dispatched','processing')"
+        sql = f"SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE_SQL}"
         params: list[Any] = []
         if owner is not None:
             sql += " AND owner = ?"
@@ -378,15 +379,12 @@ class Store:
         """Streams of this owner's active jobs (for ``--max-active-streams``)."""
         sql = (
             "SELECT COUNT(*) FROM streams s JOIN jobs j ON j.job_id = s.job_id "
-            "WHERE j.status IN ('pending','dispatched','processing') AND j.owner = ?"
+            f"WHERE j.status IN {_ACTIVE_SQL} AND j.owner = ?"
         )
         return self._count(sql, [owner])
 
     def active_job_ids(self) -> list[str]:
-        rows = self._all(
-            "SELECT job_id FROM jobs WHERE status IN ('pending','dispatched','processing') "
-            "ORDER BY seq"
-        )
+        rows = self._all(f"SELECT job_id FROM jobs WHERE status IN {_ACTIVE_SQL} ORDER BY seq")
         return [r["job_id"] for r in rows]
 
     def update_job(self, job_id: str, **fields: Any) -> None:
@@ -398,7 +396,7 @@ class Store:
                 f"UPDATE jobs SET {assignments} WHERE job_id = ?", [*fields.values(), job_id]
             )
 
-    def set_job_status_if(self, job_id: str, expected: Sequence[str], **fields: Any) -> bool:
+    def set_job_status_if(self, job_id: str, expected: Collection[str], **fields: Any) -> bool:
         """Update a job only while its status is one of ``expected``; True when it did."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
         marks = ",".join("?" * len(expected))
@@ -425,14 +423,14 @@ class Store:
         with self._tx() as db:
             cursor = db.execute(
                 "UPDATE jobs SET status = 'cancelled', completed_at = ? "
-                "WHERE job_id = ? AND status IN ('pending','dispatched','processing')",
+                f"WHERE job_id = ? AND status IN {_ACTIVE_SQL}",
                 (now, job_id),
             )
             if cursor.rowcount == 0:
                 return False
             db.execute(
                 "UPDATE streams SET status = 'cancelled', ended_at = ? "
-                "WHERE job_id = ? AND status IN ('pending','dispatched','processing')",
+                f"WHERE job_id = ? AND status IN {_ACTIVE_SQL}",
                 (now, job_id),
             )
             return True
@@ -443,12 +441,12 @@ class Store:
         with self._tx() as db:
             db.execute(
                 "UPDATE jobs SET status = 'failed', error_message = ?, completed_at = ? "
-                "WHERE job_id = ? AND status IN ('pending','dispatched','processing')",
+                f"WHERE job_id = ? AND status IN {_ACTIVE_SQL}",
                 (message, now, job_id),
             )
             db.execute(
                 "UPDATE streams SET status = 'failed', error_message = ?, ended_at = ? "
-                "WHERE job_id = ? AND status IN ('pending','dispatched','processing')",
+                f"WHERE job_id = ? AND status IN {_ACTIVE_SQL}",
                 (message, now, job_id),
             )
 
@@ -473,7 +471,7 @@ class Store:
         """Pending streams of active jobs, oldest job first, in script order."""
         return self._all(
             "SELECT s.* FROM streams s JOIN jobs j USING (job_id) "
-            "WHERE s.status = 'pending' AND j.status IN ('pending','dispatched','processing') "
+            f"WHERE s.status = 'pending' AND j.status IN {_ACTIVE_SQL} "
             "ORDER BY j.seq, s.seq"
         )
 
@@ -505,15 +503,15 @@ class Store:
         return self._all(
             "SELECT s.stream_id, s.job_id FROM streams s JOIN jobs j USING (job_id) "
             "WHERE s.status IN ('dispatched','processing') "
-            "AND j.status IN ('pending','dispatched','processing') ORDER BY s.seq"
+            f"AND j.status IN {_ACTIVE_SQL} ORDER BY s.seq"
         )
 
     def settled_active_jobs(self) -> list[str]:
         """Active jobs all of whose streams have ended: their own end was never written."""
         rows = self._all(
-            "SELECT job_id FROM jobs j WHERE status IN ('pending','dispatched','processing') "
+            f"SELECT job_id FROM jobs j WHERE status IN {_ACTIVE_SQL} "
             "AND NOT EXISTS (SELECT 1 FROM streams s WHERE s.job_id = j.job_id "
-            "AND s.status IN ('pending','dispatched','processing')) ORDER BY seq"
+            f"AND s.status IN {_ACTIVE_SQL}) ORDER BY seq"
         )
         return [r["job_id"] for r in rows]
 
@@ -529,8 +527,7 @@ class Store:
         """
         with self._tx() as db:
             row = db.execute(
-                "SELECT retry_count FROM jobs WHERE job_id = ? "
-                "AND status IN ('pending','dispatched','processing')",
+                f"SELECT retry_count FROM jobs WHERE job_id = ? AND status IN {_ACTIVE_SQL}",
                 (job_id,),
             ).fetchone()
             if row is None:

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import OdysseyError
+from odyssey_jupyter.types import TERMINAL_STATUSES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,7 +59,8 @@ STATES = (
     "unknown",
 )
 IN_FLIGHT = frozenset({"submitting", "queued", "running"})
-FINISHED = frozenset({"completed", "failed", "cancelled"})
+FINISHED = TERMINAL_STATUSES
+"""An item is finished when its job is (the sweep's own states never are)."""
 
 
 class SweepBusyError(OdysseyError):
