@@ -615,14 +615,9 @@ class Sweep:
             self.state = "running"
             self.message = None
             self._hold_until = 0.0
-            self._settled.clear()
-            self._poke()
-            self._changed()
+            self._wake_scheduler()
 
-        self._settled.clear()
-        self._call(go)
-        if self._task is None or self._task.done():
-            self.start()
+        self._restart(go)
 
     def cancel(self, active: bool = False) -> None:
         """Drop the items not yet sent; with ``active=True`` cancel the jobs in flight too."""
@@ -652,15 +647,23 @@ class Sweep:
                 self._set_unit(unit, state="pending", key=None, job_id=None, error=None)
             if self.state != "cancelled":
                 self.state = "running"
-            self._settled.clear()
-            self._poke()
-            self._changed()
+            self._wake_scheduler()
 
+        self._restart(go)
+        return sum(len(u.items) for u in units)
+
+    def _wake_scheduler(self) -> None:
+        """(Loop thread) items may be sent again: the scheduler looks now, displays redraw."""
         self._settled.clear()
-        self._call(go)
+        self._poke()
+        self._changed()
+
+    def _restart(self, change: Callable[[], None]) -> None:
+        """Apply ``change`` on the loop, then make sure the scheduler runs (it may have ended)."""
+        self._settled.clear()
+        self._call(change)
         if self._task is None or self._task.done():
             self.start()
-        return sum(len(u.items) for u in units)
 
     def resolve(self, index: int, job_id: str | None = None) -> None:
         """Settle an ``unknown`` item: follow ``job_id`` if you found its job, else resend it."""
