@@ -23,6 +23,7 @@ from odyssey_jupyter.display.status import (
     panel_html,
     snapshot,
     status_line,
+    stream_facts,
 )
 from odyssey_jupyter.types import TERMINAL_STATUSES
 
@@ -48,12 +49,7 @@ def outcome_facts(job: JobLike, view: StatusView) -> list[str]:
         )
     else:
         facts.append(f"{view.stage} after {_fmt_seconds(view.elapsed_s)}")
-    count = len(detail.streams) if detail is not None else 0
-    if count:
-        facts.append(f"{count} stream{'s' if count != 1 else ''}")
-    seconds = sum(s.duration_seconds or 0.0 for s in detail.streams) if detail else 0.0
-    if seconds:
-        facts.append(f"{seconds:.1f} s of video")
+    facts += stream_facts(detail)
     failed = [row for row in view.streams if row.error]
     if failed:
         facts.append(f"{len(failed)} stream{'s' if len(failed) != 1 else ''} failed")

@@ -98,6 +98,18 @@ class StatusView:
         return "odyssey-status-" + class_name(self.status)
 
 
+def stream_facts(detail: SimulationJobDetail | None) -> list[str]:
+    """ "2 streams", "6.0 s of video": the facts of a job's streams that every summary gives."""
+    if detail is None or not detail.streams:
+        return []
+    count = len(detail.streams)
+    facts = [f"{count} stream{'s' if count != 1 else ''}"]
+    seconds = sum(s.duration_seconds or 0.0 for s in detail.streams)
+    if seconds:
+        facts.append(f"{seconds:.1f} s of video")
+    return facts
+
+
 def _fmt_seconds(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
@@ -251,13 +263,7 @@ def _summary(
     if badge == "completed":
         recs = job.local_recordings or []
         parts = [f"Job {ident} completed in {_fmt_seconds(elapsed)}"]
-        detail = job.detail
-        count = len(detail.streams) if detail is not None else 0
-        if count:
-            parts.append(f"{count} stream{'s' if count != 1 else ''}")
-        seconds = sum(s.duration_seconds or 0.0 for s in detail.streams) if detail else 0.0
-        if seconds:
-            parts.append(f"{seconds:.1f} s of video")
+        parts += stream_facts(job.detail)
         if recs:
             parts.append(f"recordings in {_common_dir(recs)}")
         elif job.phase == "downloading":
