@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,3 +207,26 @@ def engine_env(engine: RunningEngine, monkeypatch: pytest.MonkeyPatch) -> Runnin
     monkeypatch.setenv("ODYSSEY_API_URL", engine.url)
     monkeypatch.setenv("ODYSSEY_API_KEY", engine.api_key)
     return engine
+
+
+@pytest.fixture
+def sandbox_settings() -> dict[str, Any]:
+    """Settings the ``sandbox`` adds; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_settings: dict[str, Any]
+) -> Iterator[Path]:
+    """A fresh runtime, with recordings and history under tmp_path; restored afterwards."""
+    from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
+    from odyssey_jupyter.runtime import shutdown_runtime
+
+    shutdown_runtime()
+    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))
+    previous = get_config()
+    set_config(OdysseyJupyter(recordings_dir=str(tmp_path / "recs"), **sandbox_settings))
+    yield tmp_path
+    shutdown_runtime()
+    set_config(previous)

@@ -21,14 +21,13 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.types import JobStatus
 
 jobs = pytest.importorskip("odyssey_jupyter.jobs")
@@ -106,18 +105,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"not reached within {timeout:g} s: {what}")
         time.sleep(0.05)
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh runtime; recordings and history under tmp_path; restored afterwards."""
-    runtime_module.shutdown_runtime()
-    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))
-    previous = get_config()
-    set_config(OdysseyJupyter(recordings_dir=str(tmp_path / "recordings")))
-    yield tmp_path
-    runtime_module.shutdown_runtime()
-    set_config(previous)
 
 
 def point_runtime_at(url: str, api_key: str, monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -8,14 +8,13 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from odyssey_jupyter import history
-from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.errors import (
     AuthenticationError,
     JobCancelledError,
@@ -25,7 +24,7 @@ from odyssey_jupyter.errors import (
 )
 from odyssey_jupyter.jobs import Job, simulate
 from odyssey_jupyter.local.record import recorded_pid
-from odyssey_jupyter.runtime import Runtime, current_runtime, get_runtime, shutdown_runtime
+from odyssey_jupyter.runtime import Runtime, current_runtime, get_runtime
 from odyssey_jupyter.types import JobStatus
 
 if TYPE_CHECKING:
@@ -47,18 +46,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.02)
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Fresh runtime, recordings and history under tmp_path; restored afterwards."""
-    shutdown_runtime()
-    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))
-    previous = get_config()
-    set_config(OdysseyJupyter(recordings_dir=str(tmp_path / "recs")))
-    yield tmp_path
-    shutdown_runtime()
-    set_config(previous)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from support.faultproxy import FaultProxy
 from test_engine_protocol import client_for
 
 from odyssey_jupyter import idempotency
-from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, SweepFailedError, prepare, sweep
@@ -29,18 +28,6 @@ from odyssey_jupyter.sweeps.ledger import SweepBusyError, ledger_path, sweeps_di
 
 TEMPLATE = "0s start a {animal} in the {place}\n1s end"
 GRID = {"animal": ["cat", "dog", "owl"], "place": ["rain", "snow"]}
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Fresh runtime, recordings and history under tmp_path; restored afterwards."""
-    shutdown_runtime()
-    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))
-    previous = get_config()
-    set_config(OdysseyJupyter(recordings_dir=str(tmp_path / "recs")))
-    yield tmp_path
-    shutdown_runtime()
-    set_config(previous)
 
 
 def use(monkeypatch: pytest.MonkeyPatch, url: str, key: str) -> None:

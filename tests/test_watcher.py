@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from odyssey_jupyter.client import Odyssey
-from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.jobs import Job, simulate
-from odyssey_jupyter.runtime import Runtime, get_runtime, shutdown_runtime
+from odyssey_jupyter.runtime import Runtime, get_runtime
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail
 from odyssey_jupyter.watcher import Watcher
 
@@ -53,14 +52,9 @@ class CountingTransport(httpx.AsyncHTTPTransport):
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    shutdown_runtime()
-    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))
-    previous = get_config()
-    set_config(OdysseyJupyter(recordings_dir=str(tmp_path / "recs"), poll_interval_max=1.0))
-    yield tmp_path
-    shutdown_runtime()
-    set_config(previous)
+def sandbox_settings() -> dict[str, Any]:
+    """Polling here backs off to at most 1 s, so the tests see changes quickly."""
+    return {"poll_interval_max": 1.0}
 
 
 def counting_runtime(engine: RunningEngine) -> tuple[Runtime, CountingTransport]:
