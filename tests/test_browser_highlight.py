@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import nbformat
 import pytest
 from support import jupyterlab as lab
@@ -106,19 +103,7 @@ def start_notebook7(root: Path, state: Path) -> lab.LabServer:
             args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = lab.LabServer(f"http://127.0.0.1:{port}", token, root, process, log_path)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Notebook exited early:\n{server.log_tail()}")
-        try:
-            server.api("/api/status")
-            return server
-        except (httpx.HTTPError, ValueError):
-            time.sleep(0.3)
-    server.stop()
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError(f"Notebook did not answer in time:\n{server.log_tail()}")
+    return lab.wait_until_serving(server, 120, "Notebook")
 
 
 @pytest.fixture(scope="module")

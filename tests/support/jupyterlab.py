@@ -193,17 +193,22 @@ def start_lab(
     )
     log.close()
     server = LabServer(f"http://127.0.0.1:{port}", token, root_dir, process, log_path, app)
+    return wait_until_serving(server, timeout, "JupyterLab")
+
+
+def wait_until_serving(server: LabServer, timeout: float, name: str) -> LabServer:
+    """``server`` once its REST API answers; stopped, with its log, if it exits or never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited early:\n{server.log_tail()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{server.log_tail()}")
         try:
             server.api("/api/status")
             return server
         except (httpx.HTTPError, ValueError):
             time.sleep(0.3)
     server.stop()
-    raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{server.log_tail()}")
+    raise RuntimeError(f"{name} did not answer within {timeout:.0f} s:\n{server.log_tail()}")
 
 
 @contextmanager
