@@ -16,12 +16,13 @@ state are written together, in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -121,23 +122,16 @@ class Ledger:
             raise FileExistsError(str(path))
         ledger = cls(path)
         now = time.time()
-        with ledger._lock:
-            db = ledger._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [(k, json.dumps(v)) for k, v in meta.items()],
-                )
-                db.executemany(
-                    "INSERT INTO items (idx, unit, params, script, state, updated) "
-                    "VALUES (?, ?, ?, ?, 'pending', ?)",
-                    [(*row, now) for row in rows],
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with ledger._transaction() as db:
+            db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in meta.items()],
+            )
+            db.executemany(
+                "INSERT INTO items (idx, unit, params, script, state, updated) "
+                "VALUES (?, ?, ?, ?, 'pending', ?)",
+                [(*row, now) for row in rows],
+            )
         return ledger
 
     def claim(self) -> None:
@@ -210,15 +204,21 @@ class Ledger:
 
     # ------------------------------------------------------------------ changes
 
-    def _change(self, sql: str, params: Sequence[Any]) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One change as one transaction: all of it survives a SIGKILL, or none of it."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(sql, params)
-                self._db.execute("COMMIT")
+                yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._db.execute("COMMIT")
+
+    def _change(self, sql: str, params: Sequence[Any]) -> None:
+        with self._transaction() as db:
+            db.execute(sql, params)
 
     def set_unit(self, unit: int, **fields: Any) -> None:
         """Change ``state``/``idem_key``/``job_id``/``error``/``attempts`` of a unit's items."""
@@ -237,22 +237,15 @@ class Ledger:
     ) -> None:
         """A unit's final state and each item's files, in one transaction."""
         now = time.time()
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "UPDATE items SET state = ?, error = ?, updated = ? WHERE unit = ?",
-                    (state, error, now, unit),
-                )
-                db.executemany(
-                    "UPDATE items SET files = ? WHERE idx = ?",
-                    [(json.dumps(f), idx) for idx, f in files.items()],
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE items SET state = ?, error = ?, updated = ? WHERE unit = ?",
+                (state, error, now, unit),
+            )
+            db.executemany(
+                "UPDATE items SET files = ? WHERE idx = ?",
+                [(json.dumps(f), idx) for idx, f in files.items()],
+            )
 
 
 def list_names() -> list[str]:
