@@ -100,6 +100,10 @@ class _Unit:
     sent_at: float | None = None
 
 
+_LEDGER_COLUMNS = {"state": "state", "key": "idem_key", "job_id": "job_id", "error": "error"}
+"""A unit's fields that the ledger keeps, and the ledger's column for each."""
+
+
 @dataclass(frozen=True)
 class SweepItem:
     """One item as the sweep knows it now."""
@@ -564,19 +568,15 @@ class Sweep:
     def _set_unit(self, unit: _Unit, **changes: Any) -> None:
         """Change a unit in memory and in the ledger (one transaction)."""
         fields: dict[str, Any] = {}
-        if "state" in changes:
-            unit.state = changes["state"]
-            fields["state"] = unit.state
-        if "key" in changes:
-            unit.key = changes["key"]
-            fields["idem_key"] = unit.key
-        if "job_id" in changes:
-            unit.job_id = changes["job_id"]
-            fields["job_id"] = unit.job_id
-        if "error" in changes:
-            unit.error = changes["error"]
-            fields["error"] = unit.error
-        elif "state" in changes and unit.state in ("pending", "submitting"):
+        for name, column in _LEDGER_COLUMNS.items():
+            if name in changes:
+                setattr(unit, name, changes[name])
+                fields[column] = changes[name]
+        if (
+            "error" not in changes
+            and "state" in changes
+            and unit.state in ("pending", "submitting")
+        ):
             unit.error = None
             fields["error"] = None
         if changes.get("state") == "submitting":
