@@ -13,8 +13,11 @@ import {
 } from '@jupyterlab/codemirror';
 import { Compartment, EditorState, Extension, Prec } from '@codemirror/state';
 import { EditorView, ViewPlugin } from '@codemirror/view';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
 
 import { isTimelineCell } from './detect';
+import { INotebookOutputs, liveOutputFactory, LIVE_RANK } from './live';
 import { timeline } from './timeline';
 
 export { detectForm, isTimelineCell } from './detect';
@@ -72,4 +75,29 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/** A notebook panel as this plugin sees it: its own registry and its kernel session. */
+function notebookOutputs(panel: Widget): INotebookOutputs | null {
+  const notebook = panel as Widget & {
+    content?: { rendermime?: IRenderMimeRegistry };
+    sessionContext?: INotebookOutputs['session'];
+  };
+  const registry = notebook.content?.rendermime;
+  const session = notebook.sessionContext;
+  return registry && session ? { registry, session } : null;
+}
+
+const liveOutputs: JupyterFrontEndPlugin<void> = {
+  id: 'odyssey-jupyter:live-outputs',
+  description: 'Shows the last state of a job whose live widget is gone (a reopened notebook).',
+  autoStart: true,
+  activate: (app: JupyterFrontEnd) => {
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: panel => {
+        const outputs = notebookOutputs(panel);
+        outputs?.registry.addFactory(liveOutputFactory(outputs), LIVE_RANK);
+      }
+    });
+  }
+};
+
+export default [plugin, liveOutputs];

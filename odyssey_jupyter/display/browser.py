@@ -43,6 +43,7 @@ from odyssey_jupyter.display.browser_rows import (
     text_table,
 )
 from odyssey_jupyter.display.browser_widgets import BrowserRow, SharedStyles
+from odyssey_jupyter.display.live_marker import marked_live
 from odyssey_jupyter.display.markup import escape, printable, python_call
 from odyssey_jupyter.display.player import players_html
 from odyssey_jupyter.errors import OdysseyError
@@ -322,7 +323,7 @@ class JobBrowser:
         data: dict[str, Any] = dict(self.widget._repr_mimebundle_() or {})
         data["text/plain"] = repr(self)
         data["text/html"] = self._repr_html_()
-        return data
+        return marked_live(data)
 
     # ------------------------------------------------------------------ threading
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from odyssey_jupyter.display.final import MimeBundle, final_bundle, live_bundle
+from odyssey_jupyter.display.live_marker import marked_live
 from odyssey_jupyter.display.markup import python_literal
 from odyssey_jupyter.display.status import JobLike, StatusWidget, snapshot
 
@@ -111,7 +112,7 @@ class JobOutput:
     def _live_bundle(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.widget._repr_mimebundle_() or {})
         data.update(live_bundle(self.job))
-        return data
+        return marked_live(data)
 
     def _on_change(self, _job: Any) -> None:
         view = snapshot(self.job)

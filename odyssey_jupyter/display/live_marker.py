@@ -1,0 +1,24 @@
+"""The mark on a live output that lets the frontend extension fall back to its HTML.
+
+A live widget output saved in a notebook outlives its widget model: reopened
+without the kernel's widget state, JupyterLab and Notebook 7 show "Error
+displaying widget" instead of the text/html form the same bundle carries. The
+bundle therefore also carries ``LIVE_MIME``; the project's JupyterLab extension
+renders that key by drawing the widget and, when the widget manager reports the
+model missing, drawing the bundle's text/html instead. Frontends that do not know
+the key ignore it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The key the JupyterLab extension renders (``labextension/src/live.ts``).
+LIVE_MIME = "application/vnd.odyssey.live+json"
+#: Its value: a version, so the extension can recognise what it understands.
+LIVE_MARK: dict[str, Any] = {"version": 1}
+
+
+def marked_live(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` plus the live mark (a new dict; the caller's is not changed)."""
+    return {**bundle, LIVE_MIME: dict(LIVE_MARK)}
