@@ -277,6 +277,8 @@ def test_odyssey_jobs_lists_and_rejects_bad_arguments(shell: InteractiveShell) -
         ("--status done", "unknown status"),
         ("--active --status completed", "conflicts"),
         ("--wat", "unknown"),
+        ("--status runing", "unknown status 'runing' (did you mean running?); use one of"),
+        ("--limt 5", "unknown option: --limt (did you mean --limit?)"),
     ):
         error = run(shell, f"%odyssey_jobs {line}")
         assert isinstance(error, UsageError) and phrase in str(error)
