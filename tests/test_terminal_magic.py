@@ -156,3 +156,20 @@ def test_ctrl_c_in_the_terminal_offers_a_call_that_works(terminal: Terminal) -> 
     job = offered.group(1).removesuffix(".cancel()")
     terminal.run(offered.group(1))
     assert re.search(r"^cancelled\r?$", terminal.run(f"print({job}.wait(60).status)"), re.M)
+
+
+def test_a_job_without_an_id_yet_gets_a_way_that_works_in_text() -> None:
+    """Ctrl-C before the POST answered: no id to give, and no button to point at."""
+    from types import SimpleNamespace
+
+    from odyssey_jupyter.display.status import TextStatus
+    from odyssey_jupyter.magic_args import SimulateArgs
+    from odyssey_jupyter.magics import _how_to_cancel
+
+    job = SimpleNamespace(job_id=None)
+    view = TextStatus.__new__(TextStatus)  # the text display: what a terminal shows
+    hint = _how_to_cancel(job, view, SimulateArgs())  # type: ignore[arg-type]
+    assert "widget" not in hint and "button" not in hint.lower()
+    assert "%odyssey_jobs --active" in hint and "Job.from_id(ID).cancel()" in hint
+    named = _how_to_cancel(job, view, SimulateArgs(output="trip"))  # type: ignore[arg-type]
+    assert named == "Cancel it with trip.cancel()."
