@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from odyssey_jupyter.errors import OdysseyError
+from odyssey_jupyter.flag_hints import unexpected_words, unknown_flags
+from odyssey_jupyter.suggest import did_you_mean
 
 SPEC_KEYS = {"template", "params", "name", "portrait", "max_in_flight", "pack", "download"}
 MAX_SPEC_BYTES = 64 * 1024 * 1024
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command's parser, and each ``sweep`` action's own (whose flags a typo is
+    compared with)."""
     parser = argparse.ArgumentParser(prog="python -m odyssey_jupyter")
     commands = parser.add_subparsers(dest="command", required=True)
     sweep = commands.add_parser("sweep", help="batch generation from a template and params")
@@ -37,8 +41,20 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("name")
     resume = actions.add_parser("resume", help="continue a sweep and follow it")
     resume.add_argument("name")
-    actions.add_parser("list", help="the sweeps in ./odyssey_recordings/sweeps")
-    return parser
+    listing = actions.add_parser("list", help="the sweeps in ./odyssey_recordings/sweeps")
+    return parser, {"run": run, "status": status, "resume": resume, "list": listing}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; a word no parser took exits 2 with the action's usage, naming the
+    word and the flag it most likely meant (the magics' wording)."""
+    parser, actions = _parsers()
+    args, rest = parser.parse_known_args(argv)
+    if rest:
+        action = actions[args.action]
+        stray = unexpected_words(rest)
+        action.error(unknown_flags(rest, action) or f"unexpected argument(s): {' '.join(stray)}")
+    return args
 
 
 def read_spec(path: Path) -> dict[str, Any]:
@@ -55,13 +71,17 @@ def read_spec(path: Path) -> dict[str, Any]:
         raise OdysseyError(f"{path} must hold a JSON object with 'template' and 'params'")
     unknown = sorted(set(spec) - SPEC_KEYS)
     if unknown:
-        raise OdysseyError(
-            f"{path}: unknown key(s) {', '.join(unknown)}; known: {sorted(SPEC_KEYS)}"
-        )
+        named = ", ".join(_with_hint(key) for key in unknown)
+        raise OdysseyError(f"{path}: unknown key(s) {named}; known: {sorted(SPEC_KEYS)}")
     missing = [key for key in ("template", "params") if key not in spec]
     if missing:
         raise OdysseyError(f"{path}: missing {', '.join(missing)}")
     return spec
+
+
+def _with_hint(key: str) -> str:
+    hint = did_you_mean(key, SPEC_KEYS, limit=1)
+    return f"{key} ({hint})" if hint else key
 
 
 def follow(sweep: Any, out: TextIO, every: float | None = None) -> int:
@@ -102,7 +122,7 @@ def report(sweep: Any, out: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_args(argv)
     out = sys.stderr
     from odyssey_jupyter.sweeps import Sweep, sweep
     from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, list_names

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 
+from odyssey_jupyter.flag_hints import unexpected_words, unknown_flags
+from odyssey_jupyter.suggest import did_you_mean
 from odyssey_jupyter.types import JobStatus
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -275,57 +277,13 @@ def _sweep_flags(
 
 def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     """Parse the flags; ``cell=False`` (line form) requires one VARIABLE argument."""
-    words = _split(line, SIMULATE_USAGE)
-    namespace, rest = simulate_parser().parse_known_args(words)
-    unknown = [w for w in rest if w.startswith("-") and w != "-"]
-    if unknown:
-        raise UsageError(
-            f"unknown option{'s' if len(unknown) > 1 else ''}: {' '.join(unknown)}\n"
-            f"usage: {SIMULATE_USAGE}"
-        )
-    positional = [w for w in rest if w not in unknown]
-    variable: str | None = None
-    if cell:
-        if positional:
-            raise UsageError(
-                f"unexpected argument{'s' if len(positional) > 1 else ''}: "
-                f"{' '.join(positional)} (the script goes in the cell body)\n"
-                f"usage: {SIMULATE_USAGE}"
-            )
-    else:
-        if len(positional) != 1:
-            got = " ".join(positional) if positional else "nothing"
-            raise UsageError(
-                f"the line form takes one variable holding a script or a list of scripts, "
-                f"got {got}\nusage: {SIMULATE_USAGE}"
-            )
-        variable = positional[0]
-        if not variable.isidentifier():
-            raise UsageError(f"'{variable}' is not a variable name\nusage: {SIMULATE_USAGE}")
-    if namespace.portrait and namespace.landscape:
-        raise UsageError("--portrait and --landscape conflict: give one (portrait is the default)")
-    if namespace.output is not None and not namespace.output.isidentifier():
-        raise UsageError(f"-o takes a variable name, not '{namespace.output}'")
-    timeout: float | None = None
-    if namespace.timeout is not None:
-        try:
-            timeout = float(namespace.timeout)
-        except ValueError:
-            raise UsageError(
-                f"--timeout takes a number of seconds, not '{namespace.timeout}'"
-            ) from None
-        if not timeout > 0:
-            raise UsageError(f"--timeout must be above 0 seconds, not {namespace.timeout}")
-    if namespace.dry_run:
-        clashing = [
-            flag
-            for flag in SIMULATE_CONFLICTS["--dry-run"]
-            if getattr(namespace, flag.lstrip("-").replace("-", "_")) not in (False, None)
-        ]
-        if clashing:
-            raise UsageError(
-                f"--dry-run conflicts with {', '.join(clashing)}: a dry run sends nothing"
-            )
+    parser = simulate_parser()
+    namespace, rest = parser.parse_known_args(_split(line, SIMULATE_USAGE))
+    _refuse_unknown_flags(rest, parser, SIMULATE_USAGE)
+    variable = _variable(unexpected_words(rest), cell=cell)
+    _check_simulate_flags(namespace)
+    timeout = _timeout(namespace.timeout)
+    _check_dry_run(namespace)
     wait: bool | None = True if (namespace.wait or timeout is not None) else None
     sweep_name, max_in_flight, pack = _sweep_flags(namespace, cell=cell)
     return SimulateArgs(
@@ -345,6 +303,69 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     )
 
 
+def _refuse_unknown_flags(rest: list[str], parser: argparse.ArgumentParser, usage: str) -> None:
+    """A flag the parser does not know is an error, with the closest known flag."""
+    message = unknown_flags(rest, parser)
+    if message:
+        raise UsageError(f"{message}\nusage: {usage}")
+
+
+def _variable(positional: list[str], *, cell: bool) -> str | None:
+    """The line form's one VARIABLE; the cell form takes none (the script is the body)."""
+    if cell:
+        if positional:
+            raise UsageError(
+                f"unexpected argument{'s' if len(positional) > 1 else ''}: "
+                f"{' '.join(positional)} (the script goes in the cell body)\n"
+                f"usage: {SIMULATE_USAGE}"
+            )
+        return None
+    if len(positional) != 1:
+        got = " ".join(positional) if positional else "nothing"
+        raise UsageError(
+            f"the line form takes one variable holding a script or a list of scripts, "
+            f"got {got}\nusage: {SIMULATE_USAGE}"
+        )
+    variable = positional[0]
+    if not variable.isidentifier():
+        raise UsageError(f"'{variable}' is not a variable name\nusage: {SIMULATE_USAGE}")
+    return variable
+
+
+def _check_simulate_flags(namespace: argparse.Namespace) -> None:
+    """Both orientations at once, and an -o that is not a variable name."""
+    if namespace.portrait and namespace.landscape:
+        raise UsageError("--portrait and --landscape conflict: give one (portrait is the default)")
+    if namespace.output is not None and not namespace.output.isidentifier():
+        raise UsageError(f"-o takes a variable name, not '{namespace.output}'")
+
+
+def _check_dry_run(namespace: argparse.Namespace) -> None:
+    """A dry run sends nothing, so the flags about sending cannot go with it."""
+    if namespace.dry_run:
+        clashing = [
+            flag
+            for flag in SIMULATE_CONFLICTS["--dry-run"]
+            if getattr(namespace, flag.lstrip("-").replace("-", "_")) not in (False, None)
+        ]
+        if clashing:
+            raise UsageError(
+                f"--dry-run conflicts with {', '.join(clashing)}: a dry run sends nothing"
+            )
+
+
+def _timeout(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        timeout = float(text)
+    except ValueError:
+        raise UsageError(f"--timeout takes a number of seconds, not '{text}'") from None
+    if not timeout > 0:
+        raise UsageError(f"--timeout must be above 0 seconds, not {text}")
+    return timeout
+
+
 def jobs_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="%odyssey_jobs", add_help=False, allow_abbrev=False)
     parser.add_argument("--active", action="store_true", help="only jobs not finished yet")
@@ -362,9 +383,13 @@ def jobs_parser() -> argparse.ArgumentParser:
 
 def parse_jobs_line(line: str) -> JobsArgs:
     """Parse ``%odyssey_jobs [--active] [--status STATUS] [--limit N]``."""
-    namespace, rest = jobs_parser().parse_known_args(_split(line, JOBS_USAGE))
+    parser = jobs_parser()
+    namespace, rest = parser.parse_known_args(_split(line, JOBS_USAGE))
+    _refuse_unknown_flags(rest, parser, JOBS_USAGE)
     if rest:
-        raise UsageError(f"unknown argument(s): {' '.join(rest)}\nusage: {JOBS_USAGE}")
+        statuses = [w for w in rest if w.lower() in {s.value for s in JobStatus}]
+        hint = f" (did you mean --status {statuses[0].lower()}?)" if statuses else ""
+        raise UsageError(f"unexpected argument(s): {' '.join(rest)}{hint}\nusage: {JOBS_USAGE}")
     try:
         limit = int(namespace.limit)
     except ValueError:
@@ -375,7 +400,11 @@ def parse_jobs_line(line: str) -> JobsArgs:
     if status is not None:
         known = [s.value for s in JobStatus]
         if status.lower() not in known:
-            raise UsageError(f"unknown status '{status}'; use one of {', '.join(known)}")
+            hint = did_you_mean(status, known, limit=1)
+            raise UsageError(
+                f"unknown status '{status}'{f' ({hint})' if hint else ''}; "
+                f"use one of {', '.join(known)}"
+            )
         status = status.lower()
         if namespace.active and JobStatus(status).is_terminal:
             raise UsageError(f"--active conflicts with --status {status} (a finished status)")

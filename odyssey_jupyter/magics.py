@@ -243,7 +243,7 @@ def _wait(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
         raise _quiet(
             JobTimeoutError(
                 f"gave up waiting after {args.timeout:g} s; job {job.job_id or '(not submitted)'} "
-                f"goes on. {_how_to_cancel(job, args)}",
+                f"goes on. {_how_to_cancel(job, view, args)}",
                 exc.detail,
             )
         ) from None
@@ -260,15 +260,24 @@ def _wait(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
         display(JobSummary(job, players=args.download))
 
 
-def _how_to_cancel(job: Job, args: SimulateArgs) -> str:
+def _how_to_cancel(job: Job, view: LiveDisplay, args: SimulateArgs) -> str:
+    """How to cancel a job the magic stopped waiting for. The Cancel button is named
+    only where a widget shows it: terminal IPython and other text frontends have none."""
+    button = _outcome_shown(view)
     if args.output:
-        return f"Cancel it with {args.output}.cancel() or the widget's Cancel button."
+        alternative = " or the widget's Cancel button" if button else ""
+        return f"Cancel it with {args.output}.cancel(){alternative}."
     if job.job_id:
-        return (
-            "Cancel it with the widget's Cancel button or "
-            f"odyssey_jupyter.Job.from_id({job.job_id!r}).cancel()."
-        )
-    return "Cancel it with the widget's Cancel button."
+        call = f"odyssey_jupyter.Job.from_id({job.job_id!r}).cancel()"
+        if button:
+            return f"Cancel it with the widget's Cancel button or {call}."
+        return f"Cancel it with {call}."
+    if button:
+        return "Cancel it with the widget's Cancel button."
+    return (
+        "It has no id yet: once it is sent, %odyssey_jobs --active shows the id, "
+        "and odyssey_jupyter.Job.from_id(ID).cancel() cancels it."
+    )
 
 
 def _interrupted(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
@@ -276,7 +285,7 @@ def _interrupted(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
     if not args.cancel_on_interrupt:
         view.keep_showing()
         raise WaitInterrupted(
-            f"stopped waiting; job {ident} goes on. {_how_to_cancel(job, args)}"
+            f"stopped waiting; job {ident} goes on. {_how_to_cancel(job, view, args)}"
         ) from None
     try:
         job.cancel()
@@ -284,7 +293,7 @@ def _interrupted(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
     except KeyboardInterrupt:
         raise WaitInterrupted(
             f"interrupted again while cancelling job {ident}; it may still run. "
-            f"{_how_to_cancel(job, args)}"
+            f"{_how_to_cancel(job, view, args)}"
         ) from None
     except (OdysseyError, TimeoutError) as exc:
         raise _quiet(

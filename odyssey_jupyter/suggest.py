@@ -7,7 +7,7 @@ any of them should be answered the same way, with the closest known names.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 #: How alike a known name must be (difflib ratio) to be offered.
 CUTOFF = 0.6
@@ -29,7 +29,11 @@ def did_you_mean(word: str, known: Iterable[str], *, limit: int = MAX_SUGGESTION
 
     The caller escapes or quotes the names for its medium; this only joins them.
     """
-    names = closest(word, known, limit=limit)
+    return offer(closest(word, known, limit=limit))
+
+
+def offer(names: Sequence[str]) -> str:
+    """The sentence for names already chosen (by :func:`closest` or otherwise)."""
     if not names:
         return ""
     if len(names) == 1:

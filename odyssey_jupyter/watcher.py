@@ -347,30 +347,10 @@ class Watcher:
 
     async def _poll(self, client: Odyssey, jobs: list[WatchedJob], counts: dict[str, int]) -> bool:
         """One round of requests; returns True when some job changed status."""
-        need: list[WatchedJob] = [job for job in jobs if job.needs_detail]
         if len(jobs) == 1:
             need = jobs  # one job: its detail is cheaper than the list and carries progress
         else:
-            try:
-                listed = await self._list_active(client, jobs, counts)
-            except InvalidResponseError as exc:
-                # one unusable entry spoils the list, not the jobs: ask each for its detail
-                if str(exc) != self._list_complaint:
-                    log.warning("the active-jobs list is unusable (%s); polling each job", exc)
-                self._list_complaint = str(exc)
-                listed = {}
-            else:
-                self._list_complaint = None
-            for job in jobs:
-                if job in need:
-                    continue
-                status = listed.get(job.job_id or "")
-                if job.background and status is not None and job.status is not None:
-                    if status != job.status:
-                        job.listed_as(status)  # still active: the list says enough
-                    continue
-                if status is None or job.status is None or status != job.status:
-                    need.append(job)
+            need = await self._changed_by_list(client, jobs, counts)
         counts["changed"] = len(need)
         now = time.monotonic()
         every = max(PROGRESS_EVERY, 2 * (self._interval or 0.0))
@@ -380,27 +360,59 @@ class Watcher:
                 need = [candidate]
                 counts["progress"] = 1
                 self._last_progress_at = now
-        changed = False
-        if need:
-            semaphore = asyncio.Semaphore(DETAIL_CONCURRENCY)
+        if not need:
+            return False
+        return await self._fetch_details(client, need, counts)
 
-            async def fetch(job: WatchedJob) -> bool:
-                async with semaphore:
-                    if job.job_id is None or job.job_id not in self._jobs:
-                        return False
-                    counts["detail"] += 1
-                    try:
-                        detail = await client.get_simulate_status(job.job_id)
-                    except (NotFoundError, PermissionDeniedError, InvalidResponseError) as exc:
-                        # an unusable answer would come back the same: show it, stop polling
-                        self._give_up(job, exc)
-                        return True
-                    # a background job's change does not drop the interval to the short end
-                    return self.observe(job, detail) and not job.background
+    async def _changed_by_list(
+        self, client: Odyssey, jobs: list[WatchedJob], counts: dict[str, int]
+    ) -> list[WatchedJob]:
+        """The jobs whose detail must be fetched, as the active-jobs list tells."""
+        need: list[WatchedJob] = [job for job in jobs if job.needs_detail]
+        try:
+            listed = await self._list_active(client, jobs, counts)
+        except InvalidResponseError as exc:
+            # one unusable entry spoils the list, not the jobs: ask each for its detail
+            if str(exc) != self._list_complaint:
+                log.warning("the active-jobs list is unusable (%s); polling each job", exc)
+            self._list_complaint = str(exc)
+            listed = {}
+        else:
+            self._list_complaint = None
+        for job in jobs:
+            if job in need:
+                continue
+            status = listed.get(job.job_id or "")
+            if job.background and status is not None and job.status is not None:
+                if status != job.status:
+                    job.listed_as(status)  # still active: the list says enough
+                continue
+            if status is None or job.status is None or status != job.status:
+                need.append(job)
+        return need
 
-            results = await asyncio.gather(*(fetch(job) for job in need))
-            changed = any(results)
-        return changed
+    async def _fetch_details(
+        self, client: Odyssey, need: list[WatchedJob], counts: dict[str, int]
+    ) -> bool:
+        """Fetch the jobs' details, a few at a time; True when one changed status."""
+        semaphore = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+        async def fetch(job: WatchedJob) -> bool:
+            async with semaphore:
+                if job.job_id is None or job.job_id not in self._jobs:
+                    return False
+                counts["detail"] += 1
+                try:
+                    detail = await client.get_simulate_status(job.job_id)
+                except (NotFoundError, PermissionDeniedError, InvalidResponseError) as exc:
+                    # an unusable answer would come back the same: show it, stop polling
+                    self._give_up(job, exc)
+                    return True
+                # a background job's change does not drop the interval to the short end
+                return self.observe(job, detail) and not job.background
+
+        results = await asyncio.gather(*(fetch(job) for job in need))
+        return any(results)
 
     async def _list_active(
         self, client: Odyssey, jobs: list[WatchedJob], counts: dict[str, int]

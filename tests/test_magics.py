@@ -277,6 +277,8 @@ def test_odyssey_jobs_lists_and_rejects_bad_arguments(shell: InteractiveShell) -
         ("--status done", "unknown status"),
         ("--active --status completed", "conflicts"),
         ("--wat", "unknown"),
+        ("--status runing", "unknown status 'runing' (did you mean running?); use one of"),
+        ("--limt 5", "unknown option: --limt (did you mean --limit?)"),
     ):
         error = run(shell, f"%odyssey_jobs {line}")
         assert isinstance(error, UsageError) and phrase in str(error)
@@ -472,6 +474,7 @@ def test_ctrl_c_stops_waiting_and_the_job_goes_on(shell: InteractiveShell) -> No
     helper.join(30)
     assert isinstance(error, WaitInterrupted), error
     assert "goes on" in str(error) and "on.cancel()" in str(error)
+    assert "widget" not in str(error)  # no kernel: a text frontend, no Cancel button
     job = shell.user_ns["on"]
     assert not job.status.is_terminal
     job.cancel()
