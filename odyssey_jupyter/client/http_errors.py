@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
+from odyssey_jupyter.client.retry import parse_retry_after
 from odyssey_jupyter.errors import (
     USAGE_ERRORS,
     APIError,
@@ -26,7 +27,6 @@ from odyssey_jupyter.errors import (
     ServerError,
     UsageLimitError,
 )
-from odyssey_jupyter.retry import parse_retry_after
 
 REDACTED = "***"
 

@@ -12,10 +12,10 @@ Robustness lives here and not in the callers:
 * retries with backoff and jitter for transient failures, honouring
   ``Retry-After``, under one overall deadline; a submission is repeated only when
   it provably never reached the server, so it can never create two jobs;
-* the token exchange is cached and shared (see :mod:`odyssey_jupyter.auth`); it
+* the token exchange is cached and shared (see :mod:`odyssey_jupyter.client.auth`); it
   never follows a redirect, and no call follows one to another origin;
 * every call ends by one overall deadline, body included, and reads at most
-  ``max_json_mb`` (see :mod:`odyssey_jupyter.bounded`); answers are validated
+  ``max_json_mb`` (see :mod:`odyssey_jupyter.client.bounded`); answers are validated
   field by field (:mod:`odyssey_jupyter.types`);
 * errors come from one tree (:mod:`odyssey_jupyter.errors`) and never carry the
   key or the token.
@@ -38,10 +38,29 @@ import httpx
 
 from odyssey_jupyter import declarations, idempotency
 from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
-from odyssey_jupyter.auth import TokenCache
-from odyssey_jupyter.bounded import ACCEPT_ENCODING, read_capped, send_following, settled, within
+from odyssey_jupyter.client.auth import TokenCache
+from odyssey_jupyter.client.bounded import (
+    ACCEPT_ENCODING,
+    read_capped,
+    send_following,
+    settled,
+    within,
+)
+from odyssey_jupyter.client.downloads import ArtifactFetcher, ProgressCallback, maybe_await
+from odyssey_jupyter.client.http_errors import (
+    error_from_response,
+    scrub,
+    transport_error,
+)
+from odyssey_jupyter.client.retry import (
+    RETRY_STATUSES,
+    Deadline,
+    RetryPolicy,
+    is_transient,
+    never_reached_server,
+    parse_retry_after,
+)
 from odyssey_jupyter.config import get_config
-from odyssey_jupyter.downloads import ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -52,19 +71,6 @@ from odyssey_jupyter.errors import (
     RateLimitError,
     ServerError,
     outcome_error,
-)
-from odyssey_jupyter.http_errors import (
-    error_from_response,
-    scrub,
-    transport_error,
-)
-from odyssey_jupyter.retry import (
-    RETRY_STATUSES,
-    Deadline,
-    RetryPolicy,
-    is_transient,
-    never_reached_server,
-    parse_retry_after,
 )
 from odyssey_jupyter.submission import build_body
 from odyssey_jupyter.types import (
@@ -81,9 +87,6 @@ logger = logging.getLogger("odyssey_jupyter.client")
 
 HOSTED_URL = "https://api.odyssey.ml"
 _announced: set[str] = set()
-local_engine_notice: Callable[[str], None] | None = None
-"""Where "Using the local Odyssey engine at ..." goes: stderr when None. The notebook
-extension sets it to show a small information line instead of a red stderr box."""
 
 UpdateCallback = Callable[[SimulationJobDetail], Any]
 T = TypeVar("T")
@@ -320,10 +323,12 @@ class Odyssey:
             message = f"Using the local Odyssey engine at {url}"
             logger.info(message)
             text = message + " (set ODYSSEY_API_KEY to use the hosted API)"
-            if local_engine_notice is None:
+            from odyssey_jupyter import client as package  # its hook, set by the extension
+
+            if package.local_engine_notice is None:
                 print(text, file=sys.stderr)
             else:
-                local_engine_notice(text)
+                package.local_engine_notice(text)
 
     # ------------------------------------------------------------------ requests
 
@@ -696,4 +701,4 @@ def _segment(value: str) -> str:
     return quote(text, safe="")
 
 
-__all__ = ["ARTIFACT_FILES", "HOSTED_URL", "Odyssey"]
+__all__ = ["HOSTED_URL", "Odyssey"]
