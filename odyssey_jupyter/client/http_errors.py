@@ -116,7 +116,7 @@ def response_body(response: httpx.Response) -> Any:
         return response.text
 
 
-def _detail_text(detail: Any) -> str:
+def detail_text(detail: Any) -> str:
     """FastAPI-style ``detail`` (a string or a list of field errors) as one line."""
     if isinstance(detail, str):
         return detail
@@ -172,7 +172,7 @@ def usage_error(
     details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
     if retry_after is None:
         retry_after = _seconds(details.get("retry_after_seconds"))
-    message = str(info.get("message") or _detail_text(info.get("detail")) or "Too many requests")
+    message = str(info.get("message") or detail_text(info.get("detail")) or "Too many requests")
     action = info.get("action")
     text = f"{message} ({action})" if action else message
     return cls(
@@ -207,7 +207,7 @@ def error_from_response(
     if status == 429:
         return usage_error(response, body, method=method, path=path, retry_after=retry_after)
     detail = body.get("detail", body) if isinstance(body, dict) else body
-    explanation = _detail_text(detail).strip() or response.reason_phrase or "error"
+    explanation = detail_text(detail).strip() or response.reason_phrase or "error"
     api_cls = _BY_STATUS.get(status)
     if api_cls is None:
         api_cls = ServerError if status >= 500 else APIError
@@ -233,7 +233,7 @@ def token_exchange_error(
     if status not in KEY_REFUSED_STATUSES:
         return error
     return AuthenticationError(
-        f"the API key was refused ({status}): {error.detail or 'no detail'}. "
+        f"the API key was refused ({status}): {detail_text(error.detail) or 'no detail'}. "
         "Check ODYSSEY_API_KEY.",
         status_code=status,
         detail=error.detail,
