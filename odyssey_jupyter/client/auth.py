@@ -51,6 +51,11 @@ class TokenCache:
             lock = self._locks[loop] = asyncio.Lock()
         return lock
 
+    @property
+    def held(self) -> str | None:
+        """The token held, valid or not: what error messages must be scrubbed of."""
+        return self._token
+
     def current(self) -> str | None:
         """The cached token while it is comfortably valid, else ``None``."""
         if self._token is not None and time.monotonic() < self._refresh_at:

@@ -252,7 +252,7 @@ class Odyssey:
             logger.info("the handshake's job list was refused (%s); its headers were read", exc)
 
     def _secrets(self) -> list[str | None]:
-        return [self._key, self._tokens._token]
+        return [self._key, self._tokens.held]
 
     def _json_cap(self) -> int:
         """The JSON size cap: the argument, else ``max_json_mb`` as set now."""
