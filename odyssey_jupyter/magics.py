@@ -200,9 +200,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
         from odyssey_jupyter.runtime import get_runtime
 
         runtime = get_runtime()
-        where, problem = runtime.run(_try_key(key, api_url), timeout=LOGIN_CHECK_SECONDS + 10)
-        if problem is not None:
-            raise UsageError(_refusal(where, problem))
+        where = runtime.run(_checked_url(key, api_url), timeout=LOGIN_CHECK_SECONDS + 10)
         runtime.configure(api_key=key, api_url=where)
         print(f"Key accepted by {where} (in memory only, never saved).")
 
@@ -211,22 +209,22 @@ LOGIN_CHECK_SECONDS = 30.0
 """How long %odyssey_login waits for the token exchange that checks a key."""
 
 
-async def _try_key(key: str, api_url: str | None) -> tuple[str, OdysseyError | None]:
-    """(the API URL the key was tried on, the error that refused it or None).
+async def _checked_url(key: str, api_url: str | None) -> str:
+    """The API URL that accepted ``key``, else a UsageError saying why not.
 
     A client of its own, thrown away after the exchange, so a refused key never
     reaches the runtime's client.
     """
-    from odyssey_jupyter.client import HOSTED_URL, Odyssey
+    from odyssey_jupyter.client import Odyssey
 
     try:
         probe = Odyssey(api_key=key, api_url=api_url)
-    except OdysseyError as exc:
-        return api_url or HOSTED_URL, exc
+    except OdysseyError as exc:  # an API URL that is not one
+        raise UsageError(f"{exc}; nothing changed") from None
     try:
-        return await probe.check_credentials(timeout=LOGIN_CHECK_SECONDS), None
+        return await probe.check_credentials(timeout=LOGIN_CHECK_SECONDS)
     except OdysseyError as exc:
-        return probe.api_url or api_url or HOSTED_URL, exc
+        raise UsageError(_refusal(probe.api_url or "the API", exc)) from None
     finally:
         await probe.aclose()
 

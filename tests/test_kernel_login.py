@@ -97,6 +97,16 @@ def test_an_unreachable_url_says_so_and_changes_nothing(
     assert configured_url(kernel) == engine.url
 
 
+def test_a_url_that_is_not_one_says_so_and_changes_nothing(
+    kernel: KernelSession, engine: RunningEngine
+) -> None:
+    cell, _ = login(kernel, "%odyssey_login --url ftp://example.invalid", FILE_KEY)
+    shown = cell.stdout() + cell.stderr()
+    assert not cell.ok and "'ftp://example.invalid' is not an http(s) URL" in shown
+    assert "nothing changed" in shown and "Traceback" not in shown
+    assert configured_url(kernel) == engine.url
+
+
 def test_the_right_key_is_accepted_and_names_its_url(
     kernel: KernelSession, keyed_engine: RunningEngine
 ) -> None:
