@@ -187,9 +187,11 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
     @line_magic
     @documented(login_parser)
     def odyssey_login(self, line: str) -> None:
-        """Ask for the API key at a hidden prompt and keep it in memory for this session.
+        """Ask for the API key at a hidden prompt, check it at once, and keep it in memory.
 
         The key is never typed on the magic line (it would be saved in the notebook).
+        It is tried with a token exchange before anything changes: a refused key
+        leaves the session's settings as they were.
         """
         api_url = parse_login_line(line)
         key = getpass.getpass("Odyssey API key (kept in memory only): ").strip()
@@ -197,8 +199,46 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
             raise UsageError("no key given; nothing changed")
         from odyssey_jupyter.runtime import get_runtime
 
-        get_runtime().configure(api_key=key, api_url=api_url)
-        print("Odyssey API key set for this session (in memory only, never saved).")
+        runtime = get_runtime()
+        where = runtime.run(_checked_url(key, api_url), timeout=LOGIN_CHECK_SECONDS + 10)
+        runtime.configure(api_key=key, api_url=where)
+        print(f"Key accepted by {where} (in memory only, never saved).")
+
+
+LOGIN_CHECK_SECONDS = 30.0
+"""How long %odyssey_login waits for the token exchange that checks a key."""
+
+
+async def _checked_url(key: str, api_url: str | None) -> str:
+    """The API URL that accepted ``key``, else a UsageError saying why not.
+
+    A client of its own, thrown away after the exchange, so a refused key never
+    reaches the runtime's client.
+    """
+    from odyssey_jupyter.client import Odyssey
+
+    try:
+        probe = Odyssey(api_key=key, api_url=api_url)
+    except OdysseyError as exc:  # an API URL that is not one
+        raise UsageError(f"{exc}; nothing changed") from None
+    try:
+        return await probe.check_credentials(timeout=LOGIN_CHECK_SECONDS)
+    except OdysseyError as exc:
+        raise UsageError(_refusal(probe.api_url or "the API", exc)) from None
+    finally:
+        await probe.aclose()
+
+
+def _refusal(where: str, problem: OdysseyError) -> str:
+    """One line for a key that was not accepted (its messages never hold the key)."""
+    from odyssey_jupyter.client.http_errors import detail_text
+    from odyssey_jupyter.errors import AuthenticationError
+
+    if isinstance(problem, AuthenticationError):
+        detail = detail_text(problem.detail).strip()
+        reason = f"{problem.status_code}: {detail}" if detail else str(problem.status_code)
+        return f"the key was refused by {where} ({reason}); nothing changed"
+    return f"the key could not be checked with {where}: {problem}; nothing changed"
 
 
 # --------------------------------------------------------------------------- display + wait

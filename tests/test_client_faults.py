@@ -18,6 +18,7 @@ from support.faultproxy import FaultProxy
 
 from odyssey_jupyter import idempotency
 from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.retry import RetryPolicy, parse_retry_after
 from odyssey_jupyter.errors import (
     APIError,
     OdysseyConnectionError,
@@ -25,7 +26,6 @@ from odyssey_jupyter.errors import (
     RateLimitError,
     ServerError,
 )
-from odyssey_jupyter.retry import RetryPolicy, parse_retry_after
 
 T = TypeVar("T")
 

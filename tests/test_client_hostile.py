@@ -24,6 +24,7 @@ import pytest
 from support.scripted_server import TOKEN, Answer, ScriptedServer, padded_json, zeros
 
 from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.http_errors import scrub
 from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.errors import (
     InvalidRequestError,
@@ -35,7 +36,6 @@ from odyssey_jupyter.errors import (
     ResponseTooLargeError,
     ServerError,
 )
-from odyssey_jupyter.http_errors import scrub
 from odyssey_jupyter.watcher import Watcher
 
 T = TypeVar("T")
@@ -578,8 +578,8 @@ def test_a_bad_token_grant_names_its_field(api: ScriptedServer, grant: bytes, fi
 
 @pytest.mark.parametrize("header", ["nan", "inf", "-inf", "1e999"])
 def test_a_poisoned_retry_after_is_ignored(api: ScriptedServer, header: str) -> None:
+    from odyssey_jupyter.client.retry import parse_retry_after
     from odyssey_jupyter.errors import RateLimitError
-    from odyssey_jupyter.retry import parse_retry_after
 
     assert parse_retry_after(header) is None
     body = (

@@ -13,8 +13,8 @@ from conftest import RunningEngine
 from support.faultproxy import FaultProxy
 
 from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.http_errors import error_from_response, transport_error
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.http_errors import error_from_response, transport_error
 
 SCRIPT = [
     {"timestamp_ms": 0, "start": {"prompt": "A secret garden"}},

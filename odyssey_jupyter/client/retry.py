@@ -3,7 +3,8 @@
 Kept apart from the client so the rules can be read (and tested) in one place:
 which statuses and transport errors are transient, which are safe to repeat for a
 non-idempotent submission, and how ``Retry-After`` and exponential backoff with
-jitter combine under one overall deadline.
+jitter combine under one overall deadline. :func:`decide` puts them together: a
+pure function of one failed attempt, so every rule is tested without a server.
 """
 
 from __future__ import annotations
@@ -102,3 +103,60 @@ class Deadline:
 
     def allows(self, wait: float) -> bool:
         return self.remaining() >= wait
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """Whether a failed attempt is made again, and how many seconds to wait first."""
+
+    retry: bool
+    wait: float = 0.0
+
+
+GIVE_UP = RetryDecision(retry=False)
+
+
+def worth_repeating(
+    failure: int | BaseException, *, once_only: bool, rate_limit: bool = False
+) -> bool:
+    """Whether the attempt that failed with ``failure`` (a status, or the transport error)
+    may be made again at all.
+
+    A ``once_only`` call (a submission without a key the server honours) is
+    repeated only when it provably never reached the server. A 429 is repeated
+    whatever the call, because the server did nothing, but only when it is a
+    ``rate_limit``: a monthly or concurrent limit does not pass by waiting.
+    """
+    if isinstance(failure, BaseException):
+        return never_reached_server(failure) or (not once_only and is_transient(failure))
+    if failure == 429:
+        return rate_limit
+    return failure in RETRY_STATUSES and not once_only
+
+
+def decide(
+    failure: int | BaseException,
+    *,
+    attempt: int,
+    policy: RetryPolicy,
+    time_left: float,
+    once_only: bool = False,
+    keyed: bool = False,
+    retry_after: float | None = None,
+    rate_limit: bool = False,
+) -> RetryDecision:
+    """What to do after failed attempt number ``attempt`` (1-based) of one call.
+
+    ``keyed``: the call carries an idempotency key that the server declared it
+    honours, so even a ``once_only`` call may be repeated after any transient
+    failure. The wait is the server's ``retry_after`` (capped) or the policy's
+    backoff; no retry when the attempts are used up or the wait would overrun
+    the ``time_left`` of the call.
+    """
+    repeatable = worth_repeating(failure, once_only=once_only and not keyed, rate_limit=rate_limit)
+    if not repeatable or attempt > policy.max_retries:
+        return GIVE_UP
+    wait = policy.delay(attempt, retry_after)
+    if time_left < wait:
+        return GIVE_UP
+    return RetryDecision(retry=True, wait=wait)

@@ -11,6 +11,8 @@ Redirects are followed by hand: an API call may follow one to its own origin,
 never to another (its bearer token would go along, and the client would trust
 that host's answer); the token exchange follows none at all; an artifact
 download (no credential) follows any, up to a bound. No redirect body is read.
+An ``httpx.Auth`` flow is driven by hand too, for the same reason: httpx reads
+every answer a flow passes over (a 401 before the retry) whole.
 """
 
 from __future__ import annotations
@@ -114,6 +116,39 @@ async def send_following(
         hops += 1
         response = await http.send(target, stream=True, follow_redirects=False)
     return response
+
+
+async def send_authorized(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    auth: httpx.Auth | None,
+    *,
+    redirects: Redirects,
+    method: str,
+    path: str,
+) -> httpx.Response:
+    """:func:`send_following` under ``auth``'s flow: each request the flow yields is
+    sent, and each answer it passes over (a 401 it answers with a fresh token) is
+    closed unread. The returned response is open: the caller reads and closes it."""
+    if auth is None:
+        return await send_following(http, request, redirects=redirects, method=method, path=path)
+    flow = auth.async_auth_flow(request)
+    try:
+        outgoing = await flow.__anext__()
+        while True:
+            response = await send_following(
+                http, outgoing, redirects=redirects, method=method, path=path
+            )
+            try:
+                outgoing = await flow.asend(response)
+            except StopAsyncIteration:
+                return response
+            except BaseException:
+                await response.aclose()  # the flow failed (its exchange did): the answer too
+                raise
+            await response.aclose()
+    finally:
+        await flow.aclose()
 
 
 def declared_length(response: httpx.Response) -> int | None:

@@ -1,10 +1,14 @@
-"""The bearer-token cache: one exchange shared by all concurrent callers.
+"""The bearer token: a cache shared by all concurrent callers, and the auth flow using it.
 
 The API key is traded for a short-lived token (``POST /auth/token``). The token
 is reused until about a minute before it expires, and exchanged again once after
 a 401. Concurrent callers on one event loop wait on one ``asyncio.Lock`` and then
 reuse the fresh token instead of each running their own exchange; every loop gets
 its own lock because an asyncio lock belongs to the loop it was first used on.
+
+:class:`BearerAuth` is the 401 refresh written as httpx writes authentication:
+an ``httpx.Auth`` flow that yields the request with the token and, when the
+answer is a 401, exchanges the key again and yields it once more.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
+import httpx
+
+from odyssey_jupyter.client.bounded import origin
 from odyssey_jupyter.types import TokenGrant
 
 REFRESH_MARGIN = 60.0
@@ -43,6 +50,11 @@ class TokenCache:
         if lock is None:
             lock = self._locks[loop] = asyncio.Lock()
         return lock
+
+    @property
+    def held(self) -> str | None:
+        """The token held, valid or not: what error messages must be scrubbed of."""
+        return self._token
 
     def current(self) -> str | None:
         """The cached token while it is comfortably valid, else ``None``."""
@@ -81,3 +93,45 @@ class TokenCache:
     def clear(self) -> None:
         self._token = None
         self._refresh_at = 0.0
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>`` for one call to ``home``, refreshed once after a 401.
+
+    One instance per call, so a call refreshes at most once however often it is
+    retried. The token goes only to ``home`` (the API's origin): a request for any
+    other origin is yielded without it. The flow is async because the exchange is
+    an HTTP call of its own; a synchronous httpx client cannot drive it.
+    """
+
+    requires_response_body = False  # only the status of a refused answer matters
+
+    def __init__(self, tokens: TokenCache, exchange: Exchange, home: str) -> None:
+        self._tokens = tokens
+        self._exchange = exchange
+        self._home = origin(home)
+        self.refreshed = False
+
+    def __repr__(self) -> str:
+        return f"<BearerAuth for {self._home}>"
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("BearerAuth exchanges its key asynchronously: use httpx.AsyncClient")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if origin(request.url) != self._home:
+            yield request
+            return
+        token = await self._tokens.get(self._exchange)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code != 401 or self.refreshed:
+            return
+        self.refreshed = True
+        fresh = await self._tokens.refresh(token, self._exchange)
+        request.headers["Authorization"] = f"Bearer {fresh}"
+        yield request

@@ -12,10 +12,10 @@ Robustness lives here and not in the callers:
 * retries with backoff and jitter for transient failures, honouring
   ``Retry-After``, under one overall deadline; a submission is repeated only when
   it provably never reached the server, so it can never create two jobs;
-* the token exchange is cached and shared (see :mod:`odyssey_jupyter.auth`); it
+* the token exchange is cached and shared (see :mod:`odyssey_jupyter.client.auth`); it
   never follows a redirect, and no call follows one to another origin;
 * every call ends by one overall deadline, body included, and reads at most
-  ``max_json_mb`` (see :mod:`odyssey_jupyter.bounded`); answers are validated
+  ``max_json_mb`` (see :mod:`odyssey_jupyter.client.bounded`); answers are validated
   field by field (:mod:`odyssey_jupyter.types`);
 * errors come from one tree (:mod:`odyssey_jupyter.errors`) and never carry the
   key or the token.
@@ -29,7 +29,8 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -38,10 +39,24 @@ import httpx
 
 from odyssey_jupyter import declarations, idempotency
 from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
-from odyssey_jupyter.auth import TokenCache
-from odyssey_jupyter.bounded import ACCEPT_ENCODING, read_capped, send_following, settled, within
+from odyssey_jupyter.client.auth import BearerAuth, TokenCache
+from odyssey_jupyter.client.bounded import (
+    ACCEPT_ENCODING,
+    read_capped,
+    send_authorized,
+    settled,
+    within,
+)
+from odyssey_jupyter.client.downloads import ArtifactFetcher, ProgressCallback, maybe_await
+from odyssey_jupyter.client.http_errors import (
+    error_from_response,
+    retry_after_of,
+    scrub,
+    token_exchange_error,
+    transport_error,
+)
+from odyssey_jupyter.client.retry import Deadline, RetryPolicy, decide
 from odyssey_jupyter.config import get_config
-from odyssey_jupyter.downloads import ArtifactFetcher, ProgressCallback, maybe_await
 from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -52,19 +67,6 @@ from odyssey_jupyter.errors import (
     RateLimitError,
     ServerError,
     outcome_error,
-)
-from odyssey_jupyter.http_errors import (
-    error_from_response,
-    scrub,
-    transport_error,
-)
-from odyssey_jupyter.retry import (
-    RETRY_STATUSES,
-    Deadline,
-    RetryPolicy,
-    is_transient,
-    never_reached_server,
-    parse_retry_after,
 )
 from odyssey_jupyter.submission import build_body
 from odyssey_jupyter.types import (
@@ -81,9 +83,6 @@ logger = logging.getLogger("odyssey_jupyter.client")
 
 HOSTED_URL = "https://api.odyssey.ml"
 _announced: set[str] = set()
-local_engine_notice: Callable[[str], None] | None = None
-"""Where "Using the local Odyssey engine at ..." goes: stderr when None. The notebook
-extension sets it to show a small information line instead of a red stderr box."""
 
 UpdateCallback = Callable[[SimulationJobDetail], Any]
 T = TypeVar("T")
@@ -114,6 +113,34 @@ def _check_page(limit: int | None, offset: int | None) -> dict[str, int]:
             raise InvalidRequestError(f"offset must be a whole number of 0 or more, not {offset!r}")
         params["offset"] = offset
     return params
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What one API call sends, the same on every attempt."""
+
+    method: str
+    path: str
+    json: Any
+    params: Mapping[str, Any] | None
+    headers: dict[str, str]
+    auth: bool
+    """False for the token exchange itself: no token, no redirect, its own errors."""
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A failed attempt: what failed (a status, or the transport error) and how to say so."""
+
+    failure: int | BaseException
+    error: OdysseyError
+    retry_after: float | None = None
+    engine_gone: bool = False
+    """The local engine refused the connection: it may have died with its kernel."""
+
+
+def _call_headers(idempotency_key: str | None) -> dict[str, str]:
+    return {} if idempotency_key is None else {idempotency.KEY_HEADER: idempotency_key}
 
 
 class Odyssey:
@@ -225,7 +252,7 @@ class Odyssey:
             logger.info("the handshake's job list was refused (%s); its headers were read", exc)
 
     def _secrets(self) -> list[str | None]:
-        return [self._key, self._tokens._token]
+        return [self._key, self._tokens.held]
 
     def _json_cap(self) -> int:
         """The JSON size cap: the argument, else ``max_json_mb`` as set now."""
@@ -320,10 +347,12 @@ class Odyssey:
             message = f"Using the local Odyssey engine at {url}"
             logger.info(message)
             text = message + " (set ODYSSEY_API_KEY to use the hosted API)"
-            if local_engine_notice is None:
+            from odyssey_jupyter import client as package  # its hook, set by the extension
+
+            if package.local_engine_notice is None:
                 print(text, file=sys.stderr)
             else:
-                local_engine_notice(text)
+                package.local_engine_notice(text)
 
     # ------------------------------------------------------------------ requests
 
@@ -334,6 +363,23 @@ class Odyssey:
         if not isinstance(data, Mapping) or "access_token" not in data:
             raise AuthenticationError("the token exchange returned no access_token")
         return self._parsed(TokenGrant.from_json, data)
+
+    async def check_credentials(self, timeout: float | None = None) -> str:
+        """Exchange the key for a token now; the base URL that accepted it.
+
+        For a caller that wants to know at once whether a key works (``%odyssey_login``)
+        rather than at the first submission. Raises AuthenticationError when the key
+        is refused, a connection error when the API cannot be reached.
+        """
+        base = await self._endpoint()
+        seconds = self._call_seconds if timeout is None else timeout
+        call = Deadline(seconds)
+        await self._tokens.refresh(self._tokens.current(), lambda: self._exchange(call.remaining()))
+        return self._url or base
+
+    def _bearer(self, base: str, call: Deadline) -> BearerAuth:
+        """The token for one call to ``base``; its exchanges end by the call's deadline."""
+        return BearerAuth(self._tokens, lambda: self._exchange(call.remaining()), base)
 
     async def _send(
         self,
@@ -352,124 +398,95 @@ class Odyssey:
         An ``unsent_only`` call that carries an ``idempotency_key`` is repeated
         like any other once the server has declared that it honours keys. The
         call, with the token exchange it may need, ends within ``seconds`` (at most
-        ``max(timeout, retry_deadline)``) however slowly the server answers.
+        ``max(timeout, retry_deadline)``) however slowly the server answers. Whether
+        to try again is :func:`retry.decide`'s call; ``auth=False`` is the token
+        exchange itself (no token, no redirect, its own error messages).
         """
         base = await self._endpoint()
-        deadline = Deadline(self._policy.deadline)
+        retries = Deadline(self._policy.deadline)
         budget = self._call_seconds if seconds is None else min(self._call_seconds, seconds)
-        call_deadline = Deadline(budget)
-
-        def exchange() -> Awaitable[TokenGrant]:
-            return self._exchange(call_deadline.remaining())
-
-        attempt = 0
-        reauthed = relaunched = False
+        call = Deadline(budget)
+        request = _Request(method, path, json, params, _call_headers(idempotency_key), auth)
+        bearer = self._bearer(base, call) if auth else None
+        attempt, relaunched = 0, False
         while True:
-            headers: dict[str, str] = {}
-            if idempotency_key is not None:
-                headers[idempotency.KEY_HEADER] = idempotency_key
-            token: str | None = None
-            if auth:
-                token = await self._tokens.get(exchange)
-                headers["Authorization"] = f"Bearer {token}"
-            # Decided after the token exchange, whose answer may be the first to declare keys.
-            once_only = unsent_only and not (
-                idempotency_key is not None and base in self._keyed_servers
-            )
-            error: OdysseyError
-            retry_after: float | None = None
-            try:
-                response = await self._attempt(
-                    method,
-                    base + path,
-                    path,
-                    json=json,
-                    params=params,
-                    headers=headers,
-                    follow=auth,
-                    seconds=call_deadline.remaining(),
-                )
-            except httpx.RequestError as exc:
-                if self._local and isinstance(exc, httpx.ConnectError) and not relaunched:
-                    # The engine may have died with its kernel: find or restart it once.
-                    relaunched = True
-                    await self._find_engine()
-                    base = self._url or base
-                    continue
-                retryable = never_reached_server(exc) or (not once_only and is_transient(exc))
-                error = transport_error(
-                    exc, method=method, path=path, url=base, secrets=self._secrets()
-                )
-            else:
-                if response.headers.get(idempotency.SUPPORT_HEADER) == idempotency.SUPPORT_VALUE:
-                    self._keyed_servers.add(base)
-                self._note_declarations(base, response.headers)
-                if response.is_success:
-                    return self._json(response, method, path)
-                status = response.status_code
-                if status == 401 and auth and not reauthed:
-                    reauthed = True
-                    await self._tokens.refresh(token, exchange)
-                    continue
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                error = error_from_response(
-                    response,
-                    method=method,
-                    path=path,
-                    secrets=self._secrets(),
-                    retry_after=retry_after,
-                )
-                if not auth and status in (401, 403, 422):
-                    error = AuthenticationError(
-                        f"the API key was refused ({status}): {error.detail or 'no detail'}. "
-                        "Check ODYSSEY_API_KEY.",
-                        status_code=status,
-                        detail=error.detail,
-                        method=method,
-                        path=path,
-                    )
-                if status == 429:
-                    # A rate-limit refusal means the server did nothing, so even a
-                    # submission may be repeated; other usage limits will not pass by waiting.
-                    retryable = isinstance(error, RateLimitError)
-                    if retry_after is None and isinstance(error, RateLimitError):
-                        retry_after = error.retry_after
-                else:
-                    retryable = status in RETRY_STATUSES and not once_only
+            outcome = await self._attempt(request, base, bearer, call.remaining())
+            if not isinstance(outcome, _Failed):
+                return outcome
+            if outcome.engine_gone and not relaunched:
+                # The engine may have died with its kernel: find or restart it once.
+                relaunched = True
+                base = await self._relaunch(base)
+                bearer = self._bearer(base, call) if auth else None
+                continue
             attempt += 1
-            if not retryable or attempt > self._policy.max_retries:
-                raise error
-            wait = self._policy.delay(attempt, retry_after)
-            if not deadline.allows(wait):
-                raise error
-            logger.debug("retrying %s %s in %.2fs (%s)", method, path, wait, type(error).__name__)
-            await asyncio.sleep(wait)
+            decision = decide(
+                outcome.failure,
+                attempt=attempt,
+                policy=self._policy,
+                time_left=min(retries.remaining(), call.remaining()),
+                once_only=unsent_only,
+                keyed=idempotency_key is not None and base in self._keyed_servers,
+                retry_after=outcome.retry_after,
+                rate_limit=isinstance(outcome.error, RateLimitError),
+            )
+            if not decision.retry:
+                raise outcome.error
+            why = type(outcome.error).__name__
+            logger.debug("retrying %s %s in %.2fs (%s)", method, path, decision.wait, why)
+            await asyncio.sleep(decision.wait)
 
     async def _attempt(
-        self,
-        method: str,
-        url: str,
-        path: str,
-        *,
-        json: Any,
-        params: Mapping[str, Any] | None,
-        headers: dict[str, str],
-        follow: bool,
-        seconds: float,
-    ) -> httpx.Response:
-        """One request, redirects and the whole body included, within ``seconds``.
+        self, request: _Request, base: str, bearer: BearerAuth | None, seconds: float
+    ) -> Any:
+        """One attempt of a call: the decoded JSON of a successful answer, else a
+        :class:`_Failed` saying what went wrong (for :func:`retry.decide`)."""
+        method, path = request.method, request.path
+        try:
+            response = await self._request_once(request, base, bearer, seconds)
+        except httpx.RequestError as exc:
+            error = transport_error(
+                exc, method=method, path=path, url=base, secrets=self._secrets()
+            )
+            gone = self._local and isinstance(exc, httpx.ConnectError)
+            return _Failed(exc, error, engine_gone=gone)
+        self._note_answer(base, response)
+        if response.is_success:
+            return self._json(response, method, path)
+        mapping = error_from_response if request.auth else token_exchange_error
+        failed = mapping(response, method=method, path=path, secrets=self._secrets())
+        return _Failed(response.status_code, failed, retry_after_of(failed, response))
 
-        Redirects stay within the API's origin (none at all when ``follow`` is
-        false: the token exchange); the body is read under the JSON size cap.
+    async def _relaunch(self, base: str) -> str:
+        await self._find_engine()
+        return self._url or base
+
+    def _note_answer(self, base: str, response: httpx.Response) -> None:
+        """What an answer declared about its server: idempotency keys, limits."""
+        if response.headers.get(idempotency.SUPPORT_HEADER) == idempotency.SUPPORT_VALUE:
+            self._keyed_servers.add(base)
+        self._note_declarations(base, response.headers)
+
+    async def _request_once(
+        self, request: _Request, base: str, bearer: BearerAuth | None, seconds: float
+    ) -> httpx.Response:
+        """One request, its token, redirects and the whole body included, within ``seconds``.
+
+        Redirects stay within the API's origin (none at all without ``bearer``: the
+        token exchange); the body is read under the JSON size cap.
         """
         http = self._http()
-        request = http.build_request(method, url, json=json, params=params, headers=headers)
+        method, path = request.method, request.path
+        built = http.build_request(
+            method, base + path, json=request.json, params=request.params, headers=request.headers
+        )
 
         async def answer() -> httpx.Response:
-            response = await send_following(
+            response = await send_authorized(
                 http,
-                request,
-                redirects="same-origin" if follow else "none",
+                built,
+                bearer,
+                redirects="same-origin" if bearer is not None else "none",
                 method=method,
                 path=path,
             )
@@ -484,7 +501,7 @@ class Odyssey:
                 await response.aclose()
             return settled(response, body)
 
-        return await within(answer(), seconds, request)
+        return await within(answer(), seconds, built)
 
     def _parsed(self, parse: Callable[[Any], T], data: Any) -> T:
         """``parse(data)``, its complaint about a server value scrubbed of secrets
@@ -696,4 +713,4 @@ def _segment(value: str) -> str:
     return quote(text, safe="")
 
 
-__all__ = ["ARTIFACT_FILES", "HOSTED_URL", "Odyssey"]
+__all__ = ["HOSTED_URL", "Odyssey"]

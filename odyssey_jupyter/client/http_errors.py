@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
+from odyssey_jupyter.client.retry import parse_retry_after
 from odyssey_jupyter.errors import (
     USAGE_ERRORS,
     APIError,
@@ -26,7 +27,6 @@ from odyssey_jupyter.errors import (
     ServerError,
     UsageLimitError,
 )
-from odyssey_jupyter.retry import parse_retry_after
 
 REDACTED = "***"
 
@@ -116,7 +116,7 @@ def response_body(response: httpx.Response) -> Any:
         return response.text
 
 
-def _detail_text(detail: Any) -> str:
+def detail_text(detail: Any) -> str:
     """FastAPI-style ``detail`` (a string or a list of field errors) as one line."""
     if isinstance(detail, str):
         return detail
@@ -133,13 +133,59 @@ def _detail_text(detail: Any) -> str:
     return json.dumps(detail) if detail is not None else ""
 
 
+USAGE_CODE_FIELDS = ("error", "code")
+"""Where a 429 body names its usage code: the protocol lets a server use either field."""
+
+
 def usage_code(body: Any) -> str | None:
-    """The usage-error code of a 429 body (``error`` or ``code``), if any."""
-    if isinstance(body, dict):
-        code = body.get("error") or body.get("code")
-        if isinstance(code, str):
-            return code
+    """The usage-error code of a 429 body (``error`` or ``code``, the first that holds a
+    word), in upper case; ``None`` when neither does."""
+    if not isinstance(body, dict):
+        return None
+    for name in USAGE_CODE_FIELDS:
+        code = body.get(name)
+        if isinstance(code, str) and code.strip():
+            return code.strip().upper()
     return None
+
+
+def _seconds(value: Any) -> float | None:
+    """A ``retry_after_seconds`` value (a number, or text as in ``Retry-After``) in seconds."""
+    if isinstance(value, bool) or value is None:
+        return None
+    return parse_retry_after(str(value))
+
+
+def usage_error(
+    response: httpx.Response, body: Any, *, method: str, path: str, retry_after: float | None
+) -> UsageLimitError:
+    """The typed usage error of a 429 (``RateLimitError``, ``MonthlyLimitError``...).
+
+    The wait comes from ``retry_after`` (the ``Retry-After`` header, seconds or an
+    HTTP date) or else from ``details.retry_after_seconds``; a 429 without a code
+    is a plain rate limit.
+    """
+    code = usage_code(body) or "RATE_LIMITED"
+    cls: type[UsageLimitError] = USAGE_ERRORS.get(code, UsageLimitError)
+    info = body if isinstance(body, dict) else {}
+    raw_details = info.get("details")
+    details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
+    if retry_after is None:
+        retry_after = _seconds(details.get("retry_after_seconds"))
+    message = str(info.get("message") or detail_text(info.get("detail")) or "Too many requests")
+    action = info.get("action")
+    text = f"{message} ({action})" if action else message
+    return cls(
+        text,
+        code=code,
+        action=str(action) if action else None,
+        action_url=info.get("action_url"),
+        details=details,
+        retry_after=retry_after,
+        status_code=response.status_code,
+        method=method,
+        path=path,
+    )
 
 
 def error_from_response(
@@ -150,36 +196,18 @@ def error_from_response(
     secrets: list[str | None],
     retry_after: float | None = None,
 ) -> APIError:
-    """The exception for an error status, carrying the server's own explanation."""
+    """The exception for an error status, carrying the server's own explanation.
+
+    ``retry_after`` defaults to the answer's ``Retry-After`` header.
+    """
     status = response.status_code
     body = _scrub_value(response_body(response), secrets)
+    if retry_after is None:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status == 429:
-        code = usage_code(body)
-        cls: type[UsageLimitError] = USAGE_ERRORS.get(code or "", UsageLimitError)
-        if code is None:
-            cls = USAGE_ERRORS["RATE_LIMITED"]
-        info = body if isinstance(body, dict) else {}
-        raw_details = info.get("details")
-        details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
-        if retry_after is None and details.get("retry_after_seconds") is not None:
-            retry_after = parse_retry_after(str(details["retry_after_seconds"]))
-        message = str(
-            info.get("message") or _detail_text(info.get("detail")) or "Too many requests"
-        )
-        action = info.get("action")
-        text = f"{message} ({action})" if action else message
-        return cls(
-            text,
-            code=code or "RATE_LIMITED",
-            action=str(action) if action else None,
-            action_url=info.get("action_url"),
-            details=details,
-            retry_after=retry_after,
-            method=method,
-            path=path,
-        )
+        return usage_error(response, body, method=method, path=path, retry_after=retry_after)
     detail = body.get("detail", body) if isinstance(body, dict) else body
-    explanation = _detail_text(detail).strip() or response.reason_phrase or "error"
+    explanation = detail_text(detail).strip() or response.reason_phrase or "error"
     api_cls = _BY_STATUS.get(status)
     if api_cls is None:
         api_cls = ServerError if status >= 500 else APIError
@@ -188,6 +216,37 @@ def error_from_response(
         hint = " Check ODYSSEY_API_KEY (or the api_key argument)."
     message = f"{method} {path} failed with {status}: {explanation}{hint}"
     return api_cls(message, status_code=status, detail=detail, method=method, path=path)
+
+
+KEY_REFUSED_STATUSES = frozenset({401, 403, 422})
+"""Answers of the token exchange that mean the key itself was refused (invalid, denied,
+malformed)."""
+
+
+def token_exchange_error(
+    response: httpx.Response, *, method: str, path: str, secrets: list[str | None]
+) -> APIError:
+    """The exception for a refused token exchange: an AuthenticationError when the key
+    itself was refused, else what any other call would raise."""
+    error = error_from_response(response, method=method, path=path, secrets=secrets)
+    status = response.status_code
+    if status not in KEY_REFUSED_STATUSES:
+        return error
+    return AuthenticationError(
+        f"the API key was refused ({status}): {detail_text(error.detail) or 'no detail'}. "
+        "Check ODYSSEY_API_KEY.",
+        status_code=status,
+        detail=error.detail,
+        method=method,
+        path=path,
+    )
+
+
+def retry_after_of(error: APIError, response: httpx.Response) -> float | None:
+    """Seconds the server asked to wait before the next attempt, if it said."""
+    if isinstance(error, UsageLimitError):
+        return error.retry_after
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def transport_error(

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from odyssey_jupyter.bounded import (
+from odyssey_jupyter.client.bounded import (
     MAX_ARTIFACT_REDIRECTS,
     capped_chunks,
     declared_length,
@@ -37,12 +37,12 @@ from odyssey_jupyter.bounded import (
     settled,
     within,
 )
+from odyssey_jupyter.client.http_errors import error_from_response, scrub
+from odyssey_jupyter.client.retry import RETRY_STATUSES, Deadline, RetryPolicy
 from odyssey_jupyter.errors import NotFoundError, OdysseyConnectionError
-from odyssey_jupyter.http_errors import error_from_response, scrub
-from odyssey_jupyter.retry import RETRY_STATUSES, Deadline, RetryPolicy
 from odyssey_jupyter.types import Recording
 
-logger = logging.getLogger("odyssey_jupyter.downloads")
+logger = logging.getLogger("odyssey_jupyter.client.downloads")
 
 CHUNK = 64 * 1024
 READ_WHOLE = frozenset({"events", "thumbnail"})

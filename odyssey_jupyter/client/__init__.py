@@ -1,0 +1,24 @@
+"""The client: Odyssey's Simulate API over HTTP, and nothing above it.
+
+One module per job: ``odyssey`` (the ``Odyssey`` class: endpoints, engine
+discovery, one call with its retries), ``auth`` (the bearer token, cached and
+refreshed as an ``httpx.Auth`` flow), ``retry`` (which failures are tried again,
+and after how long), ``http_errors`` (answers and transport failures as
+exceptions, secrets scrubbed), ``bounded`` (one deadline and a size cap per
+answer, redirects by hand) and ``downloads`` (artifacts streamed to disk).
+
+The client never imports IPython, widgets or the sync layer (``make lint`` checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from odyssey_jupyter.artifacts import ARTIFACT_FILES
+from odyssey_jupyter.client.odyssey import HOSTED_URL, Odyssey
+
+local_engine_notice: Callable[[str], None] | None = None
+"""Where "Using the local Odyssey engine at ..." goes: stderr when None. The notebook
+extension sets it to show a small information line instead of a red stderr box."""
+
+__all__ = ["ARTIFACT_FILES", "HOSTED_URL", "Odyssey", "local_engine_notice"]
