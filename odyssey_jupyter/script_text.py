@@ -28,7 +28,7 @@ from typing import Any
 
 from odyssey_jupyter.body_form import detect_form, pattern
 from odyssey_jupyter.body_form import first_meaningful as _first_meaningful
-from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.errors import ImageError, ScriptError
 from odyssey_jupyter.images import is_image_data
 from odyssey_jupyter.script import (
     ACTIONS,
@@ -222,6 +222,8 @@ def check_images(parsed: CellScripts) -> None:
                     line=line,
                     script_index=si,
                     entry=ei,
+                    field="start.image",
+                    cls=ImageError,
                 )
 
 
