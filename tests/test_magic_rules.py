@@ -8,12 +8,14 @@ and a bad image found while converting it named by its editor line.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import RunningEngine
 from IPython.core.interactiveshell import InteractiveShell
-from test_magics import engine_total, in_tmp_dir, run, shell  # noqa: F401 (fixtures)
+from test_completion import global_shell
+from test_magics import engine_total, in_tmp_dir, run  # noqa: F401 (in_tmp_dir: a fixture)
 
 from odyssey_jupyter.errors import ImageError, ScriptError
 
@@ -21,13 +23,27 @@ NEAR = "0s start a kite\n1s interact it dives\n2s interact it climbs\n5s end"
 """Two interactions closer than 3 s: warnings on lines 3 and 4 (the magic line is 1)."""
 
 
+@pytest.fixture(scope="module")
+def shell(engine: RunningEngine) -> Iterator[InteractiveShell]:
+    """The global test shell (another module may have started it), with the extension."""
+    ip = global_shell()
+    ip.config.OdysseyJupyter.nest_asyncio = False
+    ip.run_line_magic("load_ext", "odyssey_jupyter")
+    from odyssey_jupyter.runtime import get_runtime
+
+    get_runtime().configure(api_key=engine.api_key, api_url=engine.url)
+    yield ip
+    ip.run_line_magic("unload_ext", "odyssey_jupyter")
+    del ip.config.OdysseyJupyter["nest_asyncio"]
+
+
 @pytest.fixture
-def warnings_on(shell: InteractiveShell) -> None:  # noqa: F811
+def warnings_on(shell: InteractiveShell) -> None:
     shell.run_line_magic("config", "OdysseyJupyter.script_warnings = True")
 
 
 def test_dry_run_shows_the_warnings_with_editor_lines(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
     warnings_on: None,
     engine: RunningEngine,
     capsys: pytest.CaptureFixture[str],
@@ -42,7 +58,7 @@ def test_dry_run_shows_the_warnings_with_editor_lines(
 
 
 def test_submitting_shows_the_warnings_once_and_keeps_them_on_the_job(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
     warnings_on: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -57,7 +73,7 @@ def test_submitting_shows_the_warnings_once_and_keeps_them_on_the_job(
 
 
 def test_the_setting_turns_the_warnings_off(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     shell.run_line_magic("config", "OdysseyJupyter.script_warnings = False")
@@ -72,7 +88,7 @@ def test_the_setting_turns_the_warnings_off(
 
 
 def test_simulate_puts_the_warnings_on_the_job(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
     warnings_on: None,
 ) -> None:
     from odyssey_jupyter import simulate
@@ -91,7 +107,7 @@ def test_simulate_puts_the_warnings_on_the_job(
 
 
 def test_a_late_first_start_is_refused_before_anything_is_sent(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
     engine: RunningEngine,
 ) -> None:
     before = engine_total(engine)
@@ -102,7 +118,7 @@ def test_a_late_first_start_is_refused_before_anything_is_sent(
 
 
 def test_a_typo_in_an_action_suggests_it_on_the_editor_line(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
 ) -> None:
     error = run(shell, "%%odyssey_simulate\n0s start a\n1s interacct b\n4s end")
     assert isinstance(error, ScriptError)
@@ -110,7 +126,7 @@ def test_a_typo_in_an_action_suggests_it_on_the_editor_line(
 
 
 def test_an_empty_image_is_not_sent_as_prompt_text(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
     engine: RunningEngine,
 ) -> None:
     before = engine_total(engine)
@@ -130,7 +146,7 @@ def _truncated_png(path: Path) -> Path:
 
 
 def test_an_image_that_fails_to_decode_is_named_by_its_line_on_the_job(
-    shell: InteractiveShell,  # noqa: F811
+    shell: InteractiveShell,
     engine: RunningEngine,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
