@@ -613,12 +613,18 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
             line=node.lineno,
             source_line=source[node.lineno - 1],
         )
+    value = _evaluate(expr, source, namespace)
+    return _from_object(value, form="python", lines=_node_lines(expr), source=source)
+
+
+def _evaluate(expr: ast.expr, source: Sequence[str], namespace: Mapping[str, Any]) -> Any:
+    """The value of the cell's one expression; a failure names the cell line it came from."""
     try:
         code = compile(ast.Expression(expr), CELL_FILENAME, "eval")
     except _PARSER_LIMITS:
         raise _too_deep(source) from None
     try:
-        value = eval(code, dict(namespace) if not isinstance(namespace, dict) else namespace)
+        return eval(code, dict(namespace) if not isinstance(namespace, dict) else namespace)
     except NameError as exc:
         number = _cell_lineno(exc) or expr.lineno
         name = getattr(exc, "name", None) or str(exc)
@@ -636,7 +642,6 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
             line=number,
             source_line=source[number - 1],
         ) from None
-    return _from_object(value, form="python", lines=_node_lines(expr), source=source)
 
 
 def _parse_json(text: str, source: Sequence[str]) -> CellScripts:
