@@ -291,21 +291,21 @@ def _check_stamp(raw: Mapping[Any, Any], where: _At) -> int:
     return stamp
 
 
-def unknown_action_hint(word: str) -> str:
-    """The fix for an unknown action: the closest action when one is close, else the list."""
+def unknown_action_hint(word: str, rule: str) -> str:
+    """The fix for an unknown action: the closest action when one is close, then ``rule``."""
     close = did_you_mean(word, ACTIONS)
-    return close if close else "use start, interact or end"
+    return f"{close} {rule[:1].upper()}{rule[1:]}" if close else rule
 
 
 def _entry_action(raw: Mapping[Any, Any], where: _At) -> str:
     """The one action an entry holds; an unknown key is answered with the closest action."""
     unknown = sorted(str(k) for k in raw if k != "timestamp_ms" and k not in ACTIONS)
     if unknown:
-        close = did_you_mean(unknown[0], ACTIONS)
         raise _fail(
             f"unknown key {unknown[0]!r}",
-            (close + " " if close else "")
-            + "an entry holds 'timestamp_ms' and one of 'start', 'interact', 'end'",
+            unknown_action_hint(
+                unknown[0], "an entry holds 'timestamp_ms' and one of 'start', 'interact', 'end'"
+            ),
             field_name=unknown[0],
             **where,
         )

@@ -468,7 +468,10 @@ def _tokenise(
         )
     action = parts[1].lower()
     if action not in ACTIONS:
-        raise fail(f"unknown action '{parts[1]}'", unknown_action_hint(parts[1]) + " (any case)")
+        raise fail(
+            f"unknown action '{parts[1]}'",
+            unknown_action_hint(parts[1], "use start, interact or end (any case)"),
+        )
     rest = parts[2].strip() if len(parts) > 2 else ""
     if _EMPTY_IMAGE.search(rest):
         raise fail("image= has no path", _IMAGE_FORMS)
