@@ -3,8 +3,10 @@
 A script is a list of entries ``{"timestamp_ms": int, <action>: {...}}`` with one
 action each (``start``, ``interact``, ``end``). Entries form streams: a
 ``start``, any number of ``interact``, then an ``end``; a script may hold several
-streams one after another. Validation happens before anything is sent, and each
-error names the entry (and field) and says how to fix it.
+streams one after another, and its first entry is a ``start`` at 0 (the hosted
+service's rule). Validation happens before anything is sent, and each error names
+the entry (and field) and says how to fix it. Advice that does not stop a job (the
+3 s the hosted API recommends between interactions) comes from ``script_warnings``.
 
 The cell-text language that produces scripts lives in ``script_text``; this module
 only knows the data shape, so the engine can use it without IPython.
