@@ -217,7 +217,9 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
 
 def _show_warnings(parsed: CellScripts) -> tuple[ScriptWarning, ...]:
     """Display the cell's warnings once (unless the setting is off); they go on the Job."""
-    if not config_module.get_config().script_warnings:
+    from odyssey_jupyter.jobs import warnings_on
+
+    if not warnings_on():
         return ()
     advice = parsed.warnings()
     if advice:
