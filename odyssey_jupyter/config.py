@@ -88,6 +88,11 @@ class OdysseyJupyter(Configurable):
         "in flight (seconds) so that no job is silently lost; any it could not finish are "
         "reported on stderr with their first prompt. 0 reports without waiting.",
     ).tag(config=True)
+    script_warnings = Bool(
+        help="Show a script's warnings (interactions closer than the 3 s the hosted API "
+        "recommends) in --dry-run, when %%odyssey_simulate submits and on Job.warnings. "
+        "They never stop a job. Defaults to true; ODYSSEY_SCRIPT_WARNINGS=0 turns them off."
+    ).tag(config=True)
     sweep_max_in_flight = Int(
         10,
         help="Jobs a sweep keeps queued or running at once when it is not told "
@@ -98,6 +103,10 @@ class OdysseyJupyter(Configurable):
     @default("wait_by_default")
     def _wait_default(self) -> bool:
         return bool(_env_flag("ODYSSEY_WAIT"))
+
+    @default("script_warnings")
+    def _script_warnings_default(self) -> bool:
+        return _env_flag("ODYSSEY_SCRIPT_WARNINGS") is not False
 
     @validate("poll_interval_min", "poll_interval_max")
     def _positive(self, proposal: dict[str, object]) -> float:

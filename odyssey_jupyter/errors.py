@@ -108,7 +108,7 @@ class ScriptError(OdysseyError, ValueError):
 
     def _render_traceback_(self) -> list[str]:
         """IPython shows this instead of a traceback: the message is the whole story."""
-        return [f"ScriptError: {self}"]
+        return [f"{type(self).__name__}: {self}"]  # ImageError says so, as its ename does
 
 
 class ImageError(ScriptError):

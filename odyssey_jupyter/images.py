@@ -181,6 +181,26 @@ def _is_ndarray(value: Any) -> bool:
     return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"
 
 
+def is_image_data(data: bytes) -> bool:
+    """True when ``data`` starts like an image this side can send: a known signature, or
+    a header Pillow identifies (nothing is decoded). The cell parser asks this in the
+    kernel, so a text file named ``.png`` is refused on its line before a job is shown."""
+    if sniff(data) is not None:
+        return True
+    mods = _pil()
+    if mods is None:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mods[0].open(io.BytesIO(data)):
+                return True
+    except mods[0].DecompressionBombError:
+        return True  # an image, too large: the encoder names that
+    except Exception:
+        return False
+
+
 def _pil_decodes(data: bytes) -> bool:
     mods = _pil()
     if mods is None:

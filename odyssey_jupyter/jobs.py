@@ -22,15 +22,17 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter import at_exit, history, recordings
+from odyssey_jupyter import config as config_module
 from odyssey_jupyter.errors import (
     InvalidRequestError,
     JobTimeoutError,
     NotFoundError,
     OdysseyError,
+    ScriptError,
     outcome_error,
 )
 from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime, wait_in_slices
-from odyssey_jupyter.script import Script, plan_streams
+from odyssey_jupyter.script import Script, ScriptWarning, plan_streams, script_warnings
 from odyssey_jupyter.submission import validated_source
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail
 from odyssey_jupyter.watcher import ACTIVE_CAP, QUEUED_LONG_SECONDS, Watcher
@@ -47,6 +49,8 @@ FOLLOWED_PHASES = frozenset({"starting engine", "submitting", "watching"})
 """Phases before the job's end was seen: a terminal detail then starts the finishing step."""
 
 Listener = Callable[["Job"], None]
+Locate = Callable[[ScriptError], ScriptError]
+"""Gives a ScriptError found on the loop (an image that does not decode) its cell line."""
 
 _registry: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
 _registry_lock = threading.Lock()
@@ -71,6 +75,8 @@ class Job:
         download: bool = True,
         runtime: Runtime | None = None,
         phase: str = "submitting",
+        warnings: Sequence[ScriptWarning] = (),
+        locate: Locate | None = None,
     ) -> None:
         self.job_id: str | None = job_id
         self.phase: str = phase
@@ -85,6 +91,9 @@ class Job:
         self.download: bool = download
         self.background: bool = False
         """Followed in bulk (a sweep's job): the watcher never polls faster for it."""
+        self.warnings: tuple[ScriptWarning, ...] = tuple(warnings)
+        """Advice on the script (``script.script_warnings``); the job was sent all the same."""
+        self._locate = locate
         self._runtime = runtime
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
@@ -312,6 +321,9 @@ class Job:
         except asyncio.CancelledError:
             self._set(error=OdysseyError("the submission was cancelled"), phase="error")
             raise
+        except ScriptError as exc:  # a bad image: named by its cell line where there is one
+            self._set(error=self._locate(exc) if self._locate else exc, phase="error")
+            return
         except Exception as exc:
             self._set(error=exc, phase="error")
             return
@@ -521,20 +533,62 @@ def simulate(
     Exactly one of ``script`` (one script), ``scripts`` (a batch) or
     ``script_url``. The script is validated here, so a mistake raises
     ``ScriptError`` before anything is sent. With ``download`` the recordings are
-    fetched as soon as the job completes (``job.local_recordings``).
+    fetched as soon as the job completes (``job.local_recordings``). Advice on the
+    script (interactions closer than 3 s) is on ``job.warnings``.
     """
     clean = validated_source(script, scripts, script_url)
+    batch = scripts is not None
+    found = script_warnings(clean, batch=batch) if clean is not None and warnings_on() else ()
+    return submit_validated(
+        clean,
+        batch=batch,
+        script_url=script_url,
+        portrait=portrait,
+        bypass_prompt_expansion=bypass_prompt_expansion,
+        download=download,
+        warnings=found,
+    )
+
+
+def warnings_on() -> bool:
+    """The ``script_warnings`` setting (``ODYSSEY_SCRIPT_WARNINGS``)."""
+    return bool(config_module.get_config().script_warnings)
+
+
+def submit_validated(
+    clean: list[Script] | None,
+    *,
+    batch: bool,
+    script_url: str | None = None,
+    portrait: bool = True,
+    bypass_prompt_expansion: bool | None = None,
+    download: bool = True,
+    warnings: Sequence[ScriptWarning] = (),
+    locate: Locate | None = None,
+) -> Job:
+    """``simulate`` for scripts already validated (the magic's cell): the Job, at once.
+
+    ``warnings`` become ``job.warnings``; ``locate`` names the cell line of a bad image
+    found while the loop converts it, so the widget and the raised error say the same.
+    """
     request: dict[str, Any] = {"portrait": bool(portrait)}
     if bypass_prompt_expansion is not None:
         request["bypass_prompt_expansion"] = bypass_prompt_expansion
     if clean is None:
         request["script_url"] = script_url
-    elif scripts is not None:
+    elif batch:
         request["scripts"] = clean
     else:
         request["script"] = clean[0]
     runtime = get_runtime()
-    job = Job(scripts=clean, portrait=bool(portrait), download=download, runtime=runtime)
+    job = Job(
+        scripts=clean,
+        portrait=bool(portrait),
+        download=download,
+        runtime=runtime,
+        warnings=warnings,
+        locate=locate,
+    )
     job._submit_future = runtime.submit(job._submit(request))
     at_exit.track(job, job._submit_future)  # a kernel exiting now finishes this POST first
     return job
@@ -571,4 +625,4 @@ def wait_all(jobs: Sequence[Job], timeout: float | None = None) -> list[Simulati
     return results
 
 
-__all__ = ["PHASES", "Job", "simulate", "wait_all"]
+__all__ = ["PHASES", "Job", "simulate", "submit_validated", "wait_all"]

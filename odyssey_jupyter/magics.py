@@ -10,6 +10,7 @@ start and the POST happen on the loop thread while the widget says so.
 from __future__ import annotations
 
 import contextlib
+import copy
 import getpass
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,6 +26,7 @@ from odyssey_jupyter.errors import (
     JobFailedError,
     JobTimeoutError,
     OdysseyError,
+    ScriptError,
 )
 from odyssey_jupyter.magic_args import (
     SimulateArgs,
@@ -37,6 +39,7 @@ from odyssey_jupyter.magic_args import (
     simulate_parser,
 )
 from odyssey_jupyter.script_text import (
+    MAGIC_BODY_FIRST_LINE,
     CellScripts,
     from_value,
     parse_cell,
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from odyssey_jupyter.jobs import Job
+    from odyssey_jupyter.script import ScriptWarning
 
 FINAL_RENDER_TIMEOUT = 5.0
 """How long --wait gives the display to show the final state before raising."""
@@ -126,8 +130,14 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
             return
         from odyssey_jupyter import jobs
 
-        job = jobs.simulate(
-            **parsed.submit_kwargs(), portrait=args.portrait, download=args.download
+        advice = _show_warnings(parsed)
+        job = jobs.submit_validated(
+            parsed.scripts,
+            batch=parsed.batch,
+            portrait=args.portrait,
+            download=args.download,
+            warnings=advice,
+            locate=parsed.locate,
         )
         if args.output:
             namespace[args.output] = job
@@ -148,7 +158,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
                 )
             parsed = from_value(namespace[name], name=name)
         else:
-            parsed = parse_cell(cell, namespace)
+            parsed = parse_cell(cell, namespace, first_line=MAGIC_BODY_FIRST_LINE)
         if args.image is not None:
             parsed = with_image(parsed, resolve_image_arg(args.image, namespace))
         return parsed
@@ -159,6 +169,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
         if args.output:
             namespace[args.output] = parsed.scripts if parsed.batch else parsed.scripts[0]
         display(ScriptTimeline(parsed.scripts, portrait=args.portrait))
+        _show_warnings(parsed)
 
     # ------------------------------------------------------------------ jobs
 
@@ -244,6 +255,20 @@ def _refusal(where: str, problem: OdysseyError) -> str:
 # --------------------------------------------------------------------------- display + wait
 
 
+def _show_warnings(parsed: CellScripts) -> tuple[ScriptWarning, ...]:
+    """Display the cell's warnings once (unless the setting is off); they go on the Job."""
+    from odyssey_jupyter.jobs import warnings_on
+
+    if not warnings_on():
+        return ()
+    advice = parsed.warnings()
+    if advice:
+        from odyssey_jupyter.display.warnings import ScriptWarnings
+
+        display(ScriptWarnings(advice))
+    return advice
+
+
 def _show(job: Job, *, waiting: bool, players: bool = True) -> LiveDisplay:
     """The one output of ``job``: live while it runs, replaced in place by its outcome.
 
@@ -261,6 +286,19 @@ def _show(job: Job, *, waiting: bool, players: bool = True) -> LiveDisplay:
     from odyssey_jupyter.display.status import TextStatus
 
     return TextStatus(job, players=not waiting, final=not waiting)
+
+
+def _said_above(exc: ScriptError) -> ScriptError:
+    """A bad image the job's output already names in full: the red line does not repeat it.
+
+    It is still raised (a headless run fails, ``str(exc)`` is the same message).
+    """
+    name = type(exc).__name__
+    said = copy.copy(exc)  # job.wait() in a later cell still shows the whole message
+    said._render_traceback_ = lambda: [  # type: ignore[method-assign]
+        f"{name}: not submitted (the job's output above says why)"
+    ]
+    return said
 
 
 def _outcome_shown(view: LiveDisplay) -> bool:
@@ -294,6 +332,8 @@ def _wait(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
         raise _quiet(exc) from None
     except OdysseyError as exc:
         view.wait_finished(FINAL_RENDER_TIMEOUT)
+        if job.job_id is None and isinstance(exc, ScriptError) and _outcome_shown(view):
+            raise _said_above(exc) from None
         raise _quiet(exc) from None
     view.wait_finished(FINAL_RENDER_TIMEOUT)
     if not _outcome_shown(view):

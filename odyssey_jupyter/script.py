@@ -3,8 +3,10 @@
 A script is a list of entries ``{"timestamp_ms": int, <action>: {...}}`` with one
 action each (``start``, ``interact``, ``end``). Entries form streams: a
 ``start``, any number of ``interact``, then an ``end``; a script may hold several
-streams one after another. Validation happens before anything is sent, and each
-error names the entry (and field) and says how to fix it.
+streams one after another, and its first entry is a ``start`` at 0 (the hosted
+service's rule). Validation happens before anything is sent, and each error names
+the entry (and field) and says how to fix it. Advice that does not stop a job (the
+3 s the hosted API recommends between interactions) comes from ``script_warnings``.
 
 The cell-text language that produces scripts lives in ``script_text``; this module
 only knows the data shape, so the engine can use it without IPython.
@@ -13,10 +15,11 @@ only knows the data shape, so the engine can use it without IPython.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.suggest import did_you_mean
 
 ACTIONS = ("start", "interact", "end")
 MAX_ENTRIES = 1000
@@ -29,6 +32,8 @@ DATA_URL_PREFIX = "data:image/"
 MAX_IMAGE_MB = 25
 MAX_IMAGE_BYTES = MAX_IMAGE_MB * 1024 * 1024
 """Largest start image, decoded (the hosted API's limit; client and engine both check it)."""
+MIN_INTERACTION_GAP_MS = 3000
+"""The hosted API's reference recommends at least 3 s between interactions (a warning)."""
 
 _ACTION_FIELDS: dict[str, frozenset[str]] = {
     "start": frozenset({"prompt", "image"}),
@@ -124,6 +129,7 @@ START_WHILE_OPEN = "start-while-open"
 BEFORE_START = "before-start"
 NEVER_ENDS = "never-ends"
 STREAM_TOO_LONG = "stream-too-long"
+FIRST_NOT_AT_ZERO = "first-not-at-zero"
 """Codes of the order rules on ``ScriptError.code``: a cell form words them its own way."""
 
 
@@ -144,6 +150,15 @@ class StreamOrder:
     def step(self, index: int, stamp: int, action: str) -> int | None:
         """Take entry ``index``; for an ``end``, return the length of the stream it closes."""
         where: _At = {"entry": index, "script_index": self.script_index}
+        if self.previous is None and action == "start" and stamp != 0:
+            raise _fail(
+                f"the script's first 'start' is at {_count(stamp)} ms, not 0",
+                "begin the script with a 'start' at timestamp_ms 0 (the hosted API refuses "
+                "anything else); a later stream may start after the previous one's end",
+                field_name="timestamp_ms",
+                code=FIRST_NOT_AT_ZERO,
+                **where,
+            )
         if self.previous is not None:
             prev_stamp, prev_action = self.previous
             may_share = action == "start" and prev_action == "end"
@@ -251,16 +266,8 @@ def _check_image(
             )
 
 
-def _check_entry(
-    raw: Any, *, entry: int, script_index: int | None, require_data_url: bool
-) -> tuple[int, str, Entry]:
-    where: _At = {"entry": entry, "script_index": script_index}
-    if not isinstance(raw, Mapping):
-        raise _fail(
-            f"an entry must be a dict, not {type(raw).__name__}",
-            'write it as {"timestamp_ms": 0, "start": {"prompt": "..."}}',
-            **where,
-        )
+def _check_stamp(raw: Mapping[Any, Any], where: _At) -> int:
+    """The entry's ``timestamp_ms``: present, a whole number, not negative."""
     if "timestamp_ms" not in raw:
         raise _fail(
             "the entry has no 'timestamp_ms'",
@@ -283,11 +290,24 @@ def _check_entry(
             field_name="timestamp_ms",
             **where,
         )
+    return stamp
+
+
+def unknown_action_hint(word: str, rule: str) -> str:
+    """The fix for an unknown action: the closest action when one is close, then ``rule``."""
+    close = did_you_mean(word, ACTIONS)
+    return f"{close} {rule[:1].upper()}{rule[1:]}" if close else rule
+
+
+def _entry_action(raw: Mapping[Any, Any], where: _At) -> str:
+    """The one action an entry holds; an unknown key is answered with the closest action."""
     unknown = sorted(str(k) for k in raw if k != "timestamp_ms" and k not in ACTIONS)
     if unknown:
         raise _fail(
             f"unknown key {unknown[0]!r}",
-            "an entry holds 'timestamp_ms' and one of 'start', 'interact', 'end'",
+            unknown_action_hint(
+                unknown[0], "an entry holds 'timestamp_ms' and one of 'start', 'interact', 'end'"
+            ),
             field_name=unknown[0],
             **where,
         )
@@ -299,7 +319,11 @@ def _check_entry(
             "split it into one entry per action",
             **where,
         )
-    action = actions[0]
+    return actions[0]
+
+
+def _action_body(raw: Mapping[Any, Any], action: str, where: _At) -> Mapping[Any, Any]:
+    """What the action holds: a dict of its own fields only (``end`` may hold ``None``)."""
     body = raw[action]
     if body is None and action == "end":
         body = {}
@@ -324,6 +348,22 @@ def _check_entry(
             field_name=f"{action}.{extra[0]}",
             **where,
         )
+    return body
+
+
+def _check_entry(
+    raw: Any, *, entry: int, script_index: int | None, require_data_url: bool
+) -> tuple[int, str, Entry]:
+    where: _At = {"entry": entry, "script_index": script_index}
+    if not isinstance(raw, Mapping):
+        raise _fail(
+            f"an entry must be a dict, not {type(raw).__name__}",
+            'write it as {"timestamp_ms": 0, "start": {"prompt": "..."}}',
+            **where,
+        )
+    stamp = _check_stamp(raw, where)
+    action = _entry_action(raw, where)
+    body = _action_body(raw, action, where)
     clean: dict[str, Any] = {}
     if action != "end":
         clean["prompt"] = _check_prompt(
@@ -442,6 +482,68 @@ def plan_streams(script: Script, *, script_index: int = 0) -> list[StreamPlan]:
         else:
             plans.append(StreamPlan(script_index, start_ms, stamp, tuple(cues), image))
     return plans
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptWarning:
+    """Advice on a valid script: it is still sent, but the hosted API recommends otherwise.
+
+    ``entry`` and ``previous`` are entry indexes; ``line`` and ``previous_line`` the
+    editor lines of the same entries, when the script came from a cell.
+    """
+
+    entry: int
+    previous: int
+    gap_ms: int
+    script_index: int | None = None
+    line: int | None = None
+    previous_line: int | None = None
+
+    def located(self, line: int | None, previous_line: int | None) -> ScriptWarning:
+        """This warning naming the editor lines of its two entries."""
+        return replace(self, line=line, previous_line=previous_line)
+
+    @property
+    def where(self) -> str:
+        if self.line is not None:
+            return f"line {self.line}"
+        script = f"script {self.script_index}, " if self.script_index is not None else ""
+        return f"{script}entry {self.entry}"
+
+    @property
+    def message(self) -> str:
+        before = (
+            f"line {self.previous_line}"
+            if self.previous_line is not None
+            else f"entry {self.previous}"
+        )
+        return (
+            f"the interact comes {_seconds(self.gap_ms)} s after the prompt on {before}; "
+            f"the hosted API recommends at least {MIN_INTERACTION_GAP_MS // 1000} s "
+            "between interactions"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def script_warnings(scripts: Sequence[Script], *, batch: bool) -> tuple[ScriptWarning, ...]:
+    """The advice on validated scripts: interactions closer than ``MIN_INTERACTION_GAP_MS``.
+
+    The one home of that recommendation; the cell parser adds the editor lines.
+    """
+    found: list[ScriptWarning] = []
+    for index, script in enumerate(scripts):
+        for plan in plan_streams(script, script_index=index):
+            for before, cue in zip(plan.cues, plan.cues[1:], strict=False):
+                gap = cue.timestamp_ms - before.timestamp_ms
+                if cue.action == "interact" and gap < MIN_INTERACTION_GAP_MS:
+                    found.append(
+                        ScriptWarning(
+                            cue.entry, before.entry, gap, script_index=index if batch else None
+                        )
+                    )
+    return tuple(found)
 
 
 def is_batch(value: Any) -> bool:

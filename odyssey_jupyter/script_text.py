@@ -28,24 +28,34 @@ from typing import Any
 
 from odyssey_jupyter.body_form import detect_form, pattern
 from odyssey_jupyter.body_form import first_meaningful as _first_meaningful
-from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.errors import ImageError, ScriptError
+from odyssey_jupyter.images import is_image_data
 from odyssey_jupyter.script import (
     ACTIONS,
     BACKWARDS,
     BEFORE_START,
     DATA_URL_PREFIX,
+    FIRST_NOT_AT_ZERO,
     MAX_IMAGE_BYTES,
     MAX_IMAGE_MB,
     NEVER_ENDS,
     START_WHILE_OPEN,
     Script,
+    ScriptWarning,
     StreamOrder,
     is_batch,
+    script_warnings,
+    unknown_action_hint,
     validate_script,
     validate_scripts,
 )
+from odyssey_jupyter.suggest import did_you_mean
 
 CELL_FILENAME = "<odyssey cell>"
+MAGIC_BODY_FIRST_LINE = 2
+"""The editor line of a cell body's first line: the ``%%odyssey_simulate`` line is line 1."""
+IMAGE_HEAD_BYTES = 64 * 1024
+"""How much of an image file the cell parser reads to tell whether it is an image."""
 
 _TIME = re.compile(
     r"""^(?P<rel>\+)?(?:
@@ -57,6 +67,7 @@ _TIME = re.compile(
 )
 _SEPARATOR = pattern("separator")
 _IMAGE_TAIL = re.compile(r"""(?:^|\s)image=(?P<value>"[^"]*"|'[^']*'|\S+)\s*$""")
+_EMPTY_IMAGE = re.compile(r"(?:^|\s)image=\s*$")
 _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 
@@ -67,7 +78,8 @@ class CellScripts:
 
     ``scripts`` always has one item per script; ``batch`` says whether to submit
     them as ``scripts=`` (a batch job) or ``script=`` (one script). ``lines[i][j]``
-    is the 1-based cell line of entry j of script i (``None`` when unknown).
+    is the editor line of entry j of script i (``None`` when unknown): the body's first
+    line is ``first_line`` of ``parse_cell``, 2 under the magic.
     """
 
     scripts: list[Script]
@@ -98,13 +110,47 @@ class CellScripts:
             return self.script_lines[index]
         return line
 
+    def warnings(self) -> tuple[ScriptWarning, ...]:
+        """The advice on these scripts (``script.script_warnings``), naming editor lines."""
+        return tuple(
+            warning.located(
+                self.line_of(warning.script_index, warning.entry),
+                self.line_of(warning.script_index, warning.previous),
+            )
+            for warning in script_warnings(self.scripts, batch=self.batch)
+        )
+
+    def locate(self, error: ScriptError) -> ScriptError:
+        """``error`` (found later, e.g. decoding an image) naming the cell line it came from."""
+        if error.line is not None:
+            return error
+        return _error(
+            error.problem,
+            error.hint or "",
+            parsed=self,
+            line=self.line_of(error.script_index, error.entry),
+            script_index=error.script_index,
+            entry=error.entry,
+            field=error.field,
+            cls=type(error),
+            code=error.code,
+        )
+
 
 # --------------------------------------------------------------------------- entry points
 
 
-def parse_cell(text: str, namespace: Mapping[str, Any] | None = None) -> CellScripts:
-    """Parse a cell body in any of the three forms; raise :class:`ScriptError` on mistakes."""
+def parse_cell(
+    text: str, namespace: Mapping[str, Any] | None = None, *, first_line: int = 1
+) -> CellScripts:
+    """Parse a cell body in any of the three forms; raise :class:`ScriptError` on mistakes.
+
+    Lines are numbered from ``first_line``: the magic passes ``MAGIC_BODY_FIRST_LINE``,
+    so every message names the line as the editor numbers it.
+    """
     namespace = namespace if namespace is not None else {}
+    form_text = text
+    text = "\n" * max(0, first_line - 1) + text  # every parser then counts editor lines
     source = tuple(text.splitlines())
     first = _first_meaningful(source)
     if first is None:
@@ -114,7 +160,7 @@ def parse_cell(text: str, namespace: Mapping[str, Any] | None = None) -> CellScr
         )
     _refuse_surrogates(text, source)
     try:
-        form = detect_form(text)
+        form = detect_form(form_text)
     except _PARSER_LIMITS:
         raise _too_deep(source) from None
     if form == "timeline":
@@ -176,6 +222,8 @@ def check_images(parsed: CellScripts) -> None:
                     line=line,
                     script_index=si,
                     entry=ei,
+                    field="start.image",
+                    cls=ImageError,
                 )
 
 
@@ -347,6 +395,12 @@ class _TimelineReader:
                 "is still open",
                 f"add a line like '{_fmt_ms(line.stamp)} end' before this one",
             )
+        if exc.code == FIRST_NOT_AT_ZERO:
+            return (
+                f"the script's first start is at {_fmt_ms(line.stamp)}, not 0s",
+                "begin each script with a line like '0s start <prompt>' (the hosted API "
+                "refuses anything else); a later stream may start after the previous end",
+            )
         if exc.code == BEFORE_START:
             return (
                 f"{line.action} before any start",
@@ -414,8 +468,13 @@ def _tokenise(
         )
     action = parts[1].lower()
     if action not in ACTIONS:
-        raise fail(f"unknown action '{parts[1]}'", "use start, interact or end (any case)")
+        raise fail(
+            f"unknown action '{parts[1]}'",
+            unknown_action_hint(parts[1], "use start, interact or end (any case)"),
+        )
     rest = parts[2].strip() if len(parts) > 2 else ""
+    if _EMPTY_IMAGE.search(rest):
+        raise fail("image= has no path", _IMAGE_FORMS)
     tail = _IMAGE_TAIL.search(rest)
     image: Any = None
     if tail:
@@ -443,6 +502,9 @@ def _tokenise(
     return _Line(stamp, action, {"prompt": prompt, **({"image": image} if tail else {})})
 
 
+_IMAGE_FORMS = 'write image=cat.png, image="my cat.png" or image={variable}, or remove image='
+
+
 def _image_value(token: str, namespace: Mapping[str, Any], number: int, raw: str) -> Any:
     if token[:1] in "\"'" and token[-1:] == token[:1] and len(token) >= 2:
         token = token[1:-1]
@@ -450,12 +512,7 @@ def _image_value(token: str, namespace: Mapping[str, Any], number: int, raw: str
     if whole:
         return _lookup(whole.group(1).strip(), namespace, line=number, source_line=raw)
     if not token:
-        raise ScriptError(
-            "image= has no path",
-            hint='write image=cat.png, image="my cat.png" or image={variable}',
-            line=number,
-            source_line=raw,
-        )
+        raise ScriptError("image= has no path", hint=_IMAGE_FORMS, line=number, source_line=raw)
     return _substitute(token, namespace, number, raw)
 
 
@@ -494,7 +551,8 @@ def _lookup(
     if head not in namespace:
         raise ScriptError(
             f"unknown variable '{head}'",
-            hint=f"define {head} in a cell above (or write {{{{ and }}}} for literal braces)",
+            hint=_unknown_name_hint(head, namespace)
+            + f"define {head} in a cell above (or write {{{{ and }}}} for literal braces)",
             line=line,
             source_line=source_line,
         )
@@ -510,6 +568,13 @@ def _lookup(
                 source_line=source_line,
             ) from None
     return value
+
+
+def _unknown_name_hint(name: str, namespace: Mapping[str, Any]) -> str:
+    """``"did you mean photo? "`` naming the closest variables of the user's namespace."""
+    known = (key for key in namespace if isinstance(key, str) and not key.startswith("_"))
+    close = did_you_mean(name, known)
+    return f"{close} Or " if close else ""
 
 
 # --------------------------------------------------------------------------- python / json
@@ -551,18 +616,24 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
             line=node.lineno,
             source_line=source[node.lineno - 1],
         )
+    value = _evaluate(expr, source, namespace)
+    return _from_object(value, form="python", lines=_node_lines(expr), source=source)
+
+
+def _evaluate(expr: ast.expr, source: Sequence[str], namespace: Mapping[str, Any]) -> Any:
+    """The value of the cell's one expression; a failure names the cell line it came from."""
     try:
         code = compile(ast.Expression(expr), CELL_FILENAME, "eval")
     except _PARSER_LIMITS:
         raise _too_deep(source) from None
     try:
-        value = eval(code, dict(namespace) if not isinstance(namespace, dict) else namespace)
+        return eval(code, dict(namespace) if not isinstance(namespace, dict) else namespace)
     except NameError as exc:
         number = _cell_lineno(exc) or expr.lineno
         name = getattr(exc, "name", None) or str(exc)
         raise ScriptError(
             f"unknown variable '{name}'",
-            hint=f"define {name} in a cell above",
+            hint=_unknown_name_hint(name, namespace) + f"define {name} in a cell above",
             line=number,
             source_line=source[number - 1],
         ) from None
@@ -574,7 +645,6 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
             line=number,
             source_line=source[number - 1],
         ) from None
-    return _from_object(value, form="python", lines=_node_lines(expr), source=source)
 
 
 def _parse_json(text: str, source: Sequence[str]) -> CellScripts:
@@ -722,6 +792,25 @@ def _error(
 # --------------------------------------------------------------------------- images
 
 
+_IMAGE_KINDS = "use a PNG, JPEG, GIF or WebP file"
+
+
+def _file_content_problem(path: Path, image: Any) -> tuple[str, str] | None:
+    """An image file that is empty, unreadable or not an image, told from its first bytes."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(IMAGE_HEAD_BYTES)
+            if head and not is_image_data(head):
+                head += handle.read()  # some formats keep their header further in
+    except OSError as exc:
+        return f"image file {image} cannot be read ({exc.strerror})", "check its permissions"
+    if not head:
+        return f"image file {image} is empty", "read the file again; it holds no data"
+    if not is_image_data(head):
+        return f"image file {image} is not a recognised image", _IMAGE_KINDS
+    return None
+
+
 def _image_problem(image: Any) -> tuple[str, str] | None:
     if isinstance(image, (bytes, bytearray, memoryview)):
         if len(image) == 0:
@@ -731,6 +820,8 @@ def _image_problem(image: Any) -> tuple[str, str] | None:
                 f"the image is {len(image) / 1e6:.1f} MB (at most {MAX_IMAGE_MB} MB)",
                 "use a smaller image",
             )
+        if not is_image_data(bytes(image)):
+            return "the image bytes are not a recognised image", _IMAGE_KINDS
         return None
     if isinstance(image, str) and image.startswith(DATA_URL_PREFIX):
         return None
@@ -747,7 +838,7 @@ def _image_problem(image: Any) -> tuple[str, str] | None:
                 f"the image file is {size / 1e6:.1f} MB (at most {MAX_IMAGE_MB} MB)",
                 "use a smaller image",
             )
-        return None
+        return _file_content_problem(path, image)
     module = type(image).__module__.split(".")[0]
     if module in {"PIL", "numpy"}:
         return None

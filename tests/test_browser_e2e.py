@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.kernel, pytest.mark.slow]
 
-FIRST_SCRIPT_SECONDS = 3.0  # quickstart's first script ends at 3s
+FIRST_SCRIPT_SECONDS = 6.0  # quickstart's first script ends at 6s
 RUN_ALL_TIMEOUT = 180.0
 CANCEL_CELL = """%%odyssey_simulate -o slow
 0s   start  A slow pan across a mountain lake, recorded in real time
@@ -179,7 +179,7 @@ def test_chapter_click_seeks_to_its_prompt(quickstart: Page) -> None:
     assert chapters.count() == 2  # start + one interact
     chapter = chapters.nth(1)
     target = float(chapter.get_attribute("data-time") or "nan")
-    assert target == pytest.approx(1.5, abs=0.05)
+    assert target == pytest.approx(3.0, abs=0.05)  # the interact at 3s
     video.evaluate(
         "v => { window.__seekedAt = null;"
         " v.addEventListener('seeked', () => { window.__seekedAt = v.currentTime; },"

@@ -258,10 +258,11 @@ def test_malformed_scripts_raise_one_located_error_and_submit_nothing(
     for text, line, phrase in MALFORMED:
         error = run(shell, "%%odyssey_simulate --wait\n" + text)
         assert isinstance(error, ScriptError), (text, error)
-        assert error.line == line, (text, str(error))
+        # the editor's numbering: the magic line is line 1, the body starts on line 2
+        assert error.line == (line + 1 if line is not None else None), (text, str(error))
         assert phrase.lower() in str(error).lower()
     out = capsys.readouterr().out
-    assert "ScriptError: line 1:" in out
+    assert "ScriptError: line 2:" in out
     assert "Traceback" not in out
     assert engine_total(engine) == before
 

@@ -115,6 +115,20 @@ def quickstart(engine: RunningEngine, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.mark.kernel
 @pytest.mark.slow
+def test_quickstart_follows_the_3_s_advice_except_where_it_says_why(quickstart: Executed) -> None:
+    """Only the dry-run cell, whose text explains it, shows a warning; it names line 4."""
+    warned = [
+        cell.source.splitlines()[0]
+        for cell in quickstart.nb.cells
+        if cell.cell_type == "code" and "odyssey-warnings" in json.dumps(cell.get("outputs", []))
+    ]
+    assert warned == ["%%odyssey_simulate --dry-run"], warned
+    outputs = _outputs(quickstart.nb)
+    assert "line 4: the interact comes 1.5 s after the prompt on line 3" in outputs
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
 def test_quickstart_executes(quickstart: Executed) -> None:
     outputs = _outputs(quickstart.nb)
     assert "odyssey-player" in outputs and "odyssey-chapter" in outputs

@@ -150,6 +150,8 @@ def test_a_huge_int_is_named_without_printing_thousands_of_digits() -> None:
 
 def test_the_last_millisecond_of_the_day_is_accepted() -> None:
     script = [
+        {"timestamp_ms": 0, "start": {"prompt": "first"}},  # a script starts at 0
+        {"timestamp_ms": 1000, "end": {}},
         {"timestamp_ms": MAX_SCRIPT_MS - MAX_STREAM_MS, "start": {"prompt": "late"}},
         {"timestamp_ms": MAX_SCRIPT_MS, "end": {}},
     ]

@@ -326,5 +326,6 @@ def test_order_is_checked_line_by_line() -> None:
 
 
 def test_a_plus_time_after_a_separator_counts_from_zero() -> None:
-    parsed = parse_cell("0s start a\n9s end\n---\n+2s start b\n+1s end")
-    assert [e["timestamp_ms"] for e in parsed.scripts[1]] == [2000, 3000]
+    # (a script's first start is at 0, so "+0s" there is 0 and not 9 s)
+    parsed = parse_cell("0s start a\n9s end\n---\n+0s start b\n+3s end")
+    assert [e["timestamp_ms"] for e in parsed.scripts[1]] == [0, 3000]

@@ -44,7 +44,12 @@ key they run on Odyssey's service.
 
 The guide's examples end with `asyncio.run(main())`. A notebook already runs an event
 loop, so plain `asyncio.run` would refuse; loading the extension first switches on
-nested event loops (`%config OdysseyJupyter.nest_asyncio`) so the examples work unchanged."""
+nested event loops (`%config OdysseyJupyter.nest_asyncio`) so the examples work unchanged.
+
+Their streams last 1-3 s, so interactions come 1 s apart: closer than the 3 s Odyssey
+recommends between interactions. That is advice the service does not enforce; the same
+script in a `%%odyssey_simulate` cell shows a warning naming its lines (and
+`odyssey_jupyter.simulate()` lists it in `job.warnings`)."""
 METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
     "language_info": {"name": "python"},
