@@ -230,7 +230,9 @@ def _draw_cue(label: _CueLabel, mid: float) -> str:
         f'<g class="odyssey-cue"><title>{cue.timestamp_ms / 1000:g}s {escape(cue.action)}: '
         f"{escape(cue.prompt)}</title>"
         f'<circle cx="{label.x:.1f}" cy="{mid:.1f}" r="5" {svg_paint(fill=colour)}/>'
-        f'<text x="{label.text_x:.1f}" y="{first_y:.1f}" {svg_paint(fill=BODY_TEXT)}>'
+        # a halo of the background colour keeps the text readable across grid lines
+        f'<text x="{label.text_x:.1f}" y="{first_y:.1f}" stroke-width="3" paint-order="stroke" '
+        f"{svg_paint(fill=BODY_TEXT, stroke=PANEL)}>"
         f"{lines}</text></g>"
     )
 

@@ -153,6 +153,7 @@ OWN_ATTRIBUTES = frozenset(
         "fill-opacity",
         "stroke",
         "stroke-width",
+        "paint-order",
         "rx",
         "cx",
         "cy",
