@@ -56,6 +56,8 @@ DRY_RUN = (
     "8s end\n---\n0s start A quiet street after the rain, neon signs reflected in puddles\n6s end"
 )
 CELLS = ("%load_ext odyssey_jupyter", LANDSCAPE, PORTRAIT, DRY_RUN)
+DOC_PICTURES = frozenset({"batch_light", "batch_dark", "batch_portrait_dark", "dry_run_dark"})
+"""The screenshots the README shows (the others stay in build/screenshots/)."""
 THEMES = ("JupyterLab Dark", "JupyterLab Dark High Contrast")
 
 
@@ -135,7 +137,8 @@ def _output(page: Page, text: str) -> Locator:
 
 
 def _save(page: Page, target: Locator | None, name: str) -> None:
-    """A screenshot in build/screenshots/, copied to docs/ when ODYSSEY_UPDATE_DOCS=1."""
+    """A screenshot in build/screenshots/; the README's are copied to docs/ when
+    ODYSSEY_UPDATE_DOCS=1."""
     lab.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = lab.SCREENSHOTS / f"{name}.png"
     if target is None:
@@ -144,7 +147,8 @@ def _save(page: Page, target: Locator | None, name: str) -> None:
         target.scroll_into_view_if_needed()
         target.screenshot(path=str(path))
     assert path.stat().st_size > 0
-    if os.environ.get("ODYSSEY_UPDATE_DOCS", "").strip() in {"1", "true", "yes"}:
+    update = os.environ.get("ODYSSEY_UPDATE_DOCS", "").strip() in {"1", "true", "yes"}
+    if update and name in DOC_PICTURES:
         shutil.copy2(path, DOCS / f"{name}.png")
 
 
