@@ -26,6 +26,11 @@ import pytest
 from conftest import RunningEngine
 from support import jupyterlab as lab
 
+from odyssey_jupyter.display.player import players_html
+from odyssey_jupyter.display.timeline import ScriptTimeline
+from odyssey_jupyter.recordings import Chapter, LocalRecording
+from odyssey_jupyter.script import validate_script
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
@@ -99,18 +104,59 @@ def browser(engine: RunningEngine) -> Iterator[Browser]:
         yield running
 
 
+def _saved_outputs_notebook() -> Any:
+    """A notebook holding a batch's players and a dry run as saved outputs, never signed:
+    JupyterLab opens it untrusted and sanitises its HTML."""
+    recs = [
+        LocalRecording(
+            stream_id=f"stream-{n}",
+            script_index=n,
+            video_path=Path(f"missing-{n}.mp4"),
+            width=1280,
+            height=704,
+            chapters=(Chapter(0.0, prompt, "start"),),
+        )
+        for n, prompt in enumerate(PROMPTS)
+    ]
+    script = validate_script(
+        [{"timestamp_ms": 0, "start": {"prompt": LONG_PROMPT}}, {"timestamp_ms": 4000, "end": {}}]
+    )
+    cell = nbformat.v4.new_code_cell("# outputs saved elsewhere")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": players_html(recs, embed=False), "text/plain": "-"}
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/html": ScriptTimeline([script])._repr_html_(), "text/plain": "-"},
+        ),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = lab.KERNELSPEC
+    nb.cells = [cell]
+    return nb
+
+
 @pytest.fixture(scope="module")
-def notebook(
+def lab_server(
     engine: RunningEngine, browser: Browser, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Page]:
-    """The notebook above, run to the end in JupyterLab (light theme), shared by the tests."""
+) -> Iterator[lab.LabServer]:
     root = tmp_path_factory.mktemp("players-root")
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = lab.KERNELSPEC
     nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     nbformat.write(nb, root / "players.ipynb")
+    nbformat.write(_saved_outputs_notebook(), root / "untrusted.ipynb")
     env = {"ODYSSEY_API_URL": engine.url, "ODYSSEY_API_KEY": engine.api_key, "ODYSSEY_WAIT": ""}
     server = lab.start_lab(root, tmp_path_factory.mktemp("players-state"), env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def notebook(lab_server: lab.LabServer, browser: Browser) -> Iterator[Page]:
+    """The notebook above, run to the end in JupyterLab (light theme), shared by the tests."""
+    server = lab_server
     page = lab.new_page(browser, width=1280, height=1100)
     try:
         lab.open_notebook(page, server, "players.ipynb")
@@ -125,7 +171,6 @@ def notebook(
         yield page
     finally:
         page.context.close()
-        server.stop()
 
 
 def _cell(page: Page, text: str) -> Locator:
@@ -219,22 +264,22 @@ def test_light_theme_colours_and_screenshots(notebook: Page) -> None:
     _save(notebook, _output(notebook, "--dry-run"), "dry_run_light")
 
 
+def _set_theme(page: Page, theme: str) -> None:
+    lab.run_command(page, "apputils:change-theme", {"theme": theme})
+    light = "false" if "Dark" in theme else "true"
+    page.wait_for_function(
+        "([t, light]) => document.body.dataset.jpThemeName === t"
+        " && document.body.dataset.jpThemeLight === light",
+        arg=[theme, light],
+        timeout=30_000,
+    )
+    page.wait_for_timeout(500)  # the theme's stylesheet applies
+
+
 @pytest.mark.parametrize("theme", THEMES)
 def test_dark_themes_give_dark_backgrounds_and_light_text(notebook: Page, theme: str) -> None:
-    lab.run_command(notebook, "apputils:change-theme", {"theme": theme})
+    _set_theme(notebook, theme)
     try:
-        notebook.wait_for_function(
-            "t => document.body.dataset.jpThemeName === t && !document.body.classList.contains("
-            "'lm-mod-override-cursor')",
-            arg=theme,
-            timeout=30_000,
-        )
-        notebook.wait_for_function(
-            "() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()"
-            " !== '' && document.body.dataset.jpThemeLight === 'false'",
-            timeout=30_000,
-        )
-        notebook.wait_for_timeout(500)  # the theme's stylesheet applies
         measured = {}
         for cell in ("-o land", "-o tall", "--dry-run"):
             measured[cell] = _output(notebook, cell).evaluate(_COLOURS_JS)
@@ -252,10 +297,7 @@ def test_dark_themes_give_dark_backgrounds_and_light_text(notebook: Page, theme:
         if theme == "JupyterLab Dark":
             _save(notebook, _output(notebook, "-o tall"), "batch_portrait_dark")
     finally:
-        lab.run_command(notebook, "apputils:change-theme", {"theme": "JupyterLab Light"})
-        notebook.wait_for_function(
-            "() => document.body.dataset.jpThemeLight === 'true'", timeout=30_000
-        )
+        _set_theme(notebook, "JupyterLab Light")
 
 
 def test_a_page_without_jupyterlab_css_falls_back_to_light(notebook: Page, tmp_path: Path) -> None:
@@ -281,3 +323,50 @@ def test_a_page_without_jupyterlab_css_falls_back_to_light(notebook: Page, tmp_p
         assert len(widths) == 3 and max(widths) - min(widths) <= 1, widths
     finally:
         page.close()
+
+
+_BACKDROP_JS = """
+(el) => {
+  // the colour a reader sees behind ``el``: its own background or the nearest painted one
+  for (let node = el; node; node = node.parentElement) {
+    const colour = getComputedStyle(node).backgroundColor;
+    if (colour && colour !== 'transparent' && !/rgba\\(.*, 0\\)$/.test(colour)) return colour;
+  }
+  return 'rgb(255, 255, 255)';
+}
+"""
+
+
+def test_an_untrusted_notebook_keeps_columns_and_the_dark_theme(
+    lab_server: lab.LabServer, browser: Browser
+) -> None:
+    """JupyterLab sanitises an untrusted output's styles: what it drops (the theme
+    variables with a colour fallback) leaves the theme's own colours, never a light box;
+    the grid's columns survive. (JupyterLab drops the SVG itself; the header and text stay.)"""
+    page = lab.new_page(browser, width=1280, height=1000)
+    try:
+        lab.open_notebook(page, lab_server, "untrusted.ipynb")
+        page.locator(".odyssey-player").first.wait_for(timeout=60_000)
+        _set_theme(page, "JupyterLab Dark")
+        boxes = page.locator(".odyssey-player").evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect();"
+            " return [r.left, r.top, r.width]; })"
+        )
+        assert len(boxes) == 3
+        widths = [box[2] for box in boxes]
+        assert max(widths) - min(widths) <= 1 and boxes[1][0] > boxes[0][0], boxes
+        assert boxes[0][1] == pytest.approx(boxes[1][1], abs=1), boxes  # side by side
+        for selector in (".odyssey-player", ".odyssey-dry-run"):
+            element = page.locator(selector).first
+            backdrop = element.evaluate(_BACKDROP_JS)
+            assert _luminance(backdrop) < 0.1, (selector, backdrop)
+            assert _luminance(element.evaluate("e => getComputedStyle(e).color")) > 0.3
+        heading = page.locator(".odyssey-player-title").first
+        assert heading.inner_text() == f"Script 1 · {PROMPTS[0]}"
+        assert _luminance(heading.evaluate("e => getComputedStyle(e).color")) > 0.3
+        assert page.locator("details.odyssey-script-text-fold").evaluate("d => d.open") is False
+        header = page.locator(".odyssey-dry-run b").first.inner_text()
+        assert header.startswith("Dry run (nothing sent): 1 stream, 4.0 s of video")
+    finally:
+        _set_theme(page, "JupyterLab Light")
+        page.context.close()

@@ -1,9 +1,11 @@
 """The dry-run picture of a script: one lane per stream, prompts placed at their times.
 
-An inline SVG (no JavaScript, so it survives untrusted notebooks and HTML
-exports) followed by the script's timeline text form; ``text/plain`` is the text
-form alone. A start image is drawn as a small thumbnail on its start when Pillow
-can read it, otherwise as a labelled placeholder.
+An inline SVG (no JavaScript, so it survives HTML exports; JupyterLab's sanitiser
+drops it from an untrusted notebook, where the header and the text form remain)
+followed by the script's timeline text form, folded; ``text/plain`` is the header
+and the text form. A start image is drawn as a small thumbnail on its start when
+Pillow can read it, otherwise as a labelled placeholder. Prompts wrap into the room
+they have and show in full on hover; colours are the theme's, with fallbacks.
 """
 
 from __future__ import annotations
