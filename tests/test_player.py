@@ -29,8 +29,15 @@ _SAFE_ATTRS = {
 }
 
 
-def make_recording(tmp_path: Path, *, size: int = 1000, with_thumb: bool = True) -> LocalRecording:
-    folder = tmp_path / "odyssey_recordings" / "job 1" / "s1"
+def make_recording(
+    tmp_path: Path,
+    *,
+    size: int = 1000,
+    with_thumb: bool = True,
+    script_index: int = 0,
+    stream_id: str = "s1",
+) -> LocalRecording:
+    folder = tmp_path / "odyssey_recordings" / "job 1" / stream_id
     folder.mkdir(parents=True)
     video = folder / "video.mp4"
     video.write_bytes(b"\0" * size)
@@ -38,8 +45,8 @@ def make_recording(tmp_path: Path, *, size: int = 1000, with_thumb: bool = True)
     if with_thumb:
         thumb.write_bytes(b"\xff\xd8\xff\xe0jpeg")
     return LocalRecording(
-        stream_id="s1",
-        script_index=0,
+        stream_id=stream_id,
+        script_index=script_index,
         video_path=video,
         thumbnail_path=thumb if with_thumb else None,
         duration_seconds=4.0,
@@ -132,15 +139,20 @@ def test_embedded_player_is_a_data_url(tmp_path: Path) -> None:
 
 def test_batch_grid_labels_and_group_repr(tmp_path: Path) -> None:
     first = make_recording(tmp_path / "a", with_thumb=False)
-    second = make_recording(tmp_path / "b")
+    second = make_recording(tmp_path / "b", script_index=1)
     out = players_html([first, second], base_dir=tmp_path, embed=False)
     assert out.count('class="odyssey-player"') == 2
     assert out.startswith('<div class="odyssey-players"')
-    assert "script 0 · stream s1" in out
+    # headings count scripts from 1 and give the first prompt; the id is in the tooltip
+    assert ">Script 1 · a red fox in snow</div>" in out
+    assert ">Script 2 · a red fox in snow</div>" in out
+    assert 'title="Script 1 · a red fox in snow\nstream s1"' in out
+    assert "script 0" not in out.lower()
     group = PlayerGroup([first, second], base_dir=tmp_path, embed=False)
     assert group._repr_html_().count("<video") == 2
     text = repr(group)
     assert text.startswith("2 recordings")
+    assert "  Script 2 · a red fox in snow\n" in text
     assert "a/odyssey_recordings/job 1/s1/video.mp4".replace(" ", "%20") in text
     assert "0:02.5  it jumps" in text
 

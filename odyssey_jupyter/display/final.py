@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from odyssey_jupyter.display.markup import escape, printable
+from odyssey_jupyter.display.palette import ERROR, MUTED_TEXT
 from odyssey_jupyter.display.status import (
     JobLike,
     StatusView,
@@ -29,7 +30,7 @@ from odyssey_jupyter.types import TERMINAL_STATUSES
 
 MimeBundle = dict[str, str]
 
-_ERROR_STYLE = "color:#c62828"
+_ERROR_STYLE = f"color:{ERROR}"
 
 
 def outcome_facts(job: JobLike, view: StatusView) -> list[str]:
@@ -111,7 +112,7 @@ def live_bundle(job: JobLike, *, note: str | None = None) -> MimeBundle:
     body = panel_html(view, summary=False)
     if note:
         text += f"\n{note}"
-        body += f'<div class="odyssey-note" style="color:#555">{escape(note)}</div>'
+        body += f'<div class="odyssey-note" style="color:{MUTED_TEXT}">{escape(note)}</div>'
     return {
         "text/html": f'<div class="odyssey-last-state">{body}</div>',
         "text/plain": printable(text),

@@ -22,6 +22,8 @@ from typing import Any
 
 from odyssey_jupyter.display.compare import SYNC_JS, chapters_of_script, video_src
 from odyssey_jupyter.display.markup import escape, safe_url
+from odyssey_jupyter.display.palette import MUTED_TEXT, RAISED
+from odyssey_jupyter.display.player import video_style
 
 PAGE_SIZE = 24
 MAX_LABEL = 80
@@ -59,8 +61,7 @@ def _card(item: Any, keys: list[str], base_dir: Path | None) -> str:
         media = (
             f'<video controls preload="none"{poster} '
             f'src="{safe_url(video_src(rec.video_path, base_dir))}" '
-            'style="width:100%;display:block;background:#000;aspect-ratio:9/16;object-fit:contain">'
-            "</video>"
+            f'style="{video_style(rec)}"></video>'
         )
     else:
         text = str(item.status)
@@ -68,7 +69,7 @@ def _card(item: Any, keys: list[str], base_dir: Path | None) -> str:
             text += ": " + str(item.error)[:200]
         media = (
             '<div style="aspect-ratio:9/16;display:flex;align-items:center;justify-content:center;'
-            'background:#f2f2f2;color:#555;font-size:0.8em;padding:4px;overflow:hidden">'
+            f'background:{RAISED};color:{MUTED_TEXT};font-size:0.8em;padding:4px;overflow:hidden">'
             f"{escape(text)}</div>"
         )
     return (

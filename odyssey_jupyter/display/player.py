@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
+from odyssey_jupyter.display.labels import from_a_batch, stream_name, stream_numbers
 from odyssey_jupyter.display.markup import escape, printable, safe_url
+from odyssey_jupyter.display.palette import BODY_TEXT, MUTED_TEXT, PANEL, RULE, TEXT, WARNING
 from odyssey_jupyter.display.relative_time import format_duration, format_timestamp
 from odyssey_jupyter.recordings import Mp4Info, read_mp4_info
 
@@ -158,14 +160,68 @@ def chapters_html(rec: RecordingLike) -> str:
         items.append(
             f'<li class="odyssey-chapter" data-time="{chapter.time_s:.3f}" '
             f'title="seek to {stamp}" style="cursor:pointer" onclick="{escape(_SEEK_JS)}">'
-            f'<span class="odyssey-chapter-time" style="font-family:monospace">{stamp}</span> '
+            f'<span class="odyssey-chapter-time" style="font-family:monospace;color:{MUTED_TEXT}">'
+            f"{stamp}</span> "
             f'<span class="odyssey-chapter-prompt">{escape(chapter.prompt or "")}</span>'
             "</li>"
         )
     return (
         '<ol class="odyssey-chapters" style="margin:4px 0 0 0;padding-left:1.4em;'
-        'font-size:0.9em">' + "".join(items) + "</ol>"
+        f'font-size:0.9em;color:{BODY_TEXT}">' + "".join(items) + "</ol>"
     )
+
+
+GRID_GAP_PX = 12
+COLUMN_PX = {True: (280, 640), False: (160, 240)}
+"""Landscape (True) and portrait columns: (narrowest, widest) in CSS pixels.
+
+The narrowest decides how many fit side by side; the widest keeps a single player
+(or two in a wide output) from growing past a comfortable size.
+"""
+
+
+def is_landscape(rec: RecordingLike) -> bool:
+    """Wider than tall; unknown sizes count as portrait, the API's default."""
+    return bool(rec.width and rec.height and rec.width > rec.height)
+
+
+def video_style(rec: RecordingLike) -> str:
+    """The video's box: its column's width at the recording's own shape, black letterbox.
+
+    Set before the file's metadata loads, so the grid does not jump when it does.
+    """
+    ratio = f"{rec.width}/{rec.height}" if rec.width and rec.height else "704/1280"
+    return f"width:100%;aspect-ratio:{ratio};object-fit:contain;display:block;background:#000"
+
+
+def grid_style(recs: Sequence[RecordingLike]) -> str:
+    """Equal columns, as many side by side as fit; one player alone keeps a sensible size."""
+    narrow, wide = COLUMN_PX[any(is_landscape(rec) for rec in recs)]
+    count = max(len(recs), 1)
+    return (
+        "display:grid;grid-template-columns:"
+        f"repeat(auto-fit,minmax(min(100%,{narrow}px),1fr));gap:{GRID_GAP_PX}px;"
+        f"align-items:start;max-width:{count * wide + (count - 1) * GRID_GAP_PX}px"
+    )
+
+
+def _first_prompt(rec: RecordingLike) -> str:
+    return next((c.prompt for c in rec.chapters if c.prompt), "")
+
+
+def headings(recs: Sequence[RecordingLike]) -> list[str]:
+    """Each player's heading: "Script 2 · <first prompt>" in a batch, the prompt alone if
+    the job has one stream. Numbers count from 1 (:mod:`odyssey_jupyter.display.labels`)."""
+    indexes = [rec.script_index for rec in recs]
+    batch = from_a_batch(indexes)
+    found = []
+    for rec, (number, count) in zip(recs, stream_numbers(indexes), strict=True):
+        name = ""
+        if batch or count > 1:
+            name = stream_name(rec.script_index, number, batch=batch, several=count > 1)
+        parts = [part for part in (name, _first_prompt(rec)) if part]
+        found.append(" · ".join(parts) or "recording")
+    return [text[:1].upper() + text[1:] for text in found]
 
 
 def player_html(
@@ -176,10 +232,12 @@ def player_html(
     base_dir: Path | None = None,
     prefer_preview: bool = False,
 ) -> str:
-    """One recording's player: video, poster, facts, download link and chapters.
+    """One recording's card: heading, video, poster, facts, download link and chapters.
 
     ``prefer_preview`` plays the short preview file when it is on disk (the browser's
-    quick look); the full video stays one click away.
+    quick look); the full video stays one click away. The heading keeps to one line
+    (the whole text and the stream id are in its tooltip), so a long prompt or id never
+    widens a column.
     """
     preview = bool(prefer_preview and rec.preview_path and Path(rec.preview_path).is_file())
     video_path = Path(rec.preview_path) if preview and rec.preview_path else Path(rec.video_path)
@@ -193,35 +251,30 @@ def player_html(
                 f'<img class="odyssey-poster" src="{poster_src}" alt="" style="display:none" '
                 f'onload="{escape(_POSTER_JS)}">'
             )
-    landscape = bool(rec.width and rec.height and rec.width > rec.height)
-    # A fixed box, so a small preview and a full-size poster show at the same size.
-    size = "width:100%;max-width:640px" if landscape else "height:400px;max-width:100%"
-    title = escape(label or f"stream {rec.stream_id}")
+    heading = label or headings([rec])[0]
+    tooltip = escape(f"{heading}\nstream {rec.stream_id}")
     facts = " · ".join(escape(f) for f in _facts(rec, video_path if preview else None))
     link_src = safe_url(relative_src(video_path, base_dir))
     missing = ""
     if not video_path.is_file():
         missing = (
-            '<div class="odyssey-missing" style="color:#b45309">File missing: '
+            f'<div class="odyssey-missing" style="color:{WARNING}">File missing: '
             f"{link_src} (job.recordings() downloads it again)</div>"
         )
     return (
         f'<div class="odyssey-player" data-stream-id="{escape(rec.stream_id)}" '
-        'style="display:inline-block;vertical-align:top;margin:4px 12px 8px 0;max-width:640px">'
-        f'<div class="odyssey-player-title" style="font-weight:600">{title}</div>'
+        f'style="min-width:0;box-sizing:border-box;padding:6px;border:1px solid {RULE};'
+        f'border-radius:4px;background:{PANEL};color:{BODY_TEXT}">'
+        f'<div class="odyssey-player-title" title="{tooltip}" style="font-weight:600;'
+        f"color:{TEXT};white-space:nowrap;overflow:hidden;text-overflow:ellipsis;"
+        f'margin-bottom:4px">{escape(heading)}</div>'
         f'<video class="odyssey-video" controls preload="metadata" src="{safe_url(src)}"'
-        f'{poster} style="{size};display:block;background:#000"></video>{poster_fix}'
-        f'<div class="odyssey-player-facts" style="font-size:0.9em;color:#555">{facts}'
+        f'{poster} style="{video_style(rec)}"></video>{poster_fix}'
+        f'<div class="odyssey-player-facts" style="font-size:0.9em;color:{MUTED_TEXT}">{facts}'
         f'{" · " if facts else ""}<a class="odyssey-download" href="{link_src}" download>'
         "download</a></div>"
         f"{missing}{chapters_html(rec)}</div>"
     )
-
-
-def _label(rec: RecordingLike, index: int, total: int) -> str | None:
-    if total <= 1:
-        return None
-    return f"script {rec.script_index} · stream {rec.stream_id}"
 
 
 def players_html(
@@ -233,29 +286,26 @@ def players_html(
     prefer_preview: bool = False,
     config: OdysseyJupyter | None = None,
 ) -> str:
-    """Players side by side (a batch's streams form a grid).
+    """The players in a grid of equal columns (a batch's streams side by side).
 
     ``embed=None`` decides per file with :func:`should_embed` and the configuration.
     """
+    named = headings(recs)
     parts = []
     for index, rec in enumerate(recs):
-        label = labels[index] if labels is not None else _label(rec, index, len(recs))
+        label = labels[index] if labels is not None else None
         video = rec.preview_path if prefer_preview and rec.preview_path else rec.video_path
         use_embed = should_embed(video, config) if embed is None else embed
         parts.append(
             player_html(
                 rec,
-                label=label,
+                label=label or named[index],
                 embed=use_embed,
                 base_dir=base_dir,
                 prefer_preview=prefer_preview,
             )
         )
-    return (
-        '<div class="odyssey-players" style="display:flex;flex-wrap:wrap;align-items:flex-start">'
-        + "".join(parts)
-        + "</div>"
-    )
+    return f'<div class="odyssey-players" style="{grid_style(recs)}">' + "".join(parts) + "</div>"
 
 
 def player_text(rec: RecordingLike, base_dir: Path | None = None) -> str:
@@ -297,6 +347,9 @@ class PlayerGroup:
         count = len(self.recordings)
         head = f"{count} recording{'s' if count != 1 else ''}"
         body = [player_text(rec, self.base_dir) for rec in self.recordings]
+        if count > 1:  # a batch: say which is which, as the players' headings do
+            named = headings(self.recordings)
+            body = [printable(name) + "\n  " + text for name, text in zip(named, body, strict=True)]
         return "\n".join([head, *("  " + b.replace("\n", "\n  ") for b in body)])
 
     def _repr_pretty_(self, printer: object, cycle: bool) -> None:

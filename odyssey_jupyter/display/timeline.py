@@ -1,27 +1,45 @@
 """The dry-run picture of a script: one lane per stream, prompts placed at their times.
 
-An inline SVG (no JavaScript, so it survives untrusted notebooks and HTML
-exports) followed by the script's timeline text form; ``text/plain`` is the text
-form alone. A start image is drawn as a small thumbnail on its start when Pillow
-can read it, otherwise as a labelled placeholder.
+An inline SVG (no JavaScript, so it survives HTML exports; JupyterLab's sanitiser
+drops it from an untrusted notebook, where the header and the text form remain)
+followed by the script's timeline text form, folded; ``text/plain`` is the header
+and the text form. A start image is drawn as a small thumbnail on its start when
+Pillow can read it, otherwise as a labelled placeholder. Prompts wrap into the room
+they have and show in full on hover; colours are the theme's, with fallbacks.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from odyssey_jupyter.display.labels import stream_name
 from odyssey_jupyter.display.markup import escape, printable, safe_url
-from odyssey_jupyter.script import Script, StreamPlan, plan_streams
+from odyssey_jupyter.display.palette import (
+    ACCENT,
+    BODY_TEXT,
+    BORDER,
+    ERROR,
+    MUTED_TEXT,
+    PANEL,
+    RAISED,
+    RULE,
+    SUCCESS,
+    UI_FONT,
+    svg_paint,
+)
+from odyssey_jupyter.display.relative_time import format_duration
+from odyssey_jupyter.script import Cue, Script, StreamPlan, plan_streams
 from odyssey_jupyter.script_text import describe_image, format_timeline
 
 WIDTH = 760
 LEFT = 150
 RIGHT = 20
-LANE_HEIGHT = 76
 TOP = 16
 AXIS_HEIGHT = 26
 THUMB = 36
@@ -29,6 +47,10 @@ CHAR_PX = 6.4
 MAX_LANES = 100
 """Streams drawn at most: a batch may hold thousands, and the picture must stay small."""
 NOTE_HEIGHT = 18
+LINE_PX = 13
+"""Line height of a wrapped prompt."""
+MAX_LINES = 3
+"""Lines a prompt wraps to at most; the rest is in its hover text (``<title>``)."""
 
 
 def _thumbnail(image: Any) -> tuple[str, int, int] | None:
@@ -84,100 +106,184 @@ def _fmt_tick(ms: int) -> str:
     return f"{seconds:g}s"
 
 
-def timeline_svg(scripts: Sequence[Script]) -> str:
-    """An SVG timeline of validated script(s): one lane per stream."""
-    lanes: list[tuple[str, StreamPlan]] = []
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    """Milliseconds to x: the longest stream's end meets the right edge."""
+
+    total_ms: int
+
+    def x(self, ms: int) -> float:
+        return LEFT + (WIDTH - LEFT - RIGHT) * ms / self.total_ms
+
+
+@dataclass(frozen=True, slots=True)
+class _CueLabel:
+    """A prompt's dot and its text, wrapped to the room before the next label in its row."""
+
+    cue: Cue
+    x: float
+    text_x: float
+    below: bool
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lane:
+    """One stream's row: where its bar sits and what is drawn around it."""
+
+    name: str
+    plan: StreamPlan
+    thumb: tuple[str, int, int] | None
+    labels: tuple[_CueLabel, ...]
+    mid: float
+    height: float
+
+
+def _lane_names(scripts: Sequence[Script]) -> list[tuple[str, StreamPlan]]:
+    """Every stream with its 1-based name ("stream 2", "script 3 · stream 1")."""
+    found = []
     for index, script in enumerate(scripts):
-        for number, plan in enumerate(plan_streams(script, script_index=index)):
-            label = (
-                f"stream {number + 1}"
-                if len(scripts) == 1
-                else (f"script {index} · stream {number + 1}")
-            )
-            lanes.append((label, plan))
-    hidden = max(0, len(lanes) - MAX_LANES)
-    lanes = lanes[:MAX_LANES]
-    total = max((plan.end_ms for _, plan in lanes), default=1000) or 1000
-    span = WIDTH - LEFT - RIGHT
-    height = TOP + LANE_HEIGHT * len(lanes) + AXIS_HEIGHT + (NOTE_HEIGHT if hidden else 0)
+        plans = plan_streams(script, script_index=index)
+        for number, plan in enumerate(plans):
+            name = stream_name(index, number, batch=len(scripts) > 1, several=len(plans) > 1)
+            found.append((name, plan))
+    return found
 
-    def x_of(ms: int) -> float:
-        return LEFT + span * ms / total
 
+def _wrap(prompt: str, room_px: float) -> tuple[str, ...]:
+    """``prompt`` in lines that fit ``room_px``; at most three, the last one ending in "…"."""
+    width = max(int(room_px / CHAR_PX), 4)
+    most = MAX_LINES if width >= 12 else 1  # a narrow slot gets one line, not a tower
+    lines = textwrap.wrap(prompt, width=width, max_lines=most, placeholder="…")
+    return tuple(lines) or ("",)
+
+
+def _cue_labels(plan: StreamPlan, scale: _Scale, image_right: float) -> tuple[_CueLabel, ...]:
+    """Labels alternate above and below the bar; a start image takes the space above the
+    start, so that stream's labels begin below and the upper row starts after the image."""
+    first_row = 1 if plan.image is not None else 0
+    labels = []
+    cues = plan.cues
+    for number, cue in enumerate(cues):
+        x = scale.x(cue.timestamp_ms)
+        below = (number + first_row) % 2 == 1
+        text_x = x + 4 if below else max(x + 4, image_right)
+        # room until the next label in the same row (two cues later) or the edge
+        limit = scale.x(cues[number + 2].timestamp_ms) if number + 2 < len(cues) else WIDTH
+        room = max(limit - text_x - 8, CHAR_PX * 4)
+        labels.append(_CueLabel(cue, x, text_x, below, _wrap(cue.prompt, room)))
+    return tuple(labels)
+
+
+def _layout_lane(name: str, plan: StreamPlan, scale: _Scale, top: float) -> _Lane:
+    """The lane's labels and height: as tall as its longest wrapped label needs."""
+    thumb = _thumbnail(plan.image) if plan.image is not None else None
+    x0 = scale.x(plan.start_ms)
+    image_right = x0 + (thumb[1] if thumb else THUMB) + 4 if plan.image is not None else x0
+    labels = _cue_labels(plan, scale, image_right)
+    above = max((len(label.lines) for label in labels if not label.below), default=0)
+    below = max((len(label.lines) for label in labels if label.below), default=0)
+    above_px = max(24 + (above - 1) * LINE_PX if above else 12, THUMB + 10 if plan.image else 0)
+    below_px = 30 + (below - 1) * LINE_PX if below else 14
+    return _Lane(name, plan, thumb, labels, top + above_px, above_px + below_px)
+
+
+def _draw_axis(scale: _Scale, axis_y: float) -> str:
+    parts = []
+    for tick in range(0, scale.total_ms + 1, _nice_step(scale.total_ms)):
+        x = scale.x(tick)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{axis_y}" '
+            f"{svg_paint(stroke=RULE)}/>"
+            f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" '
+            f"{svg_paint(fill=MUTED_TEXT)}>{_fmt_tick(tick)}</text>"
+        )
+    return "".join(parts)
+
+
+def _draw_image(lane: _Lane, x0: float) -> str:
+    """The start image's thumbnail above the start, or a labelled placeholder."""
+    y = lane.mid - 8 - THUMB
+    if lane.thumb is not None:
+        url, width, height = lane.thumb
+        return (
+            f'<image class="odyssey-timeline-image" x="{x0:.1f}" y="{y:.1f}" '
+            f'width="{width}" height="{height}" href="{safe_url(url)}" '
+            'preserveAspectRatio="xMidYMid meet"/>'
+        )
+    return (
+        f'<rect class="odyssey-timeline-image" x="{x0:.1f}" y="{y:.1f}" '
+        f'width="{THUMB}" height="{THUMB}" {svg_paint(fill=RAISED, stroke=BORDER)}/>'
+        f'<text x="{x0 + THUMB / 2:.1f}" y="{y + THUMB / 2 + 4:.1f}" '
+        f'text-anchor="middle" {svg_paint(fill=MUTED_TEXT)}>image</text>'
+    )
+
+
+def _draw_cue(label: _CueLabel, mid: float) -> str:
+    """The dot, the wrapped text, and the whole prompt as the hover text."""
+    cue, step = label.cue, LINE_PX
+    first_y = mid + 22 if label.below else mid - 12 - (len(label.lines) - 1) * step
+    colour = SUCCESS if cue.action == "start" else ACCENT
+    lines = "".join(
+        f'<tspan x="{label.text_x:.1f}" dy="{0 if n == 0 else step}">{escape(line)}</tspan>'
+        for n, line in enumerate(label.lines)
+    )
+    return (
+        f'<g class="odyssey-cue"><title>{cue.timestamp_ms / 1000:g}s {escape(cue.action)}: '
+        f"{escape(cue.prompt)}</title>"
+        f'<circle cx="{label.x:.1f}" cy="{mid:.1f}" r="5" {svg_paint(fill=colour)}/>'
+        # a halo of the background colour keeps the text readable across grid lines
+        f'<text x="{label.text_x:.1f}" y="{first_y:.1f}" stroke-width="3" paint-order="stroke" '
+        f"{svg_paint(fill=BODY_TEXT, stroke=PANEL)}>"
+        f"{lines}</text></g>"
+    )
+
+
+def _draw_lane(lane: _Lane, scale: _Scale) -> str:
+    plan, mid = lane.plan, lane.mid
+    x0, x1 = scale.x(plan.start_ms), scale.x(plan.end_ms)
+    parts = [
+        f'<text x="8" y="{mid + 4:.1f}" {svg_paint(fill=BODY_TEXT)} font-weight="600">'
+        f"{escape(lane.name)}</text>"
+        f'<rect x="{x0:.1f}" y="{mid - 6:.1f}" width="{max(x1 - x0, 2):.1f}" height="12" '
+        f'rx="6" fill-opacity="0.3" {svg_paint(fill=ACCENT, stroke=ACCENT)}>'
+        f"<title>{escape(lane.name)}: {plan.start_ms / 1000:g}s to {plan.end_ms / 1000:g}s"
+        "</title></rect>"
+        f'<line x1="{x1:.1f}" y1="{mid - 10:.1f}" x2="{x1:.1f}" y2="{mid + 10:.1f}" '
+        f'stroke-width="2" {svg_paint(stroke=ERROR)}><title>end</title></line>'
+    ]
+    if plan.image is not None:
+        parts.append(_draw_image(lane, x0))
+    parts += [_draw_cue(label, mid) for label in lane.labels]
+    return "".join(parts)
+
+
+def timeline_svg(scripts: Sequence[Script]) -> str:
+    """An SVG timeline of validated script(s): one lane per stream, in the theme's colours."""
+    named = _lane_names(scripts)
+    hidden = max(0, len(named) - MAX_LANES)
+    named = named[:MAX_LANES]
+    scale = _Scale(max((plan.end_ms for _, plan in named), default=1000) or 1000)
+    lanes: list[_Lane] = []
+    top: float = TOP
+    for name, plan in named:
+        lanes.append(_layout_lane(name, plan, scale, top))
+        top += lanes[-1].height
+    axis_y = top + 4
+    height = round(axis_y + AXIS_HEIGHT + (NOTE_HEIGHT if hidden else 0))
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="odyssey-timeline" width="{WIDTH}" '
         f'height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" '
-        'font-size="11">',
-        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fafafa"/>',
+        f'font-size="11" style="max-width:100%;height:auto;font-family:{UI_FONT}">',
+        f'<rect class="odyssey-timeline-background" x="0.5" y="0.5" width="{WIDTH - 1}" '
+        f'height="{height - 1}" rx="3" {svg_paint(fill=PANEL, stroke=RULE)}/>',
+        _draw_axis(scale, axis_y),
+        *(_draw_lane(lane, scale) for lane in lanes),
     ]
-    step = _nice_step(total)
-    axis_y = TOP + LANE_HEIGHT * len(lanes) + 4
-    for tick in range(0, total + 1, step):
-        x = x_of(tick)
-        out.append(
-            f'<line x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{axis_y}" stroke="#e0e0e0"/>'
-            f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#757575">'
-            f"{_fmt_tick(tick)}</text>"
-        )
-    for lane, (label, plan) in enumerate(lanes):
-        top = TOP + lane * LANE_HEIGHT
-        mid = top + 46
-        x0, x1 = x_of(plan.start_ms), x_of(plan.end_ms)
-        out.append(
-            f'<text x="8" y="{mid + 4:.1f}" fill="#424242" font-weight="600">'
-            f"{escape(label)}</text>"
-            f'<rect x="{x0:.1f}" y="{mid - 6:.1f}" width="{max(x1 - x0, 2):.1f}" height="12" '
-            f'rx="6" fill="#bbdefb" stroke="#1565c0"><title>{escape(label)}: '
-            f"{plan.start_ms / 1000:g}s to {plan.end_ms / 1000:g}s</title></rect>"
-            f'<line x1="{x1:.1f}" y1="{mid - 10:.1f}" x2="{x1:.1f}" y2="{mid + 10:.1f}" '
-            'stroke="#c62828" stroke-width="2"><title>end</title></line>'
-        )
-        # Labels alternate above and below the bar; with a start image the image takes
-        # the space above the start, so that stream's labels begin below.
-        image_right = x0
-        if plan.image is not None:
-            thumb = _thumbnail(plan.image)
-            ty = mid - 8 - THUMB
-            if thumb is not None:
-                url, width, height = thumb
-                out.append(
-                    f'<image class="odyssey-timeline-image" x="{x0:.1f}" y="{ty:.1f}" '
-                    f'width="{width}" height="{height}" href="{safe_url(url)}" '
-                    'preserveAspectRatio="xMidYMid meet"/>'
-                )
-            else:
-                width = THUMB
-                out.append(
-                    f'<rect class="odyssey-timeline-image" x="{x0:.1f}" y="{ty:.1f}" '
-                    f'width="{THUMB}" height="{THUMB}" fill="#eeeeee" stroke="#9e9e9e"/>'
-                    f'<text x="{x0 + THUMB / 2:.1f}" y="{ty + THUMB / 2 + 4:.1f}" '
-                    'text-anchor="middle" fill="#757575">image</text>'
-                )
-            image_right = x0 + width + 4
-        first_row = 1 if plan.image is not None else 0
-        cues = plan.cues
-        for number, cue in enumerate(cues):
-            x = x_of(cue.timestamp_ms)
-            row = (number + first_row) % 2
-            text_x = x + 4 if row == 1 else max(x + 4, image_right)
-            # room until the next label in the same row (two cues later) or the edge
-            limit = x_of(cues[number + 2].timestamp_ms) if number + 2 < len(cues) else WIDTH
-            room = max(limit - text_x - 8, CHAR_PX * 4)
-            fit = int(room / CHAR_PX)
-            prompt = cue.prompt
-            shown = prompt if len(prompt) <= fit else prompt[: max(fit - 1, 1)] + "…"
-            text_y = mid + 22 if row == 1 else mid - 12
-            colour = "#2e7d32" if cue.action == "start" else "#1565c0"
-            out.append(
-                f'<g class="odyssey-cue"><title>{cue.timestamp_ms / 1000:g}s {escape(cue.action)}: '
-                f"{escape(prompt)}</title>"
-                f'<circle cx="{x:.1f}" cy="{mid:.1f}" r="5" fill="{colour}"/>'
-                f'<text x="{text_x:.1f}" y="{text_y:.1f}" fill="#212121">'
-                f"{escape(shown)}</text></g>"
-            )
     if hidden:
         out.append(
-            f'<text class="odyssey-timeline-more" x="8" y="{height - 8}" fill="#757575">'
+            f'<text class="odyssey-timeline-more" x="8" y="{height - 8}" '
+            f"{svg_paint(fill=MUTED_TEXT)}>"
             f"… and {hidden} more stream{'s' if hidden != 1 else ''} (not drawn)</text>"
         )
     out.append("</svg>")
@@ -192,12 +298,17 @@ class ScriptTimeline:
         self.portrait = portrait
 
     def _header(self) -> str:
-        streams = sum(len(plan_streams(s)) for s in self.scripts)
+        """Scripts, streams, how much video that makes in all, and the frame shape."""
+        per_script = [plan_streams(s, script_index=i) for i, s in enumerate(self.scripts)]
+        streams = sum(len(plans) for plans in per_script)
+        lengths = [sum(plan.duration_ms for plan in plans) / 1000 for plans in per_script]
         batch = f"{len(self.scripts)} scripts, " if len(self.scripts) > 1 else ""
+        total = f"{format_duration(sum(lengths))} of video"
+        if len(self.scripts) > 1:
+            total += f" (longest script {format_duration(max(lengths))})"
         shape = "portrait 704x1280" if self.portrait else "landscape 1280x704"
-        return (
-            f"Dry run (nothing sent): {batch}{streams} stream{'s' if streams != 1 else ''}, {shape}"
-        )
+        plural = "s" if streams != 1 else ""
+        return f"Dry run (nothing sent): {batch}{streams} stream{plural}, {total}, {shape}"
 
     def text(self) -> str:
         return format_timeline(self.scripts)
@@ -208,12 +319,21 @@ class ScriptTimeline:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
 
+    def _fold_title(self) -> str:
+        entries = sum(len(script) for script in self.scripts)
+        return f"The script as text ({entries} entr{'ies' if entries != 1 else 'y'})"
+
     def _repr_html_(self) -> str:
+        """The header, the picture, and the text form folded (it is also the text/plain)."""
+        text = self.text()
         return (
-            '<div class="odyssey-dry-run">'
+            f'<div class="odyssey-dry-run" style="color:{BODY_TEXT}">'
             f"<div><b>{escape(self._header())}</b></div>"
             f"{timeline_svg(self.scripts)}"
-            f'<pre class="odyssey-script-text">{escape(self.text())}</pre>'
+            '<details class="odyssey-script-text-fold" style="margin-top:4px">'
+            f'<summary style="cursor:pointer;color:{MUTED_TEXT}">{escape(self._fold_title())}'
+            "</summary>"
+            f'<pre class="odyssey-script-text">{escape(text)}</pre></details>'
             "</div>"
         )
 
