@@ -124,6 +124,7 @@ START_WHILE_OPEN = "start-while-open"
 BEFORE_START = "before-start"
 NEVER_ENDS = "never-ends"
 STREAM_TOO_LONG = "stream-too-long"
+FIRST_START_NOT_AT_ZERO = "first-start-not-at-zero"
 """Codes of the order rules on ``ScriptError.code``: a cell form words them its own way."""
 
 
@@ -157,6 +158,15 @@ class StreamOrder:
                     **where,
                 )
         length: int | None = None
+        if action == "start" and self.previous is None and stamp != 0:
+            raise _fail(
+                f"the script's first 'start' is at {_count(stamp)} ms, not at 0",
+                "begin the script with a 'start' at timestamp_ms 0, as the hosted API requires "
+                "(a later stream may start after the previous one's end)",
+                field_name="timestamp_ms",
+                code=FIRST_START_NOT_AT_ZERO,
+                **where,
+            )
         if action == "start":
             if self.open_start is not None:
                 raise _fail(

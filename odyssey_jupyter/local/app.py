@@ -55,7 +55,12 @@ from odyssey_jupyter.local.store import (
     Store,
 )
 from odyssey_jupyter.local.submit import SubmitError, parse_submission
-from odyssey_jupyter.types import ACTIVE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES
+from odyssey_jupyter.types import (
+    ACTIVE_STATUSES,
+    RUNNING_STATUSES,
+    TERMINAL_STATUSES,
+    JobStatus,
+)
 
 log = logging.getLogger("odyssey_jupyter.local")
 
@@ -66,6 +71,8 @@ REGION = "local"
 MAX_OFFSET = 2**63 - 1
 """The largest list ``offset``: SQLite's largest INTEGER (a bigger one cannot be bound)."""
 STORAGE_RETRY_AFTER = 5
+ACTIVE_ORDER = (JobStatus.PENDING.value, JobStatus.DISPATCHED.value, JobStatus.PROCESSING.value)
+"""The active statuses in the order a job passes through them, for messages."""
 """Seconds a client is asked to wait (``Retry-After``) when the database cannot be used."""
 
 
@@ -108,6 +115,8 @@ class EngineState:
     body_timeout: float = 60.0
     hosts: frozenset[str] = LOOPBACK_NAMES
     auth_throttle: AuthThrottle | None = None
+    cancellable: frozenset[str] = ACTIVE_STATUSES
+    """The statuses a cancel may stop (``--cancellable``); a job in another active one gets 400."""
     admission: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held from the active-job checks to the insert, so racing submissions cannot all pass
     a cap that only one more job fits under (parsing still runs in parallel)."""
@@ -458,17 +467,31 @@ async def get_job(request: Request) -> Response:
     return JSONResponse(job_json(state, request, job))
 
 
+def _cancellable_text(statuses: frozenset[str]) -> str:
+    """``pending, dispatched or processing`` in the order a job passes through them."""
+    names = [status for status in ACTIVE_ORDER if status in statuses]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
 async def cancel_job(request: Request) -> Response:
     state: EngineState = request.app.state.engine
     owner = authenticate(request)
     job_id = request.path_params["job_id"]
     job = owned_job(state, job_id, owner)
+    allowed = state.cancellable
+    # no await from this check to the cancel: the dispatcher moves jobs on this loop only
+    if job["status"] in ACTIVE_STATUSES and job["status"] not in allowed:
+        raise HTTPProblem(
+            400,
+            f"job {job_id} cannot be cancelled: it is already rendering (status "
+            f"{job['status']}); this engine cancels only {_cancellable_text(allowed)} jobs",
+        )
     if not state.dispatcher.cancel(job_id):
         job = state.store.job(job_id) or job
         raise HTTPProblem(
             400,
-            f"job {job_id} is already {job['status']}; only pending, dispatched "
-            "or processing jobs can be cancelled",
+            f"job {job_id} cannot be cancelled: it is already {job['status']}; only "
+            f"{_cancellable_text(allowed)} jobs can be cancelled",
         )
     cancelled = state.store.job(job_id)
     assert cancelled is not None
