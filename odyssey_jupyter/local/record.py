@@ -1,17 +1,21 @@
 """``engine.json``: where a running engine answers, written by the engine, read by launchers.
 
 The engine writes it once it listens and removes it as it stops; kernels find
-the engine serving a data directory through it. Its name and shape live here
-only. Standard library only: the launcher imports it inside kernels.
+the engine serving a data directory through it. It also says which version of the
+package the engine runs, from which installation, and at which pace, so that a
+kernel can tell an engine it must not reuse (``stale_reason``). Its name and shape
+live here only. Standard library only: the launcher imports it inside kernels.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+import odyssey_jupyter
 from odyssey_jupyter.local.keys import write_private
 
 RECORD_NAME = "engine.json"
@@ -22,9 +26,21 @@ def record_path(data_dir: Path) -> Path:
     return data_dir / RECORD_NAME
 
 
-def write_record(data_dir: Path, url: str, pid: int, api_key: str | None) -> None:
+def this_installation() -> dict[str, str]:
+    """The package's version, its directory and the environment (``sys.prefix``) it runs from."""
+    return {
+        "version": str(odyssey_jupyter.__version__),
+        "package": str(Path(odyssey_jupyter.__file__).resolve().parent),
+        "installation": sys.prefix,
+    }
+
+
+def write_record(
+    data_dir: Path, url: str, pid: int, api_key: str | None, *, pace: str = "fast"
+) -> None:
     """Say where the engine ``pid`` answers; the key only when the engine generated it."""
-    info: dict[str, Any] = {"url": url, "pid": pid, "api_key": api_key}
+    info: dict[str, Any] = {"url": url, "pid": pid, "api_key": api_key, "pace": pace}
+    info.update(this_installation())
     write_private(record_path(data_dir), json.dumps(info).encode())
 
 
@@ -42,6 +58,28 @@ def recorded_pid(data_dir: Path) -> int | None:
     record = read_record(data_dir)
     pid = None if record is None else record.get("pid")
     return pid if isinstance(pid, int) else None
+
+
+def stale_reason(record: dict[str, Any], *, pace: str | None = None) -> str | None:
+    """Why a kernel must not reuse the engine this record describes, or ``None`` if it may.
+
+    It may when it runs this kernel's version of the package from an installation that
+    still exists (and, when ``pace`` is asked for, at that pace). An engine left behind
+    by another version, or by a deleted virtual environment, would otherwise keep
+    serving every new kernel: its workers import code that is gone or different.
+    """
+    mine = this_installation()["version"]
+    version = record.get("version")
+    if version != mine:
+        shown = f"version {version}" if isinstance(version, str) else "an older version"
+        return f"it runs {shown} of odyssey_jupyter and this kernel runs {mine}"
+    for name in ("installation", "package"):
+        where = record.get(name)
+        if not isinstance(where, str) or not Path(where).is_dir():
+            return f"its installation {where} no longer exists"
+    if pace is not None and record.get("pace", "fast") != pace:
+        return f"it renders at {record.get('pace', 'fast')} pace and this kernel asks for {pace}"
+    return None
 
 
 def forget_record(data_dir: Path, pid: int) -> None:
