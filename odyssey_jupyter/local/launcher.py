@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -34,7 +33,7 @@ from odyssey_jupyter.local.datadir import (
 )
 from odyssey_jupyter.local.options import API_KEY_ENV, PACES, default_data_dir
 from odyssey_jupyter.local.ready import wait_for_ready
-from odyssey_jupyter.local.record import read_record, recorded_pid, stale_reason
+from odyssey_jupyter.local.record import EngineRecord, load_record, recorded_pid
 
 log = logging.getLogger("odyssey_jupyter.local.launcher")
 
@@ -90,15 +89,12 @@ def _answers(url: str, pid: int) -> bool:
     )
 
 
-def _live_record(data_dir: Path) -> dict[str, Any] | None:
+def _live_record(data_dir: Path) -> EngineRecord | None:
     """The record of the engine serving ``data_dir``, if its process is alive and answering."""
-    record = read_record(data_dir)
-    if record is None:
+    record = load_record(data_dir)
+    if record is None or not _pid_alive(record.pid):
         return None
-    pid, url = record.get("pid"), record.get("url")
-    if not isinstance(pid, int) or not isinstance(url, str) or not _pid_alive(pid):
-        return None
-    return record if _answers(url, pid) else None
+    return record if _answers(record.url, record.pid) else None
 
 
 def find_engine(data_dir: Path, *, pace: str | None = None) -> EngineInfo | None:
@@ -111,15 +107,17 @@ def find_engine(data_dir: Path, *, pace: str | None = None) -> EngineInfo | None
     record = _live_record(data_dir)
     if record is None:
         return None
-    pid, url, key = record["pid"], record["url"], record.get("api_key")
-    if not isinstance(key, str):
+    if record.api_key is None:
         raise EngineStartError(
-            f"the engine serving {data_dir} (pid {pid}, {url}) was started with its own "
-            "--api-key: set ODYSSEY_API_URL and ODYSSEY_API_KEY to use it, or stop it"
+            f"the engine serving {data_dir} (pid {record.pid}, {record.url}) was started "
+            "with its own --api-key: set ODYSSEY_API_URL and ODYSSEY_API_KEY to use it, "
+            "or stop it"
         )
-    if stale_reason(record, pace=pace) is not None:
+    if record.stale_reason(pace=pace) is not None:
         return None
-    return EngineInfo(url=url, api_key=key, pid=pid, started=False, data_dir=data_dir)
+    return EngineInfo(
+        url=record.url, api_key=record.api_key, pid=record.pid, started=False, data_dir=data_dir
+    )
 
 
 def _active_jobs(url: str, api_key: str) -> int | None:
@@ -168,14 +166,13 @@ def _replace_stale(data_dir: Path, pace: str | None, timeout: float) -> None:
     does not stop within ``timeout`` is killed; the next engine requeues its jobs then.
     """
     record = _live_record(data_dir)
-    key = None if record is None else record.get("api_key")
-    if record is None or not isinstance(key, str):
+    if record is None or record.api_key is None:  # one started by hand is not ours to stop
         return
-    reason = stale_reason(record, pace=pace)
+    reason = record.stale_reason(pace=pace)
     if reason is None:
         return
-    pid, url = record["pid"], record["url"]
-    active = _active_jobs(url, key)
+    pid = record.pid
+    active = _active_jobs(record.url, record.api_key)
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -266,9 +263,9 @@ def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
     try:
         url = wait_for_ready(process, timeout)
         if url is not None:
-            record = read_record(data_dir) or {}
-            key = record.get("api_key")
-            if not isinstance(key, str):
+            record = load_record(data_dir)
+            key = None if record is None else record.api_key
+            if key is None:
                 raise EngineStartError(f"the engine did not record its key in {data_dir}")
             return EngineInfo(
                 url=url, api_key=key, pid=process.pid, started=True, data_dir=data_dir

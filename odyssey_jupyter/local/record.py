@@ -3,7 +3,7 @@
 The engine writes it once it listens and removes it as it stops; kernels find
 the engine serving a data directory through it. It also says which version of the
 package the engine runs, from which installation, and at which pace, so that a
-kernel can tell an engine it must not reuse (``stale_reason``). Its name and shape
+kernel can tell an engine it must not reuse (``EngineRecord.stale_reason``). Its name and shape
 live here only. Standard library only: the launcher imports it inside kernels.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,26 +61,61 @@ def recorded_pid(data_dir: Path) -> int | None:
     return pid if isinstance(pid, int) else None
 
 
-def stale_reason(record: dict[str, Any], *, pace: str | None = None) -> str | None:
-    """Why a kernel must not reuse the engine this record describes, or ``None`` if it may.
+@dataclass(frozen=True, slots=True)
+class EngineRecord:
+    """A record as launchers use it; the key, when the engine generated it, not in the repr."""
 
-    It may when it runs this kernel's version of the package from an installation that
-    still exists (and, when ``pace`` is asked for, at that pace). An engine left behind
-    by another version, or by a deleted virtual environment, would otherwise keep
-    serving every new kernel: its workers import code that is gone or different.
-    """
-    mine = this_installation()["version"]
-    version = record.get("version")
-    if version != mine:
-        shown = f"version {version}" if isinstance(version, str) else "an older version"
-        return f"it runs {shown} of odyssey_jupyter and this kernel runs {mine}"
-    for name in ("installation", "package"):
-        where = record.get(name)
-        if not isinstance(where, str) or not Path(where).is_dir():
-            return f"its installation {where} no longer exists"
-    if pace is not None and record.get("pace", "fast") != pace:
-        return f"it renders at {record.get('pace', 'fast')} pace and this kernel asks for {pace}"
-    return None
+    url: str
+    pid: int
+    api_key: str | None = field(repr=False)
+    pace: str
+    version: str | None
+    installation: str | None
+    package: str | None
+
+    def stale_reason(self, *, pace: str | None = None) -> str | None:
+        """Why a kernel must not reuse this engine, or ``None`` if it may.
+
+        It may when it runs this kernel's version of the package from an installation
+        that still exists (and, when ``pace`` is asked for, at that pace). An engine
+        left behind by another version, or by a deleted virtual environment, would
+        otherwise keep serving every new kernel: its workers import code that is gone
+        or different.
+        """
+        mine = this_installation()["version"]
+        if self.version != mine:
+            shown = "an older version" if self.version is None else f"version {self.version}"
+            return f"it runs {shown} of odyssey_jupyter and this kernel runs {mine}"
+        for where in (self.installation, self.package):
+            if where is None or not Path(where).is_dir():
+                return f"its installation {where} no longer exists"
+        if pace is not None and self.pace != pace:
+            return f"it renders at {self.pace} pace and this kernel asks for {pace}"
+        return None
+
+
+def _text(record: dict[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    return value if isinstance(value, str) else None
+
+
+def load_record(data_dir: Path) -> EngineRecord | None:
+    """The record in ``data_dir``, or ``None`` when it is missing or names no url and pid."""
+    record = read_record(data_dir)
+    if record is None:
+        return None
+    url, pid = record.get("url"), record.get("pid")
+    if not isinstance(url, str) or not isinstance(pid, int) or isinstance(pid, bool):
+        return None
+    return EngineRecord(
+        url=url,
+        pid=pid,
+        api_key=_text(record, "api_key"),
+        pace=_text(record, "pace") or "fast",
+        version=_text(record, "version"),
+        installation=_text(record, "installation"),
+        package=_text(record, "package"),
+    )
 
 
 def forget_record(data_dir: Path, pid: int) -> None:
