@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import odyssey_jupyter
 from odyssey_jupyter.local.keys import write_private
+from odyssey_jupyter.version import package_version
 
 RECORD_NAME = "engine.json"
 
@@ -30,8 +30,8 @@ def record_path(data_dir: Path) -> Path:
 def this_installation() -> dict[str, str]:
     """The package's version, its directory and the environment (``sys.prefix``) it runs from."""
     return {
-        "version": str(odyssey_jupyter.__version__),
-        "package": str(Path(odyssey_jupyter.__file__).resolve().parent),
+        "version": package_version(),
+        "package": str(Path(__file__).resolve().parents[1]),
         "installation": sys.prefix,
     }
 
