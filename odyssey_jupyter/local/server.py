@@ -22,7 +22,7 @@ from typing import Any
 import uvicorn
 
 from odyssey_jupyter.local import READY_PREFIX
-from odyssey_jupyter.local.app import EngineState, create_app
+from odyssey_jupyter.local.app import create_app
 from odyssey_jupyter.local.datadir import (
     PRIVATE_DIR_MODE,
     PRIVATE_UMASK,
@@ -45,6 +45,7 @@ from odyssey_jupyter.local.limits import AuthThrottle, RateLimiter
 from odyssey_jupyter.local.options import CANCELLABLE, EngineOptions
 from odyssey_jupyter.local.protocol import protocol_with_header_timeout
 from odyssey_jupyter.local.record import forget_record, write_record
+from odyssey_jupyter.local.state import EngineState
 from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
 
 log = logging.getLogger("odyssey_jupyter.local")
