@@ -219,3 +219,28 @@ def test_asking_for_another_pace_replaces_the_engine_and_no_preference_reuses_it
     _auto_start()
     assert read_record(local_dir)["pid"] == second["pid"]  # type: ignore[index]
     assert len(_replacement_lines(caplog)) == 1
+
+
+@pytest.mark.kernel
+def test_a_kernel_replaces_an_engine_of_another_version_and_says_so(
+    local_dir: Path, tmp_path: Path
+) -> None:
+    from support.kernel import KernelSession
+
+    _auto_start()
+    old = _claim(local_dir, version="0.0.1")
+    env = {"ODYSSEY_WAIT": "1", "ODYSSEY_DISPLAY": "text", "ODYSSEY_LOCAL_PACE": "realtime"}
+    kernel = KernelSession(env=env, cwd=tmp_path)
+    try:
+        kernel.check("%load_ext odyssey_jupyter")
+        done = kernel.check(
+            "%%odyssey_simulate\n0s start a lantern in the fog\n1s end", timeout=120
+        )
+        shown = "".join(m["content"]["text"] for m in kernel.messages if m["msg_type"] == "stream")
+    finally:
+        kernel.shutdown()
+    assert shown.count("replaced the local engine") == 1, shown
+    assert f"pid {old['pid']}" in shown and "version 0.0.1" in shown
+    assert "completed" in "\n".join(done.text_plain()) + done.stdout()
+    new = read_record(local_dir)
+    assert new is not None and new["pid"] != old["pid"] and new["pace"] == "realtime"
