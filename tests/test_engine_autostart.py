@@ -190,9 +190,12 @@ def test_an_engine_from_a_deleted_installation_is_replaced(
 ) -> None:
     _auto_start()
     deleted = tmp_path / "deleted-venv"
+    assert not Odyssey().needs_engine_start()
     old = _claim(local_dir, installation=str(deleted))
+    assert Odyssey().needs_engine_start()  # the widget says an engine is being started
     caplog.set_level(logging.WARNING, logger=LAUNCHER_LOG)
     _auto_start()
+    assert not Odyssey().needs_engine_start()
     new = read_record(local_dir)
     assert new is not None and new["pid"] != old["pid"] and _gone(old["pid"])
     assert Path(new["installation"]).is_dir()

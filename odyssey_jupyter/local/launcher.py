@@ -33,7 +33,7 @@ from odyssey_jupyter.local.datadir import (
 )
 from odyssey_jupyter.local.options import API_KEY_ENV, PACES, default_data_dir
 from odyssey_jupyter.local.ready import wait_for_ready
-from odyssey_jupyter.local.record import EngineRecord, load_record, recorded_pid
+from odyssey_jupyter.local.record import EngineRecord, load_record
 
 log = logging.getLogger("odyssey_jupyter.local.launcher")
 
@@ -71,9 +71,14 @@ def _pid_alive(pid: int) -> bool:
 
 
 def recorded_engine_alive(data_dir: Path) -> bool:
-    """Whether ``engine.json`` in ``data_dir`` names a live process (no HTTP: a cheap check)."""
-    pid = recorded_pid(data_dir)
-    return pid is not None and _pid_alive(pid)
+    """Whether ``engine.json`` in ``data_dir`` names a live engine a kernel may reuse.
+
+    No HTTP: a cheap check, so an engine that is about to be replaced (another
+    version, a deleted installation) counts as not alive, and the caller can show
+    that an engine is being started.
+    """
+    record = load_record(data_dir)
+    return record is not None and _pid_alive(record.pid) and record.stale_reason() is None
 
 
 def _answers(url: str, pid: int) -> bool:
