@@ -64,9 +64,9 @@ def _render_seconds(spec: Any) -> float:
 
 def _encoder_only_seconds(spec: Any) -> float:
     """The same frames the renderer makes, synthesised first, then only encoded."""
-    from odyssey_jupyter.local.encode import Mp4Writer
-    from odyssey_jupyter.local.frames import FrameBuffer, blend_into
     from odyssey_jupyter.local.render import FADE_SECONDS, build_scenes
+    from odyssey_jupyter.local.render.encode import Mp4Writer
+    from odyssey_jupyter.local.render.frames import FrameBuffer, blend_into
 
     scenes = build_scenes(spec)
     fade = max(1, round(FADE_SECONDS * FPS))

@@ -44,13 +44,10 @@ if TYPE_CHECKING:
 
 
 def _version() -> str:
-    """One home for the version, pyproject.toml, read back from the installed metadata."""
-    import importlib.metadata
+    """One home for the version: ``odyssey_jupyter.version``."""
+    from odyssey_jupyter.version import package_version
 
-    try:
-        return importlib.metadata.version("odyssey_jupyter")
-    except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
-        return "0+unknown"
+    return package_version()
 
 
 def __getattr__(name: str) -> Any:

@@ -42,6 +42,15 @@ class OdysseyJupyter(Configurable):
         help="Where finished recordings are downloaded; relative paths are under the "
         "working directory, which keeps them playable from the notebook's folder.",
     ).tag(config=True)
+    local_pace = CaselessStrEnum(
+        ["fast", "realtime"],
+        default_value=None,
+        allow_none=True,
+        help="Pace of the local engine a kernel without a key starts: 'fast' renders as fast "
+        "as the CPU allows; 'realtime' at video speed, so Cancel and live status can be "
+        "tried. An engine already serving at another pace is replaced. Defaults to "
+        "ODYSSEY_LOCAL_PACE; unset, any running engine is used (a new one renders fast).",
+    ).tag(config=True)
     embed_videos = CaselessStrEnum(
         ["auto", "always", "never"],
         default_value="auto",
@@ -107,6 +116,13 @@ class OdysseyJupyter(Configurable):
     @default("script_warnings")
     def _script_warnings_default(self) -> bool:
         return _env_flag("ODYSSEY_SCRIPT_WARNINGS") is not False
+
+    @default("local_pace")
+    def _pace_default(self) -> str | None:
+        raw = os.environ.get("ODYSSEY_LOCAL_PACE", "").strip().lower()
+        if raw and raw not in ("fast", "realtime"):
+            raise ConfigurationError(f"ODYSSEY_LOCAL_PACE must be fast or realtime, not {raw!r}")
+        return raw or None
 
     @validate("poll_interval_min", "poll_interval_max")
     def _positive(self, proposal: dict[str, object]) -> float:

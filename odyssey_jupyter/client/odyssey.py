@@ -337,7 +337,8 @@ class Odyssey:
     async def _find_engine(self) -> None:
         from odyssey_jupyter.local.launcher import ensure_engine
 
-        info = await asyncio.to_thread(ensure_engine, self._local_data_dir)
+        pace = get_config().local_pace
+        info = await asyncio.to_thread(ensure_engine, self._local_data_dir, pace=pace)
         url = _clean_url(str(info.url))
         if url != self._url:
             self._tokens.clear()

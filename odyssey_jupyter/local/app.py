@@ -1,237 +1,70 @@
 """The HTTP routes of the Simulate API (docs/openapi.yaml), as a Starlette application.
 
 Every 4xx answer is JSON with a ``detail``; bad input never becomes a 5xx.
-Artifact URLs are signed and need no bearer header, like presigned URLs.
+Reading a request lives in ``inputs``, the answers' JSON shapes in ``answers``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import os
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import (
-    FileResponse,
-    JSONResponse,
-    MalformedRangeHeader,
-    RangeNotSatisfiable,
-    Response,
-)
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odyssey_jupyter import declarations, idempotency
-from odyssey_jupyter.artifacts import ARTIFACT_KINDS, ARTIFACTS, MEDIA_TYPES
-from odyssey_jupyter.local.dispatcher import Dispatcher
-from odyssey_jupyter.local.door import LOOPBACK_NAMES, FrontDoor, not_json_problem
-from odyssey_jupyter.local.keys import TokenSigner, UrlSigner, same_secret
+from odyssey_jupyter.artifacts import MEDIA_TYPES
+from odyssey_jupyter.local.answers import artifact_urls, job_info_json, job_json
+from odyssey_jupyter.local.door import FrontDoor
+from odyssey_jupyter.local.inputs import (
+    HTTPProblem,
+    authenticate,
+    check_range,
+    parse_json,
+    query_bool,
+    query_int,
+    read_body,
+    require_json,
+)
+from odyssey_jupyter.local.keys import same_secret
 from odyssey_jupyter.local.limits import (
-    AuthThrottle,
-    RateLimiter,
     auth_throttled_body,
     concurrent_limit_body,
     concurrent_streams_body,
     job_size_problem,
-    rate_limited_body,
 )
 from odyssey_jupyter.local.spec import frame_count
-from odyssey_jupyter.local.store import (
-    IdempotencyConflict,
-    IdempotencyKey,
-    Row,
-    StorageError,
-    Store,
-)
+from odyssey_jupyter.local.state import EngineState
+from odyssey_jupyter.local.store import IdempotencyConflict, IdempotencyKey, Row, StorageError
 from odyssey_jupyter.local.submit import SubmitError, parse_submission
-from odyssey_jupyter.types import ACTIVE_STATUSES, RUNNING_STATUSES, TERMINAL_STATUSES
+from odyssey_jupyter.types import (
+    ACTIVE_STATUSES,
+    RUNNING_STATUSES,
+    TERMINAL_STATUSES,
+    JobStatus,
+)
 
 log = logging.getLogger("odyssey_jupyter.local")
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_AUTH_BODY_BYTES = 64 * 1024
 """``{"api_key": ...}`` is tiny: read no more before the key has been checked."""
-REGION = "local"
 MAX_OFFSET = 2**63 - 1
 """The largest list ``offset``: SQLite's largest INTEGER (a bigger one cannot be bound)."""
 STORAGE_RETRY_AFTER = 5
 """Seconds a client is asked to wait (``Retry-After``) when the database cannot be used."""
-
-
-class HTTPProblem(Exception):
-    """The engine's error answer to a request: status, JSON body, extra headers.
-
-    Raised by a handler and turned into the response; not the client's ``APIError``,
-    which is what a client makes of such an answer.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        detail: Any,
-        *,
-        body: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.status = status
-        self.body = body if body is not None else {"detail": detail}
-        self.headers = headers or {}
-        super().__init__(str(detail))
-
-
-@dataclass
-class EngineState:
-    store: Store
-    dispatcher: Dispatcher
-    tokens: TokenSigner
-    urls: UrlSigner
-    api_key: str
-    owner: str
-    recordings: Path
-    fps: int
-    limiter: RateLimiter | None = None
-    max_active: int | None = None
-    max_active_streams: int | None = None
-    max_job_seconds: float = 3600.0
-    max_job_streams: int = 100
-    body_timeout: float = 60.0
-    hosts: frozenset[str] = LOOPBACK_NAMES
-    auth_throttle: AuthThrottle | None = None
-    admission: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held from the active-job checks to the insert, so racing submissions cannot all pass
-    a cap that only one more job fits under (parsing still runs in parallel)."""
+ACTIVE_ORDER = (JobStatus.PENDING.value, JobStatus.DISPATCHED.value, JobStatus.PROCESSING.value)
+"""The active statuses in the order a job passes through them, for messages."""
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _size_text(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refused (413) past ``limit`` before it is all read, and (408)
-    when the client takes longer than the engine's body deadline to send it."""
-    # no "Connection: close": a client still sending would read a reset instead of this answer
-    too_large = HTTPProblem(413, f"the request body is larger than {_size_text(limit)}")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    state: EngineState = request.app.state.engine
-    chunks: list[bytes] = []
-    size = 0
-
-    async def collect() -> None:
-        nonlocal size
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-
-    try:
-        await asyncio.wait_for(collect(), timeout=state.body_timeout)
-    except asyncio.TimeoutError:
-        raise HTTPProblem(
-            408,
-            f"the request body did not arrive within {state.body_timeout:g} s",
-            headers={"Connection": "close"},
-        ) from None
-    return b"".join(chunks)
-
-
-def require_json(request: Request) -> None:
-    """415 unless the body is declared JSON: a cross-site form post stops here, unread."""
-    problem = not_json_problem(request.headers.get("content-type"))
-    if problem is not None:
-        raise HTTPProblem(415, problem)
-
-
-def parse_json(raw: bytes) -> Any:
-    """The body as JSON; every way it can be malformed is a 422 that says which."""
-    if not raw.strip():
-        raise HTTPProblem(422, "the request body is empty; send a JSON object")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HTTPProblem(422, f"the request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise HTTPProblem(422, "the request body is nested too deeply") from None
-    except ValueError:  # an integer longer than Python parses (4300 digits by default)
-        raise HTTPProblem(422, "the request body holds an integer with too many digits") from None
-
-
-def authenticate(request: Request) -> str:
-    """The owner id of the bearer token, after the rate limit; raises 401/429."""
-    state: EngineState = request.app.state.engine
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPProblem(
-            401,
-            "Not authenticated: send 'Authorization: Bearer <token>' "
-            "(get a token from POST /auth/token)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    token = token.strip()
-    owner = state.tokens.verify(token)
-    if owner is None:
-        raise HTTPProblem(
-            401,
-            "the bearer token is invalid or has expired; exchange the API key again",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if state.limiter is not None:
-        wait = state.limiter.check(owner)
-        if wait is not None:
-            body, retry_after = rate_limited_body(wait, state.limiter.rate)
-            raise HTTPProblem(429, body["message"], body=body, headers={"Retry-After": retry_after})
-    return owner
-
-
-def _clipped(text: str, limit: int = 40) -> str:
-    """``text`` shortened for an error message (a query value may be thousands of characters)."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
-
-
-def query_int(request: Request, name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    bound = f"{low}..{high}" if high is not None else f">= {low}"
-    try:
-        value = int(raw)
-    except ValueError:
-        if re.fullmatch(r"\s*[+-]?\d+\s*", raw):  # more digits than int() parses: out of range
-            detail = f"'{name}' must be {bound}, not {_clipped(raw.strip())}"
-            raise HTTPProblem(422, detail) from None
-        raise HTTPProblem(422, f"'{name}' must be an integer, not {_clipped(raw)!r}") from None
-    if value < low or (high is not None and value > high):
-        raise HTTPProblem(422, f"'{name}' must be {bound}, not {_clipped(str(value))}")
-    return value
-
-
-def query_bool(request: Request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    lowered = raw.lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise HTTPProblem(422, f"'{name}' must be true or false, not {raw!r}")
 
 
 def owned_job(state: EngineState, job_id: str, owner: str) -> Row:
@@ -241,66 +74,6 @@ def owned_job(state: EngineState, job_id: str, owner: str) -> Row:
     if not hmac.compare_digest(job["owner"], owner):
         raise HTTPProblem(403, f"simulation job {job_id!r} belongs to another API key")
     return job
-
-
-def artifact_urls(state: EngineState, request: Request, row: Row) -> dict[str, str | None]:
-    base = str(request.base_url).rstrip("/")
-    urls: dict[str, str | None] = {}
-    for artifact in ARTIFACTS:
-        rel = f"{row['job_id']}/{row['stream_id']}/{artifact.filename}"
-        urls[f"{artifact.kind}_url"] = f"{base}/artifacts/{rel}?{state.urls.query(rel)}"
-    return urls
-
-
-def no_urls() -> dict[str, str | None]:
-    return {f"{kind}_url": None for kind in ARTIFACT_KINDS}
-
-
-def stream_json(state: EngineState, request: Request, row: Row, job_status: str) -> dict[str, Any]:
-    ready = row["status"] == "completed" and job_status != "cancelled"
-    return {
-        "stream_id": row["stream_id"],
-        "script_index": row["script_index"],
-        **(artifact_urls(state, request, row) if ready else no_urls()),
-        "frame_count": row["frame_count"] if ready else None,
-        "duration_seconds": row["duration_seconds"] if ready else None,
-        "status": row["status"],
-        "error_message": row["error_message"],
-    }
-
-
-def job_json(state: EngineState, request: Request, job: Row) -> dict[str, Any]:
-    streams = state.store.streams_of(job["job_id"])
-    return {
-        "job_id": job["job_id"],
-        "status": job["status"],
-        "priority": job["priority"],
-        "created_at": job["created_at"],
-        "dispatched_at": job["dispatched_at"],
-        "started_at": job["started_at"],
-        "completed_at": job["completed_at"],
-        "error_message": job["error_message"],
-        "assigned_region": REGION if job["dispatched_at"] or job["status"] != "pending" else None,
-        "retry_count": job["retry_count"],
-        "estimated_wait_minutes": state.dispatcher.estimated_wait_minutes(job),
-        "streams": [
-            stream_json(state, request, s, job["status"])
-            for s in streams
-            if s["status"] != "pending"
-        ],
-        "progress": state.dispatcher.job_progress(job, streams),
-    }
-
-
-def job_info_json(job: Row) -> dict[str, Any]:
-    return {
-        "job_id": job["job_id"],
-        "status": job["status"],
-        "priority": job["priority"],
-        "created_at": job["created_at"],
-        "completed_at": job["completed_at"],
-        "error_message": job["error_message"],
-    }
 
 
 # ---------------------------------------------------------------------------- routes
@@ -458,17 +231,31 @@ async def get_job(request: Request) -> Response:
     return JSONResponse(job_json(state, request, job))
 
 
+def _cancellable_text(statuses: frozenset[str]) -> str:
+    """``pending, dispatched or processing`` in the order a job passes through them."""
+    names = [status for status in ACTIVE_ORDER if status in statuses]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
 async def cancel_job(request: Request) -> Response:
     state: EngineState = request.app.state.engine
     owner = authenticate(request)
     job_id = request.path_params["job_id"]
     job = owned_job(state, job_id, owner)
+    allowed = state.cancellable
+    # no await from this check to the cancel: the dispatcher moves jobs on this loop only
+    if job["status"] in ACTIVE_STATUSES and job["status"] not in allowed:
+        raise HTTPProblem(
+            400,
+            f"job {job_id} cannot be cancelled: it is already rendering (status "
+            f"{job['status']}); this engine cancels only {_cancellable_text(allowed)} jobs",
+        )
     if not state.dispatcher.cancel(job_id):
         job = state.store.job(job_id) or job
         raise HTTPProblem(
             400,
-            f"job {job_id} is already {job['status']}; only pending, dispatched "
-            "or processing jobs can be cancelled",
+            f"job {job_id} cannot be cancelled: it is already {job['status']}; only "
+            f"{_cancellable_text(allowed)} jobs can be cancelled",
         )
     cancelled = state.store.job(job_id)
     assert cancelled is not None
@@ -538,30 +325,6 @@ async def artifact(request: Request) -> Response:
     return FileResponse(
         path, media_type=MEDIA_TYPES[parts[2]], headers={"Cache-Control": "private, max-age=60"}
     )
-
-
-def check_range(header: str | None, path: Path) -> None:
-    """A ``Range`` header the file answer will accept; else 400/416 with a JSON detail.
-
-    Starlette answers a malformed one in plain text; checking first keeps every 4xx JSON.
-    """
-    if header is None:
-        return
-    try:
-        size = path.stat().st_size
-        FileResponse._parse_range_header(header, size)
-    except MalformedRangeHeader as exc:
-        raise HTTPProblem(
-            400, f"the Range header {_clipped(header)!r} is malformed: {exc.content}"
-        ) from None
-    except RangeNotSatisfiable as exc:
-        raise HTTPProblem(
-            416,
-            f"the Range header {_clipped(header)!r} starts beyond the file's {exc.max_size} bytes",
-            headers={"Content-Range": f"bytes */{exc.max_size}"},
-        ) from None
-    except (ValueError, OSError):
-        raise HTTPProblem(400, f"the Range header {_clipped(header)!r} is malformed") from None
 
 
 async def health(request: Request) -> Response:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,9 +31,11 @@ from odyssey_jupyter.local.datadir import (
     open_private_append,
     unusable,
 )
-from odyssey_jupyter.local.options import API_KEY_ENV, default_data_dir
+from odyssey_jupyter.local.options import API_KEY_ENV, PACES, default_data_dir
 from odyssey_jupyter.local.ready import wait_for_ready
-from odyssey_jupyter.local.record import read_record, recorded_pid
+from odyssey_jupyter.local.record import EngineRecord, load_record
+
+log = logging.getLogger("odyssey_jupyter.local.launcher")
 
 REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
 
@@ -67,9 +71,14 @@ def _pid_alive(pid: int) -> bool:
 
 
 def recorded_engine_alive(data_dir: Path) -> bool:
-    """Whether ``engine.json`` in ``data_dir`` names a live process (no HTTP: a cheap check)."""
-    pid = recorded_pid(data_dir)
-    return pid is not None and _pid_alive(pid)
+    """Whether ``engine.json`` in ``data_dir`` names a live engine a kernel may reuse.
+
+    No HTTP: a cheap check, so an engine that is about to be replaced (another
+    version, a deleted installation) counts as not alive, and the caller can show
+    that an engine is being started.
+    """
+    record = load_record(data_dir)
+    return record is not None and _pid_alive(record.pid) and record.stale_reason() is None
 
 
 def _answers(url: str, pid: int) -> bool:
@@ -85,22 +94,118 @@ def _answers(url: str, pid: int) -> bool:
     )
 
 
-def find_engine(data_dir: Path) -> EngineInfo | None:
-    """The engine already serving ``data_dir``, if one is alive and answering."""
-    record = read_record(data_dir)
+def _live_record(data_dir: Path) -> EngineRecord | None:
+    """The record of the engine serving ``data_dir``, if its process is alive and answering."""
+    record = load_record(data_dir)
+    if record is None or not _pid_alive(record.pid):
+        return None
+    return record if _answers(record.url, record.pid) else None
+
+
+def find_engine(data_dir: Path, *, pace: str | None = None) -> EngineInfo | None:
+    """The engine already serving ``data_dir``, if one is alive, answering and reusable.
+
+    Not reusable (``None``): one left by another version or a deleted installation,
+    or one at another pace than ``pace`` when that is given; ``ensure_engine``
+    replaces it.
+    """
+    record = _live_record(data_dir)
     if record is None:
         return None
-    pid, url, key = record.get("pid"), record.get("url"), record.get("api_key")
-    if not isinstance(pid, int) or not isinstance(url, str) or not _pid_alive(pid):
-        return None
-    if not _answers(url, pid):
-        return None
-    if not isinstance(key, str):
+    if record.api_key is None:
         raise EngineStartError(
-            f"the engine serving {data_dir} (pid {pid}, {url}) was started with its own "
-            "--api-key: set ODYSSEY_API_URL and ODYSSEY_API_KEY to use it, or stop it"
+            f"the engine serving {data_dir} (pid {record.pid}, {record.url}) was started "
+            "with its own --api-key: set ODYSSEY_API_URL and ODYSSEY_API_KEY to use it, "
+            "or stop it"
         )
-    return EngineInfo(url=url, api_key=key, pid=pid, started=False, data_dir=data_dir)
+    if record.stale_reason(pace=pace) is not None:
+        return None
+    return EngineInfo(
+        url=record.url, api_key=record.api_key, pid=record.pid, started=False, data_dir=data_dir
+    )
+
+
+def _active_jobs(url: str, api_key: str) -> int | None:
+    """How many jobs the engine at ``url`` has not finished, or ``None`` if it will not say."""
+    timeout = httpx.Timeout(3.0)
+    try:
+        grant = httpx.post(f"{url}/auth/token", json={"api_key": api_key}, timeout=timeout)
+        token = grant.json()["access_token"]
+        listed = httpx.get(
+            f"{url}/simulation-jobs",
+            params={"active": "true", "limit": 1},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+        total = listed.json()["total"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    return total if isinstance(total, int) else None
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    """Whether ``pid`` exits within ``timeout`` (reaped here if this process started it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in _children:
+            if child.pid == pid:
+                child.poll()
+        if not _pid_alive(pid) or _zombie(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return ") Z " in Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+
+
+def _replace_stale(data_dir: Path, pace: str | None, timeout: float) -> None:
+    """Stop the engine serving ``data_dir`` if a kernel must not reuse it, saying so once.
+
+    A stopping engine puts the jobs it was rendering back in the queue, so the engine
+    started next on the same data directory renders them: nothing is lost. One that
+    does not stop within ``timeout`` is killed; the next engine requeues its jobs then.
+    """
+    record = _live_record(data_dir)
+    if record is None or record.api_key is None:  # one started by hand is not ours to stop
+        return
+    reason = record.stale_reason(pace=pace)
+    if reason is None:
+        return
+    pid = record.pid
+    active = _active_jobs(record.url, record.api_key)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        raise EngineStartError(
+            f"the engine serving {data_dir} (pid {pid}) cannot be reused ({reason}) and "
+            "cannot be stopped from here: stop it, or choose another ODYSSEY_LOCAL_DATA_DIR"
+        ) from None
+    if not _wait_gone(pid, timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid, 5.0)
+    if active is None:
+        jobs = "any jobs it had not finished are queued again"
+    elif active == 0:
+        jobs = "it had no active jobs"
+    else:
+        jobs = f"its {active} active jobs are queued again"
+        if active == 1:
+            jobs = "its active job is queued again"
+    log.warning(
+        "replaced the local engine (pid %d) serving %s: %s; %s for the new engine",
+        pid,
+        data_dir,
+        reason,
+        jobs,
+    )
 
 
 @contextlib.contextmanager
@@ -129,7 +234,7 @@ def _locked(path: Path, timeout: float) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _start(data_dir: Path, timeout: float) -> EngineInfo:
+def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
     missing = missing_modules()
     if missing:
         raise EngineStartError(
@@ -138,6 +243,8 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
     # The engine generates its key in the data directory: no key on its command line
     # (which every local user can read), and none inherited from this environment.
     command = [sys.executable, "-m", "odyssey_jupyter.local", "serve", "--data-dir", str(data_dir)]
+    if pace is not None:
+        command += ["--pace", pace]
     env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
     log_path = data_dir / "engine.log"
     try:
@@ -161,9 +268,9 @@ def _start(data_dir: Path, timeout: float) -> EngineInfo:
     try:
         url = wait_for_ready(process, timeout)
         if url is not None:
-            record = read_record(data_dir) or {}
-            key = record.get("api_key")
-            if not isinstance(key, str):
+            record = load_record(data_dir)
+            key = None if record is None else record.api_key
+            if key is None:
                 raise EngineStartError(f"the engine did not record its key in {data_dir}")
             return EngineInfo(
                 url=url, api_key=key, pid=process.pid, started=True, data_dir=data_dir
@@ -195,19 +302,30 @@ def _tail(path: Path, lines: int = 5) -> str:
     return ("\n" + "\n".join(text)) if text else ""
 
 
-def ensure_engine(data_dir: Path | None = None, *, timeout: float = 60.0) -> EngineInfo:
-    """The engine serving ``data_dir`` (default: the user's cache), started if needed."""
+def ensure_engine(
+    data_dir: Path | None = None, *, timeout: float = 60.0, pace: str | None = None
+) -> EngineInfo:
+    """The engine serving ``data_dir`` (default: the user's cache), started if needed.
+
+    ``pace`` (``fast`` or ``realtime``) is the pace of an engine started here; an
+    engine already serving at another pace is replaced. ``None`` takes any engine
+    and starts one at the engine's default pace. An engine left by another version
+    of the package, or by an installation that no longer exists, is replaced too.
+    """
+    if pace is not None and pace not in PACES:
+        raise EngineStartError(f"the engine's pace must be one of {', '.join(PACES)}, not {pace!r}")
     directory = (data_dir or default_data_dir()).expanduser().resolve()
     _children[:] = [child for child in _children if child.poll() is None]
     try:
         create_private_dir(directory)
     except DataDirUnusable as exc:
         raise EngineStartError(str(exc)) from None
-    found = find_engine(directory)
+    found = find_engine(directory, pace=pace)
     if found is not None:
         return found
     with _locked(directory / "launcher.lock", timeout):
-        found = find_engine(directory)  # someone else may have started it meanwhile
+        _replace_stale(directory, pace, timeout)
+        found = find_engine(directory, pace=pace)  # someone else may have started it meanwhile
         if found is not None:
             return found
-        return _start(directory, timeout)
+        return _start(directory, timeout, pace)

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from odyssey_jupyter.types import ACTIVE_STATUSES, JobStatus
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 API_KEY_ENV = "ODYSSEY_LOCAL_API_KEY"
 """The engine's key from the environment: unlike ``--api-key``, not in the process list."""
@@ -17,6 +19,8 @@ ARGV_KEY_WARNING = (
     f"use --api-key-file PATH or {API_KEY_ENV} instead\n"
 )
 MAX_KEY_FILE_BYTES = 4096
+PACES = ("fast", "realtime")
+"""``--pace``: as fast as the CPU allows, or at video speed like a hosted session."""
 
 
 def default_data_dir() -> Path:
@@ -40,6 +44,7 @@ class EngineOptions:
     workers: int = 1
     pace: str = "fast"
     fps: int = 24
+    cancellable: str = "active"
     url_ttl: int = 3600
     rate_limit: float | None = None
     max_active: int | None = None
@@ -59,6 +64,7 @@ class EngineOptions:
         return (
             f"EngineOptions(host={self.host!r}, port={self.port}, data_dir={str(self.data_dir)!r}, "
             f"api_key={key}, workers={self.workers}, pace={self.pace!r}, fps={self.fps}, "
+            f"cancellable={self.cancellable!r}, "
             f"url_ttl={self.url_ttl}, rate_limit={self.rate_limit}, "
             f"max_active={self.max_active}, max_active_streams={self.max_active_streams}, "
             f"max_job_seconds={self.max_job_seconds:g}, max_job_streams={self.max_job_streams})"
@@ -79,15 +85,36 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m odyssey_jupyter.local",
-        description="The local Odyssey engine: the Simulate API, rendered on this machine.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the Simulate API over HTTP")
+CANCELLABLE: dict[str, frozenset[str]] = {
+    "active": ACTIVE_STATUSES,
+    "queued": ACTIVE_STATUSES - {JobStatus.PROCESSING.value},
+}
+"""``--cancellable``: which job statuses a cancel may stop. ``active`` is what the Simulate
+API guide says ("pending or running"); ``queued`` is what the SDK reference says."""
+
+
+def _add_network_options(serve: argparse.ArgumentParser) -> None:
+    """Where the engine listens and who may reach it."""
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
+    serve.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host header to accept besides the loopback names (repeatable)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="trust X-Forwarded-* from these proxy addresses (comma-separated; default none)",
+    )
+
+
+def _add_identity_options(serve: argparse.ArgumentParser) -> None:
+    """The data directory and the key clients must present."""
     serve.add_argument("--data-dir", type=Path, default=None, help="jobs database + recordings")
     serve.add_argument(
         "--api-key",
@@ -98,12 +125,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--api-key-file", type=Path, default=None, help="read the key from this file"
     )
+
+
+def _add_render_options(serve: argparse.ArgumentParser) -> None:
+    """How jobs are rendered and cancelled."""
     serve.add_argument("--workers", type=_positive_int, default=None, help="render processes")
-    serve.add_argument("--pace", choices=("fast", "realtime"), default="fast")
+    serve.add_argument("--pace", choices=PACES, default="fast")
     serve.add_argument("--fps", type=_positive_int, default=24)
+    serve.add_argument(
+        "--cancellable",
+        choices=tuple(CANCELLABLE),
+        default="active",
+        help="which jobs a cancel stops: 'active' (also those rendering, as the Simulate "
+        "API guide says; the default) or 'queued' (pending or dispatched only, as the SDK "
+        "reference says: a rendering job answers 400)",
+    )
     serve.add_argument(
         "--url-ttl", type=_positive_int, default=3600, help="artifact URL lifetime (s)"
     )
+
+
+def _add_limit_options(serve: argparse.ArgumentParser) -> None:
+    """The hosted service's usage limits, emulated per key."""
     serve.add_argument(
         "--rate-limit", type=_positive_float, default=None, help="requests/s per key"
     )
@@ -115,7 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="jobs queued or running per key at most (429 CONCURRENT_LIMIT_REACHED beyond)",
     )
-    serve.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
     serve.add_argument(
         "--max-active-streams",
         type=_positive_int,
@@ -134,19 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=100,
         help="streams one job may hold (default 100)",
     )
-    serve.add_argument(
-        "--allow-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a Host header to accept besides the loopback names (repeatable)",
-    )
-    serve.add_argument(
-        "--forwarded-allow-ips",
-        default=None,
-        metavar="IPS",
-        help="trust X-Forwarded-* from these proxy addresses (comma-separated; default none)",
-    )
+
+
+def _add_connection_options(serve: argparse.ArgumentParser) -> None:
+    """Bounds on each connection, so a slow or greedy client cannot hold the engine."""
     serve.add_argument(
         "--max-connections",
         type=_positive_int,
@@ -171,6 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         help="seconds an idle connection stays open between requests (default 5)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m odyssey_jupyter.local",
+        description="The local Odyssey engine: the Simulate API, rendered on this machine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the Simulate API over HTTP")
+    _add_network_options(serve)
+    _add_identity_options(serve)
+    _add_render_options(serve)
+    _add_limit_options(serve)
+    _add_connection_options(serve)
     return parser
 
 
@@ -230,6 +277,7 @@ def parse_options(argv: Sequence[str] | None = None) -> EngineOptions:
         workers=args.workers or max(1, os.cpu_count() or 1),
         pace=args.pace,
         fps=args.fps,
+        cancellable=args.cancellable,
         url_ttl=args.url_ttl,
         rate_limit=args.rate_limit,
         max_active=args.max_active,

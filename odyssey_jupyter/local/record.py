@@ -1,18 +1,23 @@
 """``engine.json``: where a running engine answers, written by the engine, read by launchers.
 
 The engine writes it once it listens and removes it as it stops; kernels find
-the engine serving a data directory through it. Its name and shape live here
-only. Standard library only: the launcher imports it inside kernels.
+the engine serving a data directory through it. It also says which version of the
+package the engine runs, from which installation, and at which pace, so that a
+kernel can tell an engine it must not reuse (``EngineRecord.stale_reason``). Its name and shape
+live here only. Standard library only: the launcher imports it inside kernels.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.local.keys import write_private
+from odyssey_jupyter.version import package_version
 
 RECORD_NAME = "engine.json"
 
@@ -22,9 +27,21 @@ def record_path(data_dir: Path) -> Path:
     return data_dir / RECORD_NAME
 
 
-def write_record(data_dir: Path, url: str, pid: int, api_key: str | None) -> None:
+def this_installation() -> dict[str, str]:
+    """The package's version, its directory and the environment (``sys.prefix``) it runs from."""
+    return {
+        "version": package_version(),
+        "package": str(Path(__file__).resolve().parents[1]),
+        "installation": sys.prefix,
+    }
+
+
+def write_record(
+    data_dir: Path, url: str, pid: int, api_key: str | None, *, pace: str = "fast"
+) -> None:
     """Say where the engine ``pid`` answers; the key only when the engine generated it."""
-    info: dict[str, Any] = {"url": url, "pid": pid, "api_key": api_key}
+    info: dict[str, Any] = {"url": url, "pid": pid, "api_key": api_key, "pace": pace}
+    info.update(this_installation())
     write_private(record_path(data_dir), json.dumps(info).encode())
 
 
@@ -42,6 +59,63 @@ def recorded_pid(data_dir: Path) -> int | None:
     record = read_record(data_dir)
     pid = None if record is None else record.get("pid")
     return pid if isinstance(pid, int) else None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRecord:
+    """A record as launchers use it; the key, when the engine generated it, not in the repr."""
+
+    url: str
+    pid: int
+    api_key: str | None = field(repr=False)
+    pace: str
+    version: str | None
+    installation: str | None
+    package: str | None
+
+    def stale_reason(self, *, pace: str | None = None) -> str | None:
+        """Why a kernel must not reuse this engine, or ``None`` if it may.
+
+        It may when it runs this kernel's version of the package from an installation
+        that still exists (and, when ``pace`` is asked for, at that pace). An engine
+        left behind by another version, or by a deleted virtual environment, would
+        otherwise keep serving every new kernel: its workers import code that is gone
+        or different.
+        """
+        mine = this_installation()["version"]
+        if self.version != mine:
+            shown = "an older version" if self.version is None else f"version {self.version}"
+            return f"it runs {shown} of odyssey_jupyter and this kernel runs {mine}"
+        for where in (self.installation, self.package):
+            if where is None or not Path(where).is_dir():
+                return f"its installation {where} no longer exists"
+        if pace is not None and self.pace != pace:
+            return f"it renders at {self.pace} pace and this kernel asks for {pace}"
+        return None
+
+
+def _text(record: dict[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    return value if isinstance(value, str) else None
+
+
+def load_record(data_dir: Path) -> EngineRecord | None:
+    """The record in ``data_dir``, or ``None`` when it is missing or names no url and pid."""
+    record = read_record(data_dir)
+    if record is None:
+        return None
+    url, pid = record.get("url"), record.get("pid")
+    if not isinstance(url, str) or not isinstance(pid, int) or isinstance(pid, bool):
+        return None
+    return EngineRecord(
+        url=url,
+        pid=pid,
+        api_key=_text(record, "api_key"),
+        pace=_text(record, "pace") or "fast",
+        version=_text(record, "version"),
+        installation=_text(record, "installation"),
+        package=_text(record, "package"),
+    )
 
 
 def forget_record(data_dir: Path, pid: int) -> None:

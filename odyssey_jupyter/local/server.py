@@ -22,7 +22,7 @@ from typing import Any
 import uvicorn
 
 from odyssey_jupyter.local import READY_PREFIX
-from odyssey_jupyter.local.app import EngineState, create_app
+from odyssey_jupyter.local.app import create_app
 from odyssey_jupyter.local.datadir import (
     PRIVATE_DIR_MODE,
     PRIVATE_UMASK,
@@ -42,9 +42,10 @@ from odyssey_jupyter.local.keys import (
     owner_of,
 )
 from odyssey_jupyter.local.limits import AuthThrottle, RateLimiter
-from odyssey_jupyter.local.options import EngineOptions
+from odyssey_jupyter.local.options import CANCELLABLE, EngineOptions
 from odyssey_jupyter.local.protocol import protocol_with_header_timeout
 from odyssey_jupyter.local.record import forget_record, write_record
+from odyssey_jupyter.local.state import EngineState
 from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
 
 log = logging.getLogger("odyssey_jupyter.local")
@@ -143,18 +144,10 @@ def _prepare_data_dir(data_dir: Path) -> tuple[Path, Any]:
     return recordings, lock
 
 
-async def _serve(options: EngineOptions) -> None:
-    asyncio.get_running_loop().set_exception_handler(_on_loop_error)
-    data_dir = options.data_dir
-    recordings, lock = _prepare_data_dir(data_dir)
-    generated = options.api_key is None
-    try:
-        api_key = options.api_key or load_generated_api_key(data_dir)
-        secret = load_secret(data_dir)
-    except OSError as exc:
-        lock.close()
-        raise unusable(data_dir, exc) from None
-    store = Store(data_dir / "engine.db")
+def _engine_state(
+    options: EngineOptions, store: Store, recordings: Path, api_key: str, secret: bytes
+) -> EngineState:
+    """What the routes share: the store, the dispatcher, the signers and every limit."""
     dispatcher = Dispatcher(
         store=store,
         recordings=recordings,
@@ -162,9 +155,8 @@ async def _serve(options: EngineOptions) -> None:
         fps=options.fps,
         realtime=options.pace == "realtime",
     )
-    dispatcher.recover()
     owner = owner_of(api_key)
-    state = EngineState(
+    return EngineState(
         store=store,
         dispatcher=dispatcher,
         tokens=TokenSigner(secret, owner),
@@ -181,11 +173,13 @@ async def _serve(options: EngineOptions) -> None:
         body_timeout=options.body_timeout,
         hosts=accepted_hosts(options.host, options.allowed_hosts),
         auth_throttle=AuthThrottle(),
+        cancellable=CANCELLABLE[options.cancellable],
     )
-    sock = _bind(options.host, options.port)
-    port = sock.getsockname()[1]
-    url = _url(options.host, port)
-    config = uvicorn.Config(
+
+
+def _uvicorn_config(options: EngineOptions, state: EngineState) -> uvicorn.Config:
+    """uvicorn with the engine's own deadlines and caps (and no access log or banner)."""
+    return uvicorn.Config(
         create_app(state),
         log_level="warning",
         access_log=False,
@@ -199,7 +193,26 @@ async def _serve(options: EngineOptions) -> None:
         forwarded_allow_ips=options.forwarded_allow_ips or "",
         server_header=False,
     )
-    server = _Server(config)
+
+
+async def _serve(options: EngineOptions) -> None:
+    asyncio.get_running_loop().set_exception_handler(_on_loop_error)
+    data_dir = options.data_dir
+    recordings, lock = _prepare_data_dir(data_dir)
+    generated = options.api_key is None
+    try:
+        api_key = options.api_key or load_generated_api_key(data_dir)
+        secret = load_secret(data_dir)
+    except OSError as exc:
+        lock.close()
+        raise unusable(data_dir, exc) from None
+    store = Store(data_dir / "engine.db")
+    state = _engine_state(options, store, recordings, api_key, secret)
+    dispatcher = state.dispatcher
+    dispatcher.recover()
+    sock = _bind(options.host, options.port)
+    url = _url(options.host, sock.getsockname()[1])
+    server = _Server(_uvicorn_config(options, state))
     await dispatcher.start()
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not serving.done():
@@ -209,21 +222,29 @@ async def _serve(options: EngineOptions) -> None:
         return
     try:
         try:
-            write_record(data_dir, url, os.getpid(), api_key if generated else None)
+            write_record(
+                data_dir, url, os.getpid(), api_key if generated else None, pace=options.pace
+            )
         except OSError as exc:
             server.should_exit = True
             await serving
             raise unusable(data_dir, exc) from None
         sys.stdout.write(f"{READY_PREFIX}{url}\n")
         _quiet_stdout()
-        log.warning("serving %s from %s with %d render workers", url, data_dir, options.workers)
+        log.info(
+            "serving %s from %s with %d render workers (pace %s)",
+            url,
+            data_dir,
+            options.workers,
+            options.pace,
+        )
         await serving
     finally:
         forget_record(data_dir, os.getpid())
         await dispatcher.stop()
         store.close()
         lock.close()
-        log.warning("stopped; unfinished jobs stay queued")
+        log.info("stopped; unfinished jobs stay queued")
 
 
 def serve(options: EngineOptions) -> int:

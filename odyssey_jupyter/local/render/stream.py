@@ -17,10 +17,10 @@ from pathlib import Path
 from PIL import Image
 
 from odyssey_jupyter.artifacts import ARTIFACT_FILES
-from odyssey_jupyter.local.encode import Mp4Writer, probe_duration
-from odyssey_jupyter.local.frames import FrameBuffer, blend_into
-from odyssey_jupyter.local.palette import NEUTRAL, grade_for, look_for
-from odyssey_jupyter.local.scenes import FittedImage, ImageScene, ProceduralScene, Scene
+from odyssey_jupyter.local.render.encode import Mp4Writer, probe_duration
+from odyssey_jupyter.local.render.frames import FrameBuffer, blend_into
+from odyssey_jupyter.local.render.palette import NEUTRAL, grade_for, look_for
+from odyssey_jupyter.local.render.scenes import FittedImage, ImageScene, ProceduralScene, Scene
 from odyssey_jupyter.local.spec import RenderSpec
 from odyssey_jupyter.local.startimage import ImageDecodeError, decode_data_url
 
@@ -120,6 +120,58 @@ def render_stream(
     return result
 
 
+class _Mixer:
+    """The frame to show at each index: the current scene, cross-faded from the last one."""
+
+    def __init__(self, scenes: list[tuple[int, Scene]], spec: RenderSpec) -> None:
+        w, h = spec.width, spec.height
+        self.scenes = scenes
+        self.starts = [first for first, _ in scenes]
+        self.fade = max(1, round(FADE_SECONDS * spec.fps))
+        self.index = 0
+        self.current, self.previous, self.mixed = (FrameBuffer(w, h) for _ in range(3))
+
+    def frame(self, i: int) -> FrameBuffer:
+        """Draw frame ``i`` (frames come in order: a scene left behind is released)."""
+        scenes, starts = self.scenes, self.starts
+        while self.index + 1 < len(scenes) and i >= starts[self.index + 1]:
+            if self.index > 0:
+                scenes[self.index - 1][1].release()
+            self.index += 1
+        first, scene = scenes[self.index]
+        scene.draw(self.current, i, i - first)
+        since = i - first
+        if self.index == 0 or since >= self.fade:
+            return self.current
+        old_first, old_scene = scenes[self.index - 1]
+        old_scene.draw(self.previous, i, i - old_first)
+        blend_into(self.mixed, self.previous, self.current, (since + 1) / (self.fade + 1))
+        return self.mixed
+
+
+def _thumbnail_frame(scenes: list[tuple[int, Scene]], total: int) -> int:
+    """Halfway through the first scene: the start prompt's picture, settled."""
+    first_scene_end = scenes[1][0] if len(scenes) > 1 else total
+    return min(total - 1, max(0, first_scene_end // 2))
+
+
+def _downscale_into(target: FrameBuffer, frame: FrameBuffer) -> None:
+    s = PREVIEW_SCALE
+    target.y[...] = frame.y[::s, ::s]
+    target.u[...] = frame.u[::s, ::s]
+    target.v[...] = frame.v[::s, ::s]
+
+
+def _keep_pace(began: float, frames_done: int, fps: int, should_stop: Callable[[], bool]) -> None:
+    """Wait until ``frames_done`` frames' worth of time has passed (``--pace realtime``)."""
+    lag = began + frames_done / fps - time.monotonic()
+    while lag > 0:
+        if should_stop():
+            raise RenderCancelled()
+        time.sleep(min(lag, 0.1))
+        lag = began + frames_done / fps - time.monotonic()
+
+
 def _render(
     spec: RenderSpec,
     out: Path,
@@ -128,16 +180,11 @@ def _render(
     on_progress: Callable[[float], None],
 ) -> RenderResult:
     scenes = build_scenes(spec)
-    total = spec.frame_count
-    fps = spec.fps
-    fade = max(1, round(FADE_SECONDS * fps))
-    w, h = spec.width, spec.height
-    current, previous, mixed = FrameBuffer(w, h), FrameBuffer(w, h), FrameBuffer(w, h)
+    total, fps, w, h = spec.frame_count, spec.fps, spec.width, spec.height
+    mixer = _Mixer(scenes, spec)
     preview_frame = FrameBuffer(w // PREVIEW_SCALE, h // PREVIEW_SCALE)
     preview_frames = min(total, round(PREVIEW_SECONDS * fps))
-    starts = [first for first, _ in scenes]
-    first_scene_end = starts[1] if len(starts) > 1 else total
-    thumb_at = min(total - 1, max(0, first_scene_end // 2))
+    thumb_at = _thumbnail_frame(scenes, total)
     last_report = 0.0
     writers: list[Mp4Writer] = []  # every writer opened so far: all are closed on any failure
     try:
@@ -145,44 +192,23 @@ def _render(
         writers.append(video)
         preview = Mp4Writer(
             out / ARTIFACT_FILES["preview"],
-            w // PREVIEW_SCALE,
-            h // PREVIEW_SCALE,
+            preview_frame.width,
+            preview_frame.height,
             fps // PREVIEW_STEP or 1,
         )
         writers.append(preview)
-        scene_index = 0
         for i in range(total):
             if should_stop():
                 raise RenderCancelled()
-            while scene_index + 1 < len(scenes) and i >= starts[scene_index + 1]:
-                if scene_index > 0:
-                    scenes[scene_index - 1][1].release()
-                scene_index += 1
-            first, scene = scenes[scene_index]
-            scene.draw(current, i, i - first)
-            frame = current
-            since = i - first
-            if scene_index > 0 and since < fade:
-                old_first, old_scene = scenes[scene_index - 1]
-                old_scene.draw(previous, i, i - old_first)
-                blend_into(mixed, previous, current, (since + 1) / (fade + 1))
-                frame = mixed
+            frame = mixer.frame(i)
             video.write(frame)
             if i < preview_frames and i % PREVIEW_STEP == 0:
-                s = PREVIEW_SCALE
-                preview_frame.y[...] = frame.y[::s, ::s]
-                preview_frame.u[...] = frame.u[::s, ::s]
-                preview_frame.v[...] = frame.v[::s, ::s]
+                _downscale_into(preview_frame, frame)
                 preview.write(preview_frame)
             if i == thumb_at:
                 save_thumbnail(frame, out / ARTIFACT_FILES["thumbnail"])
             if spec.realtime:
-                lag = began + (i + 1) / fps - time.monotonic()
-                while lag > 0:
-                    if should_stop():
-                        raise RenderCancelled()
-                    time.sleep(min(lag, 0.1))
-                    lag = began + (i + 1) / fps - time.monotonic()
+                _keep_pace(began, i + 1, fps, should_stop)
             now = time.monotonic()
             if now - last_report >= 0.2:
                 last_report = now

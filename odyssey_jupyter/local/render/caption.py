@@ -8,7 +8,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from odyssey_jupyter.local.frames import FrameBuffer, Plane
+from odyssey_jupyter.local.render.frames import FrameBuffer, Plane
 
 BAR_Y = 22  # near-black, limited range
 TEXT_Y = 235  # white, limited range

@@ -9,7 +9,7 @@ from typing import Any
 
 import av
 
-from odyssey_jupyter.local.frames import FrameBuffer
+from odyssey_jupyter.local.render.frames import FrameBuffer
 
 X264_OPTIONS = {"preset": "ultrafast", "crf": "26", "tune": "fastdecode"}
 

@@ -15,9 +15,9 @@ import av
 import numpy as np
 from PIL import Image
 
-from odyssey_jupyter.local.caption import Caption, make_caption
-from odyssey_jupyter.local.frames import FrameBuffer, Plane
-from odyssey_jupyter.local.palette import Grade, Look, rgb_to_yuv
+from odyssey_jupyter.local.render.caption import Caption, make_caption
+from odyssey_jupyter.local.render.frames import FrameBuffer, Plane
+from odyssey_jupyter.local.render.palette import Grade, Look, rgb_to_yuv
 
 TILE = 256  # horizontal period of the textures, in luma pixels
 
