@@ -152,7 +152,7 @@ class StreamOrder:
         where: _At = {"entry": index, "script_index": self.script_index}
         if self.previous is None and action == "start" and stamp != 0:
             raise _fail(
-                f"the script's first 'start' is at {_count(stamp)} ms, not 0",
+                f"the script's first 'start' is at {_count(stamp)} ms, not at 0",
                 "begin the script with a 'start' at timestamp_ms 0 (the hosted API refuses "
                 "anything else); a later stream may start after the previous one's end",
                 field_name="timestamp_ms",

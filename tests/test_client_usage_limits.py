@@ -12,7 +12,7 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,9 +88,13 @@ class Shape:
     body: Any
     cls: type[UsageLimitError]
     code: str
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str | Callable[[], str]]] = field(default_factory=list)
+    """Header values, or functions making them when the answer is sent (a date ages)."""
     retry_after: tuple[float, float] | None = None
     """(low, high) bounds of the wait the error carries; None: no wait known."""
+
+    def headers_now(self) -> list[tuple[str, str]]:
+        return [(name, value() if callable(value) else value) for name, value in self.headers]
 
 
 USAGE = {"message": "Limit reached", "action": "Upgrade your plan"}
@@ -153,7 +157,7 @@ SHAPES = [
         {"error": "RATE_LIMITED", **USAGE},
         RateLimitError,
         "RATE_LIMITED",
-        headers=[("Retry-After", http_date(40))],
+        headers=[("Retry-After", lambda: http_date(40))],
         retry_after=(30, 41),
     ),
     Shape(
@@ -191,7 +195,7 @@ SHAPES = [
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[s.name for s in SHAPES])
 def test_a_429_on_submission_maps_to_its_class(api: ScriptedServer, shape: Shape) -> None:
-    error = refusal(api, limit(shape.body, shape.headers))
+    error = refusal(api, limit(shape.body, shape.headers_now()))
     assert type(error) is shape.cls
     assert error.code == shape.code and error.status_code == 429
     if shape.retry_after is None:
