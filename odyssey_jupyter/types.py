@@ -339,6 +339,15 @@ class SimulationJobInfo:
         )
 
 
+def _page_counts(data: Mapping[str, Any], rows: int) -> dict[str, int]:
+    """The ``total``, ``limit`` and ``offset`` of a list page (the same on every list)."""
+    return {
+        "total": _count(data.get("total"), "total", rows),
+        "limit": _count(data.get("limit"), "limit", 20),
+        "offset": _count(data.get("offset"), "offset", 0),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SimulationJobsList:
     """One page of ``GET /simulation-jobs``, newest first."""
@@ -355,12 +364,7 @@ class SimulationJobsList:
             SimulationJobInfo.from_json(j, f"jobs[{n}].")
             for n, j in enumerate(_rows(data.get("jobs"), "jobs"))
         )
-        return cls(
-            jobs=jobs,
-            total=_count(data.get("total"), "total", len(jobs)),
-            limit=_count(data.get("limit"), "limit", 20),
-            offset=_count(data.get("offset"), "offset", 0),
-        )
+        return cls(jobs=jobs, **_page_counts(data, len(jobs)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,12 +440,7 @@ class StreamRecordingsList:
             StreamRecordingInfo.from_json(r, f"recordings[{n}].")
             for n, r in enumerate(_rows(data.get("recordings"), "recordings"))
         )
-        return cls(
-            recordings=rows,
-            total=_count(data.get("total"), "total", len(rows)),
-            limit=_count(data.get("limit"), "limit", 20),
-            offset=_count(data.get("offset"), "offset", 0),
-        )
+        return cls(recordings=rows, **_page_counts(data, len(rows)))
 
 
 @dataclass(frozen=True, slots=True)
