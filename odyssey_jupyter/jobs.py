@@ -84,6 +84,8 @@ class Job:
         self.created: float = time.time()
         self.local_recordings: list[LocalRecording] | None = None
         self.download: bool = download
+        self.cancel_outcome: CancelOutcome | None = None
+        """What the last cancel request came to (a refused one is still an answer)."""
         self.background: bool = False
         """Followed in bulk (a sweep's job): the watcher never polls faster for it."""
         self._runtime = runtime
@@ -392,9 +394,15 @@ class Job:
         """
         return self.runtime.run(self._cancel_async())
 
-    def cancel_async(self) -> concurrent.futures.Future[CancelOutcome]:
-        """Cancel without blocking (button handlers); the future holds the outcome."""
-        return self.runtime.submit(self._cancel_async())
+    def cancel_async(self) -> concurrent.futures.Future[None]:
+        """Cancel without blocking (button handlers); the future holds the outcome.
+
+        The outcome's answer (a refusal, say) is in ``cancel_outcome`` when it is done.
+        """
+        return self.runtime.submit(self._cancel_quietly())
+
+    async def _cancel_quietly(self) -> None:
+        await self._cancel_async()
 
     async def _cancel_async(self) -> CancelOutcome:
         job_id = await self._submitted()
@@ -406,6 +414,7 @@ class Job:
         except Exception as exc:
             self._set(error=exc)  # a cancel button has no caller to raise to: show it
             raise
+        self._set(cancel_outcome=outcome)
         self._observe(detail)
         return outcome
 

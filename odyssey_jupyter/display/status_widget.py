@@ -204,11 +204,11 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
 
     def _on_cancel_done(self, future: concurrent.futures.Future[Any]) -> None:
         exc = None if future.cancelled() else future.exception()
-        outcome = None if exc is not None or future.cancelled() else future.result()
 
         def apply() -> None:
             self._cancelling = False
             self._cancel_error = error_text(exc) if exc is not None else None
+            outcome = getattr(self._job, "cancel_outcome", None) if exc is None else None
             refused = outcome is not None and getattr(outcome, "refused", False)
             _set(self._cancel, feedback=str(outcome) if refused else "")
             self._render()
