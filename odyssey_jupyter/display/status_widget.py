@@ -216,7 +216,9 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
         self._loop.call_soon_threadsafe(apply)
 
     def close(self) -> None:
-        """Stop listening and close the widget models."""
+        """Stop listening and close the widget models (once: ``__del__`` calls it again)."""
+        if self._closed:
+            return
         self._closed = True
         self._unsubscribe()
         if self._ticker is not None:
