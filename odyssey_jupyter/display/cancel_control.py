@@ -85,7 +85,12 @@ export default {
 """
 
 _CSS = """
-.odyssey-cancel-control { display: inline-flex; align-items: center; gap: 8px; }
+.odyssey-cancel-control {
+  display: inline-flex;
+  flex-direction: column;
+  align-items: flex-end;
+  gap: 4px;
+}
 .odyssey-cancel-control .odyssey-cancel-button {
   font: inherit;
   font-size: var(--jp-widgets-font-size, 13px);
@@ -102,9 +107,12 @@ _CSS = """
 }
 .odyssey-cancel-control .odyssey-cancel-button:disabled { opacity: 0.6; cursor: default; }
 .odyssey-cancel-control .odyssey-cancel-feedback {
+  max-width: 22em;
+  text-align: right;
   color: var(--jp-ui-font-color2, #616161);
   font-size: var(--jp-ui-font-size1, 13px);
 }
+.odyssey-cancel-control .odyssey-cancel-feedback:empty { display: none; }
 .odyssey-cancel-control.odyssey-cancel-waiting .odyssey-cancel-feedback {
   color: var(--jp-warn-color1, #ef6c00);
 }
