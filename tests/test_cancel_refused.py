@@ -135,3 +135,51 @@ def test_the_helper_takes_a_400_for_a_job_that_ended_as_too_late(
     assert str(outcome) == f"Job {job.job_id} is already completed; there was nothing to cancel."
     # Job.cancel() of a finished job asks nothing and says the same.
     assert str(job.cancel()) == str(outcome)
+
+
+def test_ctrl_c_with_cancel_on_interrupt_says_a_refused_job_goes_on(
+    refusing: FaultProxy,
+) -> None:
+    import _thread
+    import threading
+
+    from IPython.testing.globalipapp import start_ipython
+
+    from odyssey_jupyter.magics import WaitInterrupted
+
+    shell = start_ipython()
+    assert shell is not None
+    shell.config.OdysseyJupyter.nest_asyncio = False
+    shell.run_line_magic("load_ext", "odyssey_jupyter")
+    shell.user_ns.pop("goes_on", None)
+
+    def press_ctrl_c_once_rendering() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = shell.user_ns.get("goes_on")
+            if job is not None and str(job.status) == "processing":
+                _thread.interrupt_main()
+                return
+            time.sleep(0.05)
+
+    helper = threading.Thread(target=press_ctrl_c_once_rendering)
+    helper.start()
+    try:
+        result = shell.run_cell(
+            "%%odyssey_simulate --wait --cancel-on-interrupt -o goes_on\n"
+            "0s start a tide coming in\n30s end"
+        )
+        helper.join(60)
+        error = result.error_in_exec
+        job = shell.user_ns["goes_on"]
+        assert isinstance(error, WaitInterrupted), error
+        assert str(error) == f"stopped waiting; {job.cancel_outcome}"
+        assert "is already rendering and can no longer be cancelled" in str(error)
+        assert not job.status.is_terminal and job.error is None
+        assert refusing.count(method="DELETE", action="400") == 1
+    finally:
+        refusing.clear_rules()
+        if "goes_on" in shell.user_ns:
+            shell.user_ns["goes_on"].cancel()
+        shell.run_line_magic("unload_ext", "odyssey_jupyter")
+        del shell.config.OdysseyJupyter["nest_asyncio"]
