@@ -193,6 +193,11 @@ def test_a_click_while_the_kernel_is_busy_is_answered_at_once_then_cancels(
     assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     plain = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "cancelled" in plain
+    # Exported to HTML (no kernel, no widget JavaScript), the outcome is still there.
+    from nbconvert import HTMLExporter
+
+    exported, _ = HTMLExporter().from_filename(str(path))
+    assert "odyssey-status-cancelled" in exported and "odyssey-final" in exported
 
 
 def test_a_refused_cancel_says_the_job_is_already_rendering(
