@@ -28,7 +28,6 @@ from odyssey_jupyter.display.status_widget import TICK_SECONDS, StatusWidget
 # The names the final output has imported from here since before the split.
 _common_dir = common_dir
 _fmt_seconds = fmt_seconds
-_error_text = error_text
 
 __all__ = [
     "STAGES",
