@@ -271,3 +271,21 @@ def test_a_finished_job_shows_no_cancel_button(loop: asyncio.AbstractEventLoop) 
         assert done._cancel.hidden  # born finished: never shown at all
     finally:
         done.close()
+
+
+def test_the_cancel_control_acts_on_a_click_message_only() -> None:
+    from odyssey_jupyter.display.cancel_control import BUSY_TEXT, CancelControl
+
+    clicks: list[int] = []
+    control = CancelControl(lambda: clicks.append(1))
+    try:
+        for content in ({"event": "hover"}, "click", None, {"kind": "anywidget-command"}):
+            control._handle_message(control, content, [])
+        assert clicks == []
+        control._handle_message(control, {"event": "click"}, [])  # what the browser sends
+        assert clicks == [1]
+        state = control.get_state()
+        assert state["busy_text"] == BUSY_TEXT and state["answered"] == 0
+        assert "--jp-layout-color2" in state["_css"] and "--jp-border-color2" in state["_css"]
+    finally:
+        control.close()
