@@ -19,6 +19,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter import at_exit, history, recordings
@@ -89,6 +90,8 @@ class Job:
         self.created: float = time.time()
         self.local_recordings: list[LocalRecording] | None = None
         self.download: bool = download
+        self.cancel_outcome: CancelOutcome | None = None
+        """What the last cancel request came to (a refused one is still an answer)."""
         self.background: bool = False
         """Followed in bulk (a sweep's job): the watcher never polls faster for it."""
         self.warnings: tuple[ScriptWarning, ...] = tuple(warnings)
@@ -395,34 +398,37 @@ class Job:
         self._observe(detail)
         return detail
 
-    def cancel(self) -> None:
-        """Cancel the job and wait for the API's answer; a finished job is left alone."""
-        self.runtime.run(self._cancel_async())
+    def cancel(self) -> CancelOutcome:
+        """Cancel the job and wait for the API's answer; a finished job is left alone.
+
+        Returns what the request came to: a job that is already rendering, which the
+        server no longer cancels (400), is an answer (``refused``), not an error.
+        """
+        return self.runtime.run(self._cancel_async())
 
     def cancel_async(self) -> concurrent.futures.Future[None]:
-        """Cancel without blocking (button handlers); the future holds the outcome."""
-        return self.runtime.submit(self._cancel_async())
+        """Cancel without blocking (button handlers); the future holds the outcome.
 
-    async def _cancel_async(self) -> None:
+        The outcome's answer (a refusal, say) is in ``cancel_outcome`` when it is done.
+        """
+        return self.runtime.submit(self._cancel_quietly())
+
+    async def _cancel_quietly(self) -> None:
+        await self._cancel_async()
+
+    async def _cancel_async(self) -> CancelOutcome:
         job_id = await self._submitted()
         if self.status is not None and self.status.is_terminal:
-            return
+            return CancelOutcome(job_id, str(self.status))
         client = await self.runtime.get_client()
         try:
-            try:
-                await client.cancel_simulation(job_id)
-            except InvalidRequestError:
-                # 400: it can no longer be cancelled; fine if that is because it has ended
-                detail = await client.get_simulate_status(job_id)
-                self._observe(detail)
-                if detail.is_terminal:
-                    return
-                raise
-            detail = await client.get_simulate_status(job_id)
+            outcome, detail = await cancel_job(client, job_id)
         except Exception as exc:
             self._set(error=exc)  # a cancel button has no caller to raise to: show it
             raise
+        self._set(cancel_outcome=outcome)
         self._observe(detail)
+        return outcome
 
     def recordings(self, kinds: Sequence[str] | None = None) -> list[LocalRecording]:
         """The job's recordings on disk, downloading whatever is missing first.
@@ -507,6 +513,71 @@ class Job:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
+
+
+_REFUSED_WORDS = {"processing": "rendering", "running": "rendering"}
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What a cancel request came to: the line a button, ``job.cancel()`` or the browser shows.
+
+    ``refused`` means the server answered 400 "cannot be cancelled" for a job that is
+    still active (the hosted service cancels only pending or dispatched jobs): the
+    job goes on and finishes on its own. ``reason`` is the server's explanation.
+    """
+
+    job_id: str
+    status: str
+    """The job's status once the request was answered."""
+    refused: bool = False
+    reason: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled" and not self.refused
+
+    @property
+    def message(self) -> str:
+        if self.refused:
+            state = _REFUSED_WORDS.get(self.status, self.status)
+            return (
+                f"Job {self.job_id} is already {state} and can no longer be cancelled; "
+                "it will finish on its own."
+            )
+        if self.status == "cancelled":
+            return f"Job {self.job_id} cancelled."
+        return f"Job {self.job_id} is already {self.status}; there was nothing to cancel."
+
+    def __str__(self) -> str:
+        return self.message
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+async def cancel_job(client: Odyssey, job_id: str) -> tuple[CancelOutcome, SimulationJobDetail]:
+    """Ask the server to cancel ``job_id``; a 400 "cannot be cancelled" is an answer.
+
+    The one home of that rule for every Cancel (``Job.cancel``, the status widget's
+    button, the job browser). Returns the outcome and the job's detail after it; any
+    other failure (404, 403, the network) raises as usual.
+    """
+    try:
+        await client.cancel_simulation(job_id)
+    except InvalidRequestError as exc:
+        if exc.status_code not in (None, 400):
+            raise
+        detail = await client.get_simulate_status(job_id)
+        status = str(detail.status)
+        if detail.is_terminal:  # it ended meanwhile: the 400 is only "too late"
+            return CancelOutcome(job_id, status), detail
+        reason = exc.detail if isinstance(exc.detail, str) else exc.message
+        return CancelOutcome(job_id, status, refused=True, reason=str(reason)), detail
+    detail = await client.get_simulate_status(job_id)
+    return CancelOutcome(job_id, str(detail.status)), detail
 
 
 def _detail_order(detail: SimulationJobDetail, stream_id: str) -> int:

@@ -368,8 +368,9 @@ def _interrupted(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
             f"stopped waiting; job {ident} goes on. {_how_to_cancel(job, view, args)}"
         ) from None
     try:
-        job.cancel()
-        job.wait(timeout=FINAL_RENDER_TIMEOUT)
+        outcome = job.cancel()
+        if not outcome.refused:
+            job.wait(timeout=FINAL_RENDER_TIMEOUT)
     except KeyboardInterrupt:
         raise WaitInterrupted(
             f"interrupted again while cancelling job {ident}; it may still run. "
@@ -379,6 +380,9 @@ def _interrupted(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
         raise _quiet(
             JobError(f"stopped waiting, but cancelling job {ident} failed: {exc}", job.detail)
         ) from None
+    if outcome.refused:  # the server no longer cancels it: it goes on, and says so
+        view.keep_showing()
+        raise WaitInterrupted(f"stopped waiting; {outcome}") from None
     view.wait_finished(FINAL_RENDER_TIMEOUT)
     raise WaitInterrupted(f"stopped waiting and cancelled job {job.job_id or ident}") from None
 

@@ -495,6 +495,37 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels(shell: InteractiveShell) -> Non
     assert str(shell.user_ns["off"].status) == "cancelled"
 
 
+def test_ctrl_c_with_cancel_on_interrupt_says_a_refused_job_goes_on(
+    shell: InteractiveShell, engine: RunningEngine
+) -> None:
+    """A server that no longer cancels a job (400) gets a line saying it goes on."""
+    from support.faultproxy import FaultProxy
+
+    from odyssey_jupyter.magics import WaitInterrupted
+    from odyssey_jupyter.runtime import get_runtime
+
+    with FaultProxy(engine.url) as proxy:
+        proxy.add_rule(sequence=["400"], method="DELETE", path="/simulation-jobs/")
+        get_runtime().configure(api_key=engine.api_key, api_url=proxy.url)
+        try:
+            helper = _interrupt_when_running(shell, "refused")
+            error = run(
+                shell,
+                "%%odyssey_simulate --wait --cancel-on-interrupt -o refused --no-download\n"
+                "0s start a tide\n60s end",
+            )
+            helper.join(30)
+            job = shell.user_ns["refused"]
+            assert isinstance(error, WaitInterrupted), error
+            assert str(error) == f"stopped waiting; {job.cancel_outcome}"
+            assert "can no longer be cancelled; it will finish on its own" in str(error)
+            assert not job.status.is_terminal and job.error is None
+            assert proxy.count(method="DELETE", action="400") == 1
+        finally:
+            get_runtime().configure(api_key=engine.api_key, api_url=engine.url)
+    job.cancel()
+
+
 def test_snapshot_of_a_job_no_longer_followed() -> None:
     from odyssey_jupyter.display.status import snapshot
     from odyssey_jupyter.types import JobStatus

@@ -5,7 +5,7 @@ chosen share of requests, misbehaves the way real networks and servers do:
 
 ==============  =====================================================================
 ``ok``          forward the request and relay the answer
-``500`` ...     answer 401/408/500/502/503/504 itself, without forwarding
+``500`` ...     answer 400/401/408/500/502/503/504 itself (``{"detail": ...}``), without forwarding
 ``429``         answer 429 ``RATE_LIMITED`` with a ``Retry-After`` header, without forwarding
 ``429_monthly`` answer 429 ``MONTHLY_LIMIT_REACHED`` (``429_suspended``: ``ACCOUNT_SUSPENDED``)
 ``reset``       read the request, then reset the connection (nothing forwarded)
@@ -48,13 +48,14 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-STATUS_FAULTS = {"401", "408", "500", "502", "503", "504"}
+STATUS_FAULTS = {"400", "401", "408", "500", "502", "503", "504"}
 FORWARDING = {"ok", "truncate", "reset_after", "500_after", "stall_after"}
 USAGE_FAULTS = {"429_monthly": "MONTHLY_LIMIT_REACHED", "429_suspended": "ACCOUNT_SUSPENDED"}
 """Answer 429 with a hosted usage-error body of that code, without forwarding."""
 FAULTS = frozenset(STATUS_FAULTS | FORWARDING | set(USAGE_FAULTS) | {"429", "reset", "stall"})
 
 _REASONS = {
+    400: "Bad Request",
     401: "Unauthorized",
     408: "Request Timeout",
     429: "Too Many Requests",
