@@ -169,7 +169,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
         """List recent jobs in the job browser."""
         args = parse_jobs_line(line)
         from odyssey_jupyter.display.browser import JobBrowser
-        from odyssey_jupyter.display.browser_snapshot import BrowserOutput
+        from odyssey_jupyter.display.browser.snapshot import BrowserOutput
 
         browser = JobBrowser(
             status=args.status,
@@ -368,7 +368,8 @@ def _register_cell_hook(ipython: InteractiveShell) -> None:
 
 def _freeze_outputs() -> None:
     """At exit: every live job output and job browser keeps the state it reached."""
-    from odyssey_jupyter.display import browser_snapshot, final_output
+    from odyssey_jupyter.display import final_output
+    from odyssey_jupyter.display.browser import snapshot as browser_snapshot
 
     final_output.freeze_all()
     browser_snapshot.freeze_all()

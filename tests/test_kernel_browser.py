@@ -17,7 +17,7 @@ from conftest import RunningEngine, launch_engine
 from support.kernel import KernelSession
 
 from odyssey_jupyter.client import Odyssey
-from odyssey_jupyter.display.browser_rows import short_id
+from odyssey_jupyter.display.browser.rows import short_id
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from odyssey_jupyter.display.browser_rows import RowData
+from odyssey_jupyter.display.browser.rows import RowData
 
 # 1x1 transparent GIF: an empty Image value renders as a broken-image icon in browsers.
 _BLANK = (

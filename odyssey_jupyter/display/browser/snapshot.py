@@ -23,21 +23,21 @@ import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.display import browser as browser_module
-from odyssey_jupyter.display.browser_rows import COLUMNS, _cells_html, text_table
+from odyssey_jupyter.display.browser.cache import thumbs
+from odyssey_jupyter.display.browser.rows import COLUMNS, _cells_html, text_table
 from odyssey_jupyter.display.final import MimeBundle
 from odyssey_jupyter.display.final_output import publish
 from odyssey_jupyter.display.markup import escape, safe_url
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.display.browser import JobBrowser
+    from odyssey_jupyter.display.browser.widget import JobBrowser
 
 _live: list[BrowserOutput] = []
 _lock = threading.Lock()
 
 
 def _thumb_html(job_id: str) -> str:
-    thumb = browser_module._thumbs.get(job_id)
+    thumb = thumbs.get(job_id)
     if not thumb:
         return ""
     data, fmt = thumb

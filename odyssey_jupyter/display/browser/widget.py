@@ -25,14 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from odyssey_jupyter.display.browser_cache import LruCache
-from odyssey_jupyter.display.browser_fetch import (
+from odyssey_jupyter.display.browser.cache import details as _details
+from odyssey_jupyter.display.browser.cache import thumbs as _thumbs
+from odyssey_jupyter.display.browser.controls import BrowserRow, SharedStyles
+from odyssey_jupyter.display.browser.fetch import (
     fetch_thumbnail,
     local_recordings,
     prompts_for,
     user_namespace,
 )
-from odyssey_jupyter.display.browser_rows import (
+from odyssey_jupyter.display.browser.rows import (
     RowData,
     caption_text,
     header_html,
@@ -42,7 +44,6 @@ from odyssey_jupyter.display.browser_rows import (
     short_id,
     text_table,
 )
-from odyssey_jupyter.display.browser_widgets import BrowserRow, SharedStyles
 from odyssey_jupyter.display.markup import escape, printable, python_call
 from odyssey_jupyter.display.player import players_html
 from odyssey_jupyter.errors import OdysseyError
@@ -58,15 +59,6 @@ STATUSES = tuple(status.value for status in JobStatus)
 DETAIL_CONCURRENCY = 6
 FIRST_PAGE_WAIT = 10.0
 """How long a text/HTML repr waits for the first page before showing "loading"."""
-
-_details: LruCache[str, SimulationJobDetail] = LruCache(2000)
-_thumbs: LruCache[str, tuple[bytes, str] | None] = LruCache(1000)
-
-
-def clear_caches() -> None:
-    """Forget cached details and thumbnails of finished jobs (benchmarks, tests)."""
-    _details.clear()
-    _thumbs.clear()
 
 
 def _close_tree(widget: widgets.Widget) -> None:

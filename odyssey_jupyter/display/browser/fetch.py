@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
-from odyssey_jupyter.display.browser_cache import shrink_thumbnail
+from odyssey_jupyter.display.browser.cache import shrink_thumbnail
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.types import SimulationJobDetail, SimulationStream
 
