@@ -168,18 +168,18 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
     def odyssey_jobs(self, line: str) -> None:
         """List recent jobs in the job browser."""
         args = parse_jobs_line(line)
-        from odyssey_jupyter.display.browser import JobBrowser
-        from odyssey_jupyter.display.browser.snapshot import BrowserOutput
+        from odyssey_jupyter.display.browser import BrowserOutput, JobBrowser
 
         browser = JobBrowser(
             status=args.status,
             active=args.active,
             limit=args.limit,
+            offset=args.offset,
             namespace=self._user_ns,
         )
         # Under a display id: it becomes a static snapshot when a newer browser opens,
         # when it is closed, and when the kernel exits.
-        BrowserOutput(browser).show()
+        BrowserOutput.of(browser).show()
 
     # ------------------------------------------------------------------ login
 
