@@ -88,6 +88,10 @@ def _close_tree(widget: widgets.Widget) -> None:
     widget.close()
 
 
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class JobBrowser:
     """A table of the account's simulation jobs, with paging, filters and actions.
 
@@ -131,6 +135,8 @@ class JobBrowser:
         self.auto_refresh = auto_refresh
         self.refresh_interval = max(0.2, float(refresh_interval))
         self.clock_seconds = CLOCK_SECONDS
+        self._now: Callable[[], datetime] = _utc_now
+        """Where "Created" reads the time (a test moves it forward)."""
         self.loaded: dict[str, Any] = {}
         self.last_error: BaseException | None = None
         self.list_failed = False
@@ -535,7 +541,7 @@ class JobBrowser:
             self._rows.append(BrowserRow(self._clicked, self._shared))
         if len(self._table.children) != len(self._rows):
             self._table.children = tuple(row.box for row in self._rows)
-        now = datetime.now(timezone.utc)  # "Created" is told afresh on every refresh
+        now = self._now()  # "Created" is told afresh on every refresh
         for row, item in zip(self._rows, data, strict=False):
             row.show(item, _thumbs.get(item.job_id), info_html(item, now))
         for row in self._rows[len(data) :]:
@@ -599,7 +605,7 @@ class JobBrowser:
             self._rows_data[index] = item
         row = self._rows[index]
         if row.job_id == job_id:
-            row.show(item, thumb, info_html(item))
+            row.show(item, thumb, info_html(item, self._now()))
 
     async def _thumbnail(self, detail: SimulationJobDetail) -> tuple[bytes, str] | None:
         """A finished job's table thumbnail, fetched once; an active job has none yet."""
@@ -650,7 +656,7 @@ class JobBrowser:
             await asyncio.sleep(self.clock_seconds)
             if self._closed:
                 return
-            now = datetime.now(timezone.utc)
+            now = self._now()
             for row, item in zip(self._rows, self._rows_data, strict=False):
                 if row.job_id == item.job_id:
                     row.set_info(info_html(item, now))
