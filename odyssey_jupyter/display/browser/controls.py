@@ -14,6 +14,7 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from odyssey_jupyter.display.browser.rows import RowData
+from odyssey_jupyter.display.markup import escape
 
 TOOLBAR_CSS = (
     "<style>.odyssey-browser-caption .widget-html-content,"
@@ -43,7 +44,9 @@ class SharedStyles:
             flex="0 0 48px",
         )
         # the text cells may shrink (they ellipsize); the buttons never do
-        self.info = widgets.Layout(flex="1 1 auto", min_width="0", margin="0 0 0 8px")
+        self.info = widgets.Layout(
+            flex="1 1 auto", min_width="0", margin="0 0 0 8px", overflow="hidden"
+        )
         self.button = widgets.Layout(width="auto", margin="0 2px", flex="0 0 auto")
         self.actions = widgets.Layout(align_items="center", flex="0 0 auto")
         self.button_style = widgets.ButtonStyle()
@@ -200,16 +203,19 @@ class Toolbar:
             _dom_classes=("odyssey-browser-toolbar",),
         )
 
+    def set_caption(self, text: str) -> None:
+        """ "Showing 21-40 of 143": the filters in force show in the controls beside it."""
+        if self.caption.value != escape(text):
+            self.caption.value = escape(text)
+
 
 class PreviewPanel:
     """Under the table: the title, "Full video", "Close preview" and the players."""
 
     def __init__(self) -> None:
         self.title = widgets.HTML(value="")
-        self.full_button = widgets.Button(
-            description="Full video", tooltip="Download and play the full recording"
-        )
-        self.close_button = widgets.Button(description="Close preview")
+        self.full_button = _compact("Full video", tooltip="Download and play the full recording")
+        self.close_button = _compact("Close preview")
         self.output = widgets.Output(_dom_classes=("odyssey-browser-preview-area",))
         self.box = widgets.VBox(
             [widgets.HBox([self.title, self.full_button, self.close_button]), self.output],

@@ -547,9 +547,7 @@ class JobBrowser:
         for row in self._rows[len(data) :]:
             row.hide()
         self._rows_data = data
-        caption = escape(self.caption)
-        if self._caption.value != caption:
-            self._caption.value = caption
+        self._toolbar.set_caption(caption_text(self.total, self.offset, len(data)))
         self._previous_button.disabled = self.offset <= 0
         self._next_button.disabled = self.offset + self.limit >= self.total
 
