@@ -108,7 +108,7 @@ def shown(chromium: Browser, lab_server: lab.LabServer) -> Iterator[Page]:
 def _box(locator: Locator) -> dict[str, float]:
     box = locator.bounding_box()
     assert box is not None
-    return box
+    return {"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]}
 
 
 def _caption_on_the_toolbar_line(page: Page) -> None:

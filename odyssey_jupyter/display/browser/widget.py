@@ -526,8 +526,9 @@ class JobBrowser:
 
     def _known_detail(self, info: SimulationJobInfo) -> SimulationJobDetail | None:
         """What this process already knows of a listed job, without asking the API."""
-        if info.status.is_active:
-            return self._active_details.get(info.job_id)
+        if info.status.is_active:  # its last progress, while the list still agrees
+            detail = self._active_details.get(info.job_id)
+            return detail if detail is not None and detail.status == info.status else None
         return _details.get(info.job_id)
 
     def _show_page(self, page: SimulationJobsList, known: dict[str, Known]) -> None:
