@@ -3,8 +3,9 @@
 One module per job:
 
 - ``widget``: ``JobBrowser``, the widget tree and what its buttons do;
-- ``controls``: one reusable table row and the layouts rows share;
+- ``controls``: the toolbar, one reusable table row and the preview panel;
 - ``rows``: what a row says, and the same page as text and HTML tables;
+- ``preview``: what Preview plays (every stream, muted, chapters within the preview);
 - ``fetch``: loop-side reads (prompts, thumbnails, playable recordings);
 - ``cache``: finished jobs' details and thumbnails, kept for the process;
 - ``snapshot``: the static table a browser leaves in its cell when it is frozen.
