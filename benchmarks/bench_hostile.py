@@ -112,7 +112,7 @@ with ScriptedServer() as api, ScriptedServer() as other, tempfile.TemporaryDirec
         c = client(api, timeout=60.0)
         result["outcome"] = asyncio.run(call(lambda: c.get_simulate_status("j1")))
     elif attack == "png-bomb-144mp":
-        from odyssey_jupyter.display.browser_cache import shrink_thumbnail
+        from odyssey_jupyter.display.browser.cache import shrink_thumbnail
         bomb = png_bomb(12000, 12000)
         base = rss_kb()
         started = time.monotonic()

@@ -2,7 +2,7 @@
 
 The API's job list carries no prompts, so the job browser would show bare ids.
 Every submission appends one JSON line (id, time, portrait, first prompt, stream
-count, API host; never the key) to ``history.jsonl`` in the user cache directory.
+count, expected length, API host; never the key) to ``history.jsonl`` in the user cache directory.
 Reads are cached by the file's mtime and size, so a page of 20 rows costs one
 dict lookup each even with 10,000 entries.
 """
@@ -46,6 +46,19 @@ def _stream_count(scripts: Sequence[Sequence[dict[str, Any]]]) -> int:
     return sum(1 for script in scripts for entry in script if "start" in entry)
 
 
+def _length_seconds(scripts: Sequence[Sequence[dict[str, Any]]]) -> float | None:
+    """Seconds of video the job should make: every stream of every script, end to end."""
+    from odyssey_jupyter.script import plan_streams
+
+    try:
+        plans = [
+            plan for i, s in enumerate(scripts) for plan in plan_streams(list(s), script_index=i)
+        ]
+    except Exception:  # a script the validator never saw: the length is unknown, not an error
+        return None
+    return sum(plan.duration_ms for plan in plans) / 1000.0 if plans else None
+
+
 def _host(api_url: str | None) -> str | None:
     if not api_url:
         return None
@@ -83,6 +96,7 @@ def record(
         "portrait": bool(portrait),
         "prompt": _first_prompt(scripts) if scripts else None,
         "streams": _stream_count(scripts) if scripts else None,
+        "length": _length_seconds(scripts) if scripts else None,
         "host": _host(api_url),
     }
     target = path or history_path()
@@ -126,7 +140,8 @@ def lookup(job_ids: Iterable[str], *, path: Path | None = None) -> dict[str, dic
     """The history entries of the given jobs that were submitted here (others are absent).
 
     Each entry: ``job_id``, ``created`` (epoch seconds), ``portrait``, ``prompt``
-    (first start prompt or None), ``streams``, ``host``.
+    (first start prompt or None), ``streams``, ``length`` (seconds of video expected,
+    or None), ``host``.
     """
     entries = _load(path or history_path())
     return {job_id: dict(entries[job_id]) for job_id in job_ids if job_id in entries}

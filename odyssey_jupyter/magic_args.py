@@ -62,6 +62,7 @@ class JobsArgs:
     active: bool = False
     status: str | None = None
     limit: int = 20
+    offset: int = 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -377,12 +378,15 @@ def jobs_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--limit", metavar="N", default="20", help="at most N jobs (1 to 100, default 20)"
     )
+    parser.add_argument(
+        "--offset", metavar="N", default="0", help="skip the N newest jobs (default 0)"
+    )
     parser.usage = _usage(parser)
     return parser
 
 
 def parse_jobs_line(line: str) -> JobsArgs:
-    """Parse ``%odyssey_jobs [--active] [--status STATUS] [--limit N]``."""
+    """Parse ``%odyssey_jobs [--active] [--status STATUS] [--limit N] [--offset N]``."""
     parser = jobs_parser()
     namespace, rest = parser.parse_known_args(_split(line, JOBS_USAGE))
     _refuse_unknown_flags(rest, parser, JOBS_USAGE)
@@ -408,7 +412,19 @@ def parse_jobs_line(line: str) -> JobsArgs:
         status = status.lower()
         if namespace.active and JobStatus(status).is_terminal:
             raise UsageError(f"--active conflicts with --status {status} (a finished status)")
-    return JobsArgs(active=namespace.active, status=status, limit=limit)
+    offset = _jobs_offset(namespace.offset)
+    return JobsArgs(active=namespace.active, status=status, limit=limit, offset=offset)
+
+
+def _jobs_offset(value: str) -> int:
+    """``--offset N``: how many of the newest jobs to skip, a whole number from 0."""
+    try:
+        offset = int(value)
+    except ValueError:
+        raise UsageError(f"--offset takes a whole number (0 or more), not '{value}'") from None
+    if offset < 0:
+        raise UsageError(f"--offset must be 0 or more, not {offset}")
+    return offset
 
 
 def login_parser() -> argparse.ArgumentParser:

@@ -179,18 +179,18 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
     def odyssey_jobs(self, line: str) -> None:
         """List recent jobs in the job browser."""
         args = parse_jobs_line(line)
-        from odyssey_jupyter.display.browser import JobBrowser
-        from odyssey_jupyter.display.browser_snapshot import BrowserOutput
+        from odyssey_jupyter.display.browser import BrowserOutput, JobBrowser
 
         browser = JobBrowser(
             status=args.status,
             active=args.active,
             limit=args.limit,
+            offset=args.offset,
             namespace=self._user_ns,
         )
         # Under a display id: it becomes a static snapshot when a newer browser opens,
         # when it is closed, and when the kernel exits.
-        BrowserOutput(browser).show()
+        BrowserOutput.of(browser).show()
 
     # ------------------------------------------------------------------ login
 
@@ -461,7 +461,8 @@ def _register_cell_hook(ipython: InteractiveShell) -> None:
 
 def _freeze_outputs() -> None:
     """At exit: every live job output and job browser keeps the state it reached."""
-    from odyssey_jupyter.display import browser_snapshot, final_output
+    from odyssey_jupyter.display import final_output
+    from odyssey_jupyter.display.browser import snapshot as browser_snapshot
 
     final_output.freeze_all()
     browser_snapshot.freeze_all()

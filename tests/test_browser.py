@@ -23,7 +23,7 @@ from odyssey_jupyter import history
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.display import browser as browser_module
 from odyssey_jupyter.display.browser import JobBrowser
-from odyssey_jupyter.display.browser_rows import caption_text, short_id, text_table
+from odyssey_jupyter.display.browser.rows import caption_text, short_id, text_table
 from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.types import SimulationJobDetail
 

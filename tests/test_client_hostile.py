@@ -413,7 +413,7 @@ def test_a_decompression_bomb_thumbnail_is_never_decoded(
     api: ScriptedServer, recs_config: Path
 ) -> None:
     pytest.importorskip("PIL")
-    from odyssey_jupyter.display.browser_fetch import fetch_thumbnail
+    from odyssey_jupyter.display.browser.fetch import fetch_thumbnail
     from odyssey_jupyter.types import SimulationJobDetail
 
     bomb = png_bomb(12_000, 12_000)  # 144 megapixels in about 140 KB
@@ -435,7 +435,7 @@ def test_a_normal_thumbnail_still_shrinks() -> None:
 
     from PIL import Image
 
-    from odyssey_jupyter.display.browser_cache import THUMB_PX, shrink_thumbnail
+    from odyssey_jupyter.display.browser.cache import THUMB_PX, shrink_thumbnail
 
     out = io.BytesIO()
     Image.new("RGB", (704, 1280), (10, 200, 30)).save(out, format="JPEG")
@@ -466,7 +466,7 @@ def test_image_headers_are_read_without_decoding() -> None:
 def test_without_pillow_a_bomb_is_not_passed_to_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from odyssey_jupyter.display.browser_cache import shrink_thumbnail
+    from odyssey_jupyter.display.browser.cache import shrink_thumbnail
 
     small = png_bomb(64, 48)
     monkeypatch.setitem(sys.modules, "PIL", None)  # ``from PIL import ...`` now fails

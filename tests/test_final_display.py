@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from odyssey_jupyter import at_exit
-from odyssey_jupyter.display.browser_rows import RowData
-from odyssey_jupyter.display.browser_snapshot import folded_copy, snapshot_bundle
+from odyssey_jupyter.display.browser.rows import RowData
+from odyssey_jupyter.display.browser.snapshot import folded_copy, snapshot_bundle
 from odyssey_jupyter.display.final import final_bundle, live_bundle
 from odyssey_jupyter.display.notice import notice_bundle
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail

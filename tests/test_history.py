@@ -49,6 +49,7 @@ def test_record_and_lookup(history_file: Path) -> None:
         "portrait": False,
         "prompt": "a lighthouse at dusk",
         "streams": 2,
+        "length": 3.0,  # both streams, end to end: what the job browser expects of it
         "host": "api.example.com:8443",
     }
     assert history.first_prompt("job-1") == "a lighthouse at dusk"

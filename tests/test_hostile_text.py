@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from support.hostile import PAYLOADS, SLASHLESS, URL_PAYLOADS, hostile_server, injections, scripts
 from support.hostile_displays import Fragment, collect, collect_bad_total, point_at
 
-from odyssey_jupyter.display.browser_rows import RowData, html_table, info_html, text_table
+from odyssey_jupyter.display.browser.rows import RowData, html_table, info_html, text_table
 from odyssey_jupyter.display.markup import (
     class_name,
     escape,

@@ -17,7 +17,7 @@ from conftest import RunningEngine, launch_engine
 from support.kernel import KernelSession
 
 from odyssey_jupyter.client import Odyssey
-from odyssey_jupyter.display.browser_rows import short_id
+from odyssey_jupyter.display.browser.rows import short_id
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
@@ -87,10 +87,12 @@ def test_browser_in_a_kernel(setup: tuple[KernelSession, list[str], Path]) -> No
     done, active = ids[:3], ids[3]
     shown = kernel.check("from odyssey_jupyter import JobBrowser\nb = JobBrowser(limit=2)\nb")
     assert shown.data("application/vnd.jupyter.widget-view+json")
-    (text,) = shown.text_plain()
+    # shown like the magic's browser: the live view, then its folded saved copy
+    text, _saved = shown.text_plain()
     assert text.splitlines()[0] == "Odyssey jobs: Showing 1-2 of 4"
     assert active in text
     assert "<table" in shown.data("text/html")[0]
+    assert 'class="odyssey-browser-saved"' in shown.data("text/html")[1]
     assert out(kernel, "b.wait(60); print(b.auto_refreshing)") == "True"  # a job is active
 
     # paginate: the caption's update travels from the loop thread over the comm

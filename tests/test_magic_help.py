@@ -63,7 +63,7 @@ def test_usage_keeps_its_forms() -> None:
     assert line == "%odyssey_simulate [same flags] VARIABLE"
     assert sweep.startswith("%%odyssey_simulate --sweep PARAMS [--name NAME]")
     assert "[--max-in-flight N] [--pack K]" in sweep
-    assert JOBS_USAGE == "%odyssey_jobs [--active] [--status STATUS] [--limit N]"
+    assert JOBS_USAGE == "%odyssey_jobs [--active] [--status STATUS] [--limit N] [--offset N]"
     assert LOGIN_USAGE == "%odyssey_login [--url API_URL]"
 
 

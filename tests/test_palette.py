@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from odyssey_jupyter.display import browser_rows, status
+from odyssey_jupyter.display import status
+from odyssey_jupyter.display.browser import rows as browser_rows
 from odyssey_jupyter.display.palette import OTHER_COLOUR, STATUS_COLOURS, status_colour, tint
 from odyssey_jupyter.types import JobStatus
 

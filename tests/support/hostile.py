@@ -165,6 +165,7 @@ OWN_ATTRIBUTES = frozenset(
         "type",
         "muted",
         "playsinline",
+        "autoplay",
         "min",
         "step",
         "aria-label",

@@ -23,7 +23,7 @@ import pytest
 from odyssey_jupyter import jobs
 from odyssey_jupyter.display import browser as browser_module
 from odyssey_jupyter.display.browser import JobBrowser
-from odyssey_jupyter.display.browser_snapshot import folded_copy, snapshot_bundle
+from odyssey_jupyter.display.browser.snapshot import folded_copy, snapshot_bundle
 from odyssey_jupyter.display.final import final_bundle, live_bundle
 from odyssey_jupyter.display.final_output import stopped_note
 from odyssey_jupyter.display.notice import notice_bundle

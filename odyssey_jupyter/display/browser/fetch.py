@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
-from odyssey_jupyter.display.browser_cache import shrink_thumbnail
+from odyssey_jupyter.display.browser.cache import shrink_thumbnail
+from odyssey_jupyter.display.browser.rows import Known
+from odyssey_jupyter.display.markup import escape
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.types import SimulationJobDetail, SimulationStream
 
@@ -35,8 +38,11 @@ def user_namespace() -> MutableMapping[str, Any] | None:
     return namespace if isinstance(namespace, MutableMapping) else None
 
 
-def prompts_for(job_ids: list[str]) -> dict[str, str]:
-    """First prompts from the local submission history (missing for jobs from elsewhere)."""
+def history_for(job_ids: list[str]) -> dict[str, Known]:
+    """What the local submission history knows of these jobs: prompt, streams, length.
+
+    Jobs submitted elsewhere are missing (their rows show dashes).
+    """
     try:
         from odyssey_jupyter import history
 
@@ -44,12 +50,40 @@ def prompts_for(job_ids: list[str]) -> dict[str, str]:
     except Exception:  # the history is a convenience: a broken one shows dashes
         log.debug("could not read the submission history", exc_info=True)
         return {}
-    prompts: dict[str, str] = {}
-    for job_id, entry in found.items():
-        prompt = entry.get("prompt") or entry.get("first_prompt")
-        if isinstance(prompt, str) and prompt:
-            prompts[job_id] = prompt
-    return prompts
+    return {job_id: _known(entry) for job_id, entry in found.items()}
+
+
+def _known(entry: dict[str, Any]) -> Known:
+    prompt = entry.get("prompt") or entry.get("first_prompt")
+    streams, length = entry.get("streams"), entry.get("length")
+    return Known(
+        prompt=prompt if isinstance(prompt, str) and prompt else None,
+        stream_count=streams if isinstance(streams, int) and streams > 0 else None,
+        expected_seconds=_seconds(length),
+    )
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite number of seconds above 0, else ``None`` (the history file may be edited)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) and value > 0 else None
+
+
+async def cancel_line(client: Odyssey, job_id: str) -> tuple[str, OdysseyError | None]:
+    """Cancel ``job_id``; the message line (HTML) to show, and the error if it failed.
+
+    What a refusal means is decided once, by ``jobs.cancel_job``: a job past cancelling
+    gets a line saying so, not an error.
+    """
+    from odyssey_jupyter.jobs import cancel_job
+
+    try:
+        outcome, _ = await cancel_job(client, job_id)
+    except OdysseyError as exc:
+        return f"Could not cancel {escape(job_id)}: {escape(str(exc))}", exc
+    line = escape(outcome.message)
+    return line.replace(escape(job_id), f"<code>{escape(job_id)}</code>", 1), None
 
 
 async def fetch_thumbnail(client: Odyssey, detail: SimulationJobDetail) -> tuple[bytes, str] | None:

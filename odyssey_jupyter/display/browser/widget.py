@@ -9,7 +9,8 @@ Threading: button handlers run on the kernel's main thread, and only while the
 kernel is idle. They only hand a coroutine to the ``odyssey-loop`` thread and
 return; every widget of the browser is written from that thread alone.
 Rows are a fixed pool of widgets whose values change on each page or refresh,
-so hours of auto-refresh create no new widgets.
+so hours of auto-refresh create no new widgets. A displayed browser also runs a
+clock on that thread that re-tells "Created" once a minute; closing stops it.
 """
 
 from __future__ import annotations
@@ -20,19 +21,30 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine, MutableMapping
-from pathlib import Path
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from odyssey_jupyter.display.browser_cache import LruCache
-from odyssey_jupyter.display.browser_fetch import (
+from odyssey_jupyter.display.browser.cache import details as _details
+from odyssey_jupyter.display.browser.cache import thumbs as _thumbs
+from odyssey_jupyter.display.browser.controls import (
+    TOOLBAR_CSS,
+    BrowserRow,
+    PreviewPanel,
+    SharedStyles,
+    Toolbar,
+)
+from odyssey_jupyter.display.browser.fetch import (
+    cancel_line,
     fetch_thumbnail,
+    history_for,
     local_recordings,
-    prompts_for,
     user_namespace,
 )
-from odyssey_jupyter.display.browser_rows import (
+from odyssey_jupyter.display.browser.preview import preview_players
+from odyssey_jupyter.display.browser.rows import (
+    Known,
     RowData,
     caption_text,
     header_html,
@@ -42,12 +54,15 @@ from odyssey_jupyter.display.browser_rows import (
     short_id,
     text_table,
 )
-from odyssey_jupyter.display.browser_widgets import BrowserRow, SharedStyles
 from odyssey_jupyter.display.live_marker import marked_live
 from odyssey_jupyter.display.markup import escape, printable, python_call
-from odyssey_jupyter.display.player import players_html
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobsList
+from odyssey_jupyter.types import (
+    JobStatus,
+    SimulationJobDetail,
+    SimulationJobInfo,
+    SimulationJobsList,
+)
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
@@ -59,15 +74,8 @@ STATUSES = tuple(status.value for status in JobStatus)
 DETAIL_CONCURRENCY = 6
 FIRST_PAGE_WAIT = 10.0
 """How long a text/HTML repr waits for the first page before showing "loading"."""
-
-_details: LruCache[str, SimulationJobDetail] = LruCache(2000)
-_thumbs: LruCache[str, tuple[bytes, str] | None] = LruCache(1000)
-
-
-def clear_caches() -> None:
-    """Forget cached details and thumbnails of finished jobs (benchmarks, tests)."""
-    _details.clear()
-    _thumbs.clear()
+CLOCK_SECONDS = 60.0
+"""How often a displayed browser re-tells "Created" ("3 min ago") without a refresh."""
 
 
 def _close_tree(widget: widgets.Widget) -> None:
@@ -81,14 +89,19 @@ def _close_tree(widget: widgets.Widget) -> None:
     widget.close()
 
 
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class JobBrowser:
     """A table of the account's simulation jobs, with paging, filters and actions.
 
     ``status`` filters by one status, ``active=True`` keeps active jobs only,
-    ``limit`` (1..100) is the page size. ``auto_refresh`` (default: on where widgets
-    are shown) re-fetches the page every ``refresh_interval`` seconds while a listed
-    job is active. ``namespace`` is where Load puts
-    ``job_<short id>`` (default: the IPython user namespace, when there is one).
+    ``limit`` (1..100) is the page size and ``offset`` the first job shown (0 or more).
+    ``auto_refresh`` (default: on where widgets are shown) re-fetches the page every
+    ``refresh_interval`` seconds while a listed job is active, and keeps "Created"
+    current once a minute while the browser is displayed. ``namespace`` is where Load
+    puts ``job_<short id>`` (default: the IPython user namespace, when there is one).
     Display it in a notebook for the widget; its text and HTML reprs are the same
     table for terminals and nbconvert.
     """
@@ -108,12 +121,12 @@ class JobBrowser:
         limit = 20 if limit is None else int(limit)
         if not 1 <= limit <= 100:
             raise ValueError(f"limit must be between 1 and 100 (the API's page size), not {limit}")
-        if offset < 0:
-            raise ValueError(f"offset must be 0 or more, not {offset}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"offset must be a whole number, 0 or more, not {offset!r}")
         self.status: str | None = str(status).lower() if status else None
         self.active = bool(active)
         self.limit = limit
-        self.offset = int(offset)
+        self.offset = offset
         self.namespace = namespace if namespace is not None else user_namespace()
         if auto_refresh is None:
             from odyssey_jupyter.display.frontend import detect_frontend
@@ -122,26 +135,18 @@ class JobBrowser:
             auto_refresh = detect_frontend() == "widget"
         self.auto_refresh = auto_refresh
         self.refresh_interval = max(0.2, float(refresh_interval))
+        self.clock_seconds = CLOCK_SECONDS
+        self._now: Callable[[], datetime] = _utc_now
+        """Where "Created" reads the time (a test moves it forward)."""
         self.loaded: dict[str, Any] = {}
         self.last_error: BaseException | None = None
         self.list_failed = False
         """True while the last list call failed (auto-refresh keeps retrying, backing off)."""
         self.refresh_count = 0
+        self.clock_ticks = 0
+        """How many times the clock re-told "Created" (tests, benchmarks)."""
         self.total = 0
-        self._rows_data: list[RowData] = []
-        self._generation = 0
-        self._closed = False
-        self._auto_task: asyncio.Task[None] | None = None
-        self._pending: set[concurrent.futures.Future[Any]] = set()
-        self._pending_lock = threading.Lock()
-        self._first_page = threading.Event()
-        self._preview_job: str | None = None
-        self._preview_full = False
-        self._semaphore: asyncio.Semaphore | None = None
-        self._on_close: Callable[[], object] | None = None
-        """Set while shown under a display id: closing freezes the output into a snapshot."""
-        self._on_page: Callable[[], object] | None = None
-        """Called on the loop thread once a page is shown complete (details, thumbnails)."""
+        self._init_state()
         if runtime is None:
             from odyssey_jupyter.runtime import get_runtime
 
@@ -149,6 +154,27 @@ class JobBrowser:
         self._runtime = runtime
         self._build_widgets()
         self.refresh()
+
+    def _init_state(self) -> None:
+        self._rows_data: list[RowData] = []
+        self._active_details: dict[str, SimulationJobDetail] = {}
+        """The last detail of each active job listed (its progress), by id."""
+        self._generation = 0
+        self._closed = False
+        self._auto_task: asyncio.Task[None] | None = None
+        self._clock: concurrent.futures.Future[None] | None = None
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._pending_lock = threading.Lock()
+        self._first_page = threading.Event()
+        self._page_done = threading.Event()
+        """A page has been shown complete once (details, durations, thumbnails)."""
+        self._preview_job: str | None = None
+        self._preview_full = False
+        self._semaphore: asyncio.Semaphore | None = None
+        self._on_close: Callable[[], object] | None = None
+        """Set while shown under a display id: closing freezes the output into a snapshot."""
+        self._on_page: Callable[[], object] | None = None
+        """Called on the loop thread once a page is shown complete (details, thumbnails)."""
 
     # ------------------------------------------------------------------ widgets
 
@@ -158,55 +184,35 @@ class JobBrowser:
         options = [("any status", ""), *((s, s) for s in STATUSES)]
         if self.status and self.status not in STATUSES:
             options.append((self.status, self.status))
-        self._status_select = widgets.Dropdown(
-            options=options,
-            value=self.status or "",
-            description="Status",
-            layout=widgets.Layout(width="210px"),
-        )
-        self._active_toggle = widgets.ToggleButton(
-            value=self.active, description="Active only", tooltip="Show active jobs only"
-        )
-        self._refresh_button = widgets.Button(description="Refresh", icon="refresh")
-        self._previous_button = widgets.Button(description="‹ Previous", disabled=True)
-        self._next_button = widgets.Button(description="Next ›", disabled=True)
-        self._caption = widgets.HTML(value="Loading jobs…")
+        self._toolbar = Toolbar(options, self.status or "", self.active)
+        self._status_select = self._toolbar.status_select
+        self._active_toggle = self._toolbar.active_toggle
+        self._refresh_button = self._toolbar.refresh_button
+        self._previous_button = self._toolbar.previous_button
+        self._next_button = self._toolbar.next_button
+        self._caption = self._toolbar.caption
         self._message = widgets.HTML(value="")
-        self._header = widgets.HTML(value=header_html(), layout=widgets.Layout(margin="0 0 0 56px"))
+        self._header = widgets.HTML(
+            value=TOOLBAR_CSS + header_html(), layout=widgets.Layout(margin="0 0 0 56px")
+        )
         self._table = widgets.VBox()
-        self._preview_title = widgets.HTML(value="")
-        self._full_button = widgets.Button(
-            description="Full video", tooltip="Download and play the full recording"
-        )
-        self._close_preview_button = widgets.Button(description="Close preview")
-        self._preview_output = widgets.Output(_dom_classes=("odyssey-browser-preview-area",))
-        self._preview_panel = widgets.VBox(
-            [
-                widgets.HBox([self._preview_title, self._full_button, self._close_preview_button]),
-                self._preview_output,
-            ],
-            layout=widgets.Layout(display="none"),
-        )
-        toolbar = widgets.HBox(
-            [
-                self._status_select,
-                self._active_toggle,
-                self._refresh_button,
-                self._previous_button,
-                self._next_button,
-                self._caption,
-            ],
-            layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
-        )
+        self._preview = PreviewPanel()
+        self._preview_title = self._preview.title
+        self._full_button = self._preview.full_button
+        self._close_preview_button = self._preview.close_button
+        self._preview_output = self._preview.output
         self.widget = widgets.VBox(
-            [toolbar, self._header, self._table, self._message, self._preview_panel],
+            [self._toolbar.box, self._header, self._table, self._message, self._preview.box],
             _dom_classes=("odyssey-browser",),
         )
-        self._refresh_button.on_click(lambda _b: self._clicked("refresh", None))
-        self._previous_button.on_click(lambda _b: self._clicked("previous", None))
-        self._next_button.on_click(lambda _b: self._clicked("next", None))
-        self._full_button.on_click(lambda _b: self._clicked("full", None))
-        self._close_preview_button.on_click(lambda _b: self._clicked("close_preview", None))
+        for button, action in (
+            (self._refresh_button, "refresh"),
+            (self._previous_button, "previous"),
+            (self._next_button, "next"),
+            (self._full_button, "full"),
+            (self._close_preview_button, "close_preview"),
+        ):
+            button.on_click(lambda _b, action=action: self._clicked(action, None))
         self._status_select.observe(self._on_status_change, names="value")
         self._active_toggle.observe(self._on_active_change, names="value")
         self._syncing_controls = False
@@ -230,8 +236,8 @@ class JobBrowser:
         return self._submit(self._filter(status or "", active))
 
     def preview(self, job_id: str, *, full: bool = False) -> concurrent.futures.Future[None]:
-        """Play a completed job under the table: the short preview, or the full video."""
-        return self._submit(self._preview(job_id, full))
+        """Play a completed job under the table: the short previews, or the full videos."""
+        return self._submit(self._preview_job_of(job_id, full))
 
     def cancel(self, job_id: str) -> concurrent.futures.Future[None]:
         """Cancel a job without the confirmation step (the Cancel button asks first)."""
@@ -264,6 +270,11 @@ class JobBrowser:
         return self._auto_task is not None and not self._auto_task.done()
 
     @property
+    def clock_running(self) -> bool:
+        """True while the once-a-minute clock keeps "Created" current (displayed, open)."""
+        return self._clock is not None and not self._clock.done()
+
+    @property
     def preview_outputs(self) -> tuple[dict[str, Any], ...]:
         """The outputs of the preview area (player HTML), for tests and scripts."""
         return tuple(self._preview_output.outputs)
@@ -282,7 +293,7 @@ class JobBrowser:
             concurrent.futures.wait(pending, timeout=min(0.1, remaining))
 
     def close(self) -> None:
-        """Stop auto-refresh and close every widget of the browser."""
+        """Stop auto-refresh and the clock, and close every widget of the browser."""
         if self._closed:
             return
         if self._on_close is not None:
@@ -292,18 +303,35 @@ class JobBrowser:
         task = self._auto_task
         if task is not None and self._runtime.running:
             self._runtime.loop.call_soon_threadsafe(task.cancel)
+        if self._clock is not None:
+            self._clock.cancel()  # thread-safe: the loop cancels the task itself
         for row in self._rows:
             row.close()  # also the confirm buttons, which are not always in the tree
         _close_tree(self.widget)
 
     # ------------------------------------------------------------------ display
 
-    def _wait_first_page(self) -> None:
-        if not self._first_page.is_set():
-            self._first_page.wait(FIRST_PAGE_WAIT)
+    def _ipython_display_(self) -> None:
+        """``display(browser)`` (or a cell ending in it), like ``%odyssey_jobs``: shown under
+        a display id, so that it is frozen into its snapshot when it is closed, when a
+        newer browser opens and when the kernel exits."""
+        from odyssey_jupyter.display.browser.snapshot import BrowserOutput
 
-    def __repr__(self) -> str:
-        self._wait_first_page()
+        BrowserOutput.of(self).show()
+
+    def _shown(self) -> None:
+        """Main thread: the browser is on screen; keep "Created" current while it is."""
+        if self.auto_refresh and not self._closed and not self.clock_running:
+            self._clock = self._runtime.submit(self._clock_loop())
+
+    def _wait_page(self, complete: bool) -> None:
+        """Wait (bounded) for the first page, or for it complete with its durations."""
+        event = self._page_done if complete else self._first_page
+        if not event.is_set():
+            event.wait(FIRST_PAGE_WAIT)
+
+    def _text(self, complete: bool) -> str:
+        self._wait_page(complete)
         if not self._first_page.is_set():
             return f"Odyssey jobs: loading… ({self._filters_text() or 'all jobs'})"
         table = text_table(self._rows_data, f"Odyssey jobs: {self.caption}")
@@ -311,18 +339,28 @@ class JobBrowser:
             table = f"Could not list jobs: {self.last_error}\n{table}"
         return printable(table)
 
+    def __repr__(self) -> str:
+        return self._text(complete=True)
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
-        self._wait_first_page()
+        self._wait_page(complete=True)
         return html_table(self._rows_data, f"Odyssey jobs: {self.caption}")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """The widget for live frontends, plus the text and HTML tables for everything else."""
+        """The widget for live frontends, plus the text and HTML tables for everything else.
+
+        Where widgets show, the bundle goes out with the first page (details fill in
+        live); elsewhere the tables wait for the durations, which are all there is.
+        """
+        from odyssey_jupyter.display.frontend import detect_frontend
+
+        complete = detect_frontend() != "widget"
         data: dict[str, Any] = dict(self.widget._repr_mimebundle_() or {})
-        data["text/plain"] = repr(self)
-        data["text/html"] = self._repr_html_()
+        data["text/plain"] = self._text(complete)
+        data["text/html"] = html_table(self._rows_data, f"Odyssey jobs: {self.caption}")
         return marked_live(data)
 
     # ------------------------------------------------------------------ threading
@@ -344,6 +382,7 @@ class JobBrowser:
             self.last_error = exc
             log.debug("job browser action failed", exc_info=True)
             self._first_page.set()  # the reprs must not wait for a page that is not coming
+            self._page_done.set()
             if not self._closed:
                 self._say(f"Error: {escape(exc)}", error=True)
 
@@ -355,36 +394,33 @@ class JobBrowser:
         self._submit(self._act(action, row, job_id))
 
     async def _act(self, action: str, row: BrowserRow | None, job_id: str | None) -> None:
-        if action == "refresh":
-            await self._refresh()
-        elif action == "previous":
-            await self._turn(-1)
-        elif action == "next":
-            await self._turn(+1)
-        elif action == "full" and self._preview_job:
-            await self._preview(self._preview_job, True)
-        elif action == "close_preview":
-            self._preview_job = None
-            self._preview_output.outputs = ()
-            self._preview_panel.layout.display = "none"
-        elif row is None or job_id is None or row.job_id != job_id:
-            return  # the row shows another job now: the click is stale
-        elif action == "preview":
-            await self._preview(job_id, False)
+        page_actions: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+            "refresh": self._refresh,
+            "previous": lambda: self._turn(-1),
+            "next": lambda: self._turn(+1),
+            "full": self._full_video,
+            "close_preview": self._close_preview,
+        }
+        if action in page_actions:
+            await page_actions[action]()
+        elif row is not None and job_id is not None and row.job_id == job_id:
+            await self._row_action(action, row, job_id)
+        # else: the row shows another job now, the click is stale
+
+    async def _row_action(self, action: str, row: BrowserRow, job_id: str) -> None:
+        if action == "preview":
+            await self._preview_job_of(job_id, False)
         elif action == "load":
             await self._load(job_id)
-        elif action == "cancel":
-            row.confirming = True
+        elif action in ("cancel", "keep", "confirm"):
+            row.confirming = action == "cancel"
             row.set_actions()
-            self._say(f"Cancel job <code>{escape(job_id)}</code>? It cannot be resumed.")
-        elif action == "keep":
-            row.confirming = False
-            row.set_actions()
-            self._say("")
-        elif action == "confirm":
-            row.confirming = False
-            row.set_actions()
-            await self._cancel(job_id)
+            if action == "cancel":
+                self._say(f"Cancel job <code>{escape(job_id)}</code>? It cannot be resumed.")
+            elif action == "keep":
+                self._say("")
+            else:
+                await self._cancel(job_id)
 
     def _on_status_change(self, change: dict[str, Any]) -> None:
         if not self._syncing_controls and not self._closed:
@@ -440,12 +476,8 @@ class JobBrowser:
         self.offset = new_offset
         await self._refresh()
 
-    async def _refresh(self) -> None:
-        """List the page, show it at once, then fill in details and thumbnails."""
-        if self._closed:
-            return
-        self._generation += 1
-        generation = self._generation
+    async def _list(self, generation: int) -> SimulationJobsList | None:
+        """The page from the API; ``None`` when it failed (said) or a newer one is asked."""
         client = await self._client()
         try:
             page = await client.list_simulations(
@@ -458,9 +490,21 @@ class JobBrowser:
             self.last_error, self.list_failed = exc, True
             self._say(f"Could not list jobs: {escape(str(exc))}", error=True)
             self._first_page.set()
+            self._page_done.set()
             self._schedule_auto()
-            return
+            return None
         if generation != self._generation or self._closed:
+            return None
+        return page
+
+    async def _refresh(self) -> None:
+        """List the page, show it at once, then fill in details and thumbnails."""
+        if self._closed:
+            return
+        self._generation += 1
+        generation = self._generation
+        page = await self._list(generation)
+        if page is None:
             return
         if not page.jobs and page.total > 0 and self.offset > 0:
             # the page emptied under us (jobs filtered out): go to the last page
@@ -468,83 +512,111 @@ class JobBrowser:
             await self._refresh()
             return
         self.refresh_count += 1
-        prompts = prompts_for([job.job_id for job in page.jobs])
-        self._show_page(page, prompts)
+        known = history_for([job.job_id for job in page.jobs])
+        self._show_page(page, known)
         self._first_page.set()
         if self.list_failed:
             self.list_failed = False
             self._say("")
         self._schedule_auto()
-        await self._fill(page, prompts, generation)
-        if self._on_page is not None and generation == self._generation:
-            self._on_page()  # the page is complete: its saved snapshot follows it
+        await self._fill(page, known, generation)
+        if generation == self._generation:
+            self._page_done.set()
+            if self._on_page is not None:
+                self._on_page()  # the page is complete: its saved snapshot follows it
 
-    def _show_page(self, page: SimulationJobsList, prompts: dict[str, str]) -> None:
+    def _known_detail(self, info: SimulationJobInfo) -> SimulationJobDetail | None:
+        """What this process already knows of a listed job, without asking the API."""
+        if info.status.is_active:  # its last progress, while the list still agrees
+            detail = self._active_details.get(info.job_id)
+            return detail if detail is not None and detail.status == info.status else None
+        return _details.get(info.job_id)
+
+    def _show_page(self, page: SimulationJobsList, known: dict[str, Known]) -> None:
         self.total = page.total
+        listed = {info.job_id for info in page.jobs if info.status.is_active}
+        self._active_details = {k: v for k, v in self._active_details.items() if k in listed}
         data = [
-            row_from(info, _details.get(info.job_id), prompts.get(info.job_id))
-            for info in page.jobs
+            row_from(info, self._known_detail(info), known.get(info.job_id)) for info in page.jobs
         ]
         while len(self._rows) < len(data):
             self._rows.append(BrowserRow(self._clicked, self._shared))
         if len(self._table.children) != len(self._rows):
             self._table.children = tuple(row.box for row in self._rows)
+        now = self._now()  # "Created" is told afresh on every refresh
         for row, item in zip(self._rows, data, strict=False):
-            row.show(item, _thumbs.get(item.job_id), info_html(item))
+            row.show(item, _thumbs.get(item.job_id), info_html(item, now))
         for row in self._rows[len(data) :]:
             row.hide()
         self._rows_data = data
-        caption = escape(self.caption)
-        if self._caption.value != caption:
-            self._caption.value = caption
+        self._toolbar.set_caption(caption_text(self.total, self.offset, len(data)))
         self._previous_button.disabled = self.offset <= 0
         self._next_button.disabled = self.offset + self.limit >= self.total
 
-    async def _fill(self, page: SimulationJobsList, prompts: dict[str, str], gen: int) -> None:
-        """Details (duration, status) and thumbnails for rows that need them, a few at a time."""
+    async def _fill(self, page: SimulationJobsList, known: dict[str, Known], gen: int) -> None:
+        """Details (duration, progress, status) and thumbnails for rows that need them.
+
+        A finished job's detail and thumbnail are fetched once for the process; an
+        active job's detail on every refresh (its progress), and no thumbnail yet.
+        """
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(DETAIL_CONCURRENCY)
         semaphore = self._semaphore
-        client = await self._client()
-
-        async def one(index: int, job_id: str, status: JobStatus) -> None:
-            detail = _details.get(job_id)
-            async with semaphore:
-                if self._closed or gen != self._generation:
-                    return
-                if detail is None:
-                    detail = await client.get_simulate_status(job_id)
-                    if detail.is_terminal:
-                        _details.put(job_id, detail)
-                thumb = _thumbs.get(job_id)
-                if job_id not in _thumbs:
-                    thumb = await fetch_thumbnail(client, detail) if detail.streams else None
-                    if detail.is_terminal:
-                        _thumbs.put(job_id, thumb)
-            if self._closed or gen != self._generation:
-                return
-            item = row_from(page.jobs[index], detail, prompts.get(job_id))
-            if index < len(self._rows_data) and self._rows_data[index].job_id == job_id:
-                self._rows_data[index] = item
-            row = self._rows[index]
-            if row.job_id == job_id:
-                row.show(item, thumb, info_html(item))
-
-        # Active jobs need no detail yet: the list row has their status, and their
-        # duration and thumbnail only exist once they finish.
         wanted = [
-            (i, job.job_id, job.status)
-            for i, job in enumerate(page.jobs)
-            if job.status.is_terminal and (job.job_id not in _details or job.job_id not in _thumbs)
+            (index, info)
+            for index, info in enumerate(page.jobs)
+            if info.status.is_active or info.job_id not in _details or info.job_id not in _thumbs
         ]
         results = await asyncio.gather(
-            *(one(i, job_id, status) for i, job_id, status in wanted), return_exceptions=True
+            *(
+                self._fill_one(semaphore, index, info, known.get(info.job_id), gen)
+                for index, info in wanted
+            ),
+            return_exceptions=True,
         )
         for result in results:
             if isinstance(result, Exception):
                 log.debug("could not fill a job browser row: %r", result)
 
-    # ------------------------------------------------------------------ auto refresh
+    async def _fill_one(
+        self,
+        semaphore: asyncio.Semaphore,
+        index: int,
+        info: SimulationJobInfo,
+        known: Known | None,
+        gen: int,
+    ) -> None:
+        job_id = info.job_id
+        async with semaphore:
+            if self._closed or gen != self._generation:
+                return
+            detail = None if info.status.is_active else _details.get(job_id)
+            if detail is None:
+                detail = await (await self._client()).get_simulate_status(job_id)
+            if detail.is_terminal:
+                _details.put(job_id, detail)
+            else:
+                self._active_details[job_id] = detail
+            thumb = await self._thumbnail(detail)
+        if self._closed or gen != self._generation:
+            return
+        item = row_from(info, detail, known)
+        if index < len(self._rows_data) and self._rows_data[index].job_id == job_id:
+            self._rows_data[index] = item
+        row = self._rows[index]
+        if row.job_id == job_id:
+            row.show(item, thumb, info_html(item, self._now()))
+
+    async def _thumbnail(self, detail: SimulationJobDetail) -> tuple[bytes, str] | None:
+        """A finished job's table thumbnail, fetched once; an active job has none yet."""
+        if detail.job_id in _thumbs or not detail.is_terminal:
+            return _thumbs.get(detail.job_id)
+        client = await self._client()
+        thumb = await fetch_thumbnail(client, detail) if detail.streams else None
+        _thumbs.put(detail.job_id, thumb)
+        return thumb
+
+    # ------------------------------------------------------------------ timers
 
     def _wants_auto(self) -> bool:
         return (
@@ -578,6 +650,18 @@ class JobBrowser:
             if self._auto_task is asyncio.current_task():
                 self._auto_task = None
 
+    async def _clock_loop(self) -> None:
+        """While displayed and open: "3 min ago" becomes "4 min ago" with no API call."""
+        while not self._closed:
+            await asyncio.sleep(self.clock_seconds)
+            if self._closed:
+                return
+            now = self._now()
+            for row, item in zip(self._rows, self._rows_data, strict=False):
+                if row.job_id == item.job_id:
+                    row.set_info(info_html(item, now))
+            self.clock_ticks += 1
+
     # ------------------------------------------------------------------ actions
 
     async def _detail(self, job_id: str, *, fresh: bool = False) -> SimulationJobDetail:
@@ -591,15 +675,10 @@ class JobBrowser:
     async def _cancel(self, job_id: str) -> None:
         client = await self._client()
         self._say(f"Cancelling <code>{escape(job_id)}</code>…")
-        try:
-            await client.cancel_simulation(job_id)
-        except OdysseyError as exc:
-            self.last_error = exc
-            reason = escape(str(exc))
-            self._say(f"Could not cancel {escape(job_id)}: {reason}", error=True)
-            await self._refresh()
-            return
-        self._say(f"Cancelled <code>{escape(job_id)}</code>.")
+        line, failed = await cancel_line(client, job_id)
+        if failed is not None:
+            self.last_error = failed
+        self._say(line, error=failed is not None)
         await self._refresh()
 
     async def _load(self, job_id: str) -> None:
@@ -618,48 +697,39 @@ class JobBrowser:
             f"<code>{escape(name)}</code> {where}; the same in code: <code>{escape(code)}</code>"
         )
 
-    async def _preview(self, job_id: str, full: bool) -> None:
-        """Fetch (only missing files, fresh URLs by stream id) and play under the table."""
+    async def _full_video(self) -> None:
+        if self._preview_job:
+            await self._preview_job_of(self._preview_job, True)
+
+    async def _close_preview(self) -> None:
+        self._preview_job = None
+        self._preview.clear()
+
+    async def _preview_job_of(self, job_id: str, full: bool) -> None:
+        """Fetch (only missing files, fresh URLs by stream id) and play every stream."""
         self._preview_job, self._preview_full = job_id, full
         what = "full video" if full else "preview"
-        with self._preview_panel.hold_sync():
-            self._preview_title.value = (
-                f"<b>Fetching the {what} of <code>{escape(job_id)}</code>…</b>"
-            )
-            self._full_button.layout.display = "none"
-            self._preview_panel.layout.display = "flex"
+        self._preview.fetching(f"<b>Fetching the {what} of <code>{escape(job_id)}</code>…</b>")
         detail = await self._detail(job_id)
         if str(detail.status) != "completed":
             detail = await self._detail(job_id, fresh=True)
         if str(detail.status) != "completed" or not detail.streams:
-            self._preview_title.value = (
+            self._preview.clear(
                 f"<b>Job <code>{escape(job_id)}</code> has no recording "
                 f"({escape(str(detail.status))}).</b>"
             )
-            self._preview_output.outputs = ()
             return
-        client = await self._client()
-        recs = await local_recordings(client, detail, full)
+        recs = await local_recordings(await self._client(), detail, full)
         if self._preview_job != job_id or self._preview_full != full:
             return  # another preview was asked for meanwhile
         if not recs:
-            self._preview_title.value = (
+            self._preview.title.value = (
                 f"<b>No recording files could be fetched for <code>{escape(job_id)}</code>.</b>"
             )
             return
-        preview_shown = not full and any(
-            r.preview_path is not None and Path(r.preview_path).is_file() for r in recs
-        )
-        body = players_html(recs, prefer_preview=preview_shown)
-        text = "\n".join(str(r.preview_path if preview_shown else r.video_path) for r in recs)
-        with self._preview_panel.hold_sync():
-            label = "Preview" if preview_shown else "Recording"
-            self._preview_title.value = f"<b>{label} of <code>{escape(job_id)}</code></b>"
-            self._full_button.layout.display = "inline-flex" if preview_shown else "none"
-            self._preview_output.outputs = (
-                {
-                    "output_type": "display_data",
-                    "data": {"text/html": body, "text/plain": text},
-                    "metadata": {},
-                },
-            )
+        body, text, previews = preview_players(recs, full=full)
+        label = ("Preview" if previews else "Recording") + ("s" if len(recs) > 1 else "")
+        title = f"<b>{label} of <code>{escape(job_id)}</code></b>"
+        if len(recs) > 1:
+            title += f" · {len(recs)} streams"
+        self._preview.show(title, body, text, can_go_full=previews)

@@ -21,23 +21,23 @@ import base64
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from odyssey_jupyter.display import browser as browser_module
-from odyssey_jupyter.display.browser_rows import COLUMNS, _cells_html, text_table
+from odyssey_jupyter.display.browser.cache import thumbs
+from odyssey_jupyter.display.browser.rows import COLUMNS, _cells_html, text_table
 from odyssey_jupyter.display.final import MimeBundle
 from odyssey_jupyter.display.final_output import publish
 from odyssey_jupyter.display.markup import escape, safe_url
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.display.browser import JobBrowser
+    from odyssey_jupyter.display.browser.widget import JobBrowser
 
 _live: list[BrowserOutput] = []
 _lock = threading.Lock()
 
 
 def _thumb_html(job_id: str) -> str:
-    thumb = browser_module._thumbs.get(job_id)
+    thumb = thumbs.get(job_id)
     if not thumb:
         return ""
     data, fmt = thumb
@@ -92,35 +92,68 @@ def folded_copy(browser: JobBrowser) -> MimeBundle:
 
 
 class BrowserOutput:
-    """A displayed job browser: live under a display id until it is frozen."""
+    """A displayed job browser: live under display ids until it is frozen.
+
+    One per browser: displaying the same browser again adds a view (a second display
+    id) rather than freezing the first, and the freeze replaces every view.
+    """
 
     def __init__(self, browser: JobBrowser) -> None:
         self.browser = browser
-        self.display_id = f"odyssey-jobs-{uuid.uuid4().hex}"
-        self.copy_id = f"{self.display_id}-saved"
+        self.display_ids: list[str] = []
         self.frozen = False
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, browser: JobBrowser) -> BrowserOutput:
+        """The live output of ``browser``, or a new one."""
+        for output in live_browsers():
+            if output.browser is browser:
+                return output
+        return cls(browser)
+
+    @property
+    def display_id(self) -> str | None:
+        """The first view's display id (``None`` before :meth:`show`)."""
+        return self.display_ids[0] if self.display_ids else None
+
     def show(self) -> BrowserOutput:
-        """Freeze the browsers shown before (their cells keep a snapshot), then show this one."""
+        """Freeze the browsers shown before (their cells keep a snapshot), then show this one.
+
+        A browser already closed shows its snapshot: there is nothing live to show.
+        """
+        from odyssey_jupyter import at_exit
+        from odyssey_jupyter.display.frontend import detect_frontend
+
+        if self.frozen or self.browser._closed:
+            publish(snapshot_bundle(self.browser), f"odyssey-jobs-{uuid.uuid4().hex}", update=False)
+            return self
         for older in live_browsers():
-            older.freeze()
-        data: dict[str, Any] = self.browser._repr_mimebundle_()
-        publish(data, self.display_id, update=False)
-        publish(folded_copy(self.browser), self.copy_id, update=False)
+            if older is not self:
+                older.freeze()
+        display_id = f"odyssey-jobs-{uuid.uuid4().hex}"
+        publish(self.browser._repr_mimebundle_(), display_id, update=False)
+        if detect_frontend() == "widget":  # a text frontend has nothing to reopen
+            publish(folded_copy(self.browser), f"{display_id}-saved", update=False)
         with _lock:
-            _live.append(self)
+            self.display_ids.append(display_id)
+            if self not in _live:
+                _live.append(self)
         self.browser._on_close = self.freeze
         self.browser._on_page = self._page_shown
+        self.browser._shown()
+        at_exit.on_exit(_freeze_at_exit)  # also without %load_ext: a browser from code
         return self
 
     def _page_shown(self) -> None:
-        """Loop thread: a page is complete; the folded copy follows it."""
+        """Loop thread: a page is complete; the folded copies follow it."""
         if not self.frozen:
-            publish(folded_copy(self.browser), self.copy_id, update=True)
+            copy = folded_copy(self.browser)
+            for display_id in list(self.display_ids):
+                publish(copy, f"{display_id}-saved", update=True)
 
     def freeze(self) -> bool:
-        """Replace the live browser by its snapshot and close its widgets (once)."""
+        """Replace every view of the live browser by its snapshot and close it (once)."""
         with self._lock:
             if self.frozen:
                 return False
@@ -129,13 +162,19 @@ class BrowserOutput:
             if self in _live:
                 _live.remove(self)
         try:
-            publish(snapshot_bundle(self.browser), self.display_id, update=True)
-            publish({"text/plain": ""}, self.copy_id, update=True)
+            bundle = snapshot_bundle(self.browser)
+            for display_id in list(self.display_ids):
+                publish(bundle, display_id, update=True)
+                publish({"text/plain": ""}, f"{display_id}-saved", update=True)
         finally:
             self.browser._on_page = None
             self.browser._on_close = None
             self.browser.close()
         return True
+
+
+def _freeze_at_exit() -> None:
+    freeze_all()
 
 
 def live_browsers() -> list[BrowserOutput]:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.types import SimulationJobDetail
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -52,6 +55,18 @@ class LruCache(Generic[K, V]):
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
+
+
+details: LruCache[str, SimulationJobDetail] = LruCache(2000)
+"""Finished jobs' details by job id (a terminal job never changes)."""
+thumbs: LruCache[str, tuple[bytes, str] | None] = LruCache(1000)
+"""Finished jobs' table thumbnails (bytes, format); ``None``: the job has none."""
+
+
+def clear_caches() -> None:
+    """Forget cached details and thumbnails of finished jobs (benchmarks, tests)."""
+    details.clear()
+    thumbs.clear()
 
 
 def shrink_thumbnail(data: bytes) -> tuple[bytes, str] | None:

@@ -1,19 +1,28 @@
-"""One reusable row of the job browser's table, and the layouts all rows share.
+"""The job browser's widgets: the toolbar, one reusable table row, the preview panel.
 
 Rows are created once per page slot and re-filled on every page turn or
 refresh, so auto-refreshing for hours creates no new widget models. Layouts and
 styles are shared models, so a row costs ten widgets rather than twenty.
-Every method except the constructor runs on the ``odyssey-loop`` thread only.
+Every method except the constructors runs on the ``odyssey-loop`` thread only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from odyssey_jupyter.display.browser_rows import RowData
+from odyssey_jupyter.display.browser.rows import RowData
+from odyssey_jupyter.display.markup import escape
+
+TOOLBAR_CSS = (
+    "<style>.odyssey-browser-caption .widget-html-content,"
+    ".odyssey-browser-caption .jupyter-widget-html-content"
+    "{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}</style>"
+)
+"""Keeps the caption on the toolbar's line: it shortens with an ellipsis instead of
+wrapping (an ``HTML`` widget's style has no ``white-space``)."""
 
 # 1x1 transparent GIF: an empty Image value renders as a broken-image icon in browsers.
 _BLANK = (
@@ -35,7 +44,9 @@ class SharedStyles:
             flex="0 0 48px",
         )
         # the text cells may shrink (they ellipsize); the buttons never do
-        self.info = widgets.Layout(flex="1 1 auto", min_width="0", margin="0 0 0 8px")
+        self.info = widgets.Layout(
+            flex="1 1 auto", min_width="0", margin="0 0 0 8px", overflow="hidden"
+        )
         self.button = widgets.Layout(width="auto", margin="0 2px", flex="0 0 auto")
         self.actions = widgets.Layout(align_items="center", flex="0 0 auto")
         self.button_style = widgets.ButtonStyle()
@@ -97,6 +108,11 @@ class BrowserRow:
             if self.box.layout.display != "flex":
                 self.box.layout.display = "flex"
 
+    def set_info(self, html_text: str) -> None:
+        """New text cells for the same job (the clock re-telling "Created")."""
+        if self.info.value != html_text:
+            self.info.value = html_text
+
     def set_thumb(self, thumb: tuple[bytes, str] | None) -> None:
         value, fmt = thumb if thumb is not None else (_BLANK, "gif")
         if self.thumb.value != value:
@@ -140,3 +156,95 @@ class BrowserRow:
             self.actions.layout,
         ):
             widget.close()
+
+
+def _compact(description: str, **kwargs: object) -> widgets.Button:
+    """A button as wide as its label (ipywidgets' default is a fixed 148 px)."""
+    return widgets.Button(
+        description=description, layout=widgets.Layout(width="auto", flex="0 0 auto"), **kwargs
+    )
+
+
+class Toolbar:
+    """Status filter, "Active only", Refresh, paging and the caption, on one line."""
+
+    def __init__(self, options: Sequence[tuple[str, str]], status: str, active: bool) -> None:
+        self.status_select = widgets.Dropdown(
+            options=list(options),
+            value=status,
+            description="Status",
+            layout=widgets.Layout(width="210px", flex="0 0 auto"),
+        )
+        self.active_toggle = widgets.ToggleButton(
+            value=active,
+            description="Active only",
+            tooltip="Show active jobs only",
+            layout=widgets.Layout(width="auto", flex="0 0 auto"),
+        )
+        self.refresh_button = _compact("Refresh", icon="refresh")
+        self.previous_button = _compact("‹ Previous", disabled=True)
+        self.next_button = _compact("Next ›", disabled=True)
+        # the caption takes what is left and shortens (never wraps below the buttons)
+        self.caption = widgets.HTML(
+            value="Loading jobs…",
+            layout=widgets.Layout(flex="1 1 auto", min_width="0", overflow="hidden"),
+            _dom_classes=("odyssey-browser-caption",),
+        )
+        self.box = widgets.HBox(
+            [
+                self.status_select,
+                self.active_toggle,
+                self.refresh_button,
+                self.previous_button,
+                self.next_button,
+                self.caption,
+            ],
+            layout=widgets.Layout(align_items="center", flex_flow="row nowrap"),
+            _dom_classes=("odyssey-browser-toolbar",),
+        )
+
+    def set_caption(self, text: str) -> None:
+        """ "Showing 21-40 of 143": the filters in force show in the controls beside it."""
+        if self.caption.value != escape(text):
+            self.caption.value = escape(text)
+
+
+class PreviewPanel:
+    """Under the table: the title, "Full video", "Close preview" and the players."""
+
+    def __init__(self) -> None:
+        self.title = widgets.HTML(value="")
+        self.full_button = _compact("Full video", tooltip="Download and play the full recording")
+        self.close_button = _compact("Close preview")
+        self.output = widgets.Output(_dom_classes=("odyssey-browser-preview-area",))
+        self.box = widgets.VBox(
+            [widgets.HBox([self.title, self.full_button, self.close_button]), self.output],
+            layout=widgets.Layout(display="none"),
+        )
+
+    def fetching(self, what_html: str) -> None:
+        with self.box.hold_sync():
+            self.title.value = what_html
+            self.full_button.layout.display = "none"
+            self.box.layout.display = "flex"
+
+    def show(self, title_html: str, body_html: str, text: str, *, can_go_full: bool) -> None:
+        with self.box.hold_sync():
+            self.title.value = title_html
+            self.full_button.layout.display = "inline-flex" if can_go_full else "none"
+            self.output.outputs = (
+                {
+                    "output_type": "display_data",
+                    "data": {"text/html": body_html, "text/plain": text},
+                    "metadata": {},
+                },
+            )
+
+    def clear(self, title_html: str | None = None) -> None:
+        """Empty the players; with a title, keep the panel open to say why."""
+        if title_html is None:
+            self.output.outputs = ()
+            self.box.layout.display = "none"
+            return
+        self.title.value = title_html
+        self.output.outputs = ()

@@ -6,6 +6,7 @@ fallback (nbconvert) and the widget rows all read one ``RowData`` and agree.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,11 +23,21 @@ PROMPT_CHARS = 80
 # Column widths (px) shared by the widget header, the widget rows and the HTML table.
 COLUMNS: tuple[tuple[str, int], ...] = (
     ("Job", 120),
-    ("Status", 100),
+    ("Status", 150),
     ("Created", 100),
-    ("Duration", 80),
+    ("Duration", 120),
     ("First prompt", 260),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the local submission history knows of a job (nothing for jobs from elsewhere)."""
+
+    prompt: str | None = None
+    stream_count: int | None = None
+    expected_seconds: float | None = None
+    """Seconds of video the script asks for: every stream, end to end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,10 @@ class RowData:
     """From the local submission history; ``None`` for jobs submitted elsewhere."""
     stream_count: int | None = None
     error_message: str | None = None
+    progress: float | None = None
+    """0..1 while the job renders, when the server reports it."""
+    expected_seconds: float | None = None
+    """The length the script asks for (from the history), shown while the job is active."""
 
     @property
     def is_active(self) -> bool:
@@ -55,27 +70,30 @@ class RowData:
 def row_from(
     info: SimulationJobInfo | SimulationJobDetail,
     detail: SimulationJobDetail | None = None,
-    prompt: str | None = None,
+    known: Known | None = None,
 ) -> RowData:
-    """Merge a list row, the job detail (if fetched) and the history's prompt."""
+    """Merge a list row, the job detail (if fetched) and what the history knows."""
+    known = known or Known()
     duration: float | None = None
-    streams: int | None = None
-    status = info.status
-    error = info.error_message
+    streams = known.stream_count
+    status, error, progress = info.status, info.error_message, None
     if detail is not None:
-        known = [s.duration_seconds for s in detail.streams if s.duration_seconds is not None]
-        duration = sum(known) if known else None
-        streams = len(detail.streams)
+        lengths = [s.duration_seconds for s in detail.streams if s.duration_seconds is not None]
+        duration = sum(lengths) if lengths else None
+        streams = len(detail.streams) or streams
         if detail.status.is_terminal or status.is_active:
             status, error = detail.status, detail.error_message or error
+        progress = detail.progress if status.is_active else None
     return RowData(
         job_id=info.job_id,
         status=status,
         created_at=info.created_at,
         duration_seconds=duration,
-        first_prompt=prompt,
+        first_prompt=known.prompt,
         stream_count=streams,
         error_message=error,
+        progress=progress,
+        expected_seconds=known.expected_seconds,
     )
 
 
@@ -112,17 +130,55 @@ def badge_html(status: JobStatus | str) -> str:
     )
 
 
+def progress_text(row: RowData) -> str:
+    """ "42%" while an active job reports its progress, else nothing."""
+    if not row.is_active or row.progress is None or not math.isfinite(row.progress):
+        return ""
+    return f"{min(max(row.progress, 0.0), 1.0):.0%}"
+
+
+def duration_text(row: RowData) -> str:
+    """The recorded length; for an active job, the length its script asks for."""
+    if row.is_active and row.duration_seconds is None:
+        if row.expected_seconds is None:
+            return DASH
+        return f"{format_duration(row.expected_seconds)} expected"
+    return format_duration(row.duration_seconds)
+
+
+def streams_text(row: RowData) -> str:
+    """ "3 streams" for a batch (or a script of several streams); nothing for one."""
+    count = row.stream_count
+    return f"{count} streams" if count is not None and count > 1 else ""
+
+
+def prompt_text(row: RowData, limit: int = PROMPT_CHARS) -> str:
+    """The first prompt on one line, after the stream count of a batch."""
+    prompt = clip(row.first_prompt, limit) if row.first_prompt else ""
+    return " · ".join(filter(None, (streams_text(row), prompt))) or DASH
+
+
 def _cells_html(row: RowData, now: datetime | None) -> list[str]:
     created = relative_time(row.created_at, now)
-    prompt = clip(row.first_prompt)
     title = escape(row.first_prompt or "")
     error = f' title="{escape(row.error_message)}"' if row.error_message else ""
+    progress = progress_text(row)
+    status = badge_html(row.status) + (
+        f' <span class="odyssey-progress">{escape(progress)}</span>' if progress else ""
+    )
+    streams = streams_text(row)
+    prompt = escape(prompt_text(row))
+    if streams:  # the count in its own span, so a narrow column still shows it first
+        rest = prompt[len(escape(streams)) :]
+        prompt = f'<span class="odyssey-streams">{escape(streams)}</span>{rest}'
+    expected = ' title="the length its script asks for"' if row.is_active else ""
     return [
         f'<code title="{escape(row.job_id)}">{escape(short_id(row.job_id))}</code>',
-        f"<span{error}>{badge_html(row.status)}</span>",
-        f'<span title="{escape(full_time(row.created_at))}">{escape(created)}</span>',
-        escape(format_duration(row.duration_seconds)),
-        f'<span title="{title}">{escape(prompt)}</span>',
+        f"<span{error}>{status}</span>",
+        f'<span class="odyssey-created" title="{escape(full_time(row.created_at))}">'
+        f"{escape(created)}</span>",
+        f'<span class="odyssey-duration"{expected}>{escape(duration_text(row))}</span>',
+        f'<span title="{title}">{prompt}</span>',
     ]
 
 
@@ -172,10 +228,10 @@ def text_table(rows: Sequence[RowData], caption: str, now: datetime | None = Non
     lines = [
         (
             row.job_id,
-            str(row.status),
+            " ".join(filter(None, (str(row.status), progress_text(row)))),
             relative_time(row.created_at, now),
-            format_duration(row.duration_seconds),
-            clip(row.first_prompt, 60),
+            duration_text(row),
+            prompt_text(row, 60),
         )
         for row in rows
     ]
