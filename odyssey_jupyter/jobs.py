@@ -77,6 +77,7 @@ class Job:
         runtime: Runtime | None = None,
         phase: str = "submitting",
         warnings: Sequence[ScriptWarning] = (),
+        warnings_shown: bool = False,
         locate: Locate | None = None,
     ) -> None:
         self.job_id: str | None = job_id
@@ -96,6 +97,8 @@ class Job:
         """Followed in bulk (a sweep's job): the watcher never polls faster for it."""
         self.warnings: tuple[ScriptWarning, ...] = tuple(warnings)
         """Advice on the script (``script.script_warnings``); the job was sent all the same."""
+        self.warnings_shown: bool = warnings_shown
+        """The cell shows the warnings already (the magic's block): its widget does not."""
         self._locate = locate
         self._runtime = runtime
         self._listeners: list[Listener] = []
@@ -635,11 +638,13 @@ def submit_validated(
     bypass_prompt_expansion: bool | None = None,
     download: bool = True,
     warnings: Sequence[ScriptWarning] = (),
+    warnings_shown: bool = False,
     locate: Locate | None = None,
 ) -> Job:
     """``simulate`` for scripts already validated (the magic's cell): the Job, at once.
 
-    ``warnings`` become ``job.warnings``; ``locate`` names the cell line of a bad image
+    ``warnings`` become ``job.warnings`` (``warnings_shown``: the caller displayed
+    them, so the job's own display leaves them out); ``locate`` names the cell line of a bad image
     found while the loop converts it, so the widget and the raised error say the same.
     """
     request: dict[str, Any] = {"portrait": bool(portrait)}
@@ -658,6 +663,7 @@ def submit_validated(
         download=download,
         runtime=runtime,
         warnings=warnings,
+        warnings_shown=warnings_shown,
         locate=locate,
     )
     job._submit_future = runtime.submit(job._submit(request))

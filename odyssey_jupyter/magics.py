@@ -137,6 +137,7 @@ class OdysseyMagics(Magics):  # type: ignore[misc]
             portrait=args.portrait,
             download=args.download,
             warnings=advice,
+            warnings_shown=bool(advice),
             locate=parsed.locate,
         )
         if args.output:

@@ -70,6 +70,10 @@ def test_submitting_shows_the_warnings_once_and_keeps_them_on_the_job(
     assert str(job.status) == "completed"  # a warning never stops the job
     assert isinstance(job.warnings, tuple)
     assert [(w.line, w.previous_line) for w in job.warnings] == [(3, 2), (4, 3)]
+    # the cell showed them above the job's output: its status display does not repeat them
+    from odyssey_jupyter.display.status import snapshot
+
+    assert job.warnings_shown and snapshot(job).warnings == ()
 
 
 def test_the_setting_turns_the_warnings_off(
@@ -103,6 +107,13 @@ def test_simulate_puts_the_warnings_on_the_job(
     )
     (warning,) = job.warnings
     assert str(warning).startswith("entry 1: the interact comes 2.5 s after the prompt on entry 0")
+    # nothing displayed them: the job's own status display (widget, text line) does
+    from odyssey_jupyter.display.status import snapshot
+    from odyssey_jupyter.display.status_html import panel_html
+
+    view = snapshot(job)
+    assert not job.warnings_shown and view.warnings == (str(warning),)
+    assert "the interact comes 2.5 s" in panel_html(view)
     job.wait(60)
 
 

@@ -263,7 +263,13 @@ def _errors(look: _Look) -> list[str]:
 
 
 def _warning_lines(job: JobLike) -> tuple[str, ...]:
-    """The script's warnings as display lines (``Job.warnings`` when the job has them)."""
+    """The script's warnings as display lines (``Job.warnings``), unless the cell shows them.
+
+    The magic displays them once above the job's output; a job made in code
+    (``simulate()``) has its warnings in its own display.
+    """
+    if getattr(job, "warnings_shown", False):
+        return ()
     return tuple(str(warning) for warning in getattr(job, "warnings", None) or ())
 
 
