@@ -288,12 +288,10 @@ def test_offset_is_checked() -> None:
 @pytest.fixture
 def terminal(jobs: Jobs, use_engine: Callable[[str, str], None]) -> Iterator[Any]:
     """IPython's in-process test shell (a terminal: text displays) with the extension."""
-    from IPython import get_ipython
-    from IPython.testing.globalipapp import start_ipython
+    from test_completion import global_shell
 
     use_engine(jobs.engine.url, jobs.engine.api_key)
-    ip = start_ipython() or get_ipython()
-    assert ip is not None
+    ip = global_shell()  # the one test shell, whichever module started it
     ip.config.OdysseyJupyter.nest_asyncio = False
     ip.run_line_magic("load_ext", "odyssey_jupyter")
     get_runtime().configure(api_key=jobs.engine.api_key, api_url=jobs.engine.url)
