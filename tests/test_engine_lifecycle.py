@@ -73,11 +73,14 @@ def test_transitions_and_cancel_in_every_state(start_engine: StartEngine) -> Non
     assert done["dispatched_at"] < done["started_at"] < done["completed_at"]
     assert done["retry_count"] == 0 and done["progress"] == 1.0
 
-    # cancel while dispatched (the worker is still preparing its session)
-    detail, _ = poll_until(api, behind, lambda d: d["status"] != "pending")
+    # cancel while dispatched (its session is still starting up; the job queued behind the
+    # first one started up while the first rendered, so a new job is cancelled instead)
+    assert wait_terminal(api, behind)["status"] == "completed"
+    starting = submit(1000, "starting")
+    detail, _ = poll_until(api, starting, lambda d: d["status"] != "pending")
     assert detail["status"] == "dispatched"
-    assert api.delete(f"/simulation-jobs/{behind}").json()["status"] == "cancelled"
-    assert api.get(f"/simulation-jobs/{behind}").json()["started_at"] is None
+    assert api.delete(f"/simulation-jobs/{starting}").json()["status"] == "cancelled"
+    assert api.get(f"/simulation-jobs/{starting}").json()["started_at"] is None
 
     # cancel while processing: rendering stops and the partial files go
     long_job = submit(20_000, "long")

@@ -188,6 +188,9 @@ def test_orphaned_streams_are_requeued_then_failed(start_engine: StartEngine) ->
     api = client_for(engine)
     busy = submit(api, "keeps the worker busy", 30_000).json()["job_id"]
     poll_until(api, busy, lambda d: d["status"] == "processing")
+    # the next job's session starts up beside the rendering, then waits for the worker
+    next_up = submit(api, "starts up meanwhile", 30_000).json()["job_id"]
+    poll_until(api, next_up, lambda d: d["status"] == "dispatched")
     orphan = submit(api, "lost by the engine").json()["job_id"]
     (stream,) = stream_ids(engine, orphan)
 
@@ -214,6 +217,7 @@ def test_orphaned_streams_are_requeued_then_failed(start_engine: StartEngine) ->
     assert "the renderer failed" in detail["error_message"]
 
     assert api.delete(f"/simulation-jobs/{busy}").status_code == 200
+    assert api.delete(f"/simulation-jobs/{next_up}").status_code == 200
     assert wait_terminal(api, submit(api, "after").json()["job_id"])["status"] == "completed"
     api.close()
 
@@ -228,6 +232,9 @@ def test_corrupt_script_rows_fail_their_job_and_the_queue_moves_on(
     api = client_for(engine)
     busy = submit(api, "keeps the worker busy", 30_000).json()["job_id"]
     poll_until(api, busy, lambda d: d["status"] == "processing")
+    # the next job's session starts up beside the rendering, then waits for the worker
+    next_up = submit(api, "starts up meanwhile", 1_000).json()["job_id"]
+    poll_until(api, next_up, lambda d: d["status"] == "dispatched")
     damage = {
         "not UTF-8": b"\xff\xfe\x00garbage",
         "not JSON": b"[{this is not json",

@@ -167,6 +167,7 @@ def test_submission_error_is_reraised_by_wait(
 @pytest.mark.slow
 def test_timeout_interrupt_and_cancel_on_a_realtime_engine(slow_rt: Runtime) -> None:
     job = simulate(script(4.0))
+    wait_until(lambda: job.job_id is not None)  # submitted (slow on a busy machine)
     active = job.wait(0.3)  # no raise: the current detail of a job still running
     assert active.status.is_active
     with pytest.raises(JobTimeoutError) as caught:

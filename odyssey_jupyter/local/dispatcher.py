@@ -7,6 +7,11 @@ over all workers. Job state follows its streams:
 pending -> dispatched (first stream handed out) -> processing (a worker started)
 -> completed | failed (all streams finished) | cancelled (by the user).
 
+In realtime pace a dispatched stream first waits out a session start-up, as a
+hosted worker prepares its session. Start-ups run here, beside the rendering, for
+up to one stream per worker: a worker that finishes takes a stream whose start-up
+is already over, so the start-up costs a sweep no render time.
+
 Storage may fail at any write (a full disk). A worker's slot is freed only once
 its stream's outcome is written; a failed write is tried again by the periodic
 reconciler, which also puts back in the queue any stream the store thinks is
@@ -44,6 +49,9 @@ _QUEUED = ACTIVE_STATUSES - {JobStatus.PROCESSING.value}
 
 MAX_TRIES = 3
 DEFAULT_RENDER_RATE = 0.15  # seconds of rendering per second of video, before any is measured
+SESSION_STARTUP_SECONDS = 1.0
+"""In realtime pace, how long a stream stays ``dispatched`` before a worker may take it
+(long enough to watch it, or cancel it, before it renders)."""
 RECONCILE_SECONDS = 1.0
 """How often unwritten outcomes are written again and orphaned streams put back in the queue."""
 OUTCOME_WRITE_TRIES = 5
@@ -83,6 +91,10 @@ class Dispatcher:
     _stopping: bool = False
     _reader: threading.Thread | None = None
     _storage_failing: bool = False
+    _starting: dict[str, tuple[str, asyncio.TimerHandle]] = field(default_factory=dict)
+    """Streams in their session start-up: stream id -> (job id, the timer that ends it)."""
+    _started: dict[str, tuple[str, RenderSpec]] = field(default_factory=dict)
+    """Streams whose start-up is over, oldest first: stream id -> (job id, what to render)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -132,6 +144,10 @@ class Dispatcher:
         self._stopping = True
         for task in self._tasks:
             task.cancel()
+        for _, timer in self._starting.values():
+            timer.cancel()
+        self._starting.clear()
+        self._started.clear()
         for slot in self._slots:
             slot.cancel.set()
             slot.tasks.put(None)
@@ -158,7 +174,15 @@ class Dispatcher:
     # ------------------------------------------------------------------ dispatch
 
     def _in_flight(self) -> set[str]:
-        return {s.stream_id for s in self._slots if s.stream_id is not None}
+        """Streams this dispatcher holds: on a worker, or in (or past) their start-up."""
+        held = {s.stream_id for s in self._slots if s.stream_id is not None}
+        return held | set(self._starting) | set(self._started)
+
+    def _jobs_held(self) -> set[str]:
+        held = {s.job_id for s in self._slots if s.job_id is not None}
+        held.update(job_id for job_id, _ in self._starting.values())
+        held.update(job_id for job_id, _ in self._started.values())
+        return held
 
     async def _dispatch_loop(self) -> None:
         assert self._wake is not None
@@ -174,12 +198,18 @@ class Dispatcher:
 
     def _dispatch(self) -> None:
         idle = [s for s in self._slots if s.ready and s.stream_id is None]
-        if not idle:
+        while idle and self._started:
+            stream_id = next(iter(self._started))
+            job_id, spec = self._started.pop(stream_id)
+            self._hand_over(idle.pop(0), job_id, spec)
+        room = len(idle) if not self.realtime else self.workers - len(self._starting)
+        room -= len(self._started)
+        if room <= 0:
             return
         busy = self._in_flight()
         broken: set[str] = set()
         for row in self.store.queued_streams():
-            if not idle:
+            if room <= 0:
                 break
             if row["stream_id"] in busy or row["job_id"] in broken:
                 continue
@@ -187,7 +217,35 @@ class Dispatcher:
             if spec is None:
                 broken.add(row["job_id"])
                 continue
-            self._assign(idle.pop(0), row, spec)
+            self.store.mark_dispatched(row["job_id"], row["stream_id"])
+            self._storage_ok()
+            self.progress[row["stream_id"]] = 0.0
+            room -= 1
+            if self.realtime:
+                self._begin_startup(row["job_id"], spec)
+            else:
+                self._hand_over(idle.pop(0), row["job_id"], spec)
+
+    def _begin_startup(self, job_id: str, spec: RenderSpec) -> None:
+        assert self._loop is not None
+        timer = self._loop.call_later(SESSION_STARTUP_SECONDS, self._startup_over, spec)
+        self._starting[spec.stream_id] = (job_id, timer)
+
+    def _startup_over(self, spec: RenderSpec) -> None:
+        entry = self._starting.pop(spec.stream_id, None)
+        if entry is not None and not self._stopping:
+            self._started[spec.stream_id] = (entry[0], spec)
+            self.wake()
+
+    def _drop_startups(self, job_id: str) -> None:
+        """A cancelled or failed job's streams leave their start-up."""
+        for stream_id, (owner, timer) in list(self._starting.items()):
+            if owner == job_id:
+                timer.cancel()
+                del self._starting[stream_id]
+        for stream_id, (owner, _) in list(self._started.items()):
+            if owner == job_id:
+                del self._started[stream_id]
 
     def _spec(self, row: Row) -> RenderSpec | None:
         """What to render for a queued stream; None when its stored script is unusable.
@@ -215,17 +273,14 @@ class Dispatcher:
             message = f"this job's stored script cannot be rendered: {reason}; submit it again"
             log.error("job %s failed: %s", job_id, message)
             self.store.fail_job(job_id, message)
+            self._drop_startups(job_id)
             for slot in self._slots:  # its other streams stop rendering
                 if slot.job_id == job_id:
                     slot.cancel.set()
             return None
 
-    def _assign(self, slot: WorkerSlot, row: Row, spec: RenderSpec) -> None:
-        job_id, stream_id = row["job_id"], row["stream_id"]
-        self.store.mark_dispatched(job_id, stream_id)
-        self._storage_ok()
-        slot.stream_id, slot.job_id = stream_id, job_id
-        self.progress[stream_id] = 0.0
+    def _hand_over(self, slot: WorkerSlot, job_id: str, spec: RenderSpec) -> None:
+        slot.stream_id, slot.job_id = spec.stream_id, job_id
         slot.tasks.put(spec)
 
     # ------------------------------------------------------------------ worker messages
@@ -374,6 +429,7 @@ class Dispatcher:
         """Cancel an active job now; False when it was already terminal."""
         if not self.store.cancel_job(job_id):
             return False
+        self._drop_startups(job_id)
         for slot in self._slots:
             if slot.job_id == job_id:
                 slot.cancel.set()
@@ -420,7 +476,7 @@ class Dispatcher:
             if slot.outcome is not None:
                 self._settle(slot)
         held = self._in_flight()
-        jobs_held = {s.job_id for s in self._slots if s.job_id is not None}
+        jobs_held = self._jobs_held()
         for row in self.store.streams_in_flight():
             stream_id, job_id = row["stream_id"], row["job_id"]
             if stream_id in held:
@@ -501,10 +557,9 @@ class Dispatcher:
             elif seen:
                 break
             ahead_ms += int(row["duration_ms"])
-        busy = [s for s in self._slots if s.stream_id is not None]
-        for slot in busy:
-            left = 1.0 - self.progress.get(slot.stream_id or "", 0.0)
-            stream = self.store.stream(slot.stream_id or "")
+        for stream_id in self._in_flight():
+            left = 1.0 - self.progress.get(stream_id, 0.0)
+            stream = self.store.stream(stream_id)
             if stream is not None:
                 ahead_ms += int(stream["duration_ms"] * left)
         seconds = ahead_ms / 1000 * self.render_rate() / max(1, self.workers)

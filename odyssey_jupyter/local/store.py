@@ -563,24 +563,28 @@ class Store:
     def requeue_unfinished(self, *, count_retry: bool, max_tries: int) -> list[str]:
         """Put dispatched/processing jobs back in the queue; returns the ids that failed instead.
 
-        After a crash (``count_retry``) each job's ``retry_count`` grows by one and a job
-        interrupted ``max_tries`` times fails for good, so nothing stays stuck.
+        After a crash (``count_retry``) each job that was rendering has its
+        ``retry_count`` grown by one, and a job interrupted ``max_tries`` times fails for
+        good, so nothing stays stuck. A job still in its session start-up (``dispatched``)
+        had not begun to render: it goes back to the queue uncounted.
         """
         failed: list[str] = []
         with self._tx() as db:
             rows = db.execute(
-                "SELECT job_id, retry_count FROM jobs WHERE status IN ('dispatched','processing')"
+                "SELECT job_id, status, retry_count FROM jobs "
+                "WHERE status IN ('dispatched','processing')"
             ).fetchall()
             for row in rows:
                 job_id, retries = row["job_id"], int(row["retry_count"])
-                if count_retry:
+                counted = count_retry and row["status"] == "processing"
+                if counted:
                     retries += 1
                 db.execute(
                     "UPDATE streams SET status = 'pending', started_at = NULL "
                     "WHERE job_id = ? AND status IN ('dispatched','processing')",
                     (job_id,),
                 )
-                if count_retry and retries >= max_tries:
+                if counted and retries >= max_tries:
                     message = (
                         f"the engine stopped while rendering this job {retries} times; "
                         "giving up (submit it again to retry)"

@@ -12,23 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import time
-from collections.abc import Callable
 from typing import Any
-
-SESSION_STARTUP_SECONDS = 1.0
-"""In realtime pace, how long a stream stays ``dispatched`` before rendering starts,
-like a hosted worker preparing its session (and long enough to watch or cancel)."""
-
-
-def _session_startup(stop: Callable[[], bool]) -> bool:
-    """Wait out the session start-up; True when stopped meanwhile."""
-    deadline = time.monotonic() + SESSION_STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if stop():
-            return True
-        time.sleep(0.05)
-    return stop()
 
 
 def worker_main(slot: int, tasks: Any, results: Any, cancel: Any, parent_pid: int) -> None:
@@ -56,9 +40,6 @@ def worker_main(slot: int, tasks: Any, results: Any, cancel: Any, parent_pid: in
         def stop() -> bool:
             return bool(cancel.is_set()) or orphaned()
 
-        if spec.realtime and _session_startup(stop):
-            results.put(("cancelled", slot, sid))
-            continue
         results.put(("started", slot, sid))
 
         def progress(fraction: float, sid: str = sid) -> None:
