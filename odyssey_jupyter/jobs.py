@@ -315,7 +315,7 @@ class Job:
 
     # ------------------------------------------------------------------ submission
 
-    async def _submit(self, request: dict[str, Any]) -> None:
+    async def send(self, request: dict[str, Any]) -> None:
         """On the loop: start the engine if needed, POST (the client converts images), watch."""
         try:
             client = await self.runtime.get_client()
@@ -666,7 +666,7 @@ def submit_validated(
         warnings_shown=warnings_shown,
         locate=locate,
     )
-    job._submit_future = runtime.submit(job._submit(request))
+    job._submit_future = runtime.submit(job.send(request))
     at_exit.track(job, job._submit_future)  # a kernel exiting now finishes this POST first
     return job
 

@@ -21,7 +21,7 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -439,6 +439,24 @@ def _parse_timeline(source: Sequence[str], namespace: Mapping[str, Any]) -> Cell
     return _validated(_TimelineReader(source, namespace).read())
 
 
+def _line_time(
+    token: str, previous_ms: int, body: str, fail: Callable[[str, str], ScriptError]
+) -> int:
+    """The line's time in ms, or the error that says what a time looks like."""
+    if token.lower() in ACTIONS:
+        raise fail(
+            f"the line has no time before '{token}'",
+            f"start the line with a time, e.g. '3s {body}'",
+        )
+    try:
+        return parse_time(token, previous_ms)
+    except ValueError:
+        hint = "write a time such as 1500ms, 3s, 2.5s, 1:05, 1:05.250 or +2s"
+        if re.fullmatch(r"\+?\d+(\.\d+)?", token):
+            hint = f"add a unit: '{token}s' or '{token}ms'"
+        raise fail(f"'{token}' is not a time", hint) from None
+
+
 def _tokenise(
     body: str, previous_ms: int, namespace: Mapping[str, Any], number: int, raw: str
 ) -> _Line:
@@ -450,18 +468,7 @@ def _tokenise(
 
     parts = body.split(None, 2)
     token = parts[0]
-    if token.lower() in ACTIONS:
-        raise fail(
-            f"the line has no time before '{token}'",
-            f"start the line with a time, e.g. '3s {body}'",
-        )
-    try:
-        stamp = parse_time(token, previous_ms)
-    except ValueError:
-        hint = "write a time such as 1500ms, 3s, 2.5s, 1:05, 1:05.250 or +2s"
-        if re.fullmatch(r"\+?\d+(\.\d+)?", token):
-            hint = f"add a unit: '{token}s' or '{token}ms'"
-        raise fail(f"'{token}' is not a time", hint) from None
+    stamp = _line_time(token, previous_ms, body, fail)
     if len(parts) < 2:
         raise fail(
             "the line has a time but no action", f"add start, interact or end after '{token}'"

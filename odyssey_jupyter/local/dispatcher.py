@@ -200,8 +200,8 @@ class Dispatcher:
         idle = [s for s in self._slots if s.ready and s.stream_id is None]
         while idle and self._started:
             stream_id = next(iter(self._started))
-            job_id, spec = self._started.pop(stream_id)
-            self._hand_over(idle.pop(0), job_id, spec)
+            job_id, ready = self._started.pop(stream_id)
+            self._hand_over(idle.pop(0), job_id, ready)
         room = len(idle) if not self.realtime else self.workers - len(self._starting)
         room -= len(self._started)
         if room <= 0:

@@ -462,7 +462,7 @@ class Sweep:
         )
         unit.sent_at = time.monotonic()
         self._follow(unit, job, now=False)
-        await job._submit(request)
+        await job.send(request)
         if job.job_id is None:
             unit.job = None
             self._submission_failed(unit, job.error or OdysseyError("the submission failed"))

@@ -125,7 +125,7 @@ class BrowserOutput:
         from odyssey_jupyter import at_exit
         from odyssey_jupyter.display.frontend import detect_frontend
 
-        if self.frozen or self.browser._closed:
+        if self.frozen or self.browser.closed:
             publish(snapshot_bundle(self.browser), f"odyssey-jobs-{uuid.uuid4().hex}", update=False)
             return self
         for older in live_browsers():
@@ -139,9 +139,9 @@ class BrowserOutput:
             self.display_ids.append(display_id)
             if self not in _live:
                 _live.append(self)
-        self.browser._on_close = self.freeze
-        self.browser._on_page = self._page_shown
-        self.browser._shown()
+        self.browser.on_close = self.freeze
+        self.browser.on_page = self._page_shown
+        self.browser.shown()
         at_exit.on_exit(_freeze_at_exit)  # also without %load_ext: a browser from code
         return self
 
@@ -167,8 +167,8 @@ class BrowserOutput:
                 publish(bundle, display_id, update=True)
                 publish({"text/plain": ""}, f"{display_id}-saved", update=True)
         finally:
-            self.browser._on_page = None
-            self.browser._on_close = None
+            self.browser.on_page = None
+            self.browser.on_close = None
             self.browser.close()
         return True
 

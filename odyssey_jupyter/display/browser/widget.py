@@ -160,7 +160,8 @@ class JobBrowser:
         self._active_details: dict[str, SimulationJobDetail] = {}
         """The last detail of each active job listed (its progress), by id."""
         self._generation = 0
-        self._closed = False
+        self.closed = False
+        """True once ``close()`` has run: nothing more is fetched or drawn."""
         self._auto_task: asyncio.Task[None] | None = None
         self._clock: concurrent.futures.Future[None] | None = None
         self._pending: set[concurrent.futures.Future[Any]] = set()
@@ -171,9 +172,9 @@ class JobBrowser:
         self._preview_job: str | None = None
         self._preview_full = False
         self._semaphore: asyncio.Semaphore | None = None
-        self._on_close: Callable[[], object] | None = None
+        self.on_close: Callable[[], object] | None = None
         """Set while shown under a display id: closing freezes the output into a snapshot."""
-        self._on_page: Callable[[], object] | None = None
+        self.on_page: Callable[[], object] | None = None
         """Called on the loop thread once a page is shown complete (details, thumbnails)."""
 
     # ------------------------------------------------------------------ widgets
@@ -294,12 +295,12 @@ class JobBrowser:
 
     def close(self) -> None:
         """Stop auto-refresh and the clock, and close every widget of the browser."""
-        if self._closed:
+        if self.closed:
             return
-        if self._on_close is not None:
-            self._on_close()  # leaves the last page as a snapshot, then closes here
+        if self.on_close is not None:
+            self.on_close()  # leaves the last page as a snapshot, then closes here
             return
-        self._closed = True
+        self.closed = True
         task = self._auto_task
         if task is not None and self._runtime.running:
             self._runtime.loop.call_soon_threadsafe(task.cancel)
@@ -319,9 +320,9 @@ class JobBrowser:
 
         BrowserOutput.of(self).show()
 
-    def _shown(self) -> None:
+    def shown(self) -> None:
         """Main thread: the browser is on screen; keep "Created" current while it is."""
-        if self.auto_refresh and not self._closed and not self.clock_running:
+        if self.auto_refresh and not self.closed and not self.clock_running:
             self._clock = self._runtime.submit(self._clock_loop())
 
     def _wait_page(self, complete: bool) -> None:
@@ -383,12 +384,12 @@ class JobBrowser:
             log.debug("job browser action failed", exc_info=True)
             self._first_page.set()  # the reprs must not wait for a page that is not coming
             self._page_done.set()
-            if not self._closed:
+            if not self.closed:
                 self._say(f"Error: {escape(exc)}", error=True)
 
     def _clicked(self, action: str, row: BrowserRow | None) -> None:
         """Button handlers (main thread, kernel idle): hand over to the loop and return."""
-        if self._closed:
+        if self.closed:
             return
         job_id = row.job_id if row is not None else None
         self._submit(self._act(action, row, job_id))
@@ -423,11 +424,11 @@ class JobBrowser:
                 await self._cancel(job_id)
 
     def _on_status_change(self, change: dict[str, Any]) -> None:
-        if not self._syncing_controls and not self._closed:
+        if not self._syncing_controls and not self.closed:
             self._submit(self._filter(str(change["new"] or ""), None))
 
     def _on_active_change(self, change: dict[str, Any]) -> None:
-        if not self._syncing_controls and not self._closed:
+        if not self._syncing_controls and not self.closed:
             self._submit(self._filter(None, bool(change["new"])))
 
     # ------------------------------------------------------------------ loop side
@@ -493,13 +494,13 @@ class JobBrowser:
             self._page_done.set()
             self._schedule_auto()
             return None
-        if generation != self._generation or self._closed:
+        if generation != self._generation or self.closed:
             return None
         return page
 
     async def _refresh(self) -> None:
         """List the page, show it at once, then fill in details and thumbnails."""
-        if self._closed:
+        if self.closed:
             return
         self._generation += 1
         generation = self._generation
@@ -522,8 +523,8 @@ class JobBrowser:
         await self._fill(page, known, generation)
         if generation == self._generation:
             self._page_done.set()
-            if self._on_page is not None:
-                self._on_page()  # the page is complete: its saved snapshot follows it
+            if self.on_page is not None:
+                self.on_page()  # the page is complete: its saved snapshot follows it
 
     def _known_detail(self, info: SimulationJobInfo) -> SimulationJobDetail | None:
         """What this process already knows of a listed job, without asking the API."""
@@ -588,7 +589,7 @@ class JobBrowser:
     ) -> None:
         job_id = info.job_id
         async with semaphore:
-            if self._closed or gen != self._generation:
+            if self.closed or gen != self._generation:
                 return
             detail = None if info.status.is_active else _details.get(job_id)
             if detail is None:
@@ -598,7 +599,7 @@ class JobBrowser:
             else:
                 self._active_details[job_id] = detail
             thumb = await self._thumbnail(detail)
-        if self._closed or gen != self._generation:
+        if self.closed or gen != self._generation:
             return
         item = row_from(info, detail, known)
         if index < len(self._rows_data) and self._rows_data[index].job_id == job_id:
@@ -620,7 +621,7 @@ class JobBrowser:
 
     def _wants_auto(self) -> bool:
         return (
-            not self._closed
+            not self.closed
             and self.auto_refresh
             and (self.list_failed or any(row.is_active for row in self._rows_data))
         )
@@ -652,9 +653,9 @@ class JobBrowser:
 
     async def _clock_loop(self) -> None:
         """While displayed and open: "3 min ago" becomes "4 min ago" with no API call."""
-        while not self._closed:
+        while not self.closed:
             await asyncio.sleep(self.clock_seconds)
-            if self._closed:
+            if self.closed:
                 return
             now = self._now()
             for row, item in zip(self._rows, self._rows_data, strict=False):
