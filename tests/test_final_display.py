@@ -58,7 +58,7 @@ def test_a_failed_job_lists_each_stream_error_escaped() -> None:
     assert body.count('class="odyssey-error"') == 2  # the job's error, then the stream's
     text = bundle["text/plain"]
     assert text.startswith(f"Odyssey job {HOSTILE}: failed after")
-    assert f"script 1 · stream s2: {HOSTILE}" in text
+    assert f"script 2 · s2: {HOSTILE}" in text  # counted from 1; the id after it
 
 
 def test_a_completed_job_without_files_names_its_facts_once() -> None:

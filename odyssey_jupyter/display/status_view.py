@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from odyssey_jupyter.display.labels import from_a_batch, script_name, stream_name, stream_numbers
 from odyssey_jupyter.display.markup import class_name
 from odyssey_jupyter.types import SimulationJobDetail, is_terminal, parse_time
 
@@ -321,7 +322,9 @@ def _stream_rows(
         return ()
     rows: list[StreamRow] = []
     seen_scripts = set()
-    for stream in streams:
+    indexes = [stream.script_index for stream in streams]
+    batch = len(scripts) > 1 or from_a_batch(indexes)
+    for stream, (number, count) in zip(streams, stream_numbers(indexes), strict=True):
         seen_scripts.add(stream.script_index)
         status = stream.status or (
             "ready" if stream.video_url else (badge if badge != "completed" else "completed")
@@ -331,14 +334,15 @@ def _stream_rows(
         )
         rows.append(
             StreamRow(
-                f"script {stream.script_index} · stream {stream.stream_id}{length}",
+                f"{stream_name(stream.script_index, number, batch=batch, several=count > 1)}"
+                f" · {stream.stream_id}{length}",
                 status,
                 stream.error_message,
             )
         )
     waiting = "waiting" if not is_terminal(badge) and badge != "error" else badge
     rows += [
-        StreamRow(f"script {i}", waiting, None)
+        StreamRow(script_name(i), waiting, None)
         for i in range(len(scripts))
         if i not in seen_scripts
     ]
