@@ -80,7 +80,7 @@ CASES = [
     ),
     Case("short flag given", "%%odyssey_simulate -o job --", ("--wait",), ("--output", "-o")),
     Case("line form flag", "%odyssey_simulate --por", ("--portrait",), exact=True),
-    Case("jobs flags", "%odyssey_jobs --", ("--active", "--status", "--limit"), exact=True),
+    Case("jobs flags", "%odyssey_jobs --", ("--active", "--status", "--limit", "--offset"), exact=True),
     Case("jobs flag given", "%odyssey_jobs --active --", ("--status", "--limit"), ("--active",)),
     Case("status value", "%odyssey_jobs --status r", ("running",), exact=True, fragment="r"),
     Case(

@@ -103,7 +103,7 @@ def test_jobs_flags_and_a_bare_status() -> None:
         parse_jobs_line("--actve")
     with pytest.raises(UsageError, match=r"running \(did you mean --status running\?\)"):
         parse_jobs_line("running")
-    assert known_flags(jobs_parser()) == ["--active", "--status", "--limit"]
+    assert known_flags(jobs_parser()) == ["--active", "--status", "--limit", "--offset"]
     assert parse_jobs_line("--status Running").status == "running"
 
 
