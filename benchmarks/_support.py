@@ -12,7 +12,6 @@ import os
 import secrets
 import signal
 import statistics
-import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,13 +34,7 @@ class Engine(RunningEngine):
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        return self.process.returncode
+        return super().stop(sig, timeout)
 
     # direct HTTP access, bypassing the code being measured
     def token(self) -> str:

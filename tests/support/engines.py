@@ -46,6 +46,8 @@ class RunningEngine:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self.process.stdout is not None:  # the pipe its ready line came through
+            self.process.stdout.close()
         return self.process.returncode
 
     def kill(self) -> None:
