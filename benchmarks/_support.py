@@ -96,7 +96,7 @@ def engine(*extra: str, api_key: str | None = None) -> Iterator[Engine]:
     try:
         yield running
     finally:
-        running.stop()
+        running.close()
 
 
 # --------------------------------------------------------------------------- statistics

@@ -66,7 +66,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEngine]:
     """One fast local engine shared by the whole test session."""
     running = launch_engine(tmp_path_factory.mktemp("engine"), "--workers", "2")
     yield running
-    running.stop()
+    running.close()
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def start_engine(
 
     yield start
     for running in started:
-        running.stop()
+        running.close()
 
 
 @pytest.fixture

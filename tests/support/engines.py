@@ -46,9 +46,14 @@ class RunningEngine:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
-        if self.process.stdout is not None:  # the pipe its ready line came through
-            self.process.stdout.close()
         return self.process.returncode
+
+    def close(self) -> None:
+        """Stop it and close the pipe its ready line came through (a test may read the
+        rest of its stdout after ``stop()``, so only whoever started it closes it)."""
+        self.stop()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
