@@ -48,10 +48,13 @@ typecheck: $(STAMP)
 
 # Coverage of the package, also inside the engines and kernels the tests start (see
 # [tool.coverage] in pyproject.toml); `.venv/bin/coverage report` lists it per module.
+# The summary line is printed also when tests fail; the exit status is pytest's.
 test: lint typecheck $(LABEXT_STAMP)
 	@rm -f .coverage .coverage.*
-	$(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS)
-	@echo "coverage of odyssey_jupyter: $$($(BIN)/coverage report --format=total)% of lines"
+	@echo "$(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS)"
+	@status=0; $(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS) || status=$$?; \
+	echo "coverage of odyssey_jupyter: $$($(BIN)/coverage report --format=total)% of lines"; \
+	exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
