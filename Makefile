@@ -46,8 +46,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Coverage of the package, also inside the engines and kernels the tests start (see
+# [tool.coverage] in pyproject.toml); `.venv/bin/coverage report` lists it per module.
+# The summary line is printed also when tests fail; the exit status is pytest's.
 test: lint typecheck $(LABEXT_STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@rm -f .coverage .coverage.*
+	@echo "$(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS)"
+	@status=0; $(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS) || status=$$?; \
+	echo "coverage of odyssey_jupyter: $$($(BIN)/coverage report --format=total)% of lines"; \
+	exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
@@ -56,4 +63,4 @@ lab: $(STAMP) $(LABEXT_STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache labextension/lib odyssey_jupyter/labextension
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* labextension/lib odyssey_jupyter/labextension

@@ -7,14 +7,7 @@ answers (a slow API), instead of growing a second proxy.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(_ROOT / "tests"))
-
-from support.faultproxy import FaultProxy  # noqa: E402
+from support.faultproxy import FaultProxy
 
 
 class DelayingProxy(FaultProxy):
@@ -33,8 +26,8 @@ class DelayingProxy(FaultProxy):
         self.hold_method = method
         self.hold_path = path
 
-    def _decide(self, method: str, path: str) -> str:
-        action = super()._decide(method, path)
+    def _decide(self, method: str, path: str, headers: dict[str, str]) -> str:
+        action = super()._decide(method, path, headers)
         # read right after _decide, with no await in between, on the proxy's own loop
         self.delay = self.hold if (method == self.hold_method and path == self.hold_path) else 0.0
         return action

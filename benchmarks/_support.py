@@ -1,7 +1,8 @@
 """What several benchmarks need: a local engine process, statistics, process memory and CPU.
 
-Kept free of pytest so ``python -m benchmarks`` runs without the test tree; the
-engine is started exactly as a user would (``python -m odyssey_jupyter.local serve``).
+The engine is started by the tests' own launcher (``tests/support/engines.py``, free of
+pytest), exactly as a user would (``python -m odyssey_jupyter.local serve``): one launch
+loop with one ready-line wait for the tests and the benchmarks.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import os
 import secrets
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,34 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from odyssey_jupyter.local.ready import wait_for_ready
+from support.engines import RunningEngine
+from support.engines import launch_engine as launch_test_engine
 
 
 @dataclass
-class Engine:
-    """A running engine process started by a benchmark."""
+class Engine(RunningEngine):
+    """A running engine process started by a benchmark, with direct HTTP access to it."""
 
-    url: str
-    api_key: str
-    data_dir: Path
-    process: subprocess.Popen[str]
     _token: str | None = field(default=None, repr=False)
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Signal the whole process group: a benchmark leaves no worker behind."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+                os.killpg(self.process.pid, sig)
+        return super().stop(sig, timeout)
 
     # direct HTTP access, bypassing the code being measured
     def token(self) -> str:
@@ -60,9 +47,10 @@ class Engine:
         return self._token
 
     def get(self, path: str, **params: object) -> dict[str, object]:
+        query: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
         answer = httpx.get(
             f"{self.url}{path}",
-            params={k: v for k, v in params.items() if v is not None},  # type: ignore[misc]
+            params=query,
             headers={"Authorization": f"Bearer {self.token()}"},
             timeout=30,
         )
@@ -95,35 +83,11 @@ class Engine:
 def launch_engine(
     data_dir: Path | None, *extra: str, api_key: str | None = None, timeout: float = 60.0
 ) -> Engine:
-    """Start the engine in its own process group and wait for its ready line."""
+    """Start the engine in its own process group (its log dropped) and wait until it is ready."""
     directory = data_dir or Path(tempfile.mkdtemp(prefix="odyssey-bench-engine-"))
     key = api_key or f"ody_bench_{secrets.token_hex(12)}"
-    args = [
-        sys.executable,
-        "-m",
-        "odyssey_jupyter.local",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--data-dir",
-        str(directory),
-        *extra,
-    ]
-    process = subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1", ODYSSEY_LOCAL_API_KEY=key),
-        start_new_session=True,
-    )
-    url = wait_for_ready(process, timeout)
-    if url is not None:
-        return Engine(url, key, directory, process)
-    process.kill()
-    raise RuntimeError(f"the local engine did not start: {' '.join(args[1:])}")
+    running = launch_test_engine(directory, *extra, api_key=key, timeout=timeout, quiet=True)
+    return Engine(running.url, running.api_key, running.data_dir, running.process, running.args)
 
 
 @contextlib.contextmanager
@@ -132,18 +96,10 @@ def engine(*extra: str, api_key: str | None = None) -> Iterator[Engine]:
     try:
         yield running
     finally:
-        running.stop()
+        running.close()
 
 
 # --------------------------------------------------------------------------- statistics
-
-
-def one_stream(prompt: str, seconds: int) -> list[dict[str, Any]]:
-    """A script of one stream: ``prompt`` from 0 to ``seconds``."""
-    return [
-        {"timestamp_ms": 0, "start": {"prompt": prompt}},
-        {"timestamp_ms": seconds * 1000, "end": {}},
-    ]
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

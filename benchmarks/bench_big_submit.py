@@ -16,8 +16,9 @@ import time
 from typing import Any
 
 import httpx
+from support.scripts import script
 
-from benchmarks._support import engine, median, one_stream, percentile
+from benchmarks._support import engine, median, percentile
 from benchmarks.table import print_table, ratio
 
 ROUNDS = 3
@@ -68,7 +69,9 @@ def run() -> list[dict[str, Any]]:
     with engine("--workers", "1") as running:
         headers = {"Authorization": f"Bearer {running.token()}"}
         with httpx.Client(base_url=running.url, headers=headers, timeout=120) as client:
-            probe = client.post("/simulation-jobs", json={"script": one_stream("probe", 1)})
+            probe = client.post(
+                "/simulation-jobs", json={"script": script(1, "probe", interact=None)}
+            )
             job_id = probe.json()["job_id"]
             idle: list[float] = []
             for _ in range(60):

@@ -11,32 +11,24 @@ import asyncio
 import contextlib
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from support.scripts import script
+
+from benchmarks._support import launch_engine
 from benchmarks.table import print_table, ratio
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.display.browser import JobBrowser
 
 TOTAL_JOBS = 1000
 FINISHED_JOBS = 20
 REFRESHES = 100
-
-
-def _engine(data_dir: Path) -> object:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from conftest import launch_engine
-
-    return launch_engine(data_dir, "--workers", "2", "--rate-limit", "100000")
-
-
-def _script(i: int) -> list[dict[str, object]]:
-    return [
-        {"timestamp_ms": 0, "start": {"prompt": f"bench scene {i}"}},
-        {"timestamp_ms": 1000, "end": {}},
-    ]
 
 
 async def _fill_account(url: str, key: str) -> None:
@@ -48,13 +40,20 @@ async def _fill_account(url: str, key: str) -> None:
 
         async def throwaway(i: int) -> None:
             async with semaphore:
-                job = await client.simulate(_script(i), portrait=False)
+                job = await client.simulate(
+                    script(1.0, f"bench scene {i}", interact=None), portrait=False
+                )
                 with contextlib.suppress(InvalidRequestError):  # already rendered: fine too
                     await client.cancel_simulation(job.job_id)
 
         await asyncio.gather(*(throwaway(i) for i in range(TOTAL_JOBS - FINISHED_JOBS)))
         ids = [
-            (await client.simulate(_script(i), portrait=False)).job_id for i in range(FINISHED_JOBS)
+            (
+                await client.simulate(
+                    script(1.0, f"bench scene {i}", interact=None), portrait=False
+                )
+            ).job_id
+            for i in range(FINISHED_JOBS)
         ]
         for job_id in ids:
             await client.wait(job_id, timeout=300)
@@ -68,7 +67,7 @@ def _widget_count() -> int:
         return len(ipywidgets.Widget.widgets)
 
 
-def _timed_browser() -> tuple[float, float, object]:
+def _timed_browser() -> tuple[float, float, JobBrowser]:
     from odyssey_jupyter.display.browser import JobBrowser
 
     started = time.perf_counter()
@@ -86,15 +85,15 @@ def run() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        engine = _engine(work / "engine")
+        engine = launch_engine(work / "engine", "--workers", "2", "--rate-limit", "100000")
         old_cwd = os.getcwd()
         try:
             os.chdir(work)
-            os.environ["ODYSSEY_API_URL"] = engine.url  # type: ignore[attr-defined]
-            os.environ["ODYSSEY_API_KEY"] = engine.api_key  # type: ignore[attr-defined]
+            os.environ["ODYSSEY_API_URL"] = engine.url
+            os.environ["ODYSSEY_API_KEY"] = engine.api_key
             os.environ["ODYSSEY_HISTORY_PATH"] = str(work / "history.jsonl")
             filling = time.perf_counter()
-            asyncio.run(_fill_account(engine.url, engine.api_key))  # type: ignore[attr-defined]
+            asyncio.run(_fill_account(engine.url, engine.api_key))
             fill_s = time.perf_counter() - filling
             shutdown_runtime()
             runtime = get_runtime()
@@ -114,23 +113,23 @@ def run() -> None:
 
             clear_caches()
             cold_first, cold_filled, cold = _timed_browser()
-            cold.close()  # type: ignore[attr-defined]
+            cold.close()
             warm_first, warm_filled, browser = _timed_browser()
 
             widgets_before = _widget_count()
             refresh_times = []
             for _ in range(REFRESHES):
                 started = time.perf_counter()
-                browser.refresh().result(60)  # type: ignore[attr-defined]
-                browser.wait(60)  # type: ignore[attr-defined]
+                browser.refresh().result(60)
+                browser.wait(60)
                 refresh_times.append(time.perf_counter() - started)
             widgets_after = _widget_count()
-            browser.close()  # type: ignore[attr-defined]
+            browser.close()
             threads = threading.active_count()
         finally:
             os.chdir(old_cwd)
             shutdown_runtime()
-            engine.stop()  # type: ignore[attr-defined]
+            engine.stop()
 
     rows: list[list[object]] = [
         ["bare list_simulations(limit=20) (baseline)", baseline, 1.0],

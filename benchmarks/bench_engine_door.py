@@ -14,8 +14,9 @@ import time
 from typing import Any
 
 import httpx
+from support.scripts import script
 
-from benchmarks._support import engine, median, one_stream, percentile, status_kb
+from benchmarks._support import engine, median, percentile, status_kb
 from benchmarks.table import print_table, ratio
 
 ATTACKERS = 6
@@ -55,7 +56,7 @@ def run() -> None:
     with engine("--workers", "1") as running:
         created: dict[str, Any] = httpx.post(
             f"{running.url}/simulation-jobs",
-            json={"script": one_stream("a quiet lake", 1)},
+            json={"script": script(1, "a quiet lake", interact=None)},
             headers={"Authorization": f"Bearer {running.token()}"},
             timeout=30,
         ).json()
@@ -86,7 +87,7 @@ def run() -> None:
         poller.join()
         peak_growth_mb = (status_kb(running.pid, "VmHWM") - rss_before) / 1024
     statuses = ", ".join(str(s) for s in sorted(set(answers)))
-    rows = [
+    rows: list[list[object]] = [
         [
             "status call during the attack (max)",
             f"{max(timings) * 1000:.1f} ms",

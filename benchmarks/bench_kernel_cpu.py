@@ -23,15 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from support.scripts import script
 
-from benchmarks._support import Engine, cpu_seconds, engine, one_stream
+from benchmarks._support import Engine, cpu_seconds, engine
 from benchmarks.table import print_table, ratio
 
 JOBS = 100
 IDLE = 10.0
 GUIDE = 30.0
 WATCH = 60.0
-SCRIPT = one_stream("clouds drift over a valley", 300)
+SCRIPT = script(300, "clouds drift over a valley", interact=None)
 
 GUIDE_CODE = """
 import asyncio, threading

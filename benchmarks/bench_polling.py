@@ -22,15 +22,17 @@ import threading
 import time
 from pathlib import Path
 
+from support.scripts import script
+
 from benchmarks._proxies import CountingProxy
-from benchmarks._support import Engine, engine, one_stream
+from benchmarks._support import Engine, engine
 from benchmarks.table import print_table, ratio
 
 COUNTS = (1, 10, 100)
 WARM_UP = 8.0
 WINDOW = 20.0
 GUIDE_INTERVAL = 5.0
-SCRIPT = one_stream("a long slow sunrise", 120)
+SCRIPT = script(120, "a long slow sunrise", interact=None)
 
 
 class GuideLoops:

@@ -133,7 +133,7 @@ def throughput_and_polling(tmp: Path) -> tuple[list[list[object]], list[list[obj
     ideal = ITEMS * SECONDS / slots
     rendered = ITEMS * SECONDS
     with_startup = ideal + SESSION_STARTUP_SECONDS
-    throughput = [
+    throughput: list[list[object]] = [
         [
             ITEMS,
             counts["completed"],
@@ -145,7 +145,7 @@ def throughput_and_polling(tmp: Path) -> tuple[list[list[object]], list[list[obj
         ]
     ]
     minutes = wall / 60.0
-    polling = [
+    polling: list[list[object]] = [
         [
             mine_requests / minutes,
             guide_requests / minutes,

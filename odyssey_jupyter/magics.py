@@ -86,7 +86,7 @@ def _quiet(exc: BaseException) -> BaseException:
 
 
 @magics_class
-class OdysseyMagics(Magics):  # type: ignore[misc]
+class OdysseyMagics(Magics):
     """Odyssey's Simulate API as magics."""
 
     @property
@@ -423,7 +423,7 @@ def load(ipython: InteractiveShell) -> None:
     settings = config_module.OdysseyJupyter(parent=ipython)
     old = _state.get("config")
     if old is not None and old in ipython.configurables:
-        ipython.configurables.remove(old)  # type: ignore[arg-type]
+        ipython.configurables.remove(old)
     ipython.configurables.append(settings)  # type: ignore[arg-type]
     config_module.set_config(settings)
     settings.observe(_on_nest_change, names="nest_asyncio")
@@ -487,7 +487,7 @@ def unload(ipython: InteractiveShell) -> None:
     if settings is not None:
         settings.unobserve(_on_nest_change, names="nest_asyncio")
         if settings in ipython.configurables:
-            ipython.configurables.remove(settings)  # type: ignore[arg-type]
+            ipython.configurables.remove(settings)
     if "odyssey_jupyter.client" in sys.modules:
         from odyssey_jupyter import client as client_module
 

@@ -46,7 +46,7 @@ def publish(bundle: dict[str, Any], display_id: str, *, update: bool) -> None:
 
     from odyssey_jupyter.display.frontend import detect_frontend
 
-    if get_ipython() is None:  # type: ignore[no-untyped-call]
+    if get_ipython() is None:
         return
     if update and detect_frontend() != "widget":
         return

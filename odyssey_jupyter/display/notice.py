@@ -27,7 +27,7 @@ def show_notice(text: str) -> None:
     from IPython import get_ipython
     from IPython.display import display
 
-    if get_ipython() is None:  # type: ignore[no-untyped-call]
+    if get_ipython() is None:
         import sys
 
         print(text, file=sys.stderr)

@@ -43,10 +43,12 @@ import socket
 import struct
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
+
+Proxy = TypeVar("Proxy", bound="FaultProxy")
 
 STATUS_FAULTS = {"400", "401", "408", "500", "502", "503", "504"}
 FORWARDING = {"ok", "truncate", "reset_after", "500_after", "stall_after"}
@@ -184,7 +186,7 @@ class FaultProxy:
                 and (path is None or seen.path.startswith(path))
             ]
 
-    def start(self) -> FaultProxy:
+    def start(self: Proxy) -> Proxy:
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -229,15 +231,15 @@ class FaultProxy:
         if self._thread is not None:
             self._thread.join(10)
 
-    def __enter__(self) -> FaultProxy:
+    def __enter__(self: Proxy) -> Proxy:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, coro: object) -> None:
+    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
         assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         future.result(10)
 
     # ------------------------------------------------------------------ loop side
@@ -287,7 +289,7 @@ class FaultProxy:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             await self._serve(reader, writer)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError):
@@ -295,7 +297,7 @@ class FaultProxy:
         except asyncio.CancelledError:
             pass
         finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
 
@@ -327,8 +329,8 @@ class FaultProxy:
             return
         if action in USAGE_FAULTS:
             code = USAGE_FAULTS[action]
-            body = {"error": code, "message": f"{code} (injected)", "action": "Upgrade your plan"}
-            await self._answer(writer, 429, body)
+            usage = {"error": code, "message": f"{code} (injected)", "action": "Upgrade your plan"}
+            await self._answer(writer, 429, usage)
             return
         if action == "reset":
             self._reset(writer)

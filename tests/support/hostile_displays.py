@@ -89,7 +89,7 @@ def point_at(monkeypatch: pytest.MonkeyPatch, workdir: Path, url: str) -> None:
     shutdown_runtime()
 
 
-def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> list[Fragment]:
+def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> list[Fragment]:  # noqa: C901 - one branch per display kind
     found: list[Fragment] = []
 
     def add(name: str, kind: Kind, content: Any) -> None:
@@ -253,13 +253,13 @@ def collect_sweeps(
 
     # --- the dry run, as the magic shows it
     shown: list[Any] = []
-    real_display = sweep_magic.display
-    sweep_magic.display = lambda *objs, **_kw: shown.extend(objs)  # type: ignore[assignment]
+    real_display = sweep_magic.display  # type: ignore[attr-defined]
+    sweep_magic.display = lambda *objs, **_kw: shown.extend(objs)  # type: ignore[attr-defined]
     try:
         args = parse_simulate_line("--dry-run --sweep grid --name hostile_plan", cell=True)
         sweep_magic.run_sweep_cell(args, SWEEP_TEMPLATE, namespace)
     finally:
-        sweep_magic.display = real_display  # type: ignore[assignment]
+        sweep_magic.display = real_display  # type: ignore[attr-defined]
     for plan in shown:
         add_display("sweep dry run", plan)
 

@@ -95,6 +95,7 @@ class KernelSession:
         full_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         self.manager = KernelManager(kernel_name="python3")
         self._argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        assert self.manager.kernel_spec is not None
         self.manager.kernel_spec.argv = self._argv
         self.manager.start_kernel(env=full_env, cwd=str(cwd) if cwd is not None else None)
         self.client = self.manager.client()

@@ -153,13 +153,13 @@ class ScriptedServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -214,7 +214,9 @@ class ScriptedServer:
                 self.sent_bytes += len(chunk)
 
 
-def padded_json(prefix: dict[str, Any], pad_bytes: int, chunk: int = 1 << 20) -> Body:
+def padded_json(
+    prefix: dict[str, Any], pad_bytes: int, chunk: int = 1 << 20
+) -> Callable[[], Iterator[bytes]]:
     """A factory of a JSON object holding ``prefix`` plus a ``pad`` string of ``pad_bytes``,
     produced in chunks (never held whole)."""
 

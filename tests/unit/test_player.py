@@ -1,0 +1,137 @@
+"""Player HTML: relative file references, chapters that seek, untrusted degradation, embedding."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+from pathlib import Path
+
+import bleach  # type: ignore[import-untyped]
+import pytest
+from support.recordings import make_recording
+
+from odyssey_jupyter.config import OdysseyJupyter
+from odyssey_jupyter.display.player import (
+    PlayerGroup,
+    player_html,
+    players_html,
+    relative_src,
+    should_embed,
+)
+
+# What an untrusted notebook keeps (JupyterLab's sanitizer: no scripts, no on* handlers).
+_SAFE_TAGS = {"div", "span", "video", "ol", "li", "a", "b", "code", "img"}
+_SAFE_ATTRS = {
+    "video": ["src", "poster", "controls", "preload", "class"],
+    "img": ["src", "alt", "class"],
+    "a": ["href", "download", "class"],
+    "*": ["class", "title"],
+}
+
+
+def test_video_src_is_relative_to_the_working_dir(tmp_path: Path) -> None:
+    rec = make_recording(tmp_path)
+    out = player_html(rec, base_dir=tmp_path)
+    assert '<video class="odyssey-video" controls preload="metadata"' in out
+    assert 'src="odyssey_recordings/job%201/s1/video.mp4"' in out
+    assert 'poster="odyssey_recordings/job%201/s1/thumbnail.jpg"' in out
+    # JupyterLab rewrites src, not poster: a hidden <img> hands the rewritten URL on.
+    assert '<img class="odyssey-poster" src="odyssey_recordings/job%201/s1/thumbnail.jpg"' in out
+    assert "<source" not in out
+    assert "4.0 s" in out and "704×1280" in out and "96 frames" in out
+    assert 'class="odyssey-download" href="odyssey_recordings/job%201/s1/video.mp4" download' in out
+    assert "http" not in out  # never a presigned URL
+
+
+def test_relative_src_from_a_subfolder(tmp_path: Path) -> None:
+    rec = make_recording(tmp_path)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    assert relative_src(rec.video_path, notebooks) == "../odyssey_recordings/job%201/s1/video.mp4"
+
+
+def test_chapters_seek_the_video_and_are_escaped(tmp_path: Path) -> None:
+    out = player_html(make_recording(tmp_path), base_dir=tmp_path)
+    chapters = re.findall(r'<li class="odyssey-chapter" data-time="([0-9.]+)"', out)
+    assert chapters == ["0.000", "2.500"]
+    assert "currentTime" in out and "onclick=" in out
+    assert "it jumps &lt;over&gt; &quot;the&quot; fence" in out
+    assert "0:02.5" in out
+
+
+def test_untrusted_notebook_keeps_video_and_plain_chapter_list(tmp_path: Path) -> None:
+    out = player_html(make_recording(tmp_path), base_dir=tmp_path)
+    cleaned = bleach.clean(out, tags=_SAFE_TAGS, attributes=_SAFE_ATTRS, strip=True)
+    assert "onclick" not in cleaned
+    assert 'src="odyssey_recordings/job%201/s1/video.mp4"' in cleaned
+    text = re.sub(r"<[^>]+>", " ", cleaned)
+    assert "0:00.0" in text and "a red fox in snow" in text
+    assert "0:02.5" in text
+
+
+def test_missing_file_is_said_and_still_referenced(tmp_path: Path) -> None:
+    rec = make_recording(tmp_path)
+    rec.video_path.unlink()
+    out = player_html(rec, base_dir=tmp_path)
+    assert "odyssey-missing" in out and "job.recordings()" in out
+    assert 'src="odyssey_recordings/job%201/s1/video.mp4"' in out
+
+
+def test_embed_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rec = make_recording(tmp_path, size=2 * 1024 * 1024)
+    for name in ("VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delitem(__import__("sys").modules, "google.colab", raising=False)
+    config = OdysseyJupyter(embed_videos="auto", embed_max_mb=5)
+    assert not should_embed(rec.video_path, config)  # JupyterLab: a file reference
+    monkeypatch.setenv("VSCODE_PID", "1234")
+    assert should_embed(rec.video_path, config)
+    monkeypatch.delenv("VSCODE_PID")
+    monkeypatch.setitem(__import__("sys").modules, "google.colab", object())
+    assert should_embed(rec.video_path, config)
+    config.embed_max_mb = 1  # over the cap: linked even in Colab
+    assert not should_embed(rec.video_path, config)
+    assert not should_embed(rec.video_path, OdysseyJupyter(embed_videos="never"))
+    assert should_embed(rec.video_path, OdysseyJupyter(embed_videos="always", embed_max_mb=3))
+    assert not should_embed(tmp_path / "nope.mp4", OdysseyJupyter(embed_videos="always"))
+
+
+def test_embedded_player_is_a_data_url(tmp_path: Path) -> None:
+    rec = make_recording(tmp_path, size=10)
+    out = player_html(rec, embed=True, base_dir=tmp_path)
+    payload = base64.b64encode(b"\0" * 10).decode()
+    assert f'src="data:video/mp4;base64,{payload}"' in out
+    assert 'poster="data:image/jpeg;base64,' in out
+    # the download link still names the local file
+    assert 'href="odyssey_recordings/job%201/s1/video.mp4"' in out
+
+
+def test_batch_grid_labels_and_group_repr(tmp_path: Path) -> None:
+    first = make_recording(tmp_path / "a", with_thumb=False)
+    second = make_recording(tmp_path / "b", script_index=1)
+    out = players_html([first, second], base_dir=tmp_path, embed=False)
+    assert out.count('class="odyssey-player"') == 2
+    assert out.startswith('<div class="odyssey-players"')
+    # headings count scripts from 1 and give the first prompt; the id is in the tooltip
+    assert ">Script 1 · a red fox in snow</div>" in out
+    assert ">Script 2 · a red fox in snow</div>" in out
+    assert 'title="Script 1 · a red fox in snow\nstream s1"' in out
+    assert "script 0" not in out.lower()
+    group = PlayerGroup([first, second], base_dir=tmp_path, embed=False)
+    assert group._repr_html_().count("<video") == 2
+    text = repr(group)
+    assert text.startswith("2 recordings")
+    assert "  Script 2 · a red fox in snow\n" in text
+    assert "a/odyssey_recordings/job 1/s1/video.mp4".replace(" ", "%20") in text
+    assert "0:02.5  it jumps" in text
+
+
+def test_preview_first(tmp_path: Path) -> None:
+    rec = make_recording(tmp_path)
+    preview = rec.video_path.with_name("preview.mp4")
+    preview.write_bytes(b"\0" * 10)
+    rec = dataclasses.replace(rec, preview_path=preview)
+    out = player_html(rec, base_dir=tmp_path, prefer_preview=True)
+    assert 'src="odyssey_recordings/job%201/s1/preview.mp4"' in out
+    assert "short preview" in out
