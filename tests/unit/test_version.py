@@ -55,7 +55,8 @@ def test_an_uninstalled_source_tree_still_has_a_valid_version(tmp_path: Path) ->
     """Without metadata (a copied source tree), a placeholder pip would still accept."""
     copy = tmp_path / "odyssey_jupyter"
     copy.mkdir()
-    shutil.copy(PACKAGE / "__init__.py", copy / "__init__.py")
+    for module in ("__init__.py", "version.py"):  # the version's one home, and the top level
+        shutil.copy(PACKAGE / module, copy / module)
     result = subprocess.run(
         [sys.executable, "-S", "-c", "import odyssey_jupyter; print(odyssey_jupyter.__version__)"],
         capture_output=True,
