@@ -119,7 +119,7 @@ _CSS = """
 """
 
 
-class CancelControl(anywidget.AnyWidget):  # type: ignore[misc]
+class CancelControl(anywidget.AnyWidget):
     """A Cancel button whose click shows at once in the browser, busy kernel or not.
 
     ``hidden`` removes it from view (a finished job shows no Cancel button);
