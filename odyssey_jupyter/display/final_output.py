@@ -90,7 +90,7 @@ class JobOutput:
         with _live_lock:
             _live.add(self)
         self._unsubscribe = self.job.add_listener(self._on_change)
-        self.widget._loop.call_soon_threadsafe(self._on_change, self.job)
+        self.widget.loop.call_soon_threadsafe(self._on_change, self.job)
         return self
 
     def wait_finished(self, timeout: float) -> bool:

@@ -78,7 +78,8 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
             from odyssey_jupyter.runtime import get_runtime
 
             loop = get_runtime().loop
-        self._loop = loop
+        self.loop = loop
+        """The loop thread's event loop, on which the widget's changes are made."""
         # Built with their first values, so construction sends comm opens and nothing more.
         view = snapshot(job)
         self._panel = widgets.HTML(
@@ -98,7 +99,7 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
         super().__init__([top, self._players], _dom_classes=("odyssey-status", view.badge_class))
         # From here on every write happens on the loop thread (listeners and the ticker).
         self._unsubscribe = job.add_listener(self._on_change)
-        self._loop.call_soon_threadsafe(self._on_tick)
+        self.loop.call_soon_threadsafe(self._on_tick)
 
     # ------------------------------------------------------------------ text form
 
@@ -127,7 +128,7 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
             self._show_players = True
             self._render()
 
-        self._loop.call_soon_threadsafe(adopt)
+        self.loop.call_soon_threadsafe(adopt)
 
     # ------------------------------------------------------------------ loop thread
 
@@ -140,7 +141,7 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
             return
         self._render()
         if not self._finished.is_set():
-            self._ticker = self._loop.call_later(self._tick, self._on_tick)
+            self._ticker = self.loop.call_later(self._tick, self._on_tick)
 
     def _render(self) -> None:
         try:
@@ -194,7 +195,7 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
     def _on_cancel_click(self) -> None:
         """Runs on the kernel thread: hand the cancel to the loop and return at once."""
         future = self._job.cancel_async()
-        self._loop.call_soon_threadsafe(self._mark_cancelling)
+        self.loop.call_soon_threadsafe(self._mark_cancelling)
         future.add_done_callback(self._on_cancel_done)
 
     def _mark_cancelling(self) -> None:
@@ -213,7 +214,7 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
             _set(self._cancel, feedback=str(outcome) if refused else "")
             self._render()
 
-        self._loop.call_soon_threadsafe(apply)
+        self.loop.call_soon_threadsafe(apply)
 
     def close(self) -> None:
         """Stop listening and close the widget models (once: ``__del__`` calls it again)."""
@@ -222,5 +223,5 @@ class StatusWidget(widgets.VBox):  # type: ignore[misc]
         self._closed = True
         self._unsubscribe()
         if self._ticker is not None:
-            self._loop.call_soon_threadsafe(self._ticker.cancel)
+            self.loop.call_soon_threadsafe(self._ticker.cancel)
         super().close()
