@@ -235,15 +235,16 @@ def documented(parser: Callable[[], argparse.ArgumentParser]) -> Callable[[_F], 
     return decorate
 
 
-def _whole(flag: str, text: str | None) -> int | None:
+def _whole(flag: str, text: str | None, *, minimum: int = 1) -> int | None:
+    """A flag's whole-number value, at least ``minimum``; None when the flag is absent."""
     if text is None:
         return None
     try:
         value = int(text)
     except ValueError:
-        raise UsageError(f"{flag} takes a whole number, not '{text}'") from None
-    if value < 1:
-        raise UsageError(f"{flag} must be 1 or more, not {value}")
+        raise UsageError(f"{flag} takes a whole number ({minimum} or more), not '{text}'") from None
+    if value < minimum:
+        raise UsageError(f"{flag} must be {minimum} or more, not {value}")
     return value
 
 
@@ -412,19 +413,8 @@ def parse_jobs_line(line: str) -> JobsArgs:
         status = status.lower()
         if namespace.active and JobStatus(status).is_terminal:
             raise UsageError(f"--active conflicts with --status {status} (a finished status)")
-    offset = _jobs_offset(namespace.offset)
+    offset = _whole("--offset", namespace.offset, minimum=0) or 0  # the newest jobs skipped
     return JobsArgs(active=namespace.active, status=status, limit=limit, offset=offset)
-
-
-def _jobs_offset(value: str) -> int:
-    """``--offset N``: how many of the newest jobs to skip, a whole number from 0."""
-    try:
-        offset = int(value)
-    except ValueError:
-        raise UsageError(f"--offset takes a whole number (0 or more), not '{value}'") from None
-    if offset < 0:
-        raise UsageError(f"--offset must be 0 or more, not {offset}")
-    return offset
 
 
 def login_parser() -> argparse.ArgumentParser:
