@@ -6,7 +6,7 @@ from pathlib import Path
 
 from odyssey_jupyter.display.live_marker import LIVE_MARK, LIVE_MIME, marked_live
 
-LIVE_TS = Path(__file__).resolve().parents[1] / "labextension" / "src" / "live.ts"
+LIVE_TS = Path(__file__).resolve().parents[2] / "labextension" / "src" / "live.ts"
 
 
 def test_the_extension_renders_the_key_the_kernel_writes() -> None:

@@ -14,7 +14,7 @@ from packaging.version import Version
 
 import odyssey_jupyter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(odyssey_jupyter.__file__).parent
 
 
