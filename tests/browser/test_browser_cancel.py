@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.kernel, pytest.mark.slow]
 
-SLEEP_SECONDS = 30
+SLEEP_SECONDS = 20
 SIMULATE = """%%odyssey_simulate -o slow
 0s   start  A slow pan across a mountain lake, recorded in real time
 60s  end"""

@@ -155,6 +155,11 @@ def start_lab(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
     full_env = dict(os.environ)
+    # Coverage measures every Python subprocess (pyproject: patch = subprocess); a Jupyter
+    # server and its kernels are left out: tracing them slows the browser tier by about a
+    # tenth, and the kernel tier measures the same code.
+    full_env.pop("COVERAGE_PROCESS_CONFIG", None)
+    full_env.pop("COVERAGE_PROCESS_START", None)
     full_env.update(env or {})
     full_env.update(
         JUPYTER_CONFIG_DIR=str(state_dir / "config"),
