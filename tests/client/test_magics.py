@@ -13,7 +13,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
@@ -23,6 +22,7 @@ from support.engine_http import engine_total
 from support.engines import RunningEngine
 from support.malformed_scripts import MALFORMED
 from support.shells import run
+from support.standin import StandIn
 
 from odyssey_jupyter.errors import JobTimeoutError, OdysseyError, ScriptError
 
@@ -323,22 +323,6 @@ def test_status_widget_of_a_finished_batch(
     assert players.count("<video") == 2
     assert repr(widget).startswith(f"Odyssey job {job.job_id}: completed")
     widget.close()
-
-
-class StandIn:
-    """A job's observable state, for the pure snapshot (no network, no loop)."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.job_id: str | None = "job-1"
-        self.phase = "watching"
-        self.status: Any = None
-        self.detail: Any = None
-        self.error: BaseException | None = None
-        self.reconnecting = False
-        self.scripts: Any = [[]]
-        self.created = 0.0
-        self.local_recordings: Any = None
-        self.__dict__.update(fields)
 
 
 def test_snapshot_reconnecting_failures_and_submit_errors() -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import concurrent.futures
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
+
+from support.standin import StandIn as JobStandIn
 
 from odyssey_jupyter import at_exit
 from odyssey_jupyter.display.browser.rows import RowData
@@ -21,20 +23,13 @@ from odyssey_jupyter.types import JobStatus, SimulationJobDetail
 HOSTILE = '<img src=x onerror="alert(1)">'
 
 
-class StandIn:
-    """A job's observable state."""
+class StandIn(JobStandIn):
+    """A finished job's observable state, with a one-prompt script."""
 
-    def __init__(self, **fields: Any) -> None:
-        self.job_id: str | None = "job-1"
-        self.phase = "done"
-        self.status: Any = None
-        self.detail: Any = None
-        self.error: BaseException | None = None
-        self.reconnecting = False
-        self.scripts: Any = [[{"timestamp_ms": 0, "start": {"prompt": "a calm lake"}}]]
-        self.created = 0.0
-        self.local_recordings: Any = None
-        self.__dict__.update(fields)
+    defaults: ClassVar[dict[str, Any]] = {
+        "phase": "done",
+        "scripts": [[{"timestamp_ms": 0, "start": {"prompt": "a calm lake"}}]],
+    }
 
 
 def _detail(**data: Any) -> SimulationJobDetail:

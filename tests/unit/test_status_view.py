@@ -12,9 +12,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+from support.standin import StandIn as JobStandIn
 
 from odyssey_jupyter.display.status_html import panel_html
 from odyssey_jupyter.display.status_text import status_line
@@ -30,23 +31,10 @@ from odyssey_jupyter.types import JobStatus, SimulationJobDetail
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc).timestamp()
 
 
-class StandIn:
-    """A job's observable state."""
+class StandIn(JobStandIn):
+    """A job's observable state, created at ``T0``."""
 
-    def __init__(self, **fields: Any) -> None:
-        self.job_id: str | None = "job-1"
-        self.phase = "watching"
-        self.status: Any = None
-        self.detail: Any = None
-        self.error: BaseException | None = None
-        self.reconnecting = False
-        self.scripts: Any = [[]]
-        self.created = T0
-        self.local_recordings: Any = None
-        self.__dict__.update(fields)
-
-    def add_listener(self, fn: Any) -> Any:
-        return lambda: None
+    defaults: ClassVar[dict[str, Any]] = {"created": T0}
 
 
 def _at(seconds: float) -> str:
