@@ -243,9 +243,11 @@ class Dispatcher:
             if owner == job_id:
                 timer.cancel()
                 del self._starting[stream_id]
+                self.progress.pop(stream_id, None)
         for stream_id, (owner, _) in list(self._started.items()):
             if owner == job_id:
                 del self._started[stream_id]
+                self.progress.pop(stream_id, None)
 
     def _spec(self, row: Row) -> RenderSpec | None:
         """What to render for a queued stream; None when its stored script is unusable.
