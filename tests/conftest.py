@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from support.engines import RunningEngine, engines_under, launch_engine, stop_pids
+from support.scripted_server import ScriptedServer
 
 
 def _user_cache_dir() -> Path:
@@ -123,3 +124,17 @@ def in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run in a fresh working directory, with the frontend guessed, not forced."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ODYSSEY_DISPLAY", raising=False)
+
+
+@pytest.fixture
+def api() -> Iterator[ScriptedServer]:
+    """A scripted API a client talks to (a module may define its own ``api`` instead)."""
+    with ScriptedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[ScriptedServer]:
+    """A second scripted server: another origin (same host, another port)."""
+    with ScriptedServer() as server:
+        yield server

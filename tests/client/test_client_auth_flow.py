@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -24,18 +24,6 @@ from odyssey_jupyter.types import TokenGrant
 
 MB = 1024 * 1024
 DETAIL = {"job_id": "j1", "status": "completed", "streams": []}
-
-
-@pytest.fixture
-def api() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as server:
-        yield server
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as server:
-        yield server
 
 
 def numbered_tokens() -> tuple[TokenCache, Callable[[], Awaitable[TokenGrant]]]:

@@ -16,7 +16,7 @@ import struct
 import time
 import tracemalloc
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,19 +56,6 @@ def run(api: ScriptedServer, body: Callable[[Odyssey], Awaitable[T]], **kw: Any)
             return await body(client)
 
     return asyncio.run(main())
-
-
-@pytest.fixture
-def api() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as server:
-        yield server
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[ScriptedServer]:
-    """A second server: another origin (same host, another port)."""
-    with ScriptedServer() as server:
-        yield server
 
 
 @pytest.fixture

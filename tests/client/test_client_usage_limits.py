@@ -12,7 +12,7 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +42,6 @@ PENDING = {
     "created_at": "2026-12-02T00:00:00Z",
     "streams": [],
 }
-
-
-@pytest.fixture
-def api() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as server:
-        yield server
 
 
 def submit(api: ScriptedServer, **kw: Any) -> Any:
