@@ -120,37 +120,6 @@ def median(values: Sequence[float]) -> float:
 # --------------------------------------------------------------------------- processes
 
 
-def tree_pids(pid: int) -> list[int]:
-    """``pid`` and all its descendants (Linux /proc), for engines with worker processes."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def status_kb(pid: int, field_name: str) -> int:
-    """A ``/proc/<pid>/status`` memory field (VmRSS, VmHWM) in kB; 0 if the process is gone."""
-    try:
-        for text in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if text.startswith(field_name + ":"):
-                return int(text.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used (its own threads, not its children)."""
     stat = Path(f"/proc/{pid}/stat").read_text()

@@ -24,8 +24,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from support.procfs import status_kb
 
-from benchmarks._support import median, status_kb
+from benchmarks._support import median
 from benchmarks.table import print_table, ratio
 
 SIZE = 300 * 1024 * 1024

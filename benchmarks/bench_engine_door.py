@@ -14,9 +14,10 @@ import time
 from typing import Any
 
 import httpx
+from support.procfs import status_kb
 from support.scripts import script
 
-from benchmarks._support import engine, median, percentile, status_kb
+from benchmarks._support import engine, median, percentile
 from benchmarks.table import print_table, ratio
 
 ATTACKERS = 6

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from support.procfs import status_kb
 
 from benchmarks._proxies import CountingProxy
-from benchmarks._support import Engine, cpu_seconds, engine, status_kb
+from benchmarks._support import Engine, cpu_seconds, engine
 from benchmarks.table import print_table, ratio
 from odyssey_jupyter.local.dispatcher import SESSION_STARTUP_SECONDS
 

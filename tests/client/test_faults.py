@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from support.procfs import status_kb, tree_pids
 from support.waiting import wait_until
 
 from odyssey_jupyter.types import JobStatus
@@ -292,33 +293,6 @@ def test_engine_killed_while_rendering_then_restarted(
 # --------------------------------------------------------------------------- 200 at once
 
 
-def _tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def _kb(pid: int, name: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(name + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 class MemorySampler:
     """Peak summed RSS of a process tree (sampled), and each process's VmHWM at the end."""
 
@@ -331,10 +305,10 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pids = _tree(self.pid)
-            self.peak_kb = max(self.peak_kb, sum(_kb(p, "VmRSS") for p in pids))
+            pids = tree_pids(self.pid)
+            self.peak_kb = max(self.peak_kb, sum(status_kb(p, "VmRSS") for p in pids))
             for p in pids:
-                self.hwm_kb[p] = max(self.hwm_kb.get(p, 0), _kb(p, "VmHWM"))
+                self.hwm_kb[p] = max(self.hwm_kb.get(p, 0), status_kb(p, "VmHWM"))
             self._stop.wait(0.25)
 
     def __enter__(self) -> MemorySampler:
