@@ -10,6 +10,7 @@ from pathlib import Path
 
 from support.engine_http import server_jobs
 from support.engines import RunningEngine
+from support.hostile import code_templates
 
 
 def cli(cwd: Path, engine: RunningEngine, *args: str) -> subprocess.CompletedProcess[str]:
@@ -61,3 +62,17 @@ def test_run_status_resume_and_exit_codes(tmp_path: Path, engine: RunningEngine)
     odd = cli(tmp_path, engine, "run", "odd.json")
     assert odd.returncode == 2 and "colour" in odd.stderr
     assert cli(tmp_path, engine, "status", "nope").returncode == 2
+
+
+def test_a_spec_template_in_the_python_form_is_refused_never_run(
+    tmp_path: Path, engine: RunningEngine
+) -> None:
+    marker = tmp_path / "PWNED"
+    for number, template in enumerate(code_templates(str(marker))):
+        spec = {"template": template, "params": {"seed": [1, 2]}}
+        (tmp_path / f"code{number}.json").write_text(json.dumps(spec))
+        refused = cli(tmp_path, engine, "run", f"code{number}.json")
+        assert refused.returncode == 2, refused.stderr
+        assert "Python" in refused.stderr and "Traceback" not in refused.stderr
+        assert not marker.exists(), template
+    assert not (tmp_path / "odyssey_recordings").exists()

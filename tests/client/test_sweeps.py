@@ -18,6 +18,7 @@ import pytest
 from support.engine_http import ActiveSampler, client_for, server_jobs, use_api
 from support.engines import RunningEngine
 from support.faultproxy import FaultProxy
+from support.hostile import code_templates
 from support.waiting import wait_until
 
 from odyssey_jupyter import idempotency
@@ -47,6 +48,25 @@ def assert_one_job_per_item(s: Sweep, engine: RunningEngine, pack: int = 1) -> N
 def no_ledger_written() -> bool:
     directory = sweeps_dir()
     return not directory.exists() or not any(directory.iterdir())
+
+
+def test_a_template_string_is_data_and_is_never_run(sandbox: Path) -> None:
+    marker = sandbox / "PWNED"
+    for template in code_templates(str(marker)):
+        for plan in (prepare, sweep):
+            with pytest.raises(ScriptError) as caught:
+                plan(template, {"seed": [1, 2]})
+            assert "Python" in str(caught.value) and "never run" in str(caught.value)
+        assert not marker.exists(), template
+    assert no_ledger_written()
+    # the notebook cell its user wrote is the one place the Python form runs
+    _, items = prepare(
+        "[{'timestamp_ms': 0, 'start': {'prompt': f'take {seed}'}},\n"
+        " {'timestamp_ms': 1000, 'end': {}}]",
+        {"seed": [1, 2]},
+        from_cell=True,
+    )
+    assert [i.script[0]["start"]["prompt"] for i in items] == ["take 1", "take 2"]
 
 
 def test_a_placeholder_with_no_value_names_it_and_the_item(sandbox: Path) -> None:
