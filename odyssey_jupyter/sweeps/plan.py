@@ -30,7 +30,7 @@ from odyssey_jupyter.script_text import fill_placeholders, parse_cell, refuse_co
 MAX_ITEMS = 10_000
 """Largest sweep made without ``allow_large=True`` (a typo in a grid multiplies fast)."""
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class PlannedItem:
 
 def check_name(name: str) -> str:
     """A sweep name is a plain identifier: it names a file and a Python-friendly handle."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ScriptError(
             f"the sweep name {name!r} is not a plain identifier",
             hint="use letters, digits and _ (not starting with a digit), at most 64 characters",
@@ -93,7 +93,7 @@ def count_items(params: Any) -> int:
     if isinstance(params, Mapping):
         if not params:
             return 0
-        return math.prod(len(_values(key, value)) for key, value in params.items())
+        return math.prod(_count(key, value) for key, value in params.items())
     if isinstance(params, Sequence) and not isinstance(params, str | bytes):
         return len(params)
     raise ScriptError(
@@ -103,15 +103,23 @@ def count_items(params: Any) -> int:
     )
 
 
-def _values(key: Any, value: Any) -> list[Any]:
+def _is_axis(key: Any, value: Any) -> bool:
+    """Whether a grid value is an axis (a list, tuple or range) rather than one value."""
     if not isinstance(key, str) or not key.isidentifier():
         raise ScriptError(
             f"the param name {key!r} is not a plain identifier",
             hint="param names are used as {placeholders}: letters, digits and _",
         )
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence | range):
-        return [value]
-    return list(value)
+    return isinstance(value, Sequence | range) and not isinstance(value, str | bytes)
+
+
+def _count(key: Any, value: Any) -> int:
+    """An axis's length, from ``len()``: ``range(10**9)`` is counted, never built."""
+    return len(value) if _is_axis(key, value) else 1
+
+
+def _values(key: Any, value: Any) -> list[Any]:
+    return list(value) if _is_axis(key, value) else [value]
 
 
 def expand_params(params: Any, *, allow_large: bool = False) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,23 @@ def test_more_than_ten_thousand_items_need_allow_large(sandbox: Path) -> None:
     assert no_ledger_written()
 
 
-@pytest.mark.parametrize("name", ["has space", "1st", "a-b", "../up", "", "x" * 65])
+def test_a_huge_range_axis_is_counted_and_refused_before_anything_is_built(
+    sandbox: Path,
+) -> None:
+    tracemalloc.start()
+    try:
+        for size in (10**7, 10**12):
+            tracemalloc.reset_peak()
+            with pytest.raises(ScriptError, match=f"{size:,} items"):
+                prepare(TEMPLATE, {"animal": ["cat"], "seed": range(size)})
+            _, peak = tracemalloc.get_traced_memory()
+            assert peak < 8 * 1024 * 1024, f"range({size}) cost {peak:,} bytes before the refusal"
+    finally:
+        tracemalloc.stop()
+    assert no_ledger_written()
+
+
+@pytest.mark.parametrize("name", ["has space", "1st", "a-b", "../up", "", "x" * 65, "dusk\n"])
 def test_a_name_that_is_not_a_plain_identifier_is_refused(sandbox: Path, name: str) -> None:
     with pytest.raises(ScriptError, match="not a plain identifier"):
         sweep(TEMPLATE, GRID, name=name)
