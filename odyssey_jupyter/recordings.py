@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import InvalidRequestError
+from odyssey_jupyter.private_files import make_private_dir
+from odyssey_jupyter.types import is_id
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
@@ -73,16 +75,26 @@ def default_kinds() -> tuple[str, ...]:
 def recording_dir(job_id: str, stream_id: str) -> Path:
     """``<recordings dir>/<job_id>/<stream_id>/`` (not created here)."""
     for name, value in (("job_id", job_id), ("stream_id", stream_id)):
-        if (
-            not isinstance(value, str)
-            or not value
-            or "/" in value
-            or "\\" in value
-            or value in {".", ".."}
-            or not value.isprintable()
-        ):
+        if not is_id(value):
             raise InvalidRequestError(f"{name} {value!r} cannot be used as a directory name")
     return get_config().recordings_path() / job_id / stream_id
+
+
+def recorded_file(value: object) -> Path | None:
+    """``value`` as a file inside the recordings folder (links resolved), else ``None``.
+
+    A ledger or a cache names files by path; a copied or edited one may name any
+    file on the machine (``/etc/passwd``, a link out of the folder). Only what
+    really lives under the recordings folder is embedded or played.
+    """
+    if not isinstance(value, str | Path) or not str(value):
+        return None
+    try:
+        real = Path(value).resolve(strict=True)
+        root = get_config().recordings_path().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return real if real.is_relative_to(root) and real.is_file() else None
 
 
 def missing_kinds(directory: Path, kinds: Iterable[str]) -> list[str]:
@@ -104,7 +116,7 @@ async def fetch(
     directory = recording_dir(job_id, stream_id)
     missing = missing_kinds(directory, kinds)
     if missing:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dir(directory)
         await client.download(stream_id, directory, kinds=tuple(missing))
     return {
         kind: directory / ARTIFACT_FILES[kind]
