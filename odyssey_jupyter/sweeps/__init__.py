@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, refuse_planted
 from odyssey_jupyter.sweeps.plan import (
     PlannedItem,
     check_name,
@@ -67,7 +67,9 @@ def prepare(
         raise ScriptError(
             f"max_in_flight must be a whole number of 1 or more, not {max_in_flight!r}"
         )
-    if ledger_path(chosen).exists():
+    path = ledger_path(chosen)
+    refuse_planted(path)
+    if path.exists():
         raise ScriptError(
             f"a sweep named {chosen!r} already exists",
             hint=f"Sweep.open({chosen!r}) continues it; or choose another name",

@@ -27,6 +27,8 @@ import asyncio
 import builtins
 import contextlib
 import logging
+import math
+import os
 import threading
 import time
 from collections import deque
@@ -52,7 +54,7 @@ from odyssey_jupyter.errors import (
     ServerError,
 )
 from odyssey_jupyter.jobs import FINAL_PHASES, Job
-from odyssey_jupyter.recordings import LocalRecording
+from odyssey_jupyter.recordings import LocalRecording, recorded_file
 from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime
 from odyssey_jupyter.sweeps.ledger import IN_FLIGHT, STATES, ItemRow, Ledger
 from odyssey_jupyter.types import JobStatus
@@ -124,19 +126,19 @@ class SweepItem:
         if self.job is not None and self.job.local_recordings:
             return [r for r in self.job.local_recordings if r.script_index == self.script_index]
         out = []
-        for entry in self.files:
-            video = entry.get("video")
-            if not video:
+        for entry in self.files:  # the ledger's word: only files under the recordings folder
+            video = recorded_file(entry.get("video"))
+            if video is None:
                 continue
             out.append(
                 LocalRecording(
                     stream_id=str(entry.get("stream_id", "")),
                     script_index=self.script_index,
-                    video_path=Path(video),
-                    thumbnail_path=_opt_path(entry.get("thumbnail")),
-                    preview_path=_opt_path(entry.get("preview")),
-                    events_path=_opt_path(entry.get("events")),
-                    duration_seconds=entry.get("duration_seconds"),
+                    video_path=video,
+                    thumbnail_path=recorded_file(entry.get("thumbnail")),
+                    preview_path=recorded_file(entry.get("preview")),
+                    events_path=recorded_file(entry.get("events")),
+                    duration_seconds=_finite(entry.get("duration_seconds")),
                 )
             )
         return out
@@ -147,8 +149,11 @@ class SweepItem:
         return recordings[0].video_path if recordings else None
 
 
-def _opt_path(value: Any) -> Path | None:
-    return Path(value) if isinstance(value, str) and value else None
+def _finite(value: Any) -> float | None:
+    """A number from the ledger, if it is one a display can use."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _files_of(job: Job, script_index: int) -> list[dict[str, Any]]:
@@ -275,7 +280,7 @@ class Sweep:
                 live._retired = True
                 live.ledger.close()
         path = ledger_path(name)
-        if not path.exists():
+        if not os.path.lexists(path):
             known = ", ".join(list_names()) or "none"
             raise FileNotFoundError(f"no sweep named {name!r} in {path.parent} (known: {known})")
         sweep = cls(name, Ledger(path))

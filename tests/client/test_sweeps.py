@@ -26,7 +26,7 @@ from odyssey_jupyter import idempotency
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, SweepFailedError, prepare, sweep
-from odyssey_jupyter.sweeps.ledger import SweepBusyError, ledger_path, sweeps_dir
+from odyssey_jupyter.sweeps.ledger import Ledger, SweepBusyError, ledger_path, sweeps_dir
 
 TEMPLATE = "0s start a {animal} in the {place}\n1s end"
 GRID = {"animal": ["cat", "dog", "owl"], "place": ["rain", "snow"]}
@@ -530,6 +530,35 @@ def test_displays_escape_what_users_and_servers_wrote(
     plan = SweepPlan("p", items, pack=2)
     assert "2 items, 1 jobs, 4 s of video" in repr(plan)
     assert "<script>alert" not in plan._repr_html_()
+
+
+def test_a_ledger_names_no_file_outside_the_recordings_and_no_nan(sandbox: Path) -> None:
+    from odyssey_jupyter.display.gallery import gallery
+
+    folder = sandbox / "recs" / "j1" / "s1"
+    folder.mkdir(parents=True)
+    (folder / "video.mp4").write_bytes(b"\0" * 64)
+    private = sandbox / "private.mp4"
+    private.write_bytes(b"the user's private file")
+    (folder / "out.mp4").symlink_to(private)
+    script = json.dumps(
+        [{"timestamp_ms": 0, "start": {"prompt": "p"}}, {"timestamp_ms": 1000, "end": {}}]
+    )
+    rows = [(i, i, '{"seed": NaN}', script) for i in range(4)]
+    ledger = Ledger.create(ledger_path("planted"), {"name": "planted"}, rows)
+    named = [str(private), str(folder / "out.mp4"), str(sandbox / "recs" / ".." / "private.mp4")]
+    for unit, video in enumerate(named):
+        ledger.finish_unit(unit, "completed", None, {unit: [{"stream_id": "s", "video": video}]})
+    kept = {"stream_id": "s1", "video": str(folder / "video.mp4"), "thumbnail": str(private)}
+    ledger.finish_unit(3, "completed", None, {3: [{**kept, "duration_seconds": float("inf")}]})
+    items = Sweep("planted", ledger).items
+    assert [item.video for item in items] == [None, None, None, folder / "video.mp4"]
+    shown = items[3].recordings[0]
+    assert shown.thumbnail_path is None and shown.duration_seconds is None
+    assert all(item.params == {"seed": None} for item in items)
+    html = gallery(items)._repr_html_()
+    assert "private" not in html and "NaN" not in html and "Infinity" not in html
+    ledger.close()
 
 
 def test_params_from_a_dataframe_like_table(sandbox: Path) -> None:
