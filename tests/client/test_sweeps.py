@@ -561,6 +561,24 @@ def test_a_ledger_names_no_file_outside_the_recordings_and_no_nan(sandbox: Path)
     ledger.close()
 
 
+def test_a_ledger_its_side_files_and_its_lock_are_private_under_umask_022(
+    sandbox: Path,
+) -> None:
+    old = os.umask(0o022)
+    try:
+        ledger = Ledger.create(ledger_path("private"), {"name": "private"}, [(0, 0, "{}", "[]")])
+        ledger.claim()
+    finally:
+        os.umask(old)
+    path = ledger_path("private")
+    side = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    made = [path, *side, path.with_suffix(".lock"), path.parent, path.parent.parent]
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in made if p.exists()}
+    ledger.close()
+    assert {"private.sqlite-wal", "private.sqlite-shm"} <= set(modes)
+    assert modes == {p: ("0o700" if p in ("sweeps", "recs") else "0o600") for p in modes}
+
+
 def test_params_from_a_dataframe_like_table(sandbox: Path) -> None:
     class Frame:  # what expand_params reads of a DataFrame: columns, iterrows, to_dict
         columns = ("animal", "seed")
