@@ -12,6 +12,10 @@ URL and total with strings from the corpus; artifacts are served from its own
 
 ``injections(markup)`` parses HTML/SVG with ``html.parser`` and lists every
 element or attribute that does not belong to the project's own displays.
+
+``code_templates`` and ``PLACEHOLDER_PROBES`` are data that would run code: sweep
+templates in the Python form, and ``{name.attr}`` placeholders that reach modules,
+callables, properties or private names.
 """
 
 from __future__ import annotations
