@@ -167,13 +167,14 @@ class Ledger:
         self._db = _connect(path, read_only)
         self._db.row_factory = sqlite3.Row
         try:
+            if not _new:  # before any change: another program's database stays as it was
+                self._check_tables()
             if not read_only:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute("PRAGMA busy_timeout=5000")
             if _new:
                 self._db.executescript(SCHEMA)
-            self._check_tables()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise LedgerError(f"{path} is not a sweep ledger ({exc})") from None

@@ -170,10 +170,11 @@ def test_status_checks_the_name_and_only_reads_a_ledger(
 
     inside = foreign_database(sweeps / "foreign.sqlite")
     (sweeps / "junk.sqlite").write_text("not a database, only text\n" * 40)
-    for name in ("foreign", "junk"):
-        refused = cli(tmp_path, engine, "status", name)
-        assert refused.returncode == 2, refused.stderr
-        assert refused.stderr.count("\n") == 1 and "is not a sweep ledger" in refused.stderr
+    for action in ("status", "resume"):
+        for name in ("foreign", "junk"):
+            refused = cli(tmp_path, engine, action, name)
+            assert refused.returncode == 2, refused.stderr
+            assert refused.stderr.count("\n") == 1 and "is not a sweep ledger" in refused.stderr
     assert (sweeps / "foreign.sqlite").read_bytes() == inside  # no WAL switch, no tables
     assert sorted(p.name for p in sweeps.iterdir()) == ["foreign.sqlite", "junk.sqlite"]
 
