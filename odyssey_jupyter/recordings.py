@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -80,21 +82,37 @@ def recording_dir(job_id: str, stream_id: str) -> Path:
     return get_config().recordings_path() / job_id / stream_id
 
 
-def recorded_file(value: object) -> Path | None:
-    """``value`` as a file inside the recordings folder (links resolved), else ``None``.
+def recordings_base() -> str:
+    """The recordings folder as a normalised absolute path (for :func:`recorded_file`)."""
+    return os.path.normpath(get_config().recordings_path())
 
-    A ledger or a cache names files by path; a copied or edited one may name any
-    file on the machine (``/etc/passwd``, a link out of the folder). Only what
-    really lives under the recordings folder is embedded or played.
+
+def recorded_file(value: object, base: str | None = None) -> Path | None:
+    """``value`` as a path inside the recordings folder with no link below it, else ``None``.
+
+    A ledger names files by path; a copied or edited one may name any file on the
+    machine (``/etc/passwd``, ``../``, or a link planted in the folder pointing out).
+    Only what lies under the recordings folder (``base``, from :func:`recordings_base`;
+    the folder itself may be a link the user made) is played or embedded.
     """
     if not isinstance(value, str | Path) or not str(value):
         return None
+    base = base if base is not None else recordings_base()
     try:
-        real = Path(value).resolve(strict=True)
-        root = get_config().recordings_path().resolve()
-    except (OSError, RuntimeError, ValueError):
+        text = os.path.normpath(os.path.abspath(value))
+    except ValueError:
         return None
-    return real if real.is_relative_to(root) and real.is_file() else None
+    if not text.startswith(base + os.sep):
+        return None
+    current = base
+    for part in text[len(base) + 1 :].split(os.sep):
+        current = os.path.join(current, part)
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return None
+        except OSError:  # missing (or unreadable): there is no link further down to follow
+            break
+    return Path(text)
 
 
 def missing_kinds(directory: Path, kinds: Iterable[str]) -> list[str]:

@@ -54,7 +54,7 @@ from odyssey_jupyter.errors import (
     ServerError,
 )
 from odyssey_jupyter.jobs import FINAL_PHASES, Job
-from odyssey_jupyter.recordings import LocalRecording, recorded_file
+from odyssey_jupyter.recordings import LocalRecording, recorded_file, recordings_base
 from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime
 from odyssey_jupyter.sweeps.ledger import IN_FLIGHT, STATES, ItemRow, Ledger
 from odyssey_jupyter.types import JobStatus
@@ -126,18 +126,18 @@ class SweepItem:
         if self.job is not None and self.job.local_recordings:
             return [r for r in self.job.local_recordings if r.script_index == self.script_index]
         out = []
-        for entry in self.files:  # the ledger's word: only files under the recordings folder
-            video = recorded_file(entry.get("video"))
-            if video is None:
+        for entry in self.files:
+            video = entry.get("video")
+            if not video:
                 continue
             out.append(
                 LocalRecording(
                     stream_id=str(entry.get("stream_id", "")),
                     script_index=self.script_index,
-                    video_path=video,
-                    thumbnail_path=recorded_file(entry.get("thumbnail")),
-                    preview_path=recorded_file(entry.get("preview")),
-                    events_path=recorded_file(entry.get("events")),
+                    video_path=Path(video),
+                    thumbnail_path=_opt_path(entry.get("thumbnail")),
+                    preview_path=_opt_path(entry.get("preview")),
+                    events_path=_opt_path(entry.get("events")),
                     duration_seconds=_finite(entry.get("duration_seconds")),
                 )
             )
@@ -147,6 +147,32 @@ class SweepItem:
     def video(self) -> Path | None:
         recordings = self.recordings
         return recordings[0].video_path if recordings else None
+
+
+def _opt_path(value: Any) -> Path | None:
+    return Path(value) if isinstance(value, str) and value else None
+
+
+_FILE_KINDS = ("video", "thumbnail", "preview", "events")
+
+
+def _trusted_files(files: Any, base: str) -> list[dict[str, Any]]:
+    """A ledger's file entries, each path kept only if it lies inside the recordings folder.
+
+    Checked once when the ledger is read (``base`` from ``recordings_base``), so a
+    gallery of 10,000 reopened items checks no path while it renders.
+    """
+    out: list[dict[str, Any]] = []
+    for entry in files if isinstance(files, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        kept = {key: value for key, value in entry.items() if key not in _FILE_KINDS}
+        for kind in _FILE_KINDS:
+            path = recorded_file(entry.get(kind), base)
+            if path is not None:
+                kept[kind] = str(path)
+        out.append(kept)
+    return out
 
 
 def _finite(value: Any) -> float | None:
@@ -215,6 +241,9 @@ class Sweep:
         self._requested_limit: int | None = meta.get("max_in_flight")
         self._runtime = runtime or get_runtime()
         rows = ledger.items()
+        base = recordings_base()
+        for row in rows:  # the ledger's word on files: only those inside the recordings folder
+            row.files = _trusted_files(row.files, base)
         self._rows: dict[int, ItemRow] = {row.index: row for row in rows}
         self._units: dict[int, _Unit] = {}
         for row in rows:
