@@ -22,7 +22,6 @@ from odyssey_jupyter.flag_hints import unexpected_words, unknown_flags
 from odyssey_jupyter.suggest import did_you_mean
 
 SPEC_KEYS = {"template", "params", "name", "portrait", "max_in_flight", "pack", "download"}
-MAX_SPEC_BYTES = 64 * 1024 * 1024
 
 
 def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -59,14 +58,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def read_spec(path: Path) -> dict[str, Any]:
     """The spec file, checked: a JSON object with known keys, a template and params."""
-    try:
-        if path.stat().st_size > MAX_SPEC_BYTES:
-            raise OdysseyError(f"{path} is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MB")
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OdysseyError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise OdysseyError(f"{path} is not valid JSON: {exc}") from None
+    from odyssey_jupyter.sweeps.spec import load_spec
+
+    spec = load_spec(path)
     if not isinstance(spec, dict):
         raise OdysseyError(f"{path} must hold a JSON object with 'template' and 'params'")
     unknown = sorted(set(spec) - SPEC_KEYS)
@@ -125,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out = sys.stderr
     from odyssey_jupyter.sweeps import Sweep, sweep
-    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, list_names
+    from odyssey_jupyter.sweeps.ledger import list_names, read_status
 
     try:
         if args.action == "list":
@@ -133,14 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(name)
             return 0
         if args.action == "status":
-            path = ledger_path(args.name)
-            if not path.exists():
-                raise OdysseyError(f"no sweep named {args.name!r} in {path.parent}")
-            ledger = Ledger(path)
-            counts = ledger.counts()
-            for row in ledger.items():
-                if row.state in ("failed", "unknown"):
-                    out.write(f"item {row.index} {row.state}: {row.error}\n")
+            counts, failures = read_status(args.name)
+            for row in failures:
+                out.write(f"item {row.index} {row.state}: {row.error}\n")
             print(json.dumps({"name": args.name, **counts, "total": sum(counts.values())}))
             return 1 if counts["failed"] or counts["unknown"] else 0
         if args.action == "resume":

@@ -2,7 +2,8 @@
 
 The API's job list carries no prompts, so the job browser would show bare ids.
 Every submission appends one JSON line (id, time, portrait, first prompt, stream
-count, expected length, API host; never the key) to ``history.jsonl`` in the user cache directory.
+count, expected length, API host; never the key) to ``history.jsonl`` in the user cache directory,
+created ``0600`` (its folder ``0700`` when this module creates it).
 Reads are cached by the file's mtime and size, so a page of 20 rows costs one
 dict lookup each even with 10,000 entries.
 """
@@ -18,6 +19,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from odyssey_jupyter.finite_json import loads_neutral
+from odyssey_jupyter.private_files import create_private_file, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +106,26 @@ def record(
     target = path or history_path()
     line = json.dumps(entry, ensure_ascii=False) + "\n"
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(target.parent)
         # one write() of a short line in append mode: concurrent kernels do not interleave
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write(line)
+        with os.fdopen(create_private_file(target, append=True), "w", encoding="utf-8") as out:
+            out.write(line)
     except OSError as exc:
         log.warning("could not write the submission history at %s: %s", target, exc)
+
+
+def _entry(line: str) -> dict[str, Any] | None:
+    """One line as an entry, or None; a damaged ``created`` becomes None (never NaN)."""
+    try:
+        item = loads_neutral(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(item, dict) or not isinstance(item.get("job_id"), str):
+        return None
+    created = item.get("created")
+    if isinstance(created, bool) or not isinstance(created, int | float):
+        item["created"] = None
+    return item
 
 
 def _load(path: Path) -> dict[str, dict[str, Any]]:
@@ -123,11 +141,8 @@ def _load(path: Path) -> dict[str, dict[str, Any]]:
         try:
             with open(path, encoding="utf-8") as handle:
                 for line in handle:
-                    try:
-                        item = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(item, dict) and isinstance(item.get("job_id"), str):
+                    item = _entry(line)
+                    if item is not None:
                         entries[item["job_id"]] = item
         except OSError as exc:
             log.warning("could not read the submission history at %s: %s", path, exc)
@@ -157,5 +172,5 @@ def first_prompt(job_id: str, *, path: Path | None = None) -> str | None:
 def entries(*, path: Path | None = None) -> list[dict[str, Any]]:
     """Every recorded submission, newest first."""
     items = list(_load(path or history_path()).values())
-    items.sort(key=lambda item: float(item.get("created") or 0), reverse=True)
+    items.sort(key=lambda item: item["created"] or 0, reverse=True)
     return [dict(item) for item in items]

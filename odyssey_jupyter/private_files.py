@@ -62,11 +62,12 @@ def make_private_dir(path: Path) -> Path:
     """Create ``path`` (and its parents) ``0700``, refusing a link or a file in its place.
 
     Parents that already exist are left as they are (they may be the user's own
-    folders); the folder itself is tightened to ``0700`` when this call created it.
+    folders); the folder itself, and each parent this call creates, is made ``0700``.
     """
     refuse_link(path, kind="folder")
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(path.parent):
+            make_private_dir(path.parent)
         try:
             os.mkdir(path, PRIVATE_DIR_MODE)
         except FileExistsError:
@@ -76,16 +77,19 @@ def make_private_dir(path: Path) -> Path:
     return path
 
 
-def create_private_file(path: Path, *, exclusive: bool = False) -> int:
+def create_private_file(path: Path, *, exclusive: bool = False, append: bool = False) -> int:
     """A write descriptor on ``path``, opened without following links, created ``0600``.
 
-    ``exclusive`` refuses a file that already exists (a new ledger must be new). An
+    ``exclusive`` refuses a file that already exists (a new ledger must be new);
+    ``append`` makes every write go to the end (a log several processes share). An
     existing file is never truncated here: the caller decides what to write.
     """
     refuse_link(path)
     flags = os.O_WRONLY | os.O_CREAT | NO_FOLLOW | getattr(os, "O_BINARY", 0)
     if exclusive:
         flags |= os.O_EXCL
+    if append:
+        flags |= os.O_APPEND
     try:
         return os.open(path, flags, PRIVATE_FILE_MODE)
     except OSError as exc:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import InvalidRequestError
+from odyssey_jupyter.private_files import make_private_dir
+from odyssey_jupyter.types import is_id
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
@@ -73,16 +77,42 @@ def default_kinds() -> tuple[str, ...]:
 def recording_dir(job_id: str, stream_id: str) -> Path:
     """``<recordings dir>/<job_id>/<stream_id>/`` (not created here)."""
     for name, value in (("job_id", job_id), ("stream_id", stream_id)):
-        if (
-            not isinstance(value, str)
-            or not value
-            or "/" in value
-            or "\\" in value
-            or value in {".", ".."}
-            or not value.isprintable()
-        ):
+        if not is_id(value):
             raise InvalidRequestError(f"{name} {value!r} cannot be used as a directory name")
     return get_config().recordings_path() / job_id / stream_id
+
+
+def recordings_base() -> str:
+    """The recordings folder as a normalised absolute path (for :func:`recorded_file`)."""
+    return os.path.normpath(get_config().recordings_path())
+
+
+def recorded_file(value: object, base: str | None = None) -> Path | None:
+    """``value`` as a path inside the recordings folder with no link below it, else ``None``.
+
+    A ledger names files by path; a copied or edited one may name any file on the
+    machine (``/etc/passwd``, ``../``, or a link planted in the folder pointing out).
+    Only what lies under the recordings folder (``base``, from :func:`recordings_base`;
+    the folder itself may be a link the user made) is played or embedded.
+    """
+    if not isinstance(value, str | Path) or not str(value):
+        return None
+    base = base if base is not None else recordings_base()
+    try:
+        text = os.path.normpath(os.path.abspath(value))
+    except ValueError:
+        return None
+    if not text.startswith(base + os.sep):
+        return None
+    current = base
+    for part in text[len(base) + 1 :].split(os.sep):
+        current = os.path.join(current, part)
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return None
+        except OSError:  # missing (or unreadable): there is no link further down to follow
+            break
+    return Path(text)
 
 
 def missing_kinds(directory: Path, kinds: Iterable[str]) -> list[str]:
@@ -104,7 +134,7 @@ async def fetch(
     directory = recording_dir(job_id, stream_id)
     missing = missing_kinds(directory, kinds)
     if missing:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dir(directory)
         await client.download(stream_id, directory, kinds=tuple(missing))
     return {
         kind: directory / ARTIFACT_FILES[kind]

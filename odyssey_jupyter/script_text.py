@@ -17,9 +17,11 @@ the kernel thread and must stay fast.
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import re
 import sys
+import types
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -141,12 +143,17 @@ class CellScripts:
 
 
 def parse_cell(
-    text: str, namespace: Mapping[str, Any] | None = None, *, first_line: int = 1
+    text: str,
+    namespace: Mapping[str, Any] | None = None,
+    *,
+    first_line: int = 1,
+    allow_python: bool = True,
 ) -> CellScripts:
     """Parse a cell body in any of the three forms; raise :class:`ScriptError` on mistakes.
 
     Lines are numbered from ``first_line``: the magic passes ``MAGIC_BODY_FIRST_LINE``,
-    so every message names the line as the editor numbers it.
+    so every message names the line as the editor numbers it. ``allow_python=False``
+    reads text that is data (a spec file, a dataset): its Python form is refused, never run.
     """
     namespace = namespace if namespace is not None else {}
     form_text = text
@@ -159,10 +166,9 @@ def parse_cell(
             hint="write one entry per line, e.g. '0s start A cat on a windowsill', then '5s end'",
         )
     _refuse_surrogates(text, source)
-    try:
-        form = detect_form(form_text)
-    except _PARSER_LIMITS:
-        raise _too_deep(source) from None
+    form = _form_of(form_text, source)
+    if form == "python" and not allow_python:
+        raise _code_refused(source)
     if form == "timeline":
         parsed = _parse_timeline(source, namespace)
     elif form == "json":
@@ -228,6 +234,32 @@ def check_images(parsed: CellScripts) -> None:
 
 
 # --------------------------------------------------------------------------- detection
+
+
+def refuse_code(text: str) -> None:
+    """Raise unless ``text`` reads as timeline text or JSON: data is never evaluated."""
+    source = tuple(text.splitlines())
+    if _form_of(text, source) == "python":
+        raise _code_refused(source)
+
+
+def _form_of(text: str, source: Sequence[str]) -> str:
+    try:
+        return detect_form(text)
+    except _PARSER_LIMITS:
+        raise _too_deep(source) from None
+
+
+def _code_refused(source: Sequence[str]) -> ScriptError:
+    number = _first_meaningful(source) or 1
+    return ScriptError(
+        "the template reads as Python code (it is neither timeline text nor valid JSON); "
+        "a template that is data is never run",
+        hint="write timeline text ('0s start a {animal} in the rain' / '3s end'), JSON or a "
+        "list of entries; only a %%odyssey_simulate --sweep cell may be Python",
+        line=number,
+        source_line=source[number - 1] if source else None,
+    )
 
 
 def _refuse_surrogates(text: str, source: Sequence[str]) -> None:
@@ -565,16 +597,53 @@ def _lookup(
         )
     value = namespace[head]
     for attr in attrs:
-        try:
-            value = getattr(value, attr)
-        except AttributeError:
-            raise ScriptError(
-                f"'{head}' has no attribute '{attr}'",
-                hint="check the name",
-                line=line,
-                source_line=source_line,
-            ) from None
+        value = _attribute(value, name, attr, line=line, source_line=source_line)
     return value
+
+
+_PLAIN_DESCRIPTORS = (types.MemberDescriptorType, types.GetSetDescriptorType)
+"""Slots and C-level attributes: reading them through ``__get__`` runs no user code."""
+
+
+def _attribute(
+    value: Any, name: str, attr: str, *, line: int | None, source_line: str | None
+) -> Any:
+    """One step of ``{name.attr}``: a stored value, read without running the object's code.
+
+    A placeholder inserts a value: it never reaches private or dunder names, never
+    walks through a module or a callable (``{os.environ}``, ``{helper.__globals__}``)
+    and never runs a property or ``__getattr__``.
+    """
+    problem: str | None = None
+    found: Any = None
+    if attr.startswith("_"):
+        problem = f"reaches the private name '{attr}'"
+    elif isinstance(value, types.ModuleType) or callable(value):
+        problem = f"reads '{attr}' of a {_kind(value)}"
+    else:
+        try:
+            found = inspect.getattr_static(value, attr)
+        except AttributeError:
+            problem = f"names '{attr}', which its object does not have"
+    if problem is None and isinstance(found, _PLAIN_DESCRIPTORS):
+        found = found.__get__(value, type(value))
+    elif problem is None and hasattr(type(found), "__get__"):
+        problem = f"reads '{attr}', which code computes (a property or method)"
+    elif problem is None and (isinstance(found, types.ModuleType) or callable(found)):
+        problem = f"is a {_kind(found)}, not a value"
+    if problem is not None:
+        raise ScriptError(
+            f"the placeholder {{{name}}} {problem}",
+            hint="a placeholder inserts a stored value; for anything else set a variable "
+            f"in a cell above (x = {name}) and write {{x}}",
+            line=line,
+            source_line=source_line,
+        )
+    return found
+
+
+def _kind(value: Any) -> str:
+    return "module" if isinstance(value, types.ModuleType) else "callable"
 
 
 def _unknown_name_hint(name: str, namespace: Mapping[str, Any]) -> str:

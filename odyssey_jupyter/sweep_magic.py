@@ -37,6 +37,7 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
             pack=args.pack,
             max_in_flight=args.max_in_flight,
             namespace=namespace,
+            from_cell=True,
         )
         if args.output:
             namespace[args.output] = [item.script for item in items]
@@ -51,6 +52,7 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
         pack=args.pack,
         download=args.download,
         namespace=namespace,
+        from_cell=True,
     )
     if args.output:
         namespace[args.output] = running

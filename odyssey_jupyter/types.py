@@ -21,8 +21,9 @@ from typing import Any
 from odyssey_jupyter.artifacts import ARTIFACT_KINDS
 from odyssey_jupyter.errors import InvalidResponseError
 
-MAX_ID_LENGTH = 256
-"""Longest job or stream id accepted (ids become directory names)."""
+MAX_ID_BYTES = 255
+"""Longest job or stream id accepted, in UTF-8 bytes: ids become directory names, and a
+file name may have at most 255 bytes (``NAME_MAX``) on Linux, macOS and Windows."""
 MAX_COUNT = 1_000_000_000
 """Largest count accepted from a server (frames, indices, totals, retries)."""
 MAX_SECONDS = 1e8
@@ -142,23 +143,28 @@ def _mapping(data: Any, name: str) -> Mapping[str, Any]:
     return data
 
 
+def is_id(value: Any) -> bool:
+    """Whether ``value`` is safe as one URL path segment and as one directory name."""
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and value not in (".", "..")
+        and not any(c in value for c in "/\\")
+        and value.isprintable()
+        and len(value.encode("utf-8")) <= MAX_ID_BYTES
+    )
+
+
 def _id(value: Any, name: str) -> str:
     """An id that is safe as one URL path segment and as one directory name."""
-    if (
-        not isinstance(value, str)
-        or not value.strip()
-        or len(value) > MAX_ID_LENGTH
-        or value in (".", "..")
-        or any(c in value for c in "/\\")
-        or not value.isprintable()
-    ):
+    if not is_id(value):
         raise _bad(
             name,
             value,
-            f"an id (a printable string of 1 to {MAX_ID_LENGTH} characters, no '/' or '\\', "
+            f"an id (a printable string of 1 to {MAX_ID_BYTES} bytes, no '/' or '\\', "
             "not '.' or '..')",
         )
-    return value
+    return str(value)
 
 
 def _opt_str(value: Any, name: str) -> str | None:

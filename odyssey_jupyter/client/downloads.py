@@ -40,6 +40,7 @@ from odyssey_jupyter.client.bounded import (
 from odyssey_jupyter.client.http_errors import error_from_response, scrub
 from odyssey_jupyter.client.retry import RETRY_STATUSES, Deadline, RetryPolicy
 from odyssey_jupyter.errors import NotFoundError, OdysseyConnectionError
+from odyssey_jupyter.private_files import create_private_file
 from odyssey_jupyter.types import Recording
 
 logger = logging.getLogger("odyssey_jupyter.client.downloads")
@@ -174,7 +175,7 @@ class ArtifactFetcher:
         total = declared_length(response)
         done = 0
         what = f"the {kind} of stream {self.stream_id}"
-        with open(tmp, "wb") as out:
+        with os.fdopen(create_private_file(tmp, exclusive=True), "wb") as out:
             async for chunk in capped_chunks(response, *self._cap(kind), what=what, chunk=CHUNK):
                 out.write(chunk)
                 done += len(chunk)

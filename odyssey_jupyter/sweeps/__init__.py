@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, refuse_planted
 from odyssey_jupyter.sweeps.plan import (
     PlannedItem,
     check_name,
@@ -55,6 +55,7 @@ def prepare(
     max_in_flight: int | None = None,
     allow_large: bool = False,
     namespace: Mapping[str, Any] | None = None,
+    from_cell: bool = False,
 ) -> tuple[str, list[PlannedItem]]:
     """Check everything about a sweep without sending or writing anything."""
     chosen = check_name(name) if name is not None else default_name()
@@ -66,12 +67,16 @@ def prepare(
         raise ScriptError(
             f"max_in_flight must be a whole number of 1 or more, not {max_in_flight!r}"
         )
-    if ledger_path(chosen).exists():
+    path = ledger_path(chosen)
+    refuse_planted(path)
+    if path.exists():
         raise ScriptError(
             f"a sweep named {chosen!r} already exists",
             hint=f"Sweep.open({chosen!r}) continues it; or choose another name",
         )
-    items = plan_items(template, params, namespace=namespace, allow_large=allow_large)
+    items = plan_items(
+        template, params, namespace=namespace, allow_large=allow_large, from_cell=from_cell
+    )
     return chosen, items
 
 
@@ -86,6 +91,7 @@ def sweep(
     download: bool = True,
     allow_large: bool = False,
     namespace: Mapping[str, Any] | None = None,
+    from_cell: bool = False,
 ) -> Sweep:
     """Run ``template`` once per item of ``params``; returns the running :class:`Sweep`.
 
@@ -95,7 +101,9 @@ def sweep(
     per job (``scripts=``). ``max_in_flight`` defaults to the server's declared
     cap, else the ``sweep_max_in_flight`` setting (10, the hosted queue cap).
     ``namespace`` supplies placeholders the params do not (the magic passes the
-    notebook's variables).
+    notebook's variables). A template is data and is never run: timeline text, JSON
+    or entries; ``from_cell=True`` (set by the ``%%odyssey_simulate --sweep`` magic
+    for the cell its user wrote) alone lets a Python-form template be evaluated.
     """
     chosen, items = prepare(
         template,
@@ -105,6 +113,7 @@ def sweep(
         max_in_flight=max_in_flight,
         allow_large=allow_large,
         namespace=namespace,
+        from_cell=from_cell,
     )
     items = [_storable(item, bool(portrait)) for item in items]
     rows = []

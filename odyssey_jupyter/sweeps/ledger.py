@@ -12,6 +12,12 @@ sent, and again when the job id arrives: after a crash, an item still
 
 Items packed into one job (``pack=K``) share a ``unit``: its key, job id and
 state are written together, in one transaction.
+
+The folder may have come with a cloned repository, so nothing here follows a
+planted link: the ledger and its side files (``-wal``, ``-shm``, ``-journal``)
+must be regular files, a new ledger is created exclusively and ``0600``, and
+the runner's lock never truncates or writes the lock file (who holds it is kept
+in the ledger's ``meta``). ``status`` opens a ledger read-only.
 """
 
 from __future__ import annotations
@@ -19,16 +25,27 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import OdysseyError
+from odyssey_jupyter.finite_json import loads_neutral
+from odyssey_jupyter.private_files import (
+    ExclusiveLock,
+    LockBusyError,
+    UnsafePathError,
+    create_private_file,
+    make_private_dir,
+    refuse_link,
+)
+from odyssey_jupyter.sweeps.plan import check_name
 from odyssey_jupyter.types import TERMINAL_STATUSES
 
 SCHEMA = """
@@ -64,8 +81,18 @@ FINISHED = TERMINAL_STATUSES
 """An item is finished when its job is (the sweep's own states never are)."""
 
 
+SIDE_FILES = ("-wal", "-shm", "-journal")
+"""The files SQLite opens beside a database; none of them may be a planted link."""
+RUNNER_KEY = "runner"
+"""The ``meta`` key naming the process that holds the sweep's lock."""
+
+
 class SweepBusyError(OdysseyError):
     """The sweep is already being run by another live process."""
+
+
+class LedgerError(OdysseyError):
+    """A sweep's file is a link, not a regular file, or not a sweep ledger; nothing was changed."""
 
 
 @dataclass(slots=True)
@@ -90,22 +117,79 @@ def sweeps_dir() -> Path:
 
 
 def ledger_path(name: str) -> Path:
-    return sweeps_dir() / f"{name}.sqlite"
+    """The ledger of the sweep ``name``; every command that takes a name checks it here."""
+    return sweeps_dir() / f"{check_name(name)}.sqlite"
+
+
+def side_files(path: Path) -> tuple[Path, ...]:
+    return tuple(path.with_name(path.name + suffix) for suffix in SIDE_FILES)
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_suffix(".lock")
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """A path refused by :mod:`private_files` as the ledger's own error (one line, exit 2)."""
+    try:
+        yield
+    except UnsafePathError as exc:
+        raise LedgerError(str(exc)) from None
+
+
+def refuse_planted(path: Path) -> None:
+    """The ledger, its side files and its lock are regular files or absent (else LedgerError)."""
+    with _refusals():
+        for each in (path, *side_files(path), lock_path(path)):
+            refuse_link(each)
+
+
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    if read_only:  # no WAL switch, no table made, nothing written
+        uri = f"{Path(os.path.abspath(path)).as_uri()}?mode=ro"
+        return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    return sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
 
 
 class Ledger:
-    """The SQLite file of one sweep; safe to call from any thread (one lock, one connection)."""
+    """The SQLite file of one sweep; safe to call from any thread (one lock, one connection).
 
-    def __init__(self, path: Path) -> None:
+    Opens an existing ledger (``read_only=True`` for a look that changes nothing);
+    :meth:`create` makes a new one.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False, _new: bool = False) -> None:
         self.path = path
+        refuse_planted(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._claim: ExclusiveLock | None = None
+        self._db = _connect(path, read_only)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
-        self._claim: IO[str] | None = None
+        try:
+            if not _new:  # before any change: another program's database stays as it was
+                self._check_tables()
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA busy_timeout=5000")
+            if _new:
+                self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise LedgerError(f"{path} is not a sweep ledger ({exc})") from None
+        except LedgerError:
+            self._db.close()
+            raise
+
+    def _check_tables(self) -> None:
+        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        missing = {"meta", "items"} - {row["name"] for row in rows}
+        if missing:
+            raise LedgerError(
+                f"{self.path} is not a sweep ledger (it has no {' or '.join(sorted(missing))} "
+                "table); move it out of the sweeps folder"
+            )
 
     # ------------------------------------------------------------------ creation
 
@@ -116,11 +200,19 @@ class Ledger:
         meta: dict[str, Any],
         rows: Iterable[tuple[int, int, str, str]],
     ) -> Ledger:
-        """A new ledger with every item ``pending``; refuses to overwrite an existing sweep."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            raise FileExistsError(str(path))
-        ledger = cls(path)
+        """A new ledger with every item ``pending``; refuses to overwrite an existing sweep.
+
+        The file is created exclusively and ``0600`` (SQLite gives its side files the
+        same mode); side files already beside it are refused, never reused.
+        """
+        refuse_planted(path)
+        stale = [str(p) for p in side_files(path) if os.path.lexists(p)]
+        if stale:
+            raise LedgerError(f"{stale[0]} is left from another database; remove it first")
+        with _refusals():
+            make_private_dir(path.parent)
+            os.close(create_private_file(path, exclusive=True))
+        ledger = cls(path, _new=True)
         now = time.time()
         with ledger._transaction() as db:
             db.executemany(
@@ -137,37 +229,34 @@ class Ledger:
     def claim(self) -> None:
         """Make this process the sweep's only runner (an OS lock, released even by SIGKILL).
 
-        Two processes scheduling one ledger would send its pending items twice.
+        Two processes scheduling one ledger would send its pending items twice. The
+        lock file is never written; the holder is named in the ledger's ``meta``.
         """
         if self._claim is not None:
             return
+        lock = ExclusiveLock(lock_path(self.path))
         try:
-            import fcntl
-        except ImportError:  # no flock on this platform: the caller's care
-            return
-        lock_path = self.path.with_suffix(".lock")
-        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the life of the sweep
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
+            with _refusals():
+                lock.acquire()
+        except LockBusyError:
+            holder = self.meta().get(RUNNER_KEY)
+            named = isinstance(holder, str) and re.fullmatch(r"process [0-9]{1,10}", holder)
             raise SweepBusyError(
-                f"the sweep {self.path.stem} is being run by {holder}; "
+                f"the sweep {self.path.stem} is being run by "
+                f"{holder if named else 'another process'}; "
                 "stop it there (or wait for it) before opening it here"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()}")
-        handle.flush()
-        self._claim = handle
+        self._claim = lock
+        self._change(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (RUNNER_KEY, json.dumps(f"process {os.getpid()}")),
+        )
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
         if self._claim is not None:
-            self._claim.close()
+            self._claim.release()
             self._claim = None
 
     # ------------------------------------------------------------------ reading
@@ -175,7 +264,7 @@ class Ledger:
     def meta(self) -> dict[str, Any]:
         with self._lock:
             rows = self._db.execute("SELECT key, value FROM meta").fetchall()
-        return {row["key"]: json.loads(row["value"]) for row in rows}
+        return {row["key"]: loads_neutral(row["value"]) for row in rows}
 
     def items(self) -> list[ItemRow]:
         with self._lock:
@@ -184,13 +273,13 @@ class Ledger:
             ItemRow(
                 index=row["idx"],
                 unit=row["unit"],
-                params=json.loads(row["params"]),
-                script=json.loads(row["script"]),
+                params=loads_neutral(row["params"]),
+                script=loads_neutral(row["script"]),
                 state=row["state"],
                 key=row["idem_key"],
                 job_id=row["job_id"],
                 error=row["error"],
-                files=json.loads(row["files"]),
+                files=loads_neutral(row["files"]),
                 attempts=row["attempts"],
             )
             for row in rows
@@ -253,4 +342,28 @@ def list_names() -> list[str]:
     directory = sweeps_dir()
     if not directory.is_dir():
         return []
-    return sorted(p.stem for p in directory.glob("*.sqlite"))
+    names = []
+    for path in directory.glob("*.sqlite"):
+        with contextlib.suppress(OdysseyError):
+            if ledger_path(path.stem) == path and not path.is_symlink():
+                names.append(path.stem)
+    return sorted(names)
+
+
+def read_status(name: str) -> tuple[dict[str, int], list[ItemRow]]:
+    """A sweep's counts and its failed or unknown items, read without changing anything.
+
+    A file that is missing, a link or not a ledger raises one :class:`OdysseyError`
+    line naming it.
+    """
+    path = ledger_path(name)
+    if not os.path.lexists(path):
+        raise LedgerError(f"no sweep named {name!r} in {path.parent}")
+    ledger = Ledger(path, read_only=True)
+    try:
+        rows = ledger.items()
+        return ledger.counts(), [row for row in rows if row.state in ("failed", "unknown")]
+    except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
+        raise LedgerError(f"{path} is not a readable sweep ledger ({exc})") from None
+    finally:
+        ledger.close()

@@ -1,8 +1,9 @@
 """A sweep's items, built and checked before anything is sent or written.
 
-``template`` is either timeline text (the cell magic's language, parsed by
-:mod:`odyssey_jupyter.script_text` with each item's params in front of the
-notebook's variables) or a list of entries whose strings hold ``{placeholders}``
+``template`` is either timeline text or JSON (the cell magic's language, parsed
+by :mod:`odyssey_jupyter.script_text` with each item's params in front of the
+notebook's variables; its Python form only for a notebook cell, never for data)
+or a list of entries whose strings hold ``{placeholders}``
 (filled by the same rules, then checked by :mod:`odyssey_jupyter.script`).
 ``params`` is a list of dicts, a dict of lists (their product: a grid), or a
 pandas DataFrame (one item per row; pandas itself is never imported here).
@@ -24,12 +25,12 @@ from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.script import Script, plan_streams, validate_script
-from odyssey_jupyter.script_text import fill_placeholders, parse_cell
+from odyssey_jupyter.script_text import fill_placeholders, parse_cell, refuse_code
 
 MAX_ITEMS = 10_000
 """Largest sweep made without ``allow_large=True`` (a typo in a grid multiplies fast)."""
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class PlannedItem:
 
 def check_name(name: str) -> str:
     """A sweep name is a plain identifier: it names a file and a Python-friendly handle."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ScriptError(
             f"the sweep name {name!r} is not a plain identifier",
             hint="use letters, digits and _ (not starting with a digit), at most 64 characters",
@@ -92,7 +93,7 @@ def count_items(params: Any) -> int:
     if isinstance(params, Mapping):
         if not params:
             return 0
-        return math.prod(len(_values(key, value)) for key, value in params.items())
+        return math.prod(_count(key, value) for key, value in params.items())
     if isinstance(params, Sequence) and not isinstance(params, str | bytes):
         return len(params)
     raise ScriptError(
@@ -102,15 +103,23 @@ def count_items(params: Any) -> int:
     )
 
 
-def _values(key: Any, value: Any) -> list[Any]:
+def _is_axis(key: Any, value: Any) -> bool:
+    """Whether a grid value is an axis (a list, tuple or range) rather than one value."""
     if not isinstance(key, str) or not key.isidentifier():
         raise ScriptError(
             f"the param name {key!r} is not a plain identifier",
             hint="param names are used as {placeholders}: letters, digits and _",
         )
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence | range):
-        return [value]
-    return list(value)
+    return isinstance(value, Sequence | range) and not isinstance(value, str | bytes)
+
+
+def _count(key: Any, value: Any) -> int:
+    """An axis's length, from ``len()``: ``range(10**9)`` is counted, never built."""
+    return len(value) if _is_axis(key, value) else 1
+
+
+def _values(key: Any, value: Any) -> list[Any]:
+    return list(value) if _is_axis(key, value) else [value]
 
 
 def expand_params(params: Any, *, allow_large: bool = False) -> list[dict[str, Any]]:
@@ -176,10 +185,12 @@ def _fill(value: Any, namespace: Mapping[str, Any], key: str | None = None) -> A
     return value
 
 
-def _script_for(template: Any, params: Mapping[str, Any], namespace: Mapping[str, Any]) -> Script:
+def _script_for(
+    template: Any, params: Mapping[str, Any], namespace: Mapping[str, Any], from_cell: bool
+) -> Script:
     scope = ChainMap(dict(params), dict(namespace))
     if isinstance(template, str):
-        parsed = parse_cell(template, scope)
+        parsed = parse_cell(template, scope, allow_python=from_cell)
         if parsed.batch or len(parsed.scripts) != 1:
             raise ScriptError(
                 "a sweep template is one script, but this one holds a batch ('---')",
@@ -200,14 +211,21 @@ def plan_items(
     *,
     namespace: Mapping[str, Any] | None = None,
     allow_large: bool = False,
+    from_cell: bool = False,
 ) -> list[PlannedItem]:
-    """Every item with its validated script; raises on the first bad one (nothing sent)."""
+    """Every item with its validated script; raises on the first bad one (nothing sent).
+
+    A template is data (timeline text, JSON or entries) unless ``from_cell`` says it is
+    the body of a notebook cell its user wrote: only then may it be Python, and run.
+    """
+    if isinstance(template, str) and not from_cell:
+        refuse_code(template)
     rows = expand_params(params, allow_large=allow_large)
     scope = namespace or {}
     items: list[PlannedItem] = []
     for index, row in enumerate(rows):
         try:
-            script = _script_for(template, row, scope)
+            script = _script_for(template, row, scope, from_cell)
         except ScriptError as exc:
             raise _item_error(index, row, exc) from None
         items.append(PlannedItem(index, row, script))

@@ -27,6 +27,8 @@ import asyncio
 import builtins
 import contextlib
 import logging
+import math
+import os
 import threading
 import time
 from collections import deque
@@ -52,7 +54,7 @@ from odyssey_jupyter.errors import (
     ServerError,
 )
 from odyssey_jupyter.jobs import FINAL_PHASES, Job
-from odyssey_jupyter.recordings import LocalRecording
+from odyssey_jupyter.recordings import LocalRecording, recorded_file, recordings_base
 from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime
 from odyssey_jupyter.sweeps.ledger import IN_FLIGHT, STATES, ItemRow, Ledger
 from odyssey_jupyter.types import JobStatus
@@ -136,7 +138,7 @@ class SweepItem:
                     thumbnail_path=_opt_path(entry.get("thumbnail")),
                     preview_path=_opt_path(entry.get("preview")),
                     events_path=_opt_path(entry.get("events")),
-                    duration_seconds=entry.get("duration_seconds"),
+                    duration_seconds=_finite(entry.get("duration_seconds")),
                 )
             )
         return out
@@ -149,6 +151,35 @@ class SweepItem:
 
 def _opt_path(value: Any) -> Path | None:
     return Path(value) if isinstance(value, str) and value else None
+
+
+_FILE_KINDS = ("video", "thumbnail", "preview", "events")
+
+
+def _trusted_files(files: Any, base: str) -> list[dict[str, Any]]:
+    """A ledger's file entries, each path kept only if it lies inside the recordings folder.
+
+    Checked once when the ledger is read (``base`` from ``recordings_base``), so a
+    gallery of 10,000 reopened items checks no path while it renders.
+    """
+    out: list[dict[str, Any]] = []
+    for entry in files if isinstance(files, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        kept = {key: value for key, value in entry.items() if key not in _FILE_KINDS}
+        for kind in _FILE_KINDS:
+            path = recorded_file(entry.get(kind), base)
+            if path is not None:
+                kept[kind] = str(path)
+        out.append(kept)
+    return out
+
+
+def _finite(value: Any) -> float | None:
+    """A number from the ledger, if it is one a display can use."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _files_of(job: Job, script_index: int) -> list[dict[str, Any]]:
@@ -210,6 +241,9 @@ class Sweep:
         self._requested_limit: int | None = meta.get("max_in_flight")
         self._runtime = runtime or get_runtime()
         rows = ledger.items()
+        base = recordings_base()
+        for row in rows:  # the ledger's word on files: only those inside the recordings folder
+            row.files = _trusted_files(row.files, base)
         self._rows: dict[int, ItemRow] = {row.index: row for row in rows}
         self._units: dict[int, _Unit] = {}
         for row in rows:
@@ -275,7 +309,7 @@ class Sweep:
                 live._retired = True
                 live.ledger.close()
         path = ledger_path(name)
-        if not path.exists():
+        if not os.path.lexists(path):
             known = ", ".join(list_names()) or "none"
             raise FileNotFoundError(f"no sweep named {name!r} in {path.parent} (known: {known})")
         sweep = cls(name, Ledger(path))

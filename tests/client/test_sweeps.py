@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,14 @@ import pytest
 from support.engine_http import ActiveSampler, client_for, server_jobs, use_api
 from support.engines import RunningEngine
 from support.faultproxy import FaultProxy
+from support.hostile import code_templates
 from support.waiting import wait_until
 
 from odyssey_jupyter import idempotency
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, SweepFailedError, prepare, sweep
-from odyssey_jupyter.sweeps.ledger import SweepBusyError, ledger_path, sweeps_dir
+from odyssey_jupyter.sweeps.ledger import Ledger, SweepBusyError, ledger_path, sweeps_dir
 
 TEMPLATE = "0s start a {animal} in the {place}\n1s end"
 GRID = {"animal": ["cat", "dog", "owl"], "place": ["rain", "snow"]}
@@ -47,6 +49,25 @@ def assert_one_job_per_item(s: Sweep, engine: RunningEngine, pack: int = 1) -> N
 def no_ledger_written() -> bool:
     directory = sweeps_dir()
     return not directory.exists() or not any(directory.iterdir())
+
+
+def test_a_template_string_is_data_and_is_never_run(sandbox: Path) -> None:
+    marker = sandbox / "PWNED"
+    for template in code_templates(str(marker)):
+        for plan in (prepare, sweep):
+            with pytest.raises(ScriptError) as caught:
+                plan(template, {"seed": [1, 2]})
+            assert "Python" in str(caught.value) and "never run" in str(caught.value)
+        assert not marker.exists(), template
+    assert no_ledger_written()
+    # the notebook cell its user wrote is the one place the Python form runs
+    _, items = prepare(
+        "[{'timestamp_ms': 0, 'start': {'prompt': f'take {seed}'}},\n"
+        " {'timestamp_ms': 1000, 'end': {}}]",
+        {"seed": [1, 2]},
+        from_cell=True,
+    )
+    assert [i.script[0]["start"]["prompt"] for i in items] == ["take 1", "take 2"]
 
 
 def test_a_placeholder_with_no_value_names_it_and_the_item(sandbox: Path) -> None:
@@ -94,7 +115,23 @@ def test_more_than_ten_thousand_items_need_allow_large(sandbox: Path) -> None:
     assert no_ledger_written()
 
 
-@pytest.mark.parametrize("name", ["has space", "1st", "a-b", "../up", "", "x" * 65])
+def test_a_huge_range_axis_is_counted_and_refused_before_anything_is_built(
+    sandbox: Path,
+) -> None:
+    tracemalloc.start()
+    try:
+        for size in (10**7, 10**12):
+            tracemalloc.reset_peak()
+            with pytest.raises(ScriptError, match=f"{size:,} items"):
+                prepare(TEMPLATE, {"animal": ["cat"], "seed": range(size)})
+            _, peak = tracemalloc.get_traced_memory()
+            assert peak < 8 * 1024 * 1024, f"range({size}) cost {peak:,} bytes before the refusal"
+    finally:
+        tracemalloc.stop()
+    assert no_ledger_written()
+
+
+@pytest.mark.parametrize("name", ["has space", "1st", "a-b", "../up", "", "x" * 65, "dusk\n"])
 def test_a_name_that_is_not_a_plain_identifier_is_refused(sandbox: Path, name: str) -> None:
     with pytest.raises(ScriptError, match="not a plain identifier"):
         sweep(TEMPLATE, GRID, name=name)
@@ -493,6 +530,53 @@ def test_displays_escape_what_users_and_servers_wrote(
     plan = SweepPlan("p", items, pack=2)
     assert "2 items, 1 jobs, 4 s of video" in repr(plan)
     assert "<script>alert" not in plan._repr_html_()
+
+
+def test_a_ledger_names_no_file_outside_the_recordings_and_no_nan(sandbox: Path) -> None:
+    from odyssey_jupyter.display.gallery import gallery
+
+    folder = sandbox / "recs" / "j1" / "s1"
+    folder.mkdir(parents=True)
+    (folder / "video.mp4").write_bytes(b"\0" * 64)
+    private = sandbox / "private.mp4"
+    private.write_bytes(b"the user's private file")
+    (folder / "out.mp4").symlink_to(private)
+    script = json.dumps(
+        [{"timestamp_ms": 0, "start": {"prompt": "p"}}, {"timestamp_ms": 1000, "end": {}}]
+    )
+    rows = [(i, i, '{"seed": NaN}', script) for i in range(4)]
+    ledger = Ledger.create(ledger_path("planted"), {"name": "planted"}, rows)
+    named = [str(private), str(folder / "out.mp4"), str(sandbox / "recs" / ".." / "private.mp4")]
+    for unit, video in enumerate(named):
+        ledger.finish_unit(unit, "completed", None, {unit: [{"stream_id": "s", "video": video}]})
+    kept = {"stream_id": "s1", "video": str(folder / "video.mp4"), "thumbnail": str(private)}
+    ledger.finish_unit(3, "completed", None, {3: [{**kept, "duration_seconds": float("inf")}]})
+    items = Sweep("planted", ledger).items
+    assert [item.video for item in items] == [None, None, None, folder / "video.mp4"]
+    shown = items[3].recordings[0]
+    assert shown.thumbnail_path is None and shown.duration_seconds is None
+    assert all(item.params == {"seed": None} for item in items)
+    html = gallery(items)._repr_html_()
+    assert "private" not in html and "NaN" not in html and "Infinity" not in html
+    ledger.close()
+
+
+def test_a_ledger_its_side_files_and_its_lock_are_private_under_umask_022(
+    sandbox: Path,
+) -> None:
+    old = os.umask(0o022)
+    try:
+        ledger = Ledger.create(ledger_path("private"), {"name": "private"}, [(0, 0, "{}", "[]")])
+        ledger.claim()
+    finally:
+        os.umask(old)
+    path = ledger_path("private")
+    side = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    made = [path, *side, path.with_suffix(".lock"), path.parent, path.parent.parent]
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in made if p.exists()}
+    ledger.close()
+    assert {"private.sqlite-wal", "private.sqlite-shm"} <= set(modes)
+    assert modes == {p: ("0o700" if p in ("sweeps", "recs") else "0o600") for p in modes}
 
 
 def test_params_from_a_dataframe_like_table(sandbox: Path) -> None:

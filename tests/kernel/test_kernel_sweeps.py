@@ -67,6 +67,17 @@ def test_the_magic_dry_runs_then_runs_a_sweep_under_the_cap(
             and "tint" in bad.error["evalue"]
             and "item 0" in bad.error["evalue"]
         )
+        session.check("import os")  # a placeholder inserts a value, never the environment
+        leak = session.execute(
+            "%%odyssey_simulate --sweep params --name x --dry-run\n0s start {os.environ}\n1s end"
+        )
+        assert leak.error is not None and "{os.environ}" in leak.error["evalue"]
+        python_body = (
+            "[{'timestamp_ms': 0, 'start': {'prompt': f'{style} take {seed}'}},\n"
+            " {'timestamp_ms': 1000, 'end': {}}]"
+        )  # the cell its user wrote may still be Python
+        cell = session.check(f"%%odyssey_simulate --sweep params --name x --dry-run\n{python_body}")
+        assert "ink take 0" in "\n".join([*cell.text_plain(), cell.stdout()])
         start = session.mark()
         with ActiveSampler(capped_engine) as sampler:
             run = session.check(

@@ -12,6 +12,10 @@ URL and total with strings from the corpus; artifacts are served from its own
 
 ``injections(markup)`` parses HTML/SVG with ``html.parser`` and lists every
 element or attribute that does not belong to the project's own displays.
+
+``code_templates`` and ``PLACEHOLDER_PROBES`` are data that would run code: sweep
+templates in the Python form, and ``{name.attr}`` placeholders that reach modules,
+callables, properties or private names.
 """
 
 from __future__ import annotations
@@ -70,6 +74,77 @@ SLASHLESS: tuple[str, ...] = tuple(p for p in PAYLOADS if "/" not in p and "\\" 
 
 def payload(n: int) -> str:
     return PAYLOADS[n % len(PAYLOADS)]
+
+
+# --------------------------------------------------------------------------- data that is code
+
+_ENTRIES = "[{'timestamp_ms': 0, 'start': {'prompt': 'a cat'}}, {'timestamp_ms': 1000, 'end': {}}]"
+
+
+def code_templates(marker: str) -> tuple[str, ...]:
+    """Sweep templates in the Python body form; each creates the file ``marker`` if run.
+
+    As data (a spec file, a dataset, a plain string) every one must be refused with
+    nothing created; each evaluates to a valid script, so running it is never caught later.
+    """
+    touch = f"__import__('pathlib').Path({marker!r}).touch()"
+    return (
+        f"{touch} or {_ENTRIES}",
+        f"script = [open({marker!r}, 'w').close()] and {_ENTRIES}",
+        f"[e for e in {_ENTRIES} if not __import__('os').makedirs({marker!r}, exist_ok=True)]",
+        f"{{'script': {_ENTRIES}, 'x': {touch}}}",
+        f"# a comment first\n[{{'timestamp_ms': 0, 'start': {{'prompt': str({touch})}}}},\n"
+        " {'timestamp_ms': 1000, 'end': {}}]",
+        f"(lambda: {touch})() or {_ENTRIES}",
+    )
+
+
+PLACEHOLDER_PROBES: tuple[str, ...] = (
+    "{helper.__globals__}",
+    "{helper.__code__}",
+    "{os.environ}",
+    "{os.path.sep}",
+    "{config.__class__}",
+    "{config._key}",
+    "{config.secret}",
+    "{config.load}",
+    "{config.anything}",
+    "{holder.module.environ}",
+    "{holder.factory.name}",
+)
+"""Placeholders that would reach code, modules or private state; see ``placeholder_scope``."""
+
+
+def placeholder_scope(ran: list[str]) -> dict[str, object]:
+    """Variables for ``PLACEHOLDER_PROBES``: any code of theirs that runs appends to ``ran``."""
+    import os
+    import types
+
+    class Config:
+        _key = "sk-private"
+
+        @property
+        def secret(self) -> str:
+            ran.append("property")
+            return "sk-from-a-property"
+
+        def load(self) -> str:
+            ran.append("method")
+            return "loaded"
+
+        def __getattr__(self, name: str) -> str:
+            ran.append(f"__getattr__ {name}")
+            return "sk-from-getattr"
+
+    def helper() -> None:
+        ran.append("helper")
+
+    def factory() -> None:
+        ran.append("factory")
+
+    factory.name = "a name on a function"  # type: ignore[attr-defined]
+    holder = types.SimpleNamespace(module=os, factory=factory)
+    return {"helper": helper, "os": os, "config": Config(), "holder": holder}
 
 
 # --------------------------------------------------------------------------- markup check
@@ -492,11 +567,14 @@ def hostile_server(**kwargs: Any) -> Iterator[HostileServer]:
 
 __all__ = [
     "PAYLOADS",
+    "PLACEHOLDER_PROBES",
     "SLASHLESS",
     "URL_PAYLOADS",
     "HostileServer",
+    "code_templates",
     "hostile_server",
     "injections",
     "payload",
+    "placeholder_scope",
     "scripts",
 ]

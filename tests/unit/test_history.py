@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -84,3 +85,37 @@ def test_unwritable_history_is_not_fatal(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(blocker / "sub" / "history.jsonl"))
     history.record("x", scripts=[SCRIPT], portrait=True, api_url=None)  # logs, does not raise
     assert history.lookup(["x"]) == {}
+
+
+def test_a_damaged_created_field_is_repaired_never_raised(history_file: Path) -> None:
+    history_file.parent.mkdir(parents=True)
+    damaged = ['"abc"', "{}", "[1]", "true", "NaN", "Infinity", "1e999", "null"]
+    lines = [
+        f'{{"job_id": "bad{i}", "created": {v}, "prompt": "p"}}' for i, v in enumerate(damaged)
+    ]
+    lines += ['{"job_id": "old", "created": 1}', '{"job_id": "new", "created": 2.5}']
+    history_file.write_text("\n".join(lines) + "\n")
+    found = history.entries()
+    assert [e["job_id"] for e in found[:2]] == ["new", "old"]
+    assert len(found) == 10 and all(e["created"] is None for e in found[2:])
+
+
+def test_the_history_and_its_folder_are_private_under_umask_022(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "made" / "by us" / "history.jsonl"
+    monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(path))
+    tmp_path.chmod(0o755)
+    old = os.umask(0o022)
+    try:
+        history.record("j1", scripts=[SCRIPT], portrait=True, api_url=None)
+    finally:
+        os.umask(old)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    assert {oct(p.stat().st_mode & 0o777) for p in (path.parent, path.parent.parent)} == {"0o700"}
+    assert tmp_path.stat().st_mode & 0o777 == 0o755  # a folder we did not make is left alone
+    (path.parent / "elsewhere").write_text("keep\n")
+    path.unlink()
+    path.symlink_to(path.parent / "elsewhere")
+    history.record("j2", scripts=[SCRIPT], portrait=True, api_url=None)  # logs, does not raise
+    assert (path.parent / "elsewhere").read_text() == "keep\n"

@@ -10,8 +10,9 @@ import pytest
 
 from odyssey_jupyter import recordings
 from odyssey_jupyter.artifacts import ARTIFACT_FILES
+from odyssey_jupyter.errors import InvalidRequestError, InvalidResponseError
 from odyssey_jupyter.recordings import Chapter, chapters_from_events, read_mp4_info
-from odyssey_jupyter.types import SimulationStream
+from odyssey_jupyter.types import SimulationJobDetail, SimulationStream
 
 
 def make_mp4(path: Path, width: int = 64, height: int = 48, frames: int = 6, fps: int = 12) -> Path:
@@ -78,6 +79,19 @@ def test_recording_dir_layout_and_bad_ids(recordings_config: Path) -> None:
     for bad in ("", "..", "a/b"):
         with pytest.raises(ValueError):
             recordings.recording_dir(bad, "s1")
+
+
+def test_every_id_the_answers_accept_is_a_directory_that_can_be_made(
+    recordings_config: Path,
+) -> None:
+    for fits in ("a" * 255, "é" * 127, "v" * 100 + "\U0001f600" * 38):
+        job = SimulationJobDetail.from_json({"job_id": fits, "status": "completed"})
+        recordings.recording_dir(job.job_id, fits).mkdir(parents=True)
+    for too_long in ("a" * 256, "é" * 128, "\U0001f600" * 64):
+        with pytest.raises(InvalidResponseError, match="255 bytes"):
+            SimulationJobDetail.from_json({"job_id": too_long, "status": "completed"})
+        with pytest.raises(InvalidRequestError):
+            recordings.recording_dir("j1", too_long)
 
 
 class FakeDownloader:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.hostile import PLACEHOLDER_PROBES, placeholder_scope
 from support.malformed_scripts import MALFORMED
 
 from odyssey_jupyter.errors import ScriptError
@@ -19,6 +23,7 @@ from odyssey_jupyter.script import (
     validate_script,
 )
 from odyssey_jupyter.script_text import (
+    fill_placeholders,
     format_timeline,
     from_value,
     parse_cell,
@@ -262,3 +267,32 @@ def test_a_plus_time_after_a_separator_counts_from_zero() -> None:
     # (a script's first start is at 0, so "+0s" there is 0 and not 9 s)
     parsed = parse_cell("0s start a\n9s end\n---\n+0s start b\n+3s end")
     assert [e["timestamp_ms"] for e in parsed.scripts[1]] == [0, 3000]
+
+
+def test_a_placeholder_inserts_stored_values_never_code_modules_or_private_names() -> None:
+    ran: list[str] = []
+    scope = placeholder_scope(ran)
+    for probe in PLACEHOLDER_PROBES:
+        for fill, text in (
+            (parse_cell, f"0s start a cat {probe}\n1s end"),
+            (fill_placeholders, f"a cat {probe}"),
+            (fill_placeholders, probe),
+        ):
+            with pytest.raises(ScriptError) as caught:
+                fill(text, scope)
+            assert probe in str(caught.value)
+            assert "sk-" not in str(caught.value) and "PATH" not in str(caught.value)
+    assert ran == [], "a placeholder ran the object's code"
+
+    @dataclasses.dataclass(slots=True)
+    class Slotted:
+        style: str
+
+    stored = {
+        "cfg": types.SimpleNamespace(style="ink", inner=types.SimpleNamespace(seed=3)),
+        "slotted": Slotted("oil"),
+        "day": datetime.date(2024, 5, 6),
+    }
+    text = "0s start {cfg.style} {slotted.style} {cfg.inner.seed} in {day.year}\n1s end"
+    parsed = parse_cell(text, stored)
+    assert parsed.scripts[0][0]["start"]["prompt"] == "ink oil 3 in 2024"
