@@ -51,7 +51,6 @@ from odyssey_jupyter.client.downloads import ArtifactFetcher, ProgressCallback, 
 from odyssey_jupyter.client.http_errors import (
     error_from_response,
     retry_after_of,
-    scrub,
     token_exchange_error,
     transport_error,
 )
@@ -68,6 +67,7 @@ from odyssey_jupyter.errors import (
     ServerError,
     outcome_error,
 )
+from odyssey_jupyter.redaction import scrub, scrub_value
 from odyssey_jupyter.submission import build_body
 from odyssey_jupyter.types import (
     JobStatus,
@@ -363,7 +363,7 @@ class Odyssey:
         )
         if not isinstance(data, Mapping) or "access_token" not in data:
             raise AuthenticationError("the token exchange returned no access_token")
-        return self._parsed(TokenGrant.from_json, data)
+        return self._parsed(TokenGrant.from_json, data, scrubbed=False)
 
     async def check_credentials(self, timeout: float | None = None) -> str:
         """Exchange the key for a token now; the base URL that accepted it.
@@ -504,13 +504,18 @@ class Odyssey:
 
         return await within(answer(), seconds, built)
 
-    def _parsed(self, parse: Callable[[Any], T], data: Any) -> T:
-        """``parse(data)``, its complaint about a server value scrubbed of secrets
-        (a hostile server may put the token into the very value it names)."""
+    def _parsed(self, parse: Callable[[Any], T], data: Any, *, scrubbed: bool = True) -> T:
+        """``parse(data)`` with every text of the answer scrubbed of secrets first, so
+        nothing stored or shown from it (a job's ``error_message``, a list row) can
+        hold the key or the token; a complaint about a value is scrubbed too (a
+        hostile server may put the token into the very value it names). Only the
+        token grant is parsed as sent (``scrubbed=False``): it holds the token itself.
+        """
+        secrets = self._secrets()
         try:
-            return parse(data)
+            return parse(scrub_value(data, secrets) if scrubbed else data)
         except InvalidResponseError as exc:
-            raise InvalidResponseError(scrub(str(exc), self._secrets()), field=exc.field) from None
+            raise InvalidResponseError(scrub(str(exc), secrets), field=exc.field) from None
 
     def _note_declarations(self, base: str, headers: httpx.Headers) -> None:
         """Keep the limits a server declared (an answer without them keeps the old ones)."""
