@@ -9,11 +9,15 @@ it is stored, shown, logged or raised.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 REDACTED = "***"
+
+API_KEY_PREFIX = "ody_"
+"""How Odyssey API keys begin (the hosted API's and the local engine's alike)."""
 
 MIN_SECRET_PREFIX = 8
 """A secret cut short is still caught when at least this much of its start shows."""
@@ -100,4 +104,69 @@ def scrub_value(value: Any, secrets: Iterable[str | None]) -> Any:
     return root[0]
 
 
-__all__ = ["MIN_SECRET_PREFIX", "REDACTED", "scrub", "scrub_value"]
+_KEY_LIKE = re.compile(re.escape(API_KEY_PREFIX) + r"[A-Za-z0-9_-]{8,}", re.IGNORECASE)
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{24,}")
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()]+")
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether ``text`` holds something shaped like an API key: ``ody_`` and at least
+    8 more key characters, or one run of 24 such characters (no host name has it)."""
+    return bool(_KEY_LIKE.search(text) or _TOKEN_LIKE.search(text))
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` with its userinfo, query values and fragment replaced by ``***`` (cut
+    by hand, not parsed: a URL too broken to parse is still shown without them)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    if "@" in netloc:
+        netloc = REDACTED + "@" + netloc.rpartition("@")[2]
+    tail, hash_mark, fragment = tail.partition("#")
+    path, question, query = tail.partition("?")
+    values = "&".join(
+        f"{pair.partition('=')[0]}={REDACTED}" if "=" in pair else REDACTED
+        for pair in query.split("&")
+        if pair
+    )
+    shown = f"{scheme}://{netloc}{path}"
+    shown += f"?{values}" if question and values else question
+    return shown + (f"#{REDACTED}" if hash_mark and fragment else "")
+
+
+def shown_url(url: str, secrets: Iterable[str | None] = ()) -> str:
+    """A URL as a person may see it (in an error, a repr, a notice): no user or
+    password, no query value, no fragment, none of ``secrets``; and nothing at all
+    of a value that looks like an API key rather than a URL (``***``)."""
+    text = scrub(_without_credentials(url.strip()), list(secrets))
+    if "://" not in text and looks_like_key(text):
+        return REDACTED
+    return text if not _KEY_LIKE.search(text) else _KEY_LIKE.sub(REDACTED, text)
+
+
+def shown_text(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` (an exception's message, say) with ``secrets`` scrubbed and every URL
+    in it shown as :func:`shown_url` shows one."""
+    known = list(secrets)
+
+    def shown(match: re.Match[str]) -> str:
+        url = match.group(0)
+        kept = url.rstrip(".,;:!?")  # the sentence's punctuation, not the URL's
+        return shown_url(kept, known) + url[len(kept) :]
+
+    return _URL_IN_TEXT.sub(shown, scrub(text, known))
+
+
+__all__ = [
+    "API_KEY_PREFIX",
+    "MIN_SECRET_PREFIX",
+    "REDACTED",
+    "looks_like_key",
+    "scrub",
+    "scrub_value",
+    "shown_text",
+    "shown_url",
+]

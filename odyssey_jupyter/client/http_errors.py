@@ -25,7 +25,7 @@ from odyssey_jupyter.errors import (
     ServerError,
     UsageLimitError,
 )
-from odyssey_jupyter.redaction import scrub, scrub_value
+from odyssey_jupyter.redaction import scrub_value, shown_text, shown_url
 
 _BY_STATUS: dict[int, type[APIError]] = {
     400: InvalidRequestError,
@@ -181,12 +181,14 @@ def retry_after_of(error: APIError, response: httpx.Response) -> float | None:
 def transport_error(
     exc: BaseException, *, method: str, path: str, url: str, secrets: list[str | None]
 ) -> OdysseyConnectionError:
-    """A clean error for a request that never got an answer (text scrubbed)."""
-    reason = scrub(str(exc) or type(exc).__name__, secrets)
+    """A clean error for a request that never got an answer: the reason scrubbed, and
+    every URL in it (the API's, a proxy's) shown without credentials."""
+    reason = shown_text(str(exc) or type(exc).__name__, secrets)
+    where = shown_url(url, secrets)
     if isinstance(exc, httpx.TimeoutException):
         return OdysseyTimeoutError(
-            f"{method} {path}: no answer from {url} in time ({type(exc).__name__}: {reason})"
+            f"{method} {path}: no answer from {where} in time ({type(exc).__name__}: {reason})"
         )
     return OdysseyConnectionError(
-        f"{method} {path}: cannot reach {url} ({type(exc).__name__}: {reason})"
+        f"{method} {path}: cannot reach {where} ({type(exc).__name__}: {reason})"
     )

@@ -20,7 +20,7 @@ from support.scripted_server import ScriptedServer
 
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.client.http_errors import error_from_response, transport_error
-from odyssey_jupyter.errors import JobFailedError, OdysseyError
+from odyssey_jupyter.errors import ConfigurationError, JobFailedError, OdysseyError
 
 SCRIPT = [
     {"timestamp_ms": 0, "start": {"prompt": "A secret garden"}},
@@ -192,3 +192,53 @@ def test_secrets_a_server_echoes_reach_neither_the_cli_nor_the_ledger(
     assert any(path.suffix == ".sqlite" for path in written), written
     for path in written:
         assert secret_leaks(path.read_bytes().decode("latin-1")) == [], path
+
+
+PASTED_KEY = "ody_pasted_where_a_url_goes_0123456789"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "hidden"),
+    [
+        ("ODYSSEY_API_URL", PASTED_KEY, [PASTED_KEY]),
+        ("ODYSSEY_API_URL", "https://me:hunter2secret@127.0.0.1:9/v1?token=q7Zsecret", []),
+        ("HTTPS_PROXY", "ftp://proxyuser:proxypass9@127.0.0.1:9", []),
+        ("HTTPS_PROXY", "socks5://proxyuser:proxypass9@127.0.0.1:9", []),
+    ],
+)
+def test_an_error_about_a_url_shows_it_without_credentials(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, hidden: list[str]
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ODYSSEY_API_KEY", "configured-key-not-shaped-like-one")
+    monkeypatch.setenv("ODYSSEY_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv(variable, value)
+    shown: list[str] = []
+
+    async def main() -> None:
+        client = Odyssey(max_retries=0, timeout=2)
+        shown.append(repr(client))
+        await client.list_simulations()
+
+    with pytest.raises(OdysseyError) as caught:
+        asyncio.run(main())
+    text = "\n".join([*shown, describe(caught.value)])
+    for secret in [*hidden, "hunter2secret", "q7Zsecret", "proxyuser", "proxypass9"]:
+        assert secret not in text, text
+    assert "***" in text
+
+
+def test_a_url_holding_the_configured_key_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "plain-key-without-a-prefix"
+    monkeypatch.setenv("ODYSSEY_API_KEY", key)
+    for url in (key, f"api.example.test/{key}"):
+        monkeypatch.setenv("ODYSSEY_API_URL", url)
+        with pytest.raises(ConfigurationError) as caught:
+            Odyssey()
+        assert key not in describe(caught.value) and "not an http(s) URL" in str(caught.value)
+    monkeypatch.delenv("ODYSSEY_API_KEY")
+    monkeypatch.setenv("ODYSSEY_API_URL", "https://me:hunter2secret@api.example.test")
+    with pytest.raises(ConfigurationError, match="no API key") as caught:
+        Odyssey()
+    assert "hunter2secret" not in describe(caught.value)
