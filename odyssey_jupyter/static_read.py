@@ -23,6 +23,8 @@ MISSING: Any = object()
 
 MAX_PLAIN_NODES = 10_000
 """Largest value (containers and leaves) copied to check whether it is a script."""
+MAX_PLAIN_DEPTH = 16
+"""Deepest nesting copied (a script is a few levels deep; a batch in a dict, five)."""
 
 _PLAIN_LEAVES = (str, int, float, bool, type(None), bytes)
 _OPAQUE = object()
@@ -98,38 +100,41 @@ def attribute_names(obj: Any, deadline: Deadline) -> set[str]:
     return names
 
 
+class _NotPlain(Exception):
+    """A part of the value is not plain data, or the value is too big or too deep."""
+
+
 def plain_copy(value: Any, deadline: Deadline) -> Any:
     """A copy of ``value`` made of built-in dicts, lists and tuples with string keys,
     when it is one (exact types: a subclass may hook ``__iter__`` or ``__len__``);
     other leaves become an inert stand-in. ``MISSING`` for anything else, or for a
-    value of more than ``MAX_PLAIN_NODES`` parts."""
+    value of more than ``MAX_PLAIN_NODES`` parts or ``MAX_PLAIN_DEPTH`` levels."""
     if type(value) not in (dict, list, tuple):
         return MISSING
-    root: list[Any] = [value]
-    stack: list[tuple[list[Any] | dict[str, Any], Any]] = [(root, 0)]
-    nodes = 0
-    while stack:
-        nodes += 1
-        if nodes > MAX_PLAIN_NODES:
-            return MISSING
-        if nodes % 256 == 0:
-            check_time(deadline)
-        holder, key = stack.pop()
-        item = holder[key]
-        kind = type(item)
-        if kind is dict:
-            if any(type(k) is not str for k in item):
-                return MISSING
-            copy: dict[str, Any] = dict(item)
-            holder[key] = copy
-            stack.extend((copy, k) for k in copy)
-        elif kind in (list, tuple):
-            items = list(item)
-            holder[key] = items
-            stack.extend((items, index) for index in range(len(items)))
-        elif kind not in _PLAIN_LEAVES:
-            holder[key] = _OPAQUE
-    return root[0]
+    try:
+        return _copy(value, 0, [MAX_PLAIN_NODES], deadline)
+    except _NotPlain:
+        return MISSING
+
+
+def _copy(item: Any, depth: int, left: list[int], deadline: Deadline) -> Any:
+    kind = type(item)
+    if kind in _PLAIN_LEAVES:
+        return item
+    if kind is not dict and kind is not list and kind is not tuple:
+        return _OPAQUE
+    left[0] -= len(item)  # the built-in len of an exact built-in type: no user code
+    if depth >= MAX_PLAIN_DEPTH or left[0] < 0:
+        raise _NotPlain
+    check_time(deadline)
+    if kind is dict:
+        copy: dict[str, Any] = {}
+        for key, inner in item.items():
+            if type(key) is not str:
+                raise _NotPlain
+            copy[key] = _copy(inner, depth + 1, left, deadline)
+        return copy
+    return [_copy(inner, depth + 1, left, deadline) for inner in item]
 
 
 def names_in(namespace: Iterable[str]) -> list[str]:
