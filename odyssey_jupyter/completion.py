@@ -3,9 +3,10 @@
 It lives in the kernel, not the editor, so it works wherever IPython completes:
 JupyterLab, Notebook 7, VS Code and terminal IPython. It reads the text being
 edited, the user namespace and the working directory, nothing else: it never runs
-the cell, never evaluates an expression (attributes are read without running
-properties) and never touches the network. Flags come from the parsers in
-``magic_args``; the body form from the shared rules in ``body_form``.
+the cell, never evaluates an expression, runs none of the user's code (objects are
+read as :mod:`odyssey_jupyter.static_read` reads them) and never touches the
+network. A Tab gives up quietly after ``TIME_BUDGET_SECONDS``. Flags come from the
+parsers in ``magic_args``; the body form from the shared rules in ``body_form``.
 """
 
 from __future__ import annotations
@@ -435,7 +436,7 @@ def complete(
     try:
         return _at(lines, cursor_line, before, ctx)
     except OutOfTime:
-        return Completions(before[-1:] if before[-1:].isalnum() else "")
+        return Completions("")  # out of time: nothing, quietly
 
 
 def _at(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) -> Completions | None:
