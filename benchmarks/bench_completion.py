@@ -37,6 +37,11 @@ CASES: list[tuple[str, str, str]] = [
     ("attribute: {holder.va", BODY + "2s interact {holder.va", "holder.va"),
     ("line form variable: %odyssey_simulate scr", "%odyssey_simulate scr", "scr"),
     ("image path: image=file_1", "%%odyssey_simulate\n0s start a image=file_1", "'file_1"),
+    (
+        "32k-character line of '{a', then {name_12",
+        BODY + "2s interact " + "{a" * 16_000 + " {name_12",
+        "name_12",
+    ),
 ]
 
 

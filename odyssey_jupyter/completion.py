@@ -3,30 +3,39 @@
 It lives in the kernel, not the editor, so it works wherever IPython completes:
 JupyterLab, Notebook 7, VS Code and terminal IPython. It reads the text being
 edited, the user namespace and the working directory, nothing else: it never runs
-the cell, never evaluates an expression (attributes are read without running
-properties) and never touches the network. Flags come from the parsers in
-``magic_args``; the body form from the shared rules in ``body_form``.
+the cell, never evaluates an expression, runs none of the user's code (objects are
+read as :mod:`odyssey_jupyter.static_read` reads them) and never touches the
+network. A Tab gives up quietly after ``TIME_BUDGET_SECONDS``. Flags come from the
+parsers in ``magic_args``; the body form from the shared rules in ``body_form``.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import inspect
 import os
 import re
-import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.body_form import RULES, detect_form, pattern
+from odyssey_jupyter.client.retry import Deadline
 from odyssey_jupyter.magic_args import (
     SIMULATE_CONFLICTS,
     jobs_parser,
     login_parser,
     simulate_parser,
+)
+from odyssey_jupyter.static_read import (
+    MISSING,
+    OutOfTime,
+    attribute,
+    attribute_names,
+    check_time,
+    names_in,
+    plain_copy,
 )
 from odyssey_jupyter.types import JobStatus
 
@@ -36,12 +45,17 @@ if TYPE_CHECKING:
 MATCHER_ID = "odyssey_jupyter.completion"
 MAX_ITEMS = 500
 """At most this many completions (a directory or namespace can be huge)."""
+TIME_BUDGET_SECONDS = 0.5
+"""A Tab that has not found its completions by then gives up quietly and offers none."""
+TAIL_WINDOW = 1024
+"""The most text before the cursor that the tail scanners (``{name``, ``image=``) see:
+what they look for is short, and a bounded window bounds their work however long
+the line."""
 
 _CELL_MAGIC = pattern("cell_magic")
 _LINE_MAGIC = re.compile(
     r"^\s*%(?P<name>odyssey_simulate|odyssey_jobs|odyssey_login)\s(?P<args>.*)$"
 )
-_SUBSTITUTION_TAIL = re.compile(r"(?P<braces>\{+)(?P<name>[A-Za-z_][\w.]*|)$")
 _IMAGE_VALUE_TAIL = re.compile(r"""(?:^|\s)image=(?P<value>"[^"]*|'[^']*|[^\s"']*)$""")
 _ACTION_SLOT = re.compile(r"^\s*(?P<time>\S+)\s+(?P<word>[A-Za-z]*)$")
 _UNESCAPED_HASH = re.compile(r"(?<!\\)#")
@@ -224,7 +238,7 @@ def _body(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) ->
         return None
     if _UNESCAPED_HASH.search(before):
         return None  # inside a comment
-    image = _IMAGE_VALUE_TAIL.search(before)
+    image = _IMAGE_VALUE_TAIL.search(tail(before))
     if image is not None:
         return _image_value(image.group("value"), ctx)
     substitution = _substitution(before, ctx)
@@ -266,106 +280,108 @@ def _actions(word: str, open_stream: bool) -> Completions:
     return Completions(word, items)
 
 
+def tail(before: str) -> str:
+    """The last ``TAIL_WINDOW`` characters before the cursor: all a tail pattern sees."""
+    return before[-TAIL_WINDOW:]
+
+
+def substitution_tail(text: str) -> tuple[int, str] | None:
+    """(how many braces, the dotted name) of the ``{name`` that ends ``text``, if one does.
+
+    One backward pass over ``text`` (a pattern searched from every brace of a line
+    of braces is quadratic): the name is the run of word characters and dots at
+    the end, starting with a letter or ``_`` (or empty), right after the braces.
+    """
+    start = len(text)
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_."):
+        start -= 1
+    name = text[start:]
+    if name and not (name[0] == "_" or (name[0].isascii() and name[0].isalpha())):
+        return None
+    first = start
+    while first > 0 and text[first - 1] == "{":
+        first -= 1
+    return (start - first, name) if first < start else None
+
+
 def _substitution(before: str, ctx: _Context) -> Completions | None:
-    match = _SUBSTITUTION_TAIL.search(before)
-    if match is None or len(match.group("braces")) % 2 == 0:
+    found = substitution_tail(tail(before))
+    if found is None or found[0] % 2 == 0:
         return None  # no brace, or an escaped one ({{)
-    return _names(match.group("name"), ctx)
+    return _names(found[1], ctx)
 
 
 def _image_value(value: str, ctx: _Context) -> Completions:
     if value.startswith("{"):
         return _substitution(value, ctx) or Completions(value)
-    return _paths(value, ctx.cwd)
+    return _paths(value, ctx)
 
 
 # --------------------------------------------------------------------------- names and paths
 
 
-_MISSING = object()
-
-
-def _attribute(obj: Any, name: str) -> Any:
-    """``obj.name`` read without running a property or ``__getattr__``."""
-    try:
-        value = inspect.getattr_static(obj, name)
-    except AttributeError:
-        return _MISSING
-    if isinstance(value, (staticmethod, classmethod)):
-        return value.__func__
-    if isinstance(value, (types.GetSetDescriptorType, types.MemberDescriptorType)):
-        try:  # slots and built-in attributes: C code, no user code runs
-            return value.__get__(obj, type(obj))
-        except Exception:
-            return _MISSING
-    if isinstance(value, (property, functools.cached_property)) or (
-        hasattr(type(value), "__set__") and not isinstance(value, type)
-    ):
-        return _MISSING  # a data descriptor: reading it would run code
-    return value
-
-
-def _attribute_names(obj: Any) -> Iterable[str]:
-    own = _attribute(obj, "__dict__")
-    names: set[str] = set(own) if isinstance(own, dict) else set()
-    classes = obj.__mro__ if isinstance(obj, type) else type(obj).__mro__
-    for klass in classes:
-        names.update(vars(klass))
-    return names
-
-
 def _names(dotted: str, ctx: _Context) -> Completions:
+    check_time(ctx.deadline)
     *heads, prefix = dotted.split(".")
     show_private = prefix.startswith("_")
     if not heads:
         candidates: Iterable[str] = (
-            name for name in ctx.namespace if name.startswith(prefix) and name not in ctx.hidden
+            name
+            for name in names_in(ctx.namespace)
+            if name.startswith(prefix) and name not in ctx.hidden
         )
     else:
-        obj = ctx.namespace.get(heads[0], _MISSING)
+        obj = ctx.namespace.get(heads[0], MISSING)
         for attr in heads[1:]:
-            if obj is _MISSING:
+            if obj is MISSING:
                 break
-            obj = _attribute(obj, attr)
-        if obj is _MISSING:
+            obj = attribute(obj, attr)
+        if obj is MISSING:
             return Completions(prefix)
-        candidates = (name for name in _attribute_names(obj) if name.startswith(prefix))
+        names = attribute_names(obj, ctx.deadline)
+        candidates = (name for name in names if name.startswith(prefix))
     chosen = sorted(name for name in candidates if show_private or not name.startswith("_"))
     return Completions(prefix, [(name, "instance") for name in chosen[:MAX_ITEMS]])
 
 
 def _script_variables(prefix: str, ctx: _Context) -> Completions:
+    """Variables holding a script, checked on a plain copy: the user's objects are
+    never iterated, measured or asked their class (see :mod:`static_read`)."""
     from odyssey_jupyter.script_text import CellScripts, from_value
 
     items: list[tuple[str, str]] = []
-    for name in sorted(n for n in ctx.namespace if n.startswith(prefix)):
+    for name in sorted(n for n in names_in(ctx.namespace) if n.startswith(prefix)):
         if name in ctx.hidden or name.startswith("_"):
             continue
+        check_time(ctx.deadline)
         value = ctx.namespace[name]
-        if not isinstance(value, (list, tuple, dict, CellScripts)):
-            continue
-        try:
-            from_value(value, name=name)
-        except Exception:
-            continue
+        if type(value) is not CellScripts:
+            copy = plain_copy(value, ctx.deadline)
+            if copy is MISSING:
+                continue
+            try:
+                from_value(copy, name=name, images=False)
+            except Exception:
+                continue
         items.append((name, "instance"))
         if len(items) >= MAX_ITEMS:
             break
     return Completions(prefix, items)
 
 
-def _paths(value: str, cwd: Path) -> Completions:
+def _paths(value: str, ctx: _Context) -> Completions:
     quote = value[0] if value[:1] in ('"', "'") else ""
     raw = value[len(quote) :]
     folder = raw[: raw.rfind("/") + 1]
     prefix = raw[len(folder) :]
     base = Path(os.path.expanduser(folder)) if folder else Path()
     if not base.is_absolute():
-        base = cwd / base
+        base = ctx.cwd / base
     found: list[tuple[str, bool]] = []
     try:
         with os.scandir(base) as entries:
             for entry in entries:
+                check_time(ctx.deadline)
                 if not entry.name.startswith(prefix):
                     continue
                 if entry.name.startswith(".") and not prefix.startswith("."):
@@ -397,6 +413,7 @@ class _Context:
     namespace: Mapping[str, Any]
     hidden: Mapping[str, Any] | frozenset[str]
     cwd: Path
+    deadline: Deadline
 
 
 def complete(
@@ -414,7 +431,16 @@ def complete(
     if not 0 <= cursor_line < len(lines):
         return None
     before = lines[cursor_line][:cursor_column]
-    ctx = _Context(namespace, hidden, cwd if cwd is not None else Path.cwd())
+    home = cwd if cwd is not None else Path.cwd()
+    ctx = _Context(namespace, hidden, home, Deadline(TIME_BUDGET_SECONDS))
+    try:
+        return _at(lines, cursor_line, before, ctx)
+    except OutOfTime:
+        return Completions("")  # out of time: nothing, quietly
+
+
+def _at(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) -> Completions | None:
+    """What to offer where the cursor is (see :func:`complete`)."""
     if cursor_line == 0 and _CELL_MAGIC.match(before):
         args = before[len("%%odyssey_simulate") :]
         if not args:

@@ -38,6 +38,7 @@ from odyssey_jupyter.magic_args import (
     parse_simulate_line,
     simulate_parser,
 )
+from odyssey_jupyter.redaction import shown_url
 from odyssey_jupyter.script_text import (
     MAGIC_BODY_FIRST_LINE,
     CellScripts,
@@ -214,7 +215,7 @@ class OdysseyMagics(Magics):
         runtime = get_runtime()
         where = runtime.run(_checked_url(key, api_url), timeout=LOGIN_CHECK_SECONDS + 10)
         runtime.configure(api_key=key, api_url=where)
-        print(f"Key accepted by {where} (in memory only, never saved).")
+        print(f"Key accepted by {shown_url(where, [key])} (in memory only, never saved).")
 
 
 LOGIN_CHECK_SECONDS = 30.0
@@ -236,7 +237,8 @@ async def _checked_url(key: str, api_url: str | None) -> str:
     try:
         return await probe.check_credentials(timeout=LOGIN_CHECK_SECONDS)
     except OdysseyError as exc:
-        raise UsageError(_refusal(probe.api_url or "the API", exc)) from None
+        where = shown_url(probe.api_url, [key]) if probe.api_url else "the API"
+        raise UsageError(_refusal(where, exc)) from None
     finally:
         await probe.aclose()
 

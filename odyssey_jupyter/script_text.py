@@ -179,12 +179,16 @@ def parse_cell(
     return parsed
 
 
-def from_value(value: Any, *, name: str | None = None) -> CellScripts:
-    """Validate a script, list of scripts or ``{"script(s)": ...}`` held in a variable."""
+def from_value(value: Any, *, name: str | None = None, images: bool = True) -> CellScripts:
+    """Validate a script, list of scripts or ``{"script(s)": ...}`` held in a variable.
+
+    ``images=False`` checks the shape alone and reads no image (the completer's Tab).
+    """
     if isinstance(value, CellScripts):
         return value
     parsed = _from_object(value, form="variable", lines=None, source=())
-    check_images(parsed)
+    if images:
+        check_images(parsed)
     return parsed
 
 

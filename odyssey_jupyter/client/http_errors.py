@@ -1,16 +1,14 @@
 """Turn HTTP answers and transport failures into the package's exception tree.
 
-Every message built here passes through :func:`scrub`, so neither the API key nor
-a bearer token can reach an exception, a log line or a traceback, even when a
-server or httpx echoes them back.
+Every message built here passes through :func:`~odyssey_jupyter.redaction.scrub`, so
+neither the API key nor a bearer token can reach an exception, a log line or a
+traceback, even when a server or httpx echoes them back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -27,8 +25,7 @@ from odyssey_jupyter.errors import (
     ServerError,
     UsageLimitError,
 )
-
-REDACTED = "***"
+from odyssey_jupyter.redaction import scrub_value, shown_text, shown_url
 
 _BY_STATUS: dict[int, type[APIError]] = {
     400: InvalidRequestError,
@@ -38,74 +35,6 @@ _BY_STATUS: dict[int, type[APIError]] = {
     413: InvalidRequestError,
     422: InvalidRequestError,
 }
-
-
-MIN_SECRET_PREFIX = 8
-"""A secret cut short is still caught when at least this much of its start shows."""
-
-
-def _forms(secret: str) -> list[str]:
-    """The secret as sent and URL-encoded (either way), longest first, in lower case."""
-    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
-    return sorted({form.lower() for form in forms}, key=len, reverse=True)
-
-
-def _covered(text: str, secret: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` showing ``secret`` whole, URL-encoded or cut short, in any case.
-
-    A server or a proxy may echo a key back percent-encoded, upper-cased or
-    truncated to its first characters; any run of at least ``MIN_SECRET_PREFIX``
-    characters that starts like the secret is taken for it.
-    """
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few characters lower-case to two: keep positions
-        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    spans: list[tuple[int, int]] = []
-    for form in _forms(secret):
-        head = form[: min(len(form), MIN_SECRET_PREFIX)]
-        start = lowered.find(head)
-        while start != -1:
-            end = start + len(head)
-            while end - start < len(form) and end < len(lowered):
-                if lowered[end] != form[end - start]:
-                    break
-                end += 1
-            spans.append((start, end))
-            start = lowered.find(head, end)
-    return spans
-
-
-def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every secret (key, token) replaced by ``***``, also when it shows
-    URL-encoded, in another case, or only as its first ``MIN_SECRET_PREFIX`` characters."""
-    for secret in secrets:
-        if not secret or len(secret) < 4:
-            continue
-        spans = sorted(_covered(text, secret))
-        if not spans:
-            continue
-        parts: list[str] = []
-        position = 0
-        for start, end in spans:
-            if start < position:  # overlaps the last one: widen it
-                position = max(position, end)
-                continue
-            parts.append(text[position:start])
-            parts.append(REDACTED)
-            position = end
-        parts.append(text[position:])
-        text = "".join(parts)
-    return text
-
-
-def _scrub_value(value: Any, secrets: list[str | None]) -> Any:
-    if isinstance(value, str):
-        return scrub(value, secrets)
-    if isinstance(value, dict):
-        return {k: _scrub_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_value(v, secrets) for v in value]
-    return value
 
 
 def response_body(response: httpx.Response) -> Any:
@@ -201,7 +130,7 @@ def error_from_response(
     ``retry_after`` defaults to the answer's ``Retry-After`` header.
     """
     status = response.status_code
-    body = _scrub_value(response_body(response), secrets)
+    body = scrub_value(response_body(response), secrets)
     if retry_after is None:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status == 429:
@@ -252,12 +181,14 @@ def retry_after_of(error: APIError, response: httpx.Response) -> float | None:
 def transport_error(
     exc: BaseException, *, method: str, path: str, url: str, secrets: list[str | None]
 ) -> OdysseyConnectionError:
-    """A clean error for a request that never got an answer (text scrubbed)."""
-    reason = scrub(str(exc) or type(exc).__name__, secrets)
+    """A clean error for a request that never got an answer: the reason scrubbed, and
+    every URL in it (the API's, a proxy's) shown without credentials."""
+    reason = shown_text(str(exc) or type(exc).__name__, secrets)
+    where = shown_url(url, secrets)
     if isinstance(exc, httpx.TimeoutException):
         return OdysseyTimeoutError(
-            f"{method} {path}: no answer from {url} in time ({type(exc).__name__}: {reason})"
+            f"{method} {path}: no answer from {where} in time ({type(exc).__name__}: {reason})"
         )
     return OdysseyConnectionError(
-        f"{method} {path}: cannot reach {url} ({type(exc).__name__}: {reason})"
+        f"{method} {path}: cannot reach {where} ({type(exc).__name__}: {reason})"
     )

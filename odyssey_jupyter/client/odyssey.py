@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
+from urllib.request import getproxies
 
 import httpx
 
@@ -51,7 +52,6 @@ from odyssey_jupyter.client.downloads import ArtifactFetcher, ProgressCallback, 
 from odyssey_jupyter.client.http_errors import (
     error_from_response,
     retry_after_of,
-    scrub,
     token_exchange_error,
     transport_error,
 )
@@ -68,6 +68,7 @@ from odyssey_jupyter.errors import (
     ServerError,
     outcome_error,
 )
+from odyssey_jupyter.redaction import REDACTED, scrub, scrub_value, shown_text, shown_url
 from odyssey_jupyter.submission import build_body
 from odyssey_jupyter.types import (
     JobStatus,
@@ -93,11 +94,19 @@ def _env(name: str) -> str | None:
     return value or None
 
 
-def _clean_url(url: str) -> str:
+def _clean_url(url: str, key: str | None = None) -> str:
+    """``url`` without trailing slashes; a ConfigurationError when it is not http(s),
+    which shows the value as :func:`shown_url` does (never the key, whichever field
+    it was typed into, nor a user, password or query token)."""
     text = url.strip().rstrip("/")
     if not (text.startswith("http://") or text.startswith("https://")) or text.endswith("://"):
+        shown = shown_url(text, [key])
+        hint = ""
+        if shown == REDACTED or (key and text == key):
+            hint = " (it looks like an API key, which belongs in ODYSSEY_API_KEY)"
         raise ConfigurationError(
-            f"the API URL {url!r} is not an http(s) URL; set ODYSSEY_API_URL like {HOSTED_URL}"
+            f"the API URL {shown!r} is not an http(s) URL{hint}; "
+            f"set ODYSSEY_API_URL like {HOSTED_URL}"
         )
     return text
 
@@ -170,10 +179,10 @@ class Odyssey:
     ) -> None:
         key = (api_key or "").strip() or _env("ODYSSEY_API_KEY")
         raw_url = (api_url or "").strip() or _env("ODYSSEY_API_URL")
-        url = _clean_url(raw_url) if raw_url else None
+        url = _clean_url(raw_url, key) if raw_url else None
         if url is not None and key is None:
             raise ConfigurationError(
-                f"an API URL is set ({url}) but no API key: set ODYSSEY_API_KEY "
+                f"an API URL is set ({shown_url(url)}) but no API key: set ODYSSEY_API_KEY "
                 "(or pass api_key=...), or unset ODYSSEY_API_URL to use the local engine"
             )
         if key is not None and url is None:
@@ -223,7 +232,7 @@ class Odyssey:
         return self._local
 
     def __repr__(self) -> str:
-        where = self._url or "local engine (not started yet)"
+        where = shown_url(self._url, [self._key]) if self._url else "local engine (not started yet)"
         key = "set" if self._key else "not set"
         local = ", local" if self._local else ""
         return f"<Odyssey url={where!r} key {key}{local}>"
@@ -289,15 +298,29 @@ class Odyssey:
         if client is None or client.is_closed:
             for other in [lp for lp in self._clients if lp.is_closed()]:
                 del self._clients[other]
-            client = httpx.AsyncClient(
+            client = self._new_http()
+            self._clients[loop] = client
+        return client
+
+    def _new_http(self) -> httpx.AsyncClient:
+        """A new AsyncClient; a proxy from the environment that httpx cannot use is a
+        ConfigurationError that shows its URL without user or password."""
+        try:
+            return httpx.AsyncClient(
                 timeout=self._timeout,
                 limits=self._limits,
                 transport=self._transport,
                 follow_redirects=False,
                 headers={"User-Agent": "odyssey_jupyter", "Accept-Encoding": ACCEPT_ENCODING},
             )
-            self._clients[loop] = client
-        return client
+        except (ValueError, httpx.InvalidURL, ImportError) as exc:
+            secrets = self._secrets()
+            proxies = sorted({shown_url(url, secrets) for url in getproxies().values()})
+            raise ConfigurationError(
+                f"the proxy set in the environment ({', '.join(proxies) or 'none found'}) "
+                f"cannot be used ({type(exc).__name__}: {shown_text(str(exc), secrets)}); "
+                "check HTTPS_PROXY, HTTP_PROXY and ALL_PROXY"
+            ) from None
 
     # ------------------------------------------------------------------ local engine
 
@@ -363,7 +386,7 @@ class Odyssey:
         )
         if not isinstance(data, Mapping) or "access_token" not in data:
             raise AuthenticationError("the token exchange returned no access_token")
-        return self._parsed(TokenGrant.from_json, data)
+        return self._parsed(TokenGrant.from_json, data, scrubbed=False)
 
     async def check_credentials(self, timeout: float | None = None) -> str:
         """Exchange the key for a token now; the base URL that accepted it.
@@ -504,13 +527,18 @@ class Odyssey:
 
         return await within(answer(), seconds, built)
 
-    def _parsed(self, parse: Callable[[Any], T], data: Any) -> T:
-        """``parse(data)``, its complaint about a server value scrubbed of secrets
-        (a hostile server may put the token into the very value it names)."""
+    def _parsed(self, parse: Callable[[Any], T], data: Any, *, scrubbed: bool = True) -> T:
+        """``parse(data)`` with every text of the answer scrubbed of secrets first, so
+        nothing stored or shown from it (a job's ``error_message``, a list row) can
+        hold the key or the token; a complaint about a value is scrubbed too (a
+        hostile server may put the token into the very value it names). Only the
+        token grant is parsed as sent (``scrubbed=False``): it holds the token itself.
+        """
+        secrets = self._secrets()
         try:
-            return parse(data)
+            return parse(scrub_value(data, secrets) if scrubbed else data)
         except InvalidResponseError as exc:
-            raise InvalidResponseError(scrub(str(exc), self._secrets()), field=exc.field) from None
+            raise InvalidResponseError(scrub(str(exc), secrets), field=exc.field) from None
 
     def _note_declarations(self, base: str, headers: httpx.Headers) -> None:
         """Keep the limits a server declared (an answer without them keeps the old ones)."""

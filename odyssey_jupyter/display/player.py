@@ -4,8 +4,10 @@ Why plain ``text/html`` with a relative ``<video src>``: JupyterLab and Notebook
 rewrite a relative ``src`` in a display output to their ``/files/`` route, so the
 video plays from the local download directory long after presigned URLs expire.
 ``<source>`` is stripped in untrusted notebooks, so ``src`` sits on ``<video>``
-itself. The chapter list seeks the video through a tiny ``onclick``; untrusted, the
-handler is stripped and a plain list of times and prompts remains. Where files
+itself. The chapter list seeks the video through one ``onclick`` on the list (each
+item carries its time as ``data-time``); untrusted, the handler is stripped and a
+plain list of times and prompts remains. At most ``MAX_CHAPTERS`` are listed: an
+events log may hold hundreds of thousands of prompts. Where files
 cannot be served (Colab, VS Code) a size-capped base64 copy is embedded instead.
 """
 
@@ -65,11 +67,16 @@ class RecordingLike(Protocol):
 
 _MIME = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
-# Seeks the sibling video: the chapter list and the video share one .odyssey-player parent.
+# One handler on the chapter list for all its items: the clicked item's data-time seeks
+# the sibling video (the list and the video share one .odyssey-player parent).
 _SEEK_JS = (
+    "var c=event.target.closest('[data-time]');if(!c||!this.contains(c))return;"
     "var p=this.closest('.odyssey-player');var v=p&&p.querySelector('video');"
-    "if(v){v.currentTime=parseFloat(this.getAttribute('data-time'));v.play();}return false;"
+    "if(v){v.currentTime=parseFloat(c.getAttribute('data-time'));v.play();}return false;"
 )
+
+MAX_CHAPTERS = 200
+"""Chapters a player lists at most; a line says how many more the events log holds."""
 
 # JupyterLab and Notebook 7 rewrite a relative ``src`` to their files route, but not
 # ``poster``: a hidden <img> of the thumbnail gets the rewritten URL and hands it on.
@@ -150,23 +157,36 @@ def _facts(rec: RecordingLike, preview_path: Path | None) -> list[str]:
     return facts
 
 
+def _more_chapters(count: int) -> str:
+    """The line that stands for the chapters left out of a list."""
+    return f"… and {count:,} more chapter{'s' if count != 1 else ''} (not listed)"
+
+
 def chapters_html(rec: RecordingLike) -> str:
-    """The prompt chapters as a list that seeks the video (plain list when untrusted)."""
+    """The prompt chapters as a list that seeks the video (plain list when untrusted):
+    the first ``MAX_CHAPTERS``, then a line saying how many more there are."""
     if not rec.chapters:
         return ""
     items = []
-    for chapter in rec.chapters:
+    for chapter in rec.chapters[:MAX_CHAPTERS]:
         stamp = format_timestamp(chapter.time_s)
         items.append(
             f'<li class="odyssey-chapter" data-time="{chapter.time_s:.3f}" '
-            f'title="seek to {stamp}" style="cursor:pointer" onclick="{escape(_SEEK_JS)}">'
+            f'title="seek to {stamp}" style="cursor:pointer">'
             f'<span class="odyssey-chapter-time" style="font-family:monospace;color:{MUTED_TEXT}">'
             f"{stamp}</span> "
             f'<span class="odyssey-chapter-prompt">{escape(chapter.prompt or "")}</span>'
             "</li>"
         )
+    left_out = len(rec.chapters) - MAX_CHAPTERS
+    if left_out > 0:
+        items.append(
+            f'<li class="odyssey-chapters-more" style="list-style:none;color:{MUTED_TEXT}">'
+            f"{escape(_more_chapters(left_out))}</li>"
+        )
     return (
-        '<ol class="odyssey-chapters" style="margin:4px 0 0 0;padding-left:1.4em;'
+        f'<ol class="odyssey-chapters" onclick="{escape(_SEEK_JS)}" '
+        'style="margin:4px 0 0 0;padding-left:1.4em;'
         f'font-size:0.9em;color:{BODY_TEXT}">' + "".join(items) + "</ol>"
     )
 
@@ -312,7 +332,9 @@ def player_text(rec: RecordingLike, base_dir: Path | None = None) -> str:
     """A recording in one line plus its chapters, for text-only frontends."""
     facts = ", ".join(_facts(rec, None))
     lines = [f"{relative_src(rec.video_path, base_dir)}" + (f" ({facts})" if facts else "")]
-    lines += [f"    {format_timestamp(c.time_s)}  {c.prompt}" for c in rec.chapters]
+    lines += [f"    {format_timestamp(c.time_s)}  {c.prompt}" for c in rec.chapters[:MAX_CHAPTERS]]
+    if len(rec.chapters) > MAX_CHAPTERS:
+        lines.append("    " + _more_chapters(len(rec.chapters) - MAX_CHAPTERS))
     return printable("\n".join(lines))
 
 

@@ -14,10 +14,13 @@ the README's pictures in docs/ are written too.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -369,4 +372,78 @@ def test_an_untrusted_notebook_keeps_columns_and_the_dark_theme(
         assert header.startswith("Dry run (nothing sent): 1 stream, 4.0 s of video")
     finally:
         _set_theme(page, "JupyterLab Light")
+        page.context.close()
+
+
+def _crowded_recording(engine: RunningEngine, root: Path, chapters: int) -> LocalRecording:
+    """A real recording from the engine whose events log then grows to ``chapters``
+    prompts (what a log at the size cap holds, and more than a player lists)."""
+    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.recordings import load
+
+    script = [{"timestamp_ms": 0, "start": {"prompt": "a fox"}}, {"timestamp_ms": 3000, "end": {}}]
+
+    async def fetch() -> tuple[Any, dict[str, Path]]:
+        async with Odyssey(engine.api_key, engine.url) as client:
+            job = await client.simulate(script)
+            done = await client.wait(job.job_id, timeout=120, poll_interval=0.1)
+            stream = done.streams[0]
+            files = await client.download(stream.stream_id, root / "rec")
+            return stream, files
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright's own loop runs in this thread
+        stream, files = pool.submit(asyncio.run, fetch()).result()
+    lines = [json.dumps({"type": "start", "timestamp_ms": 0, "prompt": "a fox"})]
+    lines += [
+        json.dumps({"type": "interact", "timestamp_ms": n * 2500 // chapters, "prompt": f"p{n}"})
+        for n in range(1, chapters)
+    ]
+    files["events"].write_text("\n".join(lines), encoding="utf-8")
+    recording = load(job_id="crowded", stream=stream, files=files)
+    assert recording is not None and len(recording.chapters) == chapters
+    return recording
+
+
+def test_a_crowded_chapter_list_seeks_in_an_nbconvert_export(
+    engine: RunningEngine, browser: Browser, tmp_path: Path
+) -> None:
+    """A stock nbconvert HTML page of a player with 5,000 chapters: the first
+    MAX_CHAPTERS are listed with a line for the rest, one handler on the list serves
+    every item, and a click on a chapter seeks the video to it."""
+    from nbconvert import HTMLExporter
+
+    from odyssey_jupyter.display.player import MAX_CHAPTERS
+
+    recording = _crowded_recording(engine, tmp_path, 5_000)
+    cell = nbformat.v4.new_code_cell("# a player saved with its outputs")
+    html = players_html([recording], embed=False, base_dir=tmp_path)
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": html, "text/plain": "-"})
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    page_path = tmp_path / "export.html"
+    page_path.write_text(HTMLExporter().from_notebook_node(nb)[0], encoding="utf-8")
+    page = lab.new_page(browser)
+    try:
+        page.goto(page_path.as_uri())
+        chapters = page.locator(".odyssey-chapter")
+        assert chapters.count() == MAX_CHAPTERS
+        more = page.locator(".odyssey-chapters-more").inner_text()
+        assert more == f"… and {5_000 - MAX_CHAPTERS:,} more chapters (not listed)"
+        assert page.locator(".odyssey-player [onclick]").count() == 1
+        video = page.locator("video").first
+        video.evaluate("v => { if (v.readyState < 1) v.load(); }")
+        page.wait_for_function("v => v.readyState >= 1", arg=video.element_handle())
+        video.evaluate(
+            "v => { window.__seekedAt = null; v.addEventListener('seeked',"
+            " () => { window.__seekedAt = v.currentTime; }, {once: true}); }"
+        )
+        chapter = chapters.nth(150)
+        target = float(chapter.get_attribute("data-time") or "nan")
+        assert 0.05 < target < 2.5
+        chapter.locator(".odyssey-chapter-prompt").click()
+        page.wait_for_function("() => window.__seekedAt !== null", timeout=15_000)
+        assert page.evaluate("() => window.__seekedAt") == pytest.approx(target, abs=0.1)
+    finally:
         page.context.close()

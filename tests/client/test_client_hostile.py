@@ -24,7 +24,6 @@ import pytest
 from support.scripted_server import TOKEN, Answer, ScriptedServer, padded_json, zeros
 
 from odyssey_jupyter.client import Odyssey
-from odyssey_jupyter.client.http_errors import scrub
 from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.errors import (
     InvalidRequestError,
@@ -36,6 +35,7 @@ from odyssey_jupyter.errors import (
     ResponseTooLargeError,
     ServerError,
 )
+from odyssey_jupyter.redaction import scrub
 from odyssey_jupyter.watcher import Watcher
 
 T = TypeVar("T")

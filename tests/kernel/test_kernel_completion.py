@@ -182,3 +182,104 @@ def test_tab_in_a_real_terminal_ipython(tmp_path: Path) -> None:
             process.kill()
             process.wait(timeout=10)
         os.close(controller)
+
+
+HOSTILE = textwrap.dedent(
+    """
+    touched = []
+
+    def _ran(what):
+        touched.append(what)
+        raise RuntimeError(f"completion ran {what}")
+
+    class TripwireList(list):
+        def __contains__(self, item): _ran("__contains__")
+        def __len__(self): _ran("__len__")
+        def __iter__(self): _ran("__iter__")
+        def __getitem__(self, index): _ran("__getitem__")
+        @property
+        def __class__(self): _ran("list __class__")
+
+    class Masked:
+        @property
+        def __class__(self):
+            touched.append("masked __class__")
+            return list
+
+    class Loud(type):
+        def __getattr__(cls, name): _ran(f"metaclass __getattr__ {name}")
+
+    class Gadget(metaclass=Loud):
+        size = 3
+
+    class LazyProxy:
+        def __getattr__(self, name): _ran(f"proxy {name}")
+        @property
+        def __class__(self): _ran("proxy __class__")
+
+    class Holder:
+        pass
+
+    holder = Holder()
+    holder.gadget, holder.kind, holder.proxy = Gadget(), Gadget, LazyProxy()
+    tripwire = TripwireList([{"timestamp_ms": 0, "start": {"prompt": "x"}}])
+    masked, lazy = Masked(), LazyProxy()
+    """
+)
+
+
+ONLY_OURS = """
+from IPython.core.completer import _get_matcher_id
+from odyssey_jupyter.completion import MATCHER_ID
+_completer = get_ipython().Completer
+_completer.disable_matchers = [
+    _get_matcher_id(m) for m in _completer.matchers if _get_matcher_id(m) != MATCHER_ID
+]
+"""
+ALL_MATCHERS = "get_ipython().Completer.disable_matchers = []"
+
+
+def test_tab_never_runs_the_users_code(kernel: KernelSession) -> None:
+    """Objects that record (and raise) whenever anything of theirs runs: a list subclass,
+    a ``__class__`` property, a metaclass ``__getattr__``, a lazy proxy. IPython's own
+    completers are switched off: where this one offers nothing they would still try."""
+    kernel.check(HOSTILE)
+    kernel.check(ONLY_OURS)
+    try:
+        offered = {
+            code: [text for text, _, _ in complete(kernel, code)]
+            for code in (
+                "%odyssey_simulate ",
+                "%odyssey_simulate tri",
+                "%%odyssey_simulate\n0s start {holder.gadget.",
+                "%%odyssey_simulate\n0s start {holder.kind.s",
+                "%%odyssey_simulate\n0s start {holder.proxy.",
+                "%%odyssey_simulate\n0s start {lazy.",
+                "%%odyssey_simulate --image {masked.",
+            )
+        }
+        touched = kernel.check("print(touched)").stdout().strip()
+        assert touched == "[]", touched
+        assert "walk" in offered["%odyssey_simulate "]
+        assert not {"tripwire", "masked", "lazy"} & set(offered["%odyssey_simulate "])
+        assert "size" in offered["%%odyssey_simulate\n0s start {holder.gadget."]
+        assert offered["%%odyssey_simulate\n0s start {holder.kind.s"] == ["size"]
+    finally:
+        kernel.check(ALL_MATCHERS)
+        kernel.check("del touched, tripwire, masked, lazy, holder")
+
+
+def test_tab_gives_up_quietly_when_its_time_is_spent(kernel: KernelSession) -> None:
+    """With no time to spend, a Tab offers nothing and raises nothing; given time
+    again, it completes as before."""
+    code = "%odyssey_simulate w"
+    assert [text for text, _, _ in complete(kernel, code)] == ["walk", "walks"]
+    budget = "import odyssey_jupyter.completion as c; c.TIME_BUDGET_SECONDS = {}"
+    kernel.check(ONLY_OURS + budget.format(0.0))
+    try:
+        assert complete(kernel, code) == []
+        assert complete(kernel, "%%odyssey_simulate\n0s start a image=") == []
+        assert complete(kernel, "%%odyssey_simulate\n0s start a {ca") == []
+    finally:
+        kernel.check(ALL_MATCHERS + "\n" + budget.format(0.5))
+    assert [text for text, _, _ in complete(kernel, code)] == ["walk", "walks"]

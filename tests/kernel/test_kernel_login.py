@@ -20,6 +20,7 @@ pytestmark = pytest.mark.kernel
 
 FILE_KEY = "ody_login_from_a_file_0123456789abcdef"
 WRONG_KEY = "ody_not_the_right_key_9876543210fedcba"
+PASTED_KEY = "ody_pasted_into_the_url_0123456789"
 WHERE = "from odyssey_jupyter.runtime import get_runtime; print(get_runtime().client.api_url)"
 
 
@@ -124,3 +125,24 @@ def test_the_right_key_is_accepted_and_names_its_url(
         grant = http.post("/auth/token", json={"api_key": FILE_KEY}).json()
         headers = {"Authorization": f"Bearer {grant['access_token']}"}
         assert http.get(f"/simulation-jobs/{job_id}", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets", "said"),
+    [
+        (PASTED_KEY, [PASTED_KEY], "'***' is not an http(s) URL (it looks like an API key"),
+        ("http://me:hunter2secret@127.0.0.1:9", ["hunter2secret"], "http://***@127.0.0.1:9"),
+    ],
+)
+def test_a_key_or_a_password_in_the_url_is_never_shown(
+    kernel: KernelSession, url: str, secrets: list[str], said: str
+) -> None:
+    """The key pasted into --url, or a URL with a user and password: the error names
+    the problem, never the secret."""
+    before = configured_url(kernel)
+    cell, _ = login(kernel, f"%odyssey_login --url {url}", FILE_KEY)
+    shown = cell.stdout() + cell.stderr() + json.dumps(cell.error)
+    assert not cell.ok and said in shown and "nothing changed" in shown, shown
+    for secret in secrets:
+        assert secret not in shown
+    assert configured_url(kernel) == before

@@ -16,6 +16,10 @@ element or attribute that does not belong to the project's own displays.
 ``code_templates`` and ``PLACEHOLDER_PROBES`` are data that would run code: sweep
 templates in the Python form, and ``{name.attr}`` placeholders that reach modules,
 callables, properties or private names.
+
+``script_secret_echo(api)`` makes a :class:`ScriptedServer` an API that repeats
+the key it was given (``ECHOED_KEY``) and the token it handed out in every text
+field of every answer; ``secret_leaks(text)`` names any of them found again.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from contextlib import contextmanager
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from support.scripted_server import TOKEN, Answer, Request, ScriptedServer
 
 PAYLOADS: tuple[str, ...] = (
     "<img src=x onerror=__pwned(1)>",
@@ -559,6 +565,96 @@ class HostileServer:
         return Handler
 
 
+# --------------------------------------------------------------------------- echoed secrets
+
+ECHOED_KEY = "ody_k3y9Echoed-by.the/server"
+"""The API key a client gives the secret-echoing API (it has characters URLs encode)."""
+
+
+def echoing(text: str) -> str:
+    """``text`` followed by the key and the bearer token, as sent, URL-encoded, in
+    upper case and cut short: what a careless server or proxy repeats back."""
+    return (
+        f"{text} (key {ECHOED_KEY}; {quote(ECHOED_KEY, safe='')}; Bearer {TOKEN}; "
+        f"{TOKEN.upper()}; {TOKEN[:12]})"
+    )
+
+
+def secret_leaks(text: str) -> list[str]:
+    """Which secret (the key, the token) shows in ``text`` in any of the forms
+    :func:`echoing` uses: its first 8 characters are enough to count."""
+    lowered = text.lower()
+    named = {"the API key": ECHOED_KEY, "the bearer token": TOKEN}
+    return [name for name, secret in named.items() if secret[:8].lower() in lowered]
+
+
+def echoing_job(job_id: str, status: str, *, streams: int = 1) -> dict[str, Any]:
+    """A job detail whose every text (ids and status aside) echoes the secrets."""
+    stream = {
+        "script_index": 0,
+        "video_url": echoing("https://cdn.example/v.mp4?sig="),
+        "events_url": f"https://cdn.example/e.jsonl?key={quote(ECHOED_KEY, safe='')}",
+        "status": status,
+        "error_message": echoing("the stream could not be rendered"),
+    }
+    return {
+        "job_id": job_id,
+        "status": status,
+        "priority": echoing("normal"),
+        "created_at": echoing("2026-01-01T00:00:00Z"),
+        "dispatched_at": echoing("2026-01-01T00:00:01Z"),
+        "started_at": echoing("2026-01-01T00:00:02Z"),
+        "completed_at": echoing("2026-01-01T00:00:03Z"),
+        "error_message": echoing("the job failed"),
+        "assigned_region": echoing("eu-west"),
+        "retry_count": 0,
+        "streams": [{**stream, "stream_id": f"{job_id}-s{n}"} for n in range(streams)],
+    }
+
+
+def script_secret_echo(api: ScriptedServer, jobs: int = 4) -> None:
+    """Script ``api`` as a Simulate API that echoes the secrets in every text it sends:
+    submissions ``echo-1``... are accepted and then fail; the job list, recordings and
+    every refusal (404, 422, 429) echo them too."""
+    submitted: list[int] = []
+
+    def submit(_: Request) -> Answer:
+        submitted.append(1)
+        job = echoing_job(f"echo-{len(submitted)}", "pending")
+        return Answer.json({**job, "streams": []})
+
+    api.route("POST", "/simulation-jobs", submit)
+    rows = []
+    for number in range(1, jobs + 1):
+        job = echoing_job(f"echo-{number}", "failed")
+        api.route("GET", f"/simulation-jobs/{job['job_id']}", Answer.json(job))
+        rows.append({k: v for k, v in job.items() if k != "streams"})
+
+    def listing(request: Request) -> Answer:
+        shown = [] if "active=true" in request.query else rows
+        return Answer.json({"jobs": shown, "total": len(shown)})
+
+    api.route("GET", "/simulation-jobs", listing)
+    api.route(
+        "GET",
+        "/recordings/echo-1-s0",
+        Answer.json({"stream_id": "echo-1-s0", "video_url": echoing("https://cdn.example/v?")}),
+    )
+    recording = {"stream_id": "echo-1-s0", "started_at": echoing("today"), "ended_at": echoing("")}
+    api.route("GET", "/stream-recordings", Answer.json({"recordings": [recording]}))
+    api.route("GET", "/simulation-jobs/gone", Answer.json({"detail": echoing("no job")}, 404))
+    refusal = {"detail": [{"loc": ["body", echoing("script")], "msg": echoing("bad field")}]}
+    api.route("DELETE", "/simulation-jobs/echo-1", Answer.json(refusal, 422))
+    usage = {
+        "error": "MONTHLY_LIMIT_REACHED",
+        "message": echoing("out of hours"),
+        "action": echoing("upgrade"),
+        "action_url": echoing("https://example.test/billing?"),
+        "details": {echoing("plan"): echoing("free")},
+    }
+    api.route("GET", "/recordings/limited", Answer.json(usage, 429))
+
+
 @contextmanager
 def hostile_server(**kwargs: Any) -> Iterator[HostileServer]:
     with HostileServer(**kwargs) as server:
@@ -566,15 +662,20 @@ def hostile_server(**kwargs: Any) -> Iterator[HostileServer]:
 
 
 __all__ = [
+    "ECHOED_KEY",
     "PAYLOADS",
     "PLACEHOLDER_PROBES",
     "SLASHLESS",
     "URL_PAYLOADS",
     "HostileServer",
     "code_templates",
+    "echoing",
+    "echoing_job",
     "hostile_server",
     "injections",
     "payload",
     "placeholder_scope",
+    "script_secret_echo",
     "scripts",
+    "secret_leaks",
 ]

@@ -38,6 +38,8 @@ class Request(NamedTuple):
     headers: dict[str, str]
     """Names in lower case."""
     body: bytes
+    query: str = ""
+    """The query string as sent (routes match on the path alone)."""
 
 
 Body = bytes | Callable[[], Iterable[bytes]]
@@ -174,8 +176,8 @@ class ScriptedServer:
                 name, value = line.split(":", 1)
                 headers[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(headers.get("content-length") or 0))
-        path = target.split("?", 1)[0]
-        request = Request(method.upper(), path, headers, body)
+        path, _, query = target.partition("?")
+        request = Request(method.upper(), path, headers, body, query)
         self.seen.append(request)
         handler = self._find(request.method, path)
         if handler is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -204,3 +205,66 @@ def test_inspection_shows_usage_and_the_body_language(shell: InteractiveShell) -
         "JSON: a script",
     ):
         assert part in text
+
+
+class _Recorder:
+    """Stands in for a tail scanner (a function or a compiled pattern) and records the
+    length of every text it is handed."""
+
+    def __init__(self, scanner: Any) -> None:
+        self.scanner = scanner
+        self.lengths: list[int] = []
+
+    def __call__(self, text: str) -> Any:
+        self.lengths.append(len(text))
+        return self.scanner(text)
+
+    def search(self, text: str) -> Any:
+        self.lengths.append(len(text))
+        return self.scanner.search(text)
+
+
+def test_the_tail_scanners_only_ever_see_a_bounded_window(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """However long the line, the ``{name`` and ``image=`` scanners are handed at most
+    TAIL_WINDOW characters (on the whole of a 32k-character line of braces, a pattern
+    searched from each brace took seconds)."""
+    braces = _Recorder(completion.substitution_tail)
+    image = _Recorder(completion._IMAGE_VALUE_TAIL)
+    monkeypatch.setattr(completion, "substitution_tail", braces)
+    monkeypatch.setattr(completion, "_IMAGE_VALUE_TAIL", image)
+    storm = "{" * 32_000 + " "
+    lines = [
+        f"0s start {storm}{{ca",
+        f"0s start {storm}image={{ca",
+        "0s start " + " image=x" * 4_000 + " {ca",
+    ]
+    for line in lines:
+        found = completion.complete(f"%%odyssey_simulate\n{line}", 1, len(line), {"cat": 1})
+        assert found is not None and found.items == [("cat", "instance")], line[-40:]
+    flag = f"%%odyssey_simulate --image {storm[:-1]}ca"
+    completion.complete(flag, 0, len(flag), {"cat": 1}, cwd=tmp_path)
+    seen = braces.lengths + image.lengths
+    assert len(braces.lengths) >= 4 and image.lengths
+    assert max(seen) <= completion.TAIL_WINDOW
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("a {cat", (1, "cat")),
+        ("a {{cat", (2, "cat")),
+        ("{", (1, "")),
+        ("{h.thing.", (1, "h.thing.")),
+        ("{_x1", (1, "_x1")),
+        ("{9lives", None),
+        ("{.x", None),
+        ("no brace", None),
+        ("{cat dog", None),
+    ],
+)
+def test_the_substitution_scanner_reads_a_name_after_braces(
+    text: str, found: tuple[int, str] | None
+) -> None:
+    assert completion.substitution_tail(text) == found

@@ -135,3 +135,21 @@ def test_preview_first(tmp_path: Path) -> None:
     out = player_html(rec, base_dir=tmp_path, prefer_preview=True)
     assert 'src="odyssey_recordings/job%201/s1/preview.mp4"' in out
     assert "short preview" in out
+
+
+def test_a_crowded_events_log_lists_a_capped_number_of_chapters(tmp_path: Path) -> None:
+    """Hundreds of thousands of prompts (an events log at the size cap) list the first
+    MAX_CHAPTERS and one line saying how many more; one click handler serves them all."""
+    from odyssey_jupyter.display.player import MAX_CHAPTERS
+    from odyssey_jupyter.recordings import Chapter
+
+    many = tuple(Chapter(n / 100, f"prompt {n}", "interact") for n in range(MAX_CHAPTERS + 4321))
+    rec = dataclasses.replace(make_recording(tmp_path), chapters=many)
+    out = player_html(rec, base_dir=tmp_path)
+    times = re.findall(r'<li class="odyssey-chapter" data-time="([0-9.]+)"', out)
+    assert times[:2] == ["0.000", "0.010"] and len(times) == MAX_CHAPTERS
+    assert "… and 4,321 more chapters (not listed)" in out
+    assert out.count("onclick=") == 1 and out.count("currentTime") == 1
+    assert len(out) < 300 * MAX_CHAPTERS
+    text = repr(PlayerGroup([rec], base_dir=tmp_path))
+    assert text.count("prompt ") == MAX_CHAPTERS and "4,321 more chapters" in text
