@@ -55,6 +55,7 @@ def prepare(
     max_in_flight: int | None = None,
     allow_large: bool = False,
     namespace: Mapping[str, Any] | None = None,
+    first_line: int = 1,
 ) -> tuple[str, list[PlannedItem]]:
     """Check everything about a sweep without sending or writing anything."""
     chosen = check_name(name) if name is not None else default_name()
@@ -71,7 +72,9 @@ def prepare(
             f"a sweep named {chosen!r} already exists",
             hint=f"Sweep.open({chosen!r}) continues it; or choose another name",
         )
-    items = plan_items(template, params, namespace=namespace, allow_large=allow_large)
+    items = plan_items(
+        template, params, namespace=namespace, allow_large=allow_large, first_line=first_line
+    )
     return chosen, items
 
 
@@ -86,6 +89,7 @@ def sweep(
     download: bool = True,
     allow_large: bool = False,
     namespace: Mapping[str, Any] | None = None,
+    first_line: int = 1,
 ) -> Sweep:
     """Run ``template`` once per item of ``params``; returns the running :class:`Sweep`.
 
@@ -95,7 +99,7 @@ def sweep(
     per job (``scripts=``). ``max_in_flight`` defaults to the server's declared
     cap, else the ``sweep_max_in_flight`` setting (10, the hosted queue cap).
     ``namespace`` supplies placeholders the params do not (the magic passes the
-    notebook's variables).
+    notebook's variables). A text template's lines are numbered from ``first_line``.
     """
     chosen, items = prepare(
         template,
@@ -105,6 +109,7 @@ def sweep(
         max_in_flight=max_in_flight,
         allow_large=allow_large,
         namespace=namespace,
+        first_line=first_line,
     )
     items = [_storable(item, bool(portrait)) for item in items]
     rows = []

@@ -176,10 +176,12 @@ def _fill(value: Any, namespace: Mapping[str, Any], key: str | None = None) -> A
     return value
 
 
-def _script_for(template: Any, params: Mapping[str, Any], namespace: Mapping[str, Any]) -> Script:
+def _script_for(
+    template: Any, params: Mapping[str, Any], namespace: Mapping[str, Any], first_line: int
+) -> Script:
     scope = ChainMap(dict(params), dict(namespace))
     if isinstance(template, str):
-        parsed = parse_cell(template, scope)
+        parsed = parse_cell(template, scope, first_line=first_line)
         if parsed.batch or len(parsed.scripts) != 1:
             raise ScriptError(
                 "a sweep template is one script, but this one holds a batch ('---')",
@@ -200,14 +202,18 @@ def plan_items(
     *,
     namespace: Mapping[str, Any] | None = None,
     allow_large: bool = False,
+    first_line: int = 1,
 ) -> list[PlannedItem]:
-    """Every item with its validated script; raises on the first bad one (nothing sent)."""
+    """Every item with its validated script; raises on the first bad one (nothing sent).
+
+    A text template's lines are numbered from ``first_line`` (2 under the magic line).
+    """
     rows = expand_params(params, allow_large=allow_large)
     scope = namespace or {}
     items: list[PlannedItem] = []
     for index, row in enumerate(rows):
         try:
-            script = _script_for(template, row, scope)
+            script = _script_for(template, row, scope, first_line)
         except ScriptError as exc:
             raise _item_error(index, row, exc) from None
         items.append(PlannedItem(index, row, script))
