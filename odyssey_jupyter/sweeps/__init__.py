@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from odyssey_jupyter.advice import say
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
 from odyssey_jupyter.sweeps.plan import (
@@ -70,7 +71,7 @@ def prepare(
     if ledger_path(chosen).exists():
         raise ScriptError(
             f"a sweep named {chosen!r} already exists",
-            hint=f"Sweep.open({chosen!r}) continues it; or choose another name",
+            hint=say("sweep_exists", sweep=chosen),
         )
     items = plan_items(
         template, params, namespace=namespace, allow_large=allow_large, first_line=first_line

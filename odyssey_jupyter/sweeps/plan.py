@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from odyssey_jupyter.advice import say
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.script import Script, plan_streams, validate_script
 from odyssey_jupyter.script_text import fill_placeholders, parse_cell
@@ -98,7 +99,7 @@ def count_items(params: Any) -> int:
     raise ScriptError(
         "params must be a list of dicts, a dict of lists or a DataFrame, "
         f"not {type(params).__name__}",
-        hint="e.g. params={'style': ['ink', 'oil'], 'seed': range(3)}",
+        hint=say("params_example"),
     )
 
 
@@ -124,7 +125,7 @@ def expand_params(params: Any, *, allow_large: bool = False) -> list[dict[str, A
     if total > MAX_ITEMS and not allow_large:
         raise ScriptError(
             f"the sweep would make {total:,} items (more than {MAX_ITEMS:,})",
-            hint="check the grid, or pass allow_large=True if you mean it",
+            hint=say("allow_large"),
         )
     rows: list[dict[str, Any]]
     if _is_frame(params):
@@ -139,7 +140,7 @@ def expand_params(params: Any, *, allow_large: bool = False) -> list[dict[str, A
             if not isinstance(row, Mapping):
                 raise ScriptError(
                     f"item {index}: params must be dicts, not {type(row).__name__}",
-                    hint="params=[{'style': 'ink'}, {'style': 'oil'}]",
+                    hint=say("rows_example"),
                 )
             rows.append({str(k): _plain(v) for k, v in row.items()})
     for index, row in enumerate(rows):
