@@ -12,29 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from support.cli import cli_env as env_for
+from support.cli import sweep_command as command
 from support.engine_http import server_jobs
 from support.engines import RunningEngine
-
-Env = dict[str, str]
-
-
-def env_for(cwd: Path, url: str, key: str, **extra: str) -> Env:
-    env = dict(os.environ, ODYSSEY_API_URL=url, ODYSSEY_API_KEY=key, **extra)
-    env["ODYSSEY_HISTORY_PATH"] = str(cwd / "history.jsonl")
-    env.pop("COLUMNS", None)
-    env.update(extra)
-    return env
-
-
-def command(cwd: Path, env: Env, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "odyssey_jupyter", "sweep", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def cli(cwd: Path, engine: RunningEngine, *args: str) -> subprocess.CompletedProcess[str]:
