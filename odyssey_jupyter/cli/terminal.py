@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -33,11 +34,35 @@ def one_line(value: Any) -> str:
     return " ".join(printable("" if value is None else value).split())
 
 
+def _cells(char: str) -> int:
+    """Columns a character takes on a terminal: 2 for wide East Asian ones, 0 for combining."""
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def width_of(text: str) -> int:
+    """Columns ``text`` takes on a terminal."""
+    return sum(_cells(char) for char in text)
+
+
 def clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
-    if len(text) <= width:
+    """``text`` cut to ``width`` columns, an ellipsis marking the cut."""
+    if width_of(text) <= width:
         return text
-    return text[: max(0, width - 1)] + ELLIPSIS if width > 0 else ""
+    kept, used = [], 0
+    for char in text:
+        used += _cells(char)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + ELLIPSIS if width > 0 else ""
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` filled with spaces to ``width`` columns (on the left when ``right``)."""
+    fill = " " * max(0, width - width_of(text))
+    return fill + text if right else text + fill
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +78,8 @@ class Column:
 def _widths(columns: Sequence[Column], cells: list[list[str]], room: int) -> list[int]:
     """Each column's width: its widest cell, the shrinkable ones narrowed to fit ``room``."""
     widths = [
-        max([len(col.heading)] + [len(row[i]) for row in cells]) for i, col in enumerate(columns)
+        max([width_of(col.heading)] + [width_of(row[i]) for row in cells])
+        for i, col in enumerate(columns)
     ]
     over = sum(widths) + len(GAP) * (len(columns) - 1) - room
     while over > 0:
@@ -81,8 +107,7 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[Any]], width: int) 
     for row in [[col.heading for col in columns], *cells]:
         parts = []
         for col, text, size in zip(columns, row, widths, strict=True):
-            text = clip(text, size)
-            parts.append(text.rjust(size) if col.numeric else text.ljust(size))
+            parts.append(pad(clip(text, size), size, right=col.numeric))
         lines.append(GAP.join(parts).rstrip())
     return lines
 
