@@ -12,7 +12,8 @@ def test_wide_characters_count_as_two_columns_and_rows_stay_aligned() -> None:
     lines = table(COLUMNS, rows, 40)
     assert all(width_of(line) <= 40 for line in lines), lines
     ends = {
-        width_of(line[: line.index(str(n)) + len(str(n))]) for line, n in zip(lines[1:], (1, 22))
+        width_of(line[: line.index(str(n)) + len(str(n))])
+        for line, n in zip(lines[1:], (1, 22), strict=True)
     }
     assert len(ends) == 1, lines  # numbers end in the same terminal column
     assert "…" in lines[1] and lines[2].endswith("short note\\x1b[2J")
