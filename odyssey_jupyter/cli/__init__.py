@@ -55,7 +55,7 @@ class _Formatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
-def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The command's parser, and each subcommand's own (whose flags a typo is compared with)."""
     parser = Parser(
         prog=advice.PROGRAM,
@@ -89,7 +89,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The arguments; a word no parser took exits 2 with the action's usage, naming the
     word and the flag it most likely meant (the magics' wording)."""
-    parser, actions = _parsers()
+    parser, actions = build_parsers()
     args, rest = parser.parse_known_args(argv)
     if rest:
         action = actions[args.action]
@@ -118,4 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return codes.BAD_INPUT
 
 
-__all__ = ["COMMANDS", "MAX_SPEC_BYTES", "SPEC_KEYS", "main", "parse_args", "read_spec"]
+__all__ = [
+    "COMMANDS",
+    "MAX_SPEC_BYTES",
+    "SPEC_KEYS",
+    "build_parsers",
+    "main",
+    "parse_args",
+    "read_spec",
+]
