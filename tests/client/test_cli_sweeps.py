@@ -201,8 +201,8 @@ def test_every_subcommand_and_flag_is_described_with_the_exit_codes(tmp_path: Pa
         for action in parser._actions:
             assert action.help and action.help.strip(), (name, action.dest)
     for name, parser in parsers.items():
-        shown = parser.format_help()
-        assert "exit codes:" in shown and "2    bad input" in shown, name
+        text = parser.format_help()
+        assert "exit codes:" in text and "2    bad input" in text, name
     env = dict(os.environ)
     for words in (["run", "--help"], ["--help"]):  # as a user asks for it
         shown = command(tmp_path, env, *words)
