@@ -99,6 +99,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand in command-line words; its exit code (see ``codes``)."""
     args = parse_args(argv)
     term = Terminal(sys.stdout, sys.stderr)
     command = next(c for c in COMMANDS if c.name == args.action)

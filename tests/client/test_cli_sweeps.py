@@ -113,7 +113,7 @@ def test_a_stopped_run_counts_its_unfinished_items_as_stopped_not_running(
     slow = spec(
         tmp_path,
         "slow.json",
-        "0s start a {animal} at dusk\n2s end",
+        "0s start a {animal} at dusk\n5s end",
         {"animal": ["cat", "owl"]},
     )
     run = subprocess.Popen(
@@ -132,6 +132,8 @@ def test_a_stopped_run_counts_its_unfinished_items_as_stopped_not_running(
             return bool(facts and facts["running"] and facts["counts"]["running"])
 
         wait_until(in_flight, 120, "a job of the sweep rendering", interval=0.2)
+        busy = command(tmp_path, env, "resume", "halted")  # one runner at a time
+        assert busy.returncode == 3 and "is being run by process" in busy.stderr, busy.stderr
         run.send_signal(signal.SIGINT)
         _, said = run.communicate(timeout=60)
     finally:
