@@ -24,8 +24,7 @@ from odyssey_jupyter.cli.listing import LIST
 from odyssey_jupyter.cli.run import RESUME, RUN
 from odyssey_jupyter.cli.spec import MAX_SPEC_BYTES, SPEC_KEYS, read_spec
 from odyssey_jupyter.cli.status import STATUS
-from odyssey_jupyter.cli.terminal import Terminal, logging_to
-from odyssey_jupyter.display.markup import printable
+from odyssey_jupyter.cli.terminal import Terminal, logging_to, write_printable
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.flag_hints import unexpected_words, unknown_flags
 
@@ -38,7 +37,7 @@ class Parser(argparse.ArgumentParser):
 
     def _print_message(self, message: str, file: Any = None) -> None:
         if message:
-            (file or sys.stderr).write(printable(message))
+            write_printable(file or sys.stderr, message)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:

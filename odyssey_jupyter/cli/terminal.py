@@ -129,6 +129,12 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
+def write_printable(stream: TextIO, text: str) -> None:
+    """``text`` made printable, then written: every write of the command line ends here."""
+    stream.write(printable(text))
+    stream.flush()
+
+
 class Terminal:
     """The command's two streams: results on ``out``, progress and errors on ``err``."""
 
@@ -139,9 +145,7 @@ class Terminal:
 
     def line(self, text: str = "", *, err: bool = False) -> None:
         """One line of text, made printable (the only way text reaches a stream)."""
-        stream = self.err if err else self.out
-        stream.write(printable(text) + "\n")
-        stream.flush()
+        write_printable(self.err if err else self.out, text + "\n")
 
     def note(self, text: str) -> None:
         """A line for the person watching (stderr: stdout stays the command's result)."""
@@ -156,8 +160,7 @@ class Terminal:
 
     def json(self, value: Any) -> None:
         """``value`` as one JSON document: its strings are escaped by JSON itself."""
-        self.out.write(json.dumps(value, ensure_ascii=True, indent=2, sort_keys=False) + "\n")
-        self.out.flush()
+        write_printable(self.out, json.dumps(value, ensure_ascii=True, indent=2) + "\n")
 
     @property
     def live(self) -> bool:
@@ -167,16 +170,15 @@ class Terminal:
     def progress(self, text: str) -> None:
         """The progress line: redrawn in place on a terminal, one line per change elsewhere."""
         shown = clip(one_line(text), _width(self.err) - 1)
-        if self.live:
+        if self.live:  # the one control sequence written: back to the line's start, erase
             self.err.write("\r" + shown + "\033[K")
+            self.err.flush()
         else:
-            self.err.write(shown + "\n")
-        self.err.flush()
+            write_printable(self.err, shown + "\n")
 
     def end_progress(self) -> None:
         if self.live:
-            self.err.write("\n")
-            self.err.flush()
+            write_printable(self.err, "\n")
 
 
 class _LogLines(logging.Handler):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from odyssey_jupyter.cli.terminal import Column, table, width_of
 
 COLUMNS = (Column("NAME"), Column("N", numeric=True, shrinks=False), Column("NOTE"))
@@ -22,3 +25,18 @@ def test_wide_characters_count_as_two_columns_and_rows_stay_aligned() -> None:
 def test_a_table_that_fits_is_not_cut() -> None:
     lines = table(COLUMNS, [["猫猫", 3, "fine"]], 200)
     assert lines == ["NAME  N  NOTE", "猫猫  3  fine"]
+
+
+def test_only_the_terminal_module_writes_to_a_stream() -> None:
+    """The printable rule is structural: a command cannot print around it."""
+    package = Path(__file__).resolve().parents[2] / "odyssey_jupyter"
+    modules = sorted([*package.glob("cli/*.py"), *package.glob("cli.py")])
+    assert modules
+    offenders = [
+        f"{path.name}:{number}"
+        for path in modules
+        if path.name != "terminal.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bprint\(|\.write\(|\.flush\(", line)
+    ]
+    assert offenders == [], f"write through odyssey_jupyter.cli.terminal instead: {offenders}"
