@@ -31,11 +31,15 @@ BODIES = {
 @pytest.fixture(scope="module")
 def shell() -> Iterator[InteractiveShell]:
     ip = global_shell()
+    ip.config.OdysseyJupyter.nest_asyncio = False
     ip.run_line_magic("load_ext", "odyssey_jupyter")
-    ip.user_ns["params"] = {"animal": ["cat", "owl"]}
-    ip.user_ns["animal"] = "cat"
+    names = {"params": {"animal": ["cat", "owl"]}, "animal": "cat"}
+    ip.user_ns.update(names)
     yield ip
+    for name in names:  # the shell is shared with other modules
+        ip.user_ns.pop(name, None)
     ip.run_line_magic("unload_ext", "odyssey_jupyter")
+    del ip.config.OdysseyJupyter["nest_asyncio"]
 
 
 @pytest.mark.parametrize("form", sorted(BODIES))
