@@ -8,6 +8,9 @@ from odyssey_jupyter.advice import PROGRAM
 from odyssey_jupyter.cli import codes
 from odyssey_jupyter.cli.terminal import Terminal
 
+MAX_LISTED = 10
+"""Failed items a finished run lists one by one; ``sweep items`` shows them all."""
+
 
 def follow(sweep: Any, term: Terminal, every: float | None = None) -> int:
     """Print the progress line until the sweep settles; the exit code it earns."""
@@ -36,11 +39,17 @@ def follow(sweep: Any, term: Terminal, every: float | None = None) -> int:
 
 
 def report(sweep: Any, term: Terminal) -> int:
-    """Each failed or unknown item, the sweep's message, one line of counts; the exit code."""
+    """The first failed or unknown items, the sweep's message, one line of counts; the
+    exit code. The rest of a long list is one command away, not a screenful."""
     counts = sweep.counts
-    for item in sweep.items:
-        if item.status in ("failed", "unknown"):
-            term.note(f"item {item.index} {item.status}: {item.error}")
+    bad = [item for item in sweep.items if item.status in ("failed", "unknown")]
+    for item in bad[:MAX_LISTED]:
+        term.note(f"item {item.index} {item.status}: {item.error}")
+    if len(bad) > MAX_LISTED:
+        term.note(
+            f"... and {len(bad) - MAX_LISTED} more: `{PROGRAM} sweep items {sweep.name} "
+            "--state failed` (or --state unknown) lists them"
+        )
     if sweep.message:
         term.note(sweep.message)
     term.note(
@@ -48,5 +57,5 @@ def report(sweep: Any, term: Terminal) -> int:
         f"{counts['unknown']} unknown, {counts['cancelled']} cancelled, "
         f"{counts['pending']} pending of {counts['total']}"
     )
-    bad = counts["failed"] + counts["unknown"] + counts["pending"] + counts["cancelled"]
-    return codes.ITEMS_BAD if bad else codes.OK
+    left = counts["failed"] + counts["unknown"] + counts["pending"] + counts["cancelled"]
+    return codes.ITEMS_BAD if left else codes.OK
