@@ -117,8 +117,12 @@ def report(text: str) -> None:
 
     Inside ipykernel, ``sys.stderr`` goes to the frontend (gone in a headless run's
     last moments) and fd 2 is usually captured too; the terminal is then reached
-    through the copy of the original fd that ipykernel keeps, else through fd 2.
+    through the copy of the original fd that ipykernel keeps, else through fd 2. The
+    text is made printable first: a prompt or a server's error cannot drive that terminal.
     """
+    from odyssey_jupyter.display.markup import printable
+
+    text = printable(text)
     line = text if text.endswith("\n") else text + "\n"
     original = getattr(sys.stderr, "_original_stdstream_copy", None)
     if isinstance(original, int):

@@ -135,3 +135,24 @@ class ExclusiveLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def lock_held(path: Path) -> bool:
+    """Whether another process holds the lock on ``path`` now (a planted link counts as no).
+
+    Taken and released at once, never waited for; a missing lock file is no lock, and
+    none is created for the probe.
+    """
+    try:
+        refuse_link(path)
+    except UnsafePathError:
+        return False
+    if not path.exists():
+        return False
+    probe = ExclusiveLock(path)
+    try:
+        probe.acquire(timeout=0)
+    except LockBusyError:
+        return True
+    probe.release()
+    return False

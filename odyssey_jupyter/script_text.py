@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from odyssey_jupyter.advice import say
 from odyssey_jupyter.body_form import detect_form, pattern
 from odyssey_jupyter.body_form import first_meaningful as _first_meaningful
 from odyssey_jupyter.errors import ImageError, ScriptError
@@ -595,7 +596,8 @@ def _lookup(
         raise ScriptError(
             f"unknown variable '{head}'",
             hint=_unknown_name_hint(head, namespace)
-            + f"define {head} in a cell above (or write {{{{ and }}}} for literal braces)",
+            + say("define", name=head)
+            + " (or write {{ and }} for literal braces)",
             line=line,
             source_line=source_line,
         )
@@ -682,7 +684,7 @@ def _parse_python(text: str, source: Sequence[str], namespace: Mapping[str, Any]
         number = extra.lineno if extra is not None else None
         raise ScriptError(
             "a Python cell must hold one expression (or one 'script = ...')",
-            hint="define helper variables in a cell above and refer to them here",
+            hint=say("define_helpers"),
             line=number,
             source_line=source[number - 1] if number else None,
         )
@@ -713,7 +715,7 @@ def _evaluate(expr: ast.expr, source: Sequence[str], namespace: Mapping[str, Any
         name = getattr(exc, "name", None) or str(exc)
         raise ScriptError(
             f"unknown variable '{name}'",
-            hint=_unknown_name_hint(name, namespace) + f"define {name} in a cell above",
+            hint=_unknown_name_hint(name, namespace) + say("define", name=name),
             line=number,
             source_line=source[number - 1],
         ) from None

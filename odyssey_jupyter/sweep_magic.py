@@ -15,6 +15,7 @@ from IPython.display import display
 
 from odyssey_jupyter import config as config_module
 from odyssey_jupyter.magic_args import SimulateArgs
+from odyssey_jupyter.script_text import MAGIC_BODY_FIRST_LINE
 
 
 def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> None:
@@ -38,6 +39,7 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
             max_in_flight=args.max_in_flight,
             namespace=namespace,
             from_cell=True,
+            first_line=MAGIC_BODY_FIRST_LINE,
         )
         if args.output:
             namespace[args.output] = [item.script for item in items]
@@ -53,6 +55,7 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
         download=args.download,
         namespace=namespace,
         from_cell=True,
+        first_line=MAGIC_BODY_FIRST_LINE,
     )
     if args.output:
         namespace[args.output] = running

@@ -20,10 +20,13 @@ _DATA_PREFIXES = ("data:image/", "data:video/")
 # Characters browsers drop from a URL before reading its scheme ("java\tscript:").
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]")
 _CLASS_UNSAFE = re.compile(r"[^a-z0-9-]")
-# Terminal escapes, other control characters and bidi overrides: a text fallback
-# shows them as visible escapes, so a server string cannot restyle or rewrite a
-# terminal (or reorder what a reader sees). Newlines and tabs stay.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Terminal escapes, other control characters, bidi controls, line separators and
+# lone surrogates: a text fallback shows them as visible escapes, so a server string
+# cannot restyle or rewrite a terminal (or reorder what a reader sees), nor fail to
+# encode. Newlines and tabs stay.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def escape(value: Any) -> str:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from odyssey_jupyter.advice import say
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, refuse_planted
 from odyssey_jupyter.sweeps.plan import (
@@ -56,6 +57,7 @@ def prepare(
     allow_large: bool = False,
     namespace: Mapping[str, Any] | None = None,
     from_cell: bool = False,
+    first_line: int = 1,
 ) -> tuple[str, list[PlannedItem]]:
     """Check everything about a sweep without sending or writing anything."""
     chosen = check_name(name) if name is not None else default_name()
@@ -72,10 +74,15 @@ def prepare(
     if path.exists():
         raise ScriptError(
             f"a sweep named {chosen!r} already exists",
-            hint=f"Sweep.open({chosen!r}) continues it; or choose another name",
+            hint=say("sweep_exists", sweep=chosen),
         )
     items = plan_items(
-        template, params, namespace=namespace, allow_large=allow_large, from_cell=from_cell
+        template,
+        params,
+        namespace=namespace,
+        allow_large=allow_large,
+        from_cell=from_cell,
+        first_line=first_line,
     )
     return chosen, items
 
@@ -92,6 +99,7 @@ def sweep(
     allow_large: bool = False,
     namespace: Mapping[str, Any] | None = None,
     from_cell: bool = False,
+    first_line: int = 1,
 ) -> Sweep:
     """Run ``template`` once per item of ``params``; returns the running :class:`Sweep`.
 
@@ -103,7 +111,8 @@ def sweep(
     ``namespace`` supplies placeholders the params do not (the magic passes the
     notebook's variables). A template is data and is never run: timeline text, JSON
     or entries; ``from_cell=True`` (set by the ``%%odyssey_simulate --sweep`` magic
-    for the cell its user wrote) alone lets a Python-form template be evaluated.
+    for the cell its user wrote) alone lets a Python-form template be evaluated. A text
+    template's lines are numbered from ``first_line``.
     """
     chosen, items = prepare(
         template,
@@ -114,6 +123,7 @@ def sweep(
         allow_large=allow_large,
         namespace=namespace,
         from_cell=from_cell,
+        first_line=first_line,
     )
     items = [_storable(item, bool(portrait)) for item in items]
     rows = []

@@ -348,22 +348,3 @@ def list_names() -> list[str]:
             if ledger_path(path.stem) == path and not path.is_symlink():
                 names.append(path.stem)
     return sorted(names)
-
-
-def read_status(name: str) -> tuple[dict[str, int], list[ItemRow]]:
-    """A sweep's counts and its failed or unknown items, read without changing anything.
-
-    A file that is missing, a link or not a ledger raises one :class:`OdysseyError`
-    line naming it.
-    """
-    path = ledger_path(name)
-    if not os.path.lexists(path):
-        raise LedgerError(f"no sweep named {name!r} in {path.parent}")
-    ledger = Ledger(path, read_only=True)
-    try:
-        rows = ledger.items()
-        return ledger.counts(), [row for row in rows if row.state in ("failed", "unknown")]
-    except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
-        raise LedgerError(f"{path} is not a readable sweep ledger ({exc})") from None
-    finally:
-        ledger.close()

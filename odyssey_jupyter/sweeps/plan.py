@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from odyssey_jupyter.advice import say
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.script import Script, plan_streams, validate_script
 from odyssey_jupyter.script_text import fill_placeholders, parse_cell, refuse_code
@@ -99,7 +100,7 @@ def count_items(params: Any) -> int:
     raise ScriptError(
         "params must be a list of dicts, a dict of lists or a DataFrame, "
         f"not {type(params).__name__}",
-        hint="e.g. params={'style': ['ink', 'oil'], 'seed': range(3)}",
+        hint=say("params_example"),
     )
 
 
@@ -133,7 +134,7 @@ def expand_params(params: Any, *, allow_large: bool = False) -> list[dict[str, A
     if total > MAX_ITEMS and not allow_large:
         raise ScriptError(
             f"the sweep would make {total:,} items (more than {MAX_ITEMS:,})",
-            hint="check the grid, or pass allow_large=True if you mean it",
+            hint=say("allow_large"),
         )
     rows: list[dict[str, Any]]
     if _is_frame(params):
@@ -148,7 +149,7 @@ def expand_params(params: Any, *, allow_large: bool = False) -> list[dict[str, A
             if not isinstance(row, Mapping):
                 raise ScriptError(
                     f"item {index}: params must be dicts, not {type(row).__name__}",
-                    hint="params=[{'style': 'ink'}, {'style': 'oil'}]",
+                    hint=say("rows_example"),
                 )
             rows.append({str(k): _plain(v) for k, v in row.items()})
     for index, row in enumerate(rows):
@@ -186,11 +187,15 @@ def _fill(value: Any, namespace: Mapping[str, Any], key: str | None = None) -> A
 
 
 def _script_for(
-    template: Any, params: Mapping[str, Any], namespace: Mapping[str, Any], from_cell: bool
+    template: Any,
+    params: Mapping[str, Any],
+    namespace: Mapping[str, Any],
+    from_cell: bool,
+    first_line: int,
 ) -> Script:
     scope = ChainMap(dict(params), dict(namespace))
     if isinstance(template, str):
-        parsed = parse_cell(template, scope, allow_python=from_cell)
+        parsed = parse_cell(template, scope, allow_python=from_cell, first_line=first_line)
         if parsed.batch or len(parsed.scripts) != 1:
             raise ScriptError(
                 "a sweep template is one script, but this one holds a batch ('---')",
@@ -212,11 +217,13 @@ def plan_items(
     namespace: Mapping[str, Any] | None = None,
     allow_large: bool = False,
     from_cell: bool = False,
+    first_line: int = 1,
 ) -> list[PlannedItem]:
     """Every item with its validated script; raises on the first bad one (nothing sent).
 
     A template is data (timeline text, JSON or entries) unless ``from_cell`` says it is
     the body of a notebook cell its user wrote: only then may it be Python, and run.
+    A text template's lines are numbered from ``first_line`` (2 under the magic line).
     """
     if isinstance(template, str) and not from_cell:
         refuse_code(template)
@@ -225,7 +232,7 @@ def plan_items(
     items: list[PlannedItem] = []
     for index, row in enumerate(rows):
         try:
-            script = _script_for(template, row, scope, from_cell)
+            script = _script_for(template, row, scope, from_cell, first_line)
         except ScriptError as exc:
             raise _item_error(index, row, exc) from None
         items.append(PlannedItem(index, row, script))

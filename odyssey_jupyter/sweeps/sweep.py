@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from odyssey_jupyter import idempotency
+from odyssey_jupyter.advice import say
 from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import (
     AccountSuspendedError,
@@ -218,9 +219,7 @@ def _never_sent(exc: BaseException) -> bool:
 
 UNKNOWN_HELP = (
     "its submission's answer was lost and this server does not declare idempotency keys, "
-    "so it may or may not have made a job. Check with %odyssey_jobs (or "
-    "Odyssey().list_simulations()), then call sweep.resolve({index}, job_id='...') to "
-    "follow the job you found, or sweep.resolve({index}) to send it again."
+    "so it may or may not have made a job. "
 )
 
 
@@ -404,7 +403,7 @@ class Sweep:
             log.exception("sweep %s stopped", self.name)
             self._fatal = exc
             self.state = "paused"
-            self.message = f"the scheduler stopped: {type(exc).__name__}: {exc}; call resume()"
+            self.message = f"the scheduler stopped: {type(exc).__name__}: {exc}; {self._resume}"
         self._over = self.state in ("done", "cancelled")
         self._changed()  # before wait() returns: every listener (the display) has seen the end
         self._settled.set()
@@ -416,7 +415,9 @@ class Sweep:
                 await client.handshake()
                 break
             except (AuthenticationError, PermissionDeniedError) as exc:
-                self._pause(f"the API refused the key ({exc}); fix ODYSSEY_API_KEY, then resume()")
+                self._pause(
+                    f"the API refused the key ({exc}); fix ODYSSEY_API_KEY, then {self._resume}"
+                )
                 self._settled_check()  # wait() returns: nothing can change until resume()
                 await self._until_resumed()
             except (OdysseyConnectionError, ServerError, RateLimitError) as exc:
@@ -451,9 +452,7 @@ class Sweep:
                 if self.keyed:
                     self._set_unit(unit, state="pending")  # resent with its own key
                 else:
-                    self._set_unit(
-                        unit, state="unknown", error=UNKNOWN_HELP.format(index=unit.items[0])
-                    )
+                    self._set_unit(unit, state="unknown", error=self._unknown_help(unit))
 
     def _pending(self) -> builtins.list[_Unit]:
         return [u for u in self._units.values() if u.state == "pending"]
@@ -582,18 +581,18 @@ class Sweep:
         elif isinstance(exc, MonthlyLimitError | AccountSuspendedError):
             self._set_unit(unit, state="pending")
             what = exc.action or "see your account's usage page"
-            self._pause(f"{exc.detail or exc}. {what}; then call resume() (nothing is lost).")
+            self._pause(f"{exc.detail or exc}. {what}; then {self._resume} (nothing is lost).")
         elif isinstance(exc, AuthenticationError | PermissionDeniedError):
             self._set_unit(unit, state="pending")
-            self._pause(f"the API refused the key ({exc}); fix ODYSSEY_API_KEY, then resume()")
+            self._pause(
+                f"the API refused the key ({exc}); fix ODYSSEY_API_KEY, then {self._resume}"
+            )
         elif isinstance(exc, OdysseyConnectionError | ServerError | asyncio.TimeoutError):
             if self.keyed or _never_sent(exc):
                 self._hold_until = max(self._hold_until, now + HOLD_AFTER_FAULT)
                 self._set_unit(unit, state="pending")  # the same key: a repeat makes no duplicate
             else:
-                self._set_unit(
-                    unit, state="unknown", error=UNKNOWN_HELP.format(index=unit.items[0])
-                )
+                self._set_unit(unit, state="unknown", error=self._unknown_help(unit))
         else:  # the server refused this item (422 and the like): it fails, the sweep goes on
             text = str(exc) if isinstance(exc, APIError | OdysseyError) else repr(exc)
             self._set_unit(unit, state="failed", error=text)
@@ -625,6 +624,14 @@ class Sweep:
                 unit.job_id,
                 unit.error,
             )
+
+    @property
+    def _resume(self) -> str:
+        """How to continue this sweep, in the words of where the user is."""
+        return say("resume", sweep=self.name)
+
+    def _unknown_help(self, unit: _Unit) -> str:
+        return UNKNOWN_HELP + say("resolve", sweep=self.name, index=unit.items[0])
 
     def _pause(self, message: str | None) -> None:
         if self.state in ("cancelled", "done"):

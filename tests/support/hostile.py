@@ -3,7 +3,9 @@
 Every payload that runs calls ``window.__pwned(n)`` (or opens a dialog), so a
 browser test can count executions. The corpus covers tags, event handlers,
 attribute break-outs with both quotes, ``javascript:`` URLs, ``</script>``, SVG,
-CSS, comments and CDATA ends, and template braces.
+CSS, comments and CDATA ends, and template braces. ``TERMINAL_PAYLOADS`` are the
+terminal's own attacks (CSI, OSC, DCS, C1 controls, bidi, BEL, backspace, CR), and
+``terminal_controls(text)`` lists any that reached a terminal's text raw.
 
 ``HostileServer`` is a tiny Simulate API on 127.0.0.1 (see PROTOCOL.md): it
 accepts submissions and answers every id, status, ``detail``, ``error_message``,
@@ -66,6 +68,33 @@ PAYLOADS: tuple[str, ...] = (
 )
 """Every string here is inert text when handled right; each one runs script when not
 (the last one rewrites a terminal instead: text fallbacks must show it escaped)."""
+
+TERMINAL_PAYLOADS: tuple[str, ...] = (
+    "\x1b[2J\x1b[3J\x1b[HALL ITEMS COMPLETED OK",  # CSI: clear the screen, home, a lie
+    "\x1b]0;pwned title\x07",  # OSC: retitle the window (BEL-terminated)
+    "\x1b]8;;https://evil.example/\x1b\\click me\x1b]8;;\x1b\\",  # OSC 8 link, ST-terminated
+    "\x1bP+q544e\x1b\\",  # DCS: ask the terminal for its capabilities
+    "\x1b[31;1mred and bold\x1b[0m",  # SGR colour
+    "\x9b2J\x9d0;c1 title\x9c",  # 8-bit C1: CSI, OSC, ST
+    "\u202ecod.exe",  # RLO: shows as exe.doc
+    "\u2066isolated\u2069 \u200fmark",  # LRI ... PDI, RLM
+    "bell\x07\x07",  # BEL
+    "failed\x08\x08\x08\x08\x08\x08done!!",  # backspaces overwrite the word
+    "failed\rcompleted",  # CR: the rest overwrites the line's start
+    "nul\x00 and a line\u2028separator",
+)
+"""Text that drives a terminal when written raw; every one must reach it as visible escapes."""
+
+_TERMINAL_RAW = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def terminal_controls(text: str) -> list[str]:
+    """Each control character, bidi control or line separator in ``text`` that a terminal
+    would act on (newlines and tabs are fine), with what surrounds it."""
+    return [repr(text[max(0, m.start() - 12) : m.end() + 12]) for m in _TERMINAL_RAW.finditer(text)]
+
 
 URL_PAYLOADS: tuple[str, ...] = (
     "javascript:__pwned(31)",
@@ -666,6 +695,7 @@ __all__ = [
     "PAYLOADS",
     "PLACEHOLDER_PROBES",
     "SLASHLESS",
+    "TERMINAL_PAYLOADS",
     "URL_PAYLOADS",
     "HostileServer",
     "code_templates",
@@ -678,4 +708,5 @@ __all__ = [
     "script_secret_echo",
     "scripts",
     "secret_leaks",
+    "terminal_controls",
 ]
