@@ -84,6 +84,17 @@ logger = logging.getLogger("odyssey_jupyter.client")
 HOSTED_URL = "https://api.odyssey.ml"
 _announced: set[str] = set()
 
+
+def _notify(text: str) -> None:
+    """An information line: the extension's notice display in a kernel, else stderr."""
+    from odyssey_jupyter import client as package  # its hook, set by the extension
+
+    if package.local_engine_notice is None:
+        print(text, file=sys.stderr)
+    else:
+        package.local_engine_notice(text)
+
+
 UpdateCallback = Callable[[SimulationJobDetail], Any]
 T = TypeVar("T")
 
@@ -182,6 +193,10 @@ class Odyssey:
         self._url = url
         self._local = key is None and url is None
         self._local_data_dir = local_data_dir
+        self._engine_pace: str | None = None
+        """The pace of the local engine this client found (``None`` until it found one)."""
+        self._asked_pace: str | None = None
+        """``local_pace`` when it found it: a change makes the client look again."""
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._call_seconds = max(timeout, retry_deadline)
         """No call outlives this, whatever the server trickles (retries included)."""
@@ -322,38 +337,42 @@ class Odyssey:
 
     async def _endpoint(self) -> str:
         """The base URL, starting the local engine first when this client uses it."""
-        if self._url is not None and self._key is not None:
+        if self._url is not None and self._key is not None and not self._pace_changed():
             return self._url
         loop = asyncio.get_running_loop()
         lock = self._engine_locks.get(loop)
         if lock is None:
             lock = self._engine_locks[loop] = asyncio.Lock()
         async with lock:
-            if self._url is None or self._key is None:
+            if self._url is None or self._key is None or self._pace_changed():
                 await self._find_engine()
         assert self._url is not None
         return self._url
 
+    def _pace_changed(self) -> bool:
+        """Whether ``local_pace`` changed since this client found its engine (look again)."""
+        return self._engine_pace is not None and get_config().local_pace != self._asked_pace
+
     async def _find_engine(self) -> None:
         from odyssey_jupyter.local.launcher import ensure_engine
+        from odyssey_jupyter.local.pace import pace_notice
 
         pace = get_config().local_pace
         info = await asyncio.to_thread(ensure_engine, self._local_data_dir, pace=pace)
         url = _clean_url(str(info.url))
         if url != self._url:
             self._tokens.clear()
+        before = self._engine_pace
         self._url, self._key = url, str(info.api_key)
+        self._engine_pace, self._asked_pace = info.pace, pace
         if url not in _announced:
             _announced.add(url)
             message = f"Using the local Odyssey engine at {url}"
             logger.info(message)
-            text = message + " (set ODYSSEY_API_KEY to use the hosted API)"
-            from odyssey_jupyter import client as package  # its hook, set by the extension
-
-            if package.local_engine_notice is None:
-                print(text, file=sys.stderr)
-            else:
-                package.local_engine_notice(text)
+            _notify(message + " (set ODYSSEY_API_KEY to use the hosted API)")
+        notice = pace_notice(url, info.data_dir, info.pace, asked=pace, before=before)
+        if notice is not None:
+            _notify(notice)
 
     # ------------------------------------------------------------------ requests
 

@@ -27,6 +27,7 @@ from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.errors import ConfigurationError, EngineStartError
 from odyssey_jupyter.local.launcher import ensure_engine
+from odyssey_jupyter.local.manage import stop_engine
 from odyssey_jupyter.local.record import read_record, record_path
 
 LAUNCHER_LOG = "odyssey_jupyter.local.launcher"
@@ -205,23 +206,38 @@ def test_an_engine_from_a_deleted_installation_is_replaced(
     assert "it had no active jobs" in lines[0]
 
 
-def test_asking_for_another_pace_replaces_the_engine_and_no_preference_reuses_it(
-    local_dir: Path, caplog: pytest.LogCaptureFixture
+def test_a_pace_change_never_replaces_the_shared_engine_silently(
+    local_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _auto_start()  # no preference: the engine's default pace
-    first = read_record(local_dir)
-    assert first is not None and first["pace"] == "fast"
+    notices: list[str] = []
+    monkeypatch.setattr(odyssey_jupyter.client, "local_engine_notice", notices.append)
     caplog.set_level(logging.WARNING, logger=LAUNCHER_LOG)
-    get_config().local_pace = "realtime"
-    _auto_start()
-    second = read_record(local_dir)
-    assert second is not None and second["pace"] == "realtime"
-    assert second["pid"] != first["pid"]
-    assert "renders at fast pace" in _replacement_lines(caplog)[0]
-    get_config().local_pace = None
-    _auto_start()
-    assert read_record(local_dir)["pid"] == second["pid"]  # type: ignore[index]
-    assert len(_replacement_lines(caplog)) == 1
+
+    async def session() -> None:
+        async with Odyssey() as client, Odyssey() as other:
+            await client.start_engine()  # no preference: the engine's default pace
+            await other.start_engine()
+            first = read_record(local_dir)
+            assert first is not None and first["pace"] == "fast"
+            get_config().local_pace = "realtime"  # what %config does in the kernel
+            await client.start_engine()
+            assert read_record(local_dir)["pid"] == first["pid"]  # type: ignore[index]
+            told = [n for n in notices if "renders at fast pace, not realtime" in n]
+            assert len(told) == 1 and "odyssey_local stop" in told[0], notices
+            await client.start_engine()  # told once per change, not on every call
+            assert len([n for n in notices if "not realtime" in n]) == 1
+            assert stop_engine(local_dir).stopped
+            await client.check_credentials()  # the next call starts one at the asked pace
+            second = read_record(local_dir)
+            assert second is not None and second["pace"] == "realtime"
+            assert "now renders at realtime pace (it was fast)" in notices[-1]
+            get_config().local_pace = None
+            await other.check_credentials()  # the other client is told, not switched silently
+            assert "now renders at realtime pace (it was fast)" in notices[-1]
+            assert read_record(local_dir)["pid"] == second["pid"]  # type: ignore[index]
+
+    asyncio.run(session())
+    assert _replacement_lines(caplog) == []  # information, never a warning
 
 
 @pytest.mark.kernel
