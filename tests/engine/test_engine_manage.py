@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -169,8 +169,9 @@ class _ImpostorHandler(BaseHTTPRequestHandler):
         return
 
 
-def test_a_process_on_a_dead_engines_port_never_receives_the_key(data_dir: Path) -> None:
-    info = ensure_engine(data_dir)
+@contextmanager
+def squatting(info: EngineInfo, data_dir: Path) -> Iterator[Impostor]:
+    """The engine dies (engine.json stays, naming a live pid) and an impostor takes its port."""
     kill_engine(info)
     record = read_record(data_dir)
     assert record is not None
@@ -180,6 +181,18 @@ def test_a_process_on_a_dead_engines_port_never_receives_the_key(data_dir: Path)
     serving = threading.Thread(target=impostor.serve_forever, daemon=True)
     serving.start()
     try:
+        yield impostor
+    finally:
+        impostor.shutdown()
+        impostor.server_close()
+    seen = "\n".join(impostor.received)
+    assert info.api_key not in seen and "/auth/token" not in seen
+    assert all(line.startswith("GET /health?challenge=") for line in impostor.received)
+
+
+def test_a_process_on_a_dead_engines_port_never_receives_the_key(data_dir: Path) -> None:
+    info = ensure_engine(data_dir)
+    with squatting(info, data_dir):
         status = engine_status(data_dir)
         assert status.state == "unproven" and status.exit_code == 4
         refused = stop_engine(data_dir)
@@ -190,11 +203,20 @@ def test_a_process_on_a_dead_engines_port_never_receives_the_key(data_dir: Path)
                 return await client.check_credentials()
 
         used = asyncio.run(first_call())
-    finally:
-        impostor.shutdown()
-        impostor.server_close()
     assert used != info.url  # a real engine was started instead
     assert read_record(data_dir)["url"] == used  # type: ignore[index]
-    seen = "\n".join(impostor.received)
-    assert info.api_key not in seen and "/auth/token" not in seen
-    assert all(line.startswith("GET /health?challenge=") for line in impostor.received)
+
+
+def test_a_client_proves_its_engine_again_before_it_sends_the_key_again(data_dir: Path) -> None:
+    async def session() -> tuple[str, str]:
+        async with Odyssey(local_data_dir=data_dir) as client:
+            first = await client.check_credentials()
+            found = ensure_engine(data_dir)
+            assert found.url == first
+            await asyncio.sleep(1.1)  # past the reuse of the last proof
+            with squatting(found, data_dir):
+                second = await client.check_credentials()  # a fresh key exchange
+            return first, second
+
+    first, second = asyncio.run(session())
+    assert second != first and read_record(data_dir)["url"] == second  # type: ignore[index]
