@@ -263,3 +263,31 @@ def test_a_kernel_replaces_an_engine_of_another_version_and_says_so(
     assert "completed" in "\n".join(done.text_plain()) + done.stdout()
     new = read_record(local_dir)
     assert new is not None and new["pid"] != old["pid"] and new["pace"] == "realtime"
+
+
+@pytest.mark.kernel
+def test_a_kernel_is_told_of_a_pace_change_as_information_and_switches_on_stop(
+    local_dir: Path, tmp_path: Path
+) -> None:
+    from support.kernel import KernelSession
+
+    cell = "%%odyssey_simulate --wait --no-download\n0s start a lantern in the fog\n1s end"
+    env = {"ODYSSEY_WAIT": "1", "ODYSSEY_DISPLAY": "text"}
+    with KernelSession(env=env, cwd=tmp_path) as kernel:
+        kernel.check("%load_ext odyssey_jupyter")
+        kernel.check(cell, timeout=120)
+        first = read_record(local_dir)
+        assert first is not None and first["pace"] == "fast"
+        kernel.check('%config OdysseyJupyter.local_pace = "realtime"')
+        told = kernel.check(cell, timeout=120)
+        notices = [t for t in told.data("text/html") if "odyssey-notice" in t]
+        assert len(notices) == 1 and "renders at fast pace, not realtime" in notices[0]
+        assert "not realtime" not in told.stderr()  # information, not a red stderr box
+        assert read_record(local_dir)["pid"] == first["pid"]  # type: ignore[index]
+        stopped = kernel.check("%odyssey_local stop")
+        assert f"Stopped the local engine (pid {first['pid']})" in stopped.stdout()
+        switched = kernel.check(cell, timeout=120)
+        assert any("now renders at realtime pace" in t for t in switched.text_plain())
+        assert "realtime" not in switched.stderr()
+    second = read_record(local_dir)
+    assert second is not None and second["pace"] == "realtime"
