@@ -9,8 +9,10 @@ only the engine holding the data directory's secret can compute
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
+import ssl
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,12 @@ from odyssey_jupyter.local.record import EngineRecord
 HEALTH_TIMEOUT = httpx.Timeout(3.0)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One verifying context per process: loading the CA store costs more than the request."""
+    return ssl.create_default_context()
+
+
 def proves_identity(record: EngineRecord, data_dir: Path) -> bool:
     """Whether the engine at ``record.url`` proves it is ``record.pid`` of ``data_dir``."""
     secret = read_secret(data_dir)
@@ -29,7 +37,10 @@ def proves_identity(record: EngineRecord, data_dir: Path) -> bool:
     nonce = secrets.token_urlsafe(32)
     try:
         response = httpx.get(
-            f"{record.url}/health", params={"challenge": nonce}, timeout=HEALTH_TIMEOUT
+            f"{record.url}/health",
+            params={"challenge": nonce},
+            timeout=HEALTH_TIMEOUT,
+            verify=_tls(),
         )
         body = response.json()
     except (httpx.HTTPError, ValueError):
