@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from odyssey_jupyter.types import ACTIVE_STATUSES, JobStatus
 
@@ -224,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_manage_commands(commands: Any) -> None:
+def _add_manage_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``status`` and ``stop``: the engine serving a data directory, as its user manages it."""
     status = commands.add_parser(
         "status",
