@@ -59,7 +59,14 @@ class EngineInfo:
 
 def missing_modules() -> list[str]:
     """The engine's dependencies (the ``local`` extra) that are not installed."""
-    return [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    return [name for name in REQUIRED_MODULES if not _installed(name)]
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a finder that refuses it, or a broken installation
+        return False
 
 
 def recorded_engine_alive(data_dir: Path) -> bool:
@@ -69,6 +76,8 @@ def recorded_engine_alive(data_dir: Path) -> bool:
     version, a deleted installation) counts as not alive, and the caller can show
     that an engine is being started.
     """
+    if missing_modules():  # no engine can be used without the extra: say so when starting
+        return False
     record = load_record(data_dir)
     return record is not None and processes.alive(record.pid) and record.stale_reason() is None
 
@@ -210,12 +219,16 @@ def _locked(path: Path, timeout: float) -> Iterator[None]:
         lock.release()
 
 
-def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
+def _require_extra() -> None:
+    """``EngineStartError`` with what to install when the ``local`` extra is missing."""
     missing = missing_modules()
     if missing:
         raise EngineStartError(
             f"the local engine needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}"
         )
+
+
+def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
     # The engine generates its key in the data directory: no key on its command line
     # (which every local user can read), and none inherited from this environment.
     command = [sys.executable, "-m", "odyssey_jupyter.local", "serve", "--data-dir", str(data_dir)]
@@ -296,6 +309,7 @@ def ensure_engine(
     """
     if pace is not None and pace not in PACES:
         raise EngineStartError(f"the engine's pace must be one of {', '.join(PACES)}, not {pace!r}")
+    _require_extra()
     directory = (data_dir or default_data_dir()).expanduser().resolve()
     _children[:] = [child for child in _children if child.poll() is None]
     try:

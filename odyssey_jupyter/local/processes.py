@@ -2,22 +2,29 @@
 
 ``os.kill(pid, 0)`` and ``SIGKILL`` do not exist on Windows (``os.kill`` there ends
 the process whatever the signal), and ``/proc`` is Linux's: every question about
-another process goes through ``psutil`` here. Imported by the launcher inside
-kernels (``ipykernel`` already depends on ``psutil``) and by ``status``/``stop``.
+another process goes through ``psutil`` here, the ``local`` extra's: it is imported
+when first needed, so the launcher still imports in a kernel without the extra
+(and then says what to install).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-
-import psutil
+from typing import Any
 
 POLL_SECONDS = 0.05
 
 
+def _psutil() -> Any:
+    import psutil
+
+    return psutil
+
+
 def alive(pid: int) -> bool:
     """Whether ``pid`` runs (an exited process its parent has not reaped yet does not)."""
+    psutil = _psutil()
     try:
         return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
@@ -28,6 +35,7 @@ def alive(pid: int) -> bool:
 
 def started_at(pid: int) -> float | None:
     """When ``pid`` started (seconds since the epoch), or ``None`` if that cannot be told."""
+    psutil = _psutil()
     try:
         return float(psutil.Process(pid).create_time())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -39,6 +47,7 @@ def terminate(pid: int) -> bool:
 
     ``False`` when it was already gone; ``PermissionError`` when it is not ours to stop.
     """
+    psutil = _psutil()
     try:
         psutil.Process(pid).terminate()
     except psutil.NoSuchProcess:
@@ -50,6 +59,7 @@ def terminate(pid: int) -> bool:
 
 def kill(pid: int) -> None:
     """End ``pid`` without letting it clean up (SIGKILL on POSIX), if it still runs."""
+    psutil = _psutil()
     try:
         psutil.Process(pid).kill()
     except psutil.NoSuchProcess:
