@@ -43,6 +43,11 @@ REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL", "psutil")
 _children: list[subprocess.Popen[bytes]] = []
 """Engines started from this process: polled now and then so an exited one is reaped."""
 INSTALL_HINT = "pip install 'odyssey_jupyter[local]'"
+DETACHED_FLAGS = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(
+    subprocess, "DETACHED_PROCESS", 0
+)
+"""Windows' own way to start the engine outside the kernel's console and its Ctrl-C
+(``start_new_session`` is POSIX only); 0 elsewhere."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +251,8 @@ def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log,
-            start_new_session=True,  # detached: survives the kernel and its Ctrl-C
+            start_new_session=True,  # detached: survives the kernel and its Ctrl-C (POSIX)
+            creationflags=DETACHED_FLAGS,  # the same on Windows
             env=dict(env, PYTHONUNBUFFERED="1"),
         )
     finally:

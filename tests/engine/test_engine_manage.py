@@ -197,6 +197,7 @@ def test_a_process_on_a_dead_engines_port_never_receives_the_key(data_dir: Path)
         assert status.state == "unproven" and status.exit_code == 4
         refused = stop_engine(data_dir)
         assert not refused.stopped and "does not prove" in refused.message
+        assert odyssey_local("stop", "--data-dir", str(data_dir)).returncode == 1
 
         async def first_call() -> str:
             async with Odyssey(local_data_dir=data_dir) as client:
