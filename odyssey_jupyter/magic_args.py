@@ -503,3 +503,4 @@ def parse_local_line(line: str) -> LocalArgs:
 SIMULATE_USAGE = simulate_parser().usage or ""
 JOBS_USAGE = jobs_parser().usage or ""
 LOGIN_USAGE = login_parser().usage or ""
+LOCAL_USAGE = local_parser().usage or ""
