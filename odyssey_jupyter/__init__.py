@@ -35,6 +35,8 @@ _EXPORTS: dict[str, str] = {
     "JobFailedError": "odyssey_jupyter.errors",
     "JobCancelledError": "odyssey_jupyter.errors",
     "JobTimeoutError": "odyssey_jupyter.errors",
+    "engine_status": "odyssey_jupyter.local.manage",
+    "stop_engine": "odyssey_jupyter.local.manage",
 }
 
 __all__ = [*sorted(_EXPORTS), "load_ipython_extension", "unload_ipython_extension"]

@@ -25,6 +25,7 @@ from odyssey_jupyter.client.retry import Deadline
 from odyssey_jupyter.magic_args import (
     SIMULATE_CONFLICTS,
     jobs_parser,
+    local_parser,
     login_parser,
     simulate_parser,
 )
@@ -54,7 +55,7 @@ the line."""
 
 _CELL_MAGIC = pattern("cell_magic")
 _LINE_MAGIC = re.compile(
-    r"^\s*%(?P<name>odyssey_simulate|odyssey_jobs|odyssey_login)\s(?P<args>.*)$"
+    r"^\s*%(?P<name>odyssey_simulate|odyssey_jobs|odyssey_login|odyssey_local)\s(?P<args>.*)$"
 )
 _IMAGE_VALUE_TAIL = re.compile(r"""(?:^|\s)image=(?P<value>"[^"]*|'[^']*|[^\s"']*)$""")
 _ACTION_SLOT = re.compile(r"^\s*(?P<time>\S+)\s+(?P<word>[A-Za-z]*)$")
@@ -112,11 +113,12 @@ def _symmetric(pairs: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
 
 @functools.cache
 def magic_flags(magic: str) -> MagicFlags:
-    """The flags of ``magic`` (``odyssey_simulate``, ``odyssey_jobs``, ``odyssey_login``)."""
+    """The flags of ``magic`` (``odyssey_simulate``, ``_jobs``, ``_login``, ``_local``)."""
     factories: dict[str, tuple[Callable[[], argparse.ArgumentParser], Mapping[str, Any]]] = {
         "odyssey_simulate": (simulate_parser, SIMULATE_CONFLICTS),
         "odyssey_jobs": (jobs_parser, {}),
         "odyssey_login": (login_parser, {}),
+        "odyssey_local": (local_parser, {}),
     }
     factory, conflicts = factories[magic]
     return MagicFlags(_flags_of(factory()), _symmetric(conflicts))

@@ -48,7 +48,8 @@ class OdysseyJupyter(Configurable):
         allow_none=True,
         help="Pace of the local engine a kernel without a key starts: 'fast' renders as fast "
         "as the CPU allows; 'realtime' at video speed, so Cancel and live status can be "
-        "tried. An engine already serving at another pace is replaced. Defaults to "
+        "tried. An engine already serving at another pace is kept (it serves every kernel): "
+        "the kernel says so and how to switch (%odyssey_local stop). Defaults to "
         "ODYSSEY_LOCAL_PACE; unset, any running engine is used (a new one renders fast).",
     ).tag(config=True)
     embed_videos = CaselessStrEnum(

@@ -268,6 +268,10 @@ class EngineStartError(OdysseyError):
     """The embedded local engine could not be started; the message says why."""
 
 
+class EngineStopError(OdysseyError):
+    """The embedded local engine could not be stopped; the message says why."""
+
+
 # --------------------------------------------------------------------------- job outcomes
 
 

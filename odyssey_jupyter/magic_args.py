@@ -444,6 +444,63 @@ def parse_login_line(line: str) -> str | None:
     return url
 
 
+LOCAL_ACTIONS = ("status", "stop")
+
+
+@dataclass(frozen=True)
+class LocalArgs:
+    """The parsed ``%odyssey_local`` line."""
+
+    action: str
+    json: bool = False
+    timeout: float | None = None
+
+
+def local_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%odyssey_local", add_help=False, allow_abbrev=False)
+    parser.add_argument("action", metavar="status|stop", help="show the local engine, or stop it")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="stop: seconds the engine has to stop before it is ended (default 20)",
+    )
+    parser.usage = _usage(parser)
+    return parser
+
+
+def parse_local_line(line: str) -> LocalArgs:
+    """Parse ``%odyssey_local status|stop [--json] [--timeout SECONDS]``."""
+    parser = local_parser()
+    usage = parser.usage or ""
+    words = _split(line, usage)
+    namespace, rest = parser.parse_known_args(words)
+    _refuse_unknown_flags(rest, parser, usage)
+    if rest:
+        raise UsageError(f"unexpected argument(s): {' '.join(rest)}\nusage: {usage}")
+    action = str(namespace.action).lower()
+    if action not in LOCAL_ACTIONS:
+        hint = did_you_mean(action, list(LOCAL_ACTIONS), limit=1)
+        raise UsageError(
+            f"unknown action '{namespace.action}'{f' ({hint})' if hint else ''}; "
+            f"use status or stop\nusage: {usage}"
+        )
+    timeout = None
+    if namespace.timeout is not None:
+        if action != "stop":
+            raise UsageError("--timeout goes with stop only")
+        try:
+            timeout = float(namespace.timeout)
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout < float("inf"):
+            raise UsageError(
+                f"--timeout takes a positive number of seconds, not '{namespace.timeout}'"
+            )
+    return LocalArgs(action=action, json=namespace.json, timeout=timeout)
+
+
 SIMULATE_USAGE = simulate_parser().usage or ""
 JOBS_USAGE = jobs_parser().usage or ""
 LOGIN_USAGE = login_parser().usage or ""
+LOCAL_USAGE = local_parser().usage or ""

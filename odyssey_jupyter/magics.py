@@ -21,6 +21,7 @@ from IPython.display import display as _ipython_display
 
 from odyssey_jupyter import config as config_module
 from odyssey_jupyter.errors import (
+    EngineStopError,
     JobCancelledError,
     JobError,
     JobFailedError,
@@ -32,8 +33,10 @@ from odyssey_jupyter.magic_args import (
     SimulateArgs,
     documented,
     jobs_parser,
+    local_parser,
     login_parser,
     parse_jobs_line,
+    parse_local_line,
     parse_login_line,
     parse_simulate_line,
     simulate_parser,
@@ -216,6 +219,32 @@ class OdysseyMagics(Magics):
         where = runtime.run(_checked_url(key, api_url), timeout=LOGIN_CHECK_SECONDS + 10)
         runtime.configure(api_key=key, api_url=where)
         print(f"Key accepted by {shown_url(where, [key])} (in memory only, never saved).")
+
+    # ------------------------------------------------------------------ local engine
+
+    @no_var_expand
+    @line_magic
+    @documented(local_parser)
+    def odyssey_local(self, line: str) -> None:
+        """Show the local engine kernels without a key use (``status``), or stop it (``stop``).
+
+        The engine of ``ODYSSEY_LOCAL_DATA_DIR`` (or the default data directory), as
+        ``odyssey-local status|stop`` shows it in a terminal. A stopped engine's
+        unfinished jobs stay queued; the next job starts an engine again.
+        """
+        args = parse_local_line(line)
+        import json
+
+        from odyssey_jupyter.local.manage import STOP_TIMEOUT, engine_status, stop_engine
+
+        if args.action == "status":
+            status = engine_status()
+            print(json.dumps(status.as_json(), indent=2) if args.json else status.text())
+            return
+        outcome = stop_engine(timeout=args.timeout or STOP_TIMEOUT)
+        if not outcome.stopped:
+            raise _quiet(EngineStopError(outcome.message))
+        print(json.dumps(outcome.as_json(), indent=2) if args.json else outcome.message)
 
 
 LOGIN_CHECK_SECONDS = 30.0
@@ -475,7 +504,7 @@ def unload(ipython: InteractiveShell) -> None:
     """Remove the magics and settings; stop the poller thread cleanly."""
     manager = ipython.magics_manager
     for kind, names in (
-        ("line", ("odyssey_simulate", "odyssey_jobs", "odyssey_login")),
+        ("line", ("odyssey_simulate", "odyssey_jobs", "odyssey_login", "odyssey_local")),
         ("cell", ("odyssey_simulate",)),
     ):
         for name in names:

@@ -83,7 +83,20 @@ from odyssey_jupyter.types import (
 logger = logging.getLogger("odyssey_jupyter.client")
 
 HOSTED_URL = "https://api.odyssey.ml"
+ENGINE_PROOF_SECONDS = 1.0
+"""How long a local engine's proof of identity is reused before the key is sent again."""
 _announced: set[str] = set()
+
+
+def _notify(text: str) -> None:
+    """An information line: the extension's notice display in a kernel, else stderr."""
+    from odyssey_jupyter import client as package  # its hook, set by the extension
+
+    if package.local_engine_notice is None:
+        print(text, file=sys.stderr)
+    else:
+        package.local_engine_notice(text)
+
 
 UpdateCallback = Callable[[SimulationJobDetail], Any]
 T = TypeVar("T")
@@ -191,6 +204,12 @@ class Odyssey:
         self._url = url
         self._local = key is None and url is None
         self._local_data_dir = local_data_dir
+        self._engine_pace: str | None = None
+        """The pace of the local engine this client found (``None`` until it found one)."""
+        self._asked_pace: str | None = None
+        """``local_pace`` when it found it: a change makes the client look again."""
+        self._proved_at = 0.0
+        """When the engine last proved its identity (``time.monotonic()``)."""
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._call_seconds = max(timeout, retry_deadline)
         """No call outlives this, whatever the server trickles (retries included)."""
@@ -345,38 +364,56 @@ class Odyssey:
 
     async def _endpoint(self) -> str:
         """The base URL, starting the local engine first when this client uses it."""
-        if self._url is not None and self._key is not None:
+        if not self._must_find_engine():
+            assert self._url is not None
             return self._url
         loop = asyncio.get_running_loop()
         lock = self._engine_locks.get(loop)
         if lock is None:
             lock = self._engine_locks[loop] = asyncio.Lock()
         async with lock:
-            if self._url is None or self._key is None:
+            if self._must_find_engine():
                 await self._find_engine()
         assert self._url is not None
         return self._url
 
+    def _must_find_engine(self) -> bool:
+        """Whether to (re)find the local engine, proving its identity, before the next call.
+
+        Before it is known; when ``local_pace`` changed since; and before the key is
+        exchanged again (no token held): the engine may have died since, and another
+        process may hold its port. A proof less than a second old is reused.
+        """
+        if self._url is None or self._key is None:
+            return True
+        if self._engine_pace is None:  # the hosted API or a URL given: nothing to find
+            return False
+        if get_config().local_pace != self._asked_pace:
+            return True
+        stale = time.monotonic() - self._proved_at > ENGINE_PROOF_SECONDS
+        return stale and self._tokens.current() is None
+
     async def _find_engine(self) -> None:
         from odyssey_jupyter.local.launcher import ensure_engine
+        from odyssey_jupyter.local.pace import pace_notice
 
         pace = get_config().local_pace
         info = await asyncio.to_thread(ensure_engine, self._local_data_dir, pace=pace)
         url = _clean_url(str(info.url))
         if url != self._url:
             self._tokens.clear()
+        before = self._engine_pace
         self._url, self._key = url, str(info.api_key)
+        self._engine_pace, self._asked_pace = info.pace, pace
+        self._proved_at = time.monotonic()
         if url not in _announced:
             _announced.add(url)
             message = f"Using the local Odyssey engine at {url}"
             logger.info(message)
-            text = message + " (set ODYSSEY_API_KEY to use the hosted API)"
-            from odyssey_jupyter import client as package  # its hook, set by the extension
-
-            if package.local_engine_notice is None:
-                print(text, file=sys.stderr)
-            else:
-                package.local_engine_notice(text)
+            _notify(message + " (set ODYSSEY_API_KEY to use the hosted API)")
+        notice = pace_notice(url, info.data_dir, info.pace, asked=pace, before=before)
+        if notice is not None:
+            _notify(notice)
 
     # ------------------------------------------------------------------ requests
 

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import os
+from typing import NoReturn
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +35,7 @@ from odyssey_jupyter.local.inputs import (
     read_body,
     require_json,
 )
-from odyssey_jupyter.local.keys import same_secret
+from odyssey_jupyter.local.keys import CHALLENGE_PATTERN, identity_proof, same_secret
 from odyssey_jupyter.local.limits import (
     auth_throttled_body,
     concurrent_limit_body,
@@ -85,24 +86,20 @@ def _throttled(wait: float) -> HTTPProblem:
 
 
 async def auth_token(request: Request) -> Response:
+    """A token for the right key, always; wrong keys are throttled per client address.
+
+    The key is checked first (in constant time): other callers' wrong guesses from
+    the same address (every local process is 127.0.0.1) must never lock its owner
+    out. Only a failure waits for, or counts towards, the address's backoff.
+    """
     state: EngineState = request.app.state.engine
-    address = request.client.host if request.client else "unknown"
-    throttle = state.auth_throttle
-    if throttle is not None:
-        wait = throttle.check(address)
-        if wait is not None:
-            raise _throttled(wait)
     require_json(request)
     body = parse_json(await read_body(request, MAX_AUTH_BODY_BYTES))
     key = body.get("api_key") if isinstance(body, dict) else None
     if not isinstance(key, str) or not key.strip():
         raise HTTPProblem(422, 'send {"api_key": "<your key>"}: the key is missing or not text')
     if not same_secret(key, state.api_key):
-        if throttle is not None:
-            throttle.failed(address)
-        raise HTTPProblem(401, "invalid API key")
-    if throttle is not None:
-        throttle.succeeded(address)
+        _refuse_key(state, request.client.host if request.client else "unknown")
     return JSONResponse(
         {
             "access_token": state.tokens.issue(),
@@ -110,6 +107,17 @@ async def auth_token(request: Request) -> Response:
             "expires_in": state.tokens.ttl,
         }
     )
+
+
+def _refuse_key(state: EngineState, address: str) -> NoReturn:
+    """429 while ``address`` is backing off (the guess is not even counted), else 401."""
+    throttle = state.auth_throttle
+    if throttle is not None:
+        wait = throttle.check(address)
+        if wait is not None:
+            raise _throttled(wait)
+        throttle.failed(address)
+    raise HTTPProblem(401, "invalid API key")
 
 
 def idempotency_of(request: Request, raw: bytes) -> IdempotencyKey | None:
@@ -328,7 +336,20 @@ async def artifact(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "engine": "odyssey-local", "pid": os.getpid()})
+    """Liveness for anyone; with ``?challenge=NONCE``, proof that this is the recorded engine.
+
+    No pid and nothing else about the process without that proof being asked for:
+    the proof binds the pid without disclosing it (``keys.identity_proof``).
+    """
+    answer = {"status": "ok", "engine": "odyssey-local"}
+    challenge = request.query_params.get("challenge")
+    if challenge is not None:
+        if not CHALLENGE_PATTERN.fullmatch(challenge):
+            raise HTTPProblem(
+                422, "challenge must be 16 to 128 characters of A-Z, a-z, 0-9, '-' or '_'"
+            )
+        answer["proof"] = identity_proof(request.app.state.engine.secret, challenge, os.getpid())
+    return JSONResponse(answer)
 
 
 # ---------------------------------------------------------------------------- errors

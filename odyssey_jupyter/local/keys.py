@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -45,6 +46,30 @@ def _read_or_create(path: Path, make: bytes) -> bytes:
 def load_secret(data_dir: Path) -> bytes:
     """The engine's signing secret, created on first start."""
     return _read_or_create(data_dir / "secret.key", secrets.token_hex(32).encode())
+
+
+def read_secret(data_dir: Path) -> bytes | None:
+    """The signing secret if the data directory has one (never created here), else ``None``."""
+    try:
+        return (data_dir / "secret.key").read_bytes().strip() or None
+    except OSError:
+        return None
+
+
+CHALLENGE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+"""A nonce ``GET /health?challenge=`` accepts: URL-safe, long enough to never repeat."""
+
+
+def identity_proof(secret: bytes, nonce: str, pid: int) -> str:
+    """What only the engine ``pid`` holding ``secret`` can answer to ``nonce``.
+
+    A launcher reads the secret from the private data directory and checks the
+    answer before it sends the key anywhere: a process that took over a dead
+    engine's port cannot compute it. The pid is part of the message, so the answer
+    also says which process holds the port without the engine disclosing it.
+    """
+    message = f"identity\0{nonce}\0{pid}".encode()
+    return _b64(hmac.new(secret, message, hashlib.sha256).digest())
 
 
 def load_generated_api_key(data_dir: Path) -> str:

@@ -12,7 +12,6 @@ import contextlib
 import importlib.util
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,25 +22,32 @@ from pathlib import Path
 import httpx
 
 from odyssey_jupyter.errors import EngineStartError
+from odyssey_jupyter.local import processes
 from odyssey_jupyter.local.datadir import (
-    PRIVATE_FILE_MODE,
     UNUSABLE_EXIT_STATUS,
     DataDirUnusable,
     create_private_dir,
     open_private_append,
     unusable,
 )
-from odyssey_jupyter.local.options import API_KEY_ENV, PACES, default_data_dir
+from odyssey_jupyter.local.identity import proves_identity
+from odyssey_jupyter.local.options import API_KEY_ENV, DEFAULT_PACE, PACES, default_data_dir
 from odyssey_jupyter.local.ready import wait_for_ready
 from odyssey_jupyter.local.record import EngineRecord, load_record
+from odyssey_jupyter.private_files import ExclusiveLock, LockBusyError
 
 log = logging.getLogger("odyssey_jupyter.local.launcher")
 
-REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
+REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL", "psutil")
 
 _children: list[subprocess.Popen[bytes]] = []
 """Engines started from this process: polled now and then so an exited one is reaped."""
 INSTALL_HINT = "pip install 'odyssey_jupyter[local]'"
+DETACHED_FLAGS = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(
+    subprocess, "DETACHED_PROCESS", 0
+)
+"""Windows' own way to start the engine outside the kernel's console and its Ctrl-C
+(``start_new_session`` is POSIX only); 0 elsewhere."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +59,19 @@ class EngineInfo:
     pid: int
     started: bool
     data_dir: Path
+    pace: str = DEFAULT_PACE
 
 
 def missing_modules() -> list[str]:
     """The engine's dependencies (the ``local`` extra) that are not installed."""
-    return [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    return [name for name in REQUIRED_MODULES if not _installed(name)]
 
 
-def _pid_alive(pid: int) -> bool:
+def _installed(name: str) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a finder that refuses it, or a broken installation
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 def recorded_engine_alive(data_dir: Path) -> bool:
@@ -77,39 +81,32 @@ def recorded_engine_alive(data_dir: Path) -> bool:
     version, a deleted installation) counts as not alive, and the caller can show
     that an engine is being started.
     """
-    record = load_record(data_dir)
-    return record is not None and _pid_alive(record.pid) and record.stale_reason() is None
-
-
-def _answers(url: str, pid: int) -> bool:
-    try:
-        response = httpx.get(f"{url}/health", timeout=httpx.Timeout(3.0))
-        body = response.json()
-    except (httpx.HTTPError, ValueError):
+    if missing_modules():  # no engine can be used without the extra: say so when starting
         return False
-    return (
-        response.status_code == 200
-        and body.get("engine") == "odyssey-local"
-        and body.get("pid") == pid
-    )
-
-
-def _live_record(data_dir: Path) -> EngineRecord | None:
-    """The record of the engine serving ``data_dir``, if its process is alive and answering."""
     record = load_record(data_dir)
-    if record is None or not _pid_alive(record.pid):
-        return None
-    return record if _answers(record.url, record.pid) else None
+    return record is not None and processes.alive(record.pid) and record.stale_reason() is None
 
 
-def find_engine(data_dir: Path, *, pace: str | None = None) -> EngineInfo | None:
-    """The engine already serving ``data_dir``, if one is alive, answering and reusable.
+def live_record(data_dir: Path) -> EngineRecord | None:
+    """The record of the engine serving ``data_dir``, if its process is alive and proves it.
 
-    Not reusable (``None``): one left by another version or a deleted installation,
-    or one at another pace than ``pace`` when that is given; ``ensure_engine``
-    replaces it.
+    Nothing is sent to the recorded URL but a fresh nonce until the engine has
+    answered it with the HMAC only the data directory's own engine can compute.
     """
-    record = _live_record(data_dir)
+    record = load_record(data_dir)
+    if record is None or not processes.alive(record.pid):
+        return None
+    return record if proves_identity(record, data_dir) else None
+
+
+def find_engine(data_dir: Path) -> EngineInfo | None:
+    """The engine already serving ``data_dir``, if one is alive, proven and reusable.
+
+    Not reusable (``None``): one left by another version or a deleted installation;
+    ``ensure_engine`` replaces it. Its pace does not matter here: the engine serves
+    every client of the data directory, so none replaces it because of its pace.
+    """
+    record = live_record(data_dir)
     if record is None:
         return None
     if record.api_key is None:
@@ -118,10 +115,15 @@ def find_engine(data_dir: Path, *, pace: str | None = None) -> EngineInfo | None
             "with its own --api-key: set ODYSSEY_API_URL and ODYSSEY_API_KEY to use it, "
             "or stop it"
         )
-    if record.stale_reason(pace=pace) is not None:
+    if record.stale_reason() is not None:
         return None
     return EngineInfo(
-        url=record.url, api_key=record.api_key, pid=record.pid, started=False, data_dir=data_dir
+        url=record.url,
+        api_key=record.api_key,
+        pid=record.pid,
+        started=False,
+        data_dir=data_dir,
+        pace=record.pace,
     )
 
 
@@ -143,54 +145,50 @@ def _active_jobs(url: str, api_key: str) -> int | None:
     return total if isinstance(total, int) else None
 
 
-def _wait_gone(pid: int, timeout: float) -> bool:
-    """Whether ``pid`` exits within ``timeout`` (reaped here if this process started it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for child in _children:
-            if child.pid == pid:
-                child.poll()
-        if not _pid_alive(pid) or _zombie(pid):
-            return True
-        time.sleep(0.05)
-    return False
+def _reap_children() -> None:
+    """Collect the exit status of engines this process started and that have exited."""
+    for child in _children:
+        child.poll()
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        return ") Z " in Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+def stop_process(pid: int, timeout: float) -> bool:
+    """Ask engine ``pid`` to stop, end it if it has not within ``timeout``; whether it had to be.
+
+    A stopping engine puts the jobs it was rendering back in the queue; one that is
+    ended leaves them for the next engine to requeue: nothing is lost either way.
+    ``PermissionError`` when it is another user's.
+    """
+    if not processes.terminate(pid):
         return False
+    if processes.wait_gone(pid, timeout, reap=_reap_children):
+        return False
+    processes.kill(pid)
+    processes.wait_gone(pid, 5.0, reap=_reap_children)
+    return True
 
 
-def _replace_stale(data_dir: Path, pace: str | None, timeout: float) -> None:
+def _replace_stale(data_dir: Path, timeout: float) -> None:
     """Stop the engine serving ``data_dir`` if a kernel must not reuse it, saying so once.
 
     A stopping engine puts the jobs it was rendering back in the queue, so the engine
     started next on the same data directory renders them: nothing is lost. One that
-    does not stop within ``timeout`` is killed; the next engine requeues its jobs then.
+    does not stop within ``timeout`` is ended; the next engine requeues its jobs then.
     """
-    record = _live_record(data_dir)
+    record = live_record(data_dir)
     if record is None or record.api_key is None:  # one started by hand is not ours to stop
         return
-    reason = record.stale_reason(pace=pace)
+    reason = record.stale_reason()
     if reason is None:
         return
     pid = record.pid
     active = _active_jobs(record.url, record.api_key)
     try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+        stop_process(pid, timeout)
     except PermissionError:
         raise EngineStartError(
             f"the engine serving {data_dir} (pid {pid}) cannot be reused ({reason}) and "
             "cannot be stopped from here: stop it, or choose another ODYSSEY_LOCAL_DATA_DIR"
         ) from None
-    if not _wait_gone(pid, timeout):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        _wait_gone(pid, 5.0)
     if active is None:
         jobs = "any jobs it had not finished are queued again"
     elif active == 0:
@@ -210,36 +208,32 @@ def _replace_stale(data_dir: Path, pace: str | None, timeout: float) -> None:
 
 @contextlib.contextmanager
 def _locked(path: Path, timeout: float) -> Iterator[None]:
-    """An exclusive lock on ``path`` (advisory, released if this process dies)."""
+    """An exclusive lock on ``path`` (released if this process dies), on every platform."""
+    lock = ExclusiveLock(path)
     try:
-        import fcntl
-    except ImportError:  # no flock on this platform: go without
+        lock.acquire(timeout=timeout)
+    except LockBusyError:
+        raise EngineStartError(
+            f"timed out waiting for another process starting the engine ({path})"
+        ) from None
+    except OSError as exc:
+        raise EngineStartError(f"cannot lock {path}: {exc}") from None
+    try:
         yield
-        return
-    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE), "a+b") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise EngineStartError(
-                        f"timed out waiting for another process starting the engine ({path})"
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
-def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
+def _require_extra() -> None:
+    """``EngineStartError`` with what to install when the ``local`` extra is missing."""
     missing = missing_modules()
     if missing:
         raise EngineStartError(
             f"the local engine needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}"
         )
+
+
+def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
     # The engine generates its key in the data directory: no key on its command line
     # (which every local user can read), and none inherited from this environment.
     command = [sys.executable, "-m", "odyssey_jupyter.local", "serve", "--data-dir", str(data_dir)]
@@ -257,7 +251,8 @@ def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log,
-            start_new_session=True,  # detached: survives the kernel and its Ctrl-C
+            start_new_session=True,  # detached: survives the kernel and its Ctrl-C (POSIX)
+            creationflags=DETACHED_FLAGS,  # the same on Windows
             env=dict(env, PYTHONUNBUFFERED="1"),
         )
     finally:
@@ -273,7 +268,12 @@ def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
             if key is None:
                 raise EngineStartError(f"the engine did not record its key in {data_dir}")
             return EngineInfo(
-                url=url, api_key=key, pid=process.pid, started=True, data_dir=data_dir
+                url=url,
+                api_key=key,
+                pid=process.pid,
+                started=True,
+                data_dir=data_dir,
+                pace=pace or DEFAULT_PACE,
             )
     finally:
         process.stdout.close()
@@ -307,25 +307,27 @@ def ensure_engine(
 ) -> EngineInfo:
     """The engine serving ``data_dir`` (default: the user's cache), started if needed.
 
-    ``pace`` (``fast`` or ``realtime``) is the pace of an engine started here; an
-    engine already serving at another pace is replaced. ``None`` takes any engine
-    and starts one at the engine's default pace. An engine left by another version
-    of the package, or by an installation that no longer exists, is replaced too.
+    ``pace`` (``fast`` or ``realtime``) is the pace of an engine started here. An
+    engine already serving at another pace is kept (it serves every client of the
+    data directory; ``EngineInfo.pace`` says which it is, so the caller can tell
+    its user). An engine left by another version of the package, or by an
+    installation that no longer exists, is replaced.
     """
     if pace is not None and pace not in PACES:
         raise EngineStartError(f"the engine's pace must be one of {', '.join(PACES)}, not {pace!r}")
+    _require_extra()
     directory = (data_dir or default_data_dir()).expanduser().resolve()
     _children[:] = [child for child in _children if child.poll() is None]
     try:
         create_private_dir(directory)
     except DataDirUnusable as exc:
         raise EngineStartError(str(exc)) from None
-    found = find_engine(directory, pace=pace)
+    found = find_engine(directory)
     if found is not None:
         return found
     with _locked(directory / "launcher.lock", timeout):
-        _replace_stale(directory, pace, timeout)
-        found = find_engine(directory, pace=pace)  # someone else may have started it meanwhile
+        _replace_stale(directory, timeout)
+        found = find_engine(directory)  # someone else may have started it meanwhile
         if found is not None:
             return found
         return _start(directory, timeout, pace)

@@ -104,7 +104,7 @@ def job_size_problem(durations_ms: list[int], max_seconds: float, max_streams: i
 
 
 AUTH_BURST = 30
-"""Key exchanges a client address may make at once (then ``AUTH_RATE`` per second)."""
+"""Wrong keys a client address may send at once (then ``AUTH_RATE`` per second)."""
 AUTH_RATE = 10.0
 AUTH_FREE_FAILURES = 10
 """Wrong keys from one address before each further try must wait (doubling, capped)."""
@@ -124,16 +124,17 @@ class _AddressRecord:
 
 @dataclass
 class AuthThrottle:
-    """Per client address: a rate on ``POST /auth/token`` and a backoff on wrong keys.
+    """Per client address: a rate and a backoff on wrong keys given to ``POST /auth/token``.
 
-    While an address is backing off, every exchange from it is refused without
-    looking at the key, so guessing goes no faster with a right key in between.
+    Only failures are throttled: the route checks the key first, so a caller with
+    the right key is never held up by guesses from the same address, and a right
+    key in between does not reset the guesser's backoff.
     """
 
     _records: dict[str, _AddressRecord] = field(default_factory=dict)
 
     def check(self, address: str, now: float | None = None) -> float | None:
-        """``None`` when an exchange may go ahead, else seconds until it could."""
+        """``None`` when a wrong key may be answered 401 now, else seconds until it could."""
         now = time.monotonic() if now is None else now
         record = self._records.get(address)
         if record is None:
@@ -159,11 +160,6 @@ class AuthThrottle:
         beyond = record.failures - AUTH_FREE_FAILURES
         if beyond > 0:
             record.blocked_until = now + min(AUTH_MAX_BACKOFF, 2.0 ** (beyond - 1))
-
-    def succeeded(self, address: str) -> None:
-        record = self._records.get(address)
-        if record is not None:
-            record.failures, record.blocked_until = 0, 0.0
 
     def _forget_idle(self, now: float) -> None:
         self._records = {

@@ -21,6 +21,7 @@ ARGV_KEY_WARNING = (
 MAX_KEY_FILE_BYTES = 4096
 PACES = ("fast", "realtime")
 """``--pace``: as fast as the CPU allows, or at video speed like a hosted session."""
+DEFAULT_PACE = "fast"
 
 
 def default_data_dir() -> Path:
@@ -42,7 +43,7 @@ class EngineOptions:
     data_dir: Path = Path(".")
     api_key: str | None = None
     workers: int = 1
-    pace: str = "fast"
+    pace: str = DEFAULT_PACE
     fps: int = 24
     cancellable: str = "active"
     url_ttl: int = 3600
@@ -130,7 +131,7 @@ def _add_identity_options(serve: argparse.ArgumentParser) -> None:
 def _add_render_options(serve: argparse.ArgumentParser) -> None:
     """How jobs are rendered and cancelled."""
     serve.add_argument("--workers", type=_positive_int, default=None, help="render processes")
-    serve.add_argument("--pace", choices=PACES, default="fast")
+    serve.add_argument("--pace", choices=PACES, default=DEFAULT_PACE)
     serve.add_argument("--fps", type=_positive_int, default=24)
     serve.add_argument(
         "--cancellable",
@@ -218,7 +219,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render_options(serve)
     _add_limit_options(serve)
     _add_connection_options(serve)
+    _add_manage_commands(commands)
     return parser
+
+
+def _add_manage_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``status`` and ``stop``: the engine serving a data directory, as its user manages it."""
+    status = commands.add_parser(
+        "status",
+        help="is an engine running: its URL, data dir, pace, workers, version, pid, uptime, jobs",
+        description="Exit status: 0 running, 1 not running but engine.json left behind, "
+        "3 not running, 4 a live process that does not prove it is the engine.",
+    )
+    stop = commands.add_parser(
+        "stop",
+        help="stop the engine: asked first, ended after --timeout; unfinished jobs stay queued",
+        description="Exit status: 0 stopped (or nothing to stop), 1 it could not be stopped.",
+    )
+    for command in (status, stop):
+        command.add_argument("--data-dir", type=Path, default=None, help="as for serve")
+        command.add_argument("--json", action="store_true", help="print JSON, not text")
+    stop.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=20.0,
+        help="seconds the engine has to stop before it is ended (default 20)",
+    )
 
 
 def _key_from_file(parser: argparse.ArgumentParser, path: Path) -> str:

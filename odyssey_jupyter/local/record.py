@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.local.keys import write_private
+from odyssey_jupyter.local.options import DEFAULT_PACE
 from odyssey_jupyter.version import package_version
 
 RECORD_NAME = "engine.json"
@@ -37,10 +39,23 @@ def this_installation() -> dict[str, str]:
 
 
 def write_record(
-    data_dir: Path, url: str, pid: int, api_key: str | None, *, pace: str = "fast"
+    data_dir: Path,
+    url: str,
+    pid: int,
+    api_key: str | None,
+    *,
+    pace: str = DEFAULT_PACE,
+    workers: int | None = None,
 ) -> None:
     """Say where the engine ``pid`` answers; the key only when the engine generated it."""
-    info: dict[str, Any] = {"url": url, "pid": pid, "api_key": api_key, "pace": pace}
+    info: dict[str, Any] = {
+        "url": url,
+        "pid": pid,
+        "api_key": api_key,
+        "pace": pace,
+        "workers": workers,
+        "started": time.time(),
+    }
     info.update(this_installation())
     write_private(record_path(data_dir), json.dumps(info).encode())
 
@@ -72,12 +87,15 @@ class EngineRecord:
     version: str | None
     installation: str | None
     package: str | None
+    workers: int | None = None
+    started: float | None = None
+    """When the engine began serving (seconds since the epoch), as it recorded it."""
 
-    def stale_reason(self, *, pace: str | None = None) -> str | None:
+    def stale_reason(self) -> str | None:
         """Why a kernel must not reuse this engine, or ``None`` if it may.
 
         It may when it runs this kernel's version of the package from an installation
-        that still exists (and, when ``pace`` is asked for, at that pace). An engine
+        that still exists, whatever its pace (it serves every client). An engine
         left behind by another version, or by a deleted virtual environment, would
         otherwise keep serving every new kernel: its workers import code that is gone
         or different.
@@ -89,14 +107,24 @@ class EngineRecord:
         for where in (self.installation, self.package):
             if where is None or not Path(where).is_dir():
                 return f"its installation {where} no longer exists"
-        if pace is not None and self.pace != pace:
-            return f"it renders at {self.pace} pace and this kernel asks for {pace}"
         return None
 
 
 def _text(record: dict[str, Any], name: str) -> str | None:
     value = record.get(name)
     return value if isinstance(value, str) else None
+
+
+def _count(record: dict[str, Any], name: str) -> int | None:
+    value = record.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _moment(record: dict[str, Any], name: str) -> float | None:
+    value = record.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        return None
+    return float(value)
 
 
 def load_record(data_dir: Path) -> EngineRecord | None:
@@ -111,10 +139,12 @@ def load_record(data_dir: Path) -> EngineRecord | None:
         url=url,
         pid=pid,
         api_key=_text(record, "api_key"),
-        pace=_text(record, "pace") or "fast",
+        pace=_text(record, "pace") or DEFAULT_PACE,
         version=_text(record, "version"),
         installation=_text(record, "installation"),
         package=_text(record, "package"),
+        workers=_count(record, "workers"),
+        started=_moment(record, "started"),
     )
 
 

@@ -47,6 +47,7 @@ from odyssey_jupyter.local.protocol import protocol_with_header_timeout
 from odyssey_jupyter.local.record import forget_record, write_record
 from odyssey_jupyter.local.state import EngineState
 from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
+from odyssey_jupyter.private_files import ExclusiveLock, LockBusyError
 
 log = logging.getLogger("odyssey_jupyter.local")
 
@@ -86,19 +87,12 @@ class DataDirBusy(RuntimeError):
     """Another engine already serves this data directory."""
 
 
-def _hold_data_dir(data_dir: Path) -> Any:
-    """Lock the data directory for this engine's lifetime (the kernel frees it on any exit)."""
-    handle = open(data_dir / "serving.lock", "a+b")  # noqa: SIM115 - held until exit
+def _hold_data_dir(data_dir: Path) -> ExclusiveLock:
+    """Lock the data directory for this engine's lifetime (the system frees it on any exit)."""
     try:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except ImportError:
-        pass
-    except BlockingIOError:
-        handle.close()
+        return ExclusiveLock(data_dir / "serving.lock").acquire()
+    except LockBusyError:
         raise DataDirBusy(f"another engine is already serving {data_dir}") from None
-    return handle
 
 
 def _quiet_stdout() -> None:
@@ -129,7 +123,7 @@ def _on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> 
     loop.default_exception_handler(context)
 
 
-def _prepare_data_dir(data_dir: Path) -> tuple[Path, Any]:
+def _prepare_data_dir(data_dir: Path) -> tuple[Path, ExclusiveLock]:
     """The private, writable data directory, tightened, and its lock (or ``DataDirUnusable``)."""
     create_private_dir(data_dir)
     try:
@@ -163,6 +157,7 @@ def _engine_state(
         urls=UrlSigner(secret, options.url_ttl),
         api_key=api_key,
         owner=owner,
+        secret=secret,
         recordings=recordings,
         fps=options.fps,
         limiter=RateLimiter(options.rate_limit) if options.rate_limit else None,
@@ -204,7 +199,7 @@ async def _serve(options: EngineOptions) -> None:
         api_key = options.api_key or load_generated_api_key(data_dir)
         secret = load_secret(data_dir)
     except OSError as exc:
-        lock.close()
+        lock.release()
         raise unusable(data_dir, exc) from None
     store = Store(data_dir / "engine.db")
     state = _engine_state(options, store, recordings, api_key, secret)
@@ -223,7 +218,12 @@ async def _serve(options: EngineOptions) -> None:
     try:
         try:
             write_record(
-                data_dir, url, os.getpid(), api_key if generated else None, pace=options.pace
+                data_dir,
+                url,
+                os.getpid(),
+                api_key if generated else None,
+                pace=options.pace,
+                workers=options.workers,
             )
         except OSError as exc:
             server.should_exit = True
@@ -243,7 +243,7 @@ async def _serve(options: EngineOptions) -> None:
         forget_record(data_dir, os.getpid())
         await dispatcher.stop()
         store.close()
-        lock.close()
+        lock.release()
         log.info("stopped; unfinished jobs stay queued")
 
 

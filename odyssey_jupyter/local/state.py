@@ -26,8 +26,10 @@ class EngineState:
     dispatcher: Dispatcher
     tokens: TokenSigner
     urls: UrlSigner
-    api_key: str
+    api_key: str = field(repr=False)
     owner: str
+    secret: bytes = field(repr=False)
+    """The signing secret: ``/health`` answers identity challenges with it."""
     recordings: Path
     fps: int
     limiter: RateLimiter | None = None

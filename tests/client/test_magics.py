@@ -1,4 +1,4 @@
-"""%%odyssey_simulate, %odyssey_jobs and %odyssey_login in IPython's in-process test shell.
+"""The magics (%%odyssey_simulate, _jobs, _login, _local) in IPython's in-process test shell.
 
 The shell's ``run_cell`` result carries the exception (``error_in_exec``), so each
 test checks what was raised and, against the real engine, whether anything was sent.
@@ -13,13 +13,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 from support.engine_http import engine_total
-from support.engines import RunningEngine
+from support.engines import RunningEngine, engines_under, stop_pids
 from support.malformed_scripts import MALFORMED
 from support.shells import run
 from support.standin import StandIn
@@ -288,6 +289,40 @@ def test_login_asks_with_a_hidden_prompt_and_never_shows_the_key(
     )
     out = capsys.readouterr()
     assert engine.api_key not in out.out + out.err
+
+
+def test_odyssey_local_shows_and_stops_the_engine(
+    shell: InteractiveShell,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from odyssey_jupyter.local import processes
+    from odyssey_jupyter.local.launcher import ensure_engine
+
+    data_dir = (tmp_path / "engine").resolve()
+    monkeypatch.setenv("ODYSSEY_LOCAL_DATA_DIR", str(data_dir))
+    capsys.readouterr()
+    assert run(shell, "%odyssey_local status") is None
+    assert "No local engine is running" in capsys.readouterr().out
+    info = ensure_engine(data_dir)
+    try:
+        assert run(shell, "%odyssey_local status --json") is None
+        shown = json.loads(capsys.readouterr().out)
+        assert shown["state"] == "running" and shown["pid"] == info.pid
+        assert run(shell, "%odyssey_local stop --timeout 20") is None
+        assert f"Stopped the local engine (pid {info.pid})" in capsys.readouterr().out
+        assert not processes.alive(info.pid)
+    finally:
+        stop_pids(engines_under(tmp_path))
+    for line, problem in (
+        ("restart", "unknown action 'restart'"),
+        ("status --timeout 3", "--timeout goes with stop only"),
+        ("stop --timeout soon", "positive number of seconds"),
+        ("", "usage: %odyssey_local"),
+    ):
+        error = run(shell, f"%odyssey_local {line}")
+        assert isinstance(error, UsageError) and problem in str(error), (line, error)
 
 
 def test_unload_stops_the_poller_and_load_again(shell: InteractiveShell) -> None:

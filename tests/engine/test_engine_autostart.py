@@ -27,6 +27,7 @@ from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.errors import ConfigurationError, EngineStartError
 from odyssey_jupyter.local.launcher import ensure_engine
+from odyssey_jupyter.local.manage import stop_engine
 from odyssey_jupyter.local.record import read_record, record_path
 
 LAUNCHER_LOG = "odyssey_jupyter.local.launcher"
@@ -205,23 +206,38 @@ def test_an_engine_from_a_deleted_installation_is_replaced(
     assert "it had no active jobs" in lines[0]
 
 
-def test_asking_for_another_pace_replaces_the_engine_and_no_preference_reuses_it(
-    local_dir: Path, caplog: pytest.LogCaptureFixture
+def test_a_pace_change_never_replaces_the_shared_engine_silently(
+    local_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _auto_start()  # no preference: the engine's default pace
-    first = read_record(local_dir)
-    assert first is not None and first["pace"] == "fast"
+    notices: list[str] = []
+    monkeypatch.setattr(odyssey_jupyter.client, "local_engine_notice", notices.append)
     caplog.set_level(logging.WARNING, logger=LAUNCHER_LOG)
-    get_config().local_pace = "realtime"
-    _auto_start()
-    second = read_record(local_dir)
-    assert second is not None and second["pace"] == "realtime"
-    assert second["pid"] != first["pid"]
-    assert "renders at fast pace" in _replacement_lines(caplog)[0]
-    get_config().local_pace = None
-    _auto_start()
-    assert read_record(local_dir)["pid"] == second["pid"]  # type: ignore[index]
-    assert len(_replacement_lines(caplog)) == 1
+
+    async def session() -> None:
+        async with Odyssey() as client, Odyssey() as other:
+            await client.start_engine()  # no preference: the engine's default pace
+            await other.start_engine()
+            first = read_record(local_dir)
+            assert first is not None and first["pace"] == "fast"
+            get_config().local_pace = "realtime"  # what %config does in the kernel
+            await client.start_engine()
+            assert read_record(local_dir)["pid"] == first["pid"]  # type: ignore[index]
+            told = [n for n in notices if "renders at fast pace, not realtime" in n]
+            assert len(told) == 1 and "odyssey_local stop" in told[0], notices
+            await client.start_engine()  # told once per change, not on every call
+            assert len([n for n in notices if "not realtime" in n]) == 1
+            assert stop_engine(local_dir).stopped
+            await client.check_credentials()  # the next call starts one at the asked pace
+            second = read_record(local_dir)
+            assert second is not None and second["pace"] == "realtime"
+            assert "now renders at realtime pace (it was fast)" in notices[-1]
+            get_config().local_pace = None
+            await other.check_credentials()  # the other client is told, not switched silently
+            assert "now renders at realtime pace (it was fast)" in notices[-1]
+            assert read_record(local_dir)["pid"] == second["pid"]  # type: ignore[index]
+
+    asyncio.run(session())
+    assert _replacement_lines(caplog) == []  # information, never a warning
 
 
 @pytest.mark.kernel
@@ -247,3 +263,31 @@ def test_a_kernel_replaces_an_engine_of_another_version_and_says_so(
     assert "completed" in "\n".join(done.text_plain()) + done.stdout()
     new = read_record(local_dir)
     assert new is not None and new["pid"] != old["pid"] and new["pace"] == "realtime"
+
+
+@pytest.mark.kernel
+def test_a_kernel_is_told_of_a_pace_change_as_information_and_switches_on_stop(
+    local_dir: Path, tmp_path: Path
+) -> None:
+    from support.kernel import KernelSession
+
+    cell = "%%odyssey_simulate --wait --no-download\n0s start a lantern in the fog\n1s end"
+    env = {"ODYSSEY_WAIT": "1", "ODYSSEY_DISPLAY": "text"}
+    with KernelSession(env=env, cwd=tmp_path) as kernel:
+        kernel.check("%load_ext odyssey_jupyter")
+        kernel.check(cell, timeout=120)
+        first = read_record(local_dir)
+        assert first is not None and first["pace"] == "fast"
+        kernel.check('%config OdysseyJupyter.local_pace = "realtime"')
+        told = kernel.check(cell, timeout=120)
+        notices = [t for t in told.data("text/html") if "odyssey-notice" in t]
+        assert len(notices) == 1 and "renders at fast pace, not realtime" in notices[0]
+        assert "not realtime" not in told.stderr()  # information, not a red stderr box
+        assert read_record(local_dir)["pid"] == first["pid"]  # type: ignore[index]
+        stopped = kernel.check("%odyssey_local stop")
+        assert f"Stopped the local engine (pid {first['pid']})" in stopped.stdout()
+        switched = kernel.check(cell, timeout=120)
+        assert any("now renders at realtime pace" in t for t in switched.text_plain())
+        assert "realtime" not in switched.stderr()
+    second = read_record(local_dir)
+    assert second is not None and second["pace"] == "realtime"

@@ -8,7 +8,6 @@ signatures and Range headers. Every refusal is a 4xx with a JSON ``detail``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -149,15 +148,30 @@ def test_wrong_keys_back_off_and_forged_forwarding_does_not_escape(
         wrong = httpx.post(url, json={"api_key": "ody_guess"}, timeout=10)
         assert wrong.status_code == 401
     for headers in ({}, {"X-Forwarded-For": "10.1.2.3"}, {"X-Real-IP": "10.1.2.4"}):
-        held = httpx.post(url, json={"api_key": running.api_key}, headers=headers, timeout=10)
+        held = httpx.post(url, json={"api_key": "ody_guess_again"}, headers=headers, timeout=10)
         assert held.status_code == 429, headers
         body = held.json()
         assert body["detail"] and body["code"] == "RATE_LIMITED" and body["action"]
         assert int(held.headers["Retry-After"]) >= 1
         assert "access_token" not in held.text
-    time.sleep(int(held.headers["Retry-After"]) + 0.2)
-    right = httpx.post(url, json={"api_key": running.api_key}, timeout=10)
-    assert right.status_code == 200
+
+
+def test_the_right_key_is_never_locked_out_by_another_callers_guesses(
+    start_engine: Callable[..., RunningEngine],
+) -> None:
+    from odyssey_jupyter.local.limits import AUTH_BURST, AUTH_FREE_FAILURES
+
+    running = start_engine("--workers", "1")
+    url = f"{running.url}/auth/token"
+    with httpx.Client(timeout=10) as guesser, httpx.Client(timeout=10) as owner:
+        for attempt in range(AUTH_FREE_FAILURES + AUTH_BURST + 5):
+            wrong = guesser.post(url, json={"api_key": f"ody_guess_{attempt}"})
+            assert wrong.status_code in (401, 429)
+            right = owner.post(url, json={"api_key": running.api_key})
+            assert right.status_code == 200, (attempt, right.text)
+            assert right.json()["access_token"]
+        still_held = guesser.post(url, json={"api_key": "ody_guess_last"})
+    assert still_held.status_code == 429  # the owner's successes did not reset the backoff
 
 
 def test_forwarded_headers_are_ignored_unless_trusted(

@@ -58,6 +58,19 @@ def test_one_engine_per_data_dir(
     assert second.returncode != 0 and "already serving" in second.stderr
 
 
+def test_the_start_lock_holds_where_fcntl_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second launcher waits for the first on every platform (Windows has no fcntl)."""
+    from odyssey_jupyter.private_files import ExclusiveLock
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl now fails, as on Windows
+    starting = ExclusiveLock(tmp_path / "launcher.lock")  # another kernel starts the engine
+    with starting, pytest.raises(EngineStartError, match="waiting for another process starting"):
+        ensure_engine(tmp_path, timeout=0.3)
+    assert not (tmp_path / "engine.json").exists()
+
+
 def test_launcher_imports_nothing_heavy() -> None:
     heavy = "('numpy', 'av', 'PIL', 'starlette', 'uvicorn')"
     code = (

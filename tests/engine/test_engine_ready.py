@@ -77,3 +77,20 @@ def test_an_endless_line_is_skipped_without_holding_it() -> None:
     )
     with child(code, text=False) as process:
         assert wait_for_ready(process, 120) == "http://127.0.0.1:9"
+
+
+def test_the_ready_line_is_read_where_select_cannot_watch_a_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On Windows ``select`` takes sockets only: the wait must not depend on it."""
+    import select
+
+    def sockets_only(*args: object) -> None:
+        raise OSError("select() works on sockets only here")
+
+    monkeypatch.setattr(select, "select", sockets_only)
+    ready = f"print('starting'); print({READY_PREFIX!r} + 'http://127.0.0.1:9')"
+    with child(ready, text=True) as process:
+        assert wait_for_ready(process, 60) == "http://127.0.0.1:9"
+    with child("import time; time.sleep(60)", text=False) as process:
+        assert wait_for_ready(process, 0.5) is None

@@ -29,8 +29,13 @@ def short_script(prompt: str = "a lighthouse at dusk", ms: int = 1000) -> list[d
 
 def client_for(engine: RunningEngine) -> httpx.Client:
     """An httpx client holding a bearer token for ``engine``."""
-    client = httpx.Client(base_url=engine.url, timeout=httpx.Timeout(30.0))
-    grant = client.post("/auth/token", json={"api_key": engine.api_key})
+    return client_at(engine.url, engine.api_key)
+
+
+def client_at(url: str, api_key: str) -> httpx.Client:
+    """An httpx client holding a bearer token for the engine at ``url`` taking ``api_key``."""
+    client = httpx.Client(base_url=url, timeout=httpx.Timeout(30.0))
+    grant = client.post("/auth/token", json={"api_key": api_key})
     assert grant.status_code == 200, grant.text
     client.headers["Authorization"] = f"Bearer {grant.json()['access_token']}"
     return client

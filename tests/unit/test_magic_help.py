@@ -11,10 +11,12 @@ import pytest
 from odyssey_jupyter import completion
 from odyssey_jupyter.magic_args import (
     JOBS_USAGE,
+    LOCAL_USAGE,
     LOGIN_USAGE,
     SIMULATE_USAGE,
     help_text,
     jobs_parser,
+    local_parser,
     login_parser,
     simulate_parser,
 )
@@ -24,6 +26,7 @@ MAGICS: list[tuple[str, Callable[[], argparse.ArgumentParser], str]] = [
     ("odyssey_simulate", simulate_parser, SIMULATE_USAGE),
     ("odyssey_jobs", jobs_parser, JOBS_USAGE),
     ("odyssey_login", login_parser, LOGIN_USAGE),
+    ("odyssey_local", local_parser, LOCAL_USAGE),
 ]
 
 

@@ -1,7 +1,7 @@
 """The package works with only its core dependencies: the engine's stay in ``local``.
 
 A child interpreter refuses to import the ``local`` extra's packages (PyAV, NumPy,
-Pillow, Starlette, uvicorn), as on a machine where only ``pip install
+Pillow, Starlette, uvicorn, psutil), as on a machine where only ``pip install
 odyssey_jupyter`` ran, then imports every module a notebook needs.
 """
 
@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-ENGINE_ONLY = ("av", "numpy", "PIL", "starlette", "uvicorn")
+ENGINE_ONLY = ("av", "numpy", "PIL", "starlette", "uvicorn", "psutil")
 
 BLOCKER = textwrap.dedent(
     f"""
@@ -65,3 +65,39 @@ def test_the_engine_says_which_extra_is_missing() -> None:
     assert result.returncode == 2
     assert "pip install 'odyssey_jupyter[local]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_keyless_client_says_which_extra_is_missing(tmp_path: Path) -> None:
+    result = run_without_extra(
+        """
+        import asyncio, os
+        from odyssey_jupyter.client import Odyssey
+        from odyssey_jupyter.errors import EngineStartError
+        os.environ.pop("ODYSSEY_API_KEY", None)
+        os.environ.pop("ODYSSEY_API_URL", None)
+        client = Odyssey(local_data_dir=sys.argv[1])
+        assert client.needs_engine_start()
+        try:
+            asyncio.run(client.start_engine())
+        except EngineStartError as exc:
+            print(exc)
+        """,
+        str(tmp_path / "engine"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pip install 'odyssey_jupyter[local]'" in result.stdout
+
+
+def test_status_says_which_extra_is_missing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "engine"
+    data_dir.mkdir()
+    (data_dir / "engine.json").write_text('{"url": "http://127.0.0.1:9", "pid": 1}')
+    result = run_without_extra(
+        """
+        from odyssey_jupyter.local.__main__ import main
+        sys.exit(main(["status", "--data-dir", sys.argv[1]]))
+        """,
+        str(data_dir),
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "pip install 'odyssey_jupyter[local]'" in result.stderr
