@@ -19,18 +19,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from odyssey_jupyter.user_dirs import user_cache_dir
+
 log = logging.getLogger(__name__)
 
 MAX_PROMPT_CHARS = 500
 
 
 def history_path() -> Path:
-    """``$ODYSSEY_HISTORY_PATH``, else ``$XDG_CACHE_HOME/odyssey_jupyter/history.jsonl``."""
+    """``$ODYSSEY_HISTORY_PATH``, else ``history.jsonl`` in the user cache folder."""
     override = os.environ.get("ODYSSEY_HISTORY_PATH")
     if override:
         return Path(override).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "odyssey_jupyter" / "history.jsonl"
+    return user_cache_dir() / "history.jsonl"
 
 
 def _first_prompt(scripts: Sequence[Sequence[dict[str, Any]]]) -> str | None:

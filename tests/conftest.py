@@ -15,12 +15,7 @@ import pytest
 from support.engines import RunningEngine, engines_under, launch_engine, stop_pids
 from support.scripted_server import ScriptedServer
 
-
-def _user_cache_dir() -> Path:
-    """Where an engine auto-started outside the suite would keep its data."""
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
-    return base / "odyssey_jupyter"
+from odyssey_jupyter.user_dirs import user_cache_dir
 
 
 def _tree_state(root: Path) -> dict[str, float]:
@@ -38,7 +33,7 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     in a temporary directory. At the end, an engine the suite left serving, or
     any write to the user's cache, fails the run.
     """
-    user_cache = _user_cache_dir()
+    user_cache = user_cache_dir()  # where an engine auto-started outside the suite keeps its data
     before = _tree_state(user_cache)
     root = tmp_path_factory.getbasetemp()
     isolated = tmp_path_factory.mktemp("user-cache")
