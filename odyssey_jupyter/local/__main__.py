@@ -13,9 +13,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from odyssey_jupyter.local.server import serve
     except ImportError as exc:
+        from odyssey_jupyter.local.launcher import INSTALL_HINT
+
         sys.stderr.write(
             f"the local engine needs its extra dependencies ({exc.name} is missing): "
-            "pip install 'odyssey_jupyter[local]'\n"
+            f"{INSTALL_HINT}\n"
         )
         return 2
     return serve(options)

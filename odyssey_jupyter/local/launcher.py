@@ -41,7 +41,10 @@ REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL")
 
 _children: list[subprocess.Popen[bytes]] = []
 """Engines started from this process: polled now and then so an exited one is reaped."""
-INSTALL_HINT = "pip install 'odyssey_jupyter[local]'"
+INSTALL_HINT = (
+    "pip install 'odyssey_jupyter[local]' "
+    "(from a checkout: pip install '.[local]'; from a wheel or sdist: pip install 'FILE[local]')"
+)
 
 
 @dataclass(frozen=True, slots=True)
