@@ -67,4 +67,4 @@ lab: $(STAMP) $(LABEXT_STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* labextension/lib odyssey_jupyter/labextension
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* labextension/lib odyssey_jupyter/labextension
