@@ -11,6 +11,7 @@ and the last state of a live output in place of "Error displaying widget".
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,15 @@ def test_the_wheel_alone_lists_the_extension_enabled_and_ok(wheel_venv: Venv) ->
         REPO
     )
     assert shown[1] == source_version()
+    # JupyterLab's own check, server side (its browser half installs Playwright's browser
+    # with npx, which needs Node.js and a download: the Chromium flow below stands for it)
+    root = ["--allow-root"] if os.geteuid() == 0 else []
+    checked = run(
+        [wheel_venv.python, "-m", "jupyterlab.browser_check", "--no-browser-test", *root],
+        cwd=wheel_venv.root,
+        env=wheel_venv.env(),
+    )
+    assert "Exiting normally" in checked, checked
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +82,10 @@ def _first_run(browser: Browser, root: Path, state: Path, env: dict[str, str], p
     """Run the notebook, save it while one job still renders; what the editor showed."""
     server = lab.start_lab(root, state, env, python=python)
     page = lab.new_page(browser)
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     try:
         lab.open_notebook(page, server, "jobs.ipynb")
         plugins = page.evaluate(
@@ -87,7 +101,8 @@ def _first_run(browser: Browser, root: Path, state: Path, env: dict[str, str], p
         page.wait_for_function(
             "() => !document.querySelector('.jp-mod-dirty')", timeout=30_000, polling=250
         )
-        return {"plugins": plugins, "highlighted": highlighted}
+        ours = [text for text in errors if "odyssey" in text.lower()]
+        return {"plugins": plugins, "highlighted": highlighted, "errors": ours}
     finally:
         page.context.close()
         server.stop()
@@ -134,7 +149,7 @@ def test_a_notebook_saved_mid_job_reopens_through_the_wheels_extension(
     )
     state = tmp_path / "state"
     first = _first_run(browser, root, state, env, wheel_venv.python)
-    assert first["plugins"] == [True, True], first
+    assert first["plugins"] == [True, True] and first["errors"] == [], first
     assert first["highlighted"] >= 3, first  # the times of the timeline cells
     saved = nbformat.read(root / "jobs.ipynb", as_version=4)
     assert "odyssey-final" in json.dumps(saved.cells[1].outputs)
