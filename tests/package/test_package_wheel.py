@@ -3,9 +3,9 @@
 JupyterLab must list the prebuilt extension (enabled, OK) from the venv's own
 share/jupyter, and a notebook run there must keep its outcomes: one job with
 ``--wait`` and one still rendering when the notebook is saved, reopened on a
-restarted server (the kernel that made the outputs is gone). What the editor and
-the reopened outputs show needs the installed extension: the timeline highlighting,
-and the last state of a live output in place of "Error displaying widget".
+restarted server with no kernel at all. What the editor and the reopened outputs
+show needs the installed extension: the timeline highlighting, and the last state
+of a live output in place of "Error displaying widget".
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from support.packaging import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.package, pytest.mark.slow]
 
@@ -44,6 +44,11 @@ CELLS = (
     "the fog lifts\n60s end",
 )
 PLUGINS = ("odyssey-jupyter:timeline", "odyssey-jupyter:live-outputs")
+NO_KERNEL_JS = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const context = w && w.sessionContext;
+  return !!context && !context.session && context.kernelDisplayName === 'No Kernel';
+}"""
 
 
 def test_the_wheel_alone_lists_the_extension_enabled_and_ok(wheel_venv: Venv) -> None:
@@ -108,13 +113,20 @@ def _first_run(browser: Browser, root: Path, state: Path, env: dict[str, str], p
         server.stop()
 
 
+def _open_without_kernel(page: Page, server: lab.LabServer, notebook: str) -> None:
+    """Open a notebook that names no kernel and answer JupyterLab's question: No Kernel."""
+    page.goto(server.page_url(notebook), timeout=90_000)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+    page.locator(".jp-Dialog button", has_text="No Kernel").click(timeout=30_000)
+    page.wait_for_function(NO_KERNEL_JS, timeout=30_000, polling=250)
+
+
 def _reopen(browser: Browser, root: Path, state: Path, env: dict[str, str], python: Path) -> Any:
-    """Reopen the saved notebook on a new server (its kernel new, with none of the saved
-    widget models); what it shows."""
+    """Reopen the saved notebook on a new server with no kernel; what it shows."""
     server = lab.start_lab(root, state, env, python=python)
     page = lab.new_page(browser)
     try:
-        lab.open_notebook(page, server, "jobs.ipynb")
+        _open_without_kernel(page, server, "jobs.ipynb")
         video = page.locator(".odyssey-final video").first
         video.wait_for(timeout=60_000)
         video.evaluate("v => { if (v.readyState < 2) v.load(); }")
@@ -128,6 +140,7 @@ def _reopen(browser: Browser, root: Path, state: Path, env: dict[str, str], pyth
         return {
             "last_state": last_state.inner_text(),
             "errors": page.locator("text=Error displaying widget").count(),
+            "sessions": server.api("/api/sessions"),
         }
     finally:
         page.context.close()
@@ -154,6 +167,11 @@ def test_a_notebook_saved_mid_job_reopens_through_the_wheels_extension(
     saved = nbformat.read(root / "jobs.ipynb", as_version=4)
     assert "odyssey-final" in json.dumps(saved.cells[1].outputs)
     assert "application/vnd.odyssey.live+json" in json.dumps(saved.cells[2].outputs)
+    for name in ("kernelspec", "language_info"):  # nothing for JupyterLab to start
+        saved.metadata.pop(name, None)
+    nbformat.write(saved, root / "jobs.ipynb")
+    # signed again, as the server signs what it saves (untrusted, no extension is asked)
+    run([wheel_venv.bin / "jupyter", "trust", root / "jobs.ipynb"], env=env)
     seen = _reopen(browser, root, state, env, wheel_venv.python)
-    assert seen["errors"] == 0, seen
+    assert seen["sessions"] == [] and seen["errors"] == 0, seen
     assert "rendering" in seen["last_state"], seen
