@@ -3,34 +3,38 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The JupyterLab extension is rebuilt only when its sources change (the stamp's name
-# carries a hash of them); it needs Node.js >= 18 and the npm registry.
+# The JupyterLab extension is built by the package's own build hook (pyproject.toml,
+# hatch-jupyter-builder), the one path a user's `pip install -e .` takes too: it needs
+# Node.js >= 18 and the npm registry. It is rebuilt only when its sources change (the
+# stamp's name carries a hash of them).
 LABEXT_SOURCES := $(sort $(wildcard labextension/src/*.ts)) labextension/package.json \
 	labextension/yarn.lock labextension/tsconfig.json labextension/install.json \
 	odyssey_jupyter/body_forms.json
 LABEXT_KEY := $(shell cat $(LABEXT_SOURCES) 2>/dev/null | cksum | cut -d' ' -f1)
 LABEXT_STAMP := $(VENV)/.labextension-$(LABEXT_KEY)
-LABEXT_LINK := $(VENV)/share/jupyter/labextensions/odyssey-jupyter
+LABEXT_DIR := $(VENV)/share/jupyter/labextensions/odyssey-jupyter
+# JupyterLab refuses to start as root unless told to.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 .PHONY: demo test lint typecheck bench lab clean venv labextension
 
 venv: $(STAMP) $(LABEXT_STAMP)
 
+# An editable install with the test and dev extras; its build hook also builds the extension
+# and installs it into the virtualenv's share/jupyter (a link left by an older Makefile
+# is removed first, or pip would write through it into the build).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@if [ -L $(LABEXT_DIR) ]; then rm -f $(LABEXT_DIR); fi
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@rm -f $(VENV)/.labextension-* && touch $(LABEXT_STAMP)
 	@touch $(STAMP)
 
 labextension: $(LABEXT_STAMP)
 
 $(LABEXT_STAMP): $(LABEXT_SOURCES) | $(STAMP)
-	@command -v node >/dev/null || { echo "building the JupyterLab extension needs Node.js >= 18 (https://nodejs.org)"; exit 1; }
-	cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install --immutable
-	cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm build
-	cp labextension/install.json odyssey_jupyter/labextension/install.json
-	@mkdir -p $(dir $(LABEXT_LINK))
-	rm -rf $(LABEXT_LINK) && ln -s $(CURDIR)/odyssey_jupyter/labextension $(LABEXT_LINK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.labextension-*
 	@touch $@
 
@@ -60,7 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lab: $(STAMP) $(LABEXT_STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* labextension/lib odyssey_jupyter/labextension
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* labextension/lib odyssey_jupyter/labextension

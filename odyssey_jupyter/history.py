@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from odyssey_jupyter.finite_json import loads_neutral
 from odyssey_jupyter.private_files import create_private_file, make_private_dir
+from odyssey_jupyter.user_dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,11 @@ MAX_PROMPT_CHARS = 500
 
 
 def history_path() -> Path:
-    """``$ODYSSEY_HISTORY_PATH``, else ``$XDG_CACHE_HOME/odyssey_jupyter/history.jsonl``."""
+    """``$ODYSSEY_HISTORY_PATH``, else ``history.jsonl`` in the user cache folder."""
     override = os.environ.get("ODYSSEY_HISTORY_PATH")
     if override:
         return Path(override).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "odyssey_jupyter" / "history.jsonl"
+    return user_cache_dir() / "history.jsonl"
 
 
 def _first_prompt(scripts: Sequence[Sequence[dict[str, Any]]]) -> str | None:

@@ -1,4 +1,7 @@
-"""The package's version, read back from its installed metadata (pyproject.toml is its source).
+"""The package's version, read back from its installed metadata.
+
+Its one source is ``labextension/package.json``: the build gives the Python package
+the JupyterLab extension's version.
 
 A module of its own, standard library only, so that the engine can record which
 version it runs without importing the package's lazy top level (which names the magics).

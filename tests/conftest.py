@@ -13,14 +13,10 @@ from typing import Any
 
 import pytest
 from support.engines import RunningEngine, engines_under, launch_engine, stop_pids
+from support.packaging import Artifacts, Venv, build, clean_copy, fresh_venv
 from support.scripted_server import ScriptedServer
 
-
-def _user_cache_dir() -> Path:
-    """Where an engine auto-started outside the suite would keep its data."""
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
-    return base / "odyssey_jupyter"
+from odyssey_jupyter.user_dirs import user_cache_dir
 
 
 def _tree_state(root: Path) -> dict[str, float]:
@@ -38,7 +34,7 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     in a temporary directory. At the end, an engine the suite left serving, or
     any write to the user's cache, fails the run.
     """
-    user_cache = _user_cache_dir()
+    user_cache = user_cache_dir()  # where an engine auto-started outside the suite keeps its data
     before = _tree_state(user_cache)
     root = tmp_path_factory.getbasetemp()
     isolated = tmp_path_factory.mktemp("user-cache")
@@ -138,3 +134,29 @@ def elsewhere() -> Iterator[ScriptedServer]:
     """A second scripted server: another origin (same host, another port)."""
     with ScriptedServer() as server:
         yield server
+
+
+# The package tier (tests/package): the sdist and the wheel built once from a clean copy of
+# the checkout, each installed once into a fresh venv with no Node.js on PATH.
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
+    source = clean_copy(tmp_path_factory.mktemp("source"))
+    return build(source, tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """The wheel alone (core dependencies) plus JupyterLab, as a user installs them."""
+    venv = fresh_venv(tmp_path_factory.mktemp("wheel-venv") / "venv")
+    venv.pip_install(artifacts.wheel, "jupyterlab>=4.2")
+    return venv
+
+
+@pytest.fixture(scope="session")
+def sdist_venv(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """The sdist with the engine's extra, built into a wheel by pip with no Node.js."""
+    venv = fresh_venv(tmp_path_factory.mktemp("sdist-venv") / "venv")
+    venv.pip_install(f"{artifacts.sdist}[local]")
+    return venv

@@ -24,6 +24,7 @@ export const LIVE_RANK = -20;
 export interface INotebookOutputs {
   readonly registry: IRenderMimeRegistry;
   readonly session: {
+    readonly isReady: boolean;
     readonly ready: Promise<void>;
     readonly session: { readonly kernel: unknown } | null;
   };
@@ -54,6 +55,11 @@ class LiveOutput extends Panel implements IRenderMime.IRenderer {
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     this.stopWatching();
+    // Until the session is ready, the last state: a notebook opened with No Kernel never
+    // gets there (JupyterLab resolves `ready` only once a kernel is chosen).
+    if (!this.notebook.session.isReady) {
+      await this.renderFallback(model);
+    }
     // The widget manager binds its own renderer factory to the notebook once the
     // kernel session is ready (renderers it did not make stay "Loading widget..."
     // forever): ask for the factory only after that, one task later.
@@ -67,6 +73,7 @@ class LiveOutput extends Panel implements IRenderMime.IRenderer {
     if (widgets === undefined) {
       return this.renderFallback(model);
     }
+    this.removeClass('odyssey-live-fallback');
     const inner = this.mount(widgets, WIDGET_MIME);
     // The manager may answer only once it has tried to restore saved state.
     this.watcher = new MutationObserver(() => {

@@ -7,11 +7,6 @@ import json
 import sys
 from collections.abc import Sequence
 
-MISSING_EXTRA = (
-    "the local engine needs its extra dependencies ({name} is missing): "
-    "pip install 'odyssey_jupyter[local]'\n"
-)
-
 
 def manage(args: argparse.Namespace) -> int:
     """``status`` or ``stop``: plain lines (or ``--json``) on stdout, the documented exit code."""
@@ -36,7 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = parse_options(argv)
         from odyssey_jupyter.local.server import serve
     except ImportError as exc:
-        sys.stderr.write(MISSING_EXTRA.format(name=exc.name))
+        from odyssey_jupyter.local.launcher import INSTALL_HINT
+
+        sys.stderr.write(
+            f"the local engine needs its extra dependencies ({exc.name} is missing): "
+            f"{INSTALL_HINT}\n"
+        )
         return 2
     return serve(options)
 

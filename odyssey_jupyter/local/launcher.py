@@ -42,7 +42,10 @@ REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL", "psutil")
 
 _children: list[subprocess.Popen[bytes]] = []
 """Engines started from this process: polled now and then so an exited one is reaped."""
-INSTALL_HINT = "pip install 'odyssey_jupyter[local]'"
+INSTALL_HINT = (
+    "pip install 'odyssey_jupyter[local]' "
+    "(from a checkout: pip install '.[local]'; from a wheel or sdist: pip install 'FILE[local]')"
+)
 DETACHED_FLAGS = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(
     subprocess, "DETACHED_PROCESS", 0
 )

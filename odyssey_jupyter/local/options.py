@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from odyssey_jupyter.types import ACTIVE_STATUSES, JobStatus
+from odyssey_jupyter.user_dirs import user_cache_dir
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 API_KEY_ENV = "ODYSSEY_LOCAL_API_KEY"
@@ -25,13 +26,11 @@ DEFAULT_PACE = "fast"
 
 
 def default_data_dir() -> Path:
-    """``$ODYSSEY_LOCAL_DATA_DIR`` or ``<user cache>/odyssey_jupyter/engine``."""
+    """``$ODYSSEY_LOCAL_DATA_DIR`` or ``engine`` in the user cache folder (platformdirs)."""
     override = os.environ.get("ODYSSEY_LOCAL_DATA_DIR")
     if override:
         return Path(override).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
-    return base / "odyssey_jupyter" / "engine"
+    return user_cache_dir() / "engine"
 
 
 @dataclass(frozen=True, slots=True)

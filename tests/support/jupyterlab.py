@@ -144,9 +144,11 @@ def start_lab(
     *,
     timeout: float = 120.0,
     app: str = "lab",
+    python: str | Path = sys.executable,
 ) -> LabServer:
     """Start ``jupyter lab`` (or Notebook 7 with ``app="notebook"``) on a free 127.0.0.1 port
-    with a random token; wait until it answers."""
+    with a random token; wait until it answers. ``python`` is the environment it runs
+    from (its kernels too): this venv unless a test installed another."""
     token = secrets.token_hex(16)
     port = free_port()
     settings_dir = state_dir / "lab-settings"
@@ -170,7 +172,7 @@ def start_lab(
     )
     app_class = "JupyterNotebookApp" if app == "notebook" else "LabApp"
     args = [
-        sys.executable,
+        str(python),
         "-m",
         "notebook" if app == "notebook" else "jupyterlab",
         "--no-browser",

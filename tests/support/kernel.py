@@ -1,7 +1,7 @@
 """A real IPython kernel driven through jupyter_client, for tests.
 
 ``KernelSession`` starts ``python -m ipykernel_launcher`` (this virtualenv's
-Python) with a chosen environment and working directory, records every IOPub
+Python, or another venv's) with a chosen environment and working directory, records every IOPub
 message in the background (comm messages from widgets included, whichever cell
 they are attributed to), runs cells, sends comm messages as a frontend would
 (a button click), and interrupts the kernel.
@@ -87,14 +87,15 @@ class KernelSession:
         env: dict[str, str] | None = None,
         cwd: Path | str | None = None,
         startup_timeout: float = 60.0,
+        python: Path | str = sys.executable,
     ) -> None:
         full_env = dict(os.environ)
         full_env.update(env or {})
-        bin_dir = str(Path(sys.executable).parent)
+        bin_dir = str(Path(python).parent)
         full_env["PATH"] = bin_dir + os.pathsep + full_env.get("PATH", "")
         full_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         self.manager = KernelManager(kernel_name="python3")
-        self._argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        self._argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         assert self.manager.kernel_spec is not None
         self.manager.kernel_spec.argv = self._argv
         self.manager.start_kernel(env=full_env, cwd=str(cwd) if cwd is not None else None)

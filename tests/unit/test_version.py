@@ -1,4 +1,8 @@
-"""The version is written once, in pyproject.toml, and read back from package metadata."""
+"""The version is written once, in labextension/package.json, and read back from metadata.
+
+The build (hatch-nodejs-version) gives the Python package the extension's version;
+tests/package checks that the built wheel and sdist agree too.
+"""
 
 from __future__ import annotations
 
@@ -18,37 +22,38 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(odyssey_jupyter.__file__).parent
 
 
-def _pyproject_version() -> str:
-    """``[project] version`` (read by hand: tomllib is not in Python 3.10)."""
-    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8").split("[project]", 1)[1]
-    found = re.search(r'^version\s*=\s*"([^"]+)"', project.split("\n[", 1)[0], re.M)
-    assert found, "pyproject.toml has no [project] version"
-    return found.group(1)
+def _source_version() -> str:
+    """The one place the version is written: the JupyterLab extension's package.json."""
+    package = json.loads((ROOT / "labextension" / "package.json").read_text(encoding="utf-8"))
+    return str(package["version"])
 
 
-def test_the_version_is_the_installed_metadata_of_pyproject() -> None:
+def test_the_version_is_the_installed_metadata_of_the_one_source() -> None:
     from odyssey_jupyter import __version__
 
     assert __version__ == odyssey_jupyter.__version__
     assert __version__ == importlib.metadata.version("odyssey_jupyter")
-    assert __version__ == _pyproject_version()
+    assert __version__ == _source_version()
     Version(__version__)  # a PEP 440 version, as pip compares them
 
 
+def test_pyproject_takes_the_version_from_package_json() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    project = pyproject.split("[project]", 1)[1].split("\n[", 1)[0]
+    assert re.search(r'^dynamic\s*=\s*\[[^]]*"version"', project, re.M), "version is not dynamic"
+    assert not re.search(r"^version\s*=", project, re.M), "pyproject.toml writes a version"
+    source = pyproject.split("[tool.hatch.version]", 1)[1].split("\n[", 1)[0]
+    assert 'source = "nodejs"' in source and 'path = "labextension/package.json"' in source
+
+
 def test_no_module_of_the_package_writes_the_version_itself() -> None:
-    version = re.escape(_pyproject_version())
+    version = re.escape(_source_version())
     written = [
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
         if re.search(rf"""["']{version}["']""", path.read_text(encoding="utf-8"))
     ]
     assert written == []
-
-
-def test_the_jupyterlab_extension_ships_the_same_version() -> None:
-    """Its package.json must carry a version of its own: keep it the package's."""
-    package = json.loads((ROOT / "labextension" / "package.json").read_text(encoding="utf-8"))
-    assert package["version"] == _pyproject_version()
 
 
 def test_an_uninstalled_source_tree_still_has_a_valid_version(tmp_path: Path) -> None:
