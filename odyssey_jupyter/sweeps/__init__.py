@@ -8,13 +8,16 @@ loop thread; it returns the :class:`Sweep` at once.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+from odyssey_jupyter.sweeps.manifest import check_param_names
 from odyssey_jupyter.sweeps.plan import (
     PlannedItem,
     check_name,
@@ -22,6 +25,7 @@ from odyssey_jupyter.sweeps.plan import (
     params_json,
     plan_items,
 )
+from odyssey_jupyter.sweeps.shard import check_shard, shard_name
 from odyssey_jupyter.sweeps.sweep import Sweep, SweepFailedError, SweepItem
 
 
@@ -55,9 +59,21 @@ def prepare(
     max_in_flight: int | None = None,
     allow_large: bool = False,
     namespace: Mapping[str, Any] | None = None,
+    output: str | None = None,
+    max_video_seconds: float | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> tuple[str, list[PlannedItem]]:
-    """Check everything about a sweep without sending or writing anything."""
+    """Check everything about a sweep without sending or writing anything.
+
+    With ``shard=(I, N)`` the items are those whose index modulo N is I, and the
+    name returned is the shard's ledger name (``NAME_shardIofN``).
+    """
     chosen = check_name(name) if name is not None else default_name()
+    budget.check_budget(max_video_seconds)
+    if shard is not None:
+        if name is None:
+            raise ScriptError("a sharded sweep needs a name: every shard writes under it")
+        chosen = shard_name(chosen, check_shard(shard))
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
         raise ScriptError(f"pack must be a whole number of 1 or more, not {pack!r}")
     if max_in_flight is not None and (
@@ -72,6 +88,10 @@ def prepare(
             hint=f"Sweep.open({chosen!r}) continues it; or choose another name",
         )
     items = plan_items(template, params, namespace=namespace, allow_large=allow_large)
+    if output is not None:
+        check_param_names({key for item in items for key in item.params})
+    if shard is not None:
+        items = [item for item in items if item.index % shard[1] == shard[0]]
     return chosen, items
 
 
@@ -86,6 +106,11 @@ def sweep(
     download: bool = True,
     allow_large: bool = False,
     namespace: Mapping[str, Any] | None = None,
+    output: str | os.PathLike[str] | None = None,
+    storage_options: dict[str, Any] | None = None,
+    max_video_seconds: float | None = None,
+    keep_local: bool = True,
+    shard: tuple[int, int] | None = None,
 ) -> Sweep:
     """Run ``template`` once per item of ``params``; returns the running :class:`Sweep`.
 
@@ -96,7 +121,15 @@ def sweep(
     cap, else the ``sweep_max_in_flight`` setting (10, the hosted queue cap).
     ``namespace`` supplies placeholders the params do not (the magic passes the
     notebook's variables).
+
+    ``output``: a folder or fsspec URL (``s3://bucket/prefix``) where the recordings and
+    a Parquet manifest go, under ``OUTPUT/NAME/``; the store is checked before anything
+    is sent. ``storage_options`` go to fsspec and are never kept. ``keep_local=False``
+    deletes each local copy once the store holds it. ``max_video_seconds``: a budget;
+    the sweep pauses before passing it. ``shard=(I, N)``: only the items whose index
+    modulo N is I, with their own ledger and manifest shard.
     """
+    output_url = os.fspath(output) if output is not None else None
     chosen, items = prepare(
         template,
         params,
@@ -105,7 +138,18 @@ def sweep(
         max_in_flight=max_in_flight,
         allow_large=allow_large,
         namespace=namespace,
+        output=output_url,
+        max_video_seconds=max_video_seconds,
+        shard=shard,
     )
+    dataset = check_name(name) if shard is not None and name is not None else chosen
+    target = None
+    if output_url is not None:
+        from odyssey_jupyter.sweeps.output import open_output
+
+        target = open_output(
+            output_url, storage_options, dataset, shard=shard, keep_local=keep_local
+        )
     items = [_storable(item, bool(portrait)) for item in items]
     rows = []
     for unit, group in enumerate(chunk(items, pack)):
@@ -120,8 +164,20 @@ def sweep(
         "max_in_flight": max_in_flight,
         "version": 1,
     }
+    if max_video_seconds is not None:
+        meta["max_video_seconds"] = budget.check_budget(max_video_seconds)
+    if target is not None:
+        meta.update(
+            output=target.store.url,
+            dataset=dataset,
+            shard=list(shard) if shard else None,
+            keep_local=keep_local,
+            download=True,
+        )
     ledger = Ledger.create(ledger_path(chosen), meta, rows)
-    return Sweep(chosen, ledger).start()
+    running = Sweep(chosen, ledger)
+    running.output = target
+    return running.start()
 
 
 __all__ = ["Sweep", "SweepFailedError", "SweepItem", "prepare", "sweep"]

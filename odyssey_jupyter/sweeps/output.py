@@ -1,0 +1,223 @@
+"""A sweep's recordings copied to its output store, and its manifest kept up to date.
+
+Layout under ``OUTPUT/NAME/`` (``NAME`` is the sweep's name, shared by its shards)::
+
+    videos/IIIIII-S.mp4        item IIIIII (six digits), its S-th stream (0 for most)
+    thumbnails/IIIIII-S.jpg
+    events/IIIIII-S.jsonl      the prompt events (chapters)
+    manifest.parquet           or manifest-IIIII-of-NNNNN.parquet for a sharded run
+
+Keys come from the item's index and its stream's place only, never from a server
+string. Every completed item is synced by one task on the runtime's loop (the
+store's blocking calls run in a worker thread): an object whose key is there
+with the expected size is kept, anything else is copied from the local copy
+(downloaded again by stream id when it is gone). The ledger records each stored
+key and size, so a resume checks the store, not its memory, and neither
+regenerates nor re-uploads what is there. A store that fails pauses the sweep
+with the reason; ``resume()`` syncs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from odyssey_jupyter import recordings
+from odyssey_jupyter.artifacts import ARTIFACT_FILES
+from odyssey_jupyter.sweeps.manifest import manifest_key, rows_for, table_bytes
+from odyssey_jupyter.sweeps.storage import Store, StoreError
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.sweeps.sweep import Sweep, SweepItem
+
+log = logging.getLogger(__name__)
+
+STORED_KINDS = ("video", "thumbnail", "events")
+FOLDERS = {"video": "videos", "thumbnail": "thumbnails", "events": "events"}
+
+
+def object_key(dataset: str, kind: str, item: int, stream: int) -> str:
+    """Where one artifact of one item's stream goes, under the output."""
+    suffix = Path(ARTIFACT_FILES[kind]).suffix
+    return f"{dataset}/{FOLDERS[kind]}/{item:06d}-{stream}{suffix}"
+
+
+@dataclass
+class SweepOutput:
+    """The store, the dataset's name, the shard, and the sync task of one sweep."""
+
+    store: Store
+    dataset: str
+    shard: tuple[int, int] | None = None
+    keep_local: bool = True
+    uploads: int = 0
+    """Objects copied to the store by this process (a resume that finds them copies none)."""
+    error: str | None = None
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _again: bool = field(default=False, repr=False)
+
+    @property
+    def manifest_uri(self) -> str:
+        return self.store.uri(f"{self.dataset}/{manifest_key(self.shard)}")
+
+    @property
+    def busy(self) -> bool:
+        """A sync is under way (the sweep is not over until it has ended)."""
+        return self._task is not None and not self._task.done()
+
+    def schedule(self, sweep: Sweep) -> None:
+        """(Loop thread) sync what finished; an ongoing sync goes round once more."""
+        self.error = None
+        if self.busy:
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(
+            self._sync(sweep), name=f"odyssey-sweep-output-{sweep.name}"
+        )
+
+    async def finish(self, sweep: Sweep) -> None:
+        """Wait for the sync, then write the final manifest."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+        if self.error is None:
+            try:
+                await self._write_manifest(sweep)
+            except Exception as exc:
+                self._failed(sweep, exc)
+
+    async def _sync(self, sweep: Sweep) -> None:
+        try:
+            while True:
+                self._again = False
+                for item in sweep.items:
+                    if item.status == "completed" and item.job_id is not None:
+                        await self._store_item(sweep, item)
+                await self._write_manifest(sweep)
+                if not self._again:
+                    break
+        except Exception as exc:
+            self._failed(sweep, exc)
+        finally:
+            sweep._poke()
+
+    def _failed(self, sweep: Sweep, exc: BaseException) -> None:
+        error = exc if isinstance(exc, StoreError) else self.store.error("write the dataset", exc)
+        log.warning("sweep %s: %s", sweep.name, error)
+        self.error = str(error)
+        sweep._pause(f"{error}; the sweep is paused: resume() continues (nothing is lost)")
+
+    async def _write_manifest(self, sweep: Sweep) -> None:
+        items = sweep.items
+        rows = [row for item in items for row in rows_for(item, self.store.uri)]
+        names: list[str] = []
+        for item in items:
+            names.extend(name for name in item.params if name not in names)
+        data = table_bytes(rows, names)
+        key = f"{self.dataset}/{manifest_key(self.shard)}"
+        await asyncio.to_thread(self.store.put_bytes, data, key)
+
+    async def _store_item(self, sweep: Sweep, item: SweepItem) -> None:
+        files = [dict(entry) for entry in item.files]
+        changed = False
+        for position, entry in enumerate(files):
+            for kind in STORED_KINDS:
+                changed |= await self._store_kind(sweep, item, position, entry, kind)
+            if "width" not in entry and entry.get("video"):
+                info = recordings.read_mp4_info(Path(entry["video"]))
+                entry["width"], entry["height"] = info.width, info.height
+                changed = True
+        if not self.keep_local:
+            changed |= _drop_local(files)
+        if changed:
+            sweep._store_files(item.index, files)
+
+    async def _store_kind(
+        self, sweep: Sweep, item: SweepItem, position: int, entry: dict[str, Any], kind: str
+    ) -> bool:
+        """Make sure one artifact is in the store; True when the entry changed."""
+        key = object_key(self.dataset, kind, item.index, position)
+        stored: dict[str, Any] = dict(entry.get("stored") or {})
+        known = stored.get(kind)
+        found = await asyncio.to_thread(self.store.size, key)
+        if known and known.get("key") == key and found == known.get("size"):
+            return False
+        local = await self._local_copy(sweep, item, entry, kind)
+        if local is None:
+            return False
+        size = local.stat().st_size
+        if found != size:
+            size = await asyncio.to_thread(self.store.put_file, local, key)
+            self.uploads += 1
+        stored[kind] = {"key": key, "size": size}
+        entry["stored"] = stored
+        return True
+
+    async def _local_copy(
+        self, sweep: Sweep, item: SweepItem, entry: dict[str, Any], kind: str
+    ) -> Path | None:
+        """The local file of one artifact, downloaded again by stream id when it is gone."""
+        path = entry.get(kind)
+        if isinstance(path, str) and Path(path).is_file():
+            return Path(path)
+        stream_id = entry.get("stream_id")
+        if kind != "video" or not stream_id or item.job_id is None:
+            return None
+        client = await sweep._runtime.get_client()
+        fetched = await recordings.fetch(client, item.job_id, str(stream_id), STORED_KINDS)
+        for name, got in fetched.items():
+            if name in STORED_KINDS:
+                entry[name] = str(got)
+        return fetched.get("video")
+
+
+def _drop_local(files: list[dict[str, Any]]) -> bool:
+    """With ``keep_local=False``: delete local copies that the store holds whole."""
+    changed = False
+    for entry in files:
+        stored = entry.get("stored") or {}
+        for kind in STORED_KINDS:
+            path = entry.get(kind)
+            if kind in stored and isinstance(path, str):
+                with contextlib.suppress(FileNotFoundError):
+                    Path(path).unlink()
+                entry.pop(kind)
+                changed = True
+    return changed
+
+
+def open_output(
+    output: str,
+    storage_options: dict[str, Any] | None,
+    dataset: str,
+    *,
+    shard: tuple[int, int] | None = None,
+    keep_local: bool = True,
+) -> SweepOutput:
+    """The output of a sweep, checked: pyarrow is there and the store takes a write."""
+    from odyssey_jupyter.sweeps.manifest import require_pyarrow
+
+    require_pyarrow()
+    store = Store.open(output, storage_options)
+    store.check_writable(dataset)
+    return SweepOutput(store, dataset, shard, keep_local)
+
+
+def attach(sweep: Sweep, storage_options: dict[str, Any] | None) -> None:
+    """Give a reopened sweep its output again (from the ledger's settings), checked."""
+    meta = sweep.ledger.meta()
+    output = meta.get("output")
+    if not output:
+        return
+    shard = meta.get("shard")
+    sweep.output = open_output(
+        str(output),
+        storage_options,
+        str(meta.get("dataset") or sweep.name),
+        shard=(int(shard[0]), int(shard[1])) if shard else None,
+        keep_local=bool(meta.get("keep_local", True)),
+    )
