@@ -22,6 +22,7 @@ from odyssey_jupyter.flag_hints import unexpected_words, unknown_flags
 from odyssey_jupyter.suggest import did_you_mean
 
 SPEC_KEYS = {"template", "params", "name", "portrait", "max_in_flight", "pack", "download"}
+SPEC_KEYS |= {"output", "storage_options", "max_video_seconds", "keep_local"}
 MAX_SPEC_BYTES = 64 * 1024 * 1024
 
 
@@ -37,12 +38,22 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     run.add_argument("--name")
     run.add_argument("--max-in-flight", type=int)
     run.add_argument("--pack", type=int)
+    run.add_argument("--output", metavar="URL", help="a folder or fsspec URL for the dataset")
+    run.add_argument("--max-video-seconds", type=float, metavar="S", help="budget of video")
+    run.add_argument("--shard", metavar="I/N", help="run the items whose index modulo N is I")
     status = actions.add_parser("status", help="counts and failures of a sweep (from its ledger)")
     status.add_argument("name")
     resume = actions.add_parser("resume", help="continue a sweep and follow it")
     resume.add_argument("name")
+    resume.add_argument("--max-video-seconds", type=float, metavar="S", help="a new budget")
+    export = actions.add_parser("export", help="a sweep's recordings as WebDataset shards")
+    export.add_argument("name")
+    export.add_argument("--to", required=True, metavar="URL", help="a folder or fsspec URL")
+    export.add_argument("--format", choices=("webdataset", "parquet"), default="webdataset")
+    export.add_argument("--shard-size", type=int, default=1000, metavar="N")
     listing = actions.add_parser("list", help="the sweeps in ./odyssey_recordings/sweeps")
-    return parser, {"run": run, "status": status, "resume": resume, "list": listing}
+    named = {"run": run, "status": status, "resume": resume, "list": listing, "export": export}
+    return parser, named
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -112,6 +123,8 @@ def report(sweep: Any, out: TextIO) -> int:
             out.write(f"item {item.index} {item.status}: {item.error}\n")
     if sweep.message:
         out.write(sweep.message + "\n")
+    if sweep.budget_text() is not None:
+        out.write(f"budget: {sweep.budget_text()}\n")
     out.write(
         f"{sweep.name}: {counts['completed']} completed, {counts['failed']} failed, "
         f"{counts['unknown']} unknown, {counts['cancelled']} cancelled, "
@@ -119,6 +132,21 @@ def report(sweep: Any, out: TextIO) -> int:
     )
     bad = counts["failed"] + counts["unknown"] + counts["pending"] + counts["cancelled"]
     return 1 if bad else 0
+
+
+def dataset_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
+    """``output``, ``storage_options``, ``max_video_seconds``, ``keep_local`` and ``shard``
+    from the flags, else the spec."""
+    from odyssey_jupyter.sweeps.shard import parse_shard
+
+    seconds = args.max_video_seconds
+    return {
+        "output": args.output or spec.get("output"),
+        "storage_options": spec.get("storage_options"),
+        "max_video_seconds": seconds if seconds is not None else spec.get("max_video_seconds"),
+        "keep_local": bool(spec.get("keep_local", True)),
+        "shard": parse_shard(args.shard) if args.shard else None,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -143,8 +171,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     out.write(f"item {row.index} {row.state}: {row.error}\n")
             print(json.dumps({"name": args.name, **counts, "total": sum(counts.values())}))
             return 1 if counts["failed"] or counts["unknown"] else 0
+        if args.action == "export":
+            from odyssey_jupyter.sweeps.export import export_named
+
+            for uri in export_named(
+                args.name, args.to, format=args.format, shard_size=args.shard_size
+            ):
+                print(uri)
+            return 0
         if args.action == "resume":
             running = Sweep.open(args.name)
+            if args.max_video_seconds is not None:
+                running.set_budget(args.max_video_seconds)
+                running.resume()
         else:
             spec = read_spec(args.spec)
             running = sweep(
@@ -155,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_in_flight=args.max_in_flight or spec.get("max_in_flight"),
                 pack=args.pack or int(spec.get("pack", 1)),
                 download=bool(spec.get("download", True)),
+                **dataset_options(args, spec),
             )
             out.write(f"sweep {running.name}: {len(running.items)} items\n")
         return follow(running, out)

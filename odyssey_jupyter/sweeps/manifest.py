@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
@@ -81,8 +81,12 @@ def prompts_of(script: Sequence[Mapping[str, Any]]) -> list[str]:
     return found
 
 
-def rows_for(item: Any, uri_of: Any) -> list[dict[str, Any]]:
-    """The manifest rows of one sweep item (``uri_of(key)`` gives a stored key's URI)."""
+UriOf = Callable[[Mapping[str, Any], str], "str | None"]
+"""Gives the URI of one kind of artifact (``video``, ``thumbnail``) of a file entry."""
+
+
+def rows_for(item: Any, uri_of: UriOf) -> list[dict[str, Any]]:
+    """The manifest rows of one sweep item (a ``SweepItem``)."""
     base = {
         "item": item.index,
         "job_id": item.job_id,
@@ -93,15 +97,12 @@ def rows_for(item: Any, uri_of: Any) -> list[dict[str, Any]]:
     }
     rows = []
     for entry in item.files:
-        stored = entry.get("stored") or {}
-        video = stored.get("video")
-        thumb = stored.get("thumbnail")
         rows.append(
             {
                 **base,
                 "stream_id": entry.get("stream_id"),
-                "video": uri_of(video["key"]) if video else None,
-                "thumbnail": uri_of(thumb["key"]) if thumb else None,
+                "video": uri_of(entry, "video"),
+                "thumbnail": uri_of(entry, "thumbnail"),
                 "duration_seconds": entry.get("duration_seconds"),
                 "width": entry.get("width"),
                 "height": entry.get("height"),
@@ -110,6 +111,15 @@ def rows_for(item: Any, uri_of: Any) -> list[dict[str, Any]]:
     if not rows:
         rows.append({**base, "stream_id": None, "video": None, "thumbnail": None})
     return rows
+
+
+def table_for(items: Sequence[Any], uri_of: UriOf) -> bytes:
+    """The manifest of ``items`` (sweep items) as Parquet bytes, params as columns."""
+    rows = [row for item in items for row in rows_for(item, uri_of)]
+    names: list[str] = []
+    for item in items:
+        names.extend(name for name in item.params if name not in names)
+    return table_bytes(rows, names)
 
 
 def _param_array(values: list[Any]) -> Any:

@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter import recordings
 from odyssey_jupyter.artifacts import ARTIFACT_FILES
-from odyssey_jupyter.sweeps.manifest import manifest_key, rows_for, table_bytes
+from odyssey_jupyter.sweeps.manifest import manifest_key, table_for
 from odyssey_jupyter.sweeps.storage import Store, StoreError
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ class SweepOutput:
     @property
     def manifest_uri(self) -> str:
         return self.store.uri(f"{self.dataset}/{manifest_key(self.shard)}")
+
+    def stored_uri(self, entry: Mapping[str, Any], kind: str) -> str | None:
+        """The URI of one artifact of a file entry in this store, if it is there."""
+        stored = (entry.get("stored") or {}).get(kind)
+        return self.store.uri(stored["key"]) if stored else None
 
     @property
     def busy(self) -> bool:
@@ -112,12 +118,7 @@ class SweepOutput:
         sweep._pause(f"{error}; the sweep is paused: resume() continues (nothing is lost)")
 
     async def _write_manifest(self, sweep: Sweep) -> None:
-        items = sweep.items
-        rows = [row for item in items for row in rows_for(item, self.store.uri)]
-        names: list[str] = []
-        for item in items:
-            names.extend(name for name in item.params if name not in names)
-        data = table_bytes(rows, names)
+        data = table_for(sweep.items, self.stored_uri)
         key = f"{self.dataset}/{manifest_key(self.shard)}"
         await asyncio.to_thread(self.store.put_bytes, data, key)
 

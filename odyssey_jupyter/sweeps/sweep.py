@@ -783,10 +783,41 @@ class Sweep:
         self._pause(budget.over_budget(used, needed, self.max_video_seconds))
         return False
 
+    def budget_text(self) -> str | None:
+        """``42/60 s of video`` when the sweep has a budget (the live view and the CLI)."""
+        if self.max_video_seconds is None:
+            return None
+        return budget.usage_text(self.video_seconds_used(), self.max_video_seconds)
+
     def set_budget(self, max_video_seconds: float | None) -> None:
         """Change the budget (kept in the ledger); ``resume()`` then continues a paused sweep."""
         self.max_video_seconds = budget.check_budget(max_video_seconds)
         self.ledger.set_meta("max_video_seconds", self.max_video_seconds)
+
+    def export(
+        self,
+        dest: str,
+        format: str = "webdataset",
+        shard_size: int = 1000,
+        *,
+        storage_options: dict[str, Any] | None = None,
+    ) -> builtins.list[str]:
+        """Write the completed items to ``dest`` as WebDataset tar shards (``NAME-000000.tar``,
+        samples ``KEY.mp4`` + ``KEY.json``) or as the manifest alone (``format="parquet"``);
+        returns the URIs written."""
+        from odyssey_jupyter.sweeps.export import export_items
+
+        source = self.output.store if self.output is not None else None
+        dataset = self.output.dataset if self.output is not None else self.name
+        return export_items(
+            self.items,
+            dataset,
+            dest,
+            source=source,
+            format=format,
+            shard_size=shard_size,
+            storage_options=storage_options,
+        )
 
     def _store_files(self, index: int, files: builtins.list[dict[str, Any]]) -> None:
         """(Loop thread) An item's files after the output copied them: ledger, then memory."""
