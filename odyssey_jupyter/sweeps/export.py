@@ -21,7 +21,7 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +32,19 @@ from odyssey_jupyter.sweeps.storage import Store
 
 FORMATS = ("webdataset", "parquet")
 DEFAULT_SHARD_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class LedgerItem:
+    """An item as its ledger holds it (what an export reads when the sweep is not open)."""
+
+    index: int
+    params: dict[str, Any]
+    script: list[dict[str, Any]]
+    status: str
+    error: str | None
+    job_id: str | None
+    files: list[dict[str, Any]]
 
 
 class Sources:
@@ -156,7 +169,6 @@ def export_named(
     """Export a sweep by name, from its ledger alone (nothing is sent; the sweep may run)."""
     from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
     from odyssey_jupyter.sweeps.plan import check_name
-    from odyssey_jupyter.sweeps.sweep import SweepItem
 
     path = ledger_path(check_name(name))
     if not path.exists():
@@ -164,26 +176,12 @@ def export_named(
     ledger = Ledger(path)
     try:
         meta = ledger.meta()
-        rows = ledger.items()
+        items = [
+            LedgerItem(r.index, r.params, r.script, r.state, r.error, r.job_id, r.files)
+            for r in ledger.items()
+        ]
     finally:
         ledger.close()
-    positions: dict[int, int] = {}
-    items = []
-    for row in rows:
-        positions[row.unit] = positions.get(row.unit, -1) + 1
-        items.append(
-            SweepItem(
-                row.index,
-                row.params,
-                row.script,
-                row.state,
-                row.error,
-                row.job_id,
-                None,
-                row.files,
-                positions[row.unit],
-            )
-        )
     source = Store.open(str(meta["output"]), None) if meta.get("output") else None
     dataset = str(meta.get("dataset") or name)
     return export_items(items, dataset, dest, source=source, format=format, shard_size=shard_size)
