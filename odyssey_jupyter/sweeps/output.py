@@ -177,13 +177,16 @@ class SweepOutput:
 
 
 def _drop_local(files: list[dict[str, Any]]) -> bool:
-    """With ``keep_local=False``: delete local copies that the store holds whole."""
+    """With ``keep_local=False``: delete local copies that the store holds whole (and the
+    preview, which the store does not take), once the video is there."""
     changed = False
     for entry in files:
         stored = entry.get("stored") or {}
-        for kind in STORED_KINDS:
+        if "video" not in stored:
+            continue
+        for kind in (*STORED_KINDS, "preview"):
             path = entry.get(kind)
-            if kind in stored and isinstance(path, str):
+            if (kind in stored or kind == "preview") and isinstance(path, str):
                 with contextlib.suppress(FileNotFoundError):
                     Path(path).unlink()
                 entry.pop(kind)

@@ -121,7 +121,10 @@ class Store:
 
             return cls(url, LocalFileSystem(), url, True, "file", hidden)
         try:
-            fs, root = url_to_fs(text, **dict(storage_options or {}))
+            # a new instance each time: credentials and endpoints are read from the
+            # environment now, not from whatever an earlier sweep saw
+            options = {"skip_instance_cache": True, **dict(storage_options or {})}
+            fs, root = url_to_fs(text, **options)
         except ImportError:
             scheme = urlsplit(text).scheme
             extra = EXTRAS.get(scheme)
