@@ -246,7 +246,9 @@ class Store:
             # abort the multipart upload: nothing reaches the final key
             with contextlib.suppress(Exception):
                 writer.discard()
-            writer.closed = True
+            with contextlib.suppress(Exception):  # not on every writer class
+                writer.buffer = None
+                writer.closed = True  # else collecting it would close it: commit a partial
             raise
         writer.close()
         return written

@@ -30,7 +30,7 @@ from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, sweep
 from odyssey_jupyter.sweeps.ledger import sweeps_dir
 from odyssey_jupyter.sweeps.manifest import MANIFEST_COLUMNS
-from odyssey_jupyter.sweeps.storage import StoreError
+from odyssey_jupyter.sweeps.storage import CHUNK, Store, StoreError
 
 TEMPLATE = "0s start a {animal} in the {place}\n1s interact it looks up\n2s end"
 GRID = {"animal": ["cat", "owl", "fox"], "place": ["rain", "snow"]}
@@ -310,3 +310,33 @@ def test_keep_local_false_removes_each_copy_once_the_store_holds_it(
     with tarfile.open(tmp_path / "wds" / "remote-000000.tar") as tar:
         names = tar.getnames()
     assert len(names) == 12 and names[0] == "000000-0.mp4" and names[1] == "000000-0.json"
+
+
+class CutShort(io.RawIOBase):
+    """Twelve megabytes (a multipart upload is under way), then the source fails."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.sent >= 12:
+            raise OSError("the download broke")
+        self.sent += 1
+        return os.urandom(CHUNK)
+
+
+def test_an_upload_that_breaks_midway_leaves_no_object_and_no_open_multipart_upload(
+    s3_env: S3Server,
+) -> None:
+    store = Store.open(f"s3://{BUCKET}/cut", None)
+    with pytest.raises(OSError, match="download broke"):
+        store.put_stream(CutShort(), "ds/videos/000000-0.mp4")  # type: ignore[arg-type]
+    assert s3_env.objects("cut/") == {}
+    pending = s3_env.client().list_multipart_uploads(Bucket=BUCKET, Prefix="cut/")
+    assert pending.get("Uploads", []) == []
+    data = os.urandom(9 * CHUNK)  # two parts: a completed multipart upload
+    assert store.put_stream(io.BytesIO(data), "ds/videos/000001-0.mp4") == len(data)
+    assert s3_env.read("cut/ds/videos/000001-0.mp4") == data
