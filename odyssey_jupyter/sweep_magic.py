@@ -37,6 +37,8 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
             pack=args.pack,
             max_in_flight=args.max_in_flight,
             namespace=namespace,
+            output=args.store,
+            max_video_seconds=args.max_video_seconds,
         )
         if args.output:
             namespace[args.output] = [item.script for item in items]
@@ -51,6 +53,8 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
         pack=args.pack,
         download=args.download,
         namespace=namespace,
+        output=args.store,
+        max_video_seconds=args.max_video_seconds,
     )
     if args.output:
         namespace[args.output] = running
