@@ -61,7 +61,8 @@ print(json.dumps({"seconds": elapsed, "growth_kb": status_kb(os.getpid(), "VmHWM
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
     tests = str(Path(__file__).resolve().parent.parent / "tests")
-    return dict(os.environ, **extra, PYTHONPATH=tests)
+    history = str(Path(tempfile.gettempdir()) / f"odyssey-bench-history-{os.getpid()}.jsonl")
+    return dict(os.environ, **extra, PYTHONPATH=tests, ODYSSEY_HISTORY_PATH=history)
 
 
 def _upload(server: S3Server, folder: Path, how: str) -> dict[str, float]:
@@ -128,10 +129,13 @@ def bench_wall_time(server: S3Server, tmp: Path) -> None:
         env = _child_env(
             {**server.env(), "ODYSSEY_API_URL": running.url, "ODYSSEY_API_KEY": running.api_key}
         )
-        local = _sweep_seconds(env, None, "local_only", tmp)
-        remote = _sweep_seconds(env, f"s3://{BUCKET}/wall", "to_s3", tmp)
+        # alternated, best of two each: the first run of a fresh engine pays its warm-up
+        local, remote = float("inf"), float("inf")
+        for turn in range(2):
+            local = min(local, _sweep_seconds(env, None, f"local_only{turn}", tmp))
+            remote = min(remote, _sweep_seconds(env, f"s3://{BUCKET}/wall", f"to_s3{turn}", tmp))
     print_table(
-        f"A {SWEEP_ITEMS}-item sweep (1 s items, fast engine, 2 workers), CLI wall time",
+        f"A {SWEEP_ITEMS}-item sweep (1 s items, fast engine, 2 workers), CLI wall time, best of 2",
         ["Output", "Wall time", "vs local"],
         [
             ["local recordings only (baseline)", f"{local:.1f} s", "1.00x"],

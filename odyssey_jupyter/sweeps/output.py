@@ -58,6 +58,8 @@ class SweepOutput:
     uploads: int = 0
     """Objects copied to the store by this process (a resume that finds them copies none)."""
     error: str | None = None
+    _synced: set[int] = field(default_factory=set, repr=False)
+    """Items whose objects this process has checked or copied: later passes skip them."""
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _again: bool = field(default=False, repr=False)
 
@@ -75,9 +77,15 @@ class SweepOutput:
         """A sync is under way (the sweep is not over until it has ended)."""
         return self._task is not None and not self._task.done()
 
-    def schedule(self, sweep: Sweep) -> None:
-        """(Loop thread) sync what finished; an ongoing sync goes round once more."""
+    def schedule(self, sweep: Sweep, *, recheck: bool = False) -> None:
+        """(Loop thread) sync what finished; an ongoing sync goes round once more.
+
+        ``recheck`` (a reopened or resumed sweep) checks every item against the store
+        again, since the store may have changed while nothing watched it.
+        """
         self.error = None
+        if recheck:
+            self._synced.clear()
         if self.busy:
             self._again = True
             return
@@ -101,8 +109,10 @@ class SweepOutput:
             while True:
                 self._again = False
                 for item in sweep.items:
-                    if item.status == "completed" and item.job_id is not None:
+                    done = item.index in self._synced
+                    if item.status == "completed" and item.job_id is not None and not done:
                         await self._store_item(sweep, item)
+                        self._synced.add(item.index)
                 await self._write_manifest(sweep)
                 if not self._again:
                     break

@@ -366,7 +366,7 @@ class Sweep:
             await self._learn_server(client)
             self._reattach()
             if self.output is not None:
-                self.output.schedule(self)
+                self.output.schedule(self, recheck=True)
             while True:
                 now = time.monotonic()
                 hold = max(self._hold_until, self._rate_hold_until)
@@ -648,7 +648,7 @@ class Sweep:
             self.message = None
             self._hold_until = 0.0
             if self.output is not None and self._task is not None and not self._task.done():
-                self.output.schedule(self)
+                self.output.schedule(self, recheck=True)
             self._wake_scheduler()
 
         self._restart(go)
