@@ -164,7 +164,7 @@ class SweepOutput:
         if found != size:
             size = await asyncio.to_thread(self.store.put_file, local, key)
             self.uploads += 1
-        stored[kind] = {"key": key, "size": size}
+        stored[kind] = {"key": key, "size": size, "uri": self.store.uri(key)}
         entry["stored"] = stored
         return True
 

@@ -124,7 +124,8 @@ class SweepItem:
     def recordings(self) -> list[LocalRecording]:
         """The item's downloaded recordings (from the job handle, or the ledger's files)."""
         if self.job is not None and self.job.local_recordings:
-            return [r for r in self.job.local_recordings if r.script_index == self.script_index]
+            mine = [r for r in self.job.local_recordings if r.script_index == self.script_index]
+            return [r for r in mine if r.video_path.is_file()]  # keep_local=False removes them
         out = []
         for entry in self.files:
             video = entry.get("video")
@@ -142,6 +143,15 @@ class SweepItem:
                 )
             )
         return out
+
+    @property
+    def stored_video(self) -> str | None:
+        """The URI of the video in the sweep's output store (``output=``), if it is there."""
+        for entry in self.files:
+            stored = (entry.get("stored") or {}).get("video")
+            if stored and stored.get("uri"):
+                return str(stored["uri"])
+        return None
 
     @property
     def video(self) -> Path | None:

@@ -25,6 +25,7 @@ from support.engines import RunningEngine
 from support.s3 import BUCKET, READ_ONLY, S3Server, s3_server
 from support.waiting import wait_until
 
+from odyssey_jupyter.display.sweep_view import status_html, status_line
 from odyssey_jupyter.recordings import read_mp4_info
 from odyssey_jupyter.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, sweep
@@ -259,6 +260,7 @@ def test_a_budget_of_seven_items_submits_seven_and_says_why_it_stopped(
     assert s.state == "paused" and s.message is not None
     assert "budget" in s.message and "14 s" in s.message and "15" in s.message
     assert s.budget_text() == "14/15 s of video"
+    assert "14/15 s of video" in status_line(s) and "14/15 s of video" in status_html(s)
     assert len(server_jobs(engine)) == 7
     s.set_budget(24)
     s.resume()
@@ -340,3 +342,21 @@ def test_an_upload_that_breaks_midway_leaves_no_object_and_no_open_multipart_upl
     data = os.urandom(9 * CHUNK)  # two parts: a completed multipart upload
     assert store.put_stream(io.BytesIO(data), "ds/videos/000001-0.mp4") == len(data)
     assert s3_env.read("cut/ds/videos/000001-0.mp4") == data
+
+
+def test_the_gallery_says_where_a_video_is_when_no_local_copy_was_kept(
+    sandbox: Path, engine_env: RunningEngine
+) -> None:
+    from odyssey_jupyter.display.gallery import gallery_html
+
+    s = sweep(
+        TEMPLATE,
+        {"animal": ["cat"], "place": ["rain"]},
+        name="far",
+        output="memory://far/o",
+        keep_local=False,
+    )
+    assert s.wait(120)["completed"] == 1
+    html = gallery_html(s.items)
+    assert "no local copy to play; the video is at memory://far/o/far/videos/000000-0.mp4" in html
+    assert "<video" not in html

@@ -153,3 +153,14 @@ def test_a_dry_run_shows_the_estimated_cost_when_a_price_is_set(sandbox: Path) -
     finally:
         set_config(previous)
     assert "12 s of video" in text and "about 0.60 at 0.05 per second" in text
+
+
+def test_the_magic_takes_a_store_and_a_budget_only_with_a_sweep() -> None:
+    from IPython.core.error import UsageError
+
+    from odyssey_jupyter.magic_args import parse_simulate_line
+
+    args = parse_simulate_line("--sweep grid --store s3://b/p --max-video-seconds 90", cell=True)
+    assert (args.store, args.max_video_seconds) == ("s3://b/p", 90.0)
+    with pytest.raises(UsageError, match="--store only work with --sweep"):
+        parse_simulate_line("--store s3://b/p", cell=True)
