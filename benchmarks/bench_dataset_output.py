@@ -34,7 +34,7 @@ QUICK = os.environ.get("ODYSSEY_BENCH_DATASETS", "full") == "quick"
 UPLOAD_MB = 60 if QUICK else 300
 FILE_MB = 20
 SWEEP_ITEMS = 30 if QUICK else 100
-RESUME_ITEMS = 20 if QUICK else 60
+RESUME_ITEMS = 20 if QUICK else 100
 
 _UPLOAD = """
 import json, os, sys, time
@@ -82,8 +82,13 @@ def bench_upload(server: S3Server, tmp: Path) -> None:
     folder.mkdir()
     for index in range(UPLOAD_MB // FILE_MB):
         (folder / f"{index:03d}.mp4").write_bytes(os.urandom(FILE_MB * 1024 * 1024))
-    baseline = _upload(server, folder, "fsspec")
-    ours = _upload(server, folder, "store")
+    # alternated, best of two each: the server and this machine are shared
+    runs: dict[str, list[dict[str, float]]] = {"fsspec": [], "store": []}
+    for _ in range(2):
+        for how, found in runs.items():
+            found.append(_upload(server, folder, how))
+    baseline = min(runs["fsspec"], key=lambda r: r["seconds"])
+    ours = min(runs["store"], key=lambda r: r["seconds"])
     mb = UPLOAD_MB
     rows = [
         [

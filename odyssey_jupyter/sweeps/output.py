@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STORED_KINDS = ("video", "thumbnail", "events")
+PARALLEL_ITEMS = 4
+"""Items copied to the store at once (each in a worker thread)."""
+MANIFEST_EVERY = 1.0
+"""Seconds between two manifest rewrites while items finish (the last one is always written)."""
 FOLDERS = {"video": "videos", "thumbnail": "thumbnails", "events": "events"}
 
 
@@ -60,6 +65,9 @@ class SweepOutput:
     error: str | None = None
     _synced: set[int] = field(default_factory=set, repr=False)
     """Items whose objects this process has checked or copied: later passes skip them."""
+    _verify: set[int] = field(default_factory=set, repr=False)
+    """Items completed before this process looked: the store may hold their objects already."""
+    _manifest_at: float = field(default=0.0, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _again: bool = field(default=False, repr=False)
 
@@ -86,6 +94,7 @@ class SweepOutput:
         self.error = None
         if recheck:
             self._synced.clear()
+            self._verify = {item.index for item in sweep.items if item.status == "completed"}
         if self.busy:
             self._again = True
             return
@@ -100,7 +109,7 @@ class SweepOutput:
                 await self._task
         if self.error is None:
             try:
-                await self._write_manifest(sweep)
+                await self._write_manifest(sweep, final=True)
             except Exception as exc:
                 self._failed(sweep, exc)
 
@@ -108,11 +117,19 @@ class SweepOutput:
         try:
             while True:
                 self._again = False
-                for item in sweep.items:
-                    done = item.index in self._synced
-                    if item.status == "completed" and item.job_id is not None and not done:
-                        await self._store_item(sweep, item)
-                        self._synced.add(item.index)
+                todo = [
+                    item
+                    for item in sweep.items
+                    if item.status == "completed"
+                    and item.job_id is not None
+                    and item.index not in self._synced
+                ]
+                slots = asyncio.Semaphore(PARALLEL_ITEMS)
+                jobs = (self._store_one(sweep, item, slots) for item in todo)
+                outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+                for outcome in outcomes:  # every copy has ended: then the first failure
+                    if isinstance(outcome, BaseException):
+                        raise outcome
                 await self._write_manifest(sweep)
                 if not self._again:
                     break
@@ -127,7 +144,21 @@ class SweepOutput:
         self.error = str(error)
         sweep._pause(f"{error}; the sweep is paused: resume() continues (nothing is lost)")
 
-    async def _write_manifest(self, sweep: Sweep) -> None:
+    async def _store_one(self, sweep: Sweep, item: SweepItem, slots: asyncio.Semaphore) -> None:
+        async with slots:
+            await self._store_item(sweep, item)
+            self._synced.add(item.index)
+            self._verify.discard(item.index)
+
+    async def _write_manifest(self, sweep: Sweep, *, final: bool = False) -> None:
+        """Rewrite the manifest whole; items finishing fast share one rewrite per
+        ``MANIFEST_EVERY`` (the wait is spent collecting them), the final one waits not."""
+        wait = self._manifest_at + MANIFEST_EVERY - time.monotonic()
+        if not final and wait > 0:
+            await asyncio.sleep(wait)
+            if self._again:  # more finished meanwhile: the next pass writes them all
+                return
+        self._manifest_at = time.monotonic()
         data = table_for(sweep.items, self.stored_uri)
         key = f"{self.dataset}/{manifest_key(self.shard)}"
         await asyncio.to_thread(self.store.put_bytes, data, key)
@@ -154,7 +185,9 @@ class SweepOutput:
         key = object_key(self.dataset, kind, item.index, position)
         stored: dict[str, Any] = dict(entry.get("stored") or {})
         known = stored.get(kind)
-        found = await asyncio.to_thread(self.store.size, key)
+        found = None
+        if known or item.index in self._verify:  # a new item's objects cannot be there yet
+            found = await asyncio.to_thread(self.store.size, key)
         if known and known.get("key") == key and found == known.get("size"):
             return False
         local = await self._local_copy(sweep, item, entry, kind)

@@ -33,9 +33,16 @@ from odyssey_jupyter.private_files import create_private_file, make_private_dir
 
 CHUNK = 1024 * 1024
 """Bytes read and written at a time when copying a recording."""
-PART = 8 * 1024 * 1024
+PART = 16 * 1024 * 1024
 """Multipart part size for object stores (S3 takes 5 MiB and more)."""
 
+PARALLEL_PARTS = 2
+"""Parts of one multipart upload in flight at once (S3)."""
+PUT_FILE_OPTIONS: dict[str, dict[str, int]] = {
+    "s3": {"chunksize": PART, "max_concurrency": PARALLEL_PARTS},
+    "s3a": {"chunksize": PART, "max_concurrency": PARALLEL_PARTS},
+}
+"""Options of each object store's ``put_file`` that bound its memory (others: defaults)."""
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl"})
 """Protocols whose writer commits on close and can abort (multipart or resumable upload)."""
 EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
@@ -191,7 +198,17 @@ class Store:
     # ------------------------------------------------------------------ writing
 
     def put_file(self, source: Path, key: str) -> int:
-        """Copy ``source`` to ``key`` in chunks; the object appears only when whole."""
+        """Copy ``source`` to ``key`` in chunks; the object appears only when whole.
+
+        To an object store the filesystem's own ``put_file`` sends it: one PUT, or a
+        multipart upload of ``PART``-sized parts (a few at once, so memory is bounded
+        by ``PART`` times ``PARALLEL_PARTS``) completed after the last part and
+        aborted on an error.
+        """
+        if not self.local and self.protocol in OBJECT_STORES:
+            options = PUT_FILE_OPTIONS.get(self.protocol, {})
+            self.fs.put_file(str(source), self.path(key), **options)
+            return source.stat().st_size
         with open(source, "rb") as src:
             return self.put_stream(src, key)
 
