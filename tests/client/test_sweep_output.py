@@ -272,8 +272,16 @@ def test_a_budget_of_seven_items_submits_seven_and_says_why_it_stopped(
 def test_a_resume_copies_only_what_the_store_lacks_and_regenerates_nothing(
     sandbox: Path, engine_env: RunningEngine
 ) -> None:
-    s = sweep(TEMPLATE, GRID, name="exact", output="memory://exact-bucket/out")
+    s = sweep(
+        TEMPLATE,
+        GRID,
+        name="exact",
+        output="memory://exact-bucket/out",
+        storage_options={"token": "tok-secret-123"},
+    )
     assert s.wait(120)["completed"] == 6
+    kept = b"".join(p.read_bytes() for p in sweeps_dir().glob("exact.sqlite*"))
+    assert kept and b"tok-secret-123" not in kept
     assert s.output is not None and s.output.uploads == 18  # video, thumbnail, events each
     jobs = {r["job_id"] for r in s.results()}
     shutdown_runtime()
