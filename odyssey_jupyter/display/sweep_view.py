@@ -116,6 +116,8 @@ def status_html(sweep: Sweep) -> str:
         lines.append(
             "<div>limit lowered after a 429: " + escape(sweep.last_limit_reason) + "</div>"
         )
+    if sweep.output_text():
+        lines.append(f"<div>{escape(str(sweep.output_text()))}</div>")
     if sweep.message:
         lines.append(f'<div style="color:#ef6c00">{escape(sweep.message)}</div>')
     failures = [item for item in sweep.items if item.status in ("failed", "unknown")]

@@ -799,6 +799,13 @@ class Sweep:
             return None
         return budget.usage_text(self.video_seconds_used(), self.max_video_seconds)
 
+    def output_text(self) -> str | None:
+        """Where the dataset goes, and what the players here play (``output=``)."""
+        if self.output is None:
+            return None
+        what = "local copies" if self.output.keep_local else "nothing (no local copies kept)"
+        return f"dataset: {self.output.manifest_uri}; the players here play {what}"
+
     def set_budget(self, max_video_seconds: float | None) -> None:
         """Change the budget (kept in the ledger); ``resume()`` then continues a paused sweep."""
         self.max_video_seconds = budget.check_budget(max_video_seconds)

@@ -355,6 +355,7 @@ def test_an_upload_that_breaks_midway_leaves_no_object_and_no_open_multipart_upl
 def test_the_gallery_says_where_a_video_is_when_no_local_copy_was_kept(
     sandbox: Path, engine_env: RunningEngine
 ) -> None:
+    from odyssey_jupyter.display.compare import compare
     from odyssey_jupyter.display.gallery import gallery_html
 
     s = sweep(
@@ -366,5 +367,11 @@ def test_the_gallery_says_where_a_video_is_when_no_local_copy_was_kept(
     )
     assert s.wait(120)["completed"] == 1
     html = gallery_html(s.items)
-    assert "no local copy to play; the video is at memory://far/o/far/videos/000000-0.mp4" in html
+    where = "memory://far/o/far/videos/000000-0.mp4"
+    assert f"no local copy to play; the video is at {where}" in html
     assert "<video" not in html
+    with pytest.raises(ValueError, match=f"item 0 has no local copy to play.*{where}"):
+        compare(s.items[0], s.items[0])
+    assert "dataset: memory://far/o/far/manifest.parquet; the players here play nothing" in (
+        status_html(s)
+    )
