@@ -67,6 +67,8 @@ class SweepOutput:
     """Items whose objects this process has checked or copied: later passes skip them."""
     _verify: set[int] = field(default_factory=set, repr=False)
     """Items completed before this process looked: the store may hold their objects already."""
+    _listing: dict[str, int] | None = field(default=None, repr=False)
+    """Key -> size of what the store held when this process first looked (for ``_verify``)."""
     _manifest_at: float = field(default=0.0, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _again: bool = field(default=False, repr=False)
@@ -95,6 +97,7 @@ class SweepOutput:
         if recheck:
             self._synced.clear()
             self._verify = {item.index for item in sweep.items if item.status == "completed"}
+            self._listing = None
         if self.busy:
             self._again = True
             return
@@ -124,6 +127,8 @@ class SweepOutput:
                     and item.job_id is not None
                     and item.index not in self._synced
                 ]
+                if self._verify and self._listing is None:  # one listing, not a HEAD each
+                    self._listing = await asyncio.to_thread(self.store.sizes, self.dataset)
                 slots = asyncio.Semaphore(PARALLEL_ITEMS)
                 jobs = (self._store_one(sweep, item, slots) for item in todo)
                 outcomes = await asyncio.gather(*jobs, return_exceptions=True)
@@ -186,8 +191,8 @@ class SweepOutput:
         stored: dict[str, Any] = dict(entry.get("stored") or {})
         known = stored.get(kind)
         found = None
-        if known or item.index in self._verify:  # a new item's objects cannot be there yet
-            found = await asyncio.to_thread(self.store.size, key)
+        if item.index in self._verify and self._listing is not None:
+            found = self._listing.get(key)  # a new item's objects cannot be there yet
         if known and known.get("key") == key and found == known.get("size"):
             return False
         local = await self._local_copy(sweep, item, entry, kind)

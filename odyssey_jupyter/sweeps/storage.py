@@ -191,6 +191,22 @@ class Store:
             return None
         return int(info.get("size") or 0)
 
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """Key -> size of every object under ``prefix`` (one listing, not one request each)."""
+        base = self.path(prefix).rstrip("/")
+        if self.local and not os.path.isdir(base):
+            return {}
+        try:
+            found = self.fs.find(base, detail=True)
+        except FileNotFoundError:
+            return {}
+        head = self.root.rstrip("/") + "/"
+        return {
+            str(name)[len(head) :]: int(info.get("size") or 0)
+            for name, info in found.items()
+            if str(name).startswith(head) and info.get("type") != "directory"
+        }
+
     def open_read(self, key: str) -> IO[bytes]:
         handle: IO[bytes] = self.fs.open(self.path(key), "rb")
         return handle

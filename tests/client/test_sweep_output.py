@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas  # type: ignore[import-untyped]
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
@@ -120,6 +121,9 @@ def test_a_cli_sweep_to_s3_killed_then_resumed_leaves_one_whole_object_per_recor
 
     rows = manifest(s3, "runs/kept/manifest.parquet")
     assert sorted(row["item"] for row in rows) == list(range(6))
+    frame = pandas.read_parquet(io.BytesIO(s3.read("runs/kept/manifest.parquet")))
+    assert list(frame["animal"]) == [row["animal"] for row in rows]
+    assert frame["video"].str.endswith(".mp4").all()
     assert all(row["status"] == "completed" for row in rows)
     assert_whole_mp4s(s3, rows, tmp_path)
     videos = [k for k in s3.objects("runs/kept/") if k.startswith("runs/kept/videos/")]
