@@ -26,6 +26,7 @@ from odyssey_jupyter.sweeps.plan import (
     plan_items,
 )
 from odyssey_jupyter.sweeps.shard import check_shard, shard_name
+from odyssey_jupyter.sweeps.storage import output_text
 from odyssey_jupyter.sweeps.sweep import Sweep, SweepFailedError, SweepItem
 
 
@@ -129,7 +130,7 @@ def sweep(
     the sweep pauses before passing it. ``shard=(I, N)``: only the items whose index
     modulo N is I, with their own ledger and manifest shard.
     """
-    output_url = os.fspath(output) if output is not None else None
+    output_url = output_text(output) if output is not None else None
     chosen, items = prepare(
         template,
         params,

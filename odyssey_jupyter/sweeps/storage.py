@@ -63,6 +63,19 @@ class StoreError(OdysseyError):
     """The output store cannot be used or failed; the message names its URL (no credentials)."""
 
 
+def output_text(output: object) -> str:
+    """``output`` as text, checked: a folder (str or path) or a URL."""
+    if not isinstance(output, str | os.PathLike):
+        raise StoreError(
+            f"output must be a folder or a URL such as s3://bucket/prefix, not "
+            f"{type(output).__name__}"
+        )
+    text = os.fspath(output)
+    if not isinstance(text, str) or not text.strip():
+        raise StoreError("output is empty: give a folder or a URL such as s3://bucket/prefix")
+    return text
+
+
 def public_url(output: str | os.PathLike[str]) -> str:
     """``output`` without user, password, query or fragment; a local path made absolute."""
     text = os.fspath(output)
@@ -112,9 +125,12 @@ class Store:
         cls, output: str | os.PathLike[str], storage_options: Mapping[str, Any] | None
     ) -> Store:
         """Resolve ``output``; a missing filesystem package is an error naming the extra."""
-        text = os.fspath(output)
-        if not text.strip():
-            raise StoreError("output is empty: give a folder or a URL such as s3://bucket/prefix")
+        text = output_text(output)
+        if storage_options is not None and not isinstance(storage_options, Mapping):
+            raise StoreError(
+                "storage_options must be a dict of fsspec options (such as "
+                f"{{'endpoint_url': ...}}), not {type(storage_options).__name__}"
+            )
         url = public_url(text)
         hidden = _secrets(storage_options, text)
         try:

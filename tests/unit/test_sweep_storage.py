@@ -164,3 +164,21 @@ def test_the_magic_takes_a_store_and_a_budget_only_with_a_sweep() -> None:
     assert (args.store, args.max_video_seconds) == ("s3://b/p", 90.0)
     with pytest.raises(UsageError, match="--store only work with --sweep"):
         parse_simulate_line("--store s3://b/p", cell=True)
+
+
+@pytest.mark.parametrize(
+    ("output", "options", "says"),
+    [(5, None, "not int"), ("  ", None, "output is empty"), ("memory://a/b", "key=x", "not str")],
+)
+def test_a_bad_output_or_storage_options_is_refused_before_anything_is_written(
+    sandbox: Path, output: object, options: object, says: str
+) -> None:
+    with pytest.raises(StoreError, match=says):
+        sweep(
+            "0s start a {a}\n1s end",
+            {"a": ["cat"]},
+            name="bad",
+            output=output,  # type: ignore[arg-type]
+            storage_options=options,  # type: ignore[arg-type]
+        )
+    assert not sweeps_dir().exists() or not list(sweeps_dir().iterdir())
