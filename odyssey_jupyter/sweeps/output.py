@@ -8,13 +8,16 @@ Layout under ``OUTPUT/NAME/`` (``NAME`` is the sweep's name, shared by its shard
     manifest.parquet           or manifest-IIIII-of-NNNNN.parquet for a sharded run
 
 Keys come from the item's index and its stream's place only, never from a server
-string. Every completed item is synced by one task on the runtime's loop (the
-store's blocking calls run in a worker thread): an object whose key is there
-with the expected size is kept, anything else is copied from the local copy
-(downloaded again by stream id when it is gone). The ledger records each stored
-key and size, so a resume checks the store, not its memory, and neither
-regenerates nor re-uploads what is there. A store that fails pauses the sweep
-with the reason; ``resume()`` syncs again.
+string. Completed items are synced by one task on the runtime's loop, up to
+``PARALLEL_ITEMS`` at once (the store's blocking calls run in worker threads).
+An item completed in this process is copied from its local copy. On opening (or
+resuming) a sweep, the store is listed once and every completed item checked
+against it: an object whose key is there with the expected size is kept, anything
+else is copied again (downloaded again by stream id when the local copy is gone).
+The ledger records each stored key and size, so neither a recording nor an object
+is made twice. The manifest is rewritten after each batch, at most once per
+``MANIFEST_EVERY``. A store that fails pauses the sweep with the reason;
+``resume()`` syncs again.
 """
 
 from __future__ import annotations
