@@ -268,7 +268,11 @@ class Store:
 
     def _put_local(self, source: IO[bytes], key: str) -> int:
         final = Path(self.path(key))
-        make_private_dir(final.parent)
+        folder = Path(self.root)
+        make_private_dir(folder)
+        for part in Path(key).parent.parts:  # each folder below the output: no planted link
+            folder = folder / part
+            make_private_dir(folder)
         temporary = final.with_name(f".{final.name}.{token.token_hex(4)}.part")
         written = 0
         try:

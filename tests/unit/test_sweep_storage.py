@@ -182,3 +182,20 @@ def test_a_bad_output_or_storage_options_is_refused_before_anything_is_written(
             storage_options=options,  # type: ignore[arg-type]
         )
     assert not sweeps_dir().exists() or not list(sweeps_dir().iterdir())
+
+
+def test_a_link_planted_below_a_local_output_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    from odyssey_jupyter.private_files import UnsafePathError
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "ds").symlink_to(elsewhere)
+    store = Store.open(tmp_path / "out", None)
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        store.put_bytes(b"data", "ds/videos/000000-0.mp4")
+    with pytest.raises(StoreError, match="symbolic link"):
+        store.check_writable("ds")
+    assert list(elsewhere.iterdir()) == []
