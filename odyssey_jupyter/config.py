@@ -103,6 +103,11 @@ class OdysseyJupyter(Configurable):
         "recommends) in --dry-run, when %%odyssey_simulate submits and on Job.warnings. "
         "They never stop a job. Defaults to true; ODYSSEY_SCRIPT_WARNINGS=0 turns them off."
     ).tag(config=True)
+    price_per_video_second = Float(
+        0.0,
+        help="What one second of generated video costs you (any currency); when set, "
+        "--dry-run --sweep shows the estimated cost of the sweep. 0 means unknown.",
+    ).tag(config=True)
     sweep_max_in_flight = Int(
         10,
         help="Jobs a sweep keeps queued or running at once when it is not told "
@@ -141,7 +146,7 @@ class OdysseyJupyter(Configurable):
             raise ConfigurationError(f"sweep_max_in_flight must be 1 or more, not {value}")
         return value
 
-    @validate("embed_max_mb", "finish_submissions_timeout")
+    @validate("embed_max_mb", "finish_submissions_timeout", "price_per_video_second")
     def _non_negative(self, proposal: dict[str, object]) -> float:
         value = float(proposal["value"])  # type: ignore[arg-type]
         if value < 0:

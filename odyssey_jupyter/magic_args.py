@@ -53,6 +53,9 @@ class SimulateArgs:
     sweep_name: str | None = None
     max_in_flight: int | None = None
     pack: int = 1
+    store: str | None = None
+    """Where the sweep's dataset goes (a folder or an fsspec URL); ``-o`` names a variable."""
+    max_video_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ def simulate_parser() -> argparse.ArgumentParser:
     sweep("--name", metavar="NAME", help="the sweep's name (with --sweep)")
     sweep("--max-in-flight", metavar="N", help="at most N jobs of the sweep at once")
     sweep("--pack", metavar="K", help="K items of PARAMS per job (default 1)")
+    sweep("--store", metavar="URL", help="copy the recordings and a manifest to a folder or URL")
+    sweep("--max-video-seconds", metavar="S", type=float, help="stop before S s of video")
     parser.usage = _simulate_usage(parser)
     return parser
 
@@ -258,6 +263,8 @@ def _sweep_flags(
             ("--name", namespace.name),
             ("--max-in-flight", namespace.max_in_flight),
             ("--pack", namespace.pack),
+            ("--store", namespace.store),
+            ("--max-video-seconds", namespace.max_video_seconds),
         )
         if value is not None
     ]
@@ -302,6 +309,8 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
         sweep_name=sweep_name,
         max_in_flight=max_in_flight,
         pack=pack,
+        store=namespace.store,
+        max_video_seconds=namespace.max_video_seconds,
     )
 
 

@@ -40,6 +40,8 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
             namespace=namespace,
             from_cell=True,
             first_line=MAGIC_BODY_FIRST_LINE,
+            output=args.store,
+            max_video_seconds=args.max_video_seconds,
         )
         if args.output:
             namespace[args.output] = [item.script for item in items]
@@ -56,6 +58,8 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
         namespace=namespace,
         from_cell=True,
         first_line=MAGIC_BODY_FIRST_LINE,
+        output=args.store,
+        max_video_seconds=args.max_video_seconds,
     )
     if args.output:
         namespace[args.output] = running

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from odyssey_jupyter import advice
 from odyssey_jupyter.cli import codes
 from odyssey_jupyter.cli.command import Command
+from odyssey_jupyter.cli.export import EXPORT
 from odyssey_jupyter.cli.items import ITEMS
 from odyssey_jupyter.cli.listing import LIST
 from odyssey_jupyter.cli.run import RESUME, RUN
@@ -29,7 +30,7 @@ from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.flag_hints import unexpected_words, unknown_flags
 from odyssey_jupyter.sweeps.spec import MAX_SPEC_BYTES
 
-COMMANDS: tuple[Command, ...] = (RUN, RESUME, STATUS, ITEMS, LIST)
+COMMANDS: tuple[Command, ...] = (RUN, RESUME, STATUS, ITEMS, LIST, EXPORT)
 """The ``sweep`` subcommands, in the order ``--help`` lists them."""
 
 

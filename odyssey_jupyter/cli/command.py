@@ -37,3 +37,14 @@ def json_flag(parser: argparse.ArgumentParser) -> None:
 
 def name_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the sweep's name (see `sweep list`)")
+
+
+def whole_number(text: str) -> int:
+    """A whole number of 1 or more (argparse names the flag when this refuses)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+whole_number.__name__ = "whole number of 1 or more"  # argparse's wording: "invalid ... value"

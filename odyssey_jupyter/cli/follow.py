@@ -52,6 +52,9 @@ def report(sweep: Any, term: Terminal) -> int:
         )
     if sweep.message:
         term.note(sweep.message)
+    budget = sweep.budget_text()
+    if budget is not None:
+        term.note(f"budget: {budget}")
     term.note(
         f"{sweep.name}: {counts['completed']} completed, {counts['failed']} failed, "
         f"{counts['unknown']} unknown, {counts['cancelled']} cancelled, "

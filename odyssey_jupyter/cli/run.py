@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from odyssey_jupyter.cli.command import Command, name_argument
+from odyssey_jupyter.cli.command import Command, name_argument, whole_number
 from odyssey_jupyter.cli.follow import follow
 from odyssey_jupyter.cli.spec import read_spec
 from odyssey_jupyter.cli.terminal import Terminal
-
-
-def _whole(text: str) -> int:
-    """A whole number of 1 or more (argparse names the flag when this refuses)."""
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
-
-
-_whole.__name__ = "whole number of 1 or more"  # argparse's wording: "invalid ... value"
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,23 +18,63 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC.json",
         type=Path,
         help='a JSON object: {"template": ..., "params": ..., "name"?, "portrait"?, '
-        '"max_in_flight"?, "pack"?, "download"?}',
+        '"max_in_flight"?, "pack"?, "download"?, "output"?, "storage_options"?, '
+        '"max_video_seconds"?, "keep_local"?}',
     )
     parser.add_argument("--name", help="the sweep's name (overrides the spec's; default: dated)")
     parser.add_argument(
         "--max-in-flight",
         metavar="N",
-        type=_whole,
+        type=whole_number,
         help="at most N jobs queued or running at once (default: the server's cap, else 10)",
     )
     parser.add_argument(
-        "--pack", metavar="K", type=_whole, help="K items per job (default: the spec's, else 1)"
+        "--pack",
+        metavar="K",
+        type=whole_number,
+        help="K items per job (default: the spec's, else 1)",
     )
     parser.add_argument(
         "--allow-large",
         action="store_true",
         help="allow more than 10,000 items (refused otherwise: a grid grows fast)",
     )
+    parser.add_argument(
+        "--output",
+        metavar="URL",
+        help="write the dataset (recordings and a Parquet manifest) to this folder or "
+        "fsspec URL, such as s3://bucket/prefix (overrides the spec's)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only the items whose index modulo N is I, with a ledger and manifest "
+        "shard of its own (needs a name)",
+    )
+    _budget_argument(parser, "stop sending before the total video would pass S seconds")
+
+
+def _budget_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--max-video-seconds", type=float, metavar="S", help=help)
+
+
+def _resume_arguments(parser: argparse.ArgumentParser) -> None:
+    name_argument(parser)
+    _budget_argument(parser, "a new budget of video seconds for a sweep its budget paused")
+
+
+def _dataset_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
+    """Output, storage options, budget, local copies and shard: the flags, else the spec."""
+    from odyssey_jupyter.sweeps.shard import parse_shard
+
+    seconds = args.max_video_seconds
+    return {
+        "output": args.output or spec.get("output"),
+        "storage_options": spec.get("storage_options"),
+        "max_video_seconds": seconds if seconds is not None else spec.get("max_video_seconds"),
+        "keep_local": bool(spec.get("keep_local", True)),
+        "shard": parse_shard(args.shard) if args.shard else None,
+    }
 
 
 def _run(args: argparse.Namespace, term: Terminal) -> int:
@@ -60,6 +90,7 @@ def _run(args: argparse.Namespace, term: Terminal) -> int:
         pack=args.pack or spec.get("pack", 1),
         download=bool(spec.get("download", True)),
         allow_large=args.allow_large,
+        **_dataset_options(args, spec),
     )
     term.note(f"sweep {running.name}: {len(running.items)} items")
     return follow(running, term)
@@ -68,7 +99,11 @@ def _run(args: argparse.Namespace, term: Terminal) -> int:
 def _resume(args: argparse.Namespace, term: Terminal) -> int:
     from odyssey_jupyter.sweeps import Sweep
 
-    return follow(Sweep.open(args.name), term)
+    running = Sweep.open(args.name)
+    if args.max_video_seconds is not None:
+        running.set_budget(args.max_video_seconds)
+        running.resume()
+    return follow(running, term)
 
 
 RUN = Command(
@@ -91,6 +126,6 @@ RESUME = Command(
         "answer was lost is resent with the same idempotency key), and download what "
         "finished. A sweep with nothing left to do sends nothing."
     ),
-    arguments=name_argument,
+    arguments=_resume_arguments,
     run=_resume,
 )

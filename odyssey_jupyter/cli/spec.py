@@ -10,6 +10,7 @@ from odyssey_jupyter.suggest import did_you_mean
 from odyssey_jupyter.sweeps.spec import load_spec
 
 SPEC_KEYS = {"template", "params", "name", "portrait", "max_in_flight", "pack", "download"}
+SPEC_KEYS |= {"output", "storage_options", "max_video_seconds", "keep_local"}
 
 
 def read_spec(path: Path) -> dict[str, Any]:

@@ -72,6 +72,12 @@ def _entries_of(thing: Any, index: int) -> list[CompareEntry]:
         from odyssey_jupyter.sweeps.plan import describe_params
 
         label = f"#{thing.index} " + describe_params(thing.params, limit=60)
+        stored = getattr(thing, "stored_video", None)
+        if not thing.recordings and stored:  # output= with keep_local=False
+            raise ValueError(
+                f"item {thing.index} has no local copy to play (its sweep keeps none); "
+                f"its video is at {stored}"
+            )
         out = []
         for rec in thing.recordings[:1]:
             entry = _entry_of_recording(rec, label)

@@ -67,6 +67,8 @@ def _card(item: Any, keys: list[str], base_dir: Path | None) -> str:
         text = str(item.status)
         if item.error:
             text += ": " + str(item.error)[:200]
+        elif getattr(item, "stored_video", None):  # output= with keep_local=False
+            text += f": no local copy to play; the video is at {item.stored_video}"
         media = (
             '<div style="aspect-ratio:9/16;display:flex;align-items:center;justify-content:center;'
             f'background:{RAISED};color:{MUTED_TEXT};font-size:0.8em;padding:4px;overflow:hidden">'

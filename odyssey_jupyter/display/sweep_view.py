@@ -78,6 +78,8 @@ def status_line(sweep: Sweep) -> str:
     eta = sweep.eta_seconds()
     if eta is not None and sweep.state == "running":
         parts.append(f"ETA {_clock(eta)}")
+    if sweep.budget_text() is not None:
+        parts.append(str(sweep.budget_text()))
     if sweep.state != "running":
         parts.append(sweep.state)
     return printable(" · ".join(parts))
@@ -100,6 +102,7 @@ def status_html(sweep: Sweep) -> str:
         f"in flight {sweep.in_flight()} / {int(sweep.target)} (limit {sweep.limit})",
         f"{rate:.1f} videos/min" if rate is not None else "videos/min: —",
         f"ETA {_clock(eta)}" if eta is not None and sweep.state == "running" else "",
+        sweep.budget_text() or "",
     ]
     lines = [
         f"<b>sweep {escape(sweep.name)}</b> — {escape(sweep.state)} — {done}/{total}",
@@ -113,6 +116,8 @@ def status_html(sweep: Sweep) -> str:
         lines.append(
             "<div>limit lowered after a 429: " + escape(sweep.last_limit_reason) + "</div>"
         )
+    if sweep.output_text():
+        lines.append(f"<div>{escape(str(sweep.output_text()))}</div>")
     if sweep.message:
         lines.append(f'<div style="color:#ef6c00">{escape(sweep.message)}</div>')
     failures = [item for item in sweep.items if item.status in ("failed", "unknown")]
@@ -264,9 +269,13 @@ class SweepPlan:
         return sum(item.seconds for item in self.items)
 
     def _head(self) -> str:
+        from odyssey_jupyter.config import get_config
+        from odyssey_jupyter.sweeps.budget import cost_text
+
+        cost = cost_text(self.seconds, get_config().price_per_video_second)
         return (
             f"sweep {self.name}: {len(self.items)} items, {self.jobs} jobs, "
-            f"{self.seconds:g} s of video (nothing sent)"
+            f"{self.seconds:g} s of video{', ' + cost if cost else ''} (nothing sent)"
         )
 
     def _scripts(self) -> list[tuple[str, str]]:

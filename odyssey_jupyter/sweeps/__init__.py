@@ -8,6 +8,7 @@ loop thread; it returns the :class:`Sweep` at once.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -15,7 +16,9 @@ from typing import Any
 
 from odyssey_jupyter.advice import say
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, refuse_planted
+from odyssey_jupyter.sweeps.manifest import check_param_names
 from odyssey_jupyter.sweeps.plan import (
     PlannedItem,
     check_name,
@@ -23,6 +26,8 @@ from odyssey_jupyter.sweeps.plan import (
     params_json,
     plan_items,
 )
+from odyssey_jupyter.sweeps.shard import check_shard, shard_name
+from odyssey_jupyter.sweeps.storage import output_text
 from odyssey_jupyter.sweeps.sweep import Sweep, SweepFailedError, SweepItem
 
 
@@ -58,9 +63,21 @@ def prepare(
     namespace: Mapping[str, Any] | None = None,
     from_cell: bool = False,
     first_line: int = 1,
+    output: str | None = None,
+    max_video_seconds: float | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> tuple[str, list[PlannedItem]]:
-    """Check everything about a sweep without sending or writing anything."""
+    """Check everything about a sweep without sending or writing anything.
+
+    With ``shard=(I, N)`` the items are those whose index modulo N is I, and the
+    name returned is the shard's ledger name (``NAME_shardIofN``).
+    """
     chosen = check_name(name) if name is not None else default_name()
+    budget.check_budget(max_video_seconds)
+    if shard is not None:
+        if name is None:
+            raise ScriptError("a sharded sweep needs a name: every shard writes under it")
+        chosen = shard_name(chosen, check_shard(shard))
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
         raise ScriptError(f"pack must be a whole number of 1 or more, not {pack!r}")
     if max_in_flight is not None and (
@@ -84,6 +101,10 @@ def prepare(
         from_cell=from_cell,
         first_line=first_line,
     )
+    if output is not None:
+        check_param_names({key for item in items for key in item.params})
+    if shard is not None:
+        items = [item for item in items if item.index % shard[1] == shard[0]]
     return chosen, items
 
 
@@ -100,6 +121,11 @@ def sweep(
     namespace: Mapping[str, Any] | None = None,
     from_cell: bool = False,
     first_line: int = 1,
+    output: str | os.PathLike[str] | None = None,
+    storage_options: dict[str, Any] | None = None,
+    max_video_seconds: float | None = None,
+    keep_local: bool = True,
+    shard: tuple[int, int] | None = None,
 ) -> Sweep:
     """Run ``template`` once per item of ``params``; returns the running :class:`Sweep`.
 
@@ -113,7 +139,15 @@ def sweep(
     or entries; ``from_cell=True`` (set by the ``%%odyssey_simulate --sweep`` magic
     for the cell its user wrote) alone lets a Python-form template be evaluated. A text
     template's lines are numbered from ``first_line``.
+
+    ``output``: a folder or fsspec URL (``s3://bucket/prefix``) where the recordings and
+    a Parquet manifest go, under ``OUTPUT/NAME/``; the store is checked before anything
+    is sent. ``storage_options`` go to fsspec and are never kept. ``keep_local=False``
+    deletes each local copy once the store holds it. ``max_video_seconds``: a budget;
+    the sweep pauses before passing it. ``shard=(I, N)``: only the items whose index
+    modulo N is I, with their own ledger and manifest shard.
     """
+    output_url = output_text(output) if output is not None else None
     chosen, items = prepare(
         template,
         params,
@@ -124,7 +158,18 @@ def sweep(
         namespace=namespace,
         from_cell=from_cell,
         first_line=first_line,
+        output=output_url,
+        max_video_seconds=max_video_seconds,
+        shard=shard,
     )
+    dataset = check_name(name) if shard is not None and name is not None else chosen
+    target = None
+    if output_url is not None:
+        from odyssey_jupyter.sweeps.output import open_output
+
+        target = open_output(
+            output_url, storage_options, dataset, shard=shard, keep_local=keep_local
+        )
     items = [_storable(item, bool(portrait)) for item in items]
     rows = []
     for unit, group in enumerate(chunk(items, pack)):
@@ -139,8 +184,20 @@ def sweep(
         "max_in_flight": max_in_flight,
         "version": 1,
     }
+    if max_video_seconds is not None:
+        meta["max_video_seconds"] = budget.check_budget(max_video_seconds)
+    if target is not None:
+        meta.update(
+            output=target.store.url,
+            dataset=dataset,
+            shard=list(shard) if shard else None,
+            keep_local=keep_local,
+            download=True,
+        )
     ledger = Ledger.create(ledger_path(chosen), meta, rows)
-    return Sweep(chosen, ledger).start()
+    running = Sweep(chosen, ledger)
+    running.output = target
+    return running.start()
 
 
 __all__ = ["Sweep", "SweepFailedError", "SweepItem", "prepare", "sweep"]

@@ -336,6 +336,21 @@ class Ledger:
                 [(json.dumps(f), idx) for idx, f in files.items()],
             )
 
+    def set_files(self, index: int, files: list[dict[str, Any]]) -> None:
+        """One item's files (where the output store holds them, too), in one transaction."""
+        self._change(
+            "UPDATE items SET files = ?, updated = ? WHERE idx = ?",
+            (json.dumps(files), time.time(), index),
+        )
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Change one setting of the sweep (its budget), in one transaction."""
+        self._change(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
+
 
 def list_names() -> list[str]:
     """Names of the sweeps whose ledgers are in the recordings directory."""

@@ -57,12 +57,14 @@ from odyssey_jupyter.errors import (
 from odyssey_jupyter.jobs import FINAL_PHASES, Job
 from odyssey_jupyter.recordings import LocalRecording, recorded_file, recordings_base
 from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime
+from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.ledger import IN_FLIGHT, STATES, ItemRow, Ledger
 from odyssey_jupyter.types import JobStatus
 from odyssey_jupyter.watcher import Watcher
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.sweeps.output import SweepOutput
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,8 @@ class SweepItem:
     def recordings(self) -> list[LocalRecording]:
         """The item's downloaded recordings (from the job handle, or the ledger's files)."""
         if self.job is not None and self.job.local_recordings:
-            return [r for r in self.job.local_recordings if r.script_index == self.script_index]
+            mine = [r for r in self.job.local_recordings if r.script_index == self.script_index]
+            return [r for r in mine if r.video_path.is_file()]  # keep_local=False removes them
         out = []
         for entry in self.files:
             video = entry.get("video")
@@ -143,6 +146,15 @@ class SweepItem:
                 )
             )
         return out
+
+    @property
+    def stored_video(self) -> str | None:
+        """The URI of the video in the sweep's output store (``output=``), if it is there."""
+        for entry in self.files:
+            stored = (entry.get("stored") or {}).get("video")
+            if stored and stored.get("uri"):
+                return str(stored["uri"])
+        return None
 
     @property
     def video(self) -> Path | None:
@@ -289,12 +301,21 @@ class Sweep:
         self._over = False
         self._retired = False
         """Replaced by a newer handle on the same ledger (Sweep.open after a runtime stop)."""
+        self.output: SweepOutput | None = None
+        """Where the recordings and the manifest are copied (``output=``), if anywhere."""
+        self.max_video_seconds: float | None = meta.get("max_video_seconds")
+        """The budget: no unit is sent that would take the seconds of video past it."""
+        self._unit_seconds: dict[int, float] = {}
 
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, name: str) -> Sweep:
-        """Reattach to a sweep by name (after a kernel restart) and continue it."""
+    def open(cls, name: str, *, storage_options: dict[str, Any] | None = None) -> Sweep:
+        """Reattach to a sweep by name (after a kernel restart) and continue it.
+
+        A sweep with an ``output`` checks its store first (``storage_options`` as when it
+        was started: they are never kept) and copies what the store lacks.
+        """
         from odyssey_jupyter.sweeps.ledger import ledger_path, list_names
         from odyssey_jupyter.sweeps.plan import check_name
 
@@ -312,6 +333,13 @@ class Sweep:
             known = ", ".join(list_names()) or "none"
             raise FileNotFoundError(f"no sweep named {name!r} in {path.parent} (known: {known})")
         sweep = cls(name, Ledger(path))
+        from odyssey_jupyter.sweeps.output import attach
+
+        try:
+            attach(sweep, storage_options)
+        except BaseException:
+            sweep.ledger.close()
+            raise
         sweep.start()
         return sweep
 
@@ -380,6 +408,8 @@ class Sweep:
             client = await self._runtime.get_client()
             await self._learn_server(client)
             self._reattach()
+            if self.output is not None:
+                self.output.schedule(self, recheck=True)
             while True:
                 now = time.monotonic()
                 hold = max(self._hold_until, self._rate_hold_until)
@@ -395,7 +425,9 @@ class Sweep:
                     timeout = hold - now
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
-            if self.state != "cancelled":
+            if self.output is not None:
+                await self.output.finish(self)
+            if self.state == "running":
                 self.state = "done"
         except asyncio.CancelledError:
             raise
@@ -463,19 +495,27 @@ class Sweep:
 
     def _is_over(self) -> bool:
         busy = any(u.state in IN_FLIGHT for u in self._units.values())
+        busy = busy or (self.output is not None and self.output.busy)
         if busy:
             return False
         return self.state == "cancelled" or (self.state == "running" and not self._pending())
 
     def _settled_check(self) -> None:
         """Let wait() return while paused with nothing in flight (nothing can change by itself)."""
-        if self.state == "paused" and not any(u.state in IN_FLIGHT for u in self._units.values()):
+        quiet = self.output is None or not self.output.busy
+        if (
+            self.state == "paused"
+            and quiet
+            and not any(u.state in IN_FLIGHT for u in self._units.values())
+        ):
             self._settled.set()
 
     def _launch_ready(self) -> None:
         loop = asyncio.get_running_loop()
         free = int(self.target) - self.in_flight()
         for unit in self._pending()[: max(0, free)]:
+            if not self._within_budget(unit):
+                break
             self._set_unit(unit, state="submitting", key=unit.key or idempotency.new_key())
             unit.slot_free = False
             task = loop.create_task(self._submit(unit))
@@ -562,6 +602,8 @@ class Sweep:
         for idx, found in files.items():
             row = self._rows[idx]
             row.state, row.error, row.files = state, error, found
+        if self.output is not None:
+            self.output.schedule(self)
         self._poke()
 
     def _submission_failed(self, unit: _Unit, exc: BaseException) -> None:
@@ -656,6 +698,8 @@ class Sweep:
             self.state = "running"
             self.message = None
             self._hold_until = 0.0
+            if self.output is not None and self._task is not None and not self._task.done():
+                self.output.schedule(self, recheck=True)
             self._wake_scheduler()
 
         self._restart(go)
@@ -764,6 +808,79 @@ class Sweep:
                     bad,
                 )
         return counts
+
+    # ------------------------------------------------------------------ budget and output
+
+    def seconds_of(self, unit: _Unit) -> float:
+        """Seconds of video a unit's scripts ask for."""
+        if unit.unit not in self._unit_seconds:
+            self._unit_seconds[unit.unit] = sum(
+                budget.script_seconds(self._rows[i].script) for i in unit.items
+            )
+        return self._unit_seconds[unit.unit]
+
+    def video_seconds_used(self) -> float:
+        """Seconds of video of every unit sent so far (what the budget counts)."""
+        units = self._units.values()
+        return budget.spent((u.state, u.job_id, self.seconds_of(u)) for u in units)
+
+    def _within_budget(self, unit: _Unit) -> bool:
+        """(Loop thread) Whether ``unit`` may be sent; pauses the sweep when it may not."""
+        if self.max_video_seconds is None:
+            return True
+        used, needed = self.video_seconds_used(), self.seconds_of(unit)
+        if used + needed <= self.max_video_seconds + 1e-9:
+            return True
+        self._pause(budget.over_budget(used, needed, self.max_video_seconds))
+        return False
+
+    def budget_text(self) -> str | None:
+        """``42/60 s of video`` when the sweep has a budget (the live view and the CLI)."""
+        if self.max_video_seconds is None:
+            return None
+        return budget.usage_text(self.video_seconds_used(), self.max_video_seconds)
+
+    def output_text(self) -> str | None:
+        """Where the dataset goes, and what the players here play (``output=``)."""
+        if self.output is None:
+            return None
+        what = "local copies" if self.output.keep_local else "nothing (no local copies kept)"
+        return f"dataset: {self.output.manifest_uri}; the players here play {what}"
+
+    def set_budget(self, max_video_seconds: float | None) -> None:
+        """Change the budget (kept in the ledger); ``resume()`` then continues a paused sweep."""
+        self.max_video_seconds = budget.check_budget(max_video_seconds)
+        self.ledger.set_meta("max_video_seconds", self.max_video_seconds)
+
+    def export(
+        self,
+        dest: str,
+        format: str = "webdataset",
+        shard_size: int = 1000,
+        *,
+        storage_options: dict[str, Any] | None = None,
+    ) -> builtins.list[str]:
+        """Write the completed items to ``dest`` as WebDataset tar shards (``NAME-000000.tar``,
+        samples ``KEY.mp4`` + ``KEY.json``) or as the manifest alone (``format="parquet"``);
+        returns the URIs written."""
+        from odyssey_jupyter.sweeps.export import export_items
+
+        source = self.output.store if self.output is not None else None
+        dataset = self.output.dataset if self.output is not None else self.name
+        return export_items(
+            self.items,
+            dataset,
+            dest,
+            source=source,
+            format=format,
+            shard_size=shard_size,
+            storage_options=storage_options,
+        )
+
+    def _store_files(self, index: int, files: builtins.list[dict[str, Any]]) -> None:
+        """(Loop thread) An item's files after the output copied them: ledger, then memory."""
+        self.ledger.set_files(index, files)
+        self._rows[index].files = files
 
     # ------------------------------------------------------------------ reading
 

@@ -227,3 +227,34 @@ def test_a_saved_notebook_keeps_the_final_sweep_output(
     html_text = final["text/html"]
     assert "odyssey-gallery" in html_text and html_text.count("<video") == 2
     assert "odyssey_recordings/" in html_text  # relative to the notebook: plays from disk
+
+
+def test_the_magic_prices_a_dry_run_and_writes_a_budgeted_dataset_to_a_folder(
+    capped_engine: RunningEngine, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    session = start_kernel(capped_engine, tmp_path)
+    try:
+        session.check("%config OdysseyJupyter.price_per_video_second = 0.5")
+        session.check("params = {'seed': list(range(5))}\nstyle = 'oil'")
+        dry = session.check(
+            f"%%odyssey_simulate --sweep params --name priced --dry-run --store ds\n{BODY}"
+        )
+        text = "\n".join([*dry.text_plain(), dry.stdout()])
+        assert "5 s of video, about 2.50 at 0.5 per second" in text
+        run = session.check(
+            "%%odyssey_simulate --sweep params --name priced --store ds "
+            f"--max-video-seconds 3 --wait -o sw\n{BODY}",
+            timeout=240,
+        )
+        assert run.ok
+        said = session.check("print(sw.state, '|', sw.message, '|', sw.budget_text())").stdout()
+        assert said.startswith("paused |") and "budget reached" in said and "3/3 s" in said
+        table = pq.read_table(tmp_path / "ds" / "priced" / "manifest.parquet").to_pylist()
+        assert [row["status"] for row in table] == ["completed"] * 3 + ["pending"] * 2
+        for row in table[:3]:
+            assert row["video"].startswith((tmp_path / "ds").resolve().as_uri())
+        no_secrets(session, capped_engine)
+    finally:
+        session.shutdown()

@@ -1,0 +1,201 @@
+"""The output store, the manifest, the budget and the shard grammar, without an engine."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+from pathlib import Path
+
+import fsspec
+import pyarrow.parquet as pq
+import pytest
+
+from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
+from odyssey_jupyter.display.sweep_view import SweepPlan
+from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.sweeps import prepare, sweep
+from odyssey_jupyter.sweeps.budget import check_budget, spent
+from odyssey_jupyter.sweeps.ledger import sweeps_dir
+from odyssey_jupyter.sweeps.manifest import MANIFEST_COLUMNS, table_bytes
+from odyssey_jupyter.sweeps.shard import parse_shard
+from odyssey_jupyter.sweeps.storage import CHUNK, Store, StoreError, public_url
+
+
+class Breaks(io.RawIOBase):
+    """A source that gives two chunks, then fails (a download cut short)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.calls += 1
+        if self.calls > 2:
+            raise OSError("the source went away")
+        return b"x" * CHUNK
+
+
+@pytest.mark.parametrize("where", ["memory://unit-bucket/out", "local"])
+def test_a_copy_that_fails_midway_leaves_nothing_under_any_name(tmp_path: Path, where: str) -> None:
+    store = Store.open(str(tmp_path / "out") if where == "local" else where, None)
+    with pytest.raises(OSError, match="went away"):
+        store.put_stream(Breaks(), "ds/videos/000000-0.mp4")  # type: ignore[arg-type]
+    assert store.size("ds/videos/000000-0.mp4") is None
+    if where == "local":
+        assert not list((tmp_path / "out").rglob("*.mp4*"))
+        assert not list((tmp_path / "out").rglob(".*part"))
+    else:
+        assert fsspec.filesystem("memory").find("/unit-bucket/out") == []
+
+
+def test_a_whole_copy_is_private_on_disk_and_measured_by_size(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "out", None)
+    data = os.urandom(3 * CHUNK + 17)
+    assert store.put_stream(io.BytesIO(data), "ds/videos/000001-0.mp4") == len(data)
+    final = tmp_path / "out" / "ds" / "videos" / "000001-0.mp4"
+    assert final.read_bytes() == data and store.size("ds/videos/000001-0.mp4") == len(data)
+    assert stat.S_IMODE(final.stat().st_mode) == 0o600
+    assert store.uri("ds/videos/000001-0.mp4") == final.as_uri()
+
+
+def test_credentials_never_reach_the_url_or_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert public_url("s3://AKIAID:s3cr3tvalue@bucket/prefix/?token=abcdef") == "s3://bucket/prefix"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret-value")
+    store = Store.open("memory://b/p", {"secret": "option-secret-value"})
+    text = str(store.error("write there", PermissionError("denied for option-secret-value")))
+    assert "option-secret-value" not in text and "memory://b/p" in text
+    text = str(store.error("write there", OSError("env-secret-value leaked")))
+    assert "env-secret-value" not in text
+
+
+def test_a_store_whose_filesystem_is_missing_names_the_extra_to_install() -> None:
+    with pytest.raises(StoreError, match=r"odyssey_jupyter\[gcs\]") as caught:
+        Store.open("gs://bucket/prefix", None)
+    assert "gs://bucket/prefix" in str(caught.value)
+
+
+def test_output_without_pyarrow_is_refused_naming_the_extra(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(StoreError, match=r"odyssey_jupyter\[parquet\]"):
+        sweep("0s start a {a}\n1s end", {"a": ["cat"]}, name="nopa", output="memory://x/y")
+    assert not sweeps_dir().exists() or not list(sweeps_dir().iterdir())
+
+
+def test_a_param_named_like_a_manifest_column_is_refused_only_with_an_output(
+    sandbox: Path,
+) -> None:
+    params = [{"status": "ok", "width": 3}]
+    with pytest.raises(ScriptError, match="status, width") as caught:
+        prepare("0s start a {status}\n1s end", params, name="clash", output="memory://x/y")
+    assert "manifest column" in str(caught.value)
+    name, items = prepare("0s start a {status}\n1s end", params, name="clash")
+    assert name == "clash" and len(items) == 1
+
+
+def test_the_manifest_has_its_columns_and_one_per_param_typed_or_as_json() -> None:
+    rows = [
+        {"item": 0, "params": {"seed": 1, "mix": [1, "a"]}, "prompts": ["a cat"], "width": 704},
+        {"item": 1, "params": {"seed": 2, "mix": "b"}, "prompts": [], "status": "failed"},
+    ]
+    table = pq.read_table(io.BytesIO(table_bytes(rows, ["seed", "mix"])))
+    assert table.column_names == ["item", "seed", "mix", *MANIFEST_COLUMNS[1:]]
+    assert table.column("seed").to_pylist() == [1, 2]
+    assert table.column("mix").to_pylist() == ['[1, "a"]', '"b"']
+    assert table.column("prompts").to_pylist() == [["a cat"], []]
+
+
+@pytest.mark.parametrize("text", ["2/2", "-1/3", "1", "a/b", "0/0"])
+def test_a_bad_shard_is_refused_naming_it(text: str) -> None:
+    with pytest.raises(ScriptError, match="shard"):
+        parse_shard(text)
+
+
+def test_shards_split_the_items_by_index_and_need_a_name(sandbox: Path) -> None:
+    assert parse_shard(" 1 / 3 ") == (1, 3)
+    params = {"n": list(range(7))}
+    name, items = prepare("0s start {n}\n1s end", params, name="grid", shard=(1, 3))
+    assert name == "grid_shard1of3" and [i.index for i in items] == [1, 4]
+    with pytest.raises(ScriptError, match="needs a name"):
+        prepare("0s start {n}\n1s end", params, shard=(0, 2))
+
+
+@pytest.mark.parametrize("value", [0, -5, True, "10", float("nan")])
+def test_a_bad_budget_is_refused(value: object) -> None:
+    with pytest.raises(ScriptError, match="max_video_seconds"):
+        check_budget(value)
+
+
+def test_the_budget_counts_what_was_sent() -> None:
+    units = [
+        ("completed", "j1", 2.0),
+        ("running", "j2", 3.0),
+        ("failed", "j3", 4.0),  # the server made it
+        ("failed", None, 8.0),  # refused before a job was made
+        ("pending", None, 16.0),
+        ("cancelled", None, 32.0),
+    ]
+    assert spent(units) == 9.0
+
+
+def test_a_dry_run_shows_the_estimated_cost_when_a_price_is_set(sandbox: Path) -> None:
+    _, items = prepare("0s start a {a}\n4s end", {"a": ["cat", "owl", "fox"]}, name="priced")
+    assert "cost" not in repr(SweepPlan("priced", items))
+    previous = get_config()
+    set_config(OdysseyJupyter(recordings_dir=previous.recordings_dir, price_per_video_second=0.05))
+    try:
+        text = repr(SweepPlan("priced", items))
+    finally:
+        set_config(previous)
+    assert "12 s of video" in text and "about 0.60 at 0.05 per second" in text
+
+
+def test_the_magic_takes_a_store_and_a_budget_only_with_a_sweep() -> None:
+    from IPython.core.error import UsageError
+
+    from odyssey_jupyter.magic_args import parse_simulate_line
+
+    args = parse_simulate_line("--sweep grid --store s3://b/p --max-video-seconds 90", cell=True)
+    assert (args.store, args.max_video_seconds) == ("s3://b/p", 90.0)
+    with pytest.raises(UsageError, match="--store only work with --sweep"):
+        parse_simulate_line("--store s3://b/p", cell=True)
+
+
+@pytest.mark.parametrize(
+    ("output", "options", "says"),
+    [(5, None, "not int"), ("  ", None, "output is empty"), ("memory://a/b", "key=x", "not str")],
+)
+def test_a_bad_output_or_storage_options_is_refused_before_anything_is_written(
+    sandbox: Path, output: object, options: object, says: str
+) -> None:
+    with pytest.raises(StoreError, match=says):
+        sweep(
+            "0s start a {a}\n1s end",
+            {"a": ["cat"]},
+            name="bad",
+            output=output,  # type: ignore[arg-type]
+            storage_options=options,  # type: ignore[arg-type]
+        )
+    assert not sweeps_dir().exists() or not list(sweeps_dir().iterdir())
+
+
+def test_a_link_planted_below_a_local_output_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    from odyssey_jupyter.private_files import UnsafePathError
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "ds").symlink_to(elsewhere)
+    store = Store.open(tmp_path / "out", None)
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        store.put_bytes(b"data", "ds/videos/000000-0.mp4")
+    with pytest.raises(StoreError, match="symbolic link"):
+        store.check_writable("ds")
+    assert list(elsewhere.iterdir()) == []
