@@ -8,6 +8,10 @@ loop thread replaces that same output (``update_display``) by the static bundle 
 Notebook 7, nbclient) apply the update to the output wherever it is, so a job that
 ends while a later cell runs still leaves its final output in its own cell.
 
+Where nobody watches (a headless run, see :func:`~.frontend.watched`) the output
+carries no widget view at all: its dated snapshot, kept current the same way, is
+what the notebook saves and what every stock nbconvert exporter shows.
+
 Updates are published from an empty ``contextvars`` context: ipykernel then tags
 them with the cell running *now* (its global parent header) rather than the cell
 that started the loop's task, and nbclient only applies messages tagged with the
@@ -79,11 +83,16 @@ class JobOutput:
         self._last_key: tuple[Any, ...] | None = None
         self._unsubscribe: Callable[[], None] = _nothing
         self.updates = 0
+        self.watched = True
+        """Someone sees the widget: decided in :meth:`show`, from the cell's request."""
 
     # ------------------------------------------------------------------ kernel thread
 
     def show(self) -> JobOutput:
         """Display the live output now; from here on the loop thread keeps it current."""
+        from odyssey_jupyter.display.frontend import watched
+
+        self.watched = watched()
         view = snapshot(self.job)
         self._last_key = _key(view)
         publish(self._live_bundle(), self.display_id, update=False)
@@ -110,6 +119,8 @@ class JobOutput:
     # ------------------------------------------------------------------ loop thread
 
     def _live_bundle(self) -> dict[str, Any]:
+        if not self.watched:
+            return dict(live_bundle(self.job))
         data: dict[str, Any] = dict(self.widget._repr_mimebundle_() or {})
         data.update(live_bundle(self.job))
         return marked_live(data)
@@ -170,9 +181,14 @@ def _nothing() -> None:
     """The unsubscribe of an output not shown yet."""
 
 
+PROGRESS_STEPS = 10
+"""The saved snapshot follows rendering progress in tenths (not every tick)."""
+
+
 def _key(view: Any) -> tuple[Any, ...]:
-    """What makes the saved fallback worth refreshing (not the ticking elapsed time)."""
-    return (view.job_id, view.status, view.stage, view.error, view.reconnecting)
+    """What makes the saved snapshot worth refreshing (not the ticking elapsed time)."""
+    step = None if view.progress is None else int(view.progress * PROGRESS_STEPS)
+    return (view.job_id, view.status, view.stage, step, view.error, view.reconnecting)
 
 
 def resend_recent_finals() -> None:

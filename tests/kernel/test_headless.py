@@ -142,19 +142,18 @@ def test_a_failed_job_shows_its_error(executed: Any) -> None:
     assert "failed after" in data["text/plain"] and "cannot be decoded" in data["text/plain"]
 
 
-def test_an_older_browser_is_frozen_into_a_snapshot(executed: Any) -> None:
+def test_a_headless_browser_is_a_dated_snapshot(executed: Any) -> None:
+    """Nobody watches a headless run: each browser is saved as its complete page, dated."""
     nb, _ = executed
-    first = next(c for c in nb.cells if "%odyssey_jobs" in c.source)
-    outputs = first["outputs"]
-    assert all(WIDGET_VIEW not in output["data"] for output in outputs), outputs
-    # the snapshot took the browser's place; its folded saved copy below is emptied
-    assert [output["data"].get("text/plain") for output in outputs[1:]] == [""]
-    data = outputs[0]["data"]
-    assert WIDGET_VIEW not in data
-    assert "Snapshot taken" in data["text/html"] and "Re-run this cell" in data["text/html"]
-    assert "odyssey-browser-snapshot" in data["text/html"]
-    assert "<tr data-job-id=" in data["text/html"]
-    assert "Snapshot taken" in data["text/plain"]
+    for cell in (c for c in nb.cells if "%odyssey_jobs" in c.source):
+        (output,) = cell["outputs"]
+        data = output["data"]
+        assert WIDGET_VIEW not in data
+        assert "Snapshot taken" in data["text/html"] and "Re-run this cell" in data["text/html"]
+        assert "odyssey-browser-snapshot" in data["text/html"]
+        assert "<tr data-job-id=" in data["text/html"]
+        assert "Snapshot taken" in data["text/plain"] and " UTC" in data["text/plain"]
+        assert "just now" not in data["text/plain"] and "ago" not in data["text/html"]
 
 
 def test_the_last_cell_without_wait_still_creates_its_job(
