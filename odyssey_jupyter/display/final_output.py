@@ -10,7 +10,9 @@ ends while a later cell runs still leaves its final output in its own cell.
 
 Where nobody watches (a headless run, see :func:`~.frontend.watched`) the output
 carries no widget view at all: its dated snapshot, kept current the same way, is
-what the notebook saves and what every stock nbconvert exporter shows.
+what the notebook saves and what every stock nbconvert exporter shows. There the
+cell also waits (bounded by ``finish_submissions_timeout``) until the job has an
+id, so a notebook's last cell saves which job it started.
 
 Updates are published from an empty ``contextvars`` context: ipykernel then tags
 them with the cell running *now* (its global parent header) rather than the cell
@@ -77,6 +79,8 @@ class JobOutput:
         self.widget = StatusWidget(job, show_players=players)
         self._final = threading.Event()
         """Claimed: the final (or frozen) output is on its way; nothing else is sent."""
+        self._named = threading.Event()
+        """The output shown names the job (or says it was not submitted)."""
         self._sent = threading.Event()
         """The final output has been published (``--wait`` returns after this)."""
         self._lock = threading.Lock()
@@ -95,11 +99,17 @@ class JobOutput:
         self.watched = watched()
         view = snapshot(self.job)
         self._last_key = _key(view)
+        if view.job_id or view.finished:
+            self._named.set()
         publish(self._live_bundle(), self.display_id, update=False)
         with _live_lock:
             _live.add(self)
         self._unsubscribe = self.job.add_listener(self._on_change)
         self.widget.loop.call_soon_threadsafe(self._on_change, self.job)
+        if not self.watched:  # headless: what the cell saves must name its job
+            from odyssey_jupyter.config import get_config
+
+            self._named.wait(float(get_config().finish_submissions_timeout))
         return self
 
     def wait_finished(self, timeout: float) -> bool:
@@ -144,6 +154,8 @@ class JobOutput:
         else:
             publish(self._live_bundle(), self.display_id, update=True)
             self.updates += 1
+            if view.job_id:
+                self._named.set()
 
     def _send_final(self) -> None:
         self._unsubscribe()
@@ -153,6 +165,7 @@ class JobOutput:
                 _recent_finals.append((self.display_id, bundle))
             publish(bundle, self.display_id, update=True)
         finally:
+            self._named.set()
             self._sent.set()
             self._forget()
             self.widget.close()
@@ -167,6 +180,7 @@ class JobOutput:
         try:
             publish(live_bundle(self.job, note=note), self.display_id, update=True)
         finally:
+            self._named.set()
             self._sent.set()
             self._forget()
             self.widget.close()

@@ -98,6 +98,14 @@ def test_every_stock_exporter_shows_every_job(executed: tuple[Any, Path], export
     assert f'src="odyssey_recordings/{early}/' in page and "<video" in page
     # the job browser: its complete page, dated
     assert "Snapshot taken" in page and "odyssey-browser-snapshot" in page
-    # the last job, still under way when the run ended: a dated snapshot, said to be one
+    # the last job, still under way when the run ended: a dated snapshot that names it
+    last = _job_id(nb, "-o last")
     assert re.search(r"Snapshot of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", page), page[-3000:]
-    assert "just now" not in page
+    assert "Job.from_id(" in page and last in page
+    shown = re.sub(
+        r'<script type="application/vnd.jupyter.widget-state\+json">.*?</script>',
+        "",
+        page,
+        flags=re.S,
+    )
+    assert "just now" not in shown  # saved times are absolute

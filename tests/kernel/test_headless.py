@@ -46,11 +46,16 @@ def _notebook(*sources: str) -> Any:
     return nb
 
 
-def _run(nb: Any, workdir: Path, url: str, key: str, stderr: Path | None = None) -> Any:
+def _run(
+    nb: Any, workdir: Path, url: str, key: str, stderr: Path | None = None, display: str = ""
+) -> Any:
+    """Execute ``nb``; ``display="widget"`` makes the kernel act as if a person watched."""
     env = dict(os.environ, ODYSSEY_API_URL=url, ODYSSEY_API_KEY=key, ODYSSEY_WAIT="")
     env["ODYSSEY_HISTORY_PATH"] = str(workdir / "history.jsonl")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("ODYSSEY_DISPLAY", None)
+    if display:
+        env["ODYSSEY_DISPLAY"] = display
     client = NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
@@ -168,14 +173,17 @@ def test_the_last_cell_without_wait_still_creates_its_job(
 def test_a_slow_submission_is_finished_before_the_kernel_exits(
     own_engine: RunningEngine, tmp_path: Path
 ) -> None:
-    """The POST answers 1.5 s late, after nbclient has already asked the kernel to stop."""
+    """The POST answers 1.5 s late, after nbclient has already asked the kernel to stop.
+
+    As in a watched frontend, whose cells do not wait for the submission.
+    """
     with FaultProxy(own_engine.url, delay=1.5) as proxy:
         nb = _notebook(
             "%load_ext odyssey_jupyter",
             "%%odyssey_simulate -o slow\n0s start A submission that answers late\n1s end",
         )
         stderr = tmp_path / "kernel-stderr.txt"
-        _run(nb, tmp_path, proxy.url, own_engine.api_key, stderr=stderr)
+        _run(nb, tmp_path, proxy.url, own_engine.api_key, stderr=stderr, display="widget")
         posts = proxy.count(method="POST", path="/simulation-jobs")
     said = stderr.read_text(errors="replace")
     assert posts == 1, said
