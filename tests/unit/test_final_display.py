@@ -132,6 +132,13 @@ def test_notice_is_an_escaped_information_line() -> None:
     assert 'class="odyssey-notice"' in bundle["text/html"]
 
 
+def test_the_notice_mark_is_drawn_not_a_font_glyph() -> None:
+    html = notice_bundle("Using the local Odyssey engine")["text/html"]
+    assert "\u24d8" not in html and "&#9432;" not in html
+    assert '<svg class="odyssey-info-mark"' in html and "currentColor" in html
+    assert "#555" not in html and "var(--jp-ui-font-color2," in html
+
+
 def test_a_submission_still_in_flight_is_reported_with_its_prompt() -> None:
     job = StandIn(job_id=None, error=None)
     never: concurrent.futures.Future[None] = concurrent.futures.Future()

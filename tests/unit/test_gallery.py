@@ -10,7 +10,6 @@ from support.recordings import make_recording
 
 from odyssey_jupyter.display.compare import entries
 from odyssey_jupyter.display.gallery import gallery_html
-from odyssey_jupyter.display.notice import notice_bundle
 
 
 def _items(tmp_path: Path) -> list[SimpleNamespace]:
@@ -45,10 +44,3 @@ def test_the_gallery_controls_use_the_theme_colours(tmp_path: Path) -> None:
     for tag, attributes in controls:
         assert "var(--jp-layout-color1," in attributes, tag
         assert "var(--jp-ui-font-color1," in attributes and "var(--jp-border-color1," in attributes
-
-
-def test_the_notice_mark_is_drawn_not_a_font_glyph() -> None:
-    html = notice_bundle("Using the local Odyssey engine")["text/html"]
-    assert "\u24d8" not in html and "&#9432;" not in html
-    assert '<svg class="odyssey-info-mark"' in html and "currentColor" in html
-    assert "#555" not in html and "var(--jp-ui-font-color2," in html
