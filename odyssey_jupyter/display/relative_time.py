@@ -60,17 +60,21 @@ def absolute_time(when: str | datetime | None) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """A video length: "1.5 s" under a minute, then "2:05", then "1:02:03"; dash if unknown."""
+    """Every duration shown: "4.2 s" under a minute, then "3 min 05 s", then "1 h 02 min".
+
+    One format for elapsed times, video lengths, time left and ETAs; a dash when
+    unknown (``None``, negative, NaN or infinite from a server is unknown, not a crash).
+    A chapter's place inside a video is a position, :func:`format_timestamp`.
+    """
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "—"  # NaN or infinity from a server is unknown, not a crash
+        return "—"
     if seconds < 60:
         return f"{seconds:.1f} s"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def format_timestamp(seconds: float) -> str:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from odyssey_jupyter.display.gallery import gallery_html
 from odyssey_jupyter.display.markup import escape, printable
 from odyssey_jupyter.display.palette import ERROR, RULE, SUCCESS, WARNING
+from odyssey_jupyter.display.relative_time import format_duration
 
 if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.plan import PlannedItem
@@ -48,13 +49,6 @@ _STATE_COLOURS = {
     "cancelled": "#9e9e9e",
     "unknown": "#ef6c00",
 }
-
-
-def _clock(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    minutes, secs = divmod(whole, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ def status_line(sweep: Sweep | SweepSnapshot) -> str:
     if snap.rate is not None:
         parts.append(f"{snap.rate:.1f} videos/min")
     if snap.eta is not None:
-        parts.append(f"ETA {_clock(snap.eta)}")
+        parts.append(f"ETA {format_duration(snap.eta)}")
     if snap.state != "running":
         parts.append(snap.state)
     return printable(" · ".join(parts))
@@ -179,7 +173,7 @@ def status_html(sweep: Sweep | SweepSnapshot) -> str:
     facts = [
         f"in flight {snap.in_flight} / {snap.target} (limit {snap.limit})",
         f"{snap.rate:.1f} videos/min" if snap.rate is not None else "videos/min: —",
-        f"ETA {_clock(snap.eta)}" if snap.eta is not None else "",
+        f"ETA {format_duration(snap.eta)}" if snap.eta is not None else "",
     ]
     lines = [
         f"<b>sweep {escape(snap.name)}</b> — {escape(snap.state)} — "

@@ -135,3 +135,22 @@ def test_preview_first(tmp_path: Path) -> None:
     out = player_html(rec, base_dir=tmp_path, prefer_preview=True)
     assert 'src="odyssey_recordings/job%201/s1/preview.mp4"' in out
     assert "short preview" in out
+
+
+def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> None:
+    """A minute reads the same everywhere: "1 min 05 s", never "1:05" beside "40.0 s"."""
+    from odyssey_jupyter.display.browser.rows import RowData, duration_text
+    from odyssey_jupyter.display.relative_time import format_duration
+    from odyssey_jupyter.display.status_view import fmt_seconds
+    from odyssey_jupyter.types import JobStatus
+
+    assert [format_duration(s) for s in (40.0, 60.0, 65.0, 3725.0)] == [
+        "40.0 s",
+        "1 min 00 s",
+        "1 min 05 s",
+        "1 h 02 min",
+    ]
+    rec = dataclasses.replace(make_recording(tmp_path), duration_seconds=65.0)
+    assert "1 min 05 s" in player_html(rec) and "1:05" not in player_html(rec)
+    assert duration_text(RowData("job", JobStatus("completed"), None, 65.0)) == "1 min 05 s"
+    assert fmt_seconds(65.0) == "1 min 05 s"

@@ -121,7 +121,7 @@ def test_no_eta_unless_it_can_be_estimated(eta: float | None) -> None:
 
 def test_an_eta_shows_while_items_are_left() -> None:
     sweep = SweepStandIn(["running", "completed"], eta=90.0)
-    assert "ETA 1m30s" in status_line(sweep)  # type: ignore[arg-type]
+    assert "ETA 1 min 30 s" in status_line(sweep)  # type: ignore[arg-type]
 
 
 def test_buttons_act_only_when_they_can() -> None:
