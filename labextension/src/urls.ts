@@ -2,9 +2,9 @@
  * Relative media URLs that JupyterLab leaves alone.
  *
  * JupyterLab and Notebook 7 rewrite a relative `src` (and an anchor's `href`) in
- * an output to their files route, but not a video's `poster`: the browser asks
- * the page's own URL for it, gets the application page back and shows a black
- * tile. This extension resolves every relative `poster` in a notebook's outputs
+ * an output to their files route, but not a video's `poster`, nor anything inside
+ * a widget's HTML: the browser asks the page's own URL for it, gets the
+ * application page back and shows a black tile. This extension resolves every relative `poster` in a notebook's outputs
  * with the notebook's own URL resolver, the same way JupyterLab resolves `src`:
  * live outputs, saved ones reopened, trusted or not, and videos added later (a
  * gallery's comparison). An exported page opened from disk needs nothing: its
@@ -12,8 +12,15 @@
  */
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 
-/** The attributes JupyterLab does not rewrite, per element. */
-const UNRESOLVED: ReadonlyArray<[string, string]> = [['video', 'poster']];
+/**
+ * The attributes JupyterLab does not rewrite, per element: a poster never, and a
+ * video's src not inside a widget's HTML (a live sweep's gallery). A src that
+ * JupyterLab has rewritten is no longer relative and is left alone.
+ */
+const UNRESOLVED: ReadonlyArray<[string, string]> = [
+  ['video', 'poster'],
+  ['video', 'src']
+];
 const SELECTOR = UNRESOLVED.map(([tag, attr]) => `${tag}[${attr}]`).join(',');
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
