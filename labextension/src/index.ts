@@ -105,7 +105,7 @@ const liveOutputs: JupyterFrontEndPlugin<void> = {
 
 const posters: JupyterFrontEndPlugin<void> = {
   id: 'odyssey-jupyter:posters',
-  description: 'Resolves relative video posters in outputs, as JupyterLab does for src.',
+  description: 'Resolves the relative media URLs JupyterLab leaves in outputs (posters).',
   autoStart: true,
   activate: (app: JupyterFrontEnd) => {
     app.docRegistry.addWidgetExtension('Notebook', {
