@@ -22,6 +22,7 @@ cell it is executing.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 import uuid
@@ -74,9 +75,9 @@ class JobOutput:
         self.job = job
         self.players = players
         self.display_id = f"odyssey-job-{uuid.uuid4().hex}"
-        # The widget draws the outcome too: a frontend that ignores display updates
-        # still ends on it.
-        self.widget = StatusWidget(job, show_players=players)
+        self.widget: StatusWidget | None = None
+        """Made in :meth:`show` where someone watches (a headless run opens no comms). It
+        draws the outcome too: a frontend that ignores display updates still ends on it."""
         self._final = threading.Event()
         """Claimed: the final (or frozen) output is on its way; nothing else is sent."""
         self._named = threading.Event()
@@ -97,6 +98,8 @@ class JobOutput:
         from odyssey_jupyter.display.frontend import watched
 
         self.watched = watched()
+        if self.watched:
+            self.widget = StatusWidget(self.job, show_players=self.players)
         view = snapshot(self.job)
         self._last_key = _key(view)
         if view.job_id or view.finished:
@@ -105,7 +108,7 @@ class JobOutput:
         with _live_lock:
             _live.add(self)
         self._unsubscribe = self.job.add_listener(self._on_change)
-        self.widget.loop.call_soon_threadsafe(self._on_change, self.job)
+        self._loop().call_soon_threadsafe(self._on_change, self.job)
         if not self.watched:  # headless: what the cell saves must name its job
             from odyssey_jupyter.config import get_config
 
@@ -128,8 +131,19 @@ class JobOutput:
 
     # ------------------------------------------------------------------ loop thread
 
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if self.widget is not None:
+            return self.widget.loop
+        from odyssey_jupyter.runtime import get_runtime
+
+        return get_runtime().loop
+
+    def _close_widget(self) -> None:
+        if self.widget is not None:
+            self.widget.close()
+
     def _live_bundle(self) -> dict[str, Any]:
-        if not self.watched:
+        if self.widget is None:
             return dict(live_bundle(self.job))
         data: dict[str, Any] = dict(self.widget._repr_mimebundle_() or {})
         data.update(live_bundle(self.job))
@@ -168,7 +182,7 @@ class JobOutput:
             self._named.set()
             self._sent.set()
             self._forget()
-            self.widget.close()
+            self._close_widget()
 
     def freeze(self, note: str) -> bool:
         """Replace the live output by the state reached so far (the kernel is stopping)."""
@@ -183,7 +197,7 @@ class JobOutput:
             self._named.set()
             self._sent.set()
             self._forget()
-            self.widget.close()
+            self._close_widget()
         return True
 
     def _forget(self) -> None:

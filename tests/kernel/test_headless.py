@@ -161,6 +161,19 @@ def test_a_headless_browser_is_a_dated_snapshot(executed: Any) -> None:
         assert "just now" not in data["text/plain"] and "ago" not in data["text/html"]
 
 
+def test_a_headless_job_opens_no_widget(own_engine: RunningEngine, tmp_path: Path) -> None:
+    """Nobody sees a widget there: no comm is opened, so no widget state is saved."""
+    nb = _notebook(
+        "%load_ext odyssey_jupyter",
+        "%%odyssey_simulate -o quiet\n0s start A quiet pond at noon\n1s end",
+        "quiet.wait(60)",
+    )
+    _run(nb, tmp_path, own_engine.url, own_engine.api_key)
+    assert "widgets" not in nb.metadata, nb.metadata.get("widgets")
+    (output,) = _cell_outputs(nb, "-o quiet")
+    assert "odyssey-final" in output["data"]["text/html"]
+
+
 def test_the_last_cell_without_wait_still_creates_its_job(
     executed: Any, own_engine: RunningEngine
 ) -> None:
