@@ -174,7 +174,7 @@ class OdysseyMagics(Magics):
         if args.output:
             namespace[args.output] = parsed.scripts if parsed.batch else parsed.scripts[0]
         display(ScriptTimeline(parsed.scripts, portrait=args.portrait))
-        _show_warnings(parsed)
+        _show_warnings(parsed, sending=False)
 
     # ------------------------------------------------------------------ jobs
 
@@ -287,7 +287,7 @@ def _refusal(where: str, problem: OdysseyError) -> str:
 # --------------------------------------------------------------------------- display + wait
 
 
-def _show_warnings(parsed: CellScripts) -> tuple[ScriptWarning, ...]:
+def _show_warnings(parsed: CellScripts, *, sending: bool = True) -> tuple[ScriptWarning, ...]:
     """Display the cell's warnings once (unless the setting is off); they go on the Job."""
     from odyssey_jupyter.jobs import warnings_on
 
@@ -297,7 +297,7 @@ def _show_warnings(parsed: CellScripts) -> tuple[ScriptWarning, ...]:
     if advice:
         from odyssey_jupyter.display.warnings import ScriptWarnings
 
-        display(ScriptWarnings(advice))
+        display(ScriptWarnings(advice, sending=sending))
     return advice
 
 

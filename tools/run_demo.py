@@ -17,7 +17,8 @@ What it does, and why:
   data directory so the job browser shows this run's jobs only.
 * The page is written by nbconvert's HTMLExporter without any CDN script (widget
   renderer, require.js, MathJax): every job's output is its final static HTML, so
-  the page plays its videos and shows every outcome with no network at all.
+  the page plays its videos and shows every outcome with no network at all. The
+  stock templates show the same outputs; only their CDN scripts are left out here.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ def demo_env(data_dir: Path) -> dict[str, str]:
 def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> Any:
     """Execute ``notebook`` in a fresh kernel (cwd ``workdir``, environment ``env``).
 
-    Raises nbclient's ``CellExecutionError`` on the first failing cell. Widget state is
-    stored in the notebook's metadata (for JupyterLab); the exported page does not need it.
+    Raises nbclient's ``CellExecutionError`` on the first failing cell. No widget state
+    is stored: a headless run shows no widgets, and its outputs need none.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -98,36 +99,22 @@ def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> Any:
         timeout=CELL_TIMEOUT,
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},
-        store_widget_state=True,
+        store_widget_state=False,
     )
     client.execute(env=env)  # passed on to the kernel manager's start_kernel
     return nb
 
 
-# The page must work offline ("on a plane"): nothing in it may come from a CDN. Every
-# job cell ends as plain HTML (its final output replaced the live widget), so the
-# widget renderer, require.js, MathJax and mermaid scripts of nbconvert's lab
-# template are left out. An output that still holds a widget view (a job browser
-# that was live when the run ended) shows its own static HTML form in its place.
+# The page must work offline ("on a plane"): nothing in it may come from a CDN. A
+# headless run leaves no widget views (every job cell ends as its final HTML or a
+# dated snapshot, the job browser as its snapshot table), so nbconvert's stock lab
+# template needs only its require.js, widget renderer, MathJax and mermaid scripts
+# left out.
 _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js -%}
-<style>
-/* the browser's own static table shows in its place: its folded saved copy is not needed */
-details.odyssey-browser-saved { display: none; }
-</style>
-{%- endblock html_head_js -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block data_widget_view scoped -%}
-<div class="jp-OutputArea-output {{ extra_class }}">
-{%- if 'text/html' in output.data %}
-<div class="odyssey-widget-fallback">{{ output.data['text/html'] }}</div>
-{%- else %}
-<pre>{{ output.data.get('text/plain', '') | escape }}</pre>
-{%- endif %}
-</div>
-{%- endblock data_widget_view -%}
 """
 
 

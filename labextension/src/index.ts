@@ -1,7 +1,9 @@
 /**
- * JupyterLab / Notebook 7 plugin: %%odyssey_simulate cells with a timeline body get
+ * JupyterLab / Notebook 7 plugins: %%odyssey_simulate cells with a timeline body get
  * the timeline language; every other cell (a Python or JSON body included) keeps the
- * language JupyterLab gave it. The choice is re-made as the cell is edited.
+ * language JupyterLab gave it. The choice is re-made as the cell is edited. Live job
+ * outputs fall back to their saved HTML when their widget is gone, and relative video
+ * posters resolve like the `src` JupyterLab rewrites.
  */
 import {
   JupyterFrontEnd,
@@ -19,6 +21,7 @@ import { Widget } from '@lumino/widgets';
 import { isTimelineCell } from './detect';
 import { INotebookOutputs, liveOutputFactory, LIVE_RANK } from './live';
 import { timeline } from './timeline';
+import { resolvePosters } from './urls';
 
 export { detectForm, isTimelineCell } from './detect';
 
@@ -75,7 +78,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-/** A notebook panel as this plugin sees it: its own registry and its kernel session. */
+/** A notebook panel as these plugins see it: its own registry and its kernel session. */
 function notebookOutputs(panel: Widget): INotebookOutputs | null {
   const notebook = panel as Widget & {
     content?: { rendermime?: IRenderMimeRegistry };
@@ -100,4 +103,21 @@ const liveOutputs: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, liveOutputs];
+const posters: JupyterFrontEndPlugin<void> = {
+  id: 'odyssey-jupyter:posters',
+  description: 'Resolves the relative media URLs JupyterLab leaves in outputs (posters).',
+  autoStart: true,
+  activate: (app: JupyterFrontEnd) => {
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: panel => {
+        const resolver = notebookOutputs(panel)?.registry.resolver;
+        if (resolver) {
+          const stop = resolvePosters(panel.node, resolver);
+          panel.disposed.connect(stop);
+        }
+      }
+    });
+  }
+};
+
+export default [plugin, liveOutputs, posters];

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from odyssey_jupyter.display.labels import item_label
 from odyssey_jupyter.display.markup import escape, printable, safe_url
 from odyssey_jupyter.display.player import data_url, relative_src, should_embed
 
@@ -69,9 +70,7 @@ def _entries_of(thing: Any, index: int) -> list[CompareEntry]:
             for rec in recordings or ()
         ]
     if hasattr(thing, "recordings") and hasattr(thing, "params"):  # a sweep item
-        from odyssey_jupyter.sweeps.plan import describe_params
-
-        label = f"#{thing.index} " + describe_params(thing.params, limit=60)
+        label = item_label(thing.index, thing.params)
         stored = getattr(thing, "stored_video", None)
         if not thing.recordings and stored:  # output= with keep_local=False
             raise ValueError(

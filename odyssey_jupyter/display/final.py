@@ -7,14 +7,22 @@ bundle built here: the outcome line, per-stream errors and the players with thei
 chapters, as ordinary ``text/html`` plus a real ``text/plain``. The same renderer
 makes the "last state reached" bundle of a job that was still running when the
 kernel stopped.
+
+A state reached so far is saved as a snapshot: it says when it was taken (an
+absolute UTC time, since "just now" is false a minute later) and how to see the
+job as it is now, and it leaves out what only held at that moment (time left,
+estimated wait).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
-from odyssey_jupyter.display.markup import escape, printable
+from odyssey_jupyter.display.markup import escape, printable, python_literal
 from odyssey_jupyter.display.palette import ERROR, MUTED_TEXT
+from odyssey_jupyter.display.relative_time import full_time
 from odyssey_jupyter.display.status import (
     JobLike,
     StatusView,
@@ -105,17 +113,42 @@ def final_bundle(job: JobLike, *, players: bool = True) -> MimeBundle:
     return {"text/html": "".join(parts), "text/plain": printable("\n".join(lines))}
 
 
-def live_bundle(job: JobLike, *, note: str | None = None) -> MimeBundle:
-    """The state reached so far, as static text and HTML (the live widget's fallback)."""
-    view = snapshot(job)
-    text = status_line(view)
-    body = panel_html(view, summary=False)
-    if note:
-        text += f"\n{note}"
-        body += f'<div class="odyssey-note" style="color:{MUTED_TEXT}">{escape(note)}</div>'
+def saved_view(view: StatusView) -> StatusView:
+    """The view as a snapshot shows it: without what held only at that moment."""
+    return replace(view, time_left_s=None, wait_text=None)
+
+
+def snapshot_note(job_id: str | None, when: datetime, *, hint: bool = True) -> str:
+    """When a saved state was taken and, with ``hint``, how to see the job as it is now."""
+    taken = f"Snapshot of {full_time(when)}"
+    if not hint:
+        return taken + "."
+    if not job_id:
+        return taken + ", before the job had an id."
+    return (
+        f"{taken}; the job may have moved on since. "
+        f"odyssey_jupyter.Job.from_id({python_literal(job_id)}) shows it now."
+    )
+
+
+def live_bundle(
+    job: JobLike, *, note: str | None = None, when: datetime | None = None
+) -> MimeBundle:
+    """The state reached so far as a dated snapshot, in static text and HTML.
+
+    It is the live widget's fallback and what a headless run saves; ``note`` (the
+    kernel stopped) replaces the hint on how to follow the job again.
+    """
+    view = saved_view(snapshot(job))
+    taken = snapshot_note(view.job_id, when or datetime.now(timezone.utc), hint=note is None)
+    notes = [taken] + ([note] if note else [])
+    body = panel_html(view, summary=False) + "".join(
+        f'<div class="odyssey-note" style="color:{MUTED_TEXT}">{escape(line)}</div>'
+        for line in notes
+    )
     return {
         "text/html": f'<div class="odyssey-last-state">{body}</div>',
-        "text/plain": printable(text),
+        "text/plain": printable("\n".join([status_line(view), *notes])),
     }
 
 

@@ -8,6 +8,12 @@ loop thread replaces that same output (``update_display``) by the static bundle 
 Notebook 7, nbclient) apply the update to the output wherever it is, so a job that
 ends while a later cell runs still leaves its final output in its own cell.
 
+Where nobody watches (a headless run, see :func:`~.frontend.watched`) the output
+carries no widget view at all: its dated snapshot, kept current the same way, is
+what the notebook saves and what every stock nbconvert exporter shows. There the
+cell also waits (bounded by ``finish_submissions_timeout``) until the job has an
+id, so a notebook's last cell saves which job it started.
+
 Updates are published from an empty ``contextvars`` context: ipykernel then tags
 them with the cell running *now* (its global parent header) rather than the cell
 that started the loop's task, and nbclient only applies messages tagged with the
@@ -16,6 +22,7 @@ cell it is executing.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 import uuid
@@ -68,29 +75,44 @@ class JobOutput:
         self.job = job
         self.players = players
         self.display_id = f"odyssey-job-{uuid.uuid4().hex}"
-        # The widget draws the outcome too: a frontend that ignores display updates
-        # still ends on it.
-        self.widget = StatusWidget(job, show_players=players)
+        self.widget: StatusWidget | None = None
+        """Made in :meth:`show` where someone watches (a headless run opens no comms). It
+        draws the outcome too: a frontend that ignores display updates still ends on it."""
         self._final = threading.Event()
         """Claimed: the final (or frozen) output is on its way; nothing else is sent."""
+        self._named = threading.Event()
+        """The output shown names the job (or says it was not submitted)."""
         self._sent = threading.Event()
         """The final output has been published (``--wait`` returns after this)."""
         self._lock = threading.Lock()
         self._last_key: tuple[Any, ...] | None = None
         self._unsubscribe: Callable[[], None] = _nothing
         self.updates = 0
+        self.watched = True
+        """Someone sees the widget: decided in :meth:`show`, from the cell's request."""
 
     # ------------------------------------------------------------------ kernel thread
 
     def show(self) -> JobOutput:
         """Display the live output now; from here on the loop thread keeps it current."""
+        from odyssey_jupyter.display.frontend import watched
+
+        self.watched = watched()
+        if self.watched:
+            self.widget = StatusWidget(self.job, show_players=self.players)
         view = snapshot(self.job)
         self._last_key = _key(view)
+        if view.job_id or view.finished:
+            self._named.set()
         publish(self._live_bundle(), self.display_id, update=False)
         with _live_lock:
             _live.add(self)
         self._unsubscribe = self.job.add_listener(self._on_change)
-        self.widget.loop.call_soon_threadsafe(self._on_change, self.job)
+        self._loop().call_soon_threadsafe(self._on_change, self.job)
+        if not self.watched:  # headless: what the cell saves must name its job
+            from odyssey_jupyter.config import get_config
+
+            self._named.wait(float(get_config().finish_submissions_timeout))
         return self
 
     def wait_finished(self, timeout: float) -> bool:
@@ -109,7 +131,20 @@ class JobOutput:
 
     # ------------------------------------------------------------------ loop thread
 
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if self.widget is not None:
+            return self.widget.loop
+        from odyssey_jupyter.runtime import get_runtime
+
+        return get_runtime().loop
+
+    def _close_widget(self) -> None:
+        if self.widget is not None:
+            self.widget.close()
+
     def _live_bundle(self) -> dict[str, Any]:
+        if self.widget is None:
+            return dict(live_bundle(self.job))
         data: dict[str, Any] = dict(self.widget._repr_mimebundle_() or {})
         data.update(live_bundle(self.job))
         return marked_live(data)
@@ -133,6 +168,8 @@ class JobOutput:
         else:
             publish(self._live_bundle(), self.display_id, update=True)
             self.updates += 1
+            if view.job_id:
+                self._named.set()
 
     def _send_final(self) -> None:
         self._unsubscribe()
@@ -142,9 +179,10 @@ class JobOutput:
                 _recent_finals.append((self.display_id, bundle))
             publish(bundle, self.display_id, update=True)
         finally:
+            self._named.set()
             self._sent.set()
             self._forget()
-            self.widget.close()
+            self._close_widget()
 
     def freeze(self, note: str) -> bool:
         """Replace the live output by the state reached so far (the kernel is stopping)."""
@@ -156,9 +194,10 @@ class JobOutput:
         try:
             publish(live_bundle(self.job, note=note), self.display_id, update=True)
         finally:
+            self._named.set()
             self._sent.set()
             self._forget()
-            self.widget.close()
+            self._close_widget()
         return True
 
     def _forget(self) -> None:
@@ -170,9 +209,14 @@ def _nothing() -> None:
     """The unsubscribe of an output not shown yet."""
 
 
+PROGRESS_STEPS = 10
+"""The saved snapshot follows rendering progress in tenths (not every tick)."""
+
+
 def _key(view: Any) -> tuple[Any, ...]:
-    """What makes the saved fallback worth refreshing (not the ticking elapsed time)."""
-    return (view.job_id, view.status, view.stage, view.error, view.reconnecting)
+    """What makes the saved snapshot worth refreshing (not the ticking elapsed time)."""
+    step = None if view.progress is None else int(view.progress * PROGRESS_STEPS)
+    return (view.job_id, view.status, view.stage, step, view.error, view.reconnecting)
 
 
 def resend_recent_finals() -> None:

@@ -8,6 +8,13 @@ the magic makes such runs complete by also displaying the final summary and
 players as ordinary outputs when it waits (see ``magics``).
 
 ``ODYSSEY_DISPLAY=text`` or ``=widget`` overrides the guess.
+
+Within a kernel, :func:`watched` tells a person's frontend from a headless run by
+the one thing the protocol says about it: JupyterLab, Notebook 7, VS Code and
+Colab send their code with ``allow_stdin`` (a person can answer ``input()``);
+nbclient, papermill and ``jupyter execute`` send it without. Nobody sees a live
+widget there, and a widget view saved with its state is what the stock nbconvert
+exporters prefer to draw (as nothing, offline): such runs get static outputs.
 """
 
 from __future__ import annotations
@@ -37,3 +44,41 @@ def detect_frontend() -> Frontend:
     if forced in ("text", "widget"):
         return forced  # type: ignore[return-value]
     return "widget" if _has_kernel() else "text"
+
+
+def _request_allows_input() -> bool | None:
+    """``allow_stdin`` of the execute request running now; ``None`` when there is none."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    kernel = getattr(get_ipython(), "kernel", None)
+    get_parent = getattr(kernel, "get_parent", None)
+    if not callable(get_parent):
+        return None
+    try:
+        parent = get_parent("shell")
+    except Exception:  # an older or foreign kernel: no answer
+        return None
+    content = parent.get("content") if isinstance(parent, dict) else None
+    if not isinstance(content, dict) or "allow_stdin" not in content:
+        return None
+    return bool(content["allow_stdin"])
+
+
+def headless() -> bool:
+    """True in a kernel run by nbclient or papermill: widgets would be drawn for nobody.
+
+    Call it on the kernel's main thread while a cell runs (the request is the
+    cell's). ``ODYSSEY_DISPLAY=widget`` says someone watches.
+    """
+    if detect_frontend() != "widget":
+        return False
+    if os.environ.get("ODYSSEY_DISPLAY", "").strip().lower() == "widget":
+        return False
+    return _request_allows_input() is False
+
+
+def watched() -> bool:
+    """True where live widgets are seen: a widget frontend that is not a headless run."""
+    return detect_frontend() == "widget" and not headless()

@@ -21,27 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.display.compare import SYNC_JS, chapters_of_script, video_src
+from odyssey_jupyter.display.labels import item_label, param_text
 from odyssey_jupyter.display.markup import escape, safe_url
-from odyssey_jupyter.display.palette import MUTED_TEXT, RAISED
+from odyssey_jupyter.display.palette import BODY_TEXT, BORDER, MUTED_TEXT, PANEL, RAISED, UI_FONT
 from odyssey_jupyter.display.player import video_style
 
 PAGE_SIZE = 24
-MAX_LABEL = 80
-
-
-def _value_text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+CONTROL_STYLE = (
+    f"font-family:{UI_FONT};font-size:0.85em;color:{BODY_TEXT};background:{PANEL};"
+    f"border:1px solid {BORDER};border-radius:3px;padding:2px 6px;cursor:pointer"
+)
+"""The filters and buttons in JupyterLab's theme colours (light fallbacks elsewhere)."""
 
 
 def _card(item: Any, keys: list[str], base_dir: Path | None) -> str:
     attrs = [f'data-state="{escape(str(item.status))}"']
-    label_parts = []
     for position, key in enumerate(keys):
-        value = _value_text(item.params.get(key, ""))
+        value = param_text(item.params.get(key, ""))
         attrs.append(f'data-p{position}="{escape(value)}"')
-        label_parts.append(f"{key}={value}")
-    label = escape(f"#{item.index} " + " · ".join(label_parts))
+    label = escape(item_label(item.index, {key: item.params.get(key, "") for key in keys}))
     recordings = item.recordings
     pick = ""
     if recordings:
@@ -167,7 +165,13 @@ def _select(attr: str, title: str, values: Sequence[str]) -> str:
     options = [f'<option value="">{escape(title)}: all</option>']
     for value in values:
         options.append(f'<option value="{escape(value)}">{escape(title)}={escape(value)}</option>')
-    return f'<select data-attr="{attr}">{"".join(options)}</select>'
+    return f'<select data-attr="{attr}" style="{CONTROL_STYLE}">{"".join(options)}</select>'
+
+
+def _button(css_class: str, text: str) -> str:
+    return (
+        f'<button type="button" class="{css_class}" style="{CONTROL_STYLE}">{escape(text)}</button>'
+    )
 
 
 def gallery_html(
@@ -182,7 +186,7 @@ def gallery_html(
                 keys.append(key)
     selects = []
     for position, key in enumerate(keys):
-        values = sorted({_value_text(item.params.get(key, "")) for item in items})
+        values = sorted({param_text(item.params.get(key, "")) for item in items})
         if 1 < len(values) <= 200:
             selects.append(_select(f"data-p{position}", key, values))
     states = sorted({str(item.status) for item in items})
@@ -192,9 +196,9 @@ def gallery_html(
     return (
         f'<div class="odyssey-gallery" id="{ident}">'
         '<div class="odg-controls" style="display:none;gap:6px;flex-wrap:wrap;margin:4px 0">'
-        f'{"".join(selects)}<button type="button" class="odg-prev">‹</button>'
-        '<span class="odg-page"></span><button type="button" class="odg-next">›</button>'
-        '<button type="button" class="odg-compare-btn">Compare selected</button></div>'
+        f"{''.join(selects)}{_button('odg-prev', '‹')}"
+        f'<span class="odg-page" style="color:{MUTED_TEXT};align-self:center"></span>'
+        f"{_button('odg-next', '›')}{_button('odg-compare-btn', 'Compare selected')}</div>"
         '<div class="odg-compare"></div>'
         '<div class="odg-grid" style="display:grid;grid-template-columns:'
         f'repeat(auto-fill,minmax(140px,1fr));gap:8px">{cards}</div>'

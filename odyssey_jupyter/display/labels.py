@@ -2,12 +2,18 @@
 
 A batch's first script is "script 1" in every heading, lane and tooltip; ids
 and ``script_index`` stay what the API says. One rule, so the players, the
-dry-run timeline and the status view cannot drift apart.
+dry-run timeline and the status view cannot drift apart. A sweep item is
+"#3 animal=cat · weather=rain" in the gallery and in a comparison alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+MAX_VALUE = 80
+"""A parameter value longer than this is cut (with an ellipsis) in labels and filters."""
 
 
 def script_name(script_index: int) -> str:
@@ -42,4 +48,23 @@ def from_a_batch(script_indexes: Sequence[int]) -> bool:
     return any(script_indexes) or len(set(script_indexes)) > 1
 
 
-__all__ = ["from_a_batch", "script_name", "stream_name", "stream_numbers"]
+def param_text(value: Any) -> str:
+    """A parameter value as a label shows it: a string as is, anything else as JSON."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def item_label(index: int, params: Mapping[str, Any]) -> str:
+    """A sweep item's label: "#3 animal=cat · weather=rain" (not escaped: the caller's job)."""
+    return f"#{index} " + " · ".join(f"{key}={param_text(value)}" for key, value in params.items())
+
+
+__all__ = [
+    "MAX_VALUE",
+    "from_a_batch",
+    "item_label",
+    "param_text",
+    "script_name",
+    "stream_name",
+    "stream_numbers",
+]

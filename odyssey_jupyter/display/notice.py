@@ -1,10 +1,23 @@
-"""Small information lines under a cell (not red stderr boxes that stay in the notebook)."""
+"""Small information lines under a cell (not red stderr boxes that stay in the notebook).
+
+The "i" mark is a tiny inline SVG in the text colour: the Unicode circled i
+(U+24D8) is missing from common fonts and showed as a box.
+"""
 
 from __future__ import annotations
 
 import re
 
 from odyssey_jupyter.display.markup import escape
+from odyssey_jupyter.display.palette import MUTED_TEXT
+
+INFO_MARK = (
+    '<svg class="odyssey-info-mark" width="12" height="12" viewBox="0 0 16 16" '
+    'style="vertical-align:-1px;margin-right:4px">'
+    '<circle cx="8" cy="8" r="7" fill="none" stroke="currentColor" stroke-width="1.5"/>'
+    '<rect x="7.25" y="6.5" width="1.5" height="5.5" fill="currentColor"/>'
+    '<circle cx="8" cy="4.4" r="1" fill="currentColor"/></svg>'
+)
 
 _CODE = re.compile(r"(ODYSSEY_[A-Z_]+|https?://\S+?)(?=[\s)]|$)")
 
@@ -15,8 +28,8 @@ def notice_bundle(text: str) -> dict[str, str]:
     marked = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped)
     return {
         "text/html": (
-            '<div class="odyssey-notice" style="font-size:0.85em;color:#555">'
-            f"&#9432; {marked}</div>"
+            f'<div class="odyssey-notice" style="font-size:0.85em;color:{MUTED_TEXT}">'
+            f"{INFO_MARK}{marked}</div>"
         ),
         "text/plain": text,
     }

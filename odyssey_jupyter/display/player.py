@@ -2,7 +2,8 @@
 
 Why plain ``text/html`` with a relative ``<video src>``: JupyterLab and Notebook 7
 rewrite a relative ``src`` in a display output to their ``/files/`` route, so the
-video plays from the local download directory long after presigned URLs expire.
+video plays from the local download directory long after presigned URLs expire;
+the project's labextension does the same for ``poster``, which they leave alone.
 ``<source>`` is stripped in untrusted notebooks, so ``src`` sits on ``<video>``
 itself. The chapter list seeks the video through one ``onclick`` on the list (each
 item carries its time as ``data-time``); untrusted, the handler is stripped and a
@@ -77,13 +78,6 @@ _SEEK_JS = (
 
 MAX_CHAPTERS = 200
 """Chapters a player lists at most; a line says how many more the events log holds."""
-
-# JupyterLab and Notebook 7 rewrite a relative ``src`` to their files route, but not
-# ``poster``: a hidden <img> of the thumbnail gets the rewritten URL and hands it on.
-_POSTER_JS = (
-    "var p=this.closest('.odyssey-player');var v=p&&p.querySelector('video');"
-    "if(v&&v.poster!==this.src){v.poster=this.src;}"
-)
 
 
 def in_colab() -> bool:
@@ -262,15 +256,10 @@ def player_html(
     preview = bool(prefer_preview and rec.preview_path and Path(rec.preview_path).is_file())
     video_path = Path(rec.preview_path) if preview and rec.preview_path else Path(rec.video_path)
     src = _src(video_path, embed, base_dir)
-    poster = poster_fix = ""
+    poster = ""
     if rec.thumbnail_path is not None and Path(rec.thumbnail_path).is_file():
-        poster_src = safe_url(_src(rec.thumbnail_path, embed, base_dir))
-        poster = f' poster="{poster_src}"'
-        if not embed:
-            poster_fix = (
-                f'<img class="odyssey-poster" src="{poster_src}" alt="" style="display:none" '
-                f'onload="{escape(_POSTER_JS)}">'
-            )
+        # JupyterLab does not rewrite a relative poster: the labextension resolves it.
+        poster = f' poster="{safe_url(_src(rec.thumbnail_path, embed, base_dir))}"'
     heading = label or headings([rec])[0]
     tooltip = escape(f"{heading}\nstream {rec.stream_id}")
     facts = " · ".join(escape(f) for f in _facts(rec, video_path if preview else None))
@@ -289,7 +278,7 @@ def player_html(
         f"color:{TEXT};white-space:nowrap;overflow:hidden;text-overflow:ellipsis;"
         f'margin-bottom:4px">{escape(heading)}</div>'
         f'<video class="odyssey-video" controls preload="metadata" src="{safe_url(src)}"'
-        f'{poster} style="{video_style(rec)}"></video>{poster_fix}'
+        f'{poster} style="{video_style(rec)}"></video>'
         f'<div class="odyssey-player-facts" style="font-size:0.9em;color:{MUTED_TEXT}">{facts}'
         f'{" · " if facts else ""}<a class="odyssey-download" href="{link_src}" download>'
         "download</a></div>"

@@ -1,4 +1,8 @@
-"""Human times for tables: "3 min ago" for scanning, the full UTC time for hovering."""
+"""Human times: "3 min ago" while a view is live, absolute UTC times in what lasts.
+
+A saved output is read later: there "just now" would be false, so it says
+"2026-12-07 14:03 UTC" (:func:`absolute_time`); tooltips give the second.
+"""
 
 from __future__ import annotations
 
@@ -36,28 +40,41 @@ def relative_time(when: str | datetime | None, now: datetime | None = None) -> s
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
 
 
-def full_time(when: str | datetime | None) -> str:
-    """The exact time in UTC, for a tooltip ("2026-11-21 14:39:35 UTC")."""
+def _utc(when: str | datetime | None, pattern: str, missing: str) -> str:
     moment = parse_time(when)
     if moment is None:
-        return ""
+        return missing
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.astimezone(timezone.utc).strftime(pattern)
+
+
+def full_time(when: str | datetime | None) -> str:
+    """The exact time in UTC, for a tooltip or a snapshot ("2026-11-21 14:39:35 UTC")."""
+    return _utc(when, "%Y-%m-%d %H:%M:%S UTC", "")
+
+
+def absolute_time(when: str | datetime | None) -> str:
+    """A time in a saved table, to the minute ("2026-11-21 14:39 UTC"); a dash if unknown."""
+    return _utc(when, "%Y-%m-%d %H:%M UTC", "—")
 
 
 def format_duration(seconds: float | None) -> str:
-    """A video length: "1.5 s" under a minute, then "2:05", then "1:02:03"; dash if unknown."""
+    """Every duration shown: "4.2 s" under a minute, then "3 min 05 s", then "1 h 02 min".
+
+    One format for elapsed times, video lengths, time left and ETAs; a dash when
+    unknown (``None``, negative, NaN or infinite from a server is unknown, not a crash).
+    A chapter's place inside a video is a position, :func:`format_timestamp`.
+    """
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "—"  # NaN or infinity from a server is unknown, not a crash
+        return "—"
     if seconds < 60:
         return f"{seconds:.1f} s"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def format_timestamp(seconds: float) -> str:

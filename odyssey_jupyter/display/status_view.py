@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from odyssey_jupyter.display.labels import from_a_batch, script_name, stream_name, stream_numbers
 from odyssey_jupyter.display.markup import class_name
+from odyssey_jupyter.display.relative_time import format_duration
 from odyssey_jupyter.types import SimulationJobDetail, is_terminal, parse_time
 
 if TYPE_CHECKING:
@@ -147,14 +148,8 @@ def stream_facts(detail: SimulationJobDetail | None) -> list[str]:
 
 
 def fmt_seconds(seconds: float) -> str:
-    """A duration as people read it: ``4.2 s``, ``3 min 05 s``, ``1 h 02 min``."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    """A duration as people read it (:func:`~.relative_time.format_duration`, its one home)."""
+    return format_duration(seconds)
 
 
 def error_text(exc: BaseException | None) -> str | None:

@@ -1,8 +1,11 @@
 """What a sweep looks like: live while it runs, then a static final output in its place.
 
-Live (widget frontends): counts per state, one progress bar, videos per minute,
-an ETA, in flight / limit (with the last 429 reason when the limit was lowered),
-the last failures, and Pause / Resume / Cancel / Retry failed buttons. It is
+Live (widget frontends): counts per state, one progress bar of completed (and
+failed) work, videos per minute, an ETA when one can be estimated, in flight /
+limit (with the last 429 reason when the limit was lowered), the last failures,
+and Pause / Resume / Cancel / Retry failed buttons, each enabled only when it can
+act. Every part is drawn from one :class:`SweepSnapshot`, so the counts, the
+tiles and the buttons never contradict each other. It is
 shown with a display id; when the sweep ends the same output is replaced
 (``update_display``) by static HTML (summary + gallery) and a real
 ``text/plain``, so a saved notebook shows the outcome with no kernel.
@@ -17,10 +20,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.display.gallery import gallery_html
 from odyssey_jupyter.display.markup import escape, printable
+from odyssey_jupyter.display.palette import ERROR, RULE, SUCCESS, WARNING
+from odyssey_jupyter.display.relative_time import format_duration
 
 if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.plan import PlannedItem
@@ -28,8 +34,6 @@ if TYPE_CHECKING:
 
 LIVE_EVERY = 0.5
 """Shortest time between two updates of the live display (seconds)."""
-GALLERY_EVERY = 5.0
-"""Shortest time between two rebuilds of the live gallery (it grows with the sweep)."""
 TEXT_EVERY = 5.0
 """Shortest time between two printed progress lines."""
 BAR_WIDTH = 24
@@ -47,83 +51,156 @@ _STATE_COLOURS = {
 }
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    whole = max(0, round(seconds))
-    minutes, secs = divmod(whole, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+@dataclass(frozen=True)
+class SweepSnapshot:
+    """One look at a sweep: header, counts, bar, tiles and buttons are all drawn from it.
+
+    The counts are made from the very items the tiles show, so the two cannot
+    disagree; the ETA is there only while items are left and it can be estimated.
+    """
+
+    name: str
+    state: str
+    finished: bool
+    items: tuple[Any, ...]
+    counts: dict[str, int]
+    in_flight: int
+    target: int
+    limit: int
+    rate: float | None
+    eta: float | None
+    message: str | None
+    limit_reason: str | None
+    budget: str | None
+    """Video seconds used against the budget (``42/60 s of video``), when there is one."""
+    dataset: str | None
+    """Where the dataset goes and what the players play (``output=``), when it has one."""
+
+    @classmethod
+    def of(cls, sweep: Sweep | SweepSnapshot) -> SweepSnapshot:
+        if isinstance(sweep, SweepSnapshot):
+            return sweep
+        items = tuple(sweep.items)
+        counts = dict.fromkeys(sweep.counts, 0)
+        for item in items:
+            counts[item.status] = counts.get(item.status, 0) + 1
+        counts["total"] = len(items)
+        left = sum(counts.get(state, 0) for state in _LEFT)
+        eta = sweep.eta_seconds() if sweep.state == "running" and left else None
+        over = sweep.state in ("done", "cancelled")
+        return cls(
+            name=sweep.name,
+            state=sweep.state,
+            finished=sweep.finished,
+            items=items,
+            counts=counts,
+            in_flight=sweep.in_flight(),
+            target=int(sweep.target),
+            limit=int(sweep.limit),
+            rate=sweep.videos_per_minute(),
+            eta=eta if eta is not None and eta >= 1.0 else None,
+            message=None if over else sweep.message,
+            limit_reason=sweep.last_limit_reason if sweep.target < sweep.limit else None,
+            budget=sweep.budget_text(),
+            dataset=sweep.output_text(),
+        )
+
+    @property
+    def completed(self) -> int:
+        return self.counts.get("completed", 0)
+
+    @property
+    def total(self) -> int:
+        return self.counts["total"]
+
+    def can(self, action: str) -> bool:
+        """Whether a button would act now (disabled otherwise)."""
+        if action == "pause":
+            return self.state == "running" and not self.finished
+        if action == "resume":
+            return self.state == "paused"
+        if action == "cancel":
+            return self.state in ("running", "paused") and not self.finished
+        if action == "retry":
+            return self.state != "cancelled" and self.counts.get("failed", 0) > 0
+        raise ValueError(f"no sweep action {action!r}")
 
 
-def _done_share(counts: dict[str, int]) -> tuple[int, int]:
-    done = counts["completed"] + counts["failed"] + counts["cancelled"]
-    return done, counts["total"]
+_LEFT = ("pending", "submitting", "queued", "running", "unknown")
+"""Item states with work still to come."""
 
 
-def status_line(sweep: Sweep) -> str:
-    """``NAME |██████░░░░| 12/40 · 2 failed · 5/10 in flight · 3.1 videos/min · ETA 1m20s``."""
-    counts = sweep.counts
-    done, total = _done_share(counts)
-    filled = int(BAR_WIDTH * done / total) if total else 0
+def status_line(sweep: Sweep | SweepSnapshot) -> str:
+    """``NAME |██████░░░░| 12/40 completed · 2 failed · 5/10 in flight · 3.1 videos/min``."""
+    snap = SweepSnapshot.of(sweep)
+    filled = int(BAR_WIDTH * snap.completed / snap.total) if snap.total else 0
     bar = "█" * filled + "░" * (BAR_WIDTH - filled)
-    parts = [f"{sweep.name} |{bar}| {done}/{total}"]
+    parts = [f"{snap.name} |{bar}| {snap.completed}/{snap.total} completed"]
     for state in ("failed", "unknown", "cancelled"):
-        if counts[state]:
-            parts.append(f"{counts[state]} {state}")
-    parts.append(f"{sweep.in_flight()}/{int(sweep.target)} in flight")
-    rate = sweep.videos_per_minute()
-    if rate is not None:
-        parts.append(f"{rate:.1f} videos/min")
-    eta = sweep.eta_seconds()
-    if eta is not None and sweep.state == "running":
-        parts.append(f"ETA {_clock(eta)}")
-    if sweep.budget_text() is not None:
-        parts.append(str(sweep.budget_text()))
-    if sweep.state != "running":
-        parts.append(sweep.state)
+        if snap.counts.get(state):
+            parts.append(f"{snap.counts[state]} {state}")
+    parts.append(f"{snap.in_flight}/{snap.target} in flight")
+    if snap.rate is not None:
+        parts.append(f"{snap.rate:.1f} videos/min")
+    if snap.eta is not None:
+        parts.append(f"ETA {format_duration(snap.eta)}")
+    if snap.budget is not None:
+        parts.append(snap.budget)
+    if snap.state != "running":
+        parts.append(snap.state)
     return printable(" · ".join(parts))
 
 
-def status_html(sweep: Sweep) -> str:
+def _bar_html(snap: SweepSnapshot) -> str:
+    """Completed work in green, failed in red; what was cancelled or is left stays empty."""
+    segments = []
+    for state, colour in (("completed", SUCCESS), ("failed", ERROR)):
+        share = 100.0 * snap.counts.get(state, 0) / snap.total if snap.total else 0.0
+        if share:
+            segments.append(
+                f'<div class="odyssey-sweep-{state}" style="background:{colour};height:8px;'
+                f'width:{share:.1f}%"></div>'
+            )
+    return (
+        f'<div class="odyssey-sweep-bar" style="display:flex;background:{RULE};height:8px;'
+        'border-radius:4px;overflow:hidden;margin:4px 0;max-width:480px">'
+        f"{''.join(segments)}</div>"
+    )
+
+
+def status_html(sweep: Sweep | SweepSnapshot) -> str:
     """The live panel (escaped throughout)."""
-    counts = sweep.counts
-    done, total = _done_share(counts)
-    share = 100.0 * done / total if total else 0.0
+    snap = SweepSnapshot.of(sweep)
     chips = []
     for state, colour in _STATE_COLOURS.items():
-        if counts.get(state):
+        if snap.counts.get(state):
             chips.append(
-                f'<span style="color:{colour};margin-right:10px">{counts[state]} {state}</span>'
+                f'<span class="odyssey-sweep-count" data-state="{state}" '
+                f'style="color:{colour};margin-right:10px">{snap.counts[state]} {state}</span>'
             )
-    rate = sweep.videos_per_minute()
-    eta = sweep.eta_seconds()
     facts = [
-        f"in flight {sweep.in_flight()} / {int(sweep.target)} (limit {sweep.limit})",
-        f"{rate:.1f} videos/min" if rate is not None else "videos/min: —",
-        f"ETA {_clock(eta)}" if eta is not None and sweep.state == "running" else "",
-        sweep.budget_text() or "",
+        f"in flight {snap.in_flight} / {snap.target} (limit {snap.limit})",
+        f"{snap.rate:.1f} videos/min" if snap.rate is not None else "videos/min: —",
+        f"ETA {format_duration(snap.eta)}" if snap.eta is not None else "",
+        snap.budget or "",
     ]
     lines = [
-        f"<b>sweep {escape(sweep.name)}</b> — {escape(sweep.state)} — {done}/{total}",
-        '<div style="background:#e0e0e0;height:8px;border-radius:4px;margin:4px 0;max-width:480px">'
-        f'<div style="background:#2e7d32;height:8px;border-radius:4px;width:{share:.1f}%"></div>'
-        "</div>",
+        f"<b>sweep {escape(snap.name)}</b> — {escape(snap.state)} — "
+        f"{snap.completed}/{snap.total} completed",
+        _bar_html(snap),
         "<div>" + "".join(chips) + "</div>",
         "<div>" + escape(" · ".join(f for f in facts if f)) + "</div>",
     ]
-    if sweep.last_limit_reason and sweep.target < sweep.limit:
-        lines.append(
-            "<div>limit lowered after a 429: " + escape(sweep.last_limit_reason) + "</div>"
-        )
-    if sweep.output_text():
-        lines.append(f"<div>{escape(str(sweep.output_text()))}</div>")
-    if sweep.message:
-        lines.append(f'<div style="color:#ef6c00">{escape(sweep.message)}</div>')
-    failures = [item for item in sweep.items if item.status in ("failed", "unknown")]
+    if snap.limit_reason:
+        lines.append("<div>limit lowered after a 429: " + escape(snap.limit_reason) + "</div>")
+    if snap.dataset:
+        lines.append(f"<div>{escape(snap.dataset)}</div>")
+    if snap.message:
+        lines.append(f'<div style="color:{WARNING}">{escape(snap.message)}</div>')
+    failures = [item for item in snap.items if item.status in ("failed", "unknown")]
     for item in failures[-SHOWN_FAILURES:]:
         lines.append(
-            f'<div style="color:#c62828">item {item.index}: '
+            f'<div style="color:{ERROR}">item {item.index}: '
             f"{escape(str(item.error or item.status))}</div>"
         )
     return '<div class="odyssey-sweep">' + "".join(lines) + "</div>"
@@ -136,32 +213,55 @@ class SweepFinal:
         self.sweep = sweep
 
     def _repr_html_(self) -> str:
-        return status_html(self.sweep) + gallery_html(self.sweep.items)
+        snap = SweepSnapshot.of(self.sweep)
+        return status_html(snap) + gallery_html(snap.items)
 
     def __repr__(self) -> str:
-        lines = [status_line(self.sweep)]
-        for item in self.sweep.items:
+        snap = SweepSnapshot.of(self.sweep)
+        lines = [status_line(snap)]
+        for item in snap.items:
             if item.status in ("failed", "unknown"):
                 lines.append(f"  item {item.index}: {item.status}: {item.error}")
         return printable("\n".join(lines))
 
 
 class _Throttle:
-    """Calls ``fn`` at most every ``every`` seconds, and once more at the end."""
+    """Calls ``fn`` at most every ``every`` seconds; a call it holds back comes later.
+
+    The last change before a quiet spell is never lost: a held-back call is made
+    when the interval is over (on a timer thread), so what is shown catches up.
+    """
 
     def __init__(self, every: float, fn: Callable[[], None]) -> None:
         self.every = every
         self.fn = fn
         self._last = 0.0
         self._lock = threading.Lock()
+        self._running = threading.Lock()
+        self._timer: threading.Timer | None = None
 
     def __call__(self, force: bool = False) -> None:
         now = time.monotonic()
         with self._lock:
-            if not force and now - self._last < self.every:
+            wait = self.every - (now - self._last)
+            if not force and wait > 0:
+                if self._timer is None:
+                    self._timer = threading.Timer(wait, self._later)
+                    self._timer.daemon = True
+                    self._timer.start()
                 return
             self._last = now
-        self.fn()
+        self._call()
+
+    def _later(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._last = time.monotonic()
+        self._call()
+
+    def _call(self) -> None:
+        with self._running:  # one drawing at a time
+            self.fn()
 
 
 class SweepLive:
@@ -172,40 +272,48 @@ class SweepLive:
         from IPython.display import display
 
         self.sweep = sweep
-        self.status = widgets.HTML(status_html(sweep))
+        snap = SweepSnapshot.of(sweep)
+        self.status = widgets.HTML(status_html(snap))
         self.gallery = widgets.HTML("")
-        buttons = []
-        for label, action in (
-            ("Pause", sweep.pause),
-            ("Resume", sweep.resume),
-            ("Cancel", sweep.cancel),
-            ("Retry failed", sweep.retry_failed),
+        self.buttons: dict[str, Any] = {}
+        for label, action, call in (
+            ("Pause", "pause", sweep.pause),
+            ("Resume", "resume", sweep.resume),
+            ("Cancel", "cancel", sweep.cancel),
+            ("Retry failed", "retry", sweep.retry_failed),
         ):
             button = widgets.Button(description=label, layout=widgets.Layout(width="auto"))
-            button.on_click(lambda _b, act=action: act())
-            buttons.append(button)
-        self.buttons = buttons
-        self.box = widgets.VBox([self.status, widgets.HBox(buttons), self.gallery])
-        self._shown_done = -1
-        self._gallery_at = 0.0
+            button.on_click(lambda _b, act=call: act())
+            self.buttons[action] = button
+        self.box = widgets.VBox(
+            [self.status, widgets.HBox(list(self.buttons.values())), self.gallery]
+        )
+        self._tiles: tuple[Any, ...] | None = None
         self._ended = False
         self._lock = threading.Lock()
+        self._show(snap)
         self.handle = display(self.box, display_id=True)  # type: ignore[no-untyped-call]
         self._refresh = _Throttle(LIVE_EVERY, self._draw)
         self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
         self._refresh(force=True)
 
     def _draw(self) -> None:
-        sweep = self.sweep
-        if sweep.finished:
+        snap = SweepSnapshot.of(self.sweep)
+        if snap.finished:
             self._end()
             return
-        self.status.value = status_html(sweep)
-        done = sweep.counts["completed"]
-        now = time.monotonic()
-        if done != self._shown_done and now - self._gallery_at >= GALLERY_EVERY:
-            self._shown_done, self._gallery_at = done, now
-            self.gallery.value = gallery_html(sweep.items)
+        with self.box.hold_sync():
+            self._show(snap)
+
+    def _show(self, snap: SweepSnapshot) -> None:
+        """Header, counts, bar, buttons and tiles, all from the one snapshot."""
+        self.status.value = status_html(snap)
+        for action, button in self.buttons.items():
+            button.disabled = not snap.can(action)
+        tiles = tuple((item.index, item.status, len(item.recordings)) for item in snap.items)
+        if tiles != self._tiles:
+            self._tiles = tiles
+            self.gallery.value = gallery_html(snap.items)
 
     def _end(self) -> None:
         with self._lock:

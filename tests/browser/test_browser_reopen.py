@@ -11,6 +11,7 @@ must seek. Screenshots before and after land in build/screenshots/.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,6 +136,7 @@ def _reopen(
         with contextlib.suppress(PlaywrightTimeout):
             page.locator(f"text={ERROR_TEXT}").first.wait_for(timeout=2_000)
         long_text = last_state.inner_text()
+        browser_text = browser_cell.locator(".odyssey-live-fallback").first.inner_text()
         job_errors = sum(
             _cell(page, needle).locator(f"text={ERROR_TEXT}").count() for needle in JOB_CELLS
         )
@@ -173,6 +175,7 @@ def _reopen(
             "seeked": seeked,
             "failed_text": failed_text,
             "long_text": long_text,
+            "browser_text": browser_text,
         }
     finally:
         page.context.close()
@@ -208,3 +211,9 @@ def test_reopened_notebook_shows_every_outcome(
     # a job still running at save time shows the state it had reached
     # (application/vnd.odyssey.live+json, labextension/src/live.ts)
     assert "rendering" in seen["long_text"], seen
+    # ... as a dated snapshot that says how to see the job now, with no stale countdown
+    assert re.search(r"Snapshot of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", seen["long_text"]), seen
+    assert "Job.from_id(" in seen["long_text"] and " left" not in seen["long_text"], seen
+    # saved times are absolute: "just now" would be false when the notebook is reopened
+    assert "just now" not in seen["browser_text"] and " ago" not in seen["browser_text"], seen
+    assert " UTC" in seen["browser_text"], seen

@@ -141,6 +141,18 @@ def test_dry_run_sends_nothing_and_image_flag(
     assert engine_total(engine) == before
 
 
+def test_dry_run_warnings_do_not_say_the_job_is_sent(
+    shell: InteractiveShell, engine: RunningEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = engine_total(engine)
+    cell = "%%odyssey_simulate --dry-run\n0s start a kite\n0.5s interact a gust\n3s end"
+    assert run(shell, cell) is None
+    out = capsys.readouterr().out
+    assert "Dry run (nothing sent)" in out and "1 warning" in out
+    assert "still sent" not in out and "a real run would still send the job" in out
+    assert engine_total(engine) == before
+
+
 def test_dry_run_picture_has_lanes_prompts_and_thumbnail(shell: InteractiveShell) -> None:
     from odyssey_jupyter.display.timeline import ScriptTimeline
     from odyssey_jupyter.script_text import parse_cell

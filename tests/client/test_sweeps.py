@@ -522,7 +522,7 @@ def test_displays_escape_what_users_and_servers_wrote(
     assert "<script>alert" not in status_html(s)
     for text in (gallery_html(s.items), SweepFinal(s)._repr_html_()):
         assert "<script>alert" not in text and "&lt;script&gt;" in text
-    assert "1/1" in status_line(s) and "1 failed" in status_line(s)
+    assert "0/1 completed" in status_line(s) and "1 failed" in status_line(s)
     printed: list[str] = []
     SweepText(s, write=printed.append)  # a finished sweep: the final summary, once
     assert len(printed) == 1 and "item 0: failed" in printed[0]

@@ -46,11 +46,16 @@ def _notebook(*sources: str) -> Any:
     return nb
 
 
-def _run(nb: Any, workdir: Path, url: str, key: str, stderr: Path | None = None) -> Any:
+def _run(
+    nb: Any, workdir: Path, url: str, key: str, stderr: Path | None = None, display: str = ""
+) -> Any:
+    """Execute ``nb``; ``display="widget"`` makes the kernel act as if a person watched."""
     env = dict(os.environ, ODYSSEY_API_URL=url, ODYSSEY_API_KEY=key, ODYSSEY_WAIT="")
     env["ODYSSEY_HISTORY_PATH"] = str(workdir / "history.jsonl")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("ODYSSEY_DISPLAY", None)
+    if display:
+        env["ODYSSEY_DISPLAY"] = display
     client = NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
@@ -142,19 +147,31 @@ def test_a_failed_job_shows_its_error(executed: Any) -> None:
     assert "failed after" in data["text/plain"] and "cannot be decoded" in data["text/plain"]
 
 
-def test_an_older_browser_is_frozen_into_a_snapshot(executed: Any) -> None:
+def test_a_headless_browser_is_a_dated_snapshot(executed: Any) -> None:
+    """Nobody watches a headless run: each browser is saved as its complete page, dated."""
     nb, _ = executed
-    first = next(c for c in nb.cells if "%odyssey_jobs" in c.source)
-    outputs = first["outputs"]
-    assert all(WIDGET_VIEW not in output["data"] for output in outputs), outputs
-    # the snapshot took the browser's place; its folded saved copy below is emptied
-    assert [output["data"].get("text/plain") for output in outputs[1:]] == [""]
-    data = outputs[0]["data"]
-    assert WIDGET_VIEW not in data
-    assert "Snapshot taken" in data["text/html"] and "Re-run this cell" in data["text/html"]
-    assert "odyssey-browser-snapshot" in data["text/html"]
-    assert "<tr data-job-id=" in data["text/html"]
-    assert "Snapshot taken" in data["text/plain"]
+    for cell in (c for c in nb.cells if "%odyssey_jobs" in c.source):
+        (output,) = cell["outputs"]
+        data = output["data"]
+        assert WIDGET_VIEW not in data
+        assert "Snapshot taken" in data["text/html"] and "Re-run this cell" in data["text/html"]
+        assert "odyssey-browser-snapshot" in data["text/html"]
+        assert "<tr data-job-id=" in data["text/html"]
+        assert "Snapshot taken" in data["text/plain"] and " UTC" in data["text/plain"]
+        assert "just now" not in data["text/plain"] and "ago" not in data["text/html"]
+
+
+def test_a_headless_job_opens_no_widget(own_engine: RunningEngine, tmp_path: Path) -> None:
+    """Nobody sees a widget there: no comm is opened, so no widget state is saved."""
+    nb = _notebook(
+        "%load_ext odyssey_jupyter",
+        "%%odyssey_simulate -o quiet\n0s start A quiet pond at noon\n1s end",
+        "quiet.wait(60)",
+    )
+    _run(nb, tmp_path, own_engine.url, own_engine.api_key)
+    assert "widgets" not in nb.metadata, nb.metadata.get("widgets")
+    (output,) = _cell_outputs(nb, "-o quiet")
+    assert "odyssey-final" in output["data"]["text/html"]
 
 
 def test_the_last_cell_without_wait_still_creates_its_job(
@@ -169,14 +186,17 @@ def test_the_last_cell_without_wait_still_creates_its_job(
 def test_a_slow_submission_is_finished_before_the_kernel_exits(
     own_engine: RunningEngine, tmp_path: Path
 ) -> None:
-    """The POST answers 1.5 s late, after nbclient has already asked the kernel to stop."""
+    """The POST answers 1.5 s late, after nbclient has already asked the kernel to stop.
+
+    As in a watched frontend, whose cells do not wait for the submission.
+    """
     with FaultProxy(own_engine.url, delay=1.5) as proxy:
         nb = _notebook(
             "%load_ext odyssey_jupyter",
             "%%odyssey_simulate -o slow\n0s start A submission that answers late\n1s end",
         )
         stderr = tmp_path / "kernel-stderr.txt"
-        _run(nb, tmp_path, proxy.url, own_engine.api_key, stderr=stderr)
+        _run(nb, tmp_path, proxy.url, own_engine.api_key, stderr=stderr, display="widget")
         posts = proxy.count(method="POST", path="/simulation-jobs")
     said = stderr.read_text(errors="replace")
     assert posts == 1, said

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +22,8 @@ import pytest
 from support import jupyterlab as lab
 from support.engines import RunningEngine
 from support.leaks import BEARER_TOKEN
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -138,12 +141,20 @@ def test_quickstart_executes(quickstart: Executed) -> None:
     assert len(videos) >= 5, videos
     assert all(video.stat().st_size > 0 for video in videos)
     assert (quickstart.workdir / "sketch.png").is_file()
-    assert "widgets" in quickstart.nb.metadata  # widget state stored for the exported page
+    views = [
+        o
+        for c in quickstart.nb.cells
+        for o in c.get("outputs", [])
+        if WIDGET_VIEW in o.get("data", {})
+    ]
+    assert views == []  # a headless run saves what any exporter shows, no widget views
     assert quickstart.html is not None
     page = quickstart.html.read_text(encoding="utf-8")
     assert 'src="odyssey_recordings/' in page
-    # offline, the job browser still shows as its static table
-    assert 'class="odyssey-widget-fallback"><table class="odyssey-jobs"' in page
+    # the job browser is its dated snapshot, each finished job with its length
+    assert '<div class="odyssey-browser-snapshot"><table class="odyssey-jobs"' in page
+    lengths = re.findall(r'<span class="odyssey-duration"[^>]*>([^<]*)</span>', page)
+    assert lengths and "—" not in lengths, lengths
 
 
 @pytest.mark.kernel
@@ -161,7 +172,7 @@ def test_the_saved_notebook_and_page_hold_no_secret(
             for path in quickstart.workdir.rglob("*.jsonl")
         ),
     }
-    assert len(saved["notebook"]) > 10_000  # outputs and widget state are really there
+    assert len(saved["notebook"]) > 10_000  # the outputs are really there
     for where, text in saved.items():
         assert engine.api_key not in text, f"the API key is in the {where}"
         assert not BEARER_TOKEN.search(text), f"a bearer token is in the {where}"

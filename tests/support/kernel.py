@@ -157,8 +157,12 @@ class KernelSession:
     # ------------------------------------------------------------------ execution
 
     def submit(self, code: str, *, stop_on_error: bool = False) -> str:
-        """Send a cell and return its msg_id without waiting."""
-        return str(self.client.execute(code, stop_on_error=stop_on_error, allow_stdin=False))
+        """Send a cell and return its msg_id without waiting.
+
+        With ``allow_stdin``, as JupyterLab sends cells: the kernel sees a person's
+        frontend (live widgets). nbclient sends without it (a headless run).
+        """
+        return str(self.client.execute(code, stop_on_error=stop_on_error, allow_stdin=True))
 
     def wait_reply(self, msg_id: str, timeout: float = 60.0) -> Execution:
         """Wait for the cell's shell reply and its IOPub ``idle``; collect its messages."""

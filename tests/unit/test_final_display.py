@@ -87,6 +87,21 @@ def test_last_state_keeps_the_stage_and_an_escaped_note() -> None:
     assert "<img" not in bundle["text/html"] and "odyssey-last-state" in bundle["text/html"]
 
 
+def test_a_saved_live_state_is_a_dated_snapshot_without_a_countdown() -> None:
+    """Saved at 10% and read later: no "~1 min left", the time it was taken, how to refresh."""
+    created = datetime.now(timezone.utc).timestamp() - 20
+    started = datetime.fromtimestamp(created + 5, tz=timezone.utc).isoformat()
+    detail = _detail(status="processing", progress=0.1, started_at=started)
+    job = StandIn(phase="watching", status=JobStatus.PROCESSING, detail=detail, created=created)
+    when = datetime(2026, 12, 7, 14, 3, 9, tzinfo=timezone.utc)
+    bundle = live_bundle(job, when=when)  # type: ignore[arg-type]
+    for form in (bundle["text/plain"], bundle["text/html"]):
+        assert "left" not in form and "est. wait" not in form
+        assert "Snapshot of 2026-12-07 14:03:09 UTC; the job may have moved on since." in form
+    assert 'odyssey_jupyter.Job.from_id("job-1") shows it now.' in bundle["text/plain"]
+    assert "rendering · 10%" in bundle["text/plain"]
+
+
 class BrowserStandIn:
     def __init__(self, rows: list[RowData]) -> None:
         self.rows = rows
@@ -103,6 +118,9 @@ def test_browser_snapshot_is_a_static_table_with_its_time() -> None:
     body = bundle["text/html"]
     assert body.count("<tr data-job-id=") == 2 and "<img src=x" not in body
     assert "Snapshot taken 2026-01-01 00:05:00 UTC" in body and "Re-run this cell" in body
+    # what lasts gives absolute times: "4 min ago" would be false when it is read
+    assert "2026-01-01 00:00 UTC" in body and "ago" not in body
+    assert "2026-01-01 00:01 UTC" in bundle["text/plain"] and "ago" not in bundle["text/plain"]
     assert "job-a" in bundle["text/plain"] and "Snapshot taken" in bundle["text/plain"]
     folded = folded_copy(BrowserStandIn(rows))  # type: ignore[arg-type]
     assert folded["text/html"].startswith('<details class="odyssey-browser-saved"')
@@ -112,6 +130,13 @@ def test_notice_is_an_escaped_information_line() -> None:
     bundle = notice_bundle("Using the local Odyssey engine at http://127.0.0.1:5/<b> (x)")
     assert "&lt;b&gt;" in bundle["text/html"] and "<b>" not in bundle["text/html"]
     assert 'class="odyssey-notice"' in bundle["text/html"]
+
+
+def test_the_notice_mark_is_drawn_not_a_font_glyph() -> None:
+    html = notice_bundle("Using the local Odyssey engine")["text/html"]
+    assert "\u24d8" not in html and "&#9432;" not in html
+    assert '<svg class="odyssey-info-mark"' in html and "currentColor" in html
+    assert "#555" not in html and "var(--jp-ui-font-color2," in html
 
 
 def test_a_submission_still_in_flight_is_reported_with_its_prompt() -> None:

@@ -36,8 +36,8 @@ def test_video_src_is_relative_to_the_working_dir(tmp_path: Path) -> None:
     assert '<video class="odyssey-video" controls preload="metadata"' in out
     assert 'src="odyssey_recordings/job%201/s1/video.mp4"' in out
     assert 'poster="odyssey_recordings/job%201/s1/thumbnail.jpg"' in out
-    # JupyterLab rewrites src, not poster: a hidden <img> hands the rewritten URL on.
-    assert '<img class="odyssey-poster" src="odyssey_recordings/job%201/s1/thumbnail.jpg"' in out
+    # one mechanism for every poster (the labextension resolves it): no hidden <img> hack
+    assert "<img" not in out and "onload" not in out
     assert "<source" not in out
     assert "4.0 s" in out and "704×1280" in out and "96 frames" in out
     assert 'class="odyssey-download" href="odyssey_recordings/job%201/s1/video.mp4" download' in out
@@ -153,3 +153,22 @@ def test_a_crowded_events_log_lists_a_capped_number_of_chapters(tmp_path: Path) 
     assert len(out) < 300 * MAX_CHAPTERS
     text = repr(PlayerGroup([rec], base_dir=tmp_path))
     assert text.count("prompt ") == MAX_CHAPTERS and "4,321 more chapters" in text
+
+
+def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> None:
+    """A minute reads the same everywhere: "1 min 05 s", never "1:05" beside "40.0 s"."""
+    from odyssey_jupyter.display.browser.rows import RowData, duration_text
+    from odyssey_jupyter.display.relative_time import format_duration
+    from odyssey_jupyter.display.status_view import fmt_seconds
+    from odyssey_jupyter.types import JobStatus
+
+    assert [format_duration(s) for s in (40.0, 60.0, 65.0, 3725.0)] == [
+        "40.0 s",
+        "1 min 00 s",
+        "1 min 05 s",
+        "1 h 02 min",
+    ]
+    rec = dataclasses.replace(make_recording(tmp_path), duration_seconds=65.0)
+    assert "1 min 05 s" in player_html(rec) and "1:05" not in player_html(rec)
+    assert duration_text(RowData("job", JobStatus("completed"), None, 65.0)) == "1 min 05 s"
+    assert fmt_seconds(65.0) == "1 min 05 s"

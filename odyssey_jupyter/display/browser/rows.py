@@ -14,7 +14,12 @@ from datetime import datetime
 
 from odyssey_jupyter.display.markup import class_name, escape, printable
 from odyssey_jupyter.display.palette import status_colour, tint
-from odyssey_jupyter.display.relative_time import format_duration, full_time, relative_time
+from odyssey_jupyter.display.relative_time import (
+    absolute_time,
+    format_duration,
+    full_time,
+    relative_time,
+)
 from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobInfo
 
 DASH = "—"
@@ -158,8 +163,15 @@ def prompt_text(row: RowData, limit: int = PROMPT_CHARS) -> str:
     return " · ".join(filter(None, (streams_text(row), prompt))) or DASH
 
 
+def created_text(row: RowData, now: datetime | None) -> str:
+    """ "3 min ago" in a live row (``now`` given); the absolute time in a table that lasts."""
+    if now is None:
+        return absolute_time(row.created_at)
+    return relative_time(row.created_at, now)
+
+
 def _cells_html(row: RowData, now: datetime | None) -> list[str]:
-    created = relative_time(row.created_at, now)
+    created = created_text(row, now)
     title = escape(row.first_prompt or "")
     error = f' title="{escape(row.error_message)}"' if row.error_message else ""
     progress = progress_text(row)
@@ -209,7 +221,10 @@ def _block(content: str, width: int) -> str:
 
 
 def html_table(rows: Sequence[RowData], caption: str, now: datetime | None = None) -> str:
-    """The page as a static HTML table (for nbconvert and frontends without widgets)."""
+    """The page as a static HTML table (for nbconvert and frontends without widgets).
+
+    Times are absolute unless ``now`` is given: the table is saved and read later.
+    """
     head = "".join(f"<th style='text-align:left'>{escape(name)}</th>" for name, _ in COLUMNS)
     body = "".join(
         "<tr>" + "".join(f"<td>{cell}</td>" for cell in _cells_html(row, now)) + "</tr>"
@@ -223,13 +238,16 @@ def html_table(rows: Sequence[RowData], caption: str, now: datetime | None = Non
 
 
 def text_table(rows: Sequence[RowData], caption: str, now: datetime | None = None) -> str:
-    """The page as aligned plain text (terminal IPython, ``text/plain`` outputs)."""
+    """The page as aligned plain text (terminal IPython, ``text/plain`` outputs).
+
+    Times are absolute unless ``now`` is given, as in :func:`html_table`.
+    """
     header = ("JOB", "STATUS", "CREATED", "DURATION", "FIRST PROMPT")
     lines = [
         (
             row.job_id,
             " ".join(filter(None, (str(row.status), progress_text(row)))),
-            relative_time(row.created_at, now),
+            created_text(row, now),
             duration_text(row),
             prompt_text(row, 60),
         )

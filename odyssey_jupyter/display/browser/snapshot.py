@@ -8,6 +8,13 @@ exits. The snapshot holds the thumbnails this kernel has (embedded, a few kB
 each, so the table needs no file route), status, created, duration and prompt, and
 a line saying when it was taken and that re-running the cell makes it live again.
 
+A headless run (nobody watching, see :func:`~odyssey_jupyter.display.frontend.headless`)
+gets the snapshot of the complete first page straight away: a live browser would
+only be saved as a widget view, which the stock nbconvert exporters cannot draw.
+
+Times in a snapshot are absolute ("2026-12-07 14:03 UTC"): "just now" is only true
+while a browser is live.
+
 A notebook saved while its browser is still live holds the widget view, which
 JupyterLab and Notebook 7 reopen as "Error displaying widget". So a second, small
 output under the live browser keeps a folded copy of the last complete page
@@ -28,6 +35,7 @@ from odyssey_jupyter.display.browser.rows import COLUMNS, _cells_html, text_tabl
 from odyssey_jupyter.display.final import MimeBundle
 from odyssey_jupyter.display.final_output import publish
 from odyssey_jupyter.display.markup import escape, safe_url
+from odyssey_jupyter.display.relative_time import full_time
 
 if TYPE_CHECKING:
     from odyssey_jupyter.display.browser.widget import JobBrowser
@@ -46,7 +54,7 @@ def _thumb_html(job_id: str) -> str:
 
 
 def taken_line(when: datetime) -> str:
-    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    stamp = full_time(when)
     return f"Snapshot taken {stamp}. Re-run this cell to make the job browser live again."
 
 
@@ -62,7 +70,7 @@ def snapshot_bundle(browser: JobBrowser, when: datetime | None = None) -> MimeBu
     body = "".join(
         f'<tr data-job-id="{escape(row.job_id)}">'
         f"<td>{_thumb_html(row.job_id)}</td>"
-        + "".join(f"<td>{cell}</td>" for cell in _cells_html(row, when))
+        + "".join(f"<td>{cell}</td>" for cell in _cells_html(row, None))
         + "</tr>"
         for row in rows
     )
@@ -74,7 +82,7 @@ def snapshot_bundle(browser: JobBrowser, when: datetime | None = None) -> MimeBu
         f'<div class="odyssey-snapshot-note" style="color:#555;font-size:0.9em">'
         f"{escape(line)}</div></div>"
     )
-    text = f"{text_table(rows, caption, when)}\n{line}"
+    text = f"{text_table(rows, caption, None)}\n{line}"
     return {"text/html": table, "text/plain": text}
 
 
@@ -123,8 +131,12 @@ class BrowserOutput:
         A browser already closed shows its snapshot: there is nothing live to show.
         """
         from odyssey_jupyter import at_exit
-        from odyssey_jupyter.display.frontend import detect_frontend
+        from odyssey_jupyter.display.frontend import detect_frontend, headless
 
+        if not (self.frozen or self.browser.closed) and headless():
+            self.browser._wait_page(complete=True)  # headless: the complete page, once
+            self.frozen = True
+            self.browser.close()
         if self.frozen or self.browser.closed:
             publish(snapshot_bundle(self.browser), f"odyssey-jobs-{uuid.uuid4().hex}", update=False)
             return self

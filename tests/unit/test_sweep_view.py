@@ -1,0 +1,175 @@
+"""The sweep view is drawn from one snapshot: counts, bar, ETA, tiles and buttons agree.
+
+A stand-in sweep (what the view reads of :class:`~odyssey_jupyter.sweeps.Sweep`)
+in the states a user meets: rendering, paused by the user, then cancelled with
+some items completed.
+"""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from support.waiting import wait_until
+
+from odyssey_jupyter.display.gallery import gallery_html
+from odyssey_jupyter.display.sweep_view import (
+    SweepFinal,
+    SweepLive,
+    SweepSnapshot,
+    status_html,
+    status_line,
+)
+
+STATES = (
+    "pending",
+    "submitting",
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+    "unknown",
+)
+
+
+class SweepStandIn:
+    def __init__(self, statuses: list[str], state: str = "running", **extra: Any) -> None:
+        self.name = "pets"
+        self.state = state
+        self.finished = state in ("done", "cancelled") and "running" not in statuses
+        self.items = [
+            SimpleNamespace(
+                index=i,
+                params={"animal": f"a{i}"},
+                script=[],
+                status=status,
+                error=None,
+                recordings=[],
+            )
+            for i, status in enumerate(statuses)
+        ]
+        self.counts: dict[str, int] = dict.fromkeys(STATES, 0)
+        self.counts["total"] = len(statuses)  # the view counts the items itself
+        self.target = 3
+        self.limit = 3
+        self.message: str | None = extra.get("message")
+        self.last_limit_reason = None
+        self._eta = extra.get("eta")
+        self.listeners: list[Any] = []
+
+    def add_listener(self, fn: Any) -> Any:
+        self.listeners.append(fn)
+        return lambda: self.listeners.remove(fn)
+
+    def pause(self) -> None: ...
+
+    resume = cancel = retry_failed = pause
+
+    def move(self, statuses: list[str], state: str | None = None) -> None:
+        """The sweep's loop moved on: new item states, then its listeners are told."""
+        for item, status in zip(self.items, statuses, strict=True):
+            item.status = status
+        self.state = state or self.state
+        for fn in list(self.listeners):
+            fn(self)
+
+    def in_flight(self) -> int:
+        return sum(1 for item in self.items if item.status in ("queued", "running"))
+
+    def videos_per_minute(self) -> float | None:
+        return None
+
+    def eta_seconds(self) -> float | None:
+        return self._eta
+
+
+def _chips(html: str) -> dict[str, int]:
+    return {
+        state: int(count)
+        for state, count in re.findall(r'data-state="(\w+)"[^>]*>(\d+) \w+</span>', html)
+    }
+
+
+def _tiles(html: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for state in re.findall(r'<figure class="odg-card" data-state="(\w+)"', html):
+        found[state] = found.get(state, 0) + 1
+    return found
+
+
+def test_the_counts_are_the_tiles_counted() -> None:
+    sweep = SweepStandIn(["running"] * 3 + ["pending"] * 5)
+    snap = SweepSnapshot.of(sweep)  # type: ignore[arg-type]
+    assert (
+        _chips(status_html(snap))
+        == _tiles(gallery_html(snap.items))
+        == {
+            "running": 3,
+            "pending": 5,
+        }
+    )
+
+
+@pytest.mark.parametrize("eta", [None, 0.0, 0.4])
+def test_no_eta_unless_it_can_be_estimated(eta: float | None) -> None:
+    sweep = SweepStandIn(["running"] * 6 + ["pending"] * 2, eta=eta)
+    assert "ETA" not in status_html(sweep) and "ETA" not in status_line(sweep)  # type: ignore[arg-type]
+
+
+def test_an_eta_shows_while_items_are_left() -> None:
+    sweep = SweepStandIn(["running", "completed"], eta=90.0)
+    assert "ETA 1 min 30 s" in status_line(sweep)  # type: ignore[arg-type]
+
+
+def test_buttons_act_only_when_they_can() -> None:
+    running = SweepSnapshot.of(SweepStandIn(["running", "failed"]))  # type: ignore[arg-type]
+    assert [running.can(a) for a in ("pause", "resume", "cancel", "retry")] == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    paused = SweepSnapshot.of(SweepStandIn(["running"], state="paused"))  # type: ignore[arg-type]
+    assert [paused.can(a) for a in ("pause", "resume", "cancel", "retry")] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    over = SweepSnapshot.of(SweepStandIn(["completed", "failed"], state="cancelled"))  # type: ignore[arg-type]
+    assert not any(over.can(a) for a in ("pause", "resume", "cancel", "retry"))
+
+
+def test_a_cancelled_sweep_shows_what_completed_and_no_stale_line() -> None:
+    statuses = ["completed"] * 2 + ["cancelled"] * 6
+    sweep = SweepStandIn(statuses, state="cancelled", message="paused by you; resume() continues")
+    html = SweepFinal(sweep)._repr_html_()  # type: ignore[arg-type]
+    assert "2/8 completed" in html and "8/8" not in html
+    assert re.search(r'class="odyssey-sweep-completed" style="[^"]*width:25\.0%', html), html
+    assert "paused by you" not in html
+    assert "2/8 completed" in repr(SweepFinal(sweep))  # type: ignore[arg-type]
+
+
+def _enabled(live: SweepLive) -> list[str]:
+    return [action for action, button in live.buttons.items() if not button.disabled]
+
+
+def test_the_live_view_moves_its_tiles_and_buttons_with_the_counts() -> None:
+    sweep = SweepStandIn(["pending"] * 4)
+    live = SweepLive(sweep)  # type: ignore[arg-type]
+    try:
+        assert _enabled(live) == ["pause", "cancel"]
+        sweep.move(["running", "running", "pending", "pending"])
+        sweep.move(["completed", "running", "running", "pending"])  # within the throttle
+        wait_until(
+            lambda: _tiles(live.gallery.value) == {"completed": 1, "running": 2, "pending": 1},
+            what="the tiles to catch up with the last change",
+        )
+        assert _chips(live.status.value) == _tiles(live.gallery.value)
+        sweep.move(["completed", "running", "running", "pending"], state="paused")
+        wait_until(lambda: _enabled(live) == ["resume", "cancel"], what="the buttons to follow")
+    finally:
+        live.box.close()
