@@ -6,7 +6,9 @@ import argparse
 
 from odyssey_jupyter.cli import codes
 from odyssey_jupyter.cli.command import Command, name_argument, whole_number
+from odyssey_jupyter.cli.records import read_record
 from odyssey_jupyter.cli.terminal import Terminal
+from odyssey_jupyter.sweeps.ledger import Ledger
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +28,30 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace, term: Terminal) -> int:
-    from odyssey_jupyter.sweeps.export import export_named
-
-    for uri in export_named(args.name, args.to, format=args.format, shard_size=args.shard_size):
+    for uri in export_from_ledger(args.name, args.to, args.format, args.shard_size):
         term.line(uri)
     return codes.OK
+
+
+def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> list[str]:
+    """Export a sweep by name from its ledger alone: nothing is sent, the sweep may run."""
+    from odyssey_jupyter.sweeps.export import export_items
+    from odyssey_jupyter.sweeps.storage import Store
+    from odyssey_jupyter.sweeps.sweep import SweepItem
+
+    record = read_record(name)  # checked name, read-only ledger, one clear line if not one
+    ledger = Ledger(record.path, read_only=True)
+    try:
+        meta = ledger.meta()
+    finally:
+        ledger.close()
+    items = [
+        SweepItem(r.index, r.params, r.script, r.state, r.error, r.job_id, None, r.files)
+        for r in record.rows
+    ]
+    source = Store.open(str(meta["output"]), None) if meta.get("output") else None
+    dataset = str(meta.get("dataset") or name)
+    return export_items(items, dataset, dest, source=source, format=format, shard_size=shard_size)
 
 
 EXPORT = Command(

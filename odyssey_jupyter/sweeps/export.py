@@ -21,7 +21,7 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,19 +32,6 @@ from odyssey_jupyter.sweeps.storage import Store
 
 FORMATS = ("webdataset", "parquet")
 DEFAULT_SHARD_SIZE = 1000
-
-
-@dataclass(frozen=True)
-class LedgerItem:
-    """An item as its ledger holds it (what an export reads when the sweep is not open)."""
-
-    index: int
-    params: dict[str, Any]
-    script: list[dict[str, Any]]
-    status: str
-    error: str | None
-    job_id: str | None
-    files: list[dict[str, Any]]
 
 
 class Sources:
@@ -161,27 +148,3 @@ def export_items(
         target.put_bytes(table_for(items, sources.uri), key)
         return [target.uri(key)]
     return write_webdataset(items, name, target, sources, shard_size)
-
-
-def export_named(
-    name: str, dest: str, *, format: str = "webdataset", shard_size: int = DEFAULT_SHARD_SIZE
-) -> list[str]:
-    """Export a sweep by name, from its ledger alone (nothing is sent; the sweep may run)."""
-    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
-    from odyssey_jupyter.sweeps.plan import check_name
-
-    path = ledger_path(check_name(name))
-    if not os.path.lexists(path):
-        raise ScriptError(f"no sweep named {name!r} in {path.parent}")
-    ledger = Ledger(path, read_only=True)  # exporting changes nothing, the sweep may run
-    try:
-        meta = ledger.meta()
-        items = [
-            LedgerItem(r.index, r.params, r.script, r.state, r.error, r.job_id, r.files)
-            for r in ledger.items()
-        ]
-    finally:
-        ledger.close()
-    source = Store.open(str(meta["output"]), None) if meta.get("output") else None
-    dataset = str(meta.get("dataset") or name)
-    return export_items(items, dataset, dest, source=source, format=format, shard_size=shard_size)

@@ -22,17 +22,7 @@ from odyssey_jupyter.display.sweep_view import (
     status_html,
     status_line,
 )
-
-STATES = (
-    "pending",
-    "submitting",
-    "queued",
-    "running",
-    "completed",
-    "failed",
-    "cancelled",
-    "unknown",
-)
+from odyssey_jupyter.sweeps.ledger import STATES
 
 
 class SweepStandIn:
