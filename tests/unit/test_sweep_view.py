@@ -48,6 +48,8 @@ class SweepStandIn:
         self.message: str | None = extra.get("message")
         self.last_limit_reason = None
         self._eta = extra.get("eta")
+        self._budget: str | None = extra.get("budget")
+        self._dataset: str | None = extra.get("dataset")
         self.listeners: list[Any] = []
 
     def add_listener(self, fn: Any) -> Any:
@@ -71,6 +73,12 @@ class SweepStandIn:
 
     def videos_per_minute(self) -> float | None:
         return None
+
+    def budget_text(self) -> str | None:
+        return self._budget
+
+    def output_text(self) -> str | None:
+        return self._dataset
 
     def eta_seconds(self) -> float | None:
         return self._eta
@@ -163,3 +171,17 @@ def test_the_live_view_moves_its_tiles_and_buttons_with_the_counts() -> None:
         wait_until(lambda: _enabled(live) == ["resume", "cancel"], what="the buttons to follow")
     finally:
         live.box.close()
+
+
+def test_the_budget_and_the_dataset_are_drawn_from_the_same_snapshot() -> None:
+    sweep = SweepStandIn(
+        ["completed", "running", "pending"],
+        budget="12/30 s of video",
+        dataset="dataset: s3://bucket/runs/pets/manifest.parquet; the players play local copies",
+    )
+    snap = SweepSnapshot.of(sweep)  # type: ignore[arg-type]
+    assert snap.budget == "12/30 s of video" and "12/30 s of video" in status_line(snap)
+    page = status_html(snap)
+    assert "12/30 s of video" in page and "s3://bucket/runs/pets/manifest.parquet" in page
+    bare = SweepSnapshot.of(SweepStandIn(["pending"]))  # type: ignore[arg-type]
+    assert bare.budget is None and "of video" not in status_line(bare)
