@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from odyssey_jupyter.suggest import closest, offer
+from odyssey_jupyter.suggest import MAX_SUGGESTIONS, closest, offer
 
 
 def known_flags(parser: argparse.ArgumentParser) -> list[str]:
@@ -24,20 +24,26 @@ def is_flag(word: str) -> bool:
 
 
 def closest_flag(word: str, known: Sequence[str]) -> str | None:
-    """The one flag ``word`` most likely meant.
+    """The one flag ``word`` most likely meant (see :func:`meant_flags`)."""
+    meant = meant_flags(word, known)
+    return meant[0] if meant else None
 
-    Flags cannot be abbreviated, so a word that begins exactly one flag means that
-    flag. Otherwise names are compared without their dashes, which every flag
-    shares and which would make short words look alike (``--max`` and ``--image``).
+
+def meant_flags(word: str, known: Sequence[str]) -> list[str]:
+    """The flags ``word`` may have meant, best first.
+
+    Flags cannot be abbreviated, so a word that begins flags means those flags
+    (``--max``: ``--max-in-flight`` or ``--max-video-seconds``). Otherwise names are
+    compared without their dashes, which every flag shares and which would make short
+    words look alike (``--max`` and ``--image``).
     """
     name = word.split("=", 1)[0]
     if name.startswith("--") and len(name) > 2:
         begun = [flag for flag in known if flag.startswith(name)]
-        if len(begun) == 1:
-            return begun[0]
+        if begun:
+            return begun[:MAX_SUGGESTIONS]
     by_bare = {flag.lstrip("-"): flag for flag in known}
-    match = closest(name.lstrip("-"), by_bare, limit=1)
-    return by_bare[match[0]] if match else None
+    return [by_bare[match] for match in closest(name.lstrip("-"), by_bare, limit=1)]
 
 
 def unknown_flags(words: Sequence[str], parser: argparse.ArgumentParser) -> str:
@@ -52,8 +58,8 @@ def unknown_flags(words: Sequence[str], parser: argparse.ArgumentParser) -> str:
     described = []
     for word in flags:
         name = word.split("=", 1)[0]
-        meant = closest_flag(word, known)
-        described.append(f"{name} ({offer([meant])})" if meant else name)
+        meant = meant_flags(word, known)
+        described.append(f"{name} ({offer(meant)})" if meant else name)
     plural = "s" if len(flags) > 1 else ""
     return f"unknown option{plural}: {', '.join(described)}"
 

@@ -53,7 +53,8 @@ def test_dry_run_shows_the_warnings_with_editor_lines(
     before = engine_total(engine)
     assert run(shell, f"%%odyssey_simulate --dry-run\n{NEAR}") is None
     out = capsys.readouterr().out
-    assert "2 warnings (the job is still sent)" in out
+    assert "2 warnings (a real run would still send the job)" in out
+    assert "the job is still sent" not in out  # a dry run sends nothing
     assert "line 3: the interact comes 1 s after the prompt on line 2" in out
     assert "line 4: the interact comes 1 s after the prompt on line 3" in out
     assert engine_total(engine) == before

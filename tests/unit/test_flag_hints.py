@@ -32,7 +32,10 @@ from odyssey_jupyter.types import JobStatus
         ("--timout 5", "unknown option: --timout (did you mean --timeout?)"),
         # flags cannot be abbreviated: a word that begins one flag means that flag
         ("--cancel", "unknown option: --cancel (did you mean --cancel-on-interrupt?)"),
-        ("--max 3 --sweep grid", "unknown option: --max (did you mean --max-in-flight?)"),
+        (
+            "--max 3 --sweep grid",
+            "unknown option: --max (did you mean --max-in-flight or --max-video-seconds?)",
+        ),
         ("--nmae x --sweep grid", "unknown option: --nmae (did you mean --name?)"),
         # the value after = is not repeated
         ("--ouptut=secret_name", "unknown option: --ouptut (did you mean --output?)"),
