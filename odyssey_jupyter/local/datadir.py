@@ -4,8 +4,8 @@ The directory holds every prompt and start image (``engine.db``), the key, the l
 and the recordings, so it is ``0700`` and every file in it ``0600`` whatever the
 umask; a directory left looser by an older engine is tightened. Whether it can be
 written is found by writing (root ignores modes, a read-only mount ignores them
-too), and the errno becomes a one-line cause. Standard library only: the launcher,
-imported inside kernels, uses it as well.
+too), and the errno becomes a one-line cause. Standard library and ``private_files`` only:
+the launcher, imported inside kernels, uses it as well.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import os
 import stat
 from pathlib import Path
 
-PRIVATE_DIR_MODE = 0o700
-PRIVATE_FILE_MODE = 0o600
+from odyssey_jupyter.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
+
 PRIVATE_UMASK = 0o077
+"""Set for the whole engine process: SQLite's WAL files and the workers' output are private."""
 UNUSABLE_EXIT_STATUS = 4
 """``serve``'s exit status when its data directory cannot be used (its last log line says why)."""
-"""Set for the whole engine process: SQLite's WAL files and the workers' output are private."""
 
 _CAUSES = {
     errno.EROFS: "it is on a read-only file system",

@@ -17,6 +17,8 @@ import secrets
 import time
 from pathlib import Path
 
+from odyssey_jupyter.private_files import PRIVATE_FILE_MODE
+
 TOKEN_TTL_SECONDS = 3600
 TOKEN_PREFIX = "olt_"
 
@@ -24,7 +26,7 @@ TOKEN_PREFIX = "olt_"
 def write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner can read (0600), atomically."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     try:
         os.write(fd, data)
     finally:

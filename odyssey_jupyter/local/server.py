@@ -24,7 +24,6 @@ import uvicorn
 from odyssey_jupyter.local import READY_PREFIX
 from odyssey_jupyter.local.app import create_app
 from odyssey_jupyter.local.datadir import (
-    PRIVATE_DIR_MODE,
     PRIVATE_UMASK,
     UNUSABLE_EXIT_STATUS,
     DataDirUnusable,
@@ -47,7 +46,7 @@ from odyssey_jupyter.local.protocol import protocol_with_header_timeout
 from odyssey_jupyter.local.record import forget_record, write_record
 from odyssey_jupyter.local.state import EngineState
 from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
-from odyssey_jupyter.private_files import ExclusiveLock, LockBusyError
+from odyssey_jupyter.private_files import PRIVATE_DIR_MODE, ExclusiveLock, LockBusyError
 
 log = logging.getLogger("odyssey_jupyter.local")
 
