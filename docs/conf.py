@@ -74,6 +74,8 @@ nitpick_ignore_regex = [
 exclude_patterns = ["_build", "jupyter_execute", "**/.ipynb_checkpoints", "**/odyssey_recordings"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"
+# Quotes stay as typed: the pages quote code, settings and messages.
+smartquotes = False
 
 html_theme = "furo"
 html_title = "odyssey_jupyter"

@@ -192,11 +192,10 @@ class SpecKeysDirective(_Generated):
     def lines(self) -> list[str]:
         from odyssey_jupyter.cli.spec import REQUIRED_KEYS, SPEC_SCHEMA
 
-        out = [".. list-table::", "   :header-rows: 1", "", "   * - Key", "     - Type"]
-        out += ["     - Required", "     - Meaning"]
+        out: list[str] = []
         for key, (kind, meaning) in SPEC_SCHEMA.items():
-            out += [f"   * - .. _spec-{key}:", "", f"       ``{key}``", f"     - {kind}"]
-            out += [f"     - {'yes' if key in REQUIRED_KEYS else 'no'}", f"     - {meaning}"]
+            required = ", required" if key in REQUIRED_KEYS else ""
+            out += [f".. spec-key:: {key}", "", f"   *{kind}{required}*: {meaning}.", ""]
         return out
 
 
@@ -302,6 +301,10 @@ def prepare_engine(app: Sphinx) -> None:
     # would point at nothing, so the tutorials are run again.
     if not all((folder / RECORDINGS).is_dir() for folder in _tutorial_dirs(app)):
         shutil.rmtree(app.config.nb_execution_cache_path, ignore_errors=True)
+    # A tutorial run again makes its sweeps anew under the same names: the ledgers of
+    # the last run go (the videos the cached pages play stay).
+    for folder in _tutorial_dirs(app):
+        shutil.rmtree(folder / RECORDINGS / "sweeps", ignore_errors=True)
 
 
 def finish(app: Sphinx, exception: Exception | None) -> None:
@@ -327,6 +330,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("odyssey-grammar", GrammarDirective)
     app.add_directive("odyssey-openapi", OpenApiDirective)
     app.add_directive("odyssey-api", ApiDirective)
+    app.add_object_type("spec-key", "spec-key", "pair: %s; sweep spec key")
     app.connect("builder-inited", prepare_engine)
     app.connect("build-finished", finish)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

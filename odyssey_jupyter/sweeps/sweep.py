@@ -240,6 +240,17 @@ class Sweep:
 
     Made by :func:`odyssey_jupyter.sweep` or :meth:`~odyssey_jupyter.Sweep.open`. Every control
     returns at once; the work happens on the runtime's loop thread.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        s = oj.Sweep.open("rainy_animals")   # after a kernel restart
+        s.wait()
+        s.retry_failed()
+        print(s.results()[0]["video"])
     """
 
     def __init__(self, name: str, ledger: Ledger, *, runtime: Runtime | None = None) -> None:
