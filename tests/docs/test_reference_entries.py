@@ -126,3 +126,10 @@ def test_every_exception_and_http_operation_has_an_entry(site: Path) -> None:
         if method in {"get", "post", "put", "patch", "delete"}
     ]
     assert [op for op in operations if op not in protocol] == []
+
+
+def test_troubleshooting_says_what_to_do_about_every_error_class(site: Path) -> None:
+    page = (site / "howto" / "troubleshooting.html").read_text(encoding="utf-8")
+    terms = set(re.findall(r'<dt><code class="[^"]*"><span class="pre">(\w+)</span>', page))
+    names = {cls.__name__ for cls in _subclasses(OdysseyError)}
+    assert sorted(names - terms) == []
