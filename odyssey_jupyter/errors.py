@@ -322,12 +322,8 @@ class JobFailedError(JobError):
 
         import odyssey_jupyter as oj
 
-        script = [
-            {"timestamp_ms": 0, "start": {"prompt": "a fox"}},
-            {"timestamp_ms": 2000, "end": {}},
-        ]
         try:
-            oj.simulate(script).wait(raise_on_failure=True)
+            job.wait(raise_on_failure=True)   # job: from simulate() or the magic's -o
         except oj.JobFailedError as exc:
             print("failed:", exc.detail.error_message)
     """
@@ -345,12 +341,9 @@ class JobCancelledError(JobError):
 
         import odyssey_jupyter as oj
 
-        script = [
-            {"timestamp_ms": 0, "start": {"prompt": "a fox"}},
-            {"timestamp_ms": 2000, "end": {}},
-        ]
+        job.cancel()   # job: from simulate() or the magic's -o
         try:
-            oj.simulate(script).wait(raise_on_failure=True)
+            job.wait(raise_on_failure=True)
         except oj.JobCancelledError as exc:
             print("cancelled:", exc.detail.job_id)
     """
@@ -368,15 +361,10 @@ class JobTimeoutError(JobError, TimeoutError):
 
         import odyssey_jupyter as oj
 
-        script = [
-            {"timestamp_ms": 0, "start": {"prompt": "a fox"}},
-            {"timestamp_ms": 2000, "end": {}},
-        ]
-        job = oj.simulate(script)
         try:
             job.wait(timeout=0.1, raise_on_failure=True)
         except oj.JobTimeoutError:
-            print("still", job.status)
+            print("still", job.status, "- the job goes on")
     """
 
 

@@ -255,7 +255,8 @@ class SimulationStream:
 
         async with Odyssey() as client:
             detail = await client.get_simulate_status(job_id)
-            print(detail.status, [stream.stream_id for stream in detail.streams])
+            for stream in detail.streams:
+                print(stream.script_index, stream.video_url)
     """
 
     stream_id: str
@@ -409,9 +410,8 @@ class SimulationJobsList:
         from odyssey_jupyter import Odyssey
 
         async with Odyssey() as client:
-            page = await client.list_simulations(limit=5)
-            for info in page.jobs:
-                print(info.job_id, info.status)
+            page = await client.list_simulations(status="completed", limit=10, offset=10)
+            print(page.total, "jobs;", len(page.jobs), "from", page.offset)
     """
 
     jobs: tuple[SimulationJobInfo, ...] = ()
@@ -484,9 +484,8 @@ class StreamRecordingInfo:
         from odyssey_jupyter import Odyssey
 
         async with Odyssey() as client:
-            page = await client.list_stream_recordings(limit=5)
-            for info in page.recordings:
-                print(info.stream_id, info.duration_seconds)
+            newest = (await client.list_stream_recordings(limit=1)).recordings[0]
+        print(newest.width, newest.height, newest.duration_seconds)
     """
 
     stream_id: str
@@ -520,9 +519,8 @@ class StreamRecordingsList:
         from odyssey_jupyter import Odyssey
 
         async with Odyssey() as client:
-            page = await client.list_stream_recordings(limit=5)
-            for info in page.recordings:
-                print(info.stream_id, info.duration_seconds)
+            page = await client.list_stream_recordings(limit=10, offset=10)
+            print(page.total, [info.stream_id for info in page.recordings])
     """
 
     recordings: tuple[StreamRecordingInfo, ...] = ()
