@@ -133,3 +133,10 @@ def test_troubleshooting_says_what_to_do_about_every_error_class(site: Path) -> 
     terms = set(re.findall(r'<dt><code class="[^"]*"><span class="pre">(\w+)</span>', page))
     names = {cls.__name__ for cls in _subclasses(OdysseyError)}
     assert sorted(names - terms) == []
+
+
+def test_the_settings_table_names_every_setting_and_no_other() -> None:
+    text = (DOCS / "reference" / "configuration.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(\w+)` \|", text, re.MULTILINE))
+    settings = {row for row in rows if not row.startswith("ODYSSEY_")}
+    assert settings == set(OdysseyJupyter.class_traits(config=True))
