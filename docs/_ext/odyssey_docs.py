@@ -297,6 +297,8 @@ def prepare_engine(app: Sphinx) -> None:
         os.environ.pop(name, None)
     os.environ["ODYSSEY_WAIT"] = "1"
     os.environ["ODYSSEY_LOCAL_DATA_DIR"] = str(build / "engine")
+    # The job browser's prompts: this build's own, not the user's history.
+    os.environ["ODYSSEY_HISTORY_PATH"] = str(build / "history.jsonl")
     # Videos live beside the notebooks (git-ignored): without them, the cached results
     # would point at nothing, so the tutorials are run again.
     if not all((folder / RECORDINGS).is_dir() for folder in _tutorial_dirs(app)):
