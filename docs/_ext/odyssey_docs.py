@@ -60,6 +60,9 @@ class _Generated(SphinxDirective):
         raise NotImplementedError
 
     def run(self) -> list[nodes.Node]:
+        # Made from the code: the page is rebuilt when the code or this file changes.
+        for source in _package_sources():
+            self.env.note_dependency(str(source))
         container = nodes.container()
         source = self.get_source_info()[0]
         text = StringList()
@@ -69,6 +72,13 @@ class _Generated(SphinxDirective):
             text.append(line, source)
         nested_parse_with_titles(self.state, text, container)
         return list(container.children)
+
+
+def _package_sources() -> list[Path]:
+    import odyssey_jupyter
+
+    package = Path(odyssey_jupyter.__file__).parent
+    return [Path(__file__), package / "body_forms.json", *sorted(package.rglob("*.py"))]
 
 
 def _load(target: str) -> Any:
@@ -207,10 +217,20 @@ class GrammarDirective(_Generated):
 
         path = Path(odyssey_jupyter.__file__).parent / "body_forms.json"
         grammar = json.loads(path.read_text(encoding="utf-8"))
-        out = [_one_line(grammar["about"]), "", "Actions: "]
-        out[-1] += ", ".join(f"``{a}``" for a in grammar["actions"]) + "."
-        out += ["", f"Comments begin with ``{grammar['comment_prefix']}``.", ""]
-        out += ["Tokens (regular expressions):", ""]
+        out: list[str] = []
+        from odyssey_jupyter.script import ACTIONS
+        from odyssey_jupyter.script_text import TIMELINE_TOKENS
+
+        out += ["A timeline line is ``TIME ACTION [PROMPT] [image=PATH]``, with ``ACTION`` one of"]
+        out += [
+            ", ".join(f"``{a}``" for a in ACTIONS) + " (any case). The line parser's tokens:",
+            "",
+        ]
+        for name, compiled in TIMELINE_TOKENS.items():
+            pattern = " ".join(compiled.pattern.split())
+            out += [f"``{name}``", f"   ``{pattern}``", ""]
+        out += [_one_line(grammar["about"]), ""]
+        out += [f"Comments begin with ``{grammar['comment_prefix']}``. Tokens:", ""]
         for name, pattern in grammar["patterns"].items():
             out += [f"``{name}``", f"   ``{pattern}``", ""]
         out += ["Rules, in order (the first that holds decides):", ""]

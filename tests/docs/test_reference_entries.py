@@ -140,3 +140,17 @@ def test_the_settings_table_names_every_setting_and_no_other() -> None:
     rows = set(re.findall(r"^\| `(\w+)` \|", text, re.MULTILINE))
     settings = {row for row in rows if not row.startswith("ODYSSEY_")}
     assert settings == set(OdysseyJupyter.class_traits(config=True))
+
+
+def test_the_timeline_page_shows_every_token_the_parsers_use(site: Path) -> None:
+    import html
+    import json
+
+    from odyssey_jupyter.script_text import TIMELINE_TOKENS
+
+    marked = (site / "reference" / "timeline.html").read_text(encoding="utf-8")
+    page = html.unescape(re.sub(r"<[^>]+>", "", marked))
+    forms = json.loads((Path(odyssey_jupyter.__file__).parent / "body_forms.json").read_text())
+    patterns = [" ".join(c.pattern.split()) for c in TIMELINE_TOKENS.values()]
+    patterns += list(forms["patterns"].values())
+    assert [p for p in patterns if p not in page] == []
