@@ -24,6 +24,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -337,11 +338,16 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     for folder in _tutorial_dirs(app):
-        videos = folder / RECORDINGS
-        if videos.is_dir():
-            target = Path(app.outdir) / folder.relative_to(app.srcdir) / RECORDINGS
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(videos, target, ignore=shutil.ignore_patterns("sweeps"))
+        pages = Path(app.outdir) / folder.relative_to(app.srcdir)
+        target = pages / RECORDINGS
+        shutil.rmtree(target, ignore_errors=True)
+        # Only the jobs the pages show: runs of a tutorial before its last leave theirs.
+        shown = set()
+        for page in pages.glob("*.html"):
+            shown |= set(re.findall(rf"{RECORDINGS}/([\w-]+)/", page.read_text("utf-8")))
+        for job in sorted(shown):
+            if (folder / RECORDINGS / job).is_dir():
+                shutil.copytree(folder / RECORDINGS / job, target / job)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
