@@ -16,7 +16,7 @@ LABEXT_DIR := $(VENV)/share/jupyter/labextensions/odyssey-jupyter
 # JupyterLab refuses to start as root unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: demo test lint typecheck bench lab clean venv labextension
+.PHONY: demo docs test lint typecheck bench lab clean venv labextension
 
 venv: $(STAMP) $(LABEXT_STAMP)
 
@@ -41,9 +41,15 @@ $(LABEXT_STAMP): $(LABEXT_SOURCES) | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python tools/run_demo.py notebooks/quickstart.ipynb build/quickstart.html
 
+# The site, offline, warnings as errors; the tutorials run against the embedded engine
+# and are cached under build/docs/, so an unchanged notebook is not run again.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs/html
+	@echo "Built build/docs/html/index.html"
+
 lint: $(STAMP)
-	$(BIN)/ruff check odyssey_jupyter tests benchmarks tools
-	$(BIN)/ruff format --check odyssey_jupyter tests benchmarks tools
+	$(BIN)/ruff check odyssey_jupyter tests benchmarks tools docs/conf.py docs/_ext
+	$(BIN)/ruff format --check odyssey_jupyter tests benchmarks tools docs/conf.py docs/_ext
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python tools/check_import_cycles.py
 
@@ -53,7 +59,7 @@ typecheck: $(STAMP)
 # Coverage of the package, also inside the engines and kernels the tests start (see
 # [tool.coverage] in pyproject.toml); `.venv/bin/coverage report` lists it per module.
 # The summary line is printed also when tests fail; the exit status is pytest's.
-test: lint typecheck $(LABEXT_STAMP)
+test: lint typecheck $(LABEXT_STAMP) docs
 	@rm -f .coverage .coverage.*
 	@echo "$(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS)"
 	@status=0; $(BIN)/pytest --cov --cov-report= $(PYTEST_ARGS) || status=$$?; \

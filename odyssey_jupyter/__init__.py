@@ -65,7 +65,17 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """``%load_ext odyssey_jupyter``: register the magics, the configuration, the completer."""
+    """``%load_ext odyssey_jupyter``: register the magics, the configuration, the completer.
+
+    :param ipython: the running IPython shell.
+    :returns: nothing; the magics are registered on ``ipython``.
+
+    .. rubric:: Example
+
+    .. code-block:: ipython3
+
+        %load_ext odyssey_jupyter
+    """
     from odyssey_jupyter.completion import register
     from odyssey_jupyter.magics import load
 
@@ -74,7 +84,17 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
-    """``%unload_ext odyssey_jupyter``: stop the poller, remove the magics and completer."""
+    """``%unload_ext odyssey_jupyter``: stop the poller, remove the magics and completer.
+
+    :param ipython: the running IPython shell.
+    :returns: nothing; a later ``%load_ext`` starts afresh (and reads the environment again).
+
+    .. rubric:: Example
+
+    .. code-block:: ipython3
+
+        %unload_ext odyssey_jupyter
+    """
     from odyssey_jupyter.completion import unregister
     from odyssey_jupyter.magics import unload
 

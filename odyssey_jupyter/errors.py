@@ -17,7 +17,19 @@ if TYPE_CHECKING:
 
 
 class OdysseyError(Exception):
-    """Base class of every error this package raises on purpose."""
+    """Base class of every error this package raises on purpose.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        try:
+            oj.simulate([{"timestamp_ms": 0, "stop": {}}])
+        except oj.OdysseyError as exc:
+            print(exc)   # names the entry and the unknown action
+    """
 
 
 class ConfigurationError(OdysseyError, ValueError):
@@ -45,6 +57,17 @@ class ScriptError(OdysseyError, ValueError):
     offending key. Any of them may be ``None`` when it does not apply. ``code`` names
     the rule that was broken (see ``script.StreamOrder``), so that a form of cell text
     can say the same thing in its own words.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        try:
+            oj.simulate([{"timestamp_ms": 0, "start": {"prompt": "a fox"}}])  # no end
+        except oj.ScriptError as exc:
+            print(exc.entry, exc.problem)
     """
 
     def __init__(
@@ -288,15 +311,61 @@ class JobError(OdysseyError):
 
 
 class JobFailedError(JobError):
-    """The job finished with status ``failed``."""
+    """The job finished with status ``failed``.
+
+    :param message: what happened, with the server's error message.
+    :param detail: the job as the API last described it.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        try:
+            job.wait(raise_on_failure=True)   # job: from simulate() or the magic's -o
+        except oj.JobFailedError as exc:
+            print("failed:", exc.detail.error_message)
+    """
 
 
 class JobCancelledError(JobError):
-    """The job finished with status ``cancelled``."""
+    """The job finished with status ``cancelled``.
+
+    :param message: what happened, for a person.
+    :param detail: the job as the API last described it.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        job.cancel()   # job: from simulate() or the magic's -o
+        try:
+            job.wait(raise_on_failure=True)
+        except oj.JobCancelledError as exc:
+            print("cancelled:", exc.detail.job_id)
+    """
 
 
 class JobTimeoutError(JobError, TimeoutError):
-    """Waiting gave up before the job finished; the job itself goes on."""
+    """Waiting gave up before the job finished; the job itself goes on.
+
+    :param message: how long was waited.
+    :param detail: the job as the API last described it.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        try:
+            job.wait(timeout=0.1, raise_on_failure=True)
+        except oj.JobTimeoutError:
+            print("still", job.status, "- the job goes on")
+    """
 
 
 def outcome_error(detail: SimulationJobDetail) -> JobError | None:

@@ -65,6 +65,22 @@ class Job:
     the poll (404/403) or the download failed. How the job itself ended is in
     ``status`` (``completed``, ``failed``, ``cancelled``); a failed job still
     reaches phase ``done``.
+
+    Made by :func:`~odyssey_jupyter.simulate` or the magic (``-o NAME``); its
+    constructor's arguments are the sync layer's.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        job = oj.simulate([
+            {"timestamp_ms": 0, "start": {"prompt": "A red kite over a beach"}},
+            {"timestamp_ms": 2000, "end": {}},
+        ])
+        job.wait(timeout=120)
+        print(job.job_id, job.status)
     """
 
     def __init__(
@@ -609,6 +625,29 @@ def simulate(
     ``ScriptError`` before anything is sent. With ``download`` the recordings are
     fetched as soon as the job completes (``job.local_recordings``). Advice on the
     script (interactions closer than 3 s) is on ``job.warnings``.
+
+    :param script: one script: a list of entries such as
+        ``{"timestamp_ms": 0, "start": {"prompt": "..."}}``.
+    :param scripts: a batch: a list of scripts, one stream each, all in one job.
+    :param script_url: the URL of a script the API fetches itself.
+    :param portrait: 704x1280 frames (the default); ``False`` for 1280x704.
+    :param bypass_prompt_expansion: passed to the API as it is (``None`` leaves it out).
+    :param download: download the recordings when the job completes.
+    :returns: the :class:`~odyssey_jupyter.Job`, already submitted or on its way.
+    :raises ScriptError: the script is malformed; nothing was sent.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        job = oj.simulate([
+            {"timestamp_ms": 0, "start": {"prompt": "A lighthouse at dusk"}},
+            {"timestamp_ms": 3000, "end": {}},
+        ])
+        job.wait()
+        print(job.status, job.local_recordings[0].video_path)
     """
     clean = validated_source(script, scripts, script_url)
     batch = scripts is not None

@@ -44,7 +44,23 @@ class Chapter:
 
 @dataclass(frozen=True, slots=True)
 class LocalRecording:
-    """One stream's downloaded artifacts. Paths are absolute; optional files may be absent."""
+    """One stream's downloaded artifacts. Paths are absolute; optional files may be absent.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        script = [
+            {"timestamp_ms": 0, "start": {"prompt": "a fox"}},
+            {"timestamp_ms": 2000, "end": {}},
+        ]
+        job = oj.simulate(script)
+        job.wait()
+        for recording in job.local_recordings:
+            print(recording.video_path, recording.duration_seconds, recording.chapters)
+    """
 
     stream_id: str
     script_index: int

@@ -71,6 +71,8 @@ _TIME = re.compile(
 _SEPARATOR = pattern("separator")
 _IMAGE_TAIL = re.compile(r"""(?:^|\s)image=(?P<value>"[^"]*"|'[^']*'|\S+)\s*$""")
 _EMPTY_IMAGE = re.compile(r"(?:^|\s)image=\s*$")
+TIMELINE_TOKENS: dict[str, re.Pattern[str]] = {"TIME": _TIME, "image=PATH": _IMAGE_TAIL}
+"""A timeline line's tokens as this parser matches them (the reference is made from these)."""
 _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 

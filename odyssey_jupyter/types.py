@@ -32,7 +32,17 @@ MAX_STATUS_LENGTH = 64
 
 
 class JobStatus(str, Enum):
-    """A job's status. Unknown server values become pseudo-members, treated as active."""
+    """A job's status. Unknown server values become pseudo-members, treated as active.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import JobStatus
+
+        JobStatus("completed") is JobStatus.COMPLETED   # True
+        JobStatus.COMPLETED.is_terminal                 # True
+    """
 
     PENDING = "pending"
     DISPATCHED = "dispatched"
@@ -235,7 +245,19 @@ def _rows(value: Any, name: str) -> list[Any]:
 
 @dataclass(frozen=True, slots=True)
 class SimulationStream:
-    """One stream of a job: its recording's URLs (presigned, they expire) and size."""
+    """One stream of a job: its recording's URLs (presigned, they expire) and size.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import Odyssey
+
+        async with Odyssey() as client:
+            detail = await client.get_simulate_status(job_id)
+            for stream in detail.streams:
+                print(stream.script_index, stream.video_url)
+    """
 
     stream_id: str
     """Identifier to pass to ``get_recording`` for fresh URLs."""
@@ -270,7 +292,18 @@ class SimulationStream:
 
 @dataclass(frozen=True, slots=True)
 class SimulationJobDetail:
-    """Everything the API says about one job (``GET /simulation-jobs/{id}``)."""
+    """Everything the API says about one job (``GET /simulation-jobs/{id}``).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import Odyssey
+
+        async with Odyssey() as client:
+            detail = await client.get_simulate_status(job_id)
+            print(detail.status, [stream.stream_id for stream in detail.streams])
+    """
 
     job_id: str
     status: JobStatus
@@ -323,7 +356,19 @@ class SimulationJobDetail:
 
 @dataclass(frozen=True, slots=True)
 class SimulationJobInfo:
-    """A row of the job list: no prompts, no streams."""
+    """A row of the job list: no prompts, no streams.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import Odyssey
+
+        async with Odyssey() as client:
+            page = await client.list_simulations(limit=5)
+            for info in page.jobs:
+                print(info.job_id, info.status)
+    """
 
     job_id: str
     status: JobStatus
@@ -356,7 +401,18 @@ def _page_counts(data: Mapping[str, Any], rows: int) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class SimulationJobsList:
-    """One page of ``GET /simulation-jobs``, newest first."""
+    """One page of ``GET /simulation-jobs``, newest first.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import Odyssey
+
+        async with Odyssey() as client:
+            page = await client.list_simulations(status="completed", limit=10, offset=10)
+            print(page.total, "jobs;", len(page.jobs), "from", page.offset)
+    """
 
     jobs: tuple[SimulationJobInfo, ...] = ()
     total: int = 0
@@ -375,7 +431,18 @@ class SimulationJobsList:
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """Fresh, presigned URLs of one stream's artifacts (``GET /recordings/{id}``)."""
+    """Fresh, presigned URLs of one stream's artifacts (``GET /recordings/{id}``).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import Odyssey
+
+        async with Odyssey() as client:
+            recording = await client.get_recording(stream_id)
+            print(recording.video_url)
+    """
 
     stream_id: str
     video_url: str | None = None
@@ -408,7 +475,18 @@ class Recording:
 
 @dataclass(frozen=True, slots=True)
 class StreamRecordingInfo:
-    """A row of ``GET /stream-recordings``."""
+    """A row of ``GET /stream-recordings``.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import Odyssey
+
+        async with Odyssey() as client:
+            newest = (await client.list_stream_recordings(limit=1)).recordings[0]
+        print(newest.width, newest.height, newest.duration_seconds)
+    """
 
     stream_id: str
     width: int | None = None
@@ -432,7 +510,18 @@ class StreamRecordingInfo:
 
 @dataclass(frozen=True, slots=True)
 class StreamRecordingsList:
-    """One page of ``GET /stream-recordings``, newest first."""
+    """One page of ``GET /stream-recordings``, newest first.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import Odyssey
+
+        async with Odyssey() as client:
+            page = await client.list_stream_recordings(limit=10, offset=10)
+            print(page.total, [info.stream_id for info in page.recordings])
+    """
 
     recordings: tuple[StreamRecordingInfo, ...] = ()
     total: int = 0

@@ -160,3 +160,11 @@ def sdist_venv(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory) -
     venv = fresh_venv(tmp_path_factory.mktemp("sdist-venv") / "venv")
     venv.pip_install(f"{artifacts.sdist}[local]")
     return venv
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """The documentation site, built as ``make docs`` builds it (incrementally)."""
+    from support.site import build_site
+
+    return build_site()

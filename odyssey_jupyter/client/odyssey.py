@@ -168,9 +168,25 @@ def _call_headers(idempotency_key: str | None) -> dict[str, str]:
 class Odyssey:
     """Async client of Odyssey's Simulate API (hosted, or the embedded local engine).
 
-    >>> async with Odyssey() as client:                    # doctest: +SKIP
-    ...     job = await client.simulate(script=[...])
-    ...     done = await client.wait(job.job_id)
+    :param api_key: the key (default ``ODYSSEY_API_KEY``; with neither key nor URL, the
+        embedded engine).
+    :param api_url: the API's URL (default ``ODYSSEY_API_URL``, else the hosted API).
+    :param timeout: seconds for one HTTP request.
+    :param max_retries: retries of a request that failed in a way worth retrying.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        from odyssey_jupyter import Odyssey
+
+        async with Odyssey() as client:
+            job = await client.simulate(script=[
+                {"timestamp_ms": 0, "start": {"prompt": "A lighthouse at dusk"}},
+                {"timestamp_ms": 3000, "end": {}},
+            ])
+            done = await client.wait(job.job_id)
+            print(done.status)
     """
 
     def __init__(

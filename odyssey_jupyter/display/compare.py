@@ -222,5 +222,20 @@ class Compare:
 
 
 def compare(*things: Any, base_dir: Path | None = None) -> Compare:
-    """Play 2-6 Jobs, recordings, sweep items or video paths side by side, in sync."""
+    """Play 2-6 Jobs, recordings, sweep items or video paths side by side, in sync.
+
+    :param things: 2 to 6 Jobs, recordings, sweep items or video paths.
+    :param base_dir: the folder relative video paths are written against (default: the
+        working directory, where the notebook's players look).
+    :returns: a :class:`~odyssey_jupyter.display.compare.Compare`, displayed by a notebook.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        s = oj.Sweep.open("rainy_animals")
+        oj.compare(s.items[0], s.items[1])
+    """
     return Compare(*things, base_dir=base_dir)

@@ -222,6 +222,19 @@ class Gallery:
 
 
 def gallery(sweep_or_items: Any, *, page_size: int = PAGE_SIZE) -> Gallery:
-    """``odyssey_jupyter.gallery(sweep)``: a sweep's items (or a list of them) as a grid."""
+    """``odyssey_jupyter.gallery(sweep)``: a sweep's items (or a list of them) as a grid.
+
+    :param sweep_or_items: a :class:`~odyssey_jupyter.Sweep`, or a list of its items.
+    :param page_size: tiles per page.
+    :returns: a :class:`~odyssey_jupyter.display.gallery.Gallery`, displayed by a notebook.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        oj.gallery(oj.Sweep.open("rainy_animals"), page_size=12)
+    """
     items = getattr(sweep_or_items, "items", sweep_or_items)
     return Gallery(list(items), page_size=page_size)

@@ -349,7 +349,21 @@ class SweepText:
 
 
 def show_sweep(sweep: Sweep) -> SweepLive | SweepText:
-    """The live display for ``sweep``: widgets where they render, text lines otherwise."""
+    """The live display for ``sweep``: widgets where they render, text lines otherwise.
+
+    :param sweep: the sweep to follow.
+    :returns: the live view (widgets), or its text form where widgets do not render;
+        it is displayed already.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        s = oj.Sweep.open("rainy_animals")
+        oj.show_sweep(s)
+    """
     from odyssey_jupyter.display.frontend import detect_frontend
 
     if detect_frontend() == "widget":

@@ -107,7 +107,21 @@ def _data_dir(data_dir: Path | None) -> Path:
 
 
 def engine_status(data_dir: Path | None = None) -> EngineStatus:
-    """Whether an engine serves ``data_dir`` (default: the kernels' one), and what it holds."""
+    """Whether an engine serves ``data_dir`` (default: the kernels' one), and what it holds.
+
+    :param data_dir: the engine's data directory (default: the one kernels use,
+        ``$ODYSSEY_LOCAL_DATA_DIR`` or the user cache folder).
+    :returns: an :class:`~odyssey_jupyter.local.manage.EngineStatus`; ``.text()`` says it
+        in words, ``.as_json()`` as data.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        print(oj.engine_status().text())
+    """
     directory = _data_dir(data_dir)
     jobs = job_counts(directory / "engine.db")
     record = load_record(directory)
@@ -148,6 +162,18 @@ def stop_engine(data_dir: Path | None = None, *, timeout: float = STOP_TIMEOUT) 
     Its unfinished jobs stay in its database, queued again, and the next engine on
     the data directory renders them. A stale ``engine.json`` is removed; a live
     process that does not prove it is the engine is never signalled.
+
+    :param data_dir: the engine's data directory (default: the one kernels use).
+    :param timeout: seconds the engine has to stop before it is ended.
+    :returns: a :class:`~odyssey_jupyter.local.manage.StopOutcome` saying whether it stopped.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        print(oj.stop_engine(timeout=10).message)
     """
     status = engine_status(data_dir)
     directory, record = status.data_dir, status.record

@@ -146,6 +146,26 @@ def sweep(
     deletes each local copy once the store holds it. ``max_video_seconds``: a budget;
     the sweep pauses before passing it. ``shard=(I, N)``: only the items whose index
     modulo N is I, with their own ledger and manifest shard.
+
+    :param template: timeline text, JSON, or a list of entries with ``{placeholders}``.
+    :param params: a list of dicts, a dict of lists (their product) or a DataFrame.
+    :param name: the sweep's name (a plain identifier), also its ledger's.
+    :returns: the running :class:`~odyssey_jupyter.Sweep`.
+    :raises OdysseyError: bad input, naming the item; nothing was sent or written.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        s = oj.sweep(
+            "0s start a {animal} in the rain\\n2s end",
+            {"animal": ["cat", "fox"]},
+            name="rainy_animals",
+        )
+        s.wait()
+        print(s.counts["completed"], "of", s.counts["total"])
     """
     output_url = output_text(output) if output is not None else None
     chosen, items = prepare(

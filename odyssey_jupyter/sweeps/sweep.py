@@ -238,8 +238,19 @@ UNKNOWN_HELP = (
 class Sweep:
     """A running (or finished) sweep: its items, its counts and its controls.
 
-    Made by :func:`odyssey_jupyter.sweep` or :meth:`Sweep.open`. Every control
+    Made by :func:`odyssey_jupyter.sweep` or :meth:`~odyssey_jupyter.Sweep.open`. Every control
     returns at once; the work happens on the runtime's loop thread.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        s = oj.Sweep.open("rainy_animals")   # after a kernel restart
+        s.wait()
+        s.retry_failed()
+        print(s.results()[0]["video"])
     """
 
     def __init__(self, name: str, ledger: Ledger, *, runtime: Runtime | None = None) -> None:
@@ -779,7 +790,7 @@ class Sweep:
         """Block until the sweep is over (or paused with nothing in flight); its counts.
 
         Ctrl-C stops waiting and leaves the sweep running. With ``raise_on_failure``
-        failed or unknown items raise :class:`SweepFailedError`.
+        failed or unknown items raise :class:`~odyssey_jupyter.sweeps.sweep.SweepFailedError`.
         """
         if threading.current_thread().name == THREAD_NAME:
             raise RuntimeError("Sweep.wait() would block the odyssey-loop thread")

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TIERS = ("unit", "engine", "client", "kernel", "browser", "package")
+TIERS = ("unit", "engine", "client", "kernel", "browser", "package", "docs")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:

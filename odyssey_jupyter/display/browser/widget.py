@@ -104,6 +104,14 @@ class JobBrowser:
     puts ``job_<short id>`` (default: the IPython user namespace, when there is one).
     Display it in a notebook for the widget; its text and HTML reprs are the same
     table for terminals and nbconvert.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        oj.JobBrowser(status="completed", limit=5)
     """
 
     def __init__(
