@@ -27,6 +27,7 @@ import httpx
 import pytest
 from support.engine_http import client_at, short_script, wait_terminal
 from support.engines import engines_under, stop_pids
+from support.waiting import wait_until
 
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.local import processes
@@ -169,6 +170,22 @@ class _ImpostorHandler(BaseHTTPRequestHandler):
         return
 
 
+def _take_port(port: int) -> Impostor:
+    """The impostor on ``port``, as soon as the dead engine's socket has let go of it
+    (the kernel may hold a killed listener's port for a moment)."""
+    taken: list[Impostor] = []
+
+    def bound() -> bool:
+        try:
+            taken.append(Impostor(port, os.getpid()))
+        except OSError:
+            return False
+        return True
+
+    wait_until(bound, 30, f"port {port} free after the engine was killed")
+    return taken[0]
+
+
 @contextmanager
 def squatting(info: EngineInfo, data_dir: Path) -> Iterator[Impostor]:
     """The engine dies (engine.json stays, naming a live pid) and an impostor takes its port."""
@@ -177,7 +194,7 @@ def squatting(info: EngineInfo, data_dir: Path) -> Iterator[Impostor]:
     assert record is not None
     record["pid"] = os.getpid()  # a live pid the impostor answers with (ours: never signal it)
     record_path(data_dir).write_text(json.dumps(record))
-    impostor = Impostor(urlsplit(info.url).port or 0, os.getpid())
+    impostor = _take_port(urlsplit(info.url).port or 0)
     serving = threading.Thread(target=impostor.serve_forever, daemon=True)
     serving.start()
     try:
