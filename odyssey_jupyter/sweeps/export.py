@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.errors import OdysseyError, ScriptError
 from odyssey_jupyter.recordings import chapters_from_events
 from odyssey_jupyter.sweeps.manifest import prompts_of, require_pyarrow, table_for
 from odyssey_jupyter.sweeps.storage import Store
@@ -144,7 +144,13 @@ def export_items(
     sources = Sources(source)
     if format == "parquet":
         require_pyarrow()
-        key = f"{name}.parquet"
-        target.put_bytes(table_for(items, sources.uri), key)
-        return [target.uri(key)]
-    return write_webdataset(items, name, target, sources, shard_size)
+    try:
+        if format == "parquet":
+            key = f"{name}.parquet"
+            target.put_bytes(table_for(items, sources.uri), key)
+            return [target.uri(key)]
+        return write_webdataset(items, name, target, sources, shard_size)
+    except (OdysseyError, FileNotFoundError):
+        raise
+    except Exception as exc:  # a refused, read-only or broken destination: one clear line
+        raise target.error("write the export", exc) from None

@@ -169,23 +169,39 @@ def _opt_path(value: Any) -> Path | None:
 _FILE_KINDS = ("video", "thumbnail", "preview", "events")
 
 
-def _trusted_files(files: Any, base: str) -> list[dict[str, Any]]:
-    """A ledger's file entries, each path kept only if it lies inside the recordings folder.
+def trusted_files(files: Any, base: str) -> list[dict[str, Any]]:
+    """A ledger's file entries, each path kept only if it lies inside the recordings folder,
+    and each stored object only if its key stays inside the output (see ``_stored_key``).
 
     Checked once when the ledger is read (``base`` from ``recordings_base``), so a
-    gallery of 10,000 reopened items checks no path while it renders.
+    gallery of 10,000 reopened items checks no path while it renders, and an export
+    reads no file a copied or edited ledger names outside them.
     """
     out: list[dict[str, Any]] = []
     for entry in files if isinstance(files, list) else ():
         if not isinstance(entry, dict):
             continue
-        kept = {key: value for key, value in entry.items() if key not in _FILE_KINDS}
+        kept = {key: value for key, value in entry.items() if key not in (*_FILE_KINDS, "stored")}
         for kind in _FILE_KINDS:
             path = recorded_file(entry.get(kind), base)
             if path is not None:
                 kept[kind] = str(path)
+        stored = entry.get("stored")
+        if isinstance(stored, dict):
+            kept["stored"] = {
+                kind: found
+                for kind, found in stored.items()
+                if isinstance(found, dict) and _stored_key(found.get("key"))
+            }
         out.append(kept)
     return out
+
+
+def _stored_key(key: Any) -> bool:
+    """A stored object's key as the output writes them: relative, no ``..``, no empty part."""
+    if not isinstance(key, str) or not key or key.startswith("/") or "\\" in key:
+        return False
+    return all(part not in ("", ".", "..") for part in key.split("/"))
 
 
 def _finite(value: Any) -> float | None:
@@ -265,7 +281,7 @@ class Sweep:
         rows = ledger.items()
         base = recordings_base()
         for row in rows:  # the ledger's word on files: only those inside the recordings folder
-            row.files = _trusted_files(row.files, base)
+            row.files = trusted_files(row.files, base)
         self._rows: dict[int, ItemRow] = {row.index: row for row in rows}
         self._units: dict[int, _Unit] = {}
         for row in rows:

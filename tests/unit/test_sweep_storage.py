@@ -199,3 +199,29 @@ def test_a_link_planted_below_a_local_output_is_refused_and_nothing_is_written(
     with pytest.raises(StoreError, match="symbolic link"):
         store.check_writable("ds")
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_ledger_names_no_file_or_stored_key_outside_for_an_export(tmp_path: Path) -> None:
+    """What a copied or edited ledger names is read only inside the recordings and the output."""
+    from odyssey_jupyter.sweeps.sweep import trusted_files
+
+    base = tmp_path / "odyssey_recordings"
+    inside = base / "job" / "stream" / "video.mp4"
+    inside.parent.mkdir(parents=True)
+    inside.write_bytes(b"mp4")
+    secret = tmp_path / "id_rsa"
+    secret.write_text("private")
+    good_key = "dusk/videos/000000-0.mp4"
+    planted = {
+        "video": str(secret),
+        "events": str(inside),
+        "stored": {
+            "video": {"key": good_key, "size": 3},
+            "events": {"key": "../../id_rsa", "size": 7},
+            "thumbnail": {"key": "/etc/passwd", "size": 1},
+            "preview": {"key": "dusk//x", "size": 1},
+        },
+    }
+    (kept,) = trusted_files([planted], str(base))
+    assert "video" not in kept and kept["events"] == str(inside)
+    assert kept["stored"] == {"video": {"key": good_key, "size": 3}}
