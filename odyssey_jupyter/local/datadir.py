@@ -87,7 +87,8 @@ def probe_writable(data_dir: Path) -> None:
 def _tighten_one(path: Path, mode: int) -> bool:
     """Drop group and other bits from one entry this user owns (never through a symlink)."""
     info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
+    owner = getattr(os, "getuid", None)  # Windows has none, nor these mode bits to drop
+    if owner is None or stat.S_ISLNK(info.st_mode) or info.st_uid != owner():
         return False
     if stat.S_IMODE(info.st_mode) & ~mode & 0o777 == 0:
         return False

@@ -8,6 +8,7 @@ Nothing here ever logs or returns a key in a message.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -17,7 +18,7 @@ import secrets
 import time
 from pathlib import Path
 
-from odyssey_jupyter.private_files import PRIVATE_FILE_MODE
+from odyssey_jupyter.private_files import create_private_file
 
 TOKEN_TTL_SECONDS = 3600
 TOKEN_PREFIX = "olt_"
@@ -26,7 +27,9 @@ TOKEN_PREFIX = "olt_"
 def write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner can read (0600), atomically."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)  # a leftover (or a planted link) is removed, never written through
+    fd = create_private_file(tmp, exclusive=True)
     try:
         os.write(fd, data)
     finally:
