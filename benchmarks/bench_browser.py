@@ -81,7 +81,7 @@ def _timed_browser() -> tuple[float, float, JobBrowser]:
 
 def run() -> None:
     from odyssey_jupyter.display.browser import clear_caches
-    from odyssey_jupyter.runtime import get_runtime, shutdown_runtime
+    from odyssey_jupyter.session.runtime import get_runtime, shutdown_runtime
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -18,8 +18,8 @@ import httpx
 
 from benchmarks._support import median, percentile
 from benchmarks.table import print_table, ratio
-from odyssey_jupyter.local.launcher import ensure_engine, find_engine
-from odyssey_jupyter.local.manage import stop_engine
+from odyssey_jupyter.local.launch.launcher import ensure_engine, find_engine
+from odyssey_jupyter.local.launch.manage import stop_engine
 
 ROUNDS = 100
 

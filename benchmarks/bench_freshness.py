@@ -97,7 +97,7 @@ def _delays(seen: Seen, status: str, stamps: dict[str, float | None]) -> list[fl
 
 
 def _measure(running: Engine) -> tuple[Seen, Seen, dict[str, dict[str, Any]]]:
-    from odyssey_jupyter import jobs
+    from odyssey_jupyter.session import jobs
 
     handle_seen, guide_seen = Seen(), Seen()
     ids: list[str] = []
@@ -134,8 +134,8 @@ def _measure(running: Engine) -> tuple[Seen, Seen, dict[str, dict[str, Any]]]:
 
 
 def run() -> None:
-    from odyssey_jupyter.config import get_config
-    from odyssey_jupyter.runtime import shutdown_runtime
+    from odyssey_jupyter.session.config import get_config
+    from odyssey_jupyter.session.runtime import shutdown_runtime
 
     with (
         tempfile.TemporaryDirectory(prefix="odyssey-bench-fresh-") as tmp,

@@ -57,7 +57,7 @@ _guide_thread.start()
 """
 
 WATCH_CODE = """
-from odyssey_jupyter.jobs import Job
+from odyssey_jupyter.session.jobs import Job
 handles = [Job.from_id(i) for i in IDS]
 """
 
@@ -106,7 +106,7 @@ def run() -> None:
         try:
             client.wait_for_ready(timeout=60)
             pid = int(manager.provisioner.pid)  # type: ignore[union-attr]
-            _execute(client, f"IDS = {ids!r}\nimport odyssey_jupyter.jobs")
+            _execute(client, f"IDS = {ids!r}\nimport odyssey_jupyter.session.jobs")
             time.sleep(2.0)
             idle = _cpu_share(pid, IDLE)
             _execute(client, GUIDE_CODE)

@@ -44,7 +44,7 @@ def _time_magic(shell: Any) -> float:
 
 
 def _time_simulate() -> float:
-    from odyssey_jupyter import jobs
+    from odyssey_jupyter.session import jobs
 
     started = time.perf_counter()
     jobs.simulate(SCRIPT, download=False)
@@ -67,8 +67,8 @@ async def _time_await(url: str, key: str) -> list[float]:
 def run() -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from odyssey_jupyter.config import get_config
-    from odyssey_jupyter.runtime import shutdown_runtime
+    from odyssey_jupyter.session.config import get_config
+    from odyssey_jupyter.session.runtime import shutdown_runtime
 
     with (
         tempfile.TemporaryDirectory(prefix="odyssey-bench-magic-") as tmp,

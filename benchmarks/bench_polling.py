@@ -74,9 +74,9 @@ class GuideLoops:
 
 
 def _one(count: int, running: Engine, mine: CountingProxy, guide: CountingProxy) -> list[object]:
-    from odyssey_jupyter import jobs
-    from odyssey_jupyter.runtime import get_runtime
-    from odyssey_jupyter.watcher import Watcher
+    from odyssey_jupyter.session import jobs
+    from odyssey_jupyter.session.runtime import get_runtime
+    from odyssey_jupyter.session.watcher import Watcher
 
     handles = [jobs.simulate(SCRIPT, download=False) for _ in range(count)]
     deadline = time.monotonic() + 120
@@ -101,8 +101,8 @@ def _one(count: int, running: Engine, mine: CountingProxy, guide: CountingProxy)
 
 
 def run() -> None:
-    from odyssey_jupyter.config import get_config
-    from odyssey_jupyter.runtime import shutdown_runtime
+    from odyssey_jupyter.session.config import get_config
+    from odyssey_jupyter.session.runtime import shutdown_runtime
 
     with (
         tempfile.TemporaryDirectory(prefix="odyssey-bench-polling-") as tmp,

@@ -31,7 +31,7 @@ PROMPTS = (
 
 
 def _spec(out: Path, *, portrait: bool = False, image: str | None = None) -> Any:
-    from odyssey_jupyter.local.spec import CueSpec, RenderSpec
+    from odyssey_jupyter.local.jobs.spec import CueSpec, RenderSpec
 
     width, height = (704, 1280) if portrait else (1280, 704)
     cues = tuple(

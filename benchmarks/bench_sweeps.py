@@ -36,7 +36,7 @@ from support.procfs import status_kb
 from benchmarks._proxies import CountingProxy
 from benchmarks._support import Engine, cpu_seconds, engine
 from benchmarks.table import print_table, ratio
-from odyssey_jupyter.local.dispatcher import SESSION_STARTUP_SECONDS
+from odyssey_jupyter.local.jobs.dispatcher import SESSION_STARTUP_SECONDS
 
 QUICK = os.environ.get("ODYSSEY_BENCH_SWEEPS", "full") == "quick"
 ITEMS = 40 if QUICK else 300
@@ -99,8 +99,8 @@ class GuidePolling:
 
 
 def throughput_and_polling(tmp: Path) -> tuple[list[list[object]], list[list[object]]]:
-    from odyssey_jupyter.config import get_config
-    from odyssey_jupyter.runtime import shutdown_runtime
+    from odyssey_jupyter.session.config import get_config
+    from odyssey_jupyter.session.runtime import shutdown_runtime
     from odyssey_jupyter.sweeps import sweep
 
     with (
@@ -160,10 +160,10 @@ def throughput_and_polling(tmp: Path) -> tuple[list[list[object]], list[list[obj
 
 FOOTPRINT_CHILD = """
 import sys, time
-from odyssey_jupyter.config import OdysseyJupyter, set_config
+from odyssey_jupyter.session.config import OdysseyJupyter, set_config
 set_config(OdysseyJupyter(recordings_dir=sys.argv[1]))
 from odyssey_jupyter.sweeps import sweep
-from odyssey_jupyter.runtime import get_runtime
+from odyssey_jupyter.session.runtime import get_runtime
 get_runtime()
 print("idle", flush=True)
 sys.stdin.readline()
@@ -228,7 +228,7 @@ def footprint(tmp: Path) -> list[list[object]]:
 
 RESUME_CHILD = """
 import sys
-from odyssey_jupyter.config import OdysseyJupyter, set_config
+from odyssey_jupyter.session.config import OdysseyJupyter, set_config
 set_config(OdysseyJupyter(recordings_dir=sys.argv[1]))
 from odyssey_jupyter.sweeps import sweep
 s = sweep("0s start a comet, take {seed}\\n1s end", {"seed": range(int(sys.argv[2]))},
@@ -259,8 +259,8 @@ def _server_jobs(running: Engine) -> int:
 
 
 def resume(tmp: Path) -> list[list[object]]:
-    from odyssey_jupyter.config import get_config
-    from odyssey_jupyter.runtime import shutdown_runtime
+    from odyssey_jupyter.session.config import get_config
+    from odyssey_jupyter.session.runtime import shutdown_runtime
     from odyssey_jupyter.sweeps import Sweep
 
     recs = tmp / "recs-resume"

@@ -13,30 +13,30 @@ from typing import TYPE_CHECKING, Any
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "Odyssey": "odyssey_jupyter.client",
-    "simulate": "odyssey_jupyter.jobs",
-    "Job": "odyssey_jupyter.jobs",
+    "simulate": "odyssey_jupyter.session.jobs",
+    "Job": "odyssey_jupyter.session.jobs",
     "sweep": "odyssey_jupyter.sweeps",
     "Sweep": "odyssey_jupyter.sweeps",
-    "compare": "odyssey_jupyter.display.compare",
-    "gallery": "odyssey_jupyter.display.gallery",
+    "compare": "odyssey_jupyter.display.media.compare",
+    "gallery": "odyssey_jupyter.display.media.gallery",
     "show_sweep": "odyssey_jupyter.display.sweep_view",
-    "LocalRecording": "odyssey_jupyter.recordings",
+    "LocalRecording": "odyssey_jupyter.session.recordings",
     "JobBrowser": "odyssey_jupyter.display.browser",
-    "JobStatus": "odyssey_jupyter.types",
-    "SimulationJobDetail": "odyssey_jupyter.types",
-    "SimulationJobInfo": "odyssey_jupyter.types",
-    "SimulationJobsList": "odyssey_jupyter.types",
-    "SimulationStream": "odyssey_jupyter.types",
-    "Recording": "odyssey_jupyter.types",
-    "StreamRecordingInfo": "odyssey_jupyter.types",
-    "StreamRecordingsList": "odyssey_jupyter.types",
+    "JobStatus": "odyssey_jupyter.protocol.types",
+    "SimulationJobDetail": "odyssey_jupyter.protocol.types",
+    "SimulationJobInfo": "odyssey_jupyter.protocol.types",
+    "SimulationJobsList": "odyssey_jupyter.protocol.types",
+    "SimulationStream": "odyssey_jupyter.protocol.types",
+    "Recording": "odyssey_jupyter.protocol.types",
+    "StreamRecordingInfo": "odyssey_jupyter.protocol.types",
+    "StreamRecordingsList": "odyssey_jupyter.protocol.types",
     "OdysseyError": "odyssey_jupyter.errors",
     "ScriptError": "odyssey_jupyter.errors",
     "JobFailedError": "odyssey_jupyter.errors",
     "JobCancelledError": "odyssey_jupyter.errors",
     "JobTimeoutError": "odyssey_jupyter.errors",
-    "engine_status": "odyssey_jupyter.local.manage",
-    "stop_engine": "odyssey_jupyter.local.manage",
+    "engine_status": "odyssey_jupyter.local.launch.manage",
+    "stop_engine": "odyssey_jupyter.local.launch.manage",
 }
 
 __all__ = [*sorted(_EXPORTS), "load_ipython_extension", "unload_ipython_extension"]
@@ -76,8 +76,8 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
 
         %load_ext odyssey_jupyter
     """
-    from odyssey_jupyter.completion import register
-    from odyssey_jupyter.magics import load
+    from odyssey_jupyter.ipython.completion import register
+    from odyssey_jupyter.ipython.magics import load
 
     load(ipython)
     register(ipython)
@@ -95,8 +95,8 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
 
         %unload_ext odyssey_jupyter
     """
-    from odyssey_jupyter.completion import unregister
-    from odyssey_jupyter.magics import unload
+    from odyssey_jupyter.ipython.completion import unregister
+    from odyssey_jupyter.ipython.magics import unload
 
     unregister(ipython)
     unload(ipython)

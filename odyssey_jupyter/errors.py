@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.types import SimulationJobDetail
+    from odyssey_jupyter.protocol.types import SimulationJobDetail
 
 
 class OdysseyError(Exception):

@@ -16,7 +16,7 @@ from support.engines import RunningEngine, engines_under, launch_engine, stop_pi
 from support.packaging import Artifacts, Venv, build, clean_copy, fresh_venv
 from support.scripted_server import ScriptedServer
 
-from odyssey_jupyter.user_dirs import user_cache_dir
+from odyssey_jupyter.files.user_dirs import user_cache_dir
 
 
 def _tree_state(root: Path) -> dict[str, float]:
@@ -103,8 +103,8 @@ def sandbox(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_settings: dict[str, Any]
 ) -> Iterator[Path]:
     """A fresh runtime, with recordings and history under tmp_path; restored afterwards."""
-    from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
-    from odyssey_jupyter.runtime import shutdown_runtime
+    from odyssey_jupyter.session.config import OdysseyJupyter, get_config, set_config
+    from odyssey_jupyter.session.runtime import shutdown_runtime
 
     shutdown_runtime()
     monkeypatch.setenv("ODYSSEY_HISTORY_PATH", str(tmp_path / "history.jsonl"))

@@ -38,12 +38,12 @@ from sphinx.util.nodes import nested_parse_with_titles
 
 RECORDINGS = "odyssey_recordings"
 RETURNED_TYPES = (
-    "odyssey_jupyter.recordings.Chapter",
-    "odyssey_jupyter.local.manage.EngineStatus",
-    "odyssey_jupyter.local.manage.StopOutcome",
-    "odyssey_jupyter.display.gallery.Gallery",
-    "odyssey_jupyter.display.compare.Compare",
-    "odyssey_jupyter.jobs.CancelOutcome",
+    "odyssey_jupyter.session.recordings.Chapter",
+    "odyssey_jupyter.local.launch.manage.EngineStatus",
+    "odyssey_jupyter.local.launch.manage.StopOutcome",
+    "odyssey_jupyter.display.media.gallery.Gallery",
+    "odyssey_jupyter.display.media.compare.Compare",
+    "odyssey_jupyter.session.jobs.CancelOutcome",
     "odyssey_jupyter.sweeps.output.SweepOutput",
     "odyssey_jupyter.sweeps.sweep.SweepFailedError",
 )
@@ -79,7 +79,7 @@ def _package_sources() -> list[Path]:
     import odyssey_jupyter
 
     package = Path(odyssey_jupyter.__file__).parent
-    return [Path(__file__), package / "body_forms.json", *sorted(package.rglob("*.py"))]
+    return [Path(__file__), package / "script" / "body_forms.json", *sorted(package.rglob("*.py"))]
 
 
 def _load(target: str) -> Any:
@@ -145,7 +145,7 @@ class TraitsDirective(_Generated):
     """Every configurable trait of ``OdysseyJupyter``, with its type, default and help."""
 
     def lines(self) -> list[str]:
-        from odyssey_jupyter.config import OdysseyJupyter
+        from odyssey_jupyter.session.config import OdysseyJupyter
 
         out: list[str] = []
         for name, trait in OdysseyJupyter.class_traits(config=True).items():
@@ -216,11 +216,11 @@ class GrammarDirective(_Generated):
     def lines(self) -> list[str]:
         import odyssey_jupyter
 
-        path = Path(odyssey_jupyter.__file__).parent / "body_forms.json"
+        path = Path(odyssey_jupyter.__file__).parent / "script" / "body_forms.json"
         grammar = json.loads(path.read_text(encoding="utf-8"))
         out: list[str] = []
-        from odyssey_jupyter.script import ACTIONS
-        from odyssey_jupyter.script_text import TIMELINE_TOKENS
+        from odyssey_jupyter.script.rules import ACTIONS
+        from odyssey_jupyter.script.text import TIMELINE_TOKENS
 
         out += ["A timeline line is ``TIME ACTION [PROMPT] [image=PATH]``, with ``ACTION`` one of"]
         out += [
@@ -332,7 +332,7 @@ def prepare_engine(app: Sphinx) -> None:
 
 def finish(app: Sphinx, exception: Exception | None) -> None:
     """Stop the engine the tutorials started; copy their videos next to their pages."""
-    from odyssey_jupyter.local.manage import stop_engine
+    from odyssey_jupyter.local.launch.manage import stop_engine
 
     stop_engine(Path(os.environ["ODYSSEY_LOCAL_DATA_DIR"]))
     if exception is not None or app.builder.format != "html":

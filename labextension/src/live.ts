@@ -12,7 +12,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 
-/** Written by odyssey_jupyter/display/live_marker.py. */
+/** Written by odyssey_jupyter/display/common/live_marker.py. */
 export const LIVE_MIME = 'application/vnd.odyssey.live+json';
 const WIDGET_MIME = 'application/vnd.jupyter.widget-view+json';
 const HTML_MIME = 'text/html';

@@ -5,7 +5,7 @@ Each subcommand is one module holding a :class:`~odyssey_jupyter.cli.command.Com
 go to stdout (a table for a person, ``--json`` for a script), progress and errors
 to stderr, and everything through :class:`~odyssey_jupyter.cli.terminal.Terminal`,
 which makes text from outside printable. Advice in errors raised deep inside speaks
-in command-line terms (:mod:`odyssey_jupyter.advice`). Exit codes are in
+in command-line terms (:mod:`odyssey_jupyter.text.advice`). Exit codes are in
 :mod:`odyssey_jupyter.cli.codes`.
 """
 
@@ -16,7 +16,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from odyssey_jupyter import advice
 from odyssey_jupyter.cli import codes
 from odyssey_jupyter.cli.command import Command
 from odyssey_jupyter.cli.export import EXPORT
@@ -27,8 +26,9 @@ from odyssey_jupyter.cli.spec import SPEC_KEYS, read_spec
 from odyssey_jupyter.cli.status import STATUS
 from odyssey_jupyter.cli.terminal import Terminal, logging_to, write_printable
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.flag_hints import unexpected_words, unknown_flags
 from odyssey_jupyter.sweeps.spec import MAX_SPEC_BYTES
+from odyssey_jupyter.text import advice
+from odyssey_jupyter.text.flag_hints import unexpected_words, unknown_flags
 
 COMMANDS: tuple[Command, ...] = (RUN, RESUME, STATUS, ITEMS, LIST, EXPORT)
 """The ``sweep`` subcommands, in the order ``--help`` lists them."""

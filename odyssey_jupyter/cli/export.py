@@ -35,7 +35,7 @@ def _export(args: argparse.Namespace, term: Terminal) -> int:
 
 def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> list[str]:
     """Export a sweep by name from its ledger alone: nothing is sent, the sweep may run."""
-    from odyssey_jupyter.recordings import recordings_base
+    from odyssey_jupyter.session.recordings import recordings_base
     from odyssey_jupyter.sweeps.export import export_items
     from odyssey_jupyter.sweeps.storage import Store
     from odyssey_jupyter.sweeps.sweep import SweepItem, trusted_files

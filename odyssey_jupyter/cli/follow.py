@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from odyssey_jupyter.advice import PROGRAM
 from odyssey_jupyter.cli import codes
 from odyssey_jupyter.cli.terminal import Terminal
+from odyssey_jupyter.text.advice import PROGRAM
 
 MAX_LISTED = 10
 """Failed items a finished run lists one by one; ``sweep items`` shows them all."""

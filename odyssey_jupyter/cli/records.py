@@ -15,7 +15,7 @@ from typing import Any
 
 from odyssey_jupyter.cli.terminal import UNLIMITED, Column
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.private_files import lock_held
+from odyssey_jupyter.files.private import lock_held
 from odyssey_jupyter.sweeps.ledger import (
     IN_FLIGHT,
     STATES,

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.suggest import did_you_mean
 from odyssey_jupyter.sweeps.spec import load_spec
+from odyssey_jupyter.text.suggest import did_you_mean
 
 SPEC_SCHEMA: dict[str, tuple[str, str]] = {
     "template": (

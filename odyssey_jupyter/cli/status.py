@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from odyssey_jupyter.advice import PROGRAM
 from odyssey_jupyter.cli import codes
 from odyssey_jupyter.cli.command import Command, json_flag, name_argument
 from odyssey_jupyter.cli.records import STOPPED, SweepRecord, item_json, params_text, read_record
 from odyssey_jupyter.cli.terminal import Column, Terminal
+from odyssey_jupyter.text.advice import PROGRAM
 
 PROBLEMS = ("failed", "unknown")
 PROBLEM_COLUMNS = (

@@ -1,7 +1,7 @@
 """What the command line writes to a terminal, with the one rule for text from outside.
 
 Every line goes out through :class:`Terminal`, which passes it through
-:func:`~odyssey_jupyter.display.markup.printable` (terminal escapes, other control
+:func:`~odyssey_jupyter.text.markup.printable` (terminal escapes, other control
 characters and bidi overrides become visible escapes). Job errors, ``detail``s,
 params, file names and sweep names are data: none of them can clear the screen,
 retitle the window, restyle the text or reorder what a reader sees, whichever
@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from odyssey_jupyter.display.markup import printable
+from odyssey_jupyter.text.markup import printable
 
 ELLIPSIS = "…"
 GAP = "  "

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from odyssey_jupyter.artifacts import ARTIFACT_FILES
 from odyssey_jupyter.client.odyssey import HOSTED_URL, Odyssey
+from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
 
 local_engine_notice: Callable[[str], None] | None = None
 """Where "Using the local Odyssey engine at ..." goes: stderr when None. The notebook

@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 import httpx
 
 from odyssey_jupyter.client.bounded import origin
-from odyssey_jupyter.types import TokenGrant
+from odyssey_jupyter.protocol.types import TokenGrant
 
 REFRESH_MARGIN = 60.0
 

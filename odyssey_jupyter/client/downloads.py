@@ -40,9 +40,9 @@ from odyssey_jupyter.client.bounded import (
 from odyssey_jupyter.client.http_errors import error_from_response
 from odyssey_jupyter.client.retry import RETRY_STATUSES, Deadline, RetryPolicy
 from odyssey_jupyter.errors import NotFoundError, OdysseyConnectionError
-from odyssey_jupyter.private_files import create_private_file
-from odyssey_jupyter.redaction import scrub
-from odyssey_jupyter.types import Recording
+from odyssey_jupyter.files.private import create_private_file
+from odyssey_jupyter.protocol.types import Recording
+from odyssey_jupyter.text.redaction import scrub
 
 logger = logging.getLogger("odyssey_jupyter.client.downloads")
 

@@ -1,6 +1,6 @@
 """Turn HTTP answers and transport failures into the package's exception tree.
 
-Every message built here passes through :func:`~odyssey_jupyter.redaction.scrub`, so
+Every message built here passes through :func:`~odyssey_jupyter.text.redaction.scrub`, so
 neither the API key nor a bearer token can reach an exception, a log line or a
 traceback, even when a server or httpx echoes them back.
 """
@@ -25,7 +25,7 @@ from odyssey_jupyter.errors import (
     ServerError,
     UsageLimitError,
 )
-from odyssey_jupyter.redaction import scrub_value, shown_text, shown_url
+from odyssey_jupyter.text.redaction import scrub_value, shown_text, shown_url
 
 _BY_STATUS: dict[int, type[APIError]] = {
     400: InvalidRequestError,

@@ -16,7 +16,7 @@ Robustness lives here and not in the callers:
   never follows a redirect, and no call follows one to another origin;
 * every call ends by one overall deadline, body included, and reads at most
   ``max_json_mb`` (see :mod:`odyssey_jupyter.client.bounded`); answers are validated
-  field by field (:mod:`odyssey_jupyter.types`);
+  field by field (:mod:`odyssey_jupyter.protocol.types`);
 * errors come from one tree (:mod:`odyssey_jupyter.errors`) and never carry the
   key or the token.
 """
@@ -38,8 +38,6 @@ from urllib.request import getproxies
 
 import httpx
 
-from odyssey_jupyter import declarations, idempotency
-from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.client.auth import BearerAuth, TokenCache
 from odyssey_jupyter.client.bounded import (
     ACCEPT_ENCODING,
@@ -56,7 +54,6 @@ from odyssey_jupyter.client.http_errors import (
     transport_error,
 )
 from odyssey_jupyter.client.retry import Deadline, RetryPolicy, decide
-from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -68,9 +65,10 @@ from odyssey_jupyter.errors import (
     ServerError,
     outcome_error,
 )
-from odyssey_jupyter.redaction import REDACTED, scrub, scrub_value, shown_text, shown_url
-from odyssey_jupyter.submission import build_body
-from odyssey_jupyter.types import (
+from odyssey_jupyter.protocol import declarations, idempotency
+from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
+from odyssey_jupyter.protocol.submission import build_body
+from odyssey_jupyter.protocol.types import (
     JobStatus,
     Recording,
     SimulationJobDetail,
@@ -79,6 +77,8 @@ from odyssey_jupyter.types import (
     StreamRecordingsList,
     TokenGrant,
 )
+from odyssey_jupyter.session.config import get_config
+from odyssey_jupyter.text.redaction import REDACTED, scrub, scrub_value, shown_text, shown_url
 
 logger = logging.getLogger("odyssey_jupyter.client")
 
@@ -367,8 +367,8 @@ class Odyssey:
         """
         if not self.is_local or self._url is not None:
             return False
-        from odyssey_jupyter.local.launcher import recorded_engine_alive
-        from odyssey_jupyter.local.options import default_data_dir
+        from odyssey_jupyter.local.launch.launcher import recorded_engine_alive
+        from odyssey_jupyter.local.launch.options import default_data_dir
 
         override = self._local_data_dir
         data_dir = Path(override).expanduser() if override else default_data_dir()
@@ -410,8 +410,8 @@ class Odyssey:
         return stale and self._tokens.current() is None
 
     async def _find_engine(self) -> None:
-        from odyssey_jupyter.local.launcher import ensure_engine
-        from odyssey_jupyter.local.pace import pace_notice
+        from odyssey_jupyter.local.launch.launcher import ensure_engine
+        from odyssey_jupyter.local.launch.pace import pace_notice
 
         pace = get_config().local_pace
         info = await asyncio.to_thread(ensure_engine, self._local_data_dir, pace=pace)

@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.display.gallery import gallery_html
-from odyssey_jupyter.display.markup import escape, printable
-from odyssey_jupyter.display.palette import ERROR, RULE, SUCCESS, WARNING
-from odyssey_jupyter.display.relative_time import format_duration
+from odyssey_jupyter.display.common.palette import ERROR, RULE, SUCCESS, WARNING
+from odyssey_jupyter.display.common.relative_time import format_duration
+from odyssey_jupyter.display.media.gallery import gallery_html
+from odyssey_jupyter.text.markup import escape, printable
 
 if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.plan import PlannedItem
@@ -364,7 +364,7 @@ def show_sweep(sweep: Sweep) -> SweepLive | SweepText:
         s = oj.Sweep.open("rainy_animals")
         oj.show_sweep(s)
     """
-    from odyssey_jupyter.display.frontend import detect_frontend
+    from odyssey_jupyter.display.common.frontend import detect_frontend
 
     if detect_frontend() == "widget":
         return SweepLive(sweep)
@@ -391,7 +391,7 @@ class SweepPlan:
         return sum(item.seconds for item in self.items)
 
     def _head(self) -> str:
-        from odyssey_jupyter.config import get_config
+        from odyssey_jupyter.session.config import get_config
         from odyssey_jupyter.sweeps.budget import cost_text
 
         cost = cost_text(self.seconds, get_config().price_per_video_second)
@@ -401,7 +401,7 @@ class SweepPlan:
         )
 
     def _scripts(self) -> list[tuple[str, str]]:
-        from odyssey_jupyter.script_text import format_timeline
+        from odyssey_jupyter.script.text import format_timeline
         from odyssey_jupyter.sweeps.plan import describe_params
 
         return [

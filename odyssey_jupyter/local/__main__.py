@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 def manage(args: argparse.Namespace) -> int:
     """``status`` or ``stop``: plain lines (or ``--json``) on stdout, the documented exit code."""
-    from odyssey_jupyter.local.manage import engine_status, stop_engine
+    from odyssey_jupyter.local.launch.manage import engine_status, stop_engine
 
     if args.command == "status":
         status = engine_status(args.data_dir)
@@ -22,7 +22,7 @@ def manage(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from odyssey_jupyter.local.options import build_parser, parse_options
+    from odyssey_jupyter.local.launch.options import build_parser, parse_options
 
     args = build_parser().parse_args(argv)
     try:
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = parse_options(argv)
         from odyssey_jupyter.local.server import serve
     except ImportError as exc:
-        from odyssey_jupyter.local.launcher import INSTALL_HINT
+        from odyssey_jupyter.local.launch.launcher import INSTALL_HINT
 
         sys.stderr.write(
             f"the local engine needs its extra dependencies ({exc.name} is missing): "

@@ -21,9 +21,16 @@ from typing import Any
 
 import uvicorn
 
+from odyssey_jupyter.files.private import PRIVATE_DIR_MODE, ExclusiveLock, LockBusyError
 from odyssey_jupyter.local import READY_PREFIX
-from odyssey_jupyter.local.app import create_app
-from odyssey_jupyter.local.datadir import (
+from odyssey_jupyter.local.http.app import create_app
+from odyssey_jupyter.local.http.door import accepted_hosts
+from odyssey_jupyter.local.http.limits import AuthThrottle, RateLimiter
+from odyssey_jupyter.local.http.protocol import protocol_with_header_timeout
+from odyssey_jupyter.local.http.state import EngineState
+from odyssey_jupyter.local.jobs.dispatcher import Dispatcher
+from odyssey_jupyter.local.launch.options import CANCELLABLE, EngineOptions
+from odyssey_jupyter.local.store.datadir import (
     PRIVATE_UMASK,
     UNUSABLE_EXIT_STATUS,
     DataDirUnusable,
@@ -31,22 +38,15 @@ from odyssey_jupyter.local.datadir import (
     tighten_tree,
     unusable,
 )
-from odyssey_jupyter.local.dispatcher import Dispatcher
-from odyssey_jupyter.local.door import accepted_hosts
-from odyssey_jupyter.local.keys import (
+from odyssey_jupyter.local.store.keys import (
     TokenSigner,
     UrlSigner,
     load_generated_api_key,
     load_secret,
     owner_of,
 )
-from odyssey_jupyter.local.limits import AuthThrottle, RateLimiter
-from odyssey_jupyter.local.options import CANCELLABLE, EngineOptions
-from odyssey_jupyter.local.protocol import protocol_with_header_timeout
-from odyssey_jupyter.local.record import forget_record, write_record
-from odyssey_jupyter.local.state import EngineState
-from odyssey_jupyter.local.store import CorruptDatabase, StorageError, Store
-from odyssey_jupyter.private_files import PRIVATE_DIR_MODE, ExclusiveLock, LockBusyError
+from odyssey_jupyter.local.store.record import forget_record, write_record
+from odyssey_jupyter.local.store.store import CorruptDatabase, StorageError, Store
 
 log = logging.getLogger("odyssey_jupyter.local")
 

@@ -14,7 +14,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from odyssey_jupyter.advice import say
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, refuse_planted
@@ -29,11 +28,12 @@ from odyssey_jupyter.sweeps.plan import (
 from odyssey_jupyter.sweeps.shard import check_shard, shard_name
 from odyssey_jupyter.sweeps.storage import output_text
 from odyssey_jupyter.sweeps.sweep import Sweep, SweepFailedError, SweepItem
+from odyssey_jupyter.text.advice import say
 
 
 def _storable(item: PlannedItem, portrait: bool) -> PlannedItem:
     """Start images that JSON cannot hold (bytes, PIL, arrays) become data URLs now."""
-    from odyssey_jupyter.submission import with_data_urls
+    from odyssey_jupyter.protocol.submission import with_data_urls
 
     needs = any(
         isinstance(e.get("start"), dict)

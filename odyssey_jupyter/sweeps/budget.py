@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.script import Script, plan_streams
+from odyssey_jupyter.script.rules import Script, plan_streams
 
 SPENT_STATES = frozenset({"submitting", "queued", "running", "completed", "unknown"})
 

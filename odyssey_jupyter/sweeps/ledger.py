@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.finite_json import loads_neutral
-from odyssey_jupyter.private_files import (
+from odyssey_jupyter.files.finite_json import loads_neutral
+from odyssey_jupyter.files.private import (
     ExclusiveLock,
     LockBusyError,
     UnsafePathError,
@@ -45,8 +44,9 @@ from odyssey_jupyter.private_files import (
     make_private_dir,
     refuse_link,
 )
+from odyssey_jupyter.protocol.types import TERMINAL_STATUSES
+from odyssey_jupyter.session.config import get_config
 from odyssey_jupyter.sweeps.plan import check_name
-from odyssey_jupyter.types import TERMINAL_STATUSES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

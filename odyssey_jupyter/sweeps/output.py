@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter import recordings
-from odyssey_jupyter.artifacts import ARTIFACT_FILES
+from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
+from odyssey_jupyter.session import recordings
 from odyssey_jupyter.sweeps.manifest import manifest_key, table_for
 from odyssey_jupyter.sweeps.storage import Store, StoreError
 

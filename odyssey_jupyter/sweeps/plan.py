@@ -1,10 +1,10 @@
 """A sweep's items, built and checked before anything is sent or written.
 
 ``template`` is either timeline text or JSON (the cell magic's language, parsed
-by :mod:`odyssey_jupyter.script_text` with each item's params in front of the
+by :mod:`odyssey_jupyter.script.text` with each item's params in front of the
 notebook's variables; its Python form only for a notebook cell, never for data)
 or a list of entries whose strings hold ``{placeholders}``
-(filled by the same rules, then checked by :mod:`odyssey_jupyter.script`).
+(filled by the same rules, then checked by :mod:`odyssey_jupyter.script.rules`).
 ``params`` is a list of dicts, a dict of lists (their product: a grid), or a
 pandas DataFrame (one item per row; pandas itself is never imported here).
 
@@ -23,10 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from odyssey_jupyter.advice import say
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.script import Script, plan_streams, validate_script
-from odyssey_jupyter.script_text import fill_placeholders, parse_cell, refuse_code
+from odyssey_jupyter.script.rules import Script, plan_streams, validate_script
+from odyssey_jupyter.script.text import fill_placeholders, parse_cell, refuse_code
+from odyssey_jupyter.text.advice import say
 
 MAX_ITEMS = 10_000
 """Largest sweep made without ``allow_large=True`` (a typo in a grid multiplies fast)."""

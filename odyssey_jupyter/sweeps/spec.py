@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.finite_json import NonFiniteError, loads_strict
+from odyssey_jupyter.files.finite_json import NonFiniteError, loads_strict
 
 MAX_SPEC_BYTES = 64 * 1024 * 1024
 MAX_SPEC_DEPTH = 64

@@ -28,8 +28,8 @@ from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.private_files import create_private_file, make_private_dir
-from odyssey_jupyter.redaction import scrub
+from odyssey_jupyter.files.private import create_private_file, make_private_dir
+from odyssey_jupyter.text.redaction import scrub
 
 CHUNK = 1024 * 1024
 """Bytes read and written at a time when copying a recording."""

@@ -39,9 +39,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from odyssey_jupyter import idempotency
-from odyssey_jupyter.advice import say
-from odyssey_jupyter.config import get_config
 from odyssey_jupyter.errors import (
     AccountSuspendedError,
     APIError,
@@ -54,13 +51,16 @@ from odyssey_jupyter.errors import (
     RateLimitError,
     ServerError,
 )
-from odyssey_jupyter.jobs import FINAL_PHASES, Job
-from odyssey_jupyter.recordings import LocalRecording, recorded_file, recordings_base
-from odyssey_jupyter.runtime import THREAD_NAME, Runtime, get_runtime
+from odyssey_jupyter.protocol import idempotency
+from odyssey_jupyter.protocol.types import JobStatus
+from odyssey_jupyter.session.config import get_config
+from odyssey_jupyter.session.jobs import FINAL_PHASES, Job
+from odyssey_jupyter.session.recordings import LocalRecording, recorded_file, recordings_base
+from odyssey_jupyter.session.runtime import THREAD_NAME, Runtime, get_runtime
+from odyssey_jupyter.session.watcher import Watcher
 from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.ledger import IN_FLIGHT, STATES, ItemRow, Ledger
-from odyssey_jupyter.types import JobStatus
-from odyssey_jupyter.watcher import Watcher
+from odyssey_jupyter.text.advice import say
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey

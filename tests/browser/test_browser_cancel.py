@@ -22,7 +22,7 @@ from support import jupyterlab as lab
 from support.engines import RunningEngine, launch_engine
 from support.faultproxy import FaultProxy
 
-from odyssey_jupyter.display.cancel_control import BUSY_TEXT
+from odyssey_jupyter.display.live.cancel_control import BUSY_TEXT
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from support import jupyterlab as lab
 
-from odyssey_jupyter.body_form import RULES
+from odyssey_jupyter.script.body_form import RULES
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

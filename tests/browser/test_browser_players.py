@@ -29,10 +29,10 @@ import pytest
 from support import jupyterlab as lab
 from support.engines import RunningEngine
 
-from odyssey_jupyter.display.player import players_html
-from odyssey_jupyter.display.timeline import ScriptTimeline
-from odyssey_jupyter.recordings import Chapter, LocalRecording
-from odyssey_jupyter.script import validate_script
+from odyssey_jupyter.display.job.timeline import ScriptTimeline
+from odyssey_jupyter.display.media.player import players_html
+from odyssey_jupyter.script.rules import validate_script
+from odyssey_jupyter.session.recordings import Chapter, LocalRecording
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -379,7 +379,7 @@ def _crowded_recording(engine: RunningEngine, root: Path, chapters: int) -> Loca
     """A real recording from the engine whose events log then grows to ``chapters``
     prompts (what a log at the size cap holds, and more than a player lists)."""
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.recordings import load
+    from odyssey_jupyter.session.recordings import load
 
     script = [{"timestamp_ms": 0, "start": {"prompt": "a fox"}}, {"timestamp_ms": 3000, "end": {}}]
 
@@ -412,7 +412,7 @@ def test_a_crowded_chapter_list_seeks_in_an_nbconvert_export(
     every item, and a click on a chapter seeks the video to it."""
     from nbconvert import HTMLExporter
 
-    from odyssey_jupyter.display.player import MAX_CHAPTERS
+    from odyssey_jupyter.display.media.player import MAX_CHAPTERS
 
     recording = _crowded_recording(engine, tmp_path, 5_000)
     cell = nbformat.v4.new_code_cell("# a player saved with its outputs")

@@ -16,10 +16,10 @@ from support.engine_http import use_api
 from support.engines import RunningEngine
 from support.jupyterlab import chromium, need_browser, new_page
 
-from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
-from odyssey_jupyter.display.compare import compare, compare_html
-from odyssey_jupyter.display.gallery import gallery_html
-from odyssey_jupyter.runtime import shutdown_runtime
+from odyssey_jupyter.display.media.compare import compare, compare_html
+from odyssey_jupyter.display.media.gallery import gallery_html
+from odyssey_jupyter.session.config import OdysseyJupyter, get_config, set_config
+from odyssey_jupyter.session.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, sweep
 
 pytestmark = pytest.mark.browser

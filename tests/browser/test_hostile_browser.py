@@ -26,7 +26,7 @@ from support import jupyterlab as lab
 from support.hostile import PAYLOADS, hostile_server
 from support.hostile_displays import Fragment, collect, collect_bad_total, point_at
 
-from odyssey_jupyter.runtime import shutdown_runtime
+from odyssey_jupyter.session.runtime import shutdown_runtime
 
 if TYPE_CHECKING:
     from playwright.sync_api import Dialog

@@ -145,7 +145,7 @@ def _assert_names_file(error: BaseException, path: Path) -> None:
 
 
 def test_the_encoder_refuses_each_bad_image_naming_the_file(bad_image: tuple[str, Path]) -> None:
-    from odyssey_jupyter.images import to_data_url
+    from odyssey_jupyter.script.images import to_data_url
 
     _, path = bad_image
     for form in (path, str(path)):
@@ -157,7 +157,7 @@ def test_the_encoder_refuses_each_bad_image_naming_the_file(bad_image: tuple[str
 
 def test_wrong_extension_on_a_real_image_is_read_by_content(tmp_path: Path) -> None:
     """A PNG named .jpg (or .txt) is still a picture: content decides, not the name."""
-    from odyssey_jupyter.images import to_data_url
+    from odyssey_jupyter.script.images import to_data_url
 
     for name, data in (("photo.jpg", _png()), ("photo.txt", _jpeg()), ("noext", _png())):
         path = tmp_path / name
@@ -166,7 +166,7 @@ def test_wrong_extension_on_a_real_image_is_read_by_content(tmp_path: Path) -> N
 
 
 def test_bad_bytes_and_arrays_are_refused() -> None:
-    from odyssey_jupyter.images import to_data_url
+    from odyssey_jupyter.script.images import to_data_url
 
     np = pytest.importorskip("numpy")
     cases: list[Any] = [
@@ -191,7 +191,7 @@ def test_bad_bytes_and_arrays_are_refused() -> None:
 
 @pytest.mark.parametrize("name", EARLY)
 def test_the_cell_parser_refuses_what_it_can_see_without_reading(name: str, tmp_path: Path) -> None:
-    script_text = pytest.importorskip("odyssey_jupyter.script_text")
+    script_text = pytest.importorskip("odyssey_jupyter.script.text")
     path = BAD[name](tmp_path)
     cell = f'0s start a kite image="{path}"\n1s end\n'
     with pytest.raises(ScriptError) as caught:
@@ -233,8 +233,8 @@ def test_the_client_refuses_before_upload(engine: Any, bad_image: tuple[str, Pat
 def test_the_sync_handle_reports_the_image_error(
     engine_env: Any, bad_image: tuple[str, Path]
 ) -> None:
-    jobs = pytest.importorskip("odyssey_jupyter.jobs")
-    runtime = pytest.importorskip("odyssey_jupyter.runtime")
+    jobs = pytest.importorskip("odyssey_jupyter.session.jobs")
+    runtime = pytest.importorskip("odyssey_jupyter.session.runtime")
     _, path = bad_image
     before = _job_total(engine_env.url, engine_env.api_key)
     runtime.get_runtime().configure(api_key=engine_env.api_key, api_url=engine_env.url)

@@ -20,13 +20,13 @@ from nbconvert import HTMLExporter
 from support.engines import RunningEngine, launch_engine
 from support.scripts import script
 
-from odyssey_jupyter import history
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.display import browser as browser_module
 from odyssey_jupyter.display.browser import JobBrowser
 from odyssey_jupyter.display.browser.rows import caption_text, short_id, text_table
-from odyssey_jupyter.runtime import shutdown_runtime
-from odyssey_jupyter.types import SimulationJobDetail
+from odyssey_jupyter.protocol.types import SimulationJobDetail
+from odyssey_jupyter.session import history
+from odyssey_jupyter.session.runtime import shutdown_runtime
 
 
 def submit(engine: RunningEngine, prompts: list[str], seconds: float = 1.0) -> list[str]:

@@ -23,12 +23,12 @@ from IPython.core.error import UsageError
 from support.engines import RunningEngine, launch_engine
 from support.scripted_server import Answer, ScriptedServer
 
-from odyssey_jupyter import history
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.display.browser import BrowserOutput, JobBrowser, clear_caches
-from odyssey_jupyter.magic_args import parse_jobs_line
-from odyssey_jupyter.recordings import read_mp4_info
-from odyssey_jupyter.runtime import get_runtime, shutdown_runtime
+from odyssey_jupyter.ipython.magic_args import parse_jobs_line
+from odyssey_jupyter.session import history
+from odyssey_jupyter.session.recordings import read_mp4_info
+from odyssey_jupyter.session.runtime import get_runtime, shutdown_runtime
 
 Script = list[dict[str, Any]]
 CHAPTERS_AT = (0.0, 2.0, 6.0)

@@ -18,9 +18,9 @@ from support.engines import RunningEngine, launch_engine
 from support.faultproxy import FaultProxy
 
 from odyssey_jupyter.errors import JobCancelledError
-from odyssey_jupyter.jobs import CancelOutcome, Job, cancel_job, simulate
-from odyssey_jupyter.runtime import get_runtime
-from odyssey_jupyter.types import SimulationJobDetail
+from odyssey_jupyter.protocol.types import SimulationJobDetail
+from odyssey_jupyter.session.jobs import CancelOutcome, Job, cancel_job, simulate
+from odyssey_jupyter.session.runtime import get_runtime
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +94,7 @@ def test_job_cancel_of_a_rendering_job_says_it_is_already_rendering(
 def test_the_widget_button_shows_the_refusal_as_a_line_not_an_error(
     refusing: FaultProxy,
 ) -> None:
-    from odyssey_jupyter.display.status_widget import StatusWidget
+    from odyssey_jupyter.display.live.status_widget import StatusWidget
 
     job = _rendering_job()
     widget = StatusWidget(job)

@@ -78,7 +78,7 @@ def test_every_command_prints_server_and_file_text_escaped(
 
 AT_EXIT_SCRIPT = """
 import odyssey_jupyter as oj
-from odyssey_jupyter.config import get_config
+from odyssey_jupyter.session.config import get_config
 get_config().finish_submissions_timeout = 30
 oj.simulate([{"timestamp_ms": 0, "start": {"prompt": PROMPT}}, {"timestamp_ms": 1000, "end": {}}])
 """

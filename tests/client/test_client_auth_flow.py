@@ -20,7 +20,7 @@ from support.scripted_server import TOKEN, Answer, ScriptedServer, zeros
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.client.auth import BearerAuth, TokenCache
 from odyssey_jupyter.errors import AuthenticationError
-from odyssey_jupyter.types import TokenGrant
+from odyssey_jupyter.protocol.types import TokenGrant
 
 MB = 1024 * 1024
 DETAIL = {"job_id": "j1", "status": "completed", "streams": []}

@@ -28,7 +28,7 @@ from odyssey_jupyter.errors import (
     PermissionDeniedError,
     ScriptError,
 )
-from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 
 T = TypeVar("T")
 

@@ -16,7 +16,6 @@ import pytest
 from support.engines import RunningEngine
 from support.faultproxy import FaultProxy
 
-from odyssey_jupyter import idempotency
 from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.client.retry import RetryPolicy, parse_retry_after
 from odyssey_jupyter.errors import (
@@ -26,6 +25,7 @@ from odyssey_jupyter.errors import (
     RateLimitError,
     ServerError,
 )
+from odyssey_jupyter.protocol import idempotency
 
 T = TypeVar("T")
 

@@ -24,7 +24,6 @@ import pytest
 from support.scripted_server import TOKEN, Answer, ScriptedServer, padded_json, zeros
 
 from odyssey_jupyter.client import Odyssey
-from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.errors import (
     InvalidRequestError,
     InvalidResponseError,
@@ -35,8 +34,9 @@ from odyssey_jupyter.errors import (
     ResponseTooLargeError,
     ServerError,
 )
-from odyssey_jupyter.redaction import scrub
-from odyssey_jupyter.watcher import Watcher
+from odyssey_jupyter.session.config import OdysseyJupyter, get_config, set_config
+from odyssey_jupyter.session.watcher import Watcher
+from odyssey_jupyter.text.redaction import scrub
 
 T = TypeVar("T")
 KEY = "ody_hostile_test_key_0123456789"
@@ -398,7 +398,7 @@ def test_a_decompression_bomb_thumbnail_is_never_decoded(
 ) -> None:
     pytest.importorskip("PIL")
     from odyssey_jupyter.display.browser.fetch import fetch_thumbnail
-    from odyssey_jupyter.types import SimulationJobDetail
+    from odyssey_jupyter.protocol.types import SimulationJobDetail
 
     bomb = png_bomb(12_000, 12_000)  # 144 megapixels in about 140 KB
     assert len(bomb) < 400_000
@@ -436,7 +436,7 @@ def test_image_headers_are_read_without_decoding() -> None:
 
     from PIL import Image
 
-    from odyssey_jupyter.images import header_size
+    from odyssey_jupyter.script.images import header_size
 
     assert header_size(png_bomb(12_000, 12_000)) == (12_000, 12_000)
     for fmt in ("PNG", "GIF", "JPEG"):
@@ -578,7 +578,7 @@ def test_a_poisoned_retry_after_is_ignored(api: ScriptedServer, header: str) -> 
 
 
 def test_a_recordings_path_never_leaves_its_directory(recs_config: Path) -> None:
-    from odyssey_jupyter import recordings
+    from odyssey_jupyter.session import recordings
 
     for bad in ("..", ".", "a/b", "..\\x", "", "nul\0byte"):
         with pytest.raises(InvalidRequestError):
@@ -590,9 +590,9 @@ def test_a_recordings_path_never_leaves_its_directory(recs_config: Path) -> None
 def test_a_bad_value_shows_on_a_watched_job_instead_of_crashing_it(
     api: ScriptedServer, recs_config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from odyssey_jupyter.display.status import panel_html, snapshot
-    from odyssey_jupyter.jobs import Job
-    from odyssey_jupyter.runtime import shutdown_runtime
+    from odyssey_jupyter.display.live.status import panel_html, snapshot
+    from odyssey_jupyter.session.jobs import Job
+    from odyssey_jupyter.session.runtime import shutdown_runtime
 
     api.route(
         "GET",

@@ -30,10 +30,10 @@ import pytest
 from support.procfs import status_kb, tree_pids
 from support.waiting import wait_until
 
-from odyssey_jupyter.types import JobStatus
+from odyssey_jupyter.protocol.types import JobStatus
 
-jobs = pytest.importorskip("odyssey_jupyter.jobs")
-runtime_module = pytest.importorskip("odyssey_jupyter.runtime")
+jobs = pytest.importorskip("odyssey_jupyter.session.jobs")
+runtime_module = pytest.importorskip("odyssey_jupyter.session.runtime")
 faultproxy = pytest.importorskip("support.faultproxy")
 
 if TYPE_CHECKING:

@@ -16,7 +16,6 @@ import pytest
 from support.scripts import script
 from support.waiting import wait_until
 
-from odyssey_jupyter import history
 from odyssey_jupyter.errors import (
     AuthenticationError,
     JobCancelledError,
@@ -24,10 +23,11 @@ from odyssey_jupyter.errors import (
     NotFoundError,
     ScriptError,
 )
-from odyssey_jupyter.jobs import Job, simulate
-from odyssey_jupyter.local.record import recorded_pid
-from odyssey_jupyter.runtime import Runtime, current_runtime, get_runtime
-from odyssey_jupyter.types import JobStatus
+from odyssey_jupyter.local.store.record import recorded_pid
+from odyssey_jupyter.protocol.types import JobStatus
+from odyssey_jupyter.session import history
+from odyssey_jupyter.session.jobs import Job, simulate
+from odyssey_jupyter.session.runtime import Runtime, current_runtime, get_runtime
 
 if TYPE_CHECKING:
     from support.engines import RunningEngine

@@ -38,10 +38,10 @@ def shell(engine: RunningEngine) -> Iterator[InteractiveShell]:
     # (the kernel tests cover it); this also checks that the setting is honoured.
     ip.config.OdysseyJupyter.nest_asyncio = False
     ip.run_line_magic("load_ext", "odyssey_jupyter")
-    from odyssey_jupyter import magics
+    from odyssey_jupyter.ipython import magics
 
     assert not magics._state.get("nest_applied")
-    from odyssey_jupyter.runtime import get_runtime
+    from odyssey_jupyter.session.runtime import get_runtime
 
     get_runtime().configure(api_key=engine.api_key, api_url=engine.url)
     yield ip
@@ -154,8 +154,8 @@ def test_dry_run_warnings_do_not_say_the_job_is_sent(
 
 
 def test_dry_run_picture_has_lanes_prompts_and_thumbnail(shell: InteractiveShell) -> None:
-    from odyssey_jupyter.display.timeline import ScriptTimeline
-    from odyssey_jupyter.script_text import parse_cell
+    from odyssey_jupyter.display.job.timeline import ScriptTimeline
+    from odyssey_jupyter.script.text import parse_cell
 
     parsed = parse_cell(
         "0s start a kite image={img}\n+1s interact it dives\n2s end\n2s start a boat\n3s end",
@@ -207,7 +207,7 @@ def test_config_is_listed_and_settable(
     out = capsys.readouterr().out
     for name in ("poll_interval_min", "wait_by_default", "recordings_dir", "embed_videos"):
         assert f"OdysseyJupyter.{name}" in out
-    from odyssey_jupyter.config import get_config
+    from odyssey_jupyter.session.config import get_config
 
     shell.run_line_magic("config", "OdysseyJupyter.embed_max_mb = 5")
     assert get_config().embed_max_mb == 5
@@ -309,8 +309,8 @@ def test_odyssey_local_shows_and_stops_the_engine(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from odyssey_jupyter.local import processes
-    from odyssey_jupyter.local.launcher import ensure_engine
+    from odyssey_jupyter.local.launch import processes
+    from odyssey_jupyter.local.launch.launcher import ensure_engine
 
     data_dir = (tmp_path / "engine").resolve()
     monkeypatch.setenv("ODYSSEY_LOCAL_DATA_DIR", str(data_dir))
@@ -352,8 +352,8 @@ def test_unload_stops_the_poller_and_load_again(shell: InteractiveShell) -> None
 def test_status_widget_of_a_finished_batch(
     shell: InteractiveShell, engine_env: RunningEngine
 ) -> None:
-    from odyssey_jupyter import jobs
-    from odyssey_jupyter.display.status import StatusWidget
+    from odyssey_jupyter.display.live.status import StatusWidget
+    from odyssey_jupyter.session import jobs
 
     one = [{"timestamp_ms": 0, "start": {"prompt": "a cat"}}, {"timestamp_ms": 500, "end": {}}]
     job = jobs.simulate(scripts=[one, one])
@@ -373,8 +373,8 @@ def test_status_widget_of_a_finished_batch(
 
 
 def test_snapshot_reconnecting_failures_and_submit_errors() -> None:
-    from odyssey_jupyter.display.status import panel_html, snapshot
-    from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+    from odyssey_jupyter.display.live.status import panel_html, snapshot
+    from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 
     view = snapshot(StandIn(phase="starting engine", job_id=None), now=1.0)  # type: ignore[arg-type]
     assert (view.status, view.stage) == ("starting", "starting local engine")
@@ -424,8 +424,8 @@ def test_the_bar_stops_where_an_unfinished_job_got_to(
     status: str, progress: float | None, bar: str
 ) -> None:
     """Only a completed job shows a full bar; a cancelled or failed one keeps its progress."""
-    from odyssey_jupyter.display.status import panel_html, snapshot
-    from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+    from odyssey_jupyter.display.live.status import panel_html, snapshot
+    from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 
     detail = SimulationJobDetail.from_json(
         {"job_id": "job-1", "status": status, "progress": progress}
@@ -479,7 +479,7 @@ def _interrupt_when_running(shell: InteractiveShell, name: str) -> threading.Thr
 
 
 def test_ctrl_c_stops_waiting_and_the_job_goes_on(shell: InteractiveShell) -> None:
-    from odyssey_jupyter.magics import WaitInterrupted
+    from odyssey_jupyter.ipython.magics import WaitInterrupted
 
     helper = _interrupt_when_running(shell, "on")
     error = run(shell, "%%odyssey_simulate --wait -o on --no-download\n0s start a tide\n60s end")
@@ -493,7 +493,7 @@ def test_ctrl_c_stops_waiting_and_the_job_goes_on(shell: InteractiveShell) -> No
 
 
 def test_ctrl_c_with_cancel_on_interrupt_cancels(shell: InteractiveShell) -> None:
-    from odyssey_jupyter.magics import WaitInterrupted
+    from odyssey_jupyter.ipython.magics import WaitInterrupted
 
     helper = _interrupt_when_running(shell, "off")
     error = run(
@@ -512,8 +512,8 @@ def test_ctrl_c_with_cancel_on_interrupt_says_a_refused_job_goes_on(
     """A server that no longer cancels a job (400) gets a line saying it goes on."""
     from support.faultproxy import FaultProxy
 
-    from odyssey_jupyter.magics import WaitInterrupted
-    from odyssey_jupyter.runtime import get_runtime
+    from odyssey_jupyter.ipython.magics import WaitInterrupted
+    from odyssey_jupyter.session.runtime import get_runtime
 
     with FaultProxy(engine.url) as proxy:
         proxy.add_rule(sequence=["400"], method="DELETE", path="/simulation-jobs/")
@@ -538,8 +538,8 @@ def test_ctrl_c_with_cancel_on_interrupt_says_a_refused_job_goes_on(
 
 
 def test_snapshot_of_a_job_no_longer_followed() -> None:
-    from odyssey_jupyter.display.status import snapshot
-    from odyssey_jupyter.types import JobStatus
+    from odyssey_jupyter.display.live.status import snapshot
+    from odyssey_jupyter.protocol.types import JobStatus
 
     job = StandIn(status=JobStatus.PROCESSING, phase="error", error=PermissionError("403"))
     view = snapshot(job, now=3.0)  # type: ignore[arg-type]

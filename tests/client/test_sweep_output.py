@@ -27,8 +27,8 @@ from support.s3 import BUCKET, READ_ONLY, S3Server, s3_server
 from support.waiting import wait_until
 
 from odyssey_jupyter.display.sweep_view import status_html, status_line
-from odyssey_jupyter.recordings import read_mp4_info
-from odyssey_jupyter.runtime import shutdown_runtime
+from odyssey_jupyter.session.recordings import read_mp4_info
+from odyssey_jupyter.session.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, sweep
 from odyssey_jupyter.sweeps.ledger import sweeps_dir
 from odyssey_jupyter.sweeps.manifest import MANIFEST_COLUMNS
@@ -359,8 +359,8 @@ def test_an_upload_that_breaks_midway_leaves_no_object_and_no_open_multipart_upl
 def test_the_gallery_says_where_a_video_is_when_no_local_copy_was_kept(
     sandbox: Path, engine_env: RunningEngine
 ) -> None:
-    from odyssey_jupyter.display.compare import compare
-    from odyssey_jupyter.display.gallery import gallery_html
+    from odyssey_jupyter.display.media.compare import compare
+    from odyssey_jupyter.display.media.gallery import gallery_html
 
     s = sweep(
         TEMPLATE,

@@ -22,9 +22,9 @@ from support.faultproxy import FaultProxy
 from support.hostile import code_templates
 from support.waiting import wait_until
 
-from odyssey_jupyter import idempotency
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.runtime import shutdown_runtime
+from odyssey_jupyter.protocol import idempotency
+from odyssey_jupyter.session.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, SweepFailedError, prepare, sweep
 from odyssey_jupyter.sweeps.ledger import Ledger, SweepBusyError, ledger_path, sweeps_dir
 
@@ -335,7 +335,7 @@ def test_cancel_active_cancels_the_jobs_in_flight(
 
 CHILD = """
 import sys, time
-from odyssey_jupyter.config import OdysseyJupyter, set_config
+from odyssey_jupyter.session.config import OdysseyJupyter, set_config
 set_config(OdysseyJupyter(recordings_dir=sys.argv[1]))
 from odyssey_jupyter import sweep
 s = sweep("0s start a comet, take {seed}\\n1s end", {"seed": range(int(sys.argv[3]))},
@@ -501,7 +501,7 @@ def test_a_monthly_limit_pauses_with_what_to_do_and_resume_loses_nothing(
 def test_displays_escape_what_users_and_servers_wrote(
     sandbox: Path, engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from odyssey_jupyter.display.gallery import gallery_html
+    from odyssey_jupyter.display.media.gallery import gallery_html
     from odyssey_jupyter.display.sweep_view import (
         SweepFinal,
         SweepPlan,
@@ -533,7 +533,7 @@ def test_displays_escape_what_users_and_servers_wrote(
 
 
 def test_a_ledger_names_no_file_outside_the_recordings_and_no_nan(sandbox: Path) -> None:
-    from odyssey_jupyter.display.gallery import gallery
+    from odyssey_jupyter.display.media.gallery import gallery
 
     folder = sandbox / "recs" / "j1" / "s1"
     folder.mkdir(parents=True)

@@ -15,10 +15,10 @@ from support.scripts import script
 from support.waiting import wait_until
 
 from odyssey_jupyter.client import Odyssey
-from odyssey_jupyter.jobs import Job, simulate
-from odyssey_jupyter.runtime import Runtime, get_runtime
-from odyssey_jupyter.types import JobStatus, SimulationJobDetail
-from odyssey_jupyter.watcher import Watcher
+from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
+from odyssey_jupyter.session.jobs import Job, simulate
+from odyssey_jupyter.session.runtime import Runtime, get_runtime
+from odyssey_jupyter.session.watcher import Watcher
 
 if TYPE_CHECKING:
     from support.engines import RunningEngine
@@ -213,7 +213,7 @@ def test_a_job_running_far_from_its_end_lets_polling_back_off(sandbox: Path) -> 
 def test_pages_through_the_active_list_only_for_jobs_not_on_the_first_page(
     start_engine: Callable[..., RunningEngine], sandbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("odyssey_jupyter.watcher.PAGE", 3)  # 7 jobs then need 3 pages
+    monkeypatch.setattr("odyssey_jupyter.session.watcher.PAGE", 3)  # 7 jobs then need 3 pages
     running = start_engine("--pace", "realtime", "--workers", "1")
     rt, _transport = counting_runtime(running)
     jobs = [simulate(script(30.0, f"paged {i}"), download=False) for i in range(7)]

@@ -14,12 +14,12 @@ import yaml
 from support.site import DOCS, inventory, read_page
 
 import odyssey_jupyter
-from odyssey_jupyter import magic_args
 from odyssey_jupyter.cli import build_parsers
 from odyssey_jupyter.cli.spec import SPEC_KEYS, SPEC_SCHEMA, read_spec
-from odyssey_jupyter.config import OdysseyJupyter
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.local.options import build_parser as engine_parser
+from odyssey_jupyter.ipython import magic_args
+from odyssey_jupyter.local.launch.options import build_parser as engine_parser
+from odyssey_jupyter.session.config import OdysseyJupyter
 
 
 def _options(parser: argparse.ArgumentParser, program: str) -> Iterator[str]:
@@ -146,11 +146,11 @@ def test_the_timeline_page_shows_every_token_the_parsers_use(site: Path) -> None
     import html
     import json
 
-    from odyssey_jupyter.script_text import TIMELINE_TOKENS
+    from odyssey_jupyter.script.text import TIMELINE_TOKENS
 
     marked = (site / "reference" / "timeline.html").read_text(encoding="utf-8")
     page = html.unescape(re.sub(r"<[^>]+>", "", marked))
-    forms = json.loads((Path(odyssey_jupyter.__file__).parent / "body_forms.json").read_text())
+    forms = json.loads((Path(odyssey_jupyter.__file__).parent / "script" / "body_forms.json").read_text())
     patterns = [" ".join(c.pattern.split()) for c in TIMELINE_TOKENS.values()]
     patterns += list(forms["patterns"].values())
     assert [p for p in patterns if p not in page] == []

@@ -27,9 +27,9 @@ from support.engine_http import client_for, run_job, short_script, stop_launched
 from support.engines import RunningEngine, launch_engine
 
 from odyssey_jupyter.errors import EngineStartError
-from odyssey_jupyter.local.datadir import cause_of
-from odyssey_jupyter.local.launcher import ensure_engine
-from odyssey_jupyter.local.options import ARGV_KEY_WARNING
+from odyssey_jupyter.local.launch.launcher import ensure_engine
+from odyssey_jupyter.local.launch.options import ARGV_KEY_WARNING
+from odyssey_jupyter.local.store.datadir import cause_of
 
 UNWRITABLE = Path("/sys/kernel")
 """A directory even root cannot create files in (sysfs)."""
@@ -243,7 +243,7 @@ def test_the_launcher_refuses_a_full_data_dir(tmp_path: Path) -> None:
     code = (
         "import sys; from pathlib import Path\n"
         "from odyssey_jupyter.errors import EngineStartError\n"
-        "from odyssey_jupyter.local.launcher import ensure_engine\n"
+        "from odyssey_jupyter.local.launch.launcher import ensure_engine\n"
         "try:\n"
         f"    ensure_engine(Path({str(tmp_path / 'full')!r}))\n"
         "except EngineStartError as exc:\n"

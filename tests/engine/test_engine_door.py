@@ -140,7 +140,7 @@ def test_an_oversized_key_exchange_is_refused_before_it_is_read(engine: RunningE
 def test_wrong_keys_back_off_and_forged_forwarding_does_not_escape(
     start_engine: Callable[..., RunningEngine],
 ) -> None:
-    from odyssey_jupyter.local.limits import AUTH_FREE_FAILURES
+    from odyssey_jupyter.local.http.limits import AUTH_FREE_FAILURES
 
     running = start_engine("--workers", "1")
     url = f"{running.url}/auth/token"
@@ -159,7 +159,7 @@ def test_wrong_keys_back_off_and_forged_forwarding_does_not_escape(
 def test_the_right_key_is_never_locked_out_by_another_callers_guesses(
     start_engine: Callable[..., RunningEngine],
 ) -> None:
-    from odyssey_jupyter.local.limits import AUTH_BURST, AUTH_FREE_FAILURES
+    from odyssey_jupyter.local.http.limits import AUTH_BURST, AUTH_FREE_FAILURES
 
     running = start_engine("--workers", "1")
     url = f"{running.url}/auth/token"

@@ -17,7 +17,7 @@ import pytest
 from support.engine_http import client_for, short_script
 from support.engines import RunningEngine
 
-from odyssey_jupyter import idempotency
+from odyssey_jupyter.protocol import idempotency
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from support.engine_http import client_for, run_job, short_script, stop_launched
 from support.engines import RunningEngine
 
 from odyssey_jupyter.errors import EngineStartError
-from odyssey_jupyter.local import launcher
-from odyssey_jupyter.local.launcher import EngineInfo, ensure_engine
+from odyssey_jupyter.local.launch import launcher
+from odyssey_jupyter.local.launch.launcher import EngineInfo, ensure_engine
 
 
 def serve(*args: str) -> subprocess.CompletedProcess[str]:
@@ -62,7 +62,7 @@ def test_the_start_lock_holds_where_fcntl_does_not_exist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second launcher waits for the first on every platform (Windows has no fcntl)."""
-    from odyssey_jupyter.private_files import ExclusiveLock
+    from odyssey_jupyter.files.private import ExclusiveLock
 
     monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl now fails, as on Windows
     starting = ExclusiveLock(tmp_path / "launcher.lock")  # another kernel starts the engine
@@ -74,7 +74,7 @@ def test_the_start_lock_holds_where_fcntl_does_not_exist(
 def test_launcher_imports_nothing_heavy() -> None:
     heavy = "('numpy', 'av', 'PIL', 'starlette', 'uvicorn')"
     code = (
-        "import sys, odyssey_jupyter.local.launcher; "
+        "import sys, odyssey_jupyter.local.launch.launcher; "
         f"print(sorted(m for m in {heavy} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)

@@ -11,7 +11,7 @@ from pathlib import Path
 from support.engine_http import client_for, poll_until, short_script, wait_terminal
 from support.engines import RunningEngine
 
-from odyssey_jupyter.local.store import Store
+from odyssey_jupyter.local.store.store import Store
 
 StartEngine = Callable[..., RunningEngine]
 

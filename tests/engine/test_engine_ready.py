@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from odyssey_jupyter.local import READY_PREFIX
-from odyssey_jupyter.local.ready import wait_for_ready
+from odyssey_jupyter.local.launch.ready import wait_for_ready
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import pytest
 from support.engine_http import client_for, short_script, wait_terminal
 from support.engines import RunningEngine
 
-from odyssey_jupyter.local.options import parse_options
+from odyssey_jupyter.local.launch.options import parse_options
 
 StartEngine = Callable[..., RunningEngine]
 

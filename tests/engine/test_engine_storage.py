@@ -24,9 +24,9 @@ from support.engines import RunningEngine
 from support.smallfs import fill, fill_inodes, open_files, small_filesystem
 
 from odyssey_jupyter.errors import EngineStartError
-from odyssey_jupyter.local.dispatcher import OUTCOME_WRITE_TRIES
-from odyssey_jupyter.local.faults import ENV_VAR, set_faults
-from odyssey_jupyter.local.launcher import ensure_engine
+from odyssey_jupyter.local.jobs.dispatcher import OUTCOME_WRITE_TRIES
+from odyssey_jupyter.local.launch.launcher import ensure_engine
+from odyssey_jupyter.local.store.faults import ENV_VAR, set_faults
 
 StartEngine = Callable[..., RunningEngine]
 FOREVER = 1_000_000  # injected faults that last until the test clears them

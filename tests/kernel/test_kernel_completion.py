@@ -69,7 +69,7 @@ def test_completion_does_not_run_the_cell(kernel: KernelSession) -> None:
     complete(kernel, "%%odyssey_simulate\n0s start a cat\n1s end\n2s ")
     after = kernel.check("print(get_ipython().execution_count)").stdout()
     assert int(after) == int(before) + 1
-    jobs = kernel.check("import odyssey_jupyter.runtime as r; print(r._runtime is None)")
+    jobs = kernel.check("import odyssey_jupyter.session.runtime as r; print(r._runtime is None)")
     assert jobs.stdout().strip() == "True"
 
 
@@ -230,7 +230,7 @@ HOSTILE = textwrap.dedent(
 
 ONLY_OURS = """
 from IPython.core.completer import _get_matcher_id
-from odyssey_jupyter.completion import MATCHER_ID
+from odyssey_jupyter.ipython.completion import MATCHER_ID
 _completer = get_ipython().Completer
 _completer.disable_matchers = [
     _get_matcher_id(m) for m in _completer.matchers if _get_matcher_id(m) != MATCHER_ID
@@ -274,7 +274,7 @@ def test_tab_gives_up_quietly_when_its_time_is_spent(kernel: KernelSession) -> N
     again, it completes as before."""
     code = "%odyssey_simulate w"
     assert [text for text, _, _ in complete(kernel, code)] == ["walk", "walks"]
-    budget = "import odyssey_jupyter.completion as c; c.TIME_BUDGET_SECONDS = {}"
+    budget = "import odyssey_jupyter.ipython.completion as c; c.TIME_BUDGET_SECONDS = {}"
     kernel.check(ONLY_OURS + budget.format(0.0))
     try:
         assert complete(kernel, code) == []

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.kernel
 FILE_KEY = "ody_login_from_a_file_0123456789abcdef"
 WRONG_KEY = "ody_not_the_right_key_9876543210fedcba"
 PASTED_KEY = "ody_pasted_into_the_url_0123456789"
-WHERE = "from odyssey_jupyter.runtime import get_runtime; print(get_runtime().client.api_url)"
+WHERE = (
+    "from odyssey_jupyter.session.runtime import get_runtime; print(get_runtime().client.api_url)"
+)
 
 
 @pytest.fixture(scope="module")

@@ -162,9 +162,9 @@ def test_a_job_without_an_id_yet_gets_a_way_that_works_in_text() -> None:
     """Ctrl-C before the POST answered: no id to give, and no button to point at."""
     from types import SimpleNamespace
 
-    from odyssey_jupyter.display.status import TextStatus
-    from odyssey_jupyter.magic_args import SimulateArgs
-    from odyssey_jupyter.magics import _how_to_cancel
+    from odyssey_jupyter.display.live.status import TextStatus
+    from odyssey_jupyter.ipython.magic_args import SimulateArgs
+    from odyssey_jupyter.ipython.magics import _how_to_cancel
 
     job = SimpleNamespace(job_id=None)
     view = TextStatus.__new__(TextStatus)  # the text display: what a terminal shows

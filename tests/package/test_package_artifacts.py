@@ -57,7 +57,7 @@ SDIST_FORBIDDEN = (
 )
 WHEEL_REQUIRED = (
     f"{DIST_NAME}/py.typed",
-    f"{DIST_NAME}/body_forms.json",
+    f"{DIST_NAME}/script/body_forms.json",
     f"{DIST_NAME}-*.dist-info/licenses/LICENSE",
     f"{DIST_NAME}-*.data/data/{LABEXT_SHARE}/install.json",
     *(f"{DIST_NAME}-*.data/data/{LABEXT_SHARE}/{name}" for name in BUILT),

@@ -24,7 +24,7 @@ data = importlib.resources.files("odyssey_jupyter")
 print(json.dumps({
     "file": odyssey_jupyter.__file__,
     "version": odyssey_jupyter.__version__,
-    "body_forms": data.joinpath("body_forms.json").is_file(),
+    "body_forms": data.joinpath("script", "body_forms.json").is_file(),
     "typed": data.joinpath("py.typed").is_file(),
 }))
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from odyssey_jupyter import completion
+from odyssey_jupyter.ipython import completion
 
 SETUP = """
 import types

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from odyssey_jupyter.local.ready import wait_for_ready
+from odyssey_jupyter.local.launch.ready import wait_for_ready
 
 ENGINE_MODULE = "odyssey_jupyter.local"
 """The word on an engine's command line that marks it as one (see ``engines_under``)."""

@@ -20,19 +20,19 @@ from typing import Any, Literal
 
 import pytest
 
-from odyssey_jupyter import jobs
 from odyssey_jupyter.display import browser as browser_module
 from odyssey_jupyter.display.browser import JobBrowser
 from odyssey_jupyter.display.browser.snapshot import folded_copy, snapshot_bundle
-from odyssey_jupyter.display.final import final_bundle, live_bundle
-from odyssey_jupyter.display.final_output import stopped_note
-from odyssey_jupyter.display.notice import notice_bundle
-from odyssey_jupyter.display.player import PlayerGroup
-from odyssey_jupyter.display.status import JobSummary, StatusWidget, TextStatus
-from odyssey_jupyter.display.timeline import ScriptTimeline
+from odyssey_jupyter.display.common.notice import notice_bundle
+from odyssey_jupyter.display.job.final import final_bundle, live_bundle
+from odyssey_jupyter.display.job.timeline import ScriptTimeline
+from odyssey_jupyter.display.live.final_output import stopped_note
+from odyssey_jupyter.display.live.status import JobSummary, StatusWidget, TextStatus
+from odyssey_jupyter.display.media.player import PlayerGroup
 from odyssey_jupyter.errors import OdysseyError, ScriptError
-from odyssey_jupyter.runtime import shutdown_runtime
-from odyssey_jupyter.script_text import parse_cell
+from odyssey_jupyter.script.text import parse_cell
+from odyssey_jupyter.session import jobs
+from odyssey_jupyter.session.runtime import shutdown_runtime
 
 from .hostile import PAYLOADS, SLASHLESS, URL_PAYLOADS, HostileServer, payload
 
@@ -232,11 +232,11 @@ def collect_sweeps(
     with ``slashed_every`` some submissions get an id the client refuses); then the
     live panel, its text line, the final output, the gallery and a comparison.
     """
-    from odyssey_jupyter import sweep_magic
-    from odyssey_jupyter.display.compare import compare
-    from odyssey_jupyter.display.gallery import gallery
+    from odyssey_jupyter.display.media.compare import compare
+    from odyssey_jupyter.display.media.gallery import gallery
     from odyssey_jupyter.display.sweep_view import SweepFinal, SweepLive, SweepText, status_html
-    from odyssey_jupyter.magic_args import parse_simulate_line
+    from odyssey_jupyter.ipython import sweep_magic
+    from odyssey_jupyter.ipython.magic_args import parse_simulate_line
     from odyssey_jupyter.sweeps import sweep
 
     found: list[Fragment] = []

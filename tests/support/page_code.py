@@ -37,7 +37,7 @@ class Block:
         return (
             "from traitlets.config import Config\nc = Config()\n"
             + self.code
-            + "\nfrom odyssey_jupyter.config import OdysseyJupyter\n"
+            + "\nfrom odyssey_jupyter.session.config import OdysseyJupyter\n"
             + "_loaded = OdysseyJupyter(config=c)\n"
             + "assert all(getattr(_loaded, k) == v for k, v in c.OdysseyJupyter.items())\n"
         )

@@ -3,7 +3,7 @@
 As root on Linux ``mount -t tmpfs -o size=...`` gives a filesystem that fills up
 for real (ENOSPC, SQLite's "database or disk is full"). Where mounting is refused
 the context manager yields None and the test falls back to the engine's
-test-only fault hook (``odyssey_jupyter.local.faults``).
+test-only fault hook (``odyssey_jupyter.local.store.faults``).
 """
 
 from __future__ import annotations

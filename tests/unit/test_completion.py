@@ -21,8 +21,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from support.completion_cases import CASES, SETUP, Case, check, make_files
 from support.shells import global_shell
 
-from odyssey_jupyter import completion
-from odyssey_jupyter.magic_args import (
+from odyssey_jupyter.ipython import completion
+from odyssey_jupyter.ipython.magic_args import (
     SIMULATE_CONFLICTS,
     parse_simulate_line,
     simulate_parser,

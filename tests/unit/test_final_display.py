@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 
 from support.standin import StandIn as JobStandIn
 
-from odyssey_jupyter import at_exit
 from odyssey_jupyter.display.browser.rows import RowData
 from odyssey_jupyter.display.browser.snapshot import folded_copy, snapshot_bundle
-from odyssey_jupyter.display.final import final_bundle, live_bundle
-from odyssey_jupyter.display.notice import notice_bundle
-from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+from odyssey_jupyter.display.common.notice import notice_bundle
+from odyssey_jupyter.display.job.final import final_bundle, live_bundle
+from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
+from odyssey_jupyter.session import at_exit
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 

@@ -12,14 +12,14 @@ from IPython.core.error import UsageError
 
 from odyssey_jupyter.cli import read_spec
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.flag_hints import closest_flag, known_flags, unknown_flags
-from odyssey_jupyter.magic_args import (
+from odyssey_jupyter.ipython.magic_args import (
     jobs_parser,
     parse_jobs_line,
     parse_simulate_line,
     simulate_parser,
 )
-from odyssey_jupyter.types import JobStatus
+from odyssey_jupyter.protocol.types import JobStatus
+from odyssey_jupyter.text.flag_hints import closest_flag, known_flags, unknown_flags
 
 
 @pytest.mark.parametrize(

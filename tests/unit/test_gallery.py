@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 from support.recordings import make_recording
 
-from odyssey_jupyter.display.compare import entries
-from odyssey_jupyter.display.gallery import gallery_html
+from odyssey_jupyter.display.media.compare import entries
+from odyssey_jupyter.display.media.gallery import gallery_html
 
 
 def _items(tmp_path: Path) -> list[SimpleNamespace]:

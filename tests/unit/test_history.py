@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from odyssey_jupyter import history
+from odyssey_jupyter.session import history
 
 SCRIPT = [
     {"timestamp_ms": 0, "start": {"prompt": "a lighthouse at dusk"}},

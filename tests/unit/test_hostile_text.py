@@ -22,7 +22,13 @@ from support.hostile import PAYLOADS, SLASHLESS, URL_PAYLOADS, hostile_server, i
 from support.hostile_displays import Fragment, collect, collect_bad_total, point_at
 
 from odyssey_jupyter.display.browser.rows import RowData, html_table, info_html, text_table
-from odyssey_jupyter.display.markup import (
+from odyssey_jupyter.display.job.timeline import ScriptTimeline
+from odyssey_jupyter.display.live.status import StatusView, StreamRow, badge_html, panel_html
+from odyssey_jupyter.display.media.player import chapters_html, player_html
+from odyssey_jupyter.protocol.types import JobStatus
+from odyssey_jupyter.session.recordings import Chapter, LocalRecording
+from odyssey_jupyter.session.runtime import shutdown_runtime
+from odyssey_jupyter.text.markup import (
     class_name,
     escape,
     printable,
@@ -30,12 +36,6 @@ from odyssey_jupyter.display.markup import (
     python_literal,
     safe_url,
 )
-from odyssey_jupyter.display.player import chapters_html, player_html
-from odyssey_jupyter.display.status import StatusView, StreamRow, badge_html, panel_html
-from odyssey_jupyter.display.timeline import ScriptTimeline
-from odyssey_jupyter.recordings import Chapter, LocalRecording
-from odyssey_jupyter.runtime import shutdown_runtime
-from odyssey_jupyter.types import JobStatus
 
 # --------------------------------------------------------------------------- the helper
 
@@ -313,8 +313,8 @@ def test_gallery_and_compare_scripts_are_their_templates_exactly(tmp_path: Path)
     with a random element id and numbers only."""
     import re
 
-    from odyssey_jupyter.display import compare as compare_module
-    from odyssey_jupyter.display import gallery as gallery_module
+    from odyssey_jupyter.display.media import compare as compare_module
+    from odyssey_jupyter.display.media import gallery as gallery_module
 
     rec = _recording(tmp_path, PAYLOADS[3])
 
@@ -345,7 +345,7 @@ def test_gallery_and_compare_scripts_are_their_templates_exactly(tmp_path: Path)
 
 @pytest.mark.parametrize("job_id", [*SLASHLESS, 'x"); import os; ("'])
 def test_the_kernel_stopped_note_quotes_the_id(job_id: str) -> None:
-    from odyssey_jupyter.display.final_output import stopped_note
+    from odyssey_jupyter.display.live.final_output import stopped_note
 
     note = stopped_note(job_id)
     call = note.split("server. ", 1)[1].removesuffix(" follows it again.")
@@ -384,11 +384,11 @@ def test_numbers_that_are_not_finite_show_as_unknown(value: float, tmp_path: Pat
 def test_markup_is_escaped_in_one_place_only() -> None:
     """One home for the rule: a second, hand-rolled escape would drift from it."""
     package = Path(__file__).resolve().parents[2] / "odyssey_jupyter"
-    home = package / "display" / "markup.py"
+    home = package / "text" / "markup.py"
     offenders = [
         str(path.relative_to(package))
         for path in package.rglob("*.py")
         if path != home
         and ("html.escape(" in (text := path.read_text(encoding="utf-8")) or "import html" in text)
     ]
-    assert offenders == [], f"escape through odyssey_jupyter.display.markup instead: {offenders}"
+    assert offenders == [], f"escape through odyssey_jupyter.text.markup instead: {offenders}"

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from odyssey_jupyter.errors import ImageError, ScriptError
-from odyssey_jupyter.images import sniff, to_data_url
-from odyssey_jupyter.script import MAX_IMAGE_BYTES
+from odyssey_jupyter.script.images import sniff, to_data_url
+from odyssey_jupyter.script.rules import MAX_IMAGE_BYTES
 
 
 def decode(url: str) -> Image.Image:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from odyssey_jupyter.display.live_marker import LIVE_MARK, LIVE_MIME, marked_live
+from odyssey_jupyter.display.common.live_marker import LIVE_MARK, LIVE_MIME, marked_live
 
 LIVE_TS = Path(__file__).resolve().parents[2] / "labextension" / "src" / "live.ts"
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from odyssey_jupyter import completion
-from odyssey_jupyter.magic_args import (
+from odyssey_jupyter.ipython import completion
+from odyssey_jupyter.ipython.magic_args import (
     JOBS_USAGE,
     LOCAL_USAGE,
     LOGIN_USAGE,
@@ -20,7 +20,7 @@ from odyssey_jupyter.magic_args import (
     login_parser,
     simulate_parser,
 )
-from odyssey_jupyter.magics import OdysseyMagics
+from odyssey_jupyter.ipython.magics import OdysseyMagics
 
 MAGICS: list[tuple[str, Callable[[], argparse.ArgumentParser], str]] = [
     ("odyssey_simulate", simulate_parser, SIMULATE_USAGE),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from odyssey_jupyter.display import status
 from odyssey_jupyter.display.browser import rows as browser_rows
-from odyssey_jupyter.display.palette import OTHER_COLOUR, STATUS_COLOURS, status_colour, tint
-from odyssey_jupyter.types import JobStatus
+from odyssey_jupyter.display.common.palette import OTHER_COLOUR, STATUS_COLOURS, status_colour, tint
+from odyssey_jupyter.display.live import status
+from odyssey_jupyter.protocol.types import JobStatus
 
 
 @pytest.mark.parametrize("name", [member.value for member in JobStatus])

@@ -11,14 +11,14 @@ import bleach  # type: ignore[import-untyped]
 import pytest
 from support.recordings import make_recording
 
-from odyssey_jupyter.config import OdysseyJupyter
-from odyssey_jupyter.display.player import (
+from odyssey_jupyter.display.media.player import (
     PlayerGroup,
     player_html,
     players_html,
     relative_src,
     should_embed,
 )
+from odyssey_jupyter.session.config import OdysseyJupyter
 
 # What an untrusted notebook keeps (JupyterLab's sanitizer: no scripts, no on* handlers).
 _SAFE_TAGS = {"div", "span", "video", "ol", "li", "a", "b", "code", "img"}
@@ -140,8 +140,8 @@ def test_preview_first(tmp_path: Path) -> None:
 def test_a_crowded_events_log_lists_a_capped_number_of_chapters(tmp_path: Path) -> None:
     """Hundreds of thousands of prompts (an events log at the size cap) list the first
     MAX_CHAPTERS and one line saying how many more; one click handler serves them all."""
-    from odyssey_jupyter.display.player import MAX_CHAPTERS
-    from odyssey_jupyter.recordings import Chapter
+    from odyssey_jupyter.display.media.player import MAX_CHAPTERS
+    from odyssey_jupyter.session.recordings import Chapter
 
     many = tuple(Chapter(n / 100, f"prompt {n}", "interact") for n in range(MAX_CHAPTERS + 4321))
     rec = dataclasses.replace(make_recording(tmp_path), chapters=many)
@@ -158,9 +158,9 @@ def test_a_crowded_events_log_lists_a_capped_number_of_chapters(tmp_path: Path) 
 def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> None:
     """A minute reads the same everywhere: "1 min 05 s", never "1:05" beside "40.0 s"."""
     from odyssey_jupyter.display.browser.rows import RowData, duration_text
-    from odyssey_jupyter.display.relative_time import format_duration
-    from odyssey_jupyter.display.status_view import fmt_seconds
-    from odyssey_jupyter.types import JobStatus
+    from odyssey_jupyter.display.common.relative_time import format_duration
+    from odyssey_jupyter.display.job.status_view import fmt_seconds
+    from odyssey_jupyter.protocol.types import JobStatus
 
     assert [format_duration(s) for s in (40.0, 60.0, 65.0, 3725.0)] == [
         "40.0 s",

@@ -13,18 +13,18 @@ from typing import Any
 
 from support.recordings import make_recording
 
-from odyssey_jupyter.display.final import final_bundle
-from odyssey_jupyter.display.gallery import gallery_html
-from odyssey_jupyter.display.labels import stream_name, stream_numbers
-from odyssey_jupyter.display.player import (
+from odyssey_jupyter.display.common.labels import stream_name, stream_numbers
+from odyssey_jupyter.display.job.final import final_bundle
+from odyssey_jupyter.display.media.gallery import gallery_html
+from odyssey_jupyter.display.media.player import (
     PlayerGroup,
     grid_style,
     headings,
     player_html,
     players_html,
 )
-from odyssey_jupyter.recordings import LocalRecording
-from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
+from odyssey_jupyter.session.recordings import LocalRecording
 
 _THEME_VAR = re.compile(r"var\(--jp-[a-z0-9-]+,[^)]*\)")
 _HEX = re.compile(r"#[0-9a-fA-F]{3,8}\b")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from odyssey_jupyter import recordings
-from odyssey_jupyter.artifacts import ARTIFACT_FILES
 from odyssey_jupyter.errors import InvalidRequestError, InvalidResponseError
-from odyssey_jupyter.recordings import Chapter, chapters_from_events, read_mp4_info
-from odyssey_jupyter.types import SimulationJobDetail, SimulationStream
+from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
+from odyssey_jupyter.protocol.types import SimulationJobDetail, SimulationStream
+from odyssey_jupyter.session import recordings
+from odyssey_jupyter.session.recordings import Chapter, chapters_from_events, read_mp4_info
 
 
 def make_mp4(path: Path, width: int = 64, height: int = 48, frames: int = 6, fps: int = 12) -> Path:

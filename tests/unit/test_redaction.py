@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from odyssey_jupyter.redaction import shown_text, shown_url
+from odyssey_jupyter.text.redaction import shown_text, shown_url
 
 
 @pytest.mark.parametrize(

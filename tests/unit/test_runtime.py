@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from odyssey_jupyter import runtime as runtime_mod
-from odyssey_jupyter.runtime import Runtime, get_runtime, shutdown_runtime
+from odyssey_jupyter.session import runtime as runtime_mod
+from odyssey_jupyter.session.runtime import Runtime, get_runtime, shutdown_runtime
 
 
 @pytest.fixture

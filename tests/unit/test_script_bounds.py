@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from odyssey_jupyter.display.timeline import MAX_LANES, ScriptTimeline, _nice_step, timeline_svg
+from odyssey_jupyter.display.job.timeline import MAX_LANES, ScriptTimeline, _nice_step, timeline_svg
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.script import (
+from odyssey_jupyter.script.rules import (
     MAX_ENTRIES,
     MAX_SCRIPT_MS,
     MAX_SCRIPTS,
@@ -26,7 +26,7 @@ from odyssey_jupyter.script import (
     validate_script,
     validate_scripts,
 )
-from odyssey_jupyter.script_text import parse_cell
+from odyssey_jupyter.script.text import parse_cell
 
 
 def _refused(text: str) -> ScriptError:

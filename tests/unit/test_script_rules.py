@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from odyssey_jupyter.config import OdysseyJupyter
-from odyssey_jupyter.display.warnings import ScriptWarnings, warnings_html, warnings_text
+from odyssey_jupyter.display.job.warnings import ScriptWarnings, warnings_html, warnings_text
 from odyssey_jupyter.errors import ImageError, ScriptError
-from odyssey_jupyter.script import (
+from odyssey_jupyter.script.rules import (
     FIRST_NOT_AT_ZERO,
     MIN_INTERACTION_GAP_MS,
     ScriptWarning,
@@ -26,7 +25,8 @@ from odyssey_jupyter.script import (
     validate_script,
     validate_scripts,
 )
-from odyssey_jupyter.script_text import MAGIC_BODY_FIRST_LINE, parse_cell
+from odyssey_jupyter.script.text import MAGIC_BODY_FIRST_LINE, parse_cell
+from odyssey_jupyter.session.config import OdysseyJupyter
 
 BODY = MAGIC_BODY_FIRST_LINE
 

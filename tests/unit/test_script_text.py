@@ -14,7 +14,7 @@ from support.hostile import PLACEHOLDER_PROBES, placeholder_scope
 from support.malformed_scripts import MALFORMED
 
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.script import (
+from odyssey_jupyter.script.rules import (
     BACKWARDS,
     BEFORE_START,
     NEVER_ENDS,
@@ -22,7 +22,7 @@ from odyssey_jupyter.script import (
     STREAM_TOO_LONG,
     validate_script,
 )
-from odyssey_jupyter.script_text import (
+from odyssey_jupyter.script.text import (
     fill_placeholders,
     format_timeline,
     from_value,

@@ -17,16 +17,16 @@ from typing import Any, ClassVar
 import pytest
 from support.standin import StandIn as JobStandIn
 
-from odyssey_jupyter.display.status_html import panel_html
-from odyssey_jupyter.display.status_text import status_line
-from odyssey_jupyter.display.status_view import (
+from odyssey_jupyter.display.job.status_html import panel_html
+from odyssey_jupyter.display.job.status_text import status_line
+from odyssey_jupyter.display.job.status_view import (
     STAGES,
     StatusView,
     snapshot,
     stage_of,
     time_left,
 )
-from odyssey_jupyter.types import JobStatus, SimulationJobDetail
+from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc).timestamp()
 
@@ -201,8 +201,8 @@ def test_the_panel_uses_jupyterlab_theme_variables_with_fallbacks() -> None:
 def test_the_pure_view_and_its_renderers_import_no_widgets() -> None:
     code = (
         "import sys\n"
-        "import odyssey_jupyter.display.status_view, odyssey_jupyter.display.status_text\n"
-        "import odyssey_jupyter.display.status_html\n"
+        "import odyssey_jupyter.display.job.status_view, odyssey_jupyter.display.job.status_text\n"
+        "import odyssey_jupyter.display.job.status_html\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'ipywidgets', 'anywidget', 'IPython', 'ipykernel'})\n"
         "print(bad)\n"
@@ -238,7 +238,7 @@ async def _call(fn: Any) -> Any:
 
 
 def test_a_finished_job_shows_no_cancel_button(loop: asyncio.AbstractEventLoop) -> None:
-    from odyssey_jupyter.display.status_widget import StatusWidget
+    from odyssey_jupyter.display.live.status_widget import StatusWidget
 
     job = _job("processing", progress=0.2)
     widget = StatusWidget(job, loop=loop)  # type: ignore[arg-type]
@@ -262,7 +262,7 @@ def test_a_finished_job_shows_no_cancel_button(loop: asyncio.AbstractEventLoop) 
 
 
 def test_the_cancel_control_acts_on_a_click_message_only() -> None:
-    from odyssey_jupyter.display.cancel_control import BUSY_TEXT, CancelControl
+    from odyssey_jupyter.display.live.cancel_control import BUSY_TEXT, CancelControl
 
     clicks: list[int] = []
     control = CancelControl(lambda: clicks.append(1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from odyssey_jupyter.suggest import closest, did_you_mean
+from odyssey_jupyter.text.suggest import closest, did_you_mean
 
 
 def test_a_typo_of_an_action_gets_the_action() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from IPython.core.error import UsageError
 
-from odyssey_jupyter.magic_args import parse_simulate_line
+from odyssey_jupyter.ipython.magic_args import parse_simulate_line
 
 
 def test_sweep_flags_parse() -> None:

@@ -12,9 +12,9 @@ import fsspec
 import pyarrow.parquet as pq
 import pytest
 
-from odyssey_jupyter.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.display.sweep_view import SweepPlan
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.session.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.sweeps import prepare, sweep
 from odyssey_jupyter.sweeps.budget import check_budget, spent
 from odyssey_jupyter.sweeps.ledger import sweeps_dir
@@ -158,7 +158,7 @@ def test_a_dry_run_shows_the_estimated_cost_when_a_price_is_set(sandbox: Path) -
 def test_the_magic_takes_a_store_and_a_budget_only_with_a_sweep() -> None:
     from IPython.core.error import UsageError
 
-    from odyssey_jupyter.magic_args import parse_simulate_line
+    from odyssey_jupyter.ipython.magic_args import parse_simulate_line
 
     args = parse_simulate_line("--sweep grid --store s3://b/p --max-video-seconds 90", cell=True)
     assert (args.store, args.max_video_seconds) == ("s3://b/p", 90.0)
@@ -187,7 +187,7 @@ def test_a_bad_output_or_storage_options_is_refused_before_anything_is_written(
 def test_a_link_planted_below_a_local_output_is_refused_and_nothing_is_written(
     tmp_path: Path,
 ) -> None:
-    from odyssey_jupyter.private_files import UnsafePathError
+    from odyssey_jupyter.files.private import UnsafePathError
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from support.waiting import wait_until
 
-from odyssey_jupyter.display.gallery import gallery_html
+from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep_view import (
     SweepFinal,
     SweepLive,

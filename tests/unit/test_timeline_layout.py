@@ -9,8 +9,14 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from odyssey_jupyter.display.timeline import CHAR_PX, MAX_LINES, WIDTH, ScriptTimeline, timeline_svg
-from odyssey_jupyter.script import Script, validate_script, validate_scripts
+from odyssey_jupyter.display.job.timeline import (
+    CHAR_PX,
+    MAX_LINES,
+    WIDTH,
+    ScriptTimeline,
+    timeline_svg,
+)
+from odyssey_jupyter.script.rules import Script, validate_script, validate_scripts
 
 LONG = (
     "a lighthouse keeper climbs the spiral stairs at dusk while the storm rolls in "

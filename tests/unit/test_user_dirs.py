@@ -18,8 +18,8 @@ import pytest
 ASK = """
 import json, sys
 {platform}
-from odyssey_jupyter.history import history_path
-from odyssey_jupyter.local.options import default_data_dir
+from odyssey_jupyter.session.history import history_path
+from odyssey_jupyter.local.launch.options import default_data_dir
 print(json.dumps([str(history_path()), str(default_data_dir())]))
 """
 OVERRIDES = ("XDG_CACHE_HOME", "ODYSSEY_HISTORY_PATH", "ODYSSEY_LOCAL_DATA_DIR")

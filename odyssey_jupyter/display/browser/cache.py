@@ -13,7 +13,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.types import SimulationJobDetail
+    from odyssey_jupyter.protocol.types import SimulationJobDetail
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -78,8 +78,8 @@ def shrink_thumbnail(data: bytes) -> tuple[bytes, str] | None:
     cross the kernel socket on every page turn. The size is checked from the
     header before decoding: a 140 KB PNG may declare a canvas of hundreds of MB.
     """
-    from odyssey_jupyter.config import get_config
-    from odyssey_jupyter.images import header_size, open_capped
+    from odyssey_jupyter.script.images import header_size, open_capped
+    from odyssey_jupyter.session.config import get_config
 
     cap = get_config().image_pixel_cap()
     try:

@@ -14,7 +14,7 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from odyssey_jupyter.display.browser.rows import RowData
-from odyssey_jupyter.display.markup import escape
+from odyssey_jupyter.text.markup import escape
 
 TOOLBAR_CSS = (
     "<style>.odyssey-browser-caption .widget-html-content,"

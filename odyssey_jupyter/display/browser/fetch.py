@@ -13,16 +13,16 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.display.browser.cache import shrink_thumbnail
 from odyssey_jupyter.display.browser.rows import Known
-from odyssey_jupyter.display.markup import escape
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.types import SimulationJobDetail, SimulationStream
+from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
+from odyssey_jupyter.protocol.types import SimulationJobDetail, SimulationStream
+from odyssey_jupyter.text.markup import escape
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.recordings import LocalRecording
+    from odyssey_jupyter.session.recordings import LocalRecording
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def history_for(job_ids: list[str]) -> dict[str, Known]:
     Jobs submitted elsewhere are missing (their rows show dashes).
     """
     try:
-        from odyssey_jupyter import history
+        from odyssey_jupyter.session import history
 
         found = history.lookup(job_ids)
     except Exception:  # the history is a convenience: a broken one shows dashes
@@ -76,7 +76,7 @@ async def cancel_line(client: Odyssey, job_id: str) -> tuple[str, OdysseyError |
     What a refusal means is decided once, by ``jobs.cancel_job``: a job past cancelling
     gets a line saying so, not an error.
     """
-    from odyssey_jupyter.jobs import cancel_job
+    from odyssey_jupyter.session.jobs import cancel_job
 
     try:
         outcome, _ = await cancel_job(client, job_id)
@@ -88,7 +88,7 @@ async def cancel_line(client: Odyssey, job_id: str) -> tuple[str, OdysseyError |
 
 async def fetch_thumbnail(client: Odyssey, detail: SimulationJobDetail) -> tuple[bytes, str] | None:
     """The first stream's thumbnail, downloaded once into the recordings directory."""
-    from odyssey_jupyter import recordings
+    from odyssey_jupyter.session import recordings
 
     stream = min(detail.streams, key=lambda s: s.script_index)
     if not stream.thumbnail_url and detail.is_active:
@@ -109,7 +109,7 @@ async def local_recordings(
     client: Odyssey, detail: SimulationJobDetail, full: bool
 ) -> list[LocalRecording]:
     """Each stream's files on disk, downloading the missing ones (a preview first if asked)."""
-    from odyssey_jupyter import recordings
+    from odyssey_jupyter.session import recordings
 
     kinds = ARTIFACT_KINDS if full else ("preview", "thumbnail", "events")
     recs: list[LocalRecording] = []
@@ -127,7 +127,7 @@ async def local_recordings(
 
 def _preview_only(job_id: str, stream: SimulationStream, files: dict[str, Path]) -> LocalRecording:
     """A recording whose full video is not downloaded yet: it plays the preview."""
-    from odyssey_jupyter import recordings
+    from odyssey_jupyter.session import recordings
 
     preview = files["preview"]
     info = recordings.read_mp4_info(preview)

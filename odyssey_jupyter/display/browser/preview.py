@@ -12,8 +12,8 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from odyssey_jupyter.display.player import players_html
-from odyssey_jupyter.recordings import LocalRecording, read_mp4_info
+from odyssey_jupyter.display.media.player import players_html
+from odyssey_jupyter.session.recordings import LocalRecording, read_mp4_info
 
 AUTOPLAY = "autoplay muted playsinline"
 """``playsinline``: mobile Safari would otherwise take a playing video full screen."""

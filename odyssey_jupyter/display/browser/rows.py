@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from odyssey_jupyter.display.markup import class_name, escape, printable
-from odyssey_jupyter.display.palette import status_colour, tint
-from odyssey_jupyter.display.relative_time import (
+from odyssey_jupyter.display.common.palette import status_colour, tint
+from odyssey_jupyter.display.common.relative_time import (
     absolute_time,
     format_duration,
     full_time,
     relative_time,
 )
-from odyssey_jupyter.types import JobStatus, SimulationJobDetail, SimulationJobInfo
+from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail, SimulationJobInfo
+from odyssey_jupyter.text.markup import class_name, escape, printable
 
 DASH = "—"
 PROMPT_CHARS = 80

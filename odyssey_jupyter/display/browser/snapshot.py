@@ -8,7 +8,7 @@ exits. The snapshot holds the thumbnails this kernel has (embedded, a few kB
 each, so the table needs no file route), status, created, duration and prompt, and
 a line saying when it was taken and that re-running the cell makes it live again.
 
-A headless run (nobody watching, see :func:`~odyssey_jupyter.display.frontend.headless`)
+A headless run (nobody watching, see :func:`~odyssey_jupyter.display.common.frontend.headless`)
 gets the snapshot of the complete first page straight away: a live browser would
 only be saved as a widget view, which the stock nbconvert exporters cannot draw.
 
@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING
 
 from odyssey_jupyter.display.browser.cache import thumbs
 from odyssey_jupyter.display.browser.rows import COLUMNS, _cells_html, text_table
-from odyssey_jupyter.display.final import MimeBundle
-from odyssey_jupyter.display.final_output import publish
-from odyssey_jupyter.display.markup import escape, safe_url
-from odyssey_jupyter.display.relative_time import full_time
+from odyssey_jupyter.display.common.relative_time import full_time
+from odyssey_jupyter.display.job.final import MimeBundle
+from odyssey_jupyter.display.live.final_output import publish
+from odyssey_jupyter.text.markup import escape, safe_url
 
 if TYPE_CHECKING:
     from odyssey_jupyter.display.browser.widget import JobBrowser
@@ -130,8 +130,8 @@ class BrowserOutput:
 
         A browser already closed shows its snapshot: there is nothing live to show.
         """
-        from odyssey_jupyter import at_exit
-        from odyssey_jupyter.display.frontend import detect_frontend, headless
+        from odyssey_jupyter.display.common.frontend import detect_frontend, headless
+        from odyssey_jupyter.session import at_exit
 
         if not (self.frozen or self.browser.closed) and headless():
             self.browser._wait_page(complete=True)  # headless: the complete page, once

@@ -54,19 +54,19 @@ from odyssey_jupyter.display.browser.rows import (
     short_id,
     text_table,
 )
-from odyssey_jupyter.display.live_marker import marked_live
-from odyssey_jupyter.display.markup import escape, printable, python_call
+from odyssey_jupyter.display.common.live_marker import marked_live
 from odyssey_jupyter.errors import OdysseyError
-from odyssey_jupyter.types import (
+from odyssey_jupyter.protocol.types import (
     JobStatus,
     SimulationJobDetail,
     SimulationJobInfo,
     SimulationJobsList,
 )
+from odyssey_jupyter.text.markup import escape, printable, python_call
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.runtime import Runtime
+    from odyssey_jupyter.session.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class JobBrowser:
         self.offset = offset
         self.namespace = namespace if namespace is not None else user_namespace()
         if auto_refresh is None:
-            from odyssey_jupyter.display.frontend import detect_frontend
+            from odyssey_jupyter.display.common.frontend import detect_frontend
 
             # nobody sees a refreshed widget in a terminal: refresh on demand there
             auto_refresh = detect_frontend() == "widget"
@@ -156,7 +156,7 @@ class JobBrowser:
         self.total = 0
         self._init_state()
         if runtime is None:
-            from odyssey_jupyter.runtime import get_runtime
+            from odyssey_jupyter.session.runtime import get_runtime
 
             runtime = get_runtime()
         self._runtime = runtime
@@ -364,7 +364,7 @@ class JobBrowser:
         Where widgets show, the bundle goes out with the first page (details fill in
         live); elsewhere the tables wait for the durations, which are all there is.
         """
-        from odyssey_jupyter.display.frontend import detect_frontend
+        from odyssey_jupyter.display.common.frontend import detect_frontend
 
         complete = detect_frontend() != "widget"
         data: dict[str, Any] = dict(self.widget._repr_mimebundle_() or {})
@@ -691,7 +691,7 @@ class JobBrowser:
         await self._refresh()
 
     async def _load(self, job_id: str) -> None:
-        from odyssey_jupyter.jobs import Job
+        from odyssey_jupyter.session.jobs import Job
 
         loop = asyncio.get_running_loop()
         # Job.from_id may block on the loop (runtime.run): call it from a worker thread.

@@ -1,0 +1,3 @@
+"""Widgets that live while a kernel runs: the status panel, its cancel control, and the swap to
+the final output.
+"""

@@ -1,0 +1,1 @@
+"""Recordings on screen: inline players, a sweep's gallery, and side-by-side compare."""

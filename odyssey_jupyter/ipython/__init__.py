@@ -1,0 +1,1 @@
+"""Everything that imports IPython: the magics, their arguments, hints and tab completion."""

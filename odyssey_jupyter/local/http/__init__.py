@@ -1,0 +1,3 @@
+"""The engine's HTTP side: routes, the front door, request reading, answers, limits and
+submission checks.
+"""

@@ -1,0 +1,3 @@
+"""The engine's render queue: the dispatcher, the render workers and what they are asked to
+render.
+"""

@@ -1,0 +1,3 @@
+"""Starting, finding, checking and stopping an engine from another process (a kernel or the
+command line).
+"""
