@@ -52,6 +52,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check odyssey_jupyter tests benchmarks tools docs/conf.py docs/_ext
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python tools/check_import_cycles.py
+	$(BIN)/python tools/check_module_shape.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
