@@ -33,7 +33,7 @@ def this_installation() -> dict[str, str]:
     """The package's version, its directory and the environment (``sys.prefix``) it runs from."""
     return {
         "version": package_version(),
-        "package": str(Path(__file__).resolve().parents[1]),
+        "package": str(Path(__file__).resolve().parents[2]),
         "installation": sys.prefix,
     }
 
