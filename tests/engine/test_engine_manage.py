@@ -33,8 +33,8 @@ from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.local.launch import processes
 from odyssey_jupyter.local.launch.launcher import EngineInfo, ensure_engine
 from odyssey_jupyter.local.launch.manage import engine_status, stop_engine
+from odyssey_jupyter.local.launch.record import read_record, record_path
 from odyssey_jupyter.local.store.keys import identity_proof, read_secret
-from odyssey_jupyter.local.store.record import read_record, record_path
 
 
 @pytest.fixture

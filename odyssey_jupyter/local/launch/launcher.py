@@ -27,6 +27,7 @@ from odyssey_jupyter.local.launch import processes
 from odyssey_jupyter.local.launch.identity import proves_identity
 from odyssey_jupyter.local.launch.options import API_KEY_ENV, DEFAULT_PACE, PACES, default_data_dir
 from odyssey_jupyter.local.launch.ready import wait_for_ready
+from odyssey_jupyter.local.launch.record import EngineRecord, load_record
 from odyssey_jupyter.local.store.datadir import (
     UNUSABLE_EXIT_STATUS,
     DataDirUnusable,
@@ -34,7 +35,6 @@ from odyssey_jupyter.local.store.datadir import (
     open_private_append,
     unusable,
 )
-from odyssey_jupyter.local.store.record import EngineRecord, load_record
 
 log = logging.getLogger("odyssey_jupyter.local.launch.launcher")
 

@@ -18,8 +18,8 @@ from odyssey_jupyter.local.launch import processes
 from odyssey_jupyter.local.launch.identity import proves_identity
 from odyssey_jupyter.local.launch.launcher import stop_process
 from odyssey_jupyter.local.launch.options import STOP_TIMEOUT, default_data_dir
+from odyssey_jupyter.local.launch.record import EngineRecord, forget_record, load_record
 from odyssey_jupyter.local.store.counts import job_counts
-from odyssey_jupyter.local.store.record import EngineRecord, forget_record, load_record
 from odyssey_jupyter.protocol.types import ACTIVE_STATUSES
 
 RUNNING, STALE, NONE, UNPROVEN = "running", "stale", "not running", "unproven"
