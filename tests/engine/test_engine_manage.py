@@ -55,8 +55,10 @@ def odyssey_local(*args: str) -> subprocess.CompletedProcess[str]:
 
 def kill_engine(info: EngineInfo) -> None:
     """End the engine at once, as a crash would: its engine.json stays behind."""
-    processes.kill(info.pid)
-    assert processes.wait_gone(info.pid, 20)
+    engine = processes.find(info.pid)
+    assert engine is not None
+    engine.kill()
+    assert engine.wait_gone(20)
 
 
 def test_status_without_an_engine_says_so(data_dir: Path) -> None:

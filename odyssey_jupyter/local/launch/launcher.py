@@ -161,12 +161,13 @@ def stop_process(pid: int, timeout: float) -> bool:
     ended leaves them for the next engine to requeue: nothing is lost either way.
     ``PermissionError`` when it is another user's.
     """
-    if not processes.terminate(pid):
+    engine = processes.find(pid)
+    if engine is None or not engine.terminate():
         return False
-    if processes.wait_gone(pid, timeout, reap=_reap_children):
+    if engine.wait_gone(timeout, reap=_reap_children):
         return False
-    processes.kill(pid)
-    processes.wait_gone(pid, 5.0, reap=_reap_children)
+    engine.kill()
+    engine.wait_gone(5.0, reap=_reap_children)
     return True
 
 
