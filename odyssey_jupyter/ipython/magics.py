@@ -235,7 +235,8 @@ class OdysseyMagics(Magics):
         args = parse_local_line(line)
         import json
 
-        from odyssey_jupyter.local.launch.manage import STOP_TIMEOUT, engine_status, stop_engine
+        from odyssey_jupyter.local.launch.manage import engine_status, stop_engine
+        from odyssey_jupyter.local.launch.options import STOP_TIMEOUT
 
         if args.action == "status":
             status = engine_status()

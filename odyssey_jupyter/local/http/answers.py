@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 
 from odyssey_jupyter.local.http.state import EngineState
-from odyssey_jupyter.local.store.store import Row
+from odyssey_jupyter.local.store.database import Row
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_KINDS, ARTIFACTS
 
 REGION = "local"

@@ -23,6 +23,9 @@ MAX_KEY_FILE_BYTES = 4096
 PACES = ("fast", "realtime")
 """``--pace``: as fast as the CPU allows, or at video speed like a hosted session."""
 DEFAULT_PACE = "fast"
+STOP_TIMEOUT = 20.0
+"""``stop --timeout``: seconds a stopping engine has to requeue its jobs and exit before it
+is ended."""
 
 
 def default_data_dir() -> Path:
@@ -218,12 +221,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render_options(serve)
     _add_limit_options(serve)
     _add_connection_options(serve)
-    _add_manage_commands(commands)
-    return parser
-
-
-def _add_manage_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``status`` and ``stop``: the engine serving a data directory, as its user manages it."""
     status = commands.add_parser(
         "status",
         help="is an engine running: its URL, data dir, pace, workers, version, pid, uptime, jobs",
@@ -235,14 +232,20 @@ def _add_manage_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         help="stop the engine: asked first, ended after --timeout; unfinished jobs stay queued",
         description="Exit status: 0 stopped (or nothing to stop), 1 it could not be stopped.",
     )
+    _add_manage_options(status, stop)
+    return parser
+
+
+def _add_manage_options(status: argparse.ArgumentParser, stop: argparse.ArgumentParser) -> None:
+    """``status`` and ``stop``: the engine serving a data directory, as its user manages it."""
     for command in (status, stop):
         command.add_argument("--data-dir", type=Path, default=None, help="as for serve")
         command.add_argument("--json", action="store_true", help="print JSON, not text")
     stop.add_argument(
         "--timeout",
         type=_positive_float,
-        default=20.0,
-        help="seconds the engine has to stop before it is ended (default 20)",
+        default=STOP_TIMEOUT,
+        help=f"seconds the engine has to stop before it is ended (default {STOP_TIMEOUT:g})",
     )
 
 
@@ -280,7 +283,11 @@ def _api_key(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str |
 def parse_options(argv: Sequence[str] | None = None) -> EngineOptions:
     """Parse and check the command line; exits with a usage message when it makes no sense."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return serve_options(parser, parser.parse_args(argv))
+
+
+def serve_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> EngineOptions:
+    """``serve``'s parsed ``args`` checked together; ``parser`` exits with the usage if wrong."""
     api_key = _api_key(parser, args)
     if args.host not in LOOPBACK_HOSTS:
         if not args.allow_remote:
