@@ -219,8 +219,9 @@ class GrammarDirective(_Generated):
         path = Path(odyssey_jupyter.__file__).parent / "script" / "body_forms.json"
         grammar = json.loads(path.read_text(encoding="utf-8"))
         out: list[str] = []
+        from odyssey_jupyter.script.timeline_reader import TIMELINE_TOKENS
+
         from odyssey_jupyter.script.rules import ACTIONS
-        from odyssey_jupyter.script.text import TIMELINE_TOKENS
 
         out += ["A timeline line is ``TIME ACTION [PROMPT] [image=PATH]``, with ``ACTION`` one of"]
         out += [

@@ -349,7 +349,8 @@ def _names(dotted: str, ctx: _Context) -> Completions:
 def _script_variables(prefix: str, ctx: _Context) -> Completions:
     """Variables holding a script, checked on a plain copy: the user's objects are
     never iterated, measured or asked their class (see :mod:`static_read`)."""
-    from odyssey_jupyter.script.text import CellScripts, from_value
+    from odyssey_jupyter.script.cell import CellScripts
+    from odyssey_jupyter.script.literal_forms import from_value
 
     items: list[tuple[str, str]] = []
     for name in sorted(n for n in names_in(ctx.namespace) if n.startswith(prefix)):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from odyssey_jupyter.script.body_form import RULES, detect_form
+from odyssey_jupyter.script.cell_parser import parse_cell
 from odyssey_jupyter.script.rules import ACTIONS
-from odyssey_jupyter.script.text import parse_cell
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_editor_time_pattern_matches_what_the_parser_reads(token: str) -> None:
     """The editor colours a token as a time exactly when its shape is one the parser reads
     (the parser also checks ranges, e.g. refuses 1:60)."""
     from odyssey_jupyter.script.body_form import pattern
-    from odyssey_jupyter.script.text import parse_time
+    from odyssey_jupyter.script.timeline_reader import parse_time
 
     try:
         parse_time(token, 0)
