@@ -9,11 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.script.grammar import pattern
 from odyssey_jupyter.text.advice import say
 from odyssey_jupyter.text.suggest import did_you_mean
-
-_BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 
 
 def substitute(text: str, namespace: Mapping[str, Any], number: int, raw: str) -> str:
@@ -34,13 +32,13 @@ def substitute(text: str, namespace: Mapping[str, Any], number: int, raw: str) -
             )
         return str(lookup(match.group(1).strip(), namespace, line=number, source_line=raw))
 
-    return _BRACES.sub(repl, text)
+    return pattern("braces").sub(repl, text)
 
 
 def lookup(
     name: str, namespace: Mapping[str, Any], *, line: int | None, source_line: str | None
 ) -> Any:
-    if not _NAME.match(name):
+    if not pattern("placeholder_name").search(name):
         raise ScriptError(
             f"'{{{name}}}' is not a variable name",
             hint="write {name} or {name.attribute}; use {{ and }} for literal braces",
@@ -122,7 +120,7 @@ def fill_placeholders(text: str, namespace: Mapping[str, Any]) -> Any:
     itself, as ``image={photo}`` does, so an image may be bytes or a PIL image;
     otherwise each ``{name}`` becomes ``str(value)`` and ``{{``/``}}`` are braces.
     """
-    whole = re.fullmatch(r"\{([^{}]+)\}", text)
+    whole = pattern("whole_placeholder").search(text)
     if whole:
         return lookup(whole.group(1).strip(), namespace, line=None, source_line=None)
     try:
@@ -133,7 +131,7 @@ def fill_placeholders(text: str, namespace: Mapping[str, Any]) -> Any:
 
 def resolve_image_arg(value: str, namespace: Mapping[str, Any]) -> Any:
     """The ``--image`` argument: a path, or ``{var}`` naming a path/bytes/PIL/array."""
-    match = re.fullmatch(r"\{([^{}]+)\}", value.strip())
+    match = pattern("whole_placeholder").search(value.strip())
     if match:
         return lookup(match.group(1).strip(), namespace, line=None, source_line=None)
     return value

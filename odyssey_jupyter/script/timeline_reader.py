@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.script.body_form import pattern
 from odyssey_jupyter.script.cell import CellScripts, validated
+from odyssey_jupyter.script.grammar import GRAMMAR, pattern
+from odyssey_jupyter.script.line_tokens import LineParts, scan_line
 from odyssey_jupyter.script.placeholders import lookup, substitute
 from odyssey_jupyter.script.rules import (
     ACTIONS,
@@ -28,62 +29,25 @@ from odyssey_jupyter.script.rules import (
 )
 from odyssey_jupyter.script.timeline_format import format_ms
 
-_TIME = re.compile(
-    r"""^(?P<rel>\+)?(?:
-        (?P<ms>\d+)ms
-      | (?P<s>\d+(?:\.\d+)?)s
-      | (?P<clock>(?:\d+:)?\d+:\d{2}(?:\.\d{1,3})?)
-    )$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_SEPARATOR = pattern("separator")
-_IMAGE_TAIL = re.compile(r"""(?:^|\s)image=(?P<value>"[^"]*"|'[^']*'|\S+)\s*$""")
-_EMPTY_IMAGE = re.compile(r"(?:^|\s)image=\s*$")
-TIMELINE_TOKENS: dict[str, re.Pattern[str]] = {"TIME": _TIME, "image=PATH": _IMAGE_TAIL}
-"""A timeline line's tokens as this parser matches them (the reference is made from these)."""
-
 
 def parse_time(token: str, previous_ms: int) -> int:
     """``1500ms``, ``3s``, ``2.5s``, ``1:05``, ``1:05.250``, ``1:02:05``; ``+`` is relative."""
-    match = _TIME.match(token)
+    match = pattern("time").search(token)
     if match is None:
         raise ValueError(token)
-    if match.group("ms") is not None:
-        value = int(match.group("ms"))
-    elif match.group("s") is not None:
-        seconds = match.group("s")
-        whole, _, frac = seconds.partition(".")
-        if len(frac) > 3 and frac[3:].strip("0"):
-            raise ValueError(token)
+    part = dict(zip(GRAMMAR.time_parts, match.groups(), strict=True))
+    if part["ms"] is not None:
+        value = int(part["ms"])
+    elif part["seconds"] is not None:
+        whole, _, frac = part["seconds"].partition(".")
         value = int(whole) * 1000 + int((frac + "000")[:3])
     else:
-        clock = match.group("clock")
-        head, _, frac = clock.partition(".")
-        parts = [int(p) for p in head.split(":")]
-        if parts[-1] >= 60 or (len(parts) == 3 and parts[1] >= 60):
-            raise ValueError(token)
+        head, _, frac = part["clock"].partition(".")
         seconds_total = 0
-        for part in parts:
-            seconds_total = seconds_total * 60 + part
+        for number in head.split(":"):
+            seconds_total = seconds_total * 60 + int(number)
         value = seconds_total * 1000 + int((frac + "000")[:3])
-    return previous_ms + value if match.group("rel") else value
-
-
-def strip_comment(raw: str) -> str:
-    r"""Cut at the first unescaped ``#``; ``\#`` stands for a literal ``#``."""
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        char = raw[i]
-        if char == "\\" and i + 1 < len(raw) and raw[i + 1] == "#":
-            out.append("#")
-            i += 2
-            continue
-        if char == "#":
-            break
-        out.append(char)
-        i += 1
-    return "".join(out)
+    return previous_ms + value if part["relative"] else value
 
 
 @dataclass(frozen=True)
@@ -114,10 +78,10 @@ class _TimelineReader:
 
     def read(self) -> CellScripts:
         for number, raw in enumerate(self.source, start=1):
-            body = strip_comment(raw).strip()
-            if not body:
+            parts = scan_line(raw)
+            if parts.blank:
                 continue
-            if _SEPARATOR.match(body):
+            if parts.separator:
                 self._close_script(number)
                 self.scripts.append([])
                 self.lines.append([])
@@ -125,7 +89,7 @@ class _TimelineReader:
                 self.separator_line = number
                 continue
             previous_ms = self.order.previous[0] if self.order.previous is not None else 0
-            line = _tokenise(body, previous_ms, self.namespace, number, raw)
+            line = _entry(parts, previous_ms, self.namespace, number)
             self._take(line, number, raw)
         self._close_script(0)
         table: list[list[int | None]] = [list(row) for row in self.lines]
@@ -230,56 +194,66 @@ def _line_time(
         raise fail(f"'{token}' is not a time", hint) from None
 
 
-def _tokenise(
-    body: str, previous_ms: int, namespace: Mapping[str, Any], number: int, raw: str
-) -> _Line:
-    """One line's parts: ``TIME ACTION [PROMPT] [image=PATH]``; ``+`` times count from
+def _entry(parts: LineParts, previous_ms: int, namespace: Mapping[str, Any], number: int) -> _Line:
+    """One line's entry: ``TIME ACTION [PROMPT] [image=PATH]``; ``+`` times count from
     ``previous_ms``. Placeholders are filled here, so a bad name is named on its line."""
 
     def fail(problem: str, hint: str) -> ScriptError:
-        return ScriptError(problem, hint=hint, line=number, source_line=raw)
+        return ScriptError(problem, hint=hint, line=number, source_line=parts.text)
 
-    parts = body.split(None, 2)
-    token = parts[0]
-    stamp = _line_time(token, previous_ms, body, fail)
-    if len(parts) < 2:
+    token = parts.part(parts.time)
+    stamp = _line_time(token, previous_ms, parts.part(parts.code), fail)
+    if parts.action is None:
         raise fail(
             "the line has a time but no action", f"add start, interact or end after '{token}'"
         )
-    action = parts[1].lower()
+    action = parts.action_word()
     if action not in ACTIONS:
+        written = parts.part(parts.action)
         raise fail(
-            f"unknown action '{parts[1]}'",
-            unknown_action_hint(parts[1], "use start, interact or end (any case)"),
+            f"unknown action '{written}'",
+            unknown_action_hint(written, "use start, interact or end (any case)"),
         )
-    rest = parts[2].strip() if len(parts) > 2 else ""
-    if _EMPTY_IMAGE.search(rest):
+    if parts.empty_image is not None:
         raise fail("image= has no path", _IMAGE_FORMS)
-    tail = _IMAGE_TAIL.search(rest)
-    image: Any = None
-    if tail:
-        image = _image_value(tail.group("value"), namespace, number, raw)
-        rest = rest[: tail.start()].strip()
+    image = _image_of(parts, namespace, number)
     if action == "end":
-        if rest:
+        if parts.prompt is not None:
             raise fail(
                 "'end' takes no prompt",
                 "move the text to an interact line before the end, or delete it",
             )
-        if tail:
+        if image:
             raise fail("'end' takes no image", "put image= on the start line")
         return _Line(stamp, action, {})
-    if tail and action != "start":
+    if image and action != "start":
         raise fail(
             "only a start line takes an image", "move image= to the start line of this stream"
         )
-    prompt = substitute(rest, namespace, number, raw)
+    return _Line(stamp, action, _prompt_body(parts, token, action, namespace, number) | image)
+
+
+def _image_of(parts: LineParts, namespace: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """``{"image": value}`` for a line that ends in ``image=VALUE``, else ``{}``."""
+    if parts.image_value is None:
+        return {}
+    return {"image": _image_value(parts.part(parts.image_value), namespace, number, parts.text)}
+
+
+def _prompt_body(
+    parts: LineParts, token: str, action: str, namespace: Mapping[str, Any], number: int
+) -> dict[str, Any]:
+    """The prompt of a ``start`` or ``interact`` line, its placeholders filled."""
+    raw = parts.text
+    prompt = substitute(parts.part(parts.prompt), namespace, number, raw)
     if not prompt.strip():
-        raise fail(
+        raise ScriptError(
             f"the {action} line has no prompt",
-            f"describe what should happen: '{token} {action} <prompt>'",
+            hint=f"describe what should happen: '{token} {action} <prompt>'",
+            line=number,
+            source_line=raw,
         )
-    return _Line(stamp, action, {"prompt": prompt, **({"image": image} if tail else {})})
+    return {"prompt": prompt}
 
 
 _IMAGE_FORMS = 'write image=cat.png, image="my cat.png" or image={variable}, or remove image='
@@ -288,7 +262,7 @@ _IMAGE_FORMS = 'write image=cat.png, image="my cat.png" or image={variable}, or 
 def _image_value(token: str, namespace: Mapping[str, Any], number: int, raw: str) -> Any:
     if token[:1] in "\"'" and token[-1:] == token[:1] and len(token) >= 2:
         token = token[1:-1]
-    whole = re.fullmatch(r"\{([^{}]+)\}", token)
+    whole = pattern("whole_placeholder").search(token)
     if whole:
         return lookup(whole.group(1).strip(), namespace, line=number, source_line=raw)
     if not token:
