@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -189,7 +188,7 @@ def _line_time(
         return parse_time(token, previous_ms)
     except ValueError:
         hint = "write a time such as 1500ms, 3s, 2.5s, 1:05, 1:05.250 or +2s"
-        if re.fullmatch(r"\+?\d+(\.\d+)?", token):
+        if pattern("bare_number").search(token):
             hint = f"add a unit: '{token}s' or '{token}ms'"
         raise fail(f"'{token}' is not a time", hint) from None
 
