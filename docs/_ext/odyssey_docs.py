@@ -10,7 +10,7 @@ Directives, each reading the one place in the code that defines what it shows:
 * ``odyssey-exceptions``: the exception tree under ``OdysseyError``.
 * ``odyssey-spec-keys``: the sweep spec's keys, from ``cli.spec.SPEC_SCHEMA``.
 * ``odyssey-grammar``: the timeline's tokens and how a cell body's form is told apart,
-  from ``body_forms.json``, the file the kernel and the editor both read.
+  from ``grammar.json``, the file the kernel, its completion and the editor all read.
 
 Events: the tutorials run with no key against an engine whose data is under
 ``build/docs/engine`` (stopped when the build ends), and the videos they downloaded are
@@ -79,7 +79,7 @@ def _package_sources() -> list[Path]:
     import odyssey_jupyter
 
     package = Path(odyssey_jupyter.__file__).parent
-    return [Path(__file__), package / "script" / "body_forms.json", *sorted(package.rglob("*.py"))]
+    return [Path(__file__), package / "script" / "grammar.json", *sorted(package.rglob("*.py"))]
 
 
 def _load(target: str) -> Any:
@@ -216,22 +216,26 @@ class GrammarDirective(_Generated):
     def lines(self) -> list[str]:
         import odyssey_jupyter
 
-        path = Path(odyssey_jupyter.__file__).parent / "script" / "body_forms.json"
+        path = Path(odyssey_jupyter.__file__).parent / "script" / "grammar.json"
         grammar = json.loads(path.read_text(encoding="utf-8"))
-        out: list[str] = []
-        from odyssey_jupyter.script.rules import ACTIONS
-        from odyssey_jupyter.script.text import TIMELINE_TOKENS
-
+        out: list[str] = [_one_line(grammar["about"]), ""]
         out += ["A timeline line is ``TIME ACTION [PROMPT] [image=PATH]``, with ``ACTION`` one of"]
+        out += [", ".join(f"``{a}``" for a in grammar["actions"]) + " (any case).", ""]
+        out += ["Fragments the patterns name as ``%NAME%``:", ""]
+        for name, fragment in grammar["fragments"].items():
+            out += [f"``{name}``", f"   ``{fragment}``", ""]
+        out += ["The tokens of a timeline line:", ""]
+        for name, pattern in grammar["timeline"].items():
+            out += [f"``{name}``", f"   ``{pattern}``", ""]
+        sign = grammar["comment_prefix"]
         out += [
-            ", ".join(f"``{a}``" for a in ACTIONS) + " (any case). The line parser's tokens:",
+            f"An unescaped ``{sign}`` starts a comment (``\\{sign}`` is a literal ``{sign}``).",
             "",
         ]
-        for name, compiled in TIMELINE_TOKENS.items():
-            pattern = " ".join(compiled.pattern.split())
-            out += [f"``{name}``", f"   ``{pattern}``", ""]
-        out += [_one_line(grammar["about"]), ""]
-        out += [f"Comments begin with ``{grammar['comment_prefix']}``. Tokens:", ""]
+        out += [
+            "A body's form is told from its first line that is neither blank nor a comment:",
+            "",
+        ]
         for name, pattern in grammar["patterns"].items():
             out += [f"``{name}``", f"   ``{pattern}``", ""]
         out += ["Rules, in order (the first that holds decides):", ""]

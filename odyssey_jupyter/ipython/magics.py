@@ -40,14 +40,10 @@ from odyssey_jupyter.ipython.magic_args import (
     parse_simulate_line,
     simulate_parser,
 )
-from odyssey_jupyter.script.text import (
-    MAGIC_BODY_FIRST_LINE,
-    CellScripts,
-    from_value,
-    parse_cell,
-    resolve_image_arg,
-    with_image,
-)
+from odyssey_jupyter.script.cell import MAGIC_BODY_FIRST_LINE, CellScripts
+from odyssey_jupyter.script.cell_parser import parse_cell, with_image
+from odyssey_jupyter.script.literal_forms import from_value
+from odyssey_jupyter.script.placeholders import resolve_image_arg
 from odyssey_jupyter.session import config as config_module
 from odyssey_jupyter.text.redaction import shown_url
 

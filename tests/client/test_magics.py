@@ -155,7 +155,7 @@ def test_dry_run_warnings_do_not_say_the_job_is_sent(
 
 def test_dry_run_picture_has_lanes_prompts_and_thumbnail(shell: InteractiveShell) -> None:
     from odyssey_jupyter.display.job.timeline import ScriptTimeline
-    from odyssey_jupyter.script.text import parse_cell
+    from odyssey_jupyter.script.cell_parser import parse_cell
 
     parsed = parse_cell(
         "0s start a kite image={img}\n+1s interact it dives\n2s end\n2s start a boat\n3s end",

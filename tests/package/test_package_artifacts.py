@@ -48,7 +48,7 @@ SDIST_FORBIDDEN = (
     "*/node_modules/*",
     "labextension/lib/*",
     "labextension/.yarn/*",
-    "labextension/src/body_forms.json",
+    "labextension/src/grammar.json",
     "*.tsbuildinfo",
     "build/*",
     "*__pycache__*",
@@ -57,7 +57,7 @@ SDIST_FORBIDDEN = (
 )
 WHEEL_REQUIRED = (
     f"{DIST_NAME}/py.typed",
-    f"{DIST_NAME}/script/body_forms.json",
+    f"{DIST_NAME}/script/grammar.json",
     f"{DIST_NAME}-*.dist-info/licenses/LICENSE",
     f"{DIST_NAME}-*.data/data/{LABEXT_SHARE}/install.json",
     *(f"{DIST_NAME}-*.data/data/{LABEXT_SHARE}/{name}" for name in BUILT),
