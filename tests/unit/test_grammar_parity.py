@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from support.hostile import PAYLOADS, PLACEHOLDER_PROBES, TERMINAL_PAYLOADS
+from support.jupyterlab import browser_required
 
 from odyssey_jupyter.ipython import completion
 from odyssey_jupyter.script import grammar
@@ -105,7 +106,10 @@ def python_tokens(line: str) -> list[list[object]]:
 def editor_tokens(tmp_path_factory: pytest.TempPathFactory) -> list[list[list[object]]]:
     node = shutil.which("node")
     if node is None or not BUILT_TOKENS.is_file():
-        pytest.skip("needs Node.js and the built extension (make labextension)")
+        problem = "needs Node.js and the built extension (make labextension)"
+        if browser_required():
+            pytest.fail(f"ODYSSEY_REQUIRE_BROWSER=1 but the highlighter cannot run: {problem}")
+        pytest.skip(problem)
     work = tmp_path_factory.mktemp("tokens")
     shutil.copyfile(BUILT_TOKENS, work / "tokens.mjs")
     (work / "run.mjs").write_text(NODE_RUNNER, encoding="utf-8")
