@@ -45,7 +45,6 @@ RETURNED_TYPES = (
     "odyssey_jupyter.display.media.compare.Compare",
     "odyssey_jupyter.session.jobs.CancelOutcome",
     "odyssey_jupyter.sweeps.output.SweepOutput",
-    "odyssey_jupyter.sweeps.sweep.SweepFailedError",
 )
 """Classes that public functions return, documented under their own modules' names."""
 
