@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from odyssey_jupyter.sweeps.handle import Sweep
 from odyssey_jupyter.sweeps.item import ItemState, SweepItem
+from odyssey_jupyter.sweeps.scheduler import SweepState
 from odyssey_jupyter.sweeps.start import prepare, sweep
 
-__all__ = ["ItemState", "Sweep", "SweepItem", "prepare", "sweep"]
+__all__ = ["ItemState", "Sweep", "SweepItem", "SweepState", "prepare", "sweep"]

@@ -24,7 +24,7 @@ from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, list_names
 from odyssey_jupyter.sweeps.output import output_of
 from odyssey_jupyter.sweeps.plan import check_name
 from odyssey_jupyter.sweeps.registry import Registry
-from odyssey_jupyter.sweeps.scheduler import Scheduler
+from odyssey_jupyter.sweeps.scheduler import Scheduler, SweepState
 
 if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.output import SweepOutput
@@ -86,7 +86,7 @@ class Sweep:
         was started: they are never kept) and copies what the store lacks.
         """
         check_name(name)
-        running = _RUNNING.alive(name)
+        running = _RUNNING.running(name, Sweep._retire)
         if running is not None:
             return running
         path = ledger_path(name)
@@ -119,7 +119,7 @@ class Sweep:
         """Whether the runtime this sweep runs on still runs."""
         return self._scheduler.runtime.running
 
-    def retire(self) -> None:
+    def _retire(self) -> None:
         """Let go of the ledger and its lock (a newer handle takes the sweep over)."""
         self._scheduler.retired = True
         self.ledger.close()
@@ -146,7 +146,7 @@ class Sweep:
     # ------------------------------------------------------------------ what the scheduler knows
 
     @property
-    def state(self) -> str:
+    def state(self) -> SweepState:
         """``running``, ``paused``, ``cancelled`` or ``done``."""
         return self._scheduler.state
 
@@ -388,7 +388,7 @@ class Sweep:
             if counts[state]:
                 parts.append(f"{counts[state]} {state}")
         parts.append(f"{self.in_flight()} in flight (limit {int(self.target)}/{self.limit})")
-        if self.state != "running":
+        if self.state != SweepState.RUNNING:
             parts.append(self.state)
         return ", ".join(parts)
 

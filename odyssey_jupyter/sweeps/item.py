@@ -20,7 +20,17 @@ if TYPE_CHECKING:
     from odyssey_jupyter.session.recordings import LocalRecording
 
 
-class ItemState(str, Enum):
+class State(str, Enum):
+    """States that are their values: stored, printed, formatted and compared as plain text."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class ItemState(State):
     """Where an item is: the values the ledger stores and the command line prints."""
 
     PENDING = "pending"
@@ -34,12 +44,6 @@ class ItemState(str, Enum):
     CANCELLED = "cancelled"
     UNKNOWN = "unknown"
     """Its submission's answer was lost and the server keys nothing: ``resolve()`` settles it."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
 
 
 IN_FLIGHT = frozenset({ItemState.SUBMITTING, ItemState.QUEUED, ItemState.RUNNING})

@@ -9,10 +9,11 @@ so a new handle can take the sweep over.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 
-class Retirable(Protocol):
+class Live(Protocol):
     """What the registry asks of a handle."""
 
     @property
@@ -20,12 +21,8 @@ class Retirable(Protocol):
         """Whether its runtime still runs (so its scheduler can)."""
         ...
 
-    def retire(self) -> None:
-        """Let go of its ledger and its lock; nothing it follows changes it again."""
-        ...
 
-
-Handle = TypeVar("Handle", bound=Retirable)
+Handle = TypeVar("Handle", bound=Live)
 
 
 class Registry(Generic[Handle]):
@@ -39,12 +36,13 @@ class Registry(Generic[Handle]):
         with self._lock:
             self._handles[name] = handle
 
-    def alive(self, name: str) -> Handle | None:
-        """The handle running ``name``; one whose runtime stopped is retired and dropped."""
+    def running(self, name: str, retire: Callable[[Handle], None]) -> Handle | None:
+        """The handle running ``name``; one whose runtime stopped is dropped and handed to
+        ``retire`` (which lets go of its ledger), under the same lock."""
         with self._lock:
             handle = self._handles.get(name)
             if handle is None or handle.alive:
                 return handle
             del self._handles[name]
-            handle.retire()
+            retire(handle)
             return None

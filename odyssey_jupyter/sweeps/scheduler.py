@@ -47,7 +47,7 @@ from odyssey_jupyter.session.jobs import FINAL_PHASES, Job
 from odyssey_jupyter.session.watcher import Watcher
 from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.book import ItemBook, Unit
-from odyssey_jupyter.sweeps.item import ItemState, SweepItem
+from odyssey_jupyter.sweeps.item import ItemState, State, SweepItem
 from odyssey_jupyter.sweeps.item_files import files_of
 from odyssey_jupyter.sweeps.pace import HOLD_AFTER_FAULT, Pace
 from odyssey_jupyter.text.advice import say
@@ -58,6 +58,20 @@ if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.output import SweepOutput
 
 log = logging.getLogger(__name__)
+
+
+class SweepState(State):
+    """Where a sweep is as a whole (its items each have an ``ItemState``)."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    """Sends nothing more (by the user, a budget, a limit or a fault); ``resume()`` continues."""
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+OVER = frozenset({SweepState.DONE, SweepState.CANCELLED})
+"""States a sweep ends in."""
 
 UNKNOWN_HELP = (
     "its submission's answer was lost and this server does not declare idempotency keys, "
@@ -120,7 +134,7 @@ class Scheduler:
         self.notify = notify
         """Tells the sweep's listeners that something changed."""
         self.pace = Pace(self.requested_limit or get_config().sweep_max_in_flight)
-        self.state = "running"
+        self.state = SweepState.RUNNING
         self.message: str | None = None
         self.keyed: bool | None = None
         self.cancel_active = False
@@ -156,8 +170,8 @@ class Scheduler:
             self.poke()
             return
         self.over = False
-        if self.state == "done":  # restarted (retry_failed, resolve): there is work again
-            self.state = "running"
+        if self.state == SweepState.DONE:  # restarted (retry_failed, resolve): there is work again
+            self.state = SweepState.RUNNING
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name=f"odyssey-sweep-{self.name}"
@@ -170,9 +184,9 @@ class Scheduler:
             raise
         except Exception as exc:  # say why on the sweep; the ledger keeps the rest
             log.exception("sweep %s stopped", self.name)
-            self.state = "paused"
+            self.state = SweepState.PAUSED
             self.message = f"the scheduler stopped: {type(exc).__name__}: {exc}; {self._resume}"
-        self.over = self.state in ("done", "cancelled")
+        self.over = self.state in OVER
         self.notify()  # before wait() returns: every listener (the display) has seen the end
         self.settled.set()
 
@@ -184,7 +198,7 @@ class Scheduler:
         while True:
             now = time.monotonic()
             hold = self.pace.hold()
-            if self.state == "running" and now >= hold:
+            if self.state == SweepState.RUNNING and now >= hold:
                 self._launch_ready()
             if self._is_over():
                 break
@@ -192,14 +206,15 @@ class Scheduler:
             assert self._wake is not None
             self._wake.clear()
             timeout = None
-            if self.state == "running" and hold > now and self.book.in_state(ItemState.PENDING):
+            running = self.state == SweepState.RUNNING
+            if running and hold > now and self.book.in_state(ItemState.PENDING):
                 timeout = hold - now
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
         if self.output is not None:
             await self.output.finish(self)
-        if self.state == "running":
-            self.state = "done"
+        if self.state == SweepState.RUNNING:
+            self.state = SweepState.DONE
 
     async def _learn_server(self, client: Odyssey) -> None:
         """One request, so the server's declarations (keys, limits) are known."""
@@ -223,7 +238,7 @@ class Scheduler:
             self.pace.learned(declared or get_config().sweep_max_in_flight)
 
     async def _until_resumed(self) -> None:
-        while self.state == "paused":
+        while self.state == SweepState.PAUSED:
             assert self._wake is not None
             self._wake.clear()
             await self._wake.wait()
@@ -243,12 +258,14 @@ class Scheduler:
         if self.book.any_in_flight() or (self.output is not None and self.output.busy):
             return False
         pending = self.book.in_state(ItemState.PENDING)
-        return self.state == "cancelled" or (self.state == "running" and not pending)
+        return self.state == SweepState.CANCELLED or (
+            self.state == SweepState.RUNNING and not pending
+        )
 
     def _settled_check(self) -> None:
         """Let wait() return while paused with nothing in flight (nothing can change by itself)."""
         quiet = self.output is None or not self.output.busy
-        if self.state == "paused" and quiet and not self.book.any_in_flight():
+        if self.state == SweepState.PAUSED and quiet and not self.book.any_in_flight():
             self.settled.set()
 
     # ------------------------------------------------------------------ sending and following
@@ -315,7 +332,7 @@ class Scheduler:
             return
         if job.job_id is not None and unit.job_id != job.job_id:
             self.book.change(unit, state=ItemState.QUEUED, job_id=job.job_id, error=None)
-            if self.state == "cancelled" and self.cancel_active:
+            if self.state == SweepState.CANCELLED and self.cancel_active:
                 job.cancel_async()
         status = job.status
         if status is not None and unit.in_flight:
@@ -384,17 +401,17 @@ class Scheduler:
 
     def pause(self, message: str | None) -> None:
         """Send nothing more, saying why; jobs already in flight go on."""
-        if self.state in ("cancelled", "done"):
+        if self.state in OVER:
             return
-        self.state = "paused"
+        self.state = SweepState.PAUSED
         self.message = message
         self.notify()
         self.poke()
 
     def resume(self) -> None:
-        if self.state == "cancelled":
+        if self.state == SweepState.CANCELLED:
             return
-        self.state = "running"
+        self.state = SweepState.RUNNING
         self.message = None
         self.pace.hold_until = 0.0
         if self.output is not None and self.task_alive:
@@ -402,7 +419,7 @@ class Scheduler:
         self.wake()
 
     def cancel(self, active: bool) -> None:
-        self.state = "cancelled"
+        self.state = SweepState.CANCELLED
         self.cancel_active = active
         for unit in self.book.units.values():
             if unit.state in (ItemState.PENDING, ItemState.UNKNOWN):
@@ -417,8 +434,8 @@ class Scheduler:
         for unit in units:
             unit.job, unit.slot_free = None, False
             self.book.change(unit, state=ItemState.PENDING, key=None, job_id=None, error=None)
-        if self.state != "cancelled":
-            self.state = "running"
+        if self.state != SweepState.CANCELLED:
+            self.state = SweepState.RUNNING
         self.wake()
 
     def resolve(self, unit: Unit, job_id: str | None) -> None:
