@@ -46,8 +46,8 @@ RETURNED_TYPES = (
     "odyssey_jupyter.session.jobs.CancelOutcome",
     "odyssey_jupyter.sweeps.output.SweepOutput",
     "odyssey_jupyter.sweeps.item.SweepItem",
-    "odyssey_jupyter.sweeps.item.ItemState",
-    "odyssey_jupyter.sweeps.scheduler.SweepState",
+    "odyssey_jupyter.sweeps.states.ItemState",
+    "odyssey_jupyter.sweeps.states.SweepState",
 )
 """Classes that public functions return, documented under their own modules' names."""
 

@@ -16,9 +16,10 @@ from typing import Any
 from odyssey_jupyter.cli.terminal import UNLIMITED, Column
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.files.private import lock_held
-from odyssey_jupyter.sweeps.item import IN_FLIGHT, ItemState, SweepItem
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.ledger import Ledger, LedgerError, ledger_path, lock_path
 from odyssey_jupyter.sweeps.plan import check_name, describe_params
+from odyssey_jupyter.sweeps.states import IN_FLIGHT, ItemState
 
 STOPPED = "stopped"
 """In flight when the last run stopped (no process follows the sweep now)."""

@@ -8,8 +8,8 @@ loop thread; it returns the :class:`Sweep` at once.
 from __future__ import annotations
 
 from odyssey_jupyter.sweeps.handle import Sweep
-from odyssey_jupyter.sweeps.item import ItemState, SweepItem
-from odyssey_jupyter.sweeps.scheduler import SweepState
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.start import prepare, sweep
+from odyssey_jupyter.sweeps.states import ItemState, SweepState
 
 __all__ = ["ItemState", "Sweep", "SweepItem", "SweepState", "prepare", "sweep"]

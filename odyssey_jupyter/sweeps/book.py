@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.sweeps import budget
-from odyssey_jupyter.sweeps.item import IN_FLIGHT, ItemState, SweepItem
+from odyssey_jupyter.sweeps.item import SweepItem
+from odyssey_jupyter.sweeps.states import IN_FLIGHT, ItemState
 
 if TYPE_CHECKING:
     from odyssey_jupyter.session.jobs import Job

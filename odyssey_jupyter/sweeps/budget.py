@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.script.rules import Script, plan_streams
-from odyssey_jupyter.sweeps.item import ItemState
+from odyssey_jupyter.sweeps.states import ItemState
 
 SPENT_STATES = frozenset(
     {

@@ -19,12 +19,13 @@ from odyssey_jupyter.errors import OdysseyError, SweepFailedError
 from odyssey_jupyter.session.runtime import THREAD_NAME, Runtime, get_runtime
 from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.book import ItemBook
-from odyssey_jupyter.sweeps.item import ItemState, SweepItem, with_trusted_files
+from odyssey_jupyter.sweeps.item import SweepItem, with_trusted_files
 from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, list_names
 from odyssey_jupyter.sweeps.output import output_of
 from odyssey_jupyter.sweeps.plan import check_name
 from odyssey_jupyter.sweeps.registry import Registry
-from odyssey_jupyter.sweeps.scheduler import Scheduler, SweepState
+from odyssey_jupyter.sweeps.scheduler import Scheduler
+from odyssey_jupyter.sweeps.states import ItemState, SweepState
 
 if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.output import SweepOutput

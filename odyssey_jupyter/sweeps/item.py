@@ -8,46 +8,16 @@ change under it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.session.recordings import recordings_base
 from odyssey_jupyter.sweeps.item_files import recordings_of, trusted_files
+from odyssey_jupyter.sweeps.states import ItemState
 
 if TYPE_CHECKING:
     from odyssey_jupyter.session.jobs import Job
     from odyssey_jupyter.session.recordings import LocalRecording
-
-
-class State(str, Enum):
-    """States that are their values: stored, printed, formatted and compared as plain text."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
-
-
-class ItemState(State):
-    """Where an item is: the values the ledger stores and the command line prints."""
-
-    PENDING = "pending"
-    """Not sent yet."""
-    SUBMITTING = "submitting"
-    """Written with its idempotency key, its job being sent (after a crash: maybe sent)."""
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    UNKNOWN = "unknown"
-    """Its submission's answer was lost and the server keys nothing: ``resolve()`` settles it."""
-
-
-IN_FLIGHT = frozenset({ItemState.SUBMITTING, ItemState.QUEUED, ItemState.RUNNING})
-"""Being sent, or its job queued or running: it holds one of the sweep's slots."""
 
 
 @dataclass(slots=True)

@@ -44,8 +44,9 @@ from odyssey_jupyter.files.private import (
     refuse_link,
 )
 from odyssey_jupyter.session.config import get_config
-from odyssey_jupyter.sweeps.item import ItemState, SweepItem
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.plan import check_name
+from odyssey_jupyter.sweeps.states import ItemState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

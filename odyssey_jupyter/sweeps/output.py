@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
 from odyssey_jupyter.session import recordings
-from odyssey_jupyter.sweeps.item import ItemState, SweepItem
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.manifest import manifest_key, table_for
+from odyssey_jupyter.sweeps.states import ItemState
 from odyssey_jupyter.sweeps.storage import Store, StoreError
 
 if TYPE_CHECKING:

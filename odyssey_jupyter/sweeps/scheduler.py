@@ -47,9 +47,10 @@ from odyssey_jupyter.session.jobs import FINAL_PHASES, Job
 from odyssey_jupyter.session.watcher import Watcher
 from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.book import ItemBook, Unit
-from odyssey_jupyter.sweeps.item import ItemState, State, SweepItem
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.item_files import files_of
 from odyssey_jupyter.sweeps.pace import HOLD_AFTER_FAULT, Pace
+from odyssey_jupyter.sweeps.states import OVER, ItemState, SweepState
 from odyssey_jupyter.text.advice import say
 
 if TYPE_CHECKING:
@@ -59,19 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-class SweepState(State):
-    """Where a sweep is as a whole (its items each have an ``ItemState``)."""
-
-    RUNNING = "running"
-    PAUSED = "paused"
-    """Sends nothing more (by the user, a budget, a limit or a fault); ``resume()`` continues."""
-    CANCELLED = "cancelled"
-    DONE = "done"
-
-
-OVER = frozenset({SweepState.DONE, SweepState.CANCELLED})
-"""States a sweep ends in."""
 
 UNKNOWN_HELP = (
     "its submission's answer was lost and this server does not declare idempotency keys, "

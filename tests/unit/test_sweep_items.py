@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from odyssey_jupyter.sweeps.book import ItemBook
-from odyssey_jupyter.sweeps.item import IN_FLIGHT, ItemState
 from odyssey_jupyter.sweeps.ledger import Ledger, LedgerError, ledger_path
 from odyssey_jupyter.sweeps.pace import Pace
+from odyssey_jupyter.sweeps.states import IN_FLIGHT, ItemState
 
 SCRIPT = json.dumps(
     [{"timestamp_ms": 0, "start": {"prompt": "a fox"}}, {"timestamp_ms": 2000, "end": {}}]

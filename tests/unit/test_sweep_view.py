@@ -22,7 +22,7 @@ from odyssey_jupyter.display.sweep_view import (
     status_html,
     status_line,
 )
-from odyssey_jupyter.sweeps.item import ItemState
+from odyssey_jupyter.sweeps.states import ItemState
 
 
 class SweepStandIn:
