@@ -63,6 +63,7 @@ _INTERNAL = (
     "Runtime|Ledger|Locate|Script|ScriptWarning|SweepText|SweepLive"
     "|odyssey_jupyter.local.launch.record.EngineRecord|odyssey_jupyter.display.browser.rows.RowData"
     "|odyssey_jupyter.display.browser.controls.BrowserRow|odyssey_jupyter.sweeps.storage.Store"
+    "|odyssey_jupyter.sweeps.output.OutputOwner"
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"({_FOREIGN})(\..*)?"),

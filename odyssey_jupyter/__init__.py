@@ -35,6 +35,8 @@ _EXPORTS: dict[str, str] = {
     "JobFailedError": "odyssey_jupyter.errors",
     "JobCancelledError": "odyssey_jupyter.errors",
     "JobTimeoutError": "odyssey_jupyter.errors",
+    "SweepFailedError": "odyssey_jupyter.errors",
+    "SweepBusyError": "odyssey_jupyter.errors",
     "engine_status": "odyssey_jupyter.local.launch.manage",
     "stop_engine": "odyssey_jupyter.local.launch.manage",
 }

@@ -45,7 +45,9 @@ RETURNED_TYPES = (
     "odyssey_jupyter.display.media.compare.Compare",
     "odyssey_jupyter.session.jobs.CancelOutcome",
     "odyssey_jupyter.sweeps.output.SweepOutput",
-    "odyssey_jupyter.sweeps.sweep.SweepFailedError",
+    "odyssey_jupyter.sweeps.item.SweepItem",
+    "odyssey_jupyter.sweeps.states.ItemState",
+    "odyssey_jupyter.sweeps.states.SweepState",
 )
 """Classes that public functions return, documented under their own modules' names."""
 

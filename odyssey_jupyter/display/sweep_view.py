@@ -29,8 +29,8 @@ from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.text.markup import escape, printable
 
 if TYPE_CHECKING:
+    from odyssey_jupyter.sweeps.handle import Sweep
     from odyssey_jupyter.sweeps.plan import PlannedItem
-    from odyssey_jupyter.sweeps.sweep import Sweep
 
 LIVE_EVERY = 0.5
 """Shortest time between two updates of the live display (seconds)."""
