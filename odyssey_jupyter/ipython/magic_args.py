@@ -19,6 +19,7 @@ from IPython.core.error import UsageError
 
 from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.text.flag_hints import unexpected_words, unknown_flags
+from odyssey_jupyter.text.recorded_parser import Option, RecordedParser
 from odyssey_jupyter.text.suggest import did_you_mean
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -68,7 +69,7 @@ class JobsArgs:
     offset: int = 0
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(RecordedParser):
     """argparse that raises instead of printing and exiting."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -82,7 +83,7 @@ def _split(line: str, usage: str) -> list[str]:
         raise UsageError(f"cannot read the magic line: {exc}\nusage: {usage}") from None
 
 
-def simulate_parser() -> argparse.ArgumentParser:
+def simulate_parser() -> RecordedParser:
     """The flags of ``%%odyssey_simulate``, written once: the usage, the magic's help
     and the completer are all read from this parser."""
     parser = _Parser(prog="%%odyssey_simulate", add_help=False, allow_abbrev=False)
@@ -124,7 +125,7 @@ def simulate_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not download the recordings when the job completes",
     )
-    sweep = parser.add_argument_group(_SWEEP_GROUP).add_argument
+    sweep = parser.add_group(_SWEEP_GROUP)
     sweep(
         "--sweep",
         metavar="PARAMS",
@@ -144,14 +145,15 @@ _SWEEP_GROUP = "sweep"
 """The argument group of the flags that make (and only go with) a sweep."""
 
 
-def _word(action: argparse.Action) -> str:
+def _word(option: Option) -> str:
     """How one flag reads in a usage line: ``-o NAME`` or ``--wait``."""
-    name = action.option_strings[0]
-    return name if action.nargs == 0 else f"{name} {action.metavar or action.dest.upper()}"
+    name = option.flags[0]
+    action = option.action
+    return f"{name} {action.metavar or action.dest.upper()}" if option.takes_value else name
 
 
-def _words(actions: Sequence[argparse.Action]) -> list[str]:
-    words = [f"[{_word(action)}]" for action in actions if action.option_strings]
+def _words(options: Sequence[Option]) -> list[str]:
+    words = [f"[{_word(option)}]" for option in options if option.flags]
     either = [f"[{name}]" for name in _EITHER]
     if all(word in words for word in either):
         words[words.index(either[0])] = f"[{' | '.join(_EITHER)}]"
@@ -159,18 +161,16 @@ def _words(actions: Sequence[argparse.Action]) -> list[str]:
     return words
 
 
-def _groups(parser: argparse.ArgumentParser) -> dict[str | None, list[argparse.Action]]:
+def _groups(parser: RecordedParser) -> dict[str | None, list[Option]]:
     """The parser's flags by argument group (``None``: the flags of every form)."""
-    grouped: dict[str | None, list[argparse.Action]] = {}
-    for group in parser._action_groups:
-        actions = [a for a in group._group_actions if a.option_strings]
-        if actions:
-            key = group.title if group.title == _SWEEP_GROUP else None
-            grouped.setdefault(key, []).extend(actions)
+    grouped: dict[str | None, list[Option]] = {}
+    for option in parser.options:
+        if option.flags:
+            grouped.setdefault(option.group, []).append(option)
     return grouped
 
 
-def _simulate_usage(parser: argparse.ArgumentParser) -> str:
+def _simulate_usage(parser: RecordedParser) -> str:
     """The three forms: cell, line (``VARIABLE``), sweep (``--sweep PARAMS``)."""
     groups = _groups(parser)
     prog = parser.prog
@@ -186,8 +186,8 @@ def _simulate_usage(parser: argparse.ArgumentParser) -> str:
     )
 
 
-def _usage(parser: argparse.ArgumentParser) -> str:
-    return " ".join((parser.prog, *_words(parser._actions)))
+def _usage(parser: RecordedParser) -> str:
+    return " ".join((parser.prog, *_words(parser.options)))
 
 
 def _wrapped(line: str, width: int) -> list[str]:
@@ -202,7 +202,7 @@ def _wrapped(line: str, width: int) -> list[str]:
     return rows
 
 
-def help_text(parser: argparse.ArgumentParser, *, width: int = 88) -> str:
+def help_text(parser: RecordedParser, *, width: int = 88) -> str:
     """The usage and a flag table, as a magic's help shows them (from the parser)."""
     usage = [
         row
@@ -210,10 +210,11 @@ def help_text(parser: argparse.ArgumentParser, *, width: int = 88) -> str:
         for row in _wrapped(line, width)
     ]
     rows: list[str] = []
-    for action in parser._actions:
-        if not action.option_strings or not action.help:
+    for option in parser.options:
+        action = option.action
+        if not option.flags or not action.help:
             continue
-        names = _word(action)
+        names = _word(option)
         lines = textwrap.wrap(action.help, width - _FLAG_COLUMN, break_on_hyphens=False) or [""]
         first = names.ljust(_FLAG_COLUMN - 1)
         if len(first) >= _FLAG_COLUMN:
@@ -227,7 +228,7 @@ def help_text(parser: argparse.ArgumentParser, *, width: int = 88) -> str:
 _FLAG_COLUMN = 26
 
 
-def documented(parser: Callable[[], argparse.ArgumentParser]) -> Callable[[_F], _F]:
+def documented(parser: Callable[[], RecordedParser]) -> Callable[[_F], _F]:
     """Put the parser's usage and flag table after the first paragraph of a magic's
     docstring (IPython shows it for ``%magic?``), so the flags are written only once."""
 
@@ -314,7 +315,7 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     )
 
 
-def _refuse_unknown_flags(rest: list[str], parser: argparse.ArgumentParser, usage: str) -> None:
+def _refuse_unknown_flags(rest: list[str], parser: RecordedParser, usage: str) -> None:
     """A flag the parser does not know is an error, with the closest known flag."""
     message = unknown_flags(rest, parser)
     if message:
@@ -377,7 +378,7 @@ def _timeout(text: str | None) -> float | None:
     return timeout
 
 
-def jobs_parser() -> argparse.ArgumentParser:
+def jobs_parser() -> RecordedParser:
     parser = _Parser(prog="%odyssey_jobs", add_help=False, allow_abbrev=False)
     parser.add_argument("--active", action="store_true", help="only jobs not finished yet")
     parser.add_argument(
@@ -426,7 +427,7 @@ def parse_jobs_line(line: str) -> JobsArgs:
     return JobsArgs(active=namespace.active, status=status, limit=limit, offset=offset)
 
 
-def login_parser() -> argparse.ArgumentParser:
+def login_parser() -> RecordedParser:
     parser = _Parser(prog="%odyssey_login", add_help=False, allow_abbrev=False)
     parser.add_argument("--url", metavar="API_URL", help="the API to log in to")
     parser.usage = _usage(parser)
@@ -465,7 +466,7 @@ class LocalArgs:
     timeout: float | None = None
 
 
-def local_parser() -> argparse.ArgumentParser:
+def local_parser() -> RecordedParser:
     parser = _Parser(prog="%odyssey_local", add_help=False, allow_abbrev=False)
     parser.add_argument("action", metavar="status|stop", help="show the local engine, or stop it")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
