@@ -51,8 +51,8 @@ class Subcommands:
 
 class RecordedParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` that records what :meth:`add_argument`, :meth:`add_group` and
-    :meth:`add_subcommands` add (argparse's own ``add_argument_group`` and
-    ``add_subparsers`` bypass the record: use these)."""
+    :meth:`add_subcommands` add. argparse's own ``add_argument_group``,
+    ``add_subparsers`` and ``parents=`` bypass the record: use these instead."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Before argparse's __init__, which adds -h/--help through add_argument.
