@@ -1,9 +1,9 @@
 """The IPython magics: ``%%odyssey_simulate``, ``%odyssey_jobs``, ``%odyssey_login``,
 ``%odyssey_local``; loading them is :mod:`odyssey_jupyter.ipython.extension`'s.
 
-Thin on purpose: parse the line (``magic_args``), the body (``script_text``), hand
-the submission to the background loop (``jobs.simulate`` returns at once), show a
-display (``display.status``), and, with ``--wait``, block until the job is over.
+Thin on purpose: parse the line (``magic_args``), the body (``script.text``), hand
+the submission to the background loop (``session.jobs.simulate`` returns at once), show
+a display (``display.live.status``), and, with ``--wait``, block until the job is over.
 The kernel thread never creates the client or touches the network; the engine
 start and the POST happen on the loop thread while the widget says so.
 """
