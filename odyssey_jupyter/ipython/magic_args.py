@@ -1,34 +1,26 @@
 """Argument parsing of the magic lines, apart from the magics so it stays testable.
 
 Errors are IPython ``UsageError``s (shown without a traceback) that name the
-offending flags; nothing here touches the shell or the network.
+offending flags; nothing here touches the shell or the network. The usage lines and
+the magics' help are made from these parsers by :mod:`odyssey_jupyter.ipython.magic_help`.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
-import re
 import shlex
-import textwrap
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 
+from odyssey_jupyter.ipython.magic_help import EITHER, SWEEP_GROUP, simulate_usage, usage_line
 from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.text.flag_hints import unexpected_words, unknown_flags
-from odyssey_jupyter.text.recorded_parser import Option, RecordedParser
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 from odyssey_jupyter.text.suggest import did_you_mean
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-_EITHER = ("--portrait", "--landscape")
-"""Two switches the usage shows as alternatives: one of them, or neither."""
-
 SIMULATE_CONFLICTS: dict[str, tuple[str, ...]] = {
-    _EITHER[1]: (_EITHER[0],),
+    EITHER[1]: (EITHER[0],),
     "--dry-run": ("--wait", "--timeout", "--cancel-on-interrupt", "--no-download"),
 }
 """Flags of ``%%odyssey_simulate`` that cannot go with others (the parser refuses them
@@ -125,7 +117,7 @@ def simulate_parser() -> RecordedParser:
         action="store_true",
         help="do not download the recordings when the job completes",
     )
-    sweep = parser.add_group(_SWEEP_GROUP)
+    sweep = parser.add_group(SWEEP_GROUP)
     sweep(
         "--sweep",
         metavar="PARAMS",
@@ -137,108 +129,8 @@ def simulate_parser() -> RecordedParser:
     sweep("--pack", metavar="K", help="K items of PARAMS per job (default 1)")
     sweep("--store", metavar="URL", help="copy the recordings and a manifest to a folder or URL")
     sweep("--max-video-seconds", metavar="S", type=float, help="stop before S s of video")
-    parser.usage = _simulate_usage(parser)
+    parser.usage = simulate_usage(parser)
     return parser
-
-
-_SWEEP_GROUP = "sweep"
-"""The argument group of the flags that make (and only go with) a sweep."""
-
-
-def _word(option: Option) -> str:
-    """How one flag reads in a usage line: ``-o NAME`` or ``--wait``."""
-    name = option.flags[0]
-    action = option.action
-    return f"{name} {action.metavar or action.dest.upper()}" if option.takes_value else name
-
-
-def _words(options: Sequence[Option]) -> list[str]:
-    words = [f"[{_word(option)}]" for option in options if option.flags]
-    either = [f"[{name}]" for name in _EITHER]
-    if all(word in words for word in either):
-        words[words.index(either[0])] = f"[{' | '.join(_EITHER)}]"
-        words.remove(either[1])
-    return words
-
-
-def _groups(parser: RecordedParser) -> dict[str | None, list[Option]]:
-    """The parser's flags by argument group (``None``: the flags of every form)."""
-    grouped: dict[str | None, list[Option]] = {}
-    for option in parser.options:
-        if option.flags:
-            grouped.setdefault(option.group, []).append(option)
-    return grouped
-
-
-def _simulate_usage(parser: RecordedParser) -> str:
-    """The three forms: cell, line (``VARIABLE``), sweep (``--sweep PARAMS``)."""
-    groups = _groups(parser)
-    prog = parser.prog
-    common = _words(groups[None])
-    sweep_first, *sweep_rest = groups[_SWEEP_GROUP]
-    sweep = [_word(sweep_first), *_words(sweep_rest), "[same flags but --image]"]
-    return "\n".join(
-        (
-            " ".join((prog, *common)),
-            f"{prog[1:]} [same flags] VARIABLE",
-            " ".join((prog, *sweep)),
-        )
-    )
-
-
-def _usage(parser: RecordedParser) -> str:
-    return " ".join((parser.prog, *_words(parser.options)))
-
-
-def _wrapped(line: str, width: int) -> list[str]:
-    """A usage line wrapped between its bracketed words, continued under the first flag."""
-    head, _, rest = line.partition(" ")
-    words = re.findall(r"\[[^\]]*\]|\S+", rest)
-    rows = [head]
-    for word in words:
-        if len(rows[-1]) + 1 + len(word) > width and rows[-1].strip() != head:
-            rows.append(" " * len(head))
-        rows[-1] = f"{rows[-1]} {word}"
-    return rows
-
-
-def help_text(parser: RecordedParser, *, width: int = 88) -> str:
-    """The usage and a flag table, as a magic's help shows them (from the parser)."""
-    usage = [
-        row
-        for line in (parser.usage or _usage(parser)).splitlines()
-        for row in _wrapped(line, width)
-    ]
-    rows: list[str] = []
-    for option in parser.options:
-        action = option.action
-        if not option.flags or not action.help:
-            continue
-        names = _word(option)
-        lines = textwrap.wrap(action.help, width - _FLAG_COLUMN, break_on_hyphens=False) or [""]
-        first = names.ljust(_FLAG_COLUMN - 1)
-        if len(first) >= _FLAG_COLUMN:
-            rows.append(first)
-            first = ""
-        rows.append(f"{first.ljust(_FLAG_COLUMN)}{lines[0]}")
-        rows.extend(" " * _FLAG_COLUMN + more for more in lines[1:])
-    return "\n".join(usage) + "\n\n" + "\n".join(rows)
-
-
-_FLAG_COLUMN = 26
-
-
-def documented(parser: Callable[[], RecordedParser]) -> Callable[[_F], _F]:
-    """Put the parser's usage and flag table after the first paragraph of a magic's
-    docstring (IPython shows it for ``%magic?``), so the flags are written only once."""
-
-    def decorate(function: _F) -> _F:
-        head, _, tail = inspect.cleandoc(function.__doc__ or "").partition("\n\n")
-        parts = [head, help_text(parser())]
-        function.__doc__ = "\n\n".join([*parts, tail] if tail else parts)
-        return function
-
-    return decorate
 
 
 def _whole(flag: str, text: str | None, *, minimum: int = 1) -> int | None:
@@ -392,7 +284,7 @@ def jobs_parser() -> RecordedParser:
     parser.add_argument(
         "--offset", metavar="N", default="0", help="skip the N newest jobs (default 0)"
     )
-    parser.usage = _usage(parser)
+    parser.usage = usage_line(parser)
     return parser
 
 
@@ -430,7 +322,7 @@ def parse_jobs_line(line: str) -> JobsArgs:
 def login_parser() -> RecordedParser:
     parser = _Parser(prog="%odyssey_login", add_help=False, allow_abbrev=False)
     parser.add_argument("--url", metavar="API_URL", help="the API to log in to")
-    parser.usage = _usage(parser)
+    parser.usage = usage_line(parser)
     return parser
 
 
@@ -475,7 +367,7 @@ def local_parser() -> RecordedParser:
         metavar="SECONDS",
         help="stop: seconds the engine has to stop before it is ended (default 20)",
     )
-    parser.usage = _usage(parser)
+    parser.usage = usage_line(parser)
     return parser
 
 

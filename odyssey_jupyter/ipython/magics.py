@@ -29,7 +29,6 @@ from odyssey_jupyter.errors import (
 )
 from odyssey_jupyter.ipython.magic_args import (
     SimulateArgs,
-    documented,
     jobs_parser,
     local_parser,
     login_parser,
@@ -39,6 +38,7 @@ from odyssey_jupyter.ipython.magic_args import (
     parse_simulate_line,
     simulate_parser,
 )
+from odyssey_jupyter.ipython.magic_help import documented
 from odyssey_jupyter.script.text import (
     MAGIC_BODY_FIRST_LINE,
     CellScripts,

@@ -14,12 +14,12 @@ from odyssey_jupyter.ipython.magic_args import (
     LOCAL_USAGE,
     LOGIN_USAGE,
     SIMULATE_USAGE,
-    help_text,
     jobs_parser,
     local_parser,
     login_parser,
     simulate_parser,
 )
+from odyssey_jupyter.ipython.magic_help import help_text
 from odyssey_jupyter.ipython.magics import OdysseyMagics
 from odyssey_jupyter.text.recorded_parser import RecordedParser
 
