@@ -78,11 +78,9 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
 
         %load_ext odyssey_jupyter
     """
-    from odyssey_jupyter.ipython.completion import register
-    from odyssey_jupyter.ipython.magics import load
+    from odyssey_jupyter.ipython.extension import load
 
     load(ipython)
-    register(ipython)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
@@ -97,8 +95,6 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
 
         %unload_ext odyssey_jupyter
     """
-    from odyssey_jupyter.ipython.completion import unregister
-    from odyssey_jupyter.ipython.magics import unload
+    from odyssey_jupyter.ipython.extension import unload
 
-    unregister(ipython)
     unload(ipython)

@@ -36,6 +36,8 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
+from odyssey_jupyter.text.recorded_parser import Option, RecordedParser
+
 RECORDINGS = "odyssey_recordings"
 RETURNED_TYPES = (
     "odyssey_jupyter.session.recordings.Chapter",
@@ -89,37 +91,33 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _option_names(action: argparse.Action) -> str:
-    if not action.option_strings:
-        return action.metavar if isinstance(action.metavar, str) else action.dest.upper()
-    if action.nargs == 0:
-        return ", ".join(action.option_strings)
+def _option_names(option: Option) -> str:
+    action = option.action
     metavar = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
-    return ", ".join(f"{flag} {metavar}" for flag in action.option_strings)
+    if not option.flags:
+        return metavar
+    if not option.takes_value:
+        return ", ".join(option.flags)
+    return ", ".join(f"{flag} {metavar}" for flag in option.flags)
 
 
 def _help(action: argparse.Action) -> str:
     text = _one_line(action.help) if action.help != argparse.SUPPRESS else ""
-    if action.choices and not isinstance(action, argparse._SubParsersAction):
+    if action.choices:
         text += " Choices: " + ", ".join(f"``{c}``" for c in action.choices) + "."
     return text or "(no help text)"
 
 
-def parser_lines(parser: argparse.ArgumentParser, program: str) -> list[str]:
+def parser_lines(parser: RecordedParser, program: str) -> list[str]:
     """A parser's options as Sphinx ``program``/``option`` entries, its subcommands after."""
     out = [f".. program:: {program}", ""]
     if parser.description:
         out += [_one_line(parser.description), ""]
-    subparsers: list[argparse._SubParsersAction[argparse.ArgumentParser]] = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            subparsers.append(action)
-            continue
-        if isinstance(action, argparse._HelpAction):
-            continue
-        out += [f".. option:: {_option_names(action)}", "", f"   {_help(action)}", ""]
-    for sub in subparsers:
-        for name, child in sub.choices.items():
+    for option in parser.options:
+        if not option.shows_help:
+            out += [f".. option:: {_option_names(option)}", "", f"   {_help(option.action)}", ""]
+    for subcommands in parser.subcommands:
+        for name, child in subcommands.parsers.items():
             out += parser_lines(child, f"{program} {name}")
     return out
 

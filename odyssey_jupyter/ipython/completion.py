@@ -11,7 +11,6 @@ parsers in ``magic_args``; the body form from the shared rules in ``body_form``.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import re
@@ -41,6 +40,7 @@ from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.script.body_form import detect_form
 from odyssey_jupyter.script.grammar import GRAMMAR, pattern
 from odyssey_jupyter.script.line_tokens import scan_line
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -95,11 +95,9 @@ class MagicFlags:
         return None
 
 
-def _flags_of(parser: argparse.ArgumentParser) -> tuple[Flag, ...]:
+def _flags_of(parser: RecordedParser) -> tuple[Flag, ...]:
     return tuple(
-        Flag(tuple(action.option_strings), action.nargs != 0)
-        for action in parser._actions
-        if action.option_strings
+        Flag(option.flags, option.takes_value) for option in parser.options if option.flags
     )
 
 
@@ -115,7 +113,7 @@ def _symmetric(pairs: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
 @functools.cache
 def magic_flags(magic: str) -> MagicFlags:
     """The flags of ``magic`` (``odyssey_simulate``, ``_jobs``, ``_login``, ``_local``)."""
-    factories: dict[str, tuple[Callable[[], argparse.ArgumentParser], Mapping[str, Any]]] = {
+    factories: dict[str, tuple[Callable[[], RecordedParser], Mapping[str, Any]]] = {
         "odyssey_simulate": (simulate_parser, SIMULATE_CONFLICTS),
         "odyssey_jobs": (jobs_parser, {}),
         "odyssey_login": (login_parser, {}),

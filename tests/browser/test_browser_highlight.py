@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 import pytest
 from support import jupyterlab as lab
+from support.notebooks import code_notebook
 
 from odyssey_jupyter.script.grammar import GRAMMAR
 
@@ -64,11 +65,8 @@ def browser() -> Iterator[Browser]:
 def write_notebook(root: Path) -> None:
     cells = [SETUP, TIMELINE, PYTHON, COMPLETING]
     cells += [f"%%odyssey_simulate\n{body}" for body, _ in GRAMMAR.cases]
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    notebook.metadata["kernelspec"] = lab.KERNELSPEC
     root.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, root / "highlight.ipynb")
+    nbformat.write(code_notebook(*cells), root / "highlight.ipynb")
 
 
 def start_notebook7(root: Path, state: Path) -> lab.LabServer:

@@ -38,9 +38,9 @@ def shell(engine: RunningEngine) -> Iterator[InteractiveShell]:
     # (the kernel tests cover it); this also checks that the setting is honoured.
     ip.config.OdysseyJupyter.nest_asyncio = False
     ip.run_line_magic("load_ext", "odyssey_jupyter")
-    from odyssey_jupyter.ipython import magics
+    from odyssey_jupyter.ipython import extension
 
-    assert not magics._state.get("nest_applied")
+    assert not extension._state.get("nest_applied")
     from odyssey_jupyter.session.runtime import get_runtime
 
     get_runtime().configure(api_key=engine.api_key, api_url=engine.url)

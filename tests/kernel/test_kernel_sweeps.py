@@ -14,6 +14,7 @@ from support.engine_http import ActiveSampler, server_jobs
 from support.engines import RunningEngine, launch_engine
 from support.kernel import KernelSession
 from support.leaks import BEARER_TOKEN
+from support.notebooks import code_notebook
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.kernel
@@ -207,14 +208,11 @@ def test_a_saved_notebook_keeps_the_final_sweep_output(
         "ODYSSEY_DISPLAY": "",
     }.items():
         monkeypatch.setenv(key, value)
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext odyssey_jupyter"),
-        nbformat.v4.new_code_cell(
-            "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]"
-        ),
-        nbformat.v4.new_code_cell(f"%%odyssey_simulate --sweep params --name saved --wait\n{BODY}"),
-    ]
+    nb = code_notebook(
+        "%load_ext odyssey_jupyter",
+        "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]",
+        f"%%odyssey_simulate --sweep params --name saved --wait\n{BODY}",
+    )
     NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()
     path = tmp_path / "saved.ipynb"
     nbformat.write(nb, path)

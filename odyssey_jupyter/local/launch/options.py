@@ -11,6 +11,7 @@ from pathlib import Path
 
 from odyssey_jupyter.files.user_dirs import user_cache_dir
 from odyssey_jupyter.protocol.types import ACTIVE_STATUSES, JobStatus
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 API_KEY_ENV = "ODYSSEY_LOCAL_API_KEY"
@@ -209,25 +210,25 @@ def _add_connection_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> RecordedParser:
+    parser = RecordedParser(
         prog="python -m odyssey_jupyter.local",
         description="The local Odyssey engine: the Simulate API, rendered on this machine.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the Simulate API over HTTP")
+    commands = parser.add_subcommands(dest="command", required=True)
+    serve = commands.add("serve", help="serve the Simulate API over HTTP")
     _add_network_options(serve)
     _add_identity_options(serve)
     _add_render_options(serve)
     _add_limit_options(serve)
     _add_connection_options(serve)
-    status = commands.add_parser(
+    status = commands.add(
         "status",
         help="is an engine running: its URL, data dir, pace, workers, version, pid, uptime, jobs",
         description="Exit status: 0 running, 1 not running but engine.json left behind, "
         "3 not running, 4 a live process that does not prove it is the engine.",
     )
-    stop = commands.add_parser(
+    stop = commands.add(
         "stop",
         help="stop the engine: asked first, ended after --timeout; unfinished jobs stay queued",
         description="Exit status: 0 stopped (or nothing to stop), 1 it could not be stopped.",
