@@ -63,10 +63,10 @@ from odyssey_jupyter.errors import (
     OdysseyError,
     RateLimitError,
     ServerError,
-    outcome_error,
 )
 from odyssey_jupyter.protocol import declarations, idempotency
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
+from odyssey_jupyter.protocol.outcome import outcome_error
 from odyssey_jupyter.protocol.submission import build_body
 from odyssey_jupyter.protocol.types import (
     JobStatus,

@@ -28,8 +28,8 @@ from odyssey_jupyter.errors import (
     NotFoundError,
     OdysseyError,
     ScriptError,
-    outcome_error,
 )
+from odyssey_jupyter.protocol.outcome import outcome_error
 from odyssey_jupyter.protocol.submission import validated_source
 from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 from odyssey_jupyter.script.rules import Script, ScriptWarning, plan_streams, script_warnings

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from odyssey_jupyter.errors import RuntimeStoppedError
+
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
 
@@ -51,10 +53,6 @@ THREAD_NAME = "odyssey-loop"
 WAIT_SLICE = 0.1
 """Longest uninterrupted block of a sync wait; bounds how late Ctrl-C is noticed."""
 STOP_TIMEOUT = 5.0
-
-
-class RuntimeStoppedError(RuntimeError):
-    """The runtime was stopped; get a new one with ``get_runtime()``."""
 
 
 def wait_in_slices(
