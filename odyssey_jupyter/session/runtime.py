@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from odyssey_jupyter.errors import RuntimeStoppedError
+from odyssey_jupyter.session.config import get_config
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
@@ -182,7 +183,9 @@ class Runtime:
         if self._client is None:
             from odyssey_jupyter.client import Odyssey
 
-            self._client = Odyssey(api_key=self._api_key, api_url=self._api_url)
+            self._client = Odyssey(
+                api_key=self._api_key, api_url=self._api_url, settings=get_config
+            )
         return self._client
 
     async def get_client(self) -> Odyssey:
