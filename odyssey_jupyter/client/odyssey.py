@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -37,7 +37,7 @@ from odyssey_jupyter.client.retry import (
     RETRY_DEADLINE,
     RetryPolicy,
 )
-from odyssey_jupyter.client.settings import SettingsSource, current_settings
+from odyssey_jupyter.client.settings import ClientSettings, current_settings
 from odyssey_jupyter.client.waiting import UpdateCallback, wait_for_job
 from odyssey_jupyter.errors import InvalidRequestError, InvalidResponseError
 from odyssey_jupyter.protocol import idempotency
@@ -115,7 +115,7 @@ class Odyssey:
         retry_after_cap: float = RETRY_AFTER_CAP,
         max_json_bytes: int | None = None,
         max_artifact_bytes: int | None = None,
-        settings: SettingsSource | None = None,
+        settings: Callable[[], ClientSettings] | None = None,
     ) -> None:
         self._settings = settings or current_settings
         self._max_json_bytes = max_json_bytes
