@@ -21,11 +21,7 @@ import weakref
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.errors import (
-    JobTimeoutError,
-    OdysseyError,
-    ScriptError,
-)
+from odyssey_jupyter.errors import JobTimeoutError, OdysseyError, ScriptError
 from odyssey_jupyter.protocol.outcome import outcome_error
 from odyssey_jupyter.protocol.submission import validated_source
 from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
@@ -33,7 +29,7 @@ from odyssey_jupyter.script.rules import Script, ScriptWarning, script_warnings
 from odyssey_jupyter.session import at_exit, history
 from odyssey_jupyter.session import config as config_module
 from odyssey_jupyter.session.cancel import CancelOutcome, cancel_job
-from odyssey_jupyter.session.downloads import download_streams
+from odyssey_jupyter.session.job_files import download_streams
 from odyssey_jupyter.session.runtime import THREAD_NAME, Runtime, get_runtime, wait_in_slices
 from odyssey_jupyter.session.watch_timing import WatchTiming
 from odyssey_jupyter.session.watcher import Watcher
