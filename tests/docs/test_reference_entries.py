@@ -150,7 +150,9 @@ def test_the_timeline_page_shows_every_token_the_parsers_use(site: Path) -> None
 
     marked = (site / "reference" / "timeline.html").read_text(encoding="utf-8")
     page = html.unescape(re.sub(r"<[^>]+>", "", marked))
-    forms = json.loads((Path(odyssey_jupyter.__file__).parent / "script" / "body_forms.json").read_text())
+    forms = json.loads(
+        (Path(odyssey_jupyter.__file__).parent / "script" / "body_forms.json").read_text()
+    )
     patterns = [" ".join(c.pattern.split()) for c in TIMELINE_TOKENS.values()]
     patterns += list(forms["patterns"].values())
     assert [p for p in patterns if p not in page] == []
