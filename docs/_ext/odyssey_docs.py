@@ -45,7 +45,7 @@ RETURNED_TYPES = (
     "odyssey_jupyter.local.launch.manage.StopOutcome",
     "odyssey_jupyter.display.media.gallery.Gallery",
     "odyssey_jupyter.display.media.compare.Compare",
-    "odyssey_jupyter.session.jobs.CancelOutcome",
+    "odyssey_jupyter.session.cancel.CancelOutcome",
     "odyssey_jupyter.sweeps.output.SweepOutput",
     "odyssey_jupyter.sweeps.item.SweepItem",
     "odyssey_jupyter.sweeps.states.ItemState",

@@ -25,7 +25,8 @@ from odyssey_jupyter.cli.run import RESUME, RUN
 from odyssey_jupyter.cli.spec import SPEC_KEYS, read_spec
 from odyssey_jupyter.cli.status import STATUS
 from odyssey_jupyter.cli.terminal import Terminal, logging_to, write_printable
-from odyssey_jupyter.errors import OdysseyError, SweepBusyError
+from odyssey_jupyter.errors import OdysseyError
+from odyssey_jupyter.sweeps.errors import SweepBusyError
 from odyssey_jupyter.sweeps.spec import MAX_SPEC_BYTES
 from odyssey_jupyter.text import advice
 from odyssey_jupyter.text.flag_hints import unexpected_words, unknown_flags

@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.errors import OdysseyError, SweepFailedError
+from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.session.runtime import THREAD_NAME, Runtime, get_runtime
 from odyssey_jupyter.sweeps import budget
 from odyssey_jupyter.sweeps.book import ItemBook
+from odyssey_jupyter.sweeps.errors import SweepFailedError
 from odyssey_jupyter.sweeps.item import SweepItem, with_trusted_files
 from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, list_names
 from odyssey_jupyter.sweeps.output import output_of

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from odyssey_jupyter.errors import OdysseyError, SweepBusyError
+from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.files.finite_json import loads_neutral
 from odyssey_jupyter.files.private import (
     ExclusiveLock,
@@ -44,6 +44,7 @@ from odyssey_jupyter.files.private import (
     refuse_link,
 )
 from odyssey_jupyter.session.config import get_config
+from odyssey_jupyter.sweeps.errors import SweepBusyError
 from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.plan import check_name
 from odyssey_jupyter.sweeps.states import ItemState

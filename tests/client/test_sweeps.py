@@ -22,10 +22,11 @@ from support.faultproxy import FaultProxy
 from support.hostile import code_templates
 from support.waiting import wait_until
 
-from odyssey_jupyter.errors import ScriptError, SweepBusyError, SweepFailedError
+from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.protocol import idempotency
 from odyssey_jupyter.session.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, prepare, sweep
+from odyssey_jupyter.sweeps.errors import SweepBusyError, SweepFailedError
 from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, sweeps_dir
 
 TEMPLATE = "0s start a {animal} in the {place}\n1s end"

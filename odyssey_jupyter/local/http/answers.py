@@ -1,4 +1,4 @@
-"""The JSON shapes of the engine's answers (PROTOCOL.md), built from the store's rows.
+"""The JSON shapes of the engine's answers (docs/openapi.yaml), built from the store's rows.
 
 Artifact URLs are signed here, so a stream's files can be fetched without a bearer
 header, like the hosted service's presigned URLs.
