@@ -315,7 +315,7 @@ def _show(job: Job, *, waiting: bool, players: bool = True) -> LiveDisplay:
         from odyssey_jupyter.display.live.final_output import JobOutput
 
         return JobOutput(job, players=players).show()
-    from odyssey_jupyter.display.live.status import TextStatus
+    from odyssey_jupyter.display.job.status_text import TextStatus
 
     return TextStatus(job, players=not waiting, final=not waiting)
 
@@ -342,7 +342,7 @@ def _outcome_shown(view: LiveDisplay) -> bool:
 
 def _wait(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
     """Block until the job is over; show the outcome as an ordinary output; raise if bad."""
-    from odyssey_jupyter.display.live.status import JobSummary
+    from odyssey_jupyter.display.job.status_text import JobSummary
 
     try:
         job.wait(timeout=args.timeout, raise_on_failure=True)
@@ -471,7 +471,7 @@ def load(ipython: InteractiveShell) -> None:
     if settings.nest_asyncio:
         _apply_nest_asyncio()
     # Import the display and job layers now, so the first magic call stays fast.
-    import odyssey_jupyter.display.live.status
+    import odyssey_jupyter.display.live.final_output
     import odyssey_jupyter.session.jobs  # noqa: F401
 
 

@@ -25,9 +25,10 @@ from odyssey_jupyter.display.browser import JobBrowser
 from odyssey_jupyter.display.browser.snapshot import folded_copy, snapshot_bundle
 from odyssey_jupyter.display.common.notice import notice_bundle
 from odyssey_jupyter.display.job.final import final_bundle, live_bundle
+from odyssey_jupyter.display.job.status_text import JobSummary, TextStatus
 from odyssey_jupyter.display.job.timeline import ScriptTimeline
 from odyssey_jupyter.display.live.final_output import stopped_note
-from odyssey_jupyter.display.live.status import JobSummary, StatusWidget, TextStatus
+from odyssey_jupyter.display.live.status_widget import StatusWidget
 from odyssey_jupyter.display.media.player import PlayerGroup
 from odyssey_jupyter.errors import OdysseyError, ScriptError
 from odyssey_jupyter.script.text import parse_cell

@@ -159,7 +159,8 @@ def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> Non
     """A minute reads the same everywhere: "1 min 05 s", never "1:05" beside "40.0 s"."""
     from odyssey_jupyter.display.browser.rows import RowData, duration_text
     from odyssey_jupyter.display.common.relative_time import format_duration
-    from odyssey_jupyter.display.job.status_view import fmt_seconds
+    from odyssey_jupyter.display.job.status_html import panel_html
+    from odyssey_jupyter.display.job.status_view import StatusView
     from odyssey_jupyter.protocol.types import JobStatus
 
     assert [format_duration(s) for s in (40.0, 60.0, 65.0, 3725.0)] == [
@@ -171,4 +172,19 @@ def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> Non
     rec = dataclasses.replace(make_recording(tmp_path), duration_seconds=65.0)
     assert "1 min 05 s" in player_html(rec) and "1:05" not in player_html(rec)
     assert duration_text(RowData("job", JobStatus("completed"), None, 65.0)) == "1 min 05 s"
-    assert fmt_seconds(65.0) == "1 min 05 s"
+    view = StatusView(
+        job_id="job",
+        status="running",
+        stage="rendering",
+        elapsed_s=65.0,
+        wait_text=None,
+        progress=None,
+        stage_fraction=0.5,
+        streams=(),
+        error=None,
+        reconnecting=False,
+        terminal=False,
+        finished=False,
+        summary=None,
+    )
+    assert '<span class="odyssey-elapsed">1 min 05 s</span>' in panel_html(view)

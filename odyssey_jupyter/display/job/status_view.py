@@ -152,11 +152,6 @@ def stream_facts(detail: SimulationJobDetail | None) -> list[str]:
     return facts
 
 
-def fmt_seconds(seconds: float) -> str:
-    """A duration as people read it (:func:`~.relative_time.format_duration`, its one home)."""
-    return format_duration(seconds)
-
-
 def error_text(exc: BaseException | None) -> str | None:
     """``Name: message`` of an exception, for one line of a display."""
     if exc is None:
@@ -355,7 +350,7 @@ def _summary(
     ident = job.job_id or "(not submitted)"
     if badge == "completed":
         recs = job.local_recordings or []
-        parts = [f"Job {ident} completed in {fmt_seconds(elapsed)}"]
+        parts = [f"Job {ident} completed in {format_duration(elapsed)}"]
         parts += stream_facts(job.detail)
         if recs:
             parts.append(f"recordings in {common_dir(recs)}")
@@ -369,4 +364,4 @@ def _summary(
     failed = [r for r in rows if r.error]
     if failed:
         why += f" ({len(failed)} stream{'s' if len(failed) != 1 else ''} failed)"
-    return f"Job {ident} {badge} after {fmt_seconds(elapsed)}{why}"
+    return f"Job {ident} {badge} after {format_duration(elapsed)}{why}"
