@@ -20,7 +20,7 @@ _EXPORTS: dict[str, str] = {
     "compare": "odyssey_jupyter.display.media.compare",
     "gallery": "odyssey_jupyter.display.media.gallery",
     "show_sweep": "odyssey_jupyter.display.sweep_view",
-    "LocalRecording": "odyssey_jupyter.session.recordings",
+    "LocalRecording": "odyssey_jupyter.session.recording",
     "JobBrowser": "odyssey_jupyter.display.browser",
     "JobStatus": "odyssey_jupyter.protocol.types",
     "SimulationJobDetail": "odyssey_jupyter.protocol.types",

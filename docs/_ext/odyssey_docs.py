@@ -38,7 +38,7 @@ from sphinx.util.nodes import nested_parse_with_titles
 
 RECORDINGS = "odyssey_recordings"
 RETURNED_TYPES = (
-    "odyssey_jupyter.session.recordings.Chapter",
+    "odyssey_jupyter.session.recording.Chapter",
     "odyssey_jupyter.local.launch.manage.EngineStatus",
     "odyssey_jupyter.local.launch.manage.StopOutcome",
     "odyssey_jupyter.display.media.gallery.Gallery",

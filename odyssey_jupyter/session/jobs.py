@@ -40,7 +40,7 @@ from odyssey_jupyter.session.watcher import ACTIVE_CAP, QUEUED_LONG_SECONDS, Wat
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.session.recordings import LocalRecording
+    from odyssey_jupyter.session.recording import LocalRecording
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,8 @@ from odyssey_jupyter.protocol import idempotency
 from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.session.config import get_config
 from odyssey_jupyter.session.jobs import FINAL_PHASES, Job
-from odyssey_jupyter.session.recordings import LocalRecording, recorded_file, recordings_base
+from odyssey_jupyter.session.recording import LocalRecording
+from odyssey_jupyter.session.recordings import recorded_file, recordings_base
 from odyssey_jupyter.session.runtime import THREAD_NAME, Runtime, get_runtime
 from odyssey_jupyter.session.watcher import Watcher
 from odyssey_jupyter.sweeps import budget

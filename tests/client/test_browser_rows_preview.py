@@ -27,7 +27,7 @@ from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.display.browser import BrowserOutput, JobBrowser, clear_caches
 from odyssey_jupyter.ipython.magic_args import parse_jobs_line
 from odyssey_jupyter.session import history
-from odyssey_jupyter.session.recordings import read_mp4_info
+from odyssey_jupyter.session.mp4_info import read_mp4_info
 from odyssey_jupyter.session.runtime import get_runtime, shutdown_runtime
 
 Script = list[dict[str, Any]]

@@ -27,7 +27,7 @@ from odyssey_jupyter.display.job.status_view import StatusView, StreamRow
 from odyssey_jupyter.display.job.timeline import ScriptTimeline
 from odyssey_jupyter.display.media.player import chapters_html, player_html
 from odyssey_jupyter.protocol.types import JobStatus
-from odyssey_jupyter.session.recordings import Chapter, LocalRecording
+from odyssey_jupyter.session.recording import Chapter, LocalRecording
 from odyssey_jupyter.session.runtime import shutdown_runtime
 from odyssey_jupyter.text.markup import (
     class_name,

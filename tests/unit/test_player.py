@@ -141,7 +141,7 @@ def test_a_crowded_events_log_lists_a_capped_number_of_chapters(tmp_path: Path) 
     """Hundreds of thousands of prompts (an events log at the size cap) list the first
     MAX_CHAPTERS and one line saying how many more; one click handler serves them all."""
     from odyssey_jupyter.display.media.player import MAX_CHAPTERS
-    from odyssey_jupyter.session.recordings import Chapter
+    from odyssey_jupyter.session.recording import Chapter
 
     many = tuple(Chapter(n / 100, f"prompt {n}", "interact") for n in range(MAX_CHAPTERS + 4321))
     rec = dataclasses.replace(make_recording(tmp_path), chapters=many)

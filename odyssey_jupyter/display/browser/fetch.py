@@ -18,11 +18,12 @@ from odyssey_jupyter.display.browser.rows import Known
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.protocol.types import SimulationJobDetail, SimulationStream
+from odyssey_jupyter.session.mp4_info import read_mp4_info
+from odyssey_jupyter.session.recording import LocalRecording, chapters_from_events
 from odyssey_jupyter.text.markup import escape
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.session.recordings import LocalRecording
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,9 @@ def _preview_only(job_id: str, stream: SimulationStream, files: dict[str, Path])
     from odyssey_jupyter.session import recordings
 
     preview = files["preview"]
-    info = recordings.read_mp4_info(preview)
+    info = read_mp4_info(preview)
     events = files.get("events")
-    return recordings.LocalRecording(
+    return LocalRecording(
         stream_id=stream.stream_id,
         script_index=stream.script_index,
         video_path=recordings.recording_dir(job_id, stream.stream_id) / ARTIFACT_FILES["video"],
@@ -143,5 +144,5 @@ def _preview_only(job_id: str, stream: SimulationStream, files: dict[str, Path])
         frame_count=stream.frame_count,
         width=info.width,
         height=info.height,
-        chapters=recordings.chapters_from_events(events) if events is not None else (),
+        chapters=chapters_from_events(events) if events is not None else (),
     )

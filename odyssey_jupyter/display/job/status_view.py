@@ -29,7 +29,7 @@ from odyssey_jupyter.protocol.types import SimulationJobDetail, is_terminal, par
 from odyssey_jupyter.text.markup import class_name
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.session.recordings import LocalRecording
+    from odyssey_jupyter.session.recording import LocalRecording
 
 
 class JobLike(Protocol):

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from odyssey_jupyter.display.common.labels import from_a_batch, stream_name, stream_numbers
 from odyssey_jupyter.display.common.palette import BODY_TEXT, MUTED_TEXT, PANEL, RULE, TEXT, WARNING
 from odyssey_jupyter.display.common.relative_time import format_duration, format_timestamp
-from odyssey_jupyter.session.recordings import Mp4Info, read_mp4_info
+from odyssey_jupyter.session.mp4_info import Mp4Info, read_mp4_info
 from odyssey_jupyter.text.markup import escape, printable, safe_url
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class ChapterLike(Protocol):
 
 
 class RecordingLike(Protocol):
-    """What a player needs of :class:`odyssey_jupyter.session.recordings.LocalRecording`."""
+    """What a player needs of :class:`odyssey_jupyter.session.recording.LocalRecording`."""
 
     @property
     def stream_id(self) -> str: ...
