@@ -19,7 +19,7 @@ _EXPORTS: dict[str, str] = {
     "Sweep": "odyssey_jupyter.sweeps",
     "compare": "odyssey_jupyter.display.media.compare",
     "gallery": "odyssey_jupyter.display.media.gallery",
-    "show_sweep": "odyssey_jupyter.display.sweep_view",
+    "show_sweep": "odyssey_jupyter.display.sweep.live",
     "LocalRecording": "odyssey_jupyter.session.recording",
     "JobBrowser": "odyssey_jupyter.display.browser",
     "JobStatus": "odyssey_jupyter.protocol.types",

@@ -235,7 +235,8 @@ def collect_sweeps(
     """
     from odyssey_jupyter.display.media.compare import compare
     from odyssey_jupyter.display.media.gallery import gallery
-    from odyssey_jupyter.display.sweep_view import SweepFinal, SweepLive, SweepText, status_html
+    from odyssey_jupyter.display.sweep.live import SweepLive, SweepText
+    from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html
     from odyssey_jupyter.ipython import sweep_magic
     from odyssey_jupyter.ipython.magic_args import parse_simulate_line
     from odyssey_jupyter.sweeps import sweep

@@ -15,13 +15,9 @@ import pytest
 from support.waiting import wait_until
 
 from odyssey_jupyter.display.media.gallery import gallery_html
-from odyssey_jupyter.display.sweep_view import (
-    SweepFinal,
-    SweepLive,
-    SweepSnapshot,
-    status_html,
-    status_line,
-)
+from odyssey_jupyter.display.sweep.live import SweepLive
+from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
+from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
 from odyssey_jupyter.sweeps.ledger import STATES
 
 

@@ -1,0 +1,139 @@
+"""Following a sweep as it runs: a widget panel where widgets are seen, text lines elsewhere.
+
+Live (widget frontends): counts per state, one progress bar of completed (and
+failed) work, videos per minute, an ETA when one can be estimated, in flight /
+limit (with the last 429 reason when the limit was lowered), the last failures,
+and Pause / Resume / Cancel / Retry failed buttons, each enabled only when it can
+act. It is shown with a display id; when the sweep ends the same output is
+replaced by :class:`~.summary.SweepFinal`. Without widgets a tqdm-like line is
+printed at most every few seconds.
+
+Button handlers only hand work to the loop thread (the sweep's controls return
+at once); updates come from the sweep's listener on the loop thread, throttled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from odyssey_jupyter.display.media.gallery import gallery_html
+from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
+from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
+from odyssey_jupyter.display.sweep.throttle import Throttle
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.sweeps.sweep import Sweep
+
+LIVE_EVERY = 0.5
+"""Shortest time between two updates of the live display (seconds)."""
+TEXT_EVERY = 5.0
+"""Shortest time between two printed progress lines."""
+
+
+class SweepLive:
+    """The live widget panel; replaced in place by :class:`SweepFinal` when the sweep ends."""
+
+    def __init__(self, sweep: Sweep) -> None:
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        self.sweep = sweep
+        snap = SweepSnapshot.of(sweep)
+        self.status = widgets.HTML(status_html(snap))
+        self.gallery = widgets.HTML("")
+        self.buttons: dict[str, Any] = {}
+        for label, action, call in (
+            ("Pause", "pause", sweep.pause),
+            ("Resume", "resume", sweep.resume),
+            ("Cancel", "cancel", sweep.cancel),
+            ("Retry failed", "retry", sweep.retry_failed),
+        ):
+            button = widgets.Button(description=label, layout=widgets.Layout(width="auto"))
+            button.on_click(lambda _b, act=call: act())
+            self.buttons[action] = button
+        self.box = widgets.VBox(
+            [self.status, widgets.HBox(list(self.buttons.values())), self.gallery]
+        )
+        self._tiles: tuple[Any, ...] | None = None
+        self._ended = False
+        self._lock = threading.Lock()
+        self._show(snap)
+        self.handle = display(self.box, display_id=True)  # type: ignore[no-untyped-call]
+        self._refresh = Throttle(LIVE_EVERY, self._draw)
+        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
+        self._refresh(force=True)
+
+    def _draw(self) -> None:
+        snap = SweepSnapshot.of(self.sweep)
+        if snap.finished:
+            self._end()
+            return
+        with self.box.hold_sync():
+            self._show(snap)
+
+    def _show(self, snap: SweepSnapshot) -> None:
+        """Header, counts, bar, buttons and tiles, all from the one snapshot."""
+        self.status.value = status_html(snap)
+        for action, button in self.buttons.items():
+            button.disabled = not snap.can(action)
+        tiles = tuple((item.index, item.status, len(item.recordings)) for item in snap.items)
+        if tiles != self._tiles:
+            self._tiles = tiles
+            self.gallery.value = gallery_html(snap.items)
+
+    def _end(self) -> None:
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+        self._unsubscribe()
+        if self.handle is not None:
+            self.handle.update(SweepFinal(self.sweep))
+        self.box.close()
+
+
+class SweepText:
+    """A tqdm-like line at most every few seconds, then the final summary."""
+
+    def __init__(self, sweep: Sweep, write: Callable[[str], None] | None = None) -> None:
+        self.sweep = sweep
+        self._write = write or (lambda text: print(text, flush=True))
+        self._ended = False
+        self._refresh = Throttle(TEXT_EVERY, self._draw)
+        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
+        self._refresh(force=True)
+
+    def _draw(self) -> None:
+        if self._ended:
+            return
+        if self.sweep.finished:
+            self._ended = True
+            self._unsubscribe()
+            self._write(repr(SweepFinal(self.sweep)))
+            return
+        self._write(status_line(self.sweep))
+
+
+def show_sweep(sweep: Sweep) -> SweepLive | SweepText:
+    """The live display for ``sweep``: widgets where they render, text lines otherwise.
+
+    :param sweep: the sweep to follow.
+    :returns: the live view (widgets), or its text form where widgets do not render;
+        it is displayed already.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        s = oj.Sweep.open("rainy_animals")
+        oj.show_sweep(s)
+    """
+    from odyssey_jupyter.display.common.frontend import detect_frontend
+
+    if detect_frontend() == "widget":
+        return SweepLive(sweep)
+    return SweepText(sweep)
