@@ -166,10 +166,10 @@ def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> l
     browser.wait(timeout)
 
     def browser_state(step: str) -> None:
-        add(f"browser caption ({step})", "widget", browser._caption.value)
-        add(f"browser message ({step})", "widget", browser._message.value)
-        add(f"browser preview title ({step})", "widget", browser._preview_title.value)
-        for row in browser._rows:
+        add(f"browser caption ({step})", "widget", browser.view.toolbar.caption.value)
+        add(f"browser message ({step})", "widget", browser.view.message.value)
+        add(f"browser preview title ({step})", "widget", browser.view.preview.title.value)
+        for row in browser.view.rows:
             add(f"browser row ({step})", "widget", row.info.value)
         for output in browser.preview_outputs:
             add(f"browser preview ({step})", "output", output["data"]["text/html"])
@@ -297,8 +297,8 @@ def collect_sweeps(
     browser_module.clear_caches()
     browser = JobBrowser(namespace={}, auto_refresh=False)
     browser.wait(timeout)
-    add("browser refused list", "widget", browser._message.value)
-    add("browser refused list caption", "widget", browser._caption.value)
+    add("browser refused list", "widget", browser.view.message.value)
+    add("browser refused list caption", "widget", browser.view.toolbar.caption.value)
     browser.close()
     return found
 
@@ -310,8 +310,8 @@ def collect_bad_total(server: HostileServer, *, timeout: float = 60.0) -> list[F
     browser = JobBrowser(namespace={}, auto_refresh=False)
     browser.wait(timeout)
     found = [
-        Fragment("bad total: caption", "widget", browser._caption.value),
-        Fragment("bad total: message", "widget", browser._message.value),
+        Fragment("bad total: caption", "widget", browser.view.toolbar.caption.value),
+        Fragment("bad total: message", "widget", browser.view.message.value),
         Fragment("bad total: table", "output", browser._repr_html_()),
         Fragment("bad total: text", "text", repr(browser)),
     ]

@@ -13,7 +13,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.display.browser.cache import shrink_thumbnail
+from odyssey_jupyter.display.browser.cache import details, shrink_thumbnail, thumbs
 from odyssey_jupyter.display.browser.rows import Known
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
@@ -104,6 +104,25 @@ async def fetch_thumbnail(client: Odyssey, detail: SimulationJobDetail) -> tuple
         return None
     data = await asyncio.to_thread(path.read_bytes)
     return await asyncio.to_thread(shrink_thumbnail, data)
+
+
+async def job_detail(client: Odyssey, job_id: str, *, fresh: bool = False) -> SimulationJobDetail:
+    """A job's detail: a finished job's from the process-wide cache, once fetched."""
+    detail = None if fresh else details.get(job_id)
+    if detail is None:
+        detail = await client.get_simulate_status(job_id)
+        if detail.is_terminal:
+            details.put(job_id, detail)
+    return detail
+
+
+async def table_thumbnail(client: Odyssey, detail: SimulationJobDetail) -> tuple[bytes, str] | None:
+    """A finished job's table thumbnail, fetched once; an active job has none yet."""
+    if detail.job_id in thumbs or not detail.is_terminal:
+        return thumbs.get(detail.job_id)
+    thumb = await fetch_thumbnail(client, detail) if detail.streams else None
+    thumbs.put(detail.job_id, thumb)
+    return thumb
 
 
 async def local_recordings(
