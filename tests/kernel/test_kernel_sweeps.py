@@ -229,6 +229,42 @@ def test_a_saved_notebook_keeps_the_final_sweep_output(
     assert "odyssey_recordings/" in html_text  # relative to the notebook: plays from disk
 
 
+def test_a_headless_sweep_without_wait_is_saved_without_a_widget(
+    capped_engine: RunningEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody watches a headless run: the sweep's cell is a static output, ending on its final."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for key, value in {
+        "ODYSSEY_API_URL": capped_engine.url,
+        "ODYSSEY_API_KEY": capped_engine.api_key,
+        "ODYSSEY_HISTORY_PATH": str(tmp_path / "history.jsonl"),
+        "ODYSSEY_DISPLAY": "",
+        "ODYSSEY_WAIT": "",
+    }.items():
+        monkeypatch.setenv(key, value)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext odyssey_jupyter"),
+        nbformat.v4.new_code_cell(
+            "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]"
+        ),
+        nbformat.v4.new_code_cell(
+            f"%%odyssey_simulate --sweep params --name unwatched -o sw\n{BODY}"
+        ),
+        # a later cell runs while the sweep ends (it waits on it: no fixed sleep)
+        nbformat.v4.new_code_cell("sw.wait(200)\nprint(sw.state)"),
+    ]
+    NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert "widgets" not in nb.metadata, nb.metadata.get("widgets")
+    (output,) = nb.cells[2].outputs
+    final = output["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in final
+    assert "unwatched" in final["text/plain"] and "2/2 completed" in final["text/plain"]
+    assert "odyssey-gallery" in final["text/html"] and final["text/html"].count("<video") == 2
+
+
 def test_the_magic_prices_a_dry_run_and_writes_a_budgeted_dataset_to_a_folder(
     capped_engine: RunningEngine, tmp_path: Path
 ) -> None:

@@ -5,8 +5,9 @@ failed) work, videos per minute, an ETA when one can be estimated, in flight /
 limit (with the last 429 reason when the limit was lowered), the last failures,
 and Pause / Resume / Cancel / Retry failed buttons, each enabled only when it can
 act. It is shown with a display id; when the sweep ends the same output is
-replaced by :class:`~.summary.SweepFinal`. Without widgets a tqdm-like line is
-printed at most every few seconds.
+replaced by :class:`~.summary.SweepFinal`. A kernel run headless (nobody sees a
+widget there) shows that static output from the start, kept current. Without
+widgets a tqdm-like line is printed at most every few seconds.
 
 Button handlers only hand work to the loop thread (the sweep's controls return
 at once); updates come from the sweep's listener on the loop thread, throttled.
@@ -15,9 +16,12 @@ at once); updates come from the sweep's listener on the loop thread, throttled.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from odyssey_jupyter.display.common.frontend import detect_frontend, watched
+from odyssey_jupyter.display.live.final_output import publish
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
 from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
@@ -30,6 +34,8 @@ LIVE_EVERY = 0.5
 """Shortest time between two updates of the live display (seconds)."""
 TEXT_EVERY = 5.0
 """Shortest time between two printed progress lines."""
+SAVED_EVERY = 2.0
+"""Shortest time between two updates of the static output of a headless run (seconds)."""
 
 
 class SweepLive:
@@ -116,12 +122,39 @@ class SweepText:
         self._write(status_line(self.sweep))
 
 
-def show_sweep(sweep: Sweep) -> SweepLive | SweepText:
-    """The live display for ``sweep``: widgets where they render, text lines otherwise.
+class SweepSaved:
+    """Where nobody watches (a headless run): a static output kept current, then the final one.
+
+    A widget view would be saved for nobody, and the stock nbconvert exporters draw
+    it as nothing; the panel and gallery as plain HTML are what the notebook keeps.
+    """
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+        self.display_id = f"odyssey-sweep-{uuid.uuid4().hex}"
+        self._ended = False
+        publish(SweepFinal(sweep).bundle(), self.display_id, update=False)
+        self._refresh = Throttle(SAVED_EVERY, self._draw)
+        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
+        self._refresh(force=True)
+
+    def _draw(self) -> None:
+        if self._ended:
+            return
+        if self.sweep.finished:
+            self._ended = True
+            self._unsubscribe()
+        publish(SweepFinal(self.sweep).bundle(), self.display_id, update=True)
+
+
+def show_sweep(sweep: Sweep) -> SweepLive | SweepSaved | SweepText:
+    """The live display for ``sweep``: widgets where someone sees them, text lines otherwise.
+
+    A kernel run headless (nbclient, papermill) gets static outputs, kept current.
 
     :param sweep: the sweep to follow.
-    :returns: the live view (widgets), or its text form where widgets do not render;
-        it is displayed already.
+    :returns: the live view (widgets), its static form in a headless run, or its text
+        form where widgets do not render; it is displayed already.
 
     .. rubric:: Example
 
@@ -132,8 +165,8 @@ def show_sweep(sweep: Sweep) -> SweepLive | SweepText:
         s = oj.Sweep.open("rainy_animals")
         oj.show_sweep(s)
     """
-    from odyssey_jupyter.display.common.frontend import detect_frontend
-
-    if detect_frontend() == "widget":
+    if watched():
         return SweepLive(sweep)
+    if detect_frontend() == "widget":  # a kernel nobody watches
+        return SweepSaved(sweep)
     return SweepText(sweep)

@@ -112,8 +112,13 @@ def status_html(sweep: Sweep | SweepSnapshot) -> str:
 class SweepFinal:
     """The static output that replaces the live display: summary, failures, gallery."""
 
-    def __init__(self, sweep: Sweep) -> None:
+    def __init__(self, sweep: Sweep | SweepSnapshot) -> None:
         self.sweep = sweep
+
+    def bundle(self) -> dict[str, str]:
+        """Its ``text/html`` and ``text/plain``, both from one look at the sweep."""
+        shown = SweepFinal(SweepSnapshot.of(self.sweep))
+        return {"text/html": shown._repr_html_(), "text/plain": repr(shown)}
 
     def _repr_html_(self) -> str:
         snap = SweepSnapshot.of(self.sweep)
