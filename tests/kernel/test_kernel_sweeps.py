@@ -8,6 +8,7 @@ import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.engine_http import ActiveSampler, server_jobs
@@ -193,29 +194,45 @@ def test_the_live_display_buttons_pause_and_resume(
         session.shutdown()
 
 
+def _execute_headless(
+    engine: RunningEngine, workdir: Path, monkeypatch: pytest.MonkeyPatch, *cells: str
+) -> Any:
+    """Run ``cells`` with nbclient (nobody watching) after loading the extension and
+    defining two ``params``; the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for key, value in {
+        "ODYSSEY_API_URL": engine.url,
+        "ODYSSEY_API_KEY": engine.api_key,
+        "ODYSSEY_HISTORY_PATH": str(workdir / "history.jsonl"),
+        "ODYSSEY_DISPLAY": "",
+        "ODYSSEY_WAIT": "",
+    }.items():
+        monkeypatch.setenv(key, value)
+    nb = nbformat.v4.new_notebook()
+    sources = [
+        "%load_ext odyssey_jupyter",
+        "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]",
+        *cells,
+    ]
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(workdir)}}).execute()
+    return nb
+
+
 def test_a_saved_notebook_keeps_the_final_sweep_output(
     capped_engine: RunningEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Executed headless (nbclient) and saved: the sweep's cell holds the static final output."""
     import nbformat
-    from nbclient import NotebookClient
 
-    for key, value in {
-        "ODYSSEY_API_URL": capped_engine.url,
-        "ODYSSEY_API_KEY": capped_engine.api_key,
-        "ODYSSEY_HISTORY_PATH": str(tmp_path / "history.jsonl"),
-        "ODYSSEY_DISPLAY": "",
-    }.items():
-        monkeypatch.setenv(key, value)
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext odyssey_jupyter"),
-        nbformat.v4.new_code_cell(
-            "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]"
-        ),
-        nbformat.v4.new_code_cell(f"%%odyssey_simulate --sweep params --name saved --wait\n{BODY}"),
-    ]
-    NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = _execute_headless(
+        capped_engine,
+        tmp_path,
+        monkeypatch,
+        f"%%odyssey_simulate --sweep params --name saved --wait\n{BODY}",
+    )
     path = tmp_path / "saved.ipynb"
     nbformat.write(nb, path)
     cell = nbformat.read(path, as_version=4).cells[2]
@@ -233,30 +250,14 @@ def test_a_headless_sweep_without_wait_is_saved_without_a_widget(
     capped_engine: RunningEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nobody watches a headless run: the sweep's cell is a static output, ending on its final."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    for key, value in {
-        "ODYSSEY_API_URL": capped_engine.url,
-        "ODYSSEY_API_KEY": capped_engine.api_key,
-        "ODYSSEY_HISTORY_PATH": str(tmp_path / "history.jsonl"),
-        "ODYSSEY_DISPLAY": "",
-        "ODYSSEY_WAIT": "",
-    }.items():
-        monkeypatch.setenv(key, value)
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext odyssey_jupyter"),
-        nbformat.v4.new_code_cell(
-            "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]"
-        ),
-        nbformat.v4.new_code_cell(
-            f"%%odyssey_simulate --sweep params --name unwatched -o sw\n{BODY}"
-        ),
+    nb = _execute_headless(
+        capped_engine,
+        tmp_path,
+        monkeypatch,
+        f"%%odyssey_simulate --sweep params --name unwatched -o sw\n{BODY}",
         # a later cell runs while the sweep ends (it waits on it: no fixed sleep)
-        nbformat.v4.new_code_cell("sw.wait(200)\nprint(sw.state)"),
-    ]
-    NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()
+        "sw.wait(200)\nprint(sw.state)",
+    )
     assert "widgets" not in nb.metadata, nb.metadata.get("widgets")
     (output,) = nb.cells[2].outputs
     final = output["data"]

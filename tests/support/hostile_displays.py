@@ -283,7 +283,7 @@ def collect_sweeps(
     add("sweep live panel", "widget", live.status.value)
     add("sweep live gallery", "widget", live.gallery.value)
     live._refresh(force=True)
-    text._refresh(force=True)
+    text.following.redraw()
     add("sweep text", "text", "\n".join(lines))
     add_display("sweep final", SweepFinal(running))
     add_display("sweep gallery", gallery(running))

@@ -10,6 +10,7 @@ from pathlib import Path
 import bleach  # type: ignore[import-untyped]
 import pytest
 from support.recordings import make_recording
+from support.standin import StandIn
 
 from odyssey_jupyter.display.media.player import (
     PlayerGroup,
@@ -160,7 +161,7 @@ def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> Non
     from odyssey_jupyter.display.browser.rows import RowData, duration_text
     from odyssey_jupyter.display.common.relative_time import format_duration
     from odyssey_jupyter.display.job.status_html import panel_html
-    from odyssey_jupyter.display.job.status_view import StatusView
+    from odyssey_jupyter.display.job.status_view import snapshot
     from odyssey_jupyter.protocol.types import JobStatus
 
     assert [format_duration(s) for s in (40.0, 60.0, 65.0, 3725.0)] == [
@@ -172,19 +173,5 @@ def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> Non
     rec = dataclasses.replace(make_recording(tmp_path), duration_seconds=65.0)
     assert "1 min 05 s" in player_html(rec) and "1:05" not in player_html(rec)
     assert duration_text(RowData("job", JobStatus("completed"), None, 65.0)) == "1 min 05 s"
-    view = StatusView(
-        job_id="job",
-        status="running",
-        stage="rendering",
-        elapsed_s=65.0,
-        wait_text=None,
-        progress=None,
-        stage_fraction=0.5,
-        streams=(),
-        error=None,
-        reconnecting=False,
-        terminal=False,
-        finished=False,
-        summary=None,
-    )
+    view = snapshot(StandIn(created=100.0), now=165.0)  # type: ignore[arg-type]
     assert '<span class="odyssey-elapsed">1 min 05 s</span>' in panel_html(view)

@@ -100,26 +100,44 @@ class SweepLive:
         self.box.close()
 
 
+class Following:
+    """Draws a sweep at most every ``every`` seconds, and a last time when it finishes.
+
+    ``draw`` is told whether the sweep has finished; after that it is not called again.
+    """
+
+    def __init__(self, sweep: Sweep, every: float, draw: Callable[[bool], None]) -> None:
+        self.sweep = sweep
+        self.draw = draw
+        self.ended = False
+        self._refresh = Throttle(every, self._drawn)
+        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
+        self._refresh(force=True)
+
+    def redraw(self) -> None:
+        """Draw now, whenever the last drawing was (nothing once the last one is done)."""
+        self._refresh(force=True)
+
+    def _drawn(self) -> None:
+        if self.ended:
+            return
+        finished = self.sweep.finished
+        if finished:
+            self.ended = True
+            self._unsubscribe()
+        self.draw(finished)
+
+
 class SweepText:
     """A tqdm-like line at most every few seconds, then the final summary."""
 
     def __init__(self, sweep: Sweep, write: Callable[[str], None] | None = None) -> None:
         self.sweep = sweep
-        self._write = write or (lambda text: print(text, flush=True))
-        self._ended = False
-        self._refresh = Throttle(TEXT_EVERY, self._draw)
-        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
-        self._refresh(force=True)
+        self.write = write or (lambda text: print(text, flush=True))
+        self.following = Following(sweep, TEXT_EVERY, self._draw)
 
-    def _draw(self) -> None:
-        if self._ended:
-            return
-        if self.sweep.finished:
-            self._ended = True
-            self._unsubscribe()
-            self._write(repr(SweepFinal(self.sweep)))
-            return
-        self._write(status_line(self.sweep))
+    def _draw(self, finished: bool) -> None:
+        self.write(repr(SweepFinal(self.sweep)) if finished else status_line(self.sweep))
 
 
 class SweepSaved:
@@ -132,18 +150,10 @@ class SweepSaved:
     def __init__(self, sweep: Sweep) -> None:
         self.sweep = sweep
         self.display_id = f"odyssey-sweep-{uuid.uuid4().hex}"
-        self._ended = False
         publish(SweepFinal(sweep).bundle(), self.display_id, update=False)
-        self._refresh = Throttle(SAVED_EVERY, self._draw)
-        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
-        self._refresh(force=True)
+        self.following = Following(sweep, SAVED_EVERY, self._draw)
 
-    def _draw(self) -> None:
-        if self._ended:
-            return
-        if self.sweep.finished:
-            self._ended = True
-            self._unsubscribe()
+    def _draw(self, _finished: bool) -> None:
         publish(SweepFinal(self.sweep).bundle(), self.display_id, update=True)
 
 
