@@ -8,11 +8,10 @@ string here is hostile markup, which must come out escaped.
 from __future__ import annotations
 
 import concurrent.futures
-import subprocess
-import sys
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from support.fresh_imports import loaded_by
 from support.standin import StandIn as JobStandIn
 
 from odyssey_jupyter.display.browser.rows import RowData
@@ -161,13 +160,5 @@ def test_a_submission_still_in_flight_is_reported_with_its_prompt() -> None:
 
 def test_the_final_output_loads_without_widgets() -> None:
     """A finished job's output is static: drawing it loads neither ipywidgets nor anywidget."""
-    code = (
-        "import sys\n"
-        "import odyssey_jupyter.display.job.final, odyssey_jupyter.display.media.player\n"
-        "print(sorted(m for m in ('ipywidgets', 'anywidget', 'httpx') if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    modules = ["odyssey_jupyter.display.job.final", "odyssey_jupyter.display.media.player"]
+    assert loaded_by(modules, ["ipywidgets", "anywidget", "httpx"]) == []
