@@ -125,7 +125,8 @@ def test_browser_in_a_kernel(setup: tuple[KernelSession, list[str], Path]) -> No
 
     # cancel the active job, through the confirmation step
     kernel.check(
-        "b.view.toolbar.status_select.value = ''; b.view.toolbar.active_toggle.value = True; b.wait(60)"
+        "b.view.toolbar.status_select.value = ''; b.view.toolbar.active_toggle.value = True; "
+        "b.wait(60)"
     )
     assert out(kernel, "print([r.job_id for r in b.rows])") == repr([active])
     click(kernel, f"b.row({active!r}).cancel_button")
