@@ -46,11 +46,13 @@ def close_tree(widget: widgets.Widget) -> None:
 class BrowserView:
     """The browser's widgets, and the few ways its page changes on screen."""
 
-    def __init__(self, status: str | None, active: bool, on_click: OnClick) -> None:
+    def __init__(
+        self, status: str | None, active: bool, on_click: OnClick, on_filter: OnFilter
+    ) -> None:
         self.shared = SharedStyles()
         self.rows: list[BrowserRow] = []
         self.on_click = on_click
-        self.on_filter: OnFilter | None = None
+        self.on_filter = on_filter
         options = [("any status", ""), *((s, s) for s in STATUSES)]
         if status and status not in STATUSES:
             options.append((status, status))
@@ -78,11 +80,11 @@ class BrowserView:
         self._syncing = False
 
     def _status_changed(self, change: dict[str, Any]) -> None:
-        if not self._syncing and self.on_filter is not None:
+        if not self._syncing:
             self.on_filter(str(change["new"] or ""), None)
 
     def _active_changed(self, change: dict[str, Any]) -> None:
-        if not self._syncing and self.on_filter is not None:
+        if not self._syncing:
             self.on_filter(None, bool(change["new"]))
 
     def say(self, text_html: str, *, error: bool = False) -> None:

@@ -144,8 +144,7 @@ class JobBrowser:
 
             runtime = get_runtime()
         self._runtime = runtime
-        self.view = BrowserView(self.status, self.active, self._clicked)
-        self.view.on_filter = self._filter_changed
+        self.view = BrowserView(self.status, self.active, self._clicked, self._filter_changed)
         self._preview = JobPreview(self.view.preview)
         self.widget = self.view.widget
         self.refresh()
