@@ -118,6 +118,16 @@ def throughput_and_polling(tmp: Path) -> tuple[list[list[object]], list[list[obj
                 name="bench_throughput",
                 download=False,
             )
+            ended: dict[int, float] = {}  # item -> when the sweep first saw it end
+
+            def note_ends(changed: Any) -> None:
+                now, counts = time.monotonic(), changed.counts
+                if counts["completed"] + counts["failed"] + counts["cancelled"] > len(ended):
+                    for item in changed.items:  # a copy of each: only when one more ended
+                        if item.state in ("completed", "failed", "cancelled"):
+                            ended.setdefault(item.index, now)
+
+            s.add_listener(note_ends)
             with GuidePolling(guide.url, running.token(), s):
                 counts = s.wait(ITEMS * SECONDS * 4 + 120)
             wall = time.monotonic() - started
@@ -125,7 +135,7 @@ def throughput_and_polling(tmp: Path) -> tuple[list[list[object]], list[list[obj
             guide_requests = guide.requests() + ITEMS  # + the same submissions
             # the baseline: a loop submits every item at once, then polls each every
             # 5 s until it ends (here: when it ended in this run)
-            ends = sorted(t - started for t in s._ended)
+            ends = sorted(t - started for t in ended.values())
             naive = sum(1 + math.ceil(end / GUIDE_INTERVAL) for end in ends)
         finally:
             shutdown_runtime()

@@ -61,8 +61,9 @@ _BUILTIN = (
 # The package's own internals, which constructors take and users never build.
 _INTERNAL = (
     "Runtime|Ledger|Locate|Script|ScriptWarning|SweepText|SweepLive|SweepSaved"
-    "|odyssey_jupyter.local.store.record.EngineRecord|odyssey_jupyter.display.browser.rows.RowData"
+    "|odyssey_jupyter.local.launch.record.EngineRecord|odyssey_jupyter.display.browser.rows.RowData"
     "|odyssey_jupyter.display.browser.controls.BrowserRow|odyssey_jupyter.sweeps.storage.Store"
+    "|odyssey_jupyter.sweeps.output.OutputOwner"
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"({_FOREIGN})(\..*)?"),

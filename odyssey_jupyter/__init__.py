@@ -35,6 +35,31 @@ _EXPORTS: dict[str, str] = {
     "JobFailedError": "odyssey_jupyter.errors",
     "JobCancelledError": "odyssey_jupyter.errors",
     "JobTimeoutError": "odyssey_jupyter.errors",
+    "ConfigurationError": "odyssey_jupyter.errors",
+    "ImageError": "odyssey_jupyter.errors",
+    "APIError": "odyssey_jupyter.errors",
+    "AuthenticationError": "odyssey_jupyter.errors",
+    "PermissionDeniedError": "odyssey_jupyter.errors",
+    "NotFoundError": "odyssey_jupyter.errors",
+    "InvalidRequestError": "odyssey_jupyter.errors",
+    "ServerError": "odyssey_jupyter.errors",
+    "InvalidResponseError": "odyssey_jupyter.errors",
+    "ResponseTooLargeError": "odyssey_jupyter.errors",
+    "RedirectRefusedError": "odyssey_jupyter.errors",
+    "UsageLimitError": "odyssey_jupyter.errors",
+    "RateLimitError": "odyssey_jupyter.errors",
+    "MonthlyLimitError": "odyssey_jupyter.errors",
+    "ConcurrentLimitError": "odyssey_jupyter.errors",
+    "StreamDurationError": "odyssey_jupyter.errors",
+    "AccountSuspendedError": "odyssey_jupyter.errors",
+    "OdysseyConnectionError": "odyssey_jupyter.errors",
+    "OdysseyTimeoutError": "odyssey_jupyter.errors",
+    "EngineStartError": "odyssey_jupyter.errors",
+    "EngineStopError": "odyssey_jupyter.errors",
+    "RuntimeStoppedError": "odyssey_jupyter.errors",
+    "JobError": "odyssey_jupyter.errors",
+    "SweepFailedError": "odyssey_jupyter.sweeps.errors",
+    "SweepBusyError": "odyssey_jupyter.sweeps.errors",
     "engine_status": "odyssey_jupyter.local.launch.manage",
     "stop_engine": "odyssey_jupyter.local.launch.manage",
 }
@@ -76,11 +101,9 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
 
         %load_ext odyssey_jupyter
     """
-    from odyssey_jupyter.ipython.completion import register
-    from odyssey_jupyter.ipython.magics import load
+    from odyssey_jupyter.ipython.extension import load
 
     load(ipython)
-    register(ipython)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
@@ -95,8 +118,6 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
 
         %unload_ext odyssey_jupyter
     """
-    from odyssey_jupyter.ipython.completion import unregister
-    from odyssey_jupyter.ipython.magics import unload
+    from odyssey_jupyter.ipython.extension import unload
 
-    unregister(ipython)
     unload(ipython)

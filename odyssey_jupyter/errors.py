@@ -10,10 +10,7 @@ constructors take only what is safe to show (status, server ``detail``, path).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from odyssey_jupyter.protocol.types import SimulationJobDetail
+from typing import Any, Protocol
 
 
 class OdysseyError(Exception):
@@ -23,8 +20,6 @@ class OdysseyError(Exception):
 
     .. code-block:: python
 
-        import odyssey_jupyter as oj
-
         try:
             oj.simulate([{"timestamp_ms": 0, "stop": {}}])
         except oj.OdysseyError as exc:
@@ -33,7 +28,17 @@ class OdysseyError(Exception):
 
 
 class ConfigurationError(OdysseyError, ValueError):
-    """A setting is missing or malformed (API URL, recordings directory...)."""
+    """A setting is missing or malformed (API URL, recordings directory...).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.Odyssey(api_url="api.odyssey.ml")   # no scheme
+        except oj.ConfigurationError as exc:
+            print(exc)   # says what a valid URL looks like
+    """
 
 
 # --------------------------------------------------------------------------- input
@@ -61,8 +66,6 @@ class ScriptError(OdysseyError, ValueError):
     .. rubric:: Example
 
     .. code-block:: python
-
-        import odyssey_jupyter as oj
 
         try:
             oj.simulate([{"timestamp_ms": 0, "start": {"prompt": "a fox"}}])  # no end
@@ -93,13 +96,8 @@ class ScriptError(OdysseyError, ValueError):
         super().__init__(self._compose())
 
     def _where(self) -> str:
-        parts: list[str] = []
-        if self.line is not None:
-            parts.append(f"line {self.line}")
-        if self.script_index is not None:
-            parts.append(f"script {self.script_index}")
-        if self.entry is not None:
-            parts.append(f"entry {self.entry}")
+        named = [("line", self.line), ("script", self.script_index), ("entry", self.entry)]
+        parts = [f"{word} {value}" for word, value in named if value is not None]
         if self.field is not None:
             parts.append(f"field {self.field!r}")
         return ", ".join(parts)
@@ -135,7 +133,17 @@ class ScriptError(OdysseyError, ValueError):
 
 
 class ImageError(ScriptError):
-    """A start image cannot be used: missing, unreadable, too large or not an image."""
+    """A start image cannot be used: missing, unreadable, too large or not an image.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.simulate([{"timestamp_ms": 0, "start": {"prompt": "a fox", "image": "gone.png"}}])
+        except oj.ImageError as exc:
+            print(exc.problem)
+    """
 
 
 # --------------------------------------------------------------------------- HTTP API
@@ -145,6 +153,15 @@ class APIError(OdysseyError):
     """The API answered with an error status.
 
     ``detail`` is the server's own explanation when it gave one.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.refresh()   # job: from simulate() or the magic's -o
+        except oj.APIError as exc:
+            print(exc.status_code, exc.method, exc.path, exc.detail)
     """
 
     def __init__(
@@ -165,23 +182,73 @@ class APIError(OdysseyError):
 
 
 class AuthenticationError(APIError):
-    """The API key was refused (401), or is malformed (422 on the token exchange)."""
+    """The API key was refused (401), or is malformed (422 on the token exchange).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            await oj.Odyssey(api_key="not-a-key").check_credentials()
+        except oj.AuthenticationError as exc:
+            print(exc)   # says to check ODYSSEY_API_KEY
+    """
 
 
 class PermissionDeniedError(APIError):
-    """The key is valid but may not do this (403): someone else's job, a privileged flag."""
+    """The key is valid but may not do this (403): someone else's job, a privileged flag.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.Job.from_id("someone-elses-job").refresh()
+        except oj.PermissionDeniedError as exc:
+            print(exc.status_code)   # 403
+    """
 
 
 class NotFoundError(APIError):
-    """No such job or recording (404)."""
+    """No such job or recording (404).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.Job.from_id("no-such-job").refresh()
+        except oj.NotFoundError as exc:
+            print(exc.status_code)   # 404
+    """
 
 
 class InvalidRequestError(APIError, ValueError):
-    """The server refused the request as malformed (400/413/422); ``detail`` says why."""
+    """The server refused the request as malformed (400/413/422); ``detail`` says why.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            await client.list_simulations(limit=500)   # client: an oj.Odyssey
+        except oj.InvalidRequestError as exc:
+            print(exc)   # limit must be a whole number from 1 to 100
+    """
 
 
 class ServerError(APIError):
-    """The server failed (5xx) and retries did not help."""
+    """The server failed (5xx) and retries did not help.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.refresh()   # job: from simulate() or the magic's -o
+        except oj.ServerError as exc:
+            print("the API failed:", exc.status_code)
+    """
 
 
 class InvalidResponseError(APIError):
@@ -190,6 +257,15 @@ class InvalidResponseError(APIError):
 
     ``field`` names the offending value when there is one (``streams[0].duration_seconds``).
     Not retried: asking again would get the same answer.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.refresh()   # job: from simulate() or the magic's -o
+        except oj.InvalidResponseError as exc:
+            print("unusable answer:", exc.field)
     """
 
     def __init__(
@@ -206,7 +282,17 @@ class InvalidResponseError(APIError):
 
 
 class ResponseTooLargeError(InvalidResponseError):
-    """A JSON answer or an artifact is larger than its cap, or than its declared length."""
+    """A JSON answer or an artifact is larger than its cap, or than its declared length.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.recordings()   # job: from simulate() or the magic's -o
+        except oj.ResponseTooLargeError as exc:
+            print(exc.limit)   # raise max_artifact_mb to accept it
+    """
 
     def __init__(self, message: str, *, limit: int, **kwargs: Any) -> None:
         self.limit = limit
@@ -215,7 +301,17 @@ class ResponseTooLargeError(InvalidResponseError):
 
 class RedirectRefusedError(InvalidResponseError):
     """A redirect the client will not follow: any on the token exchange (the key would go
-    along with it), and any API call's redirect to another origin (the token would)."""
+    along with it), and any API call's redirect to another origin (the token would).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.refresh()   # job: from simulate() or the magic's -o
+        except oj.RedirectRefusedError as exc:
+            print(exc.from_origin, "->", exc.to_origin)
+    """
 
     def __init__(self, message: str, *, from_origin: str, to_origin: str, **kwargs: Any) -> None:
         self.from_origin = from_origin
@@ -224,7 +320,17 @@ class RedirectRefusedError(InvalidResponseError):
 
 
 class UsageLimitError(APIError):
-    """A 429 usage error: ``code``, ``message``, ``action`` and ``details`` from the body."""
+    """A 429 usage error: ``code``, ``message``, ``action`` and ``details`` from the body.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.simulate(script)   # script: a list of entries
+        except oj.UsageLimitError as exc:
+            print(exc.code, exc.action, exc.action_url)
+    """
 
     def __init__(
         self,
@@ -248,60 +354,185 @@ class UsageLimitError(APIError):
 
 
 class RateLimitError(UsageLimitError):
-    """Too many requests (``RATE_LIMITED``); ``retry_after`` is in seconds when known."""
+    """Too many requests (``RATE_LIMITED``); ``retry_after`` is in seconds when known.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.refresh()   # job: from simulate() or the magic's -o
+        except oj.RateLimitError as exc:
+            print("try again in", exc.retry_after, "s")
+    """
 
 
 class MonthlyLimitError(UsageLimitError):
-    """The account's monthly hours are used up (``MONTHLY_LIMIT_REACHED``)."""
+    """The account's monthly hours are used up (``MONTHLY_LIMIT_REACHED``).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.simulate(script).wait()   # script: a list of entries
+        except oj.MonthlyLimitError as exc:
+            print(exc.action_url)   # where to raise the limit
+    """
 
 
 class ConcurrentLimitError(UsageLimitError):
-    """Too many active jobs or streams at once (``CONCURRENT_LIMIT_REACHED``)."""
+    """Too many active jobs or streams at once (``CONCURRENT_LIMIT_REACHED``).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.simulate(script).wait()   # script: a list of entries
+        except oj.ConcurrentLimitError:
+            print("wait for a running job to finish first")
+    """
 
 
 class StreamDurationError(UsageLimitError):
-    """A stream is longer than the account allows (``STREAM_DURATION_EXCEEDED``)."""
+    """A stream is longer than the account allows (``STREAM_DURATION_EXCEEDED``).
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.simulate(script).wait()   # script: a list of entries
+        except oj.StreamDurationError as exc:
+            print(exc.details)
+    """
 
 
 class AccountSuspendedError(UsageLimitError):
-    """The account is suspended (``ACCOUNT_SUSPENDED``)."""
+    """The account is suspended (``ACCOUNT_SUSPENDED``).
 
+    .. rubric:: Example
 
-USAGE_ERRORS: dict[str, type[UsageLimitError]] = {
-    "RATE_LIMITED": RateLimitError,
-    "MONTHLY_LIMIT_REACHED": MonthlyLimitError,
-    "CONCURRENT_LIMIT_REACHED": ConcurrentLimitError,
-    "STREAM_DURATION_EXCEEDED": StreamDurationError,
-    "ACCOUNT_SUSPENDED": AccountSuspendedError,
-}
+    .. code-block:: python
+
+        try:
+            oj.simulate(script).wait()   # script: a list of entries
+        except oj.AccountSuspendedError as exc:
+            print(exc.message)
+    """
 
 
 # --------------------------------------------------------------------------- transport
 
 
 class OdysseyConnectionError(OdysseyError, ConnectionError):
-    """The API could not be reached (refused, reset, DNS) after all retries."""
+    """The API could not be reached (refused, reset, DNS) after all retries.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.refresh()   # job: from simulate() or the magic's -o
+        except oj.OdysseyConnectionError as exc:
+            print("offline?", exc)
+    """
 
 
 class OdysseyTimeoutError(OdysseyConnectionError, TimeoutError):
-    """The API did not answer in time after all retries."""
+    """The API did not answer in time after all retries.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.refresh()   # job: from simulate() or the magic's -o
+        except oj.OdysseyTimeoutError:
+            print("the API did not answer in time")
+    """
 
 
 class EngineStartError(OdysseyError):
-    """The embedded local engine could not be started; the message says why."""
+    """The embedded local engine could not be started; the message says why.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.simulate(script).wait()   # script: a list of entries, no key set
+        except oj.EngineStartError as exc:
+            print(exc)   # says why the local engine did not start
+    """
 
 
 class EngineStopError(OdysseyError):
-    """The embedded local engine could not be stopped; the message says why."""
+    """The embedded local engine could not be stopped; the message says why.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            oj.stop_engine()
+        except oj.EngineStopError as exc:
+            print(exc)
+    """
+
+
+class RuntimeStoppedError(OdysseyError, RuntimeError):
+    """The background loop thread was stopped (``%unload_ext``, interpreter exit).
+
+    Also a ``RuntimeError``. The sync API (``simulate``, ``Job.wait``) starts a fresh loop.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        runtime = odyssey_jupyter.session.runtime.get_runtime()
+        runtime.stop()
+        try:
+            runtime.submit(asyncio.sleep(0))
+        except oj.RuntimeStoppedError:
+            runtime = odyssey_jupyter.session.runtime.get_runtime()   # a fresh one
+    """
 
 
 # --------------------------------------------------------------------------- job outcomes
 
 
-class JobError(OdysseyError):
-    """A job ended badly; ``detail`` is the last job detail seen."""
+class JobSnapshot(Protocol):
+    """What a :class:`JobError` keeps of its job: the ``SimulationJobDetail`` last seen
+    (a protocol, so that errors stand on nothing else of the package)."""
 
-    def __init__(self, message: str, detail: SimulationJobDetail | None = None) -> None:
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_terminal(self) -> bool: ...
+
+
+class JobError(OdysseyError):
+    """A job ended badly; ``detail`` is the last job detail seen.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        try:
+            job.wait(timeout=60, raise_on_failure=True)   # job: from simulate()
+        except oj.JobError as exc:
+            print(exc.job_id, exc.detail.status if exc.detail else None)
+    """
+
+    def __init__(self, message: str, detail: JobSnapshot | None = None) -> None:
         self.detail = detail
         super().__init__(message)
 
@@ -320,8 +551,6 @@ class JobFailedError(JobError):
 
     .. code-block:: python
 
-        import odyssey_jupyter as oj
-
         try:
             job.wait(raise_on_failure=True)   # job: from simulate() or the magic's -o
         except oj.JobFailedError as exc:
@@ -338,8 +567,6 @@ class JobCancelledError(JobError):
     .. rubric:: Example
 
     .. code-block:: python
-
-        import odyssey_jupyter as oj
 
         job.cancel()   # job: from simulate() or the magic's -o
         try:
@@ -359,24 +586,8 @@ class JobTimeoutError(JobError, TimeoutError):
 
     .. code-block:: python
 
-        import odyssey_jupyter as oj
-
         try:
             job.wait(timeout=0.1, raise_on_failure=True)
         except oj.JobTimeoutError:
             print("still", job.status, "- the job goes on")
     """
-
-
-def outcome_error(detail: SimulationJobDetail) -> JobError | None:
-    """What ``wait(raise_on_failure=True)`` raises for a job that ended failed or cancelled.
-
-    One home for the rule, so ``Odyssey.wait`` and ``Job.wait`` say the same thing.
-    Statuses compare by value (``JobStatus`` is a ``str``): the types import this module.
-    """
-    if detail.status == "failed":
-        reason = detail.error_message or "no reason given"
-        return JobFailedError(f"job {detail.job_id} failed: {reason}", detail)
-    if detail.status == "cancelled":
-        return JobCancelledError(f"job {detail.job_id} was cancelled", detail)
-    return None

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from odyssey_jupyter.local.store.record import recorded_pid
+from odyssey_jupyter.local.launch.record import recorded_pid
 
 CELL_TIMEOUT = 300
 ENGINE_STOP_TIMEOUT = 15.0

@@ -10,7 +10,7 @@ Directives, each reading the one place in the code that defines what it shows:
 * ``odyssey-exceptions``: the exception tree under ``OdysseyError``.
 * ``odyssey-spec-keys``: the sweep spec's keys, from ``cli.spec.SPEC_SCHEMA``.
 * ``odyssey-grammar``: the timeline's tokens and how a cell body's form is told apart,
-  from ``body_forms.json``, the file the kernel and the editor both read.
+  from ``grammar.json``, the file the kernel, its completion and the editor all read.
 
 Events: the tutorials run with no key against an engine whose data is under
 ``build/docs/engine`` (stopped when the build ends), and the videos they downloaded are
@@ -36,6 +36,8 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
+from odyssey_jupyter.text.recorded_parser import Option, RecordedParser
+
 RECORDINGS = "odyssey_recordings"
 RETURNED_TYPES = (
     "odyssey_jupyter.session.recording.Chapter",
@@ -43,9 +45,11 @@ RETURNED_TYPES = (
     "odyssey_jupyter.local.launch.manage.StopOutcome",
     "odyssey_jupyter.display.media.gallery.Gallery",
     "odyssey_jupyter.display.media.compare.Compare",
-    "odyssey_jupyter.session.jobs.CancelOutcome",
+    "odyssey_jupyter.session.cancel.CancelOutcome",
     "odyssey_jupyter.sweeps.output.SweepOutput",
-    "odyssey_jupyter.sweeps.sweep.SweepFailedError",
+    "odyssey_jupyter.sweeps.item.SweepItem",
+    "odyssey_jupyter.sweeps.states.ItemState",
+    "odyssey_jupyter.sweeps.states.SweepState",
 )
 """Classes that public functions return, documented under their own modules' names."""
 
@@ -79,7 +83,7 @@ def _package_sources() -> list[Path]:
     import odyssey_jupyter
 
     package = Path(odyssey_jupyter.__file__).parent
-    return [Path(__file__), package / "script" / "body_forms.json", *sorted(package.rglob("*.py"))]
+    return [Path(__file__), package / "script" / "grammar.json", *sorted(package.rglob("*.py"))]
 
 
 def _load(target: str) -> Any:
@@ -87,37 +91,33 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _option_names(action: argparse.Action) -> str:
-    if not action.option_strings:
-        return action.metavar if isinstance(action.metavar, str) else action.dest.upper()
-    if action.nargs == 0:
-        return ", ".join(action.option_strings)
+def _option_names(option: Option) -> str:
+    action = option.action
     metavar = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
-    return ", ".join(f"{flag} {metavar}" for flag in action.option_strings)
+    if not option.flags:
+        return metavar
+    if not option.takes_value:
+        return ", ".join(option.flags)
+    return ", ".join(f"{flag} {metavar}" for flag in option.flags)
 
 
 def _help(action: argparse.Action) -> str:
     text = _one_line(action.help) if action.help != argparse.SUPPRESS else ""
-    if action.choices and not isinstance(action, argparse._SubParsersAction):
+    if action.choices:
         text += " Choices: " + ", ".join(f"``{c}``" for c in action.choices) + "."
     return text or "(no help text)"
 
 
-def parser_lines(parser: argparse.ArgumentParser, program: str) -> list[str]:
+def parser_lines(parser: RecordedParser, program: str) -> list[str]:
     """A parser's options as Sphinx ``program``/``option`` entries, its subcommands after."""
     out = [f".. program:: {program}", ""]
     if parser.description:
         out += [_one_line(parser.description), ""]
-    subparsers: list[argparse._SubParsersAction[argparse.ArgumentParser]] = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            subparsers.append(action)
-            continue
-        if isinstance(action, argparse._HelpAction):
-            continue
-        out += [f".. option:: {_option_names(action)}", "", f"   {_help(action)}", ""]
-    for sub in subparsers:
-        for name, child in sub.choices.items():
+    for option in parser.options:
+        if not option.shows_help:
+            out += [f".. option:: {_option_names(option)}", "", f"   {_help(option.action)}", ""]
+    for subcommands in parser.subcommands:
+        for name, child in subcommands.parsers.items():
             out += parser_lines(child, f"{program} {name}")
     return out
 
@@ -216,22 +216,26 @@ class GrammarDirective(_Generated):
     def lines(self) -> list[str]:
         import odyssey_jupyter
 
-        path = Path(odyssey_jupyter.__file__).parent / "script" / "body_forms.json"
+        path = Path(odyssey_jupyter.__file__).parent / "script" / "grammar.json"
         grammar = json.loads(path.read_text(encoding="utf-8"))
-        out: list[str] = []
-        from odyssey_jupyter.script.rules import ACTIONS
-        from odyssey_jupyter.script.text import TIMELINE_TOKENS
-
+        out: list[str] = [_one_line(grammar["about"]), ""]
         out += ["A timeline line is ``TIME ACTION [PROMPT] [image=PATH]``, with ``ACTION`` one of"]
+        out += [", ".join(f"``{a}``" for a in grammar["actions"]) + " (any case).", ""]
+        out += ["Fragments the patterns name as ``%NAME%``:", ""]
+        for name, fragment in grammar["fragments"].items():
+            out += [f"``{name}``", f"   ``{fragment}``", ""]
+        out += ["The tokens of a timeline line:", ""]
+        for name, pattern in grammar["timeline"].items():
+            out += [f"``{name}``", f"   ``{pattern}``", ""]
+        sign = grammar["comment_prefix"]
         out += [
-            ", ".join(f"``{a}``" for a in ACTIONS) + " (any case). The line parser's tokens:",
+            f"An unescaped ``{sign}`` starts a comment (``\\{sign}`` is a literal ``{sign}``).",
             "",
         ]
-        for name, compiled in TIMELINE_TOKENS.items():
-            pattern = " ".join(compiled.pattern.split())
-            out += [f"``{name}``", f"   ``{pattern}``", ""]
-        out += [_one_line(grammar["about"]), ""]
-        out += [f"Comments begin with ``{grammar['comment_prefix']}``. Tokens:", ""]
+        out += [
+            "A body's form is told from its first line that is neither blank nor a comment:",
+            "",
+        ]
         for name, pattern in grammar["patterns"].items():
             out += [f"``{name}``", f"   ``{pattern}``", ""]
         out += ["Rules, in order (the first that holds decides):", ""]

@@ -1,13 +1,14 @@
 /**
  * Which form a %%odyssey_simulate body is in, by the rules the kernel uses.
  *
- * The rules are not written here: body_forms.json (copied from the Python package
- * at build time) holds them for both sides, so the editor shows a timeline exactly
+ * The rules are not written here: grammar.json (copied from the Python package at
+ * build time) holds them for both sides, so the editor shows a timeline exactly
  * where the kernel will parse one, and Python everywhere it will evaluate Python.
  */
 import { parser as pythonParser } from '@lezer/python';
 
-import rulesFile from './body_forms.json';
+import grammarFile from './grammar.json';
+import { Grammar, LineTokeniser } from './tokens';
 
 export type Form = 'timeline' | 'python' | 'json';
 
@@ -18,24 +19,17 @@ interface Rule {
   pattern?: string;
 }
 
-export const RULES = rulesFile as {
-  comment_prefix: string;
-  actions: string[];
-  patterns: Record<string, string>;
+export const GRAMMAR = grammarFile as Grammar & {
   rules: Rule[];
   cases: { body: string; form: Form }[];
 };
 
-const compiled = new Map<string, RegExp>();
+/** The tokeniser of timeline lines, with the compiled patterns of the grammar. */
+export const tokeniser = new LineTokeniser(GRAMMAR);
 
-/** A named pattern of the shared rules. */
+/** A named pattern of the shared grammar. */
 export function pattern(name: string): RegExp {
-  let found = compiled.get(name);
-  if (!found) {
-    found = new RegExp(RULES.patterns[name]);
-    compiled.set(name, found);
-  }
-  return found;
+  return tokeniser.pattern(name);
 }
 
 function parsesAsPython(text: string): boolean {
@@ -70,13 +64,13 @@ function holds(rule: Rule, text: string, first: string): boolean {
     case 'word_matches':
       return pattern(rule.pattern ?? '').test(word);
     case 'word_is_action':
-      return RULES.actions.includes(word.toLowerCase());
+      return GRAMMAR.actions.includes(word.toLowerCase());
     case 'parses_as_python':
       return parsesAsPython(text);
     case 'always':
       return true;
     default:
-      throw new Error(`body_forms.json: unknown rule ${rule.when}`);
+      throw new Error(`grammar.json: unknown rule ${rule.when}`);
   }
 }
 
@@ -85,11 +79,11 @@ export function detectForm(text: string): Form {
   const first = text
     .split(/\r?\n/)
     .map(line => line.trim())
-    .find(line => line && !line.startsWith(RULES.comment_prefix));
+    .find(line => line && !line.startsWith(GRAMMAR.comment_prefix));
   if (first === undefined) {
     return 'timeline';
   }
-  for (const rule of RULES.rules) {
+  for (const rule of GRAMMAR.rules) {
     if (holds(rule, text, first)) {
       if (rule.form === 'json_if_valid_else_python') {
         return isJson(text) ? 'json' : 'python';

@@ -14,7 +14,8 @@ import {
 import { Extension } from '@codemirror/state';
 import { Tag, tagHighlighter, tags } from '@lezer/highlight';
 
-import { RULES, pattern } from './detect';
+import { tokeniser } from './detect';
+import { LineToken } from './tokens';
 
 export const timelineTags = {
   magic: Tag.define(tags.processingInstruction),
@@ -53,10 +54,9 @@ export const tokenClass = (token: Token): string =>
 
 interface State {
   line: number;
-  slot: 'magic' | 'time' | 'action' | 'prompt' | 'done';
+  /** The tokens of the current body line, from the shared tokeniser. */
+  tokens: LineToken[];
 }
-
-const IMAGE_TAIL = /^image=(?:"[^"]*"|'[^']*'|[^\s#]+)\s*(?:#.*)?$/;
 
 function magicLine(stream: StringStream): Token | null {
   if (stream.match(/^%%odyssey_simulate/)) {
@@ -72,87 +72,42 @@ function magicLine(stream: StringStream): Token | null {
   return null;
 }
 
-function prompt(stream: StringStream): Token | null {
-  if (stream.match('\\#')) {
-    return 'escape';
-  }
-  if (stream.peek() === '#') {
+/** The body line's next token, from the tokens the shared tokeniser found in it. */
+function bodyToken(stream: StringStream, tokens: LineToken[]): Token | null {
+  const next = tokens.find(found => found.end > stream.pos);
+  if (!next) {
     stream.skipToEnd();
-    return 'comment';
+    return null;
   }
-  if (stream.match('{{') || stream.match('}}')) {
-    return 'escape';
+  if (next.start > stream.pos) {
+    stream.pos = next.start;
+    return null;
   }
-  if (stream.match(/^\{[^{}]*\}/)) {
-    return 'substitution';
-  }
-  if (stream.peek() === '{' || stream.peek() === '}') {
-    stream.next();
-    return 'invalid';
-  }
-  const atWord = stream.pos === 0 || /\s/.test(stream.string.charAt(stream.pos - 1));
-  if (atWord && stream.match(IMAGE_TAIL, false)) {
-    stream.match('image=');
-    return 'imageKey';
-  }
-  if (stream.string.slice(0, stream.pos).endsWith('image=') && stream.match(/^(?:"[^"]*"|'[^']*'|[^\s#]+)/)) {
-    return 'imageValue';
-  }
-  if (!stream.match(/^[^\s\\#{}]+/)) {
-    stream.next();
-  }
-  return null;
+  stream.pos = next.end;
+  return next.kind;
 }
 
 function token(stream: StringStream, state: State): Token | null {
   if (stream.sol()) {
     state.line += 1;
-    state.slot = state.line === 0 ? 'magic' : 'time';
+    state.tokens = state.line === 0 ? [] : tokeniser.tokens(stream.string);
   }
-  if (stream.eatSpace()) {
-    return null;
+  if (state.line === 0) {
+    return stream.eatSpace() ? null : magicLine(stream);
   }
-  if (state.slot === 'magic') {
-    return magicLine(stream);
-  }
-  if (state.slot === 'prompt') {
-    return prompt(stream);
-  }
-  if (stream.peek() === '#') {
-    stream.skipToEnd();
-    return 'comment';
-  }
-  if (state.slot === 'time' && pattern('separator').test(stream.string.trim())) {
-    stream.skipToEnd();
-    return 'separator';
-  }
-  const word = stream.match(/^[^\s#]+/) as RegExpMatchArray | null;
-  if (!word) {
-    stream.next();
-    return null;
-  }
-  if (state.slot === 'time') {
-    state.slot = 'action';
-    return pattern('time').test(word[0]) ? 'time' : 'invalid';
-  }
-  if (state.slot === 'action') {
-    const action = word[0].toLowerCase();
-    state.slot = action === 'end' ? 'done' : 'prompt';
-    return RULES.actions.includes(action) ? 'action' : 'invalid';
-  }
-  return 'invalid'; // text after 'end'
+  return bodyToken(stream, state.tokens);
 }
 
 export const timelineLanguage = StreamLanguage.define<State>({
   name: 'odyssey-timeline',
-  startState: () => ({ line: -1, slot: 'magic' }),
+  startState: () => ({ line: -1, tokens: [] }),
   copyState: state => ({ ...state }),
   blankLine: state => {
     state.line += 1;
   },
   token,
   tokenTable,
-  languageData: { commentTokens: { line: '#' } }
+  languageData: { commentTokens: { line: tokeniser.grammar.comment_prefix } }
 });
 
 /** The language plus the cm-odyssey-* classes. */

@@ -26,15 +26,17 @@ from odyssey_jupyter.cli.spec import SPEC_KEYS, read_spec
 from odyssey_jupyter.cli.status import STATUS
 from odyssey_jupyter.cli.terminal import Terminal, logging_to, write_printable
 from odyssey_jupyter.errors import OdysseyError
+from odyssey_jupyter.sweeps.errors import SweepBusyError
 from odyssey_jupyter.sweeps.spec import MAX_SPEC_BYTES
 from odyssey_jupyter.text import advice
 from odyssey_jupyter.text.flag_hints import unexpected_words, unknown_flags
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 
 COMMANDS: tuple[Command, ...] = (RUN, RESUME, STATUS, ITEMS, LIST, EXPORT)
 """The ``sweep`` subcommands, in the order ``--help`` lists them."""
 
 
-class Parser(argparse.ArgumentParser):
+class Parser(RecordedParser):
     """argparse, whose messages (which repeat the words typed) are made printable too."""
 
     def _print_message(self, message: str, file: Any = None) -> None:
@@ -56,7 +58,7 @@ class _Formatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
-def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+def build_parsers() -> tuple[RecordedParser, dict[str, RecordedParser]]:
     """The command's parser, and each subcommand's own (whose flags a typo is compared with)."""
     parser = Parser(
         prog=advice.PROGRAM,
@@ -64,18 +66,17 @@ def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         epilog=codes.described(),
         formatter_class=_Formatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sweep = commands.add_parser(
+    commands = parser.add_subcommands(dest="command", required=True, metavar="COMMAND")
+    sweep = commands.add(
         "sweep",
         help="batch generation from a template and params",
         description="One template, many params: run, follow and read sweeps.",
         epilog=codes.described(),
         formatter_class=_Formatter,
     )
-    actions = sweep.add_subparsers(dest="action", required=True, metavar="ACTION")
-    found: dict[str, argparse.ArgumentParser] = {}
+    actions = sweep.add_subcommands(dest="action", required=True, metavar="ACTION")
     for command in COMMANDS:
-        sub = actions.add_parser(
+        sub = actions.add(
             command.name,
             help=command.help,
             description=command.description,
@@ -83,8 +84,7 @@ def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
             formatter_class=_Formatter,
         )
         command.arguments(sub)
-        found[command.name] = sub
-    return parser, found
+    return parser, actions.parsers
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -104,8 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     term = Terminal(sys.stdout, sys.stderr)
     command = next(c for c in COMMANDS if c.name == args.action)
-    from odyssey_jupyter.sweeps.ledger import SweepBusyError
-
     with advice.speaking(advice.COMMAND_LINE), logging_to(term):
         try:
             return command.run(args, term)

@@ -35,10 +35,9 @@ def _export(args: argparse.Namespace, term: Terminal) -> int:
 
 def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> list[str]:
     """Export a sweep by name from its ledger alone: nothing is sent, the sweep may run."""
-    from odyssey_jupyter.session.recordings import recordings_base
     from odyssey_jupyter.sweeps.export import export_items
+    from odyssey_jupyter.sweeps.item import with_trusted_files
     from odyssey_jupyter.sweeps.storage import Store
-    from odyssey_jupyter.sweeps.sweep import SweepItem, trusted_files
 
     record = read_record(name)  # checked name, read-only ledger, one clear line if not one
     ledger = Ledger(record.path, read_only=True)
@@ -46,12 +45,7 @@ def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> li
         meta = ledger.meta()
     finally:
         ledger.close()
-    base = recordings_base()  # the ledger's word on files, checked as Sweep.open checks it
-    items = [
-        SweepItem(r.index, r.params, r.script, r.state, r.error, r.job_id, None, files)
-        for r in record.rows
-        for files in [trusted_files(r.files, base)]
-    ]
+    items = with_trusted_files(record.rows)  # the ledger's word on files, as Sweep.open takes it
     source = Store.open(str(meta["output"]), None) if meta.get("output") else None
     dataset = str(meta.get("dataset") or name)
     return export_items(items, dataset, dest, source=source, format=format, shard_size=shard_size)

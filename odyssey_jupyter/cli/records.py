@@ -16,20 +16,14 @@ from typing import Any
 from odyssey_jupyter.cli.terminal import UNLIMITED, Column
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.files.private import lock_held
-from odyssey_jupyter.sweeps.ledger import (
-    IN_FLIGHT,
-    STATES,
-    ItemRow,
-    Ledger,
-    LedgerError,
-    ledger_path,
-    lock_path,
-)
+from odyssey_jupyter.sweeps.item import SweepItem
+from odyssey_jupyter.sweeps.ledger import Ledger, LedgerError, ledger_path, lock_path
 from odyssey_jupyter.sweeps.plan import check_name, describe_params
+from odyssey_jupyter.sweeps.states import IN_FLIGHT, ItemState
 
 STOPPED = "stopped"
 """In flight when the last run stopped (no process follows the sweep now)."""
-SHOWN_STATES = (*STATES, STOPPED)
+SHOWN_STATES = (*(state.value for state in ItemState), STOPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +32,10 @@ class SweepRecord:
 
     name: str
     path: Path
-    rows: list[ItemRow]
+    rows: list[SweepItem]
     running: bool
 
-    def state(self, row: ItemRow) -> str:
+    def state(self, row: SweepItem) -> str:
         """The item's state as it is known now (``stopped`` for in flight with no runner)."""
         return STOPPED if row.state in IN_FLIGHT and not self.running else row.state
 
@@ -89,16 +83,16 @@ def shown_path(value: Any) -> str:
         return text
 
 
-def params_text(row: ItemRow) -> str:
+def params_text(row: SweepItem) -> str:
     """``style='ink', seed=3`` in full: the table cuts it to the terminal, a pipe gets it all."""
     return describe_params(row.params, limit=UNLIMITED)
 
 
-def videos(row: ItemRow) -> list[str]:
+def videos(row: SweepItem) -> list[str]:
     return [shown_path(entry["video"]) for entry in row.files if entry.get("video")]
 
 
-def item_json(record: SweepRecord, row: ItemRow) -> dict[str, Any]:
+def item_json(record: SweepRecord, row: SweepItem) -> dict[str, Any]:
     """One item for ``--json``: the documented keys, in this order."""
     return {
         "index": row.index,
@@ -120,7 +114,7 @@ ITEM_COLUMNS = (
 )
 
 
-def item_cells(record: SweepRecord, row: ItemRow) -> list[Any]:
+def item_cells(record: SweepRecord, row: SweepItem) -> list[Any]:
     """One item as a table row: index, state, params, job id, first video, error."""
     found = videos(row)
     return [

@@ -1,20 +1,26 @@
 """The client: Odyssey's Simulate API over HTTP, and nothing above it.
 
-One module per job: ``odyssey`` (the ``Odyssey`` class: endpoints, engine
-discovery, one call with its retries), ``auth`` (the bearer token, cached and
-refreshed as an ``httpx.Auth`` flow), ``retry`` (which failures are tried again,
-and after how long), ``http_errors`` (answers and transport failures as
+One module per job: ``odyssey`` (the ``Odyssey`` class: the endpoints, put
+together from the others), ``endpoint`` (which URL and key, the local engine
+found or started), ``settings`` (the size caps and pace it is handed),
+``connections`` (one AsyncClient per event loop), ``calls`` (one call with its
+token and retries; what servers declared), ``auth`` (the bearer token, cached
+and refreshed as an ``httpx.Auth`` flow), ``retry`` (which failures are tried
+again, and after how long), ``http_errors`` (answers and transport failures as
 exceptions, secrets scrubbed), ``bounded`` (one deadline and a size cap per
-answer, redirects by hand) and ``downloads`` (artifacts streamed to disk).
+answer, redirects by hand), ``waiting`` (polling until a job ends) and
+``downloads`` (artifacts streamed to disk).
 
-The client never imports IPython, widgets or the sync layer (``make lint`` checks it).
+The client never imports IPython, widgets or the sync layer (``make lint`` checks it):
+the session layer hands it its settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from odyssey_jupyter.client.odyssey import HOSTED_URL, Odyssey
+from odyssey_jupyter.client.endpoint import HOSTED_URL
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
 
 local_engine_notice: Callable[[str], None] | None = None

@@ -14,15 +14,19 @@ import httpx
 
 from odyssey_jupyter.client.retry import parse_retry_after
 from odyssey_jupyter.errors import (
-    USAGE_ERRORS,
+    AccountSuspendedError,
     APIError,
     AuthenticationError,
+    ConcurrentLimitError,
     InvalidRequestError,
+    MonthlyLimitError,
     NotFoundError,
     OdysseyConnectionError,
     OdysseyTimeoutError,
     PermissionDeniedError,
+    RateLimitError,
     ServerError,
+    StreamDurationError,
     UsageLimitError,
 )
 from odyssey_jupyter.text.redaction import scrub_value, shown_text, shown_url
@@ -35,6 +39,16 @@ _BY_STATUS: dict[int, type[APIError]] = {
     413: InvalidRequestError,
     422: InvalidRequestError,
 }
+
+
+USAGE_ERRORS: dict[str, type[UsageLimitError]] = {
+    "RATE_LIMITED": RateLimitError,
+    "MONTHLY_LIMIT_REACHED": MonthlyLimitError,
+    "CONCURRENT_LIMIT_REACHED": ConcurrentLimitError,
+    "STREAM_DURATION_EXCEEDED": StreamDurationError,
+    "ACCOUNT_SUSPENDED": AccountSuspendedError,
+}
+"""A 429 body's usage code -> its error (any other code is a plain ``UsageLimitError``)."""
 
 
 def response_body(response: httpx.Response) -> Any:

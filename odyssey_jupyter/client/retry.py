@@ -20,6 +20,17 @@ import httpx
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses worth another attempt: the server (or a proxy in front of it) was busy or broken."""
 
+MAX_RETRIES = 5
+"""Retries of one call, after its first attempt."""
+RETRY_DEADLINE = 120.0
+"""Seconds within which a call's retries end."""
+BACKOFF = 0.5
+"""Seconds of the first backoff; each retry doubles it."""
+BACKOFF_MAX = 8.0
+"""Longest backoff, in seconds."""
+RETRY_AFTER_CAP = 60.0
+"""Longest ``Retry-After`` honoured, in seconds."""
+
 
 @dataclass
 class RetryPolicy:
@@ -29,11 +40,11 @@ class RetryPolicy:
     ``Retry-After: 86400`` cannot freeze a notebook for a day.
     """
 
-    max_retries: int = 5
-    deadline: float = 120.0
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    retry_after_cap: float = 60.0
+    max_retries: int = MAX_RETRIES
+    deadline: float = RETRY_DEADLINE
+    base_delay: float = BACKOFF
+    max_delay: float = BACKOFF_MAX
+    retry_after_cap: float = RETRY_AFTER_CAP
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def backoff(self, attempt: int) -> float:

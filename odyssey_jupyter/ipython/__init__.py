@@ -1,1 +1,2 @@
-"""Everything that imports IPython: the magics, their arguments, hints and tab completion."""
+"""Everything that imports IPython: loading the extension, the magics, their arguments,
+and tab completion."""

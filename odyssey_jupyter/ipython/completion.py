@@ -11,7 +11,6 @@ parsers in ``magic_args``; the body form from the shared rules in ``body_form``.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import re
@@ -38,7 +37,10 @@ from odyssey_jupyter.ipython.static_read import (
     plain_copy,
 )
 from odyssey_jupyter.protocol.types import JobStatus
-from odyssey_jupyter.script.body_form import RULES, detect_form, pattern
+from odyssey_jupyter.script.body_form import detect_form
+from odyssey_jupyter.script.grammar import GRAMMAR, pattern
+from odyssey_jupyter.script.line_tokens import scan_line
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -54,12 +56,11 @@ what they look for is short, and a bounded window bounds their work however long
 the line."""
 
 _CELL_MAGIC = pattern("cell_magic")
+_IMAGE_VALUE_TAIL = pattern("image_value_prefix")
+"""An ``image=`` value being typed, as the grammar writes it (it sees only ``tail``)."""
 _LINE_MAGIC = re.compile(
     r"^\s*%(?P<name>odyssey_simulate|odyssey_jobs|odyssey_login|odyssey_local)\s(?P<args>.*)$"
 )
-_IMAGE_VALUE_TAIL = re.compile(r"""(?:^|\s)image=(?P<value>"[^"]*|'[^']*|[^\s"']*)$""")
-_ACTION_SLOT = re.compile(r"^\s*(?P<time>\S+)\s+(?P<word>[A-Za-z]*)$")
-_UNESCAPED_HASH = re.compile(r"(?<!\\)#")
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,9 @@ class MagicFlags:
         return None
 
 
-def _flags_of(parser: argparse.ArgumentParser) -> tuple[Flag, ...]:
+def _flags_of(parser: RecordedParser) -> tuple[Flag, ...]:
     return tuple(
-        Flag(tuple(action.option_strings), action.nargs != 0)
-        for action in parser._actions
-        if action.option_strings
+        Flag(option.flags, option.takes_value) for option in parser.options if option.flags
     )
 
 
@@ -114,7 +113,7 @@ def _symmetric(pairs: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
 @functools.cache
 def magic_flags(magic: str) -> MagicFlags:
     """The flags of ``magic`` (``odyssey_simulate``, ``_jobs``, ``_login``, ``_local``)."""
-    factories: dict[str, tuple[Callable[[], argparse.ArgumentParser], Mapping[str, Any]]] = {
+    factories: dict[str, tuple[Callable[[], RecordedParser], Mapping[str, Any]]] = {
         "odyssey_simulate": (simulate_parser, SIMULATE_CONFLICTS),
         "odyssey_jobs": (jobs_parser, {}),
         "odyssey_login": (login_parser, {}),
@@ -238,17 +237,17 @@ def _flag_value(flag: Flag, partial: str, given: set[str], ctx: _Context) -> Com
 def _body(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) -> Completions | None:
     if detect_form("\n".join(lines[1:])) != "timeline":
         return None
-    if _UNESCAPED_HASH.search(before):
+    if pattern("comment").search(before):
         return None  # inside a comment
     image = _IMAGE_VALUE_TAIL.search(tail(before))
     if image is not None:
-        return _image_value(image.group("value"), ctx)
+        return _image_value(image.group(1), ctx)
     substitution = _substitution(before, ctx)
     if substitution is not None:
         return substitution
-    slot = _ACTION_SLOT.match(before)
-    if slot is not None and pattern("timeish").search(slot.group("time")):
-        return _actions(slot.group("word"), _stream_open(lines[1:cursor_line]))
+    slot = pattern("action_slot").search(before)
+    if slot is not None and pattern("timeish").search(slot.group(1)):
+        return _actions(slot.group(2), _stream_open(lines[1:cursor_line]))
     return None
 
 
@@ -256,14 +255,11 @@ def _stream_open(previous: Sequence[str]) -> bool:
     """Whether a stream started above (in the same script of a batch) has not ended."""
     open_stream = False
     for raw in previous:
-        body = _UNESCAPED_HASH.split(raw, 1)[0].strip()
-        if pattern("separator").search(body):
+        parts = scan_line(raw)
+        if parts.separator:
             open_stream = False
             continue
-        parts = body.split(None, 2)
-        if len(parts) < 2:
-            continue
-        action = parts[1].lower()
+        action = parts.action_word()
         if action == "start":
             open_stream = True
         elif action == "end":
@@ -272,7 +268,7 @@ def _stream_open(previous: Sequence[str]) -> bool:
 
 
 def _actions(word: str, open_stream: bool) -> Completions:
-    valid = [a for a in RULES.actions if (a != "start") == open_stream]
+    valid = [a for a in GRAMMAR.actions if (a != "start") == open_stream]
     upper = word.isupper()
     items = [
         (action.upper() if upper else action, "keyword")
@@ -349,7 +345,8 @@ def _names(dotted: str, ctx: _Context) -> Completions:
 def _script_variables(prefix: str, ctx: _Context) -> Completions:
     """Variables holding a script, checked on a plain copy: the user's objects are
     never iterated, measured or asked their class (see :mod:`static_read`)."""
-    from odyssey_jupyter.script.text import CellScripts, from_value
+    from odyssey_jupyter.script.cell import CellScripts
+    from odyssey_jupyter.script.literal_forms import from_value
 
     items: list[tuple[str, str]] = []
     for name in sorted(n for n in names_in(ctx.namespace) if n.startswith(prefix)):

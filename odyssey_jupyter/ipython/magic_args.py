@@ -1,33 +1,26 @@
 """Argument parsing of the magic lines, apart from the magics so it stays testable.
 
 Errors are IPython ``UsageError``s (shown without a traceback) that name the
-offending flags; nothing here touches the shell or the network.
+offending flags; nothing here touches the shell or the network. The usage lines and
+the magics' help are made from these parsers by :mod:`odyssey_jupyter.ipython.magic_help`.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
-import re
 import shlex
-import textwrap
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 
+from odyssey_jupyter.ipython.magic_help import EITHER, SWEEP_GROUP, simulate_usage, usage_line
 from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.text.flag_hints import unexpected_words, unknown_flags
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 from odyssey_jupyter.text.suggest import did_you_mean
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-_EITHER = ("--portrait", "--landscape")
-"""Two switches the usage shows as alternatives: one of them, or neither."""
-
 SIMULATE_CONFLICTS: dict[str, tuple[str, ...]] = {
-    _EITHER[1]: (_EITHER[0],),
+    EITHER[1]: (EITHER[0],),
     "--dry-run": ("--wait", "--timeout", "--cancel-on-interrupt", "--no-download"),
 }
 """Flags of ``%%odyssey_simulate`` that cannot go with others (the parser refuses them
@@ -68,7 +61,7 @@ class JobsArgs:
     offset: int = 0
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(RecordedParser):
     """argparse that raises instead of printing and exiting."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -82,7 +75,7 @@ def _split(line: str, usage: str) -> list[str]:
         raise UsageError(f"cannot read the magic line: {exc}\nusage: {usage}") from None
 
 
-def simulate_parser() -> argparse.ArgumentParser:
+def simulate_parser() -> RecordedParser:
     """The flags of ``%%odyssey_simulate``, written once: the usage, the magic's help
     and the completer are all read from this parser."""
     parser = _Parser(prog="%%odyssey_simulate", add_help=False, allow_abbrev=False)
@@ -124,7 +117,7 @@ def simulate_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not download the recordings when the job completes",
     )
-    sweep = parser.add_argument_group(_SWEEP_GROUP).add_argument
+    sweep = parser.add_group(SWEEP_GROUP)
     sweep(
         "--sweep",
         metavar="PARAMS",
@@ -136,108 +129,8 @@ def simulate_parser() -> argparse.ArgumentParser:
     sweep("--pack", metavar="K", help="K items of PARAMS per job (default 1)")
     sweep("--store", metavar="URL", help="copy the recordings and a manifest to a folder or URL")
     sweep("--max-video-seconds", metavar="S", type=float, help="stop before S s of video")
-    parser.usage = _simulate_usage(parser)
+    parser.usage = simulate_usage(parser)
     return parser
-
-
-_SWEEP_GROUP = "sweep"
-"""The argument group of the flags that make (and only go with) a sweep."""
-
-
-def _word(action: argparse.Action) -> str:
-    """How one flag reads in a usage line: ``-o NAME`` or ``--wait``."""
-    name = action.option_strings[0]
-    return name if action.nargs == 0 else f"{name} {action.metavar or action.dest.upper()}"
-
-
-def _words(actions: Sequence[argparse.Action]) -> list[str]:
-    words = [f"[{_word(action)}]" for action in actions if action.option_strings]
-    either = [f"[{name}]" for name in _EITHER]
-    if all(word in words for word in either):
-        words[words.index(either[0])] = f"[{' | '.join(_EITHER)}]"
-        words.remove(either[1])
-    return words
-
-
-def _groups(parser: argparse.ArgumentParser) -> dict[str | None, list[argparse.Action]]:
-    """The parser's flags by argument group (``None``: the flags of every form)."""
-    grouped: dict[str | None, list[argparse.Action]] = {}
-    for group in parser._action_groups:
-        actions = [a for a in group._group_actions if a.option_strings]
-        if actions:
-            key = group.title if group.title == _SWEEP_GROUP else None
-            grouped.setdefault(key, []).extend(actions)
-    return grouped
-
-
-def _simulate_usage(parser: argparse.ArgumentParser) -> str:
-    """The three forms: cell, line (``VARIABLE``), sweep (``--sweep PARAMS``)."""
-    groups = _groups(parser)
-    prog = parser.prog
-    common = _words(groups[None])
-    sweep_first, *sweep_rest = groups[_SWEEP_GROUP]
-    sweep = [_word(sweep_first), *_words(sweep_rest), "[same flags but --image]"]
-    return "\n".join(
-        (
-            " ".join((prog, *common)),
-            f"{prog[1:]} [same flags] VARIABLE",
-            " ".join((prog, *sweep)),
-        )
-    )
-
-
-def _usage(parser: argparse.ArgumentParser) -> str:
-    return " ".join((parser.prog, *_words(parser._actions)))
-
-
-def _wrapped(line: str, width: int) -> list[str]:
-    """A usage line wrapped between its bracketed words, continued under the first flag."""
-    head, _, rest = line.partition(" ")
-    words = re.findall(r"\[[^\]]*\]|\S+", rest)
-    rows = [head]
-    for word in words:
-        if len(rows[-1]) + 1 + len(word) > width and rows[-1].strip() != head:
-            rows.append(" " * len(head))
-        rows[-1] = f"{rows[-1]} {word}"
-    return rows
-
-
-def help_text(parser: argparse.ArgumentParser, *, width: int = 88) -> str:
-    """The usage and a flag table, as a magic's help shows them (from the parser)."""
-    usage = [
-        row
-        for line in (parser.usage or _usage(parser)).splitlines()
-        for row in _wrapped(line, width)
-    ]
-    rows: list[str] = []
-    for action in parser._actions:
-        if not action.option_strings or not action.help:
-            continue
-        names = _word(action)
-        lines = textwrap.wrap(action.help, width - _FLAG_COLUMN, break_on_hyphens=False) or [""]
-        first = names.ljust(_FLAG_COLUMN - 1)
-        if len(first) >= _FLAG_COLUMN:
-            rows.append(first)
-            first = ""
-        rows.append(f"{first.ljust(_FLAG_COLUMN)}{lines[0]}")
-        rows.extend(" " * _FLAG_COLUMN + more for more in lines[1:])
-    return "\n".join(usage) + "\n\n" + "\n".join(rows)
-
-
-_FLAG_COLUMN = 26
-
-
-def documented(parser: Callable[[], argparse.ArgumentParser]) -> Callable[[_F], _F]:
-    """Put the parser's usage and flag table after the first paragraph of a magic's
-    docstring (IPython shows it for ``%magic?``), so the flags are written only once."""
-
-    def decorate(function: _F) -> _F:
-        head, _, tail = inspect.cleandoc(function.__doc__ or "").partition("\n\n")
-        parts = [head, help_text(parser())]
-        function.__doc__ = "\n\n".join([*parts, tail] if tail else parts)
-        return function
-
-    return decorate
 
 
 def _whole(flag: str, text: str | None, *, minimum: int = 1) -> int | None:
@@ -314,7 +207,7 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     )
 
 
-def _refuse_unknown_flags(rest: list[str], parser: argparse.ArgumentParser, usage: str) -> None:
+def _refuse_unknown_flags(rest: list[str], parser: RecordedParser, usage: str) -> None:
     """A flag the parser does not know is an error, with the closest known flag."""
     message = unknown_flags(rest, parser)
     if message:
@@ -377,7 +270,7 @@ def _timeout(text: str | None) -> float | None:
     return timeout
 
 
-def jobs_parser() -> argparse.ArgumentParser:
+def jobs_parser() -> RecordedParser:
     parser = _Parser(prog="%odyssey_jobs", add_help=False, allow_abbrev=False)
     parser.add_argument("--active", action="store_true", help="only jobs not finished yet")
     parser.add_argument(
@@ -391,7 +284,7 @@ def jobs_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--offset", metavar="N", default="0", help="skip the N newest jobs (default 0)"
     )
-    parser.usage = _usage(parser)
+    parser.usage = usage_line(parser)
     return parser
 
 
@@ -426,10 +319,10 @@ def parse_jobs_line(line: str) -> JobsArgs:
     return JobsArgs(active=namespace.active, status=status, limit=limit, offset=offset)
 
 
-def login_parser() -> argparse.ArgumentParser:
+def login_parser() -> RecordedParser:
     parser = _Parser(prog="%odyssey_login", add_help=False, allow_abbrev=False)
     parser.add_argument("--url", metavar="API_URL", help="the API to log in to")
-    parser.usage = _usage(parser)
+    parser.usage = usage_line(parser)
     return parser
 
 
@@ -465,7 +358,7 @@ class LocalArgs:
     timeout: float | None = None
 
 
-def local_parser() -> argparse.ArgumentParser:
+def local_parser() -> RecordedParser:
     parser = _Parser(prog="%odyssey_local", add_help=False, allow_abbrev=False)
     parser.add_argument("action", metavar="status|stop", help="show the local engine, or stop it")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -474,7 +367,7 @@ def local_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop: seconds the engine has to stop before it is ended (default 20)",
     )
-    parser.usage = _usage(parser)
+    parser.usage = usage_line(parser)
     return parser
 
 

@@ -1,18 +1,17 @@
-"""The IPython magics: ``%%odyssey_simulate``, ``%odyssey_jobs``, ``%odyssey_login``.
+"""The IPython magics: ``%%odyssey_simulate``, ``%odyssey_jobs``, ``%odyssey_login``,
+``%odyssey_local``; loading them is :mod:`odyssey_jupyter.ipython.extension`'s.
 
-Thin on purpose: parse the line (``magic_args``), the body (``script_text``), hand
-the submission to the background loop (``jobs.simulate`` returns at once), show a
-display (``display.status``), and, with ``--wait``, block until the job is over.
+Thin on purpose: parse the line (``magic_args``), the body (``script.text``), hand
+the submission to the background loop (``session.jobs.simulate`` returns at once), show
+a display (``display.live.final_output``), and, with ``--wait``, block until the job is over.
 The kernel thread never creates the client or touches the network; the engine
 start and the POST happen on the loop thread while the widget says so.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import getpass
-import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
 from IPython.core.error import UsageError
@@ -30,7 +29,6 @@ from odyssey_jupyter.errors import (
 )
 from odyssey_jupyter.ipython.magic_args import (
     SimulateArgs,
-    documented,
     jobs_parser,
     local_parser,
     login_parser,
@@ -40,20 +38,15 @@ from odyssey_jupyter.ipython.magic_args import (
     parse_simulate_line,
     simulate_parser,
 )
-from odyssey_jupyter.script.text import (
-    MAGIC_BODY_FIRST_LINE,
-    CellScripts,
-    from_value,
-    parse_cell,
-    resolve_image_arg,
-    with_image,
-)
+from odyssey_jupyter.ipython.magic_help import documented
+from odyssey_jupyter.script.cell import MAGIC_BODY_FIRST_LINE, CellScripts
+from odyssey_jupyter.script.cell_parser import parse_cell, with_image
+from odyssey_jupyter.script.literal_forms import from_value
+from odyssey_jupyter.script.placeholders import resolve_image_arg
 from odyssey_jupyter.session import config as config_module
 from odyssey_jupyter.text.redaction import shown_url
 
 if TYPE_CHECKING:
-    from IPython.core.interactiveshell import InteractiveShell
-
     from odyssey_jupyter.script.rules import ScriptWarning
     from odyssey_jupyter.session.jobs import Job
 
@@ -235,7 +228,8 @@ class OdysseyMagics(Magics):
         args = parse_local_line(line)
         import json
 
-        from odyssey_jupyter.local.launch.manage import STOP_TIMEOUT, engine_status, stop_engine
+        from odyssey_jupyter.local.launch.manage import engine_status, stop_engine
+        from odyssey_jupyter.local.launch.options import STOP_TIMEOUT
 
         if args.action == "status":
             status = engine_status()
@@ -417,112 +411,3 @@ def _interrupted(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
         raise WaitInterrupted(f"stopped waiting; {outcome}") from None
     view.wait_finished(FINAL_RENDER_TIMEOUT)
     raise WaitInterrupted(f"stopped waiting and cancelled job {job.job_id or ident}") from None
-
-
-# --------------------------------------------------------------------------- load / unload
-
-_state: dict[str, Any] = {}
-
-
-def _apply_nest_asyncio() -> None:
-    """Let ``asyncio.run(...)`` work in cells (code from the Simulate API guide).
-
-    It patches asyncio for this process and cannot be undone: switching the setting
-    off after loading changes nothing until the kernel restarts. To keep it off, set
-    it before ``%load_ext`` (``%config OdysseyJupyter.nest_asyncio = False``, or an
-    IPython config file).
-    """
-    if _state.get("nest_applied"):
-        return
-    import nest_asyncio2
-
-    try:
-        nest_asyncio2.apply()
-    except Exception as exc:  # never let this optional convenience break loading
-        print(f"odyssey_jupyter: could not enable nested asyncio: {exc}", file=sys.stderr)
-        return
-    _state["nest_applied"] = True
-
-
-def _on_nest_change(change: dict[str, Any]) -> None:
-    if change.get("new"):
-        _apply_nest_asyncio()
-
-
-def load(ipython: InteractiveShell) -> None:
-    """Register the settings (``%config OdysseyJupyter``) and the magics."""
-    settings = config_module.OdysseyJupyter(parent=ipython)
-    old = _state.get("config")
-    if old is not None and old in ipython.configurables:
-        ipython.configurables.remove(old)
-    ipython.configurables.append(settings)  # type: ignore[arg-type]
-    config_module.set_config(settings)
-    settings.observe(_on_nest_change, names="nest_asyncio")
-    _state["config"] = settings
-    ipython.register_magics(OdysseyMagics)
-    from odyssey_jupyter.session import at_exit
-
-    at_exit.on_exit(_freeze_outputs)
-    _register_cell_hook(ipython)
-    from odyssey_jupyter import client as client_module
-    from odyssey_jupyter.display.common.notice import show_notice
-
-    client_module.local_engine_notice = show_notice  # an info line, not a red stderr box
-    if settings.nest_asyncio:
-        _apply_nest_asyncio()
-    # Import the display and job layers now, so the first magic call stays fast.
-    import odyssey_jupyter.display.live.final_output
-    import odyssey_jupyter.session.jobs  # noqa: F401
-
-
-def _resend_finals() -> None:
-    from odyssey_jupyter.display.live.final_output import resend_recent_finals
-
-    resend_recent_finals()
-
-
-def _register_cell_hook(ipython: InteractiveShell) -> None:
-    """Final outputs sent while no cell ran are sent again when the next cell starts."""
-    events = getattr(ipython, "events", None)
-    if events is None:
-        return
-    with contextlib.suppress(ValueError):
-        events.unregister("pre_execute", _resend_finals)
-    events.register("pre_execute", _resend_finals)
-
-
-def _freeze_outputs() -> None:
-    """At exit: every live job output and job browser keeps the state it reached."""
-    from odyssey_jupyter.display.browser import snapshot as browser_snapshot
-    from odyssey_jupyter.display.live import final_output
-
-    final_output.freeze_all()
-    browser_snapshot.freeze_all()
-
-
-def unload(ipython: InteractiveShell) -> None:
-    """Remove the magics and settings; stop the poller thread cleanly."""
-    manager = ipython.magics_manager
-    for kind, names in (
-        ("line", ("odyssey_simulate", "odyssey_jobs", "odyssey_login", "odyssey_local")),
-        ("cell", ("odyssey_simulate",)),
-    ):
-        for name in names:
-            manager.magics[kind].pop(name, None)
-    manager.registry.pop(OdysseyMagics.__name__, None)
-    events = getattr(ipython, "events", None)
-    if events is not None:
-        with contextlib.suppress(ValueError):
-            events.unregister("pre_execute", _resend_finals)
-    settings = _state.pop("config", None)
-    if settings is not None:
-        settings.unobserve(_on_nest_change, names="nest_asyncio")
-        if settings in ipython.configurables:
-            ipython.configurables.remove(settings)
-    if "odyssey_jupyter.client" in sys.modules:
-        from odyssey_jupyter import client as client_module
-
-        client_module.local_engine_notice = None
-    runtime = sys.modules.get("odyssey_jupyter.session.runtime")
-    if runtime is not None:
-        runtime.shutdown_runtime()

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.display import display
 
 from odyssey_jupyter.ipython.magic_args import SimulateArgs
-from odyssey_jupyter.script.text import MAGIC_BODY_FIRST_LINE
+from odyssey_jupyter.script.cell import MAGIC_BODY_FIRST_LINE
 from odyssey_jupyter.session import config as config_module
 
 

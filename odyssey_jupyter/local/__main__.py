@@ -22,13 +22,14 @@ def manage(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from odyssey_jupyter.local.launch.options import build_parser, parse_options
+    from odyssey_jupyter.local.launch.options import build_parser, serve_options
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         if args.command in ("status", "stop"):
             return manage(args)
-        options = parse_options(argv)
+        options = serve_options(parser, args)
         from odyssey_jupyter.local.server import serve
     except ImportError as exc:
         from odyssey_jupyter.local.launch.launcher import INSTALL_HINT

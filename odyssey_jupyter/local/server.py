@@ -30,6 +30,8 @@ from odyssey_jupyter.local.http.protocol import protocol_with_header_timeout
 from odyssey_jupyter.local.http.state import EngineState
 from odyssey_jupyter.local.jobs.dispatcher import Dispatcher
 from odyssey_jupyter.local.launch.options import CANCELLABLE, EngineOptions
+from odyssey_jupyter.local.launch.record import forget_record, write_record
+from odyssey_jupyter.local.store.database import CorruptDatabase, StorageError
 from odyssey_jupyter.local.store.datadir import (
     PRIVATE_UMASK,
     UNUSABLE_EXIT_STATUS,
@@ -45,8 +47,7 @@ from odyssey_jupyter.local.store.keys import (
     load_secret,
     owner_of,
 )
-from odyssey_jupyter.local.store.record import forget_record, write_record
-from odyssey_jupyter.local.store.store import CorruptDatabase, StorageError, Store
+from odyssey_jupyter.local.store.store import Store
 
 log = logging.getLogger("odyssey_jupyter.local")
 

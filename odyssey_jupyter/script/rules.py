@@ -19,9 +19,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.script.grammar import GRAMMAR
 from odyssey_jupyter.text.suggest import did_you_mean
 
-ACTIONS = ("start", "interact", "end")
+ACTIONS = GRAMMAR.actions
+"""An entry's actions, as the timeline writes them (``grammar.json``)."""
 MAX_ENTRIES = 1000
 MAX_SCRIPTS = 100
 MAX_PROMPT_CHARS = 4000

@@ -2,7 +2,9 @@
 
 A traitlets ``Configurable`` so IPython's ``%config`` lists and sets them. Outside
 IPython the same object exists with its defaults (and environment overrides), so
-the sync layer and the poller read their settings from one place.
+the sync layer and the poller read their settings from one place. The client, a
+layer below, is handed them: this module publishes ``get_config`` as the settings
+of any client made without its own (``client.settings``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from pathlib import Path
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default, validate
 from traitlets.config import Configurable
 
+from odyssey_jupyter.client import settings as client_settings
+from odyssey_jupyter.client.settings import (
+    MAX_ARTIFACT_MB,
+    MAX_JSON_MB,
+    PACES,
+    megabytes,
+    pace_from_environment,
+)
 from odyssey_jupyter.errors import ConfigurationError
+from odyssey_jupyter.protocol.declarations import HOSTED_MAX_ACTIVE
 
 
 def _env_flag(name: str) -> bool | None:
@@ -43,7 +54,7 @@ class OdysseyJupyter(Configurable):
         "working directory, which keeps them playable from the notebook's folder.",
     ).tag(config=True)
     local_pace = CaselessStrEnum(
-        ["fast", "realtime"],
+        list(PACES),
         default_value=None,
         allow_none=True,
         help="Pace of the local engine a kernel without a key starts: 'fast' renders as fast "
@@ -75,13 +86,13 @@ class OdysseyJupyter(Configurable):
     ).tag(config=True)
 
     max_json_mb = Float(
-        16.0,
+        MAX_JSON_MB,
         help="Largest JSON answer (MB, after decompression) read from the API; a larger one "
         "stops with ResponseTooLargeError before it is parsed. Also caps error bodies, "
         "events logs and thumbnails.",
     ).tag(config=True)
     max_artifact_mb = Float(
-        4096.0,
+        MAX_ARTIFACT_MB,
         help="Largest video or preview (MB) ever downloaded; a larger one, or one longer "
         "than its declared Content-Length, stops with ResponseTooLargeError and leaves no "
         "file. The events log and the thumbnail, read whole, are capped by max_json_mb.",
@@ -109,10 +120,10 @@ class OdysseyJupyter(Configurable):
         "--dry-run --sweep shows the estimated cost of the sweep. 0 means unknown.",
     ).tag(config=True)
     sweep_max_in_flight = Int(
-        10,
+        HOSTED_MAX_ACTIVE,
         help="Jobs a sweep keeps queued or running at once when it is not told "
-        "(max_in_flight=). 10 is the hosted API's queue cap; a local engine that "
-        "declares its own cap (--max-queued) is held to that instead.",
+        f"(max_in_flight=). {HOSTED_MAX_ACTIVE} is the hosted API's queue cap; a local "
+        "engine that declares its own cap (--max-queued) is held to that instead.",
     ).tag(config=True)
 
     @default("wait_by_default")
@@ -125,10 +136,7 @@ class OdysseyJupyter(Configurable):
 
     @default("local_pace")
     def _pace_default(self) -> str | None:
-        raw = os.environ.get("ODYSSEY_LOCAL_PACE", "").strip().lower()
-        if raw and raw not in ("fast", "realtime"):
-            raise ConfigurationError(f"ODYSSEY_LOCAL_PACE must be fast or realtime, not {raw!r}")
-        return raw or None
+        return pace_from_environment()
 
     @validate("poll_interval_min", "poll_interval_max")
     def _positive(self, proposal: dict[str, object]) -> float:
@@ -164,11 +172,11 @@ class OdysseyJupyter(Configurable):
 
     def json_cap_bytes(self) -> int:
         """``max_json_mb`` in bytes."""
-        return int(self.max_json_mb * 1024 * 1024)
+        return megabytes(self.max_json_mb)
 
     def artifact_cap_bytes(self) -> int:
         """``max_artifact_mb`` in bytes."""
-        return int(self.max_artifact_mb * 1024 * 1024)
+        return megabytes(self.max_artifact_mb)
 
     def image_pixel_cap(self) -> int:
         """``max_image_megapixels`` in pixels."""
@@ -202,3 +210,6 @@ def set_config(config: OdysseyJupyter) -> None:
     global _current
     with _lock:
         _current = config
+
+
+client_settings.publish(get_config)  # a client made without settings reads these

@@ -19,24 +19,20 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.errors import (
-    InvalidRequestError,
-    JobTimeoutError,
-    NotFoundError,
-    OdysseyError,
-    ScriptError,
-    outcome_error,
-)
+from odyssey_jupyter.errors import JobTimeoutError, OdysseyError, ScriptError
+from odyssey_jupyter.protocol.outcome import outcome_error
 from odyssey_jupyter.protocol.submission import validated_source
 from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
-from odyssey_jupyter.script.rules import Script, ScriptWarning, plan_streams, script_warnings
-from odyssey_jupyter.session import at_exit, history, recordings
+from odyssey_jupyter.script.rules import Script, ScriptWarning, script_warnings
+from odyssey_jupyter.session import at_exit, history
 from odyssey_jupyter.session import config as config_module
+from odyssey_jupyter.session.cancel import CancelOutcome, cancel_job
+from odyssey_jupyter.session.job_files import download_streams
 from odyssey_jupyter.session.runtime import THREAD_NAME, Runtime, get_runtime, wait_in_slices
-from odyssey_jupyter.session.watcher import ACTIVE_CAP, QUEUED_LONG_SECONDS, Watcher
+from odyssey_jupyter.session.watch_timing import WatchTiming
+from odyssey_jupyter.session.watcher import Watcher
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
@@ -57,7 +53,7 @@ _registry: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
 _registry_lock = threading.Lock()
 
 
-class Job:
+class Job(WatchTiming):
     """A simulation job seen from this kernel: its phase, last known status and recordings.
 
     ``phase`` is this side's pipeline: ``starting engine`` -> ``submitting`` ->
@@ -124,11 +120,8 @@ class Job:
         self._download_lock: asyncio.Lock | None = None
         # watcher bookkeeping (loop thread only)
         self.needs_detail = False
-        self.last_detail_at = 0.0
-        self._watch_since = time.monotonic()
-        self._running_since: float | None = None
+        WatchTiming.__init__(self, scripts)
         self._poll_error: BaseException | None = None
-        self._expected_seconds = _expected_seconds(scripts)
 
     # ------------------------------------------------------------------ creation
 
@@ -206,8 +199,7 @@ class Job:
         if self.detail is not None and self.detail.is_terminal and not detail.is_terminal:
             return False
         old_status = self.status
-        if detail.status != JobStatus.PENDING and detail.is_active and self._running_since is None:
-            self._running_since = time.monotonic()
+        self.note_running(detail)
         if detail != self.detail:
             self._set(detail=detail, status=detail.status)
         return old_status != detail.status
@@ -258,49 +250,6 @@ class Job:
 
     def give_up(self, exc: BaseException) -> None:
         self._set(error=exc, phase="error", reconnecting=False)
-
-    def may_change_soon(self, now: float, high: float) -> bool:
-        detail = self.detail
-        if self.background:
-            return False  # followed in bulk: a few seconds late is fine
-        if detail is None:
-            return True
-        if detail.status == JobStatus.PENDING:
-            waits_long = (
-                detail.estimated_wait_minutes is not None and detail.estimated_wait_minutes >= 1.0
-            )
-            return not (waits_long or now - self._watch_since > QUEUED_LONG_SECONDS)
-        return self._quiet_seconds(now) < high + ACTIVE_CAP
-
-    def _quiet_seconds(self, now: float) -> float:
-        """How long this running job should go on unchanged; 0 when it may end any moment.
-
-        From its progress when the server reports one: half the remaining time
-        extrapolated at the moment that progress was read (so a stale reading never
-        stretches the estimate). Otherwise from its script's length, since the hosted
-        service renders no faster than real time.
-        """
-        detail = self.detail
-        if self._running_since is None or detail is None or not detail.is_active:
-            return 0.0
-        progress = detail.progress
-        read_at = self.last_detail_at
-        elapsed = read_at - self._running_since
-        if progress is not None and 0.0 < progress < 1.0 and elapsed > 0:
-            return max(0.0, 0.5 * elapsed * (1.0 - progress) / progress - (now - read_at))
-        end = self._expected_end()
-        return 0.0 if end is None else max(0.0, end - now)
-
-    def _expected_end(self) -> float | None:
-        """When the running job should finish by its script's length (monotonic), if known."""
-        if self._running_since is None or self._expected_seconds is None:
-            return None
-        return self._running_since + self._expected_seconds
-
-    def near_expected_end(self, now: float) -> bool:
-        """True around the time the running job should finish (poll at the short end)."""
-        end = self._expected_end()
-        return end is not None and end - 1.0 <= now <= end + 3.0
 
     def _will_download(self) -> bool:
         return bool(self.download) and self.status == JobStatus.COMPLETED
@@ -477,9 +426,6 @@ class Job:
         self, client: Odyssey, kinds: Sequence[str] | None = None
     ) -> list[LocalRecording]:
         """Fetch missing files of every stream, then publish ``local_recordings`` (loop)."""
-        chosen = tuple(kinds) if kinds is not None else recordings.default_kinds()
-        if "video" not in chosen:
-            chosen = ("video", *chosen)
         detail = self.detail
         job_id = self.job_id
         if detail is None or job_id is None:
@@ -487,23 +433,7 @@ class Job:
         if self._download_lock is None:
             self._download_lock = asyncio.Lock()
         async with self._download_lock:
-            semaphore = asyncio.Semaphore(4)
-
-            async def one(stream: Any) -> LocalRecording | None:
-                if stream.status is not None and str(stream.status).lower() == "failed":
-                    return None
-                async with semaphore:
-                    try:
-                        files = await recordings.fetch(client, job_id, stream.stream_id, chosen)
-                    except NotFoundError:
-                        if detail.status == JobStatus.COMPLETED:
-                            raise
-                        return None  # a stream of a failed/cancelled job that never recorded
-                return await asyncio.to_thread(recordings.load, job_id, stream, files)
-
-            loaded = await asyncio.gather(*(one(s) for s in detail.streams))
-            found = [rec for rec in loaded if rec is not None]
-            found.sort(key=lambda rec: (rec.script_index, _detail_order(detail, rec.stream_id)))
+            found = await download_streams(client, job_id, detail, kinds)
             if self.phase == "error" and detail.status == JobStatus.COMPLETED:
                 self._set(local_recordings=found, phase="done", error=None)  # repaired
             else:
@@ -532,78 +462,6 @@ class Job:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
-
-
-_REFUSED_WORDS = {"processing": "rendering", "running": "rendering"}
-
-
-@dataclass(frozen=True)
-class CancelOutcome:
-    """What a cancel request came to: the line a button, ``job.cancel()`` or the browser shows.
-
-    ``refused`` means the server answered 400 "cannot be cancelled" for a job that is
-    still active (the hosted service cancels only pending or dispatched jobs): the
-    job goes on and finishes on its own. ``reason`` is the server's explanation.
-    """
-
-    job_id: str
-    status: str
-    """The job's status once the request was answered."""
-    refused: bool = False
-    reason: str | None = None
-
-    @property
-    def cancelled(self) -> bool:
-        return self.status == "cancelled" and not self.refused
-
-    @property
-    def message(self) -> str:
-        if self.refused:
-            state = _REFUSED_WORDS.get(self.status, self.status)
-            return (
-                f"Job {self.job_id} is already {state} and can no longer be cancelled; "
-                "it will finish on its own."
-            )
-        if self.status == "cancelled":
-            return f"Job {self.job_id} cancelled."
-        return f"Job {self.job_id} is already {self.status}; there was nothing to cancel."
-
-    def __str__(self) -> str:
-        return self.message
-
-    __repr__ = __str__
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
-
-
-async def cancel_job(client: Odyssey, job_id: str) -> tuple[CancelOutcome, SimulationJobDetail]:
-    """Ask the server to cancel ``job_id``; a 400 "cannot be cancelled" is an answer.
-
-    The one home of that rule for every Cancel (``Job.cancel``, the status widget's
-    button, the job browser). Returns the outcome and the job's detail after it; any
-    other failure (404, 403, the network) raises as usual.
-    """
-    try:
-        await client.cancel_simulation(job_id)
-    except InvalidRequestError as exc:
-        if exc.status_code not in (None, 400):
-            raise
-        detail = await client.get_simulate_status(job_id)
-        status = str(detail.status)
-        if detail.is_terminal:  # it ended meanwhile: the 400 is only "too late"
-            return CancelOutcome(job_id, status), detail
-        reason = exc.detail if isinstance(exc.detail, str) else exc.message
-        return CancelOutcome(job_id, status, refused=True, reason=str(reason)), detail
-    detail = await client.get_simulate_status(job_id)
-    return CancelOutcome(job_id, str(detail.status)), detail
-
-
-def _detail_order(detail: SimulationJobDetail, stream_id: str) -> int:
-    for index, stream in enumerate(detail.streams):
-        if stream.stream_id == stream_id:
-            return index
-    return len(detail.streams)
 
 
 # --------------------------------------------------------------------------- simulate
@@ -708,20 +566,6 @@ def submit_validated(
     job._submit_future = runtime.submit(job.send(request))
     at_exit.track(job, job._submit_future)  # a kernel exiting now finishes this POST first
     return job
-
-
-def _expected_seconds(scripts: list[Script] | None) -> float | None:
-    """How long rendering should take at real time: the longest script's total stream time."""
-    if not scripts:
-        return None
-    try:
-        per_script = [
-            sum(plan.duration_ms for plan in plan_streams(s, script_index=i)) / 1000.0
-            for i, s in enumerate(scripts)
-        ]
-    except Exception:
-        return None
-    return max(per_script) if per_script else None
 
 
 def _api_url(client: Odyssey) -> str | None:

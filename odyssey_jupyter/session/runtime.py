@@ -23,6 +23,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from odyssey_jupyter.errors import RuntimeStoppedError
+from odyssey_jupyter.session.config import get_config
+
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
 
@@ -51,10 +54,6 @@ THREAD_NAME = "odyssey-loop"
 WAIT_SLICE = 0.1
 """Longest uninterrupted block of a sync wait; bounds how late Ctrl-C is noticed."""
 STOP_TIMEOUT = 5.0
-
-
-class RuntimeStoppedError(RuntimeError):
-    """The runtime was stopped; get a new one with ``get_runtime()``."""
 
 
 def wait_in_slices(
@@ -184,7 +183,9 @@ class Runtime:
         if self._client is None:
             from odyssey_jupyter.client import Odyssey
 
-            self._client = Odyssey(api_key=self._api_key, api_url=self._api_url)
+            self._client = Odyssey(
+                api_key=self._api_key, api_url=self._api_url, settings=get_config
+            )
         return self._client
 
     async def get_client(self) -> Odyssey:

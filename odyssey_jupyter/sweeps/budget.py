@@ -15,8 +15,18 @@ from typing import Any, cast
 
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.script.rules import Script, plan_streams
+from odyssey_jupyter.sweeps.states import ItemState
 
-SPENT_STATES = frozenset({"submitting", "queued", "running", "completed", "unknown"})
+SPENT_STATES = frozenset(
+    {
+        ItemState.SUBMITTING,
+        ItemState.QUEUED,
+        ItemState.RUNNING,
+        ItemState.COMPLETED,
+        ItemState.UNKNOWN,
+    }
+)
+"""States of units that were sent (a failed one counts too when it reached the server)."""
 
 
 def check_budget(value: Any) -> float | None:
@@ -40,7 +50,7 @@ def spent(units: Iterable[tuple[str, str | None, float]]) -> float:
     """Seconds used by units given as (state, job id, seconds)."""
     total = 0.0
     for state, job_id, seconds in units:
-        if state in SPENT_STATES or (state == "failed" and job_id is not None):
+        if state in SPENT_STATES or (state == ItemState.FAILED and job_id is not None):
             total += seconds
     return total
 

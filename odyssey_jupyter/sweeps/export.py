@@ -27,7 +27,9 @@ from typing import IO, Any
 
 from odyssey_jupyter.errors import OdysseyError, ScriptError
 from odyssey_jupyter.session.recording import chapters_from_events
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.manifest import prompts_of, require_pyarrow, table_for
+from odyssey_jupyter.sweeps.states import ItemState
 from odyssey_jupyter.sweeps.storage import Store
 
 FORMATS = ("webdataset", "parquet")
@@ -63,7 +65,7 @@ class Sources:
         yield None
 
 
-def sample_meta(item: Any, entry: Mapping[str, Any], sources: Sources) -> dict[str, Any]:
+def sample_meta(item: SweepItem, entry: Mapping[str, Any], sources: Sources) -> dict[str, Any]:
     """The JSON half of a sample: what a training loop wants beside the video."""
     chapters: list[dict[str, Any]] = []
     with sources.open(entry, "events") as found, tempfile.TemporaryDirectory() as scratch:
@@ -90,16 +92,16 @@ def _add(tar: tarfile.TarFile, name: str, handle: IO[bytes], size: int) -> None:
     tar.addfile(info, handle)
 
 
-def _samples(items: Sequence[Any]) -> Iterator[tuple[Any, int, Mapping[str, Any]]]:
+def _samples(items: Sequence[SweepItem]) -> Iterator[tuple[SweepItem, int, Mapping[str, Any]]]:
     for item in items:
-        if item.status != "completed":
+        if item.state != ItemState.COMPLETED:
             continue
         for position, entry in enumerate(item.files):
             yield item, position, entry
 
 
 def write_webdataset(
-    items: Sequence[Any], name: str, dest: Store, sources: Sources, shard_size: int
+    items: Sequence[SweepItem], name: str, dest: Store, sources: Sources, shard_size: int
 ) -> list[str]:
     """Write the tar shards; returns their URIs."""
     written: list[str] = []
@@ -126,7 +128,7 @@ def write_webdataset(
 
 
 def export_items(
-    items: Sequence[Any],
+    items: Sequence[SweepItem],
     name: str,
     dest: str | os.PathLike[str],
     *,

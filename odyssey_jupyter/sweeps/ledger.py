@@ -30,7 +30,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +43,11 @@ from odyssey_jupyter.files.private import (
     make_private_dir,
     refuse_link,
 )
-from odyssey_jupyter.protocol.types import TERMINAL_STATUSES
 from odyssey_jupyter.session.config import get_config
+from odyssey_jupyter.sweeps.errors import SweepBusyError
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.plan import check_name
+from odyssey_jupyter.sweeps.states import ItemState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,49 +67,14 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_unit ON items (unit);
 """
 
-STATES = (
-    "pending",
-    "submitting",
-    "queued",
-    "running",
-    "completed",
-    "failed",
-    "cancelled",
-    "unknown",
-)
-IN_FLIGHT = frozenset({"submitting", "queued", "running"})
-FINISHED = TERMINAL_STATUSES
-"""An item is finished when its job is (the sweep's own states never are)."""
-
-
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite opens beside a database; none of them may be a planted link."""
 RUNNER_KEY = "runner"
 """The ``meta`` key naming the process that holds the sweep's lock."""
 
 
-class SweepBusyError(OdysseyError):
-    """The sweep is already being run by another live process."""
-
-
 class LedgerError(OdysseyError):
     """A sweep's file is a link, not a regular file, or not a sweep ledger; nothing was changed."""
-
-
-@dataclass(slots=True)
-class ItemRow:
-    """One item as the ledger holds it."""
-
-    index: int
-    unit: int
-    params: dict[str, Any]
-    script: list[dict[str, Any]]
-    state: str
-    key: str | None
-    job_id: str | None
-    error: str | None
-    files: list[dict[str, Any]]
-    attempts: int
 
 
 def sweeps_dir() -> Path:
@@ -221,8 +187,8 @@ class Ledger:
             )
             db.executemany(
                 "INSERT INTO items (idx, unit, params, script, state, updated) "
-                "VALUES (?, ?, ?, ?, 'pending', ?)",
-                [(*row, now) for row in rows],
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(*row, ItemState.PENDING.value, now) for row in rows],
             )
         return ledger
 
@@ -266,30 +232,46 @@ class Ledger:
             rows = self._db.execute("SELECT key, value FROM meta").fetchall()
         return {row["key"]: loads_neutral(row["value"]) for row in rows}
 
-    def items(self) -> list[ItemRow]:
+    def items(self) -> list[SweepItem]:
+        """Every item, by index; a state the ledger cannot hold makes it no ledger."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM items ORDER BY idx").fetchall()
-        return [
-            ItemRow(
-                index=row["idx"],
-                unit=row["unit"],
-                params=loads_neutral(row["params"]),
-                script=loads_neutral(row["script"]),
-                state=row["state"],
-                key=row["idem_key"],
-                job_id=row["job_id"],
-                error=row["error"],
-                files=loads_neutral(row["files"]),
-                attempts=row["attempts"],
+        places: dict[int, int] = {}  # a unit's items in index order: their place in its job
+        items = []
+        for row in rows:
+            unit = row["unit"]
+            places[unit] = places.get(unit, -1) + 1
+            items.append(
+                SweepItem(
+                    index=row["idx"],
+                    unit=unit,
+                    params=loads_neutral(row["params"]),
+                    script=loads_neutral(row["script"]),
+                    state=self._state(row["idx"], row["state"]),
+                    key=row["idem_key"],
+                    job_id=row["job_id"],
+                    error=row["error"],
+                    files=loads_neutral(row["files"]),
+                    attempts=row["attempts"],
+                    script_index=places[unit],
+                )
             )
-            for row in rows
-        ]
+        return items
+
+    def _state(self, index: int, stored: Any) -> ItemState:
+        try:
+            return ItemState(stored)
+        except ValueError:
+            raise LedgerError(
+                f"{self.path} is not a sweep ledger (item {index} has the state {stored!r})"
+            ) from None
 
     def counts(self) -> dict[str, int]:
+        """Items per state (every state listed, zeros included)."""
         with self._lock:
             rows = self._db.execute("SELECT state, COUNT(*) AS n FROM items GROUP BY state")
             found = {row["state"]: row["n"] for row in rows}
-        return {state: found.get(state, 0) for state in STATES}
+        return {state.value: found.get(state.value, 0) for state in ItemState}
 
     # ------------------------------------------------------------------ changes
 
@@ -322,14 +304,18 @@ class Ledger:
         )
 
     def finish_unit(
-        self, unit: int, state: str, error: str | None, files: dict[int, list[dict[str, Any]]]
+        self,
+        unit: int,
+        state: str,
+        error: str | None,
+        files: dict[int, list[dict[str, Any]]],
     ) -> None:
-        """A unit's final state and each item's files, in one transaction."""
+        """A unit's final state (an ``ItemState``) and each item's files, in one transaction."""
         now = time.time()
         with self._transaction() as db:
             db.execute(
                 "UPDATE items SET state = ?, error = ?, updated = ? WHERE unit = ?",
-                (state, error, now, unit),
+                (ItemState(state).value, error, now, unit),
             )
             db.executemany(
                 "UPDATE items SET files = ? WHERE idx = ?",

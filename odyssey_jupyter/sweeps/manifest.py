@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.storage import StoreError
 
 MANIFEST_COLUMNS = (
@@ -85,12 +86,12 @@ UriOf = Callable[[Mapping[str, Any], str], "str | None"]
 """Gives the URI of one kind of artifact (``video``, ``thumbnail``) of a file entry."""
 
 
-def rows_for(item: Any, uri_of: UriOf) -> list[dict[str, Any]]:
-    """The manifest rows of one sweep item (a ``SweepItem``)."""
+def rows_for(item: SweepItem, uri_of: UriOf) -> list[dict[str, Any]]:
+    """The manifest rows of one sweep item."""
     base = {
         "item": item.index,
         "job_id": item.job_id,
-        "status": item.status,
+        "status": item.state.value,
         "error": item.error,
         "prompts": prompts_of(item.script),
         "params": item.params,
@@ -113,8 +114,8 @@ def rows_for(item: Any, uri_of: UriOf) -> list[dict[str, Any]]:
     return rows
 
 
-def table_for(items: Sequence[Any], uri_of: UriOf) -> bytes:
-    """The manifest of ``items`` (sweep items) as Parquet bytes, params as columns."""
+def table_for(items: Sequence[SweepItem], uri_of: UriOf) -> bytes:
+    """The manifest of ``items`` as Parquet bytes, params as columns."""
     rows = [row for item in items for row in rows_for(item, uri_of)]
     names: list[str] = []
     for item in items:

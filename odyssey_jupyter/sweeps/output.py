@@ -29,16 +29,18 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
 from odyssey_jupyter.session import recordings
 from odyssey_jupyter.session.mp4_info import read_mp4_info
+from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.manifest import manifest_key, table_for
+from odyssey_jupyter.sweeps.states import ItemState
 from odyssey_jupyter.sweeps.storage import Store, StoreError
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.sweeps.sweep import Sweep, SweepItem
+    from odyssey_jupyter.client import Odyssey
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,32 @@ PARALLEL_ITEMS = 4
 MANIFEST_EVERY = 1.0
 """Seconds between two manifest rewrites while items finish (the last one is always written)."""
 FOLDERS = {"video": "videos", "thumbnail": "thumbnails", "events": "events"}
+
+
+class OutputOwner(Protocol):
+    """What an output needs of the sweep whose recordings it copies (its scheduler)."""
+
+    name: str
+
+    def snapshot(self) -> list[SweepItem]:
+        """A copy of every item."""
+        ...
+
+    def store_files(self, index: int, files: list[dict[str, Any]]) -> None:
+        """Keep an item's files (now with where the store holds them)."""
+        ...
+
+    def pause(self, message: str | None) -> None:
+        """Send nothing more, saying why."""
+        ...
+
+    def poke(self) -> None:
+        """Let the sweep look again (a sync has ended)."""
+        ...
+
+    async def get_client(self) -> Odyssey:
+        """The client that fetches a recording again."""
+        ...
 
 
 def object_key(dataset: str, kind: str, item: int, stream: int) -> str:
@@ -91,7 +119,7 @@ class SweepOutput:
         """A sync is under way (the sweep is not over until it has ended)."""
         return self._task is not None and not self._task.done()
 
-    def schedule(self, sweep: Sweep, *, recheck: bool = False) -> None:
+    def schedule(self, sweep: OutputOwner, *, recheck: bool = False) -> None:
         """(Loop thread) sync what finished; an ongoing sync goes round once more.
 
         ``recheck`` (a reopened or resumed sweep) checks every item against the store
@@ -100,7 +128,8 @@ class SweepOutput:
         self.error = None
         if recheck:
             self._synced.clear()
-            self._verify = {item.index for item in sweep.items if item.status == "completed"}
+            completed = (item for item in sweep.snapshot() if item.state == ItemState.COMPLETED)
+            self._verify = {item.index for item in completed}
             self._listing = None
         if self.busy:
             self._again = True
@@ -109,7 +138,7 @@ class SweepOutput:
             self._sync(sweep), name=f"odyssey-sweep-output-{sweep.name}"
         )
 
-    async def finish(self, sweep: Sweep) -> None:
+    async def finish(self, sweep: OutputOwner) -> None:
         """Wait for the sync, then write the final manifest."""
         if self._task is not None:
             with contextlib.suppress(Exception):
@@ -120,14 +149,14 @@ class SweepOutput:
             except Exception as exc:
                 self._failed(sweep, exc)
 
-    async def _sync(self, sweep: Sweep) -> None:
+    async def _sync(self, sweep: OutputOwner) -> None:
         try:
             while True:
                 self._again = False
                 todo = [
                     item
-                    for item in sweep.items
-                    if item.status == "completed"
+                    for item in sweep.snapshot()
+                    if item.state == ItemState.COMPLETED
                     and item.job_id is not None
                     and item.index not in self._synced
                 ]
@@ -145,21 +174,23 @@ class SweepOutput:
         except Exception as exc:
             self._failed(sweep, exc)
         finally:
-            sweep._poke()
+            sweep.poke()
 
-    def _failed(self, sweep: Sweep, exc: BaseException) -> None:
+    def _failed(self, sweep: OutputOwner, exc: BaseException) -> None:
         error = exc if isinstance(exc, StoreError) else self.store.error("write the dataset", exc)
         log.warning("sweep %s: %s", sweep.name, error)
         self.error = str(error)
-        sweep._pause(f"{error}; the sweep is paused: resume() continues (nothing is lost)")
+        sweep.pause(f"{error}; the sweep is paused: resume() continues (nothing is lost)")
 
-    async def _store_one(self, sweep: Sweep, item: SweepItem, slots: asyncio.Semaphore) -> None:
+    async def _store_one(
+        self, sweep: OutputOwner, item: SweepItem, slots: asyncio.Semaphore
+    ) -> None:
         async with slots:
             await self._store_item(sweep, item)
             self._synced.add(item.index)
             self._verify.discard(item.index)
 
-    async def _write_manifest(self, sweep: Sweep, *, final: bool = False) -> None:
+    async def _write_manifest(self, sweep: OutputOwner, *, final: bool = False) -> None:
         """Rewrite the manifest whole; items finishing fast share one rewrite per
         ``MANIFEST_EVERY`` (the wait is spent collecting them), the final one waits not."""
         wait = self._manifest_at + MANIFEST_EVERY - time.monotonic()
@@ -168,11 +199,11 @@ class SweepOutput:
             if self._again:  # more finished meanwhile: the next pass writes them all
                 return
         self._manifest_at = time.monotonic()
-        data = table_for(sweep.items, self.stored_uri)
+        data = table_for(sweep.snapshot(), self.stored_uri)
         key = f"{self.dataset}/{manifest_key(self.shard)}"
         await asyncio.to_thread(self.store.put_bytes, data, key)
 
-    async def _store_item(self, sweep: Sweep, item: SweepItem) -> None:
+    async def _store_item(self, sweep: OutputOwner, item: SweepItem) -> None:
         files = [dict(entry) for entry in item.files]
         changed = False
         for position, entry in enumerate(files):
@@ -185,10 +216,10 @@ class SweepOutput:
         if not self.keep_local:
             changed |= _drop_local(files)
         if changed:
-            sweep._store_files(item.index, files)
+            sweep.store_files(item.index, files)
 
     async def _store_kind(
-        self, sweep: Sweep, item: SweepItem, position: int, entry: dict[str, Any], kind: str
+        self, sweep: OutputOwner, item: SweepItem, position: int, entry: dict[str, Any], kind: str
     ) -> bool:
         """Make sure one artifact is in the store; True when the entry changed."""
         key = object_key(self.dataset, kind, item.index, position)
@@ -211,7 +242,7 @@ class SweepOutput:
         return True
 
     async def _local_copy(
-        self, sweep: Sweep, item: SweepItem, entry: dict[str, Any], kind: str
+        self, sweep: OutputOwner, item: SweepItem, entry: dict[str, Any], kind: str
     ) -> Path | None:
         """The local file of one artifact, downloaded again by stream id when it is gone."""
         path = entry.get(kind)
@@ -220,7 +251,7 @@ class SweepOutput:
         stream_id = entry.get("stream_id")
         if kind != "video" or not stream_id or item.job_id is None:
             return None
-        client = await sweep._runtime.get_client()
+        client = await sweep.get_client()
         fetched = await recordings.fetch(client, item.job_id, str(stream_id), STORED_KINDS)
         for name, got in fetched.items():
             if name in STORED_KINDS:
@@ -263,17 +294,18 @@ def open_output(
     return SweepOutput(store, dataset, shard, keep_local)
 
 
-def attach(sweep: Sweep, storage_options: dict[str, Any] | None) -> None:
-    """Give a reopened sweep its output again (from the ledger's settings), checked."""
-    meta = sweep.ledger.meta()
+def output_of(
+    meta: Mapping[str, Any], name: str, storage_options: dict[str, Any] | None
+) -> SweepOutput | None:
+    """The output a reopened sweep had (from its ledger's settings), checked; None if none."""
     output = meta.get("output")
     if not output:
-        return
+        return None
     shard = meta.get("shard")
-    sweep.output = open_output(
+    return open_output(
         str(output),
         storage_options,
-        str(meta.get("dataset") or sweep.name),
+        str(meta.get("dataset") or name),
         shard=(int(shard[0]), int(shard[1])) if shard else None,
         keep_local=bool(meta.get("keep_local", True)),
     )

@@ -1,7 +1,7 @@
 """A sweep's items, built and checked before anything is sent or written.
 
 ``template`` is either timeline text or JSON (the cell magic's language, parsed
-by :mod:`odyssey_jupyter.script.text` with each item's params in front of the
+by :mod:`odyssey_jupyter.script.cell_parser` with each item's params in front of the
 notebook's variables; its Python form only for a notebook cell, never for data)
 or a list of entries whose strings hold ``{placeholders}``
 (filled by the same rules, then checked by :mod:`odyssey_jupyter.script.rules`).
@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.script.cell_parser import parse_cell, refuse_code
+from odyssey_jupyter.script.placeholders import fill_placeholders
 from odyssey_jupyter.script.rules import Script, plan_streams, validate_script
-from odyssey_jupyter.script.text import fill_placeholders, parse_cell, refuse_code
 from odyssey_jupyter.text.advice import say
 
 MAX_ITEMS = 10_000

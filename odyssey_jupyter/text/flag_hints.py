@@ -7,15 +7,15 @@ closest known flag from :mod:`odyssey_jupyter.text.suggest`, keeps them alike.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 from odyssey_jupyter.text.suggest import MAX_SUGGESTIONS, closest, offer
 
 
-def known_flags(parser: argparse.ArgumentParser) -> list[str]:
+def known_flags(parser: RecordedParser) -> list[str]:
     """Every option string the parser takes (``-o``, ``--output``, ...), in its order."""
-    return [name for action in parser._actions for name in action.option_strings]
+    return [flag for option in parser.options for flag in option.flags]
 
 
 def is_flag(word: str) -> bool:
@@ -46,7 +46,7 @@ def meant_flags(word: str, known: Sequence[str]) -> list[str]:
     return [by_bare[match] for match in closest(name.lstrip("-"), by_bare, limit=1)]
 
 
-def unknown_flags(words: Sequence[str], parser: argparse.ArgumentParser) -> str:
+def unknown_flags(words: Sequence[str], parser: RecordedParser) -> str:
     """``"unknown option: --potrait (did you mean --portrait?)"``, or ``""`` for none.
 
     A flag written ``--name=value`` is named without its value.

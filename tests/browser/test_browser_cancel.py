@@ -21,6 +21,7 @@ import pytest
 from support import jupyterlab as lab
 from support.engines import RunningEngine, launch_engine
 from support.faultproxy import FaultProxy
+from support.notebooks import code_notebook
 
 from odyssey_jupyter.display.live.cancel_control import BUSY_TEXT
 
@@ -41,13 +42,6 @@ SLEEP = (
     f"time.sleep({SLEEP_SECONDS})  # a blocking cell while the job renders\n"
     "print('woke up')"
 )
-
-
-def _notebook(*sources: str) -> Any:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    return nb
 
 
 def _switch(url_var: str, key_var: str) -> str:
@@ -84,9 +78,13 @@ def lab_server(
     lab.need_browser()
     root = tmp_path_factory.mktemp("lab-root")
     load = "%load_ext odyssey_jupyter"
-    busy = _notebook(_switch("ODYSSEY_TEST_RT_URL", "ODYSSEY_TEST_RT_KEY"), load, SIMULATE, SLEEP)
+    busy = code_notebook(
+        _switch("ODYSSEY_TEST_RT_URL", "ODYSSEY_TEST_RT_KEY"), load, SIMULATE, SLEEP
+    )
     nbformat.write(busy, root / "busy_cancel.ipynb")
-    refused = _notebook(_switch("ODYSSEY_TEST_PROXY_URL", "ODYSSEY_TEST_RT_KEY"), load, SIMULATE)
+    refused = code_notebook(
+        _switch("ODYSSEY_TEST_PROXY_URL", "ODYSSEY_TEST_RT_KEY"), load, SIMULATE
+    )
     nbformat.write(refused, root / "refused_cancel.ipynb")
     env = {
         "ODYSSEY_API_URL": realtime_engine.url,

@@ -10,12 +10,13 @@ still running when Cancel is clicked. Screenshots land in build/screenshots/.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
 from support import jupyterlab as lab
 from support.engines import RunningEngine, launch_engine
+from support.notebooks import code_notebook
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -27,13 +28,6 @@ RUN_ALL_TIMEOUT = 180.0
 CANCEL_CELL = """%%odyssey_simulate -o slow
 0s   start  A slow pan across a mountain lake, recorded in real time
 30s  end"""
-
-
-def _notebook(*sources: str) -> Any:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    return nb
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +48,14 @@ def lab_server(
 ) -> Iterator[lab.LabServer]:
     lab.need_browser()
     root = lab.copy_notebooks(tmp_path_factory.mktemp("lab-root"))
-    nbformat.write(_notebook("print('smoke', 6 * 7)"), root / "smoke.ipynb")
+    nbformat.write(code_notebook("print('smoke', 6 * 7)"), root / "smoke.ipynb")
     switch = (
         "import os\n"
         "os.environ['ODYSSEY_API_URL'] = os.environ['ODYSSEY_TEST_REALTIME_URL']\n"
         "os.environ['ODYSSEY_API_KEY'] = os.environ['ODYSSEY_TEST_REALTIME_KEY']"
     )
     nbformat.write(
-        _notebook(switch, "%load_ext odyssey_jupyter", CANCEL_CELL), root / "cancel.ipynb"
+        code_notebook(switch, "%load_ext odyssey_jupyter", CANCEL_CELL), root / "cancel.ipynb"
     )
     env = {
         "ODYSSEY_API_URL": engine.url,

@@ -1,7 +1,7 @@
 """The timeline language in a real Chromium, in JupyterLab 4 and Notebook 7.
 
 The notebook holds a timeline cell, a Python-form cell, and one cell per shared
-case of ``body_forms.json``: the extension must pick the timeline language for
+case of ``grammar.json``: the extension must pick the timeline language for
 exactly the cases the kernel reads as timelines. The prebuilt extension is the
 one ``make`` builds into the virtualenv (``make labextension``).
 """
@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 import pytest
 from support import jupyterlab as lab
+from support.notebooks import code_notebook
 
-from odyssey_jupyter.script.body_form import RULES
+from odyssey_jupyter.script.grammar import GRAMMAR
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -63,12 +64,9 @@ def browser() -> Iterator[Browser]:
 
 def write_notebook(root: Path) -> None:
     cells = [SETUP, TIMELINE, PYTHON, COMPLETING]
-    cells += [f"%%odyssey_simulate\n{body}" for body, _ in RULES.cases]
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    notebook.metadata["kernelspec"] = lab.KERNELSPEC
+    cells += [f"%%odyssey_simulate\n{body}" for body, _ in GRAMMAR.cases]
     root.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, root / "highlight.ipynb")
+    nbformat.write(code_notebook(*cells), root / "highlight.ipynb")
 
 
 def start_notebook7(root: Path, state: Path) -> lab.LabServer:
@@ -222,7 +220,7 @@ def test_timeline_tokens_in_jupyterlab(jupyterlab_page: Page) -> None:
 def test_shared_body_form_cases_in_the_editor(jupyterlab_page: Page) -> None:
     """The editor decides timeline-or-Python like the kernel, case by case."""
     first = 4
-    for index, (body, form) in enumerate(RULES.cases):
+    for index, (body, form) in enumerate(GRAMMAR.cases):
         attribute = editor(jupyterlab_page, first + index).get_attribute("data-odyssey-form")
         assert (attribute == "timeline") == (form == "timeline"), (body, form, attribute)
 
@@ -308,6 +306,6 @@ def test_completion_popup_offers_valid_actions(jupyterlab_page: Page) -> None:
 def test_timeline_tokens_in_notebook7(notebook7_page: Page) -> None:
     check_timeline_cell(notebook7_page)
     first = 4
-    for index, (_body, form) in enumerate(RULES.cases):
+    for index, (_body, form) in enumerate(GRAMMAR.cases):
         attribute = editor(notebook7_page, first + index).get_attribute("data-odyssey-form")
         assert (attribute == "timeline") == (form == "timeline")

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 from support import jupyterlab as lab
 from support.engines import RunningEngine, launch_engine
+from support.notebooks import code_notebook
 
 from odyssey_jupyter.client import Odyssey
 
@@ -69,10 +70,9 @@ def lab_server(
 ) -> Iterator[lab.LabServer]:
     engine, _ids = jobs
     root = tmp_path_factory.mktemp("ui-root")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell("from odyssey_jupyter import JobBrowser\nJobBrowser()")]
-    nbformat.write(nb, root / NOTEBOOK)
+    nbformat.write(
+        code_notebook("from odyssey_jupyter import JobBrowser\nJobBrowser()"), root / NOTEBOOK
+    )
     env = {
         "ODYSSEY_API_URL": engine.url,
         "ODYSSEY_API_KEY": engine.api_key,

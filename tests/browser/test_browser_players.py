@@ -28,6 +28,7 @@ import nbformat
 import pytest
 from support import jupyterlab as lab
 from support.engines import RunningEngine
+from support.notebooks import code_notebook
 
 from odyssey_jupyter.display.job.timeline import ScriptTimeline
 from odyssey_jupyter.display.media.player import players_html
@@ -134,8 +135,7 @@ def _saved_outputs_notebook() -> Any:
             data={"text/html": ScriptTimeline([script])._repr_html_(), "text/plain": "-"},
         ),
     ]
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
+    nb = code_notebook()
     nb.cells = [cell]
     return nb
 
@@ -145,10 +145,7 @@ def lab_server(
     engine: RunningEngine, browser: Browser, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[lab.LabServer]:
     root = tmp_path_factory.mktemp("players-root")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(nb, root / "players.ipynb")
+    nbformat.write(code_notebook(*CELLS), root / "players.ipynb")
     nbformat.write(_saved_outputs_notebook(), root / "untrusted.ipynb")
     env = {"ODYSSEY_API_URL": engine.url, "ODYSSEY_API_KEY": engine.api_key, "ODYSSEY_WAIT": ""}
     server = lab.start_lab(root, tmp_path_factory.mktemp("players-state"), env)

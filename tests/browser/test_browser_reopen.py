@@ -20,6 +20,7 @@ import nbformat
 import pytest
 from support import jupyterlab as lab
 from support.engines import RunningEngine
+from support.notebooks import code_notebook
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -189,10 +190,7 @@ def test_reopened_notebook_shows_every_outcome(
     engine = start_engine("--pace", "realtime", "--workers", "2")
     root = tmp_path / "root"
     root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(nb, root / "reopen.ipynb")
+    nbformat.write(code_notebook(*CELLS), root / "reopen.ipynb")
     state = tmp_path / "state"
     _run_and_save(browser, engine, root, state, app)
     saved = nbformat.reads((root / "reopen.ipynb").read_text(encoding="utf-8"), as_version=4)

@@ -19,6 +19,7 @@ from typing import Any
 import nbformat
 import pytest
 from support import jupyterlab as lab
+from support.notebooks import code_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -52,10 +53,7 @@ def page(start_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     lab.need_browser()
     engine = start_engine("--pace", "realtime", "--workers", "3")
     root = tmp_path_factory.mktemp("sweep-view")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(nb, root / "sweep.ipynb")
+    nbformat.write(code_notebook(*CELLS), root / "sweep.ipynb")
     env = {"ODYSSEY_API_URL": engine.url, "ODYSSEY_API_KEY": engine.api_key, "ODYSSEY_WAIT": ""}
     env["ODYSSEY_HISTORY_PATH"] = str(root / "history.jsonl")
     server = lab.start_lab(root, tmp_path_factory.mktemp("sweep-view-state"), env)

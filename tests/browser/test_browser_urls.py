@@ -20,6 +20,7 @@ from typing import Any
 import nbformat
 import pytest
 from support import jupyterlab as lab
+from support.notebooks import code_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -98,9 +99,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lab.need_browser()
     folder = tmp_path_factory.mktemp("urls")
     _files(folder)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell(SHOW)]
+    nb = code_notebook(SHOW)
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     client = NotebookClient(

@@ -191,7 +191,7 @@ def test_bad_bytes_and_arrays_are_refused() -> None:
 
 @pytest.mark.parametrize("name", EARLY)
 def test_the_cell_parser_refuses_what_it_can_see_without_reading(name: str, tmp_path: Path) -> None:
-    script_text = pytest.importorskip("odyssey_jupyter.script.text")
+    script_text = pytest.importorskip("odyssey_jupyter.script.cell_parser")
     path = BAD[name](tmp_path)
     cell = f'0s start a kite image="{path}"\n1s end\n'
     with pytest.raises(ScriptError) as caught:

@@ -4,7 +4,7 @@ The hosted service cancels only pending or dispatched jobs; a job already render
 answers 400 ``{"detail": ...}``. Here a realtime engine sits behind the fault proxy,
 which answers 400 on ``DELETE /simulation-jobs/{id}`` without forwarding: the job
 really is rendering, and only the cancel is refused. ``job.cancel()``, the status
-widget's button and the shared helper ``jobs.cancel_job`` all give one clear line.
+widget's button and the shared helper ``cancel.cancel_job`` all give one clear line.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from support.faultproxy import FaultProxy
 
 from odyssey_jupyter.errors import JobCancelledError
 from odyssey_jupyter.protocol.types import SimulationJobDetail
-from odyssey_jupyter.session.jobs import CancelOutcome, Job, cancel_job, simulate
+from odyssey_jupyter.session.cancel import CancelOutcome, cancel_job
+from odyssey_jupyter.session.jobs import Job, simulate
 from odyssey_jupyter.session.runtime import get_runtime
 
 pytestmark = pytest.mark.slow

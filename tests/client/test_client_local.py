@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from odyssey_jupyter.client import Odyssey
-from odyssey_jupyter.local.store.record import record_path, recorded_pid
+from odyssey_jupyter.local.launch.record import record_path, recorded_pid
 
 SCRIPT = [
     {"timestamp_ms": 0, "start": {"prompt": "A lantern in the fog"}},

@@ -23,7 +23,7 @@ from odyssey_jupyter.errors import (
     NotFoundError,
     ScriptError,
 )
-from odyssey_jupyter.local.store.record import recorded_pid
+from odyssey_jupyter.local.launch.record import recorded_pid
 from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.session import history
 from odyssey_jupyter.session.jobs import Job, simulate

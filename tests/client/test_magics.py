@@ -38,9 +38,9 @@ def shell(engine: RunningEngine) -> Iterator[InteractiveShell]:
     # (the kernel tests cover it); this also checks that the setting is honoured.
     ip.config.OdysseyJupyter.nest_asyncio = False
     ip.run_line_magic("load_ext", "odyssey_jupyter")
-    from odyssey_jupyter.ipython import magics
+    from odyssey_jupyter.ipython import extension
 
-    assert not magics._state.get("nest_applied")
+    assert not extension._state.get("nest_applied")
     from odyssey_jupyter.session.runtime import get_runtime
 
     get_runtime().configure(api_key=engine.api_key, api_url=engine.url)
@@ -155,7 +155,7 @@ def test_dry_run_warnings_do_not_say_the_job_is_sent(
 
 def test_dry_run_picture_has_lanes_prompts_and_thumbnail(shell: InteractiveShell) -> None:
     from odyssey_jupyter.display.job.timeline import ScriptTimeline
-    from odyssey_jupyter.script.text import parse_cell
+    from odyssey_jupyter.script.cell_parser import parse_cell
 
     parsed = parse_cell(
         "0s start a kite image={img}\n+1s interact it dives\n2s end\n2s start a boat\n3s end",

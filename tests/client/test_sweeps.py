@@ -25,8 +25,9 @@ from support.waiting import wait_until
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.protocol import idempotency
 from odyssey_jupyter.session.runtime import shutdown_runtime
-from odyssey_jupyter.sweeps import Sweep, SweepFailedError, prepare, sweep
-from odyssey_jupyter.sweeps.ledger import Ledger, SweepBusyError, ledger_path, sweeps_dir
+from odyssey_jupyter.sweeps import Sweep, prepare, sweep
+from odyssey_jupyter.sweeps.errors import SweepBusyError, SweepFailedError
+from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, sweeps_dir
 
 TEMPLATE = "0s start a {animal} in the {place}\n1s end"
 GRID = {"animal": ["cat", "dog", "owl"], "place": ["rain", "snow"]}

@@ -146,11 +146,11 @@ def test_the_timeline_page_shows_every_token_the_parsers_use(site: Path) -> None
     import html
     import json
 
-    from odyssey_jupyter.script.text import TIMELINE_TOKENS
-
     marked = (site / "reference" / "timeline.html").read_text(encoding="utf-8")
     page = html.unescape(re.sub(r"<[^>]+>", "", marked))
-    forms = json.loads((Path(odyssey_jupyter.__file__).parent / "script" / "body_forms.json").read_text())
-    patterns = [" ".join(c.pattern.split()) for c in TIMELINE_TOKENS.values()]
-    patterns += list(forms["patterns"].values())
+    grammar = json.loads(
+        (Path(odyssey_jupyter.__file__).parent / "script" / "grammar.json").read_text()
+    )
+    patterns = [*grammar["fragments"].values(), *grammar["timeline"].values()]
+    patterns += list(grammar["patterns"].values())
     assert [p for p in patterns if p not in page] == []

@@ -27,7 +27,7 @@ from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.errors import ConfigurationError, EngineStartError
 from odyssey_jupyter.local.launch.launcher import ensure_engine
 from odyssey_jupyter.local.launch.manage import stop_engine
-from odyssey_jupyter.local.store.record import read_record, record_path
+from odyssey_jupyter.local.launch.record import read_record, record_path
 from odyssey_jupyter.session.config import OdysseyJupyter, get_config, set_config
 
 LAUNCHER_LOG = "odyssey_jupyter.local.launch.launcher"

@@ -27,9 +27,10 @@ from support.engine_http import client_for, run_job, short_script, stop_launched
 from support.engines import RunningEngine, launch_engine
 
 from odyssey_jupyter.errors import EngineStartError
+from odyssey_jupyter.files.private import UnsafePathError
 from odyssey_jupyter.local.launch.launcher import ensure_engine
 from odyssey_jupyter.local.launch.options import ARGV_KEY_WARNING
-from odyssey_jupyter.local.store.datadir import cause_of
+from odyssey_jupyter.local.store.datadir import cause_of, open_private_append
 
 UNWRITABLE = Path("/sys/kernel")
 """A directory even root cannot create files in (sysfs)."""
@@ -270,3 +271,27 @@ def test_the_causes_are_named() -> None:
         (errno.EACCES, "permission denied"),
     ):
         assert words in cause_of(OSError(code, os.strerror(code)))
+
+
+def test_the_engine_log_is_appended_to_and_an_older_looser_one_tightened(tmp_path: Path) -> None:
+    log = tmp_path / "engine.log"
+    log.write_bytes(b"an earlier start\n")
+    log.chmod(0o644)
+    fd = open_private_append(log)
+    try:
+        os.write(fd, b"this start\n")
+    finally:
+        os.close(fd)
+    assert log.read_bytes() == b"an earlier start\nthis start\n"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_the_engine_log_is_never_written_through_a_link(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_bytes(b"someone else's file\n")
+    elsewhere.chmod(0o644)
+    (tmp_path / "engine.log").symlink_to(elsewhere)
+    with pytest.raises(UnsafePathError):
+        open_private_append(tmp_path / "engine.log")
+    assert elsewhere.read_bytes() == b"someone else's file\n"
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644

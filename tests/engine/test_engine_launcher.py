@@ -81,6 +81,16 @@ def test_launcher_imports_nothing_heavy() -> None:
     assert out.stdout.strip() == "[]", out.stderr
 
 
+def test_the_server_process_loads_no_renderer() -> None:
+    """Pillow, NumPy and PyAV are the render workers' own: the server starts without them."""
+    code = (
+        "import sys, odyssey_jupyter.local.server; "
+        "print(sorted(m for m in ('numpy', 'av', 'PIL') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
 def test_missing_extra_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

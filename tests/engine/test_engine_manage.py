@@ -33,8 +33,8 @@ from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.local.launch import processes
 from odyssey_jupyter.local.launch.launcher import EngineInfo, ensure_engine
 from odyssey_jupyter.local.launch.manage import engine_status, stop_engine
+from odyssey_jupyter.local.launch.record import read_record, record_path
 from odyssey_jupyter.local.store.keys import identity_proof, read_secret
-from odyssey_jupyter.local.store.record import read_record, record_path
 
 
 @pytest.fixture
@@ -55,8 +55,10 @@ def odyssey_local(*args: str) -> subprocess.CompletedProcess[str]:
 
 def kill_engine(info: EngineInfo) -> None:
     """End the engine at once, as a crash would: its engine.json stays behind."""
-    processes.kill(info.pid)
-    assert processes.wait_gone(info.pid, 20)
+    engine = processes.find(info.pid)
+    assert engine is not None
+    engine.kill()
+    assert engine.wait_gone(20)
 
 
 def test_status_without_an_engine_says_so(data_dir: Path) -> None:

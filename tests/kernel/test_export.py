@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
-from support import jupyterlab as lab
 from support.engines import RunningEngine, launch_engine
+from support.notebooks import code_notebook
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
@@ -33,8 +32,6 @@ DRAWN_AS_WIDGET = f'<script type="{WIDGET_VIEW}">'
 def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
     engine: RunningEngine = launch_engine(tmp_path_factory.mktemp("export-engine"))
     workdir = tmp_path_factory.mktemp("export")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
     sources = (
         "%load_ext odyssey_jupyter\n%config OdysseyJupyter.poll_interval_max = 0.5",
         "%%odyssey_simulate -o early\n0s start A quiet harbour at dawn\n1s end",
@@ -42,7 +39,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Pa
         "early.wait(60)\nprint('later cell done')",  # the job above ends while this runs
         "%%odyssey_simulate -o last\n0s start The very last cell, never waited for\n1s end",
     )
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nb = code_notebook(*sources)
     env = dict(os.environ, ODYSSEY_API_URL=engine.url, ODYSSEY_API_KEY=engine.api_key)
     env.update(ODYSSEY_WAIT="", ODYSSEY_HISTORY_PATH=str(workdir / "history.jsonl"))
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")

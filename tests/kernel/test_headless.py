@@ -16,12 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
-from support import jupyterlab as lab
 from support.engines import RunningEngine, launch_engine
 from support.faultproxy import FaultProxy
+from support.notebooks import code_notebook
 
 from odyssey_jupyter.client import Odyssey
 
@@ -37,13 +36,6 @@ def own_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEngi
     running = launch_engine(tmp_path_factory.mktemp("headless-engine"), "--workers", "2")
     yield running
     running.stop()
-
-
-def _notebook(*sources: str) -> Any:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    return nb
 
 
 def _run(
@@ -95,7 +87,7 @@ def executed(own_engine: RunningEngine, tmp_path_factory: pytest.TempPathFactory
         f'[{{"timestamp_ms": 0, "start": {{"prompt": "a broken picture", "image": '
         f'"{BROKEN_IMAGE}"}}}}, {{"timestamp_ms": 1000, "end": {{}}}}]'
     )
-    nb = _notebook(
+    nb = code_notebook(
         "%load_ext odyssey_jupyter\n%config OdysseyJupyter.poll_interval_max = 0.5",
         "%%odyssey_simulate -o nowait\n0s start A quiet harbour at dawn\n1s end",
         "%%odyssey_simulate --wait -o waited\n0s start A lighthouse in a storm\n1s end",
@@ -163,7 +155,7 @@ def test_a_headless_browser_is_a_dated_snapshot(executed: Any) -> None:
 
 def test_a_headless_job_opens_no_widget(own_engine: RunningEngine, tmp_path: Path) -> None:
     """Nobody sees a widget there: no comm is opened, so no widget state is saved."""
-    nb = _notebook(
+    nb = code_notebook(
         "%load_ext odyssey_jupyter",
         "%%odyssey_simulate -o quiet\n0s start A quiet pond at noon\n1s end",
         "quiet.wait(60)",
@@ -191,7 +183,7 @@ def test_a_slow_submission_is_finished_before_the_kernel_exits(
     As in a watched frontend, whose cells do not wait for the submission.
     """
     with FaultProxy(own_engine.url, delay=1.5) as proxy:
-        nb = _notebook(
+        nb = code_notebook(
             "%load_ext odyssey_jupyter",
             "%%odyssey_simulate -o slow\n0s start A submission that answers late\n1s end",
         )
@@ -209,7 +201,7 @@ def test_a_submission_that_cannot_finish_is_reported_on_stderr(
 ) -> None:
     with FaultProxy(own_engine.url, stall_seconds=60) as proxy:
         proxy.add_rule(sequence=["stall"] * 5, method="POST", path="/simulation-jobs")
-        nb = _notebook(
+        nb = code_notebook(
             "%load_ext odyssey_jupyter\n%config OdysseyJupyter.finish_submissions_timeout = 1",
             "%%odyssey_simulate\n0s start A prompt nobody will ever see rendered\n1s end",
         )
@@ -270,7 +262,7 @@ def test_the_local_engine_notice_is_an_information_line(tmp_path: Path) -> None:
     demo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo)
     data_dir = tmp_path / "engine"
-    nb = _notebook(
+    nb = code_notebook(
         "%load_ext odyssey_jupyter",
         "%%odyssey_simulate --wait\n0s start A lighthouse on the local engine\n1s end",
     )

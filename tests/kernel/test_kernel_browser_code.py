@@ -17,9 +17,9 @@ from typing import Any
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from support import jupyterlab as lab
 from support.engines import RunningEngine, launch_engine
 from support.kernel import KernelSession
+from support.notebooks import code_notebook
 
 from odyssey_jupyter.client import Odyssey
 
@@ -59,15 +59,13 @@ def _snapshot(output: dict[str, Any]) -> bool:
 def test_browsers_from_code_are_frozen_in_the_saved_notebook(
     engine_with_jobs: RunningEngine, tmp_path: Path
 ) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
     sources = [
         "from odyssey_jupyter import JobBrowser\ndisplay(JobBrowser(limit=5))",
         # a newer browser freezes the one above; this one ends its cell (displayhook)
         "b = JobBrowser(limit=5)\nb",
         "b.wait(60)\nb.close()  # closed: its cell keeps the snapshot",
     ]
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nb = code_notebook(*sources)
     env = dict(
         os.environ, ODYSSEY_API_URL=engine_with_jobs.url, ODYSSEY_API_KEY=engine_with_jobs.api_key
     )

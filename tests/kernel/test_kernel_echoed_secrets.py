@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from support import jupyterlab as lab
 from support.hostile import ECHOED_KEY, script_secret_echo, secret_leaks
+from support.notebooks import code_notebook
 from support.scripted_server import ScriptedServer
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
@@ -25,17 +25,12 @@ def test_a_saved_notebook_keeps_no_secret_the_api_echoed(
     api: ScriptedServer, tmp_path: Path
 ) -> None:
     script_secret_echo(api)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [
-        nbformat.v4.new_code_cell(source)
-        for source in (
-            "%load_ext odyssey_jupyter",
-            "%%odyssey_simulate --wait -o lamp\n0s start a lamp in the rain\n1s end",
-            "%odyssey_jobs --limit 5",
-            "print(lamp.detail.error_message)",
-        )
-    ]
+    nb = code_notebook(
+        "%load_ext odyssey_jupyter",
+        "%%odyssey_simulate --wait -o lamp\n0s start a lamp in the rain\n1s end",
+        "%odyssey_jobs --limit 5",
+        "print(lamp.detail.error_message)",
+    )
     env = dict(os.environ, ODYSSEY_API_URL=api.url, ODYSSEY_API_KEY=ECHOED_KEY, ODYSSEY_WAIT="")
     env["ODYSSEY_HISTORY_PATH"] = str(tmp_path / "history.jsonl")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")

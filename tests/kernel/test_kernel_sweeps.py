@@ -15,6 +15,7 @@ from support.engine_http import ActiveSampler, server_jobs
 from support.engines import RunningEngine, launch_engine
 from support.kernel import KernelSession
 from support.leaks import BEARER_TOKEN
+from support.notebooks import code_notebook
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.kernel
@@ -199,7 +200,6 @@ def _execute_headless(
 ) -> Any:
     """Run ``cells`` with nbclient (nobody watching) after loading the extension and
     defining two ``params``; the executed notebook."""
-    import nbformat
     from nbclient import NotebookClient
 
     for key, value in {
@@ -210,13 +210,11 @@ def _execute_headless(
         "ODYSSEY_WAIT": "",
     }.items():
         monkeypatch.setenv(key, value)
-    nb = nbformat.v4.new_notebook()
-    sources = [
+    nb = code_notebook(
         "%load_ext odyssey_jupyter",
         "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]",
         *cells,
-    ]
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    )
     NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(workdir)}}).execute()
     return nb
 

@@ -48,7 +48,7 @@ SDIST_FORBIDDEN = (
     "*/node_modules/*",
     "labextension/lib/*",
     "labextension/.yarn/*",
-    "labextension/src/body_forms.json",
+    "labextension/src/grammar.json",
     "labextension/src/live_mark.json",
     "*.tsbuildinfo",
     "build/*",
@@ -58,7 +58,7 @@ SDIST_FORBIDDEN = (
 )
 WHEEL_REQUIRED = (
     f"{DIST_NAME}/py.typed",
-    f"{DIST_NAME}/script/body_forms.json",
+    f"{DIST_NAME}/script/grammar.json",
     f"{DIST_NAME}/display/common/live_mark.json",
     f"{DIST_NAME}-*.dist-info/licenses/LICENSE",
     f"{DIST_NAME}-*.data/data/{LABEXT_SHARE}/install.json",

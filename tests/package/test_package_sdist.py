@@ -24,7 +24,7 @@ data = importlib.resources.files("odyssey_jupyter")
 print(json.dumps({
     "file": odyssey_jupyter.__file__,
     "version": odyssey_jupyter.__version__,
-    "body_forms": data.joinpath("script", "body_forms.json").is_file(),
+    "grammar": data.joinpath("script", "grammar.json").is_file(),
     "typed": data.joinpath("py.typed").is_file(),
 }))
 """
@@ -60,7 +60,7 @@ def test_the_sdist_runs_a_job_on_the_embedded_engine_away_from_the_checkout(
     assert installed.is_relative_to(sdist_venv.root.resolve()), where
     assert not installed.is_relative_to(REPO), where
     assert where["version"] == source_version()
-    assert where["body_forms"] and where["typed"], where
+    assert where["grammar"] and where["typed"], where
     assert outcome["status"] == "completed", outcome
     (video,) = [work / path for path in outcome["videos"]]
     assert video.resolve().is_relative_to(work.resolve()), outcome

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 import pytest
 from support import jupyterlab as lab
+from support.notebooks import code_notebook
 from support.packaging import (
     DIST_NAME,
     LABEXT_NAME,
@@ -153,10 +154,7 @@ def test_a_notebook_saved_mid_job_reopens_through_the_wheels_extension(
     engine = start_engine("--pace", "realtime", "--workers", "2")
     root = tmp_path / "root"
     root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = lab.KERNELSPEC
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(nb, root / "jobs.ipynb")
+    nbformat.write(code_notebook(*CELLS), root / "jobs.ipynb")
     env = wheel_venv.env(
         ODYSSEY_API_URL=engine.url, ODYSSEY_API_KEY=engine.api_key, ODYSSEY_WAIT=""
     )

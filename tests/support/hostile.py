@@ -7,7 +7,7 @@ CSS, comments and CDATA ends, and template braces. ``TERMINAL_PAYLOADS`` are the
 terminal's own attacks (CSI, OSC, DCS, C1 controls, bidi, BEL, backspace, CR), and
 ``terminal_controls(text)`` lists any that reached a terminal's text raw.
 
-``HostileServer`` is a tiny Simulate API on 127.0.0.1 (see PROTOCOL.md): it
+``HostileServer`` is a tiny Simulate API on 127.0.0.1 (see docs/openapi.yaml): it
 accepts submissions and answers every id, status, ``detail``, ``error_message``,
 URL and total with strings from the corpus; artifacts are served from its own
 ``/files/`` route, the events log carrying hostile prompts.

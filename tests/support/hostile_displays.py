@@ -31,7 +31,7 @@ from odyssey_jupyter.display.live.final_output import stopped_note
 from odyssey_jupyter.display.live.status_widget import StatusWidget
 from odyssey_jupyter.display.media.player import PlayerGroup
 from odyssey_jupyter.errors import OdysseyError, ScriptError
-from odyssey_jupyter.script.text import parse_cell
+from odyssey_jupyter.script.cell_parser import parse_cell
 from odyssey_jupyter.session import jobs
 from odyssey_jupyter.session.runtime import shutdown_runtime
 

@@ -84,9 +84,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-
-
 def copy_notebooks(dest: Path, names: tuple[str, ...] | None = None) -> Path:
     """Copy notebooks/*.ipynb (or just ``names``) into ``dest``; returns ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)

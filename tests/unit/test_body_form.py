@@ -1,4 +1,4 @@
-"""The shared body-form rules (``body_forms.json``) on the kernel side.
+"""The shared body-form rules (``grammar.json``) on the kernel side.
 
 The JupyterLab extension runs the very same cases in Chromium
 (``test_browser_highlight.py``), so the editor highlights a body as a timeline
@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import pytest
 
-from odyssey_jupyter.script.body_form import RULES, detect_form
+from odyssey_jupyter.script.body_form import detect_form
+from odyssey_jupyter.script.cell_parser import parse_cell
+from odyssey_jupyter.script.grammar import GRAMMAR
 from odyssey_jupyter.script.rules import ACTIONS
-from odyssey_jupyter.script.text import parse_cell
 
 
 @pytest.mark.parametrize(
-    ("body", "form"), RULES.cases, ids=[f"case{i}" for i in range(len(RULES.cases))]
+    ("body", "form"), GRAMMAR.cases, ids=[f"case{i}" for i in range(len(GRAMMAR.cases))]
 )
 def test_shared_case(body: str, form: str) -> None:
     assert detect_form(body) == form
 
 
 def test_the_cases_cover_every_rule_and_form() -> None:
-    forms = {form for _, form in RULES.cases}
+    forms = {form for _, form in GRAMMAR.cases}
     assert forms == {"timeline", "python", "json"}
-    assert RULES.rules[-1]["when"] == "always"
+    assert GRAMMAR.rules[-1]["when"] == "always"
 
 
 def test_actions_are_the_script_actions() -> None:
-    assert RULES.actions == ACTIONS
+    assert GRAMMAR.actions == ACTIONS
 
 
 def test_the_parser_uses_the_rules() -> None:
@@ -36,7 +37,7 @@ def test_the_parser_uses_the_rules() -> None:
     namespace = {
         "s1": [{"timestamp_ms": 0, "start": {"prompt": "a"}}, {"timestamp_ms": 1, "end": {}}]
     }
-    for body, form in RULES.cases:
+    for body, form in GRAMMAR.cases:
         try:
             parsed = parse_cell(body, {**namespace, "s2": namespace["s1"]})
         except Exception:
@@ -74,8 +75,8 @@ TIME_SAMPLES = [
 def test_editor_time_pattern_matches_what_the_parser_reads(token: str) -> None:
     """The editor colours a token as a time exactly when its shape is one the parser reads
     (the parser also checks ranges, e.g. refuses 1:60)."""
-    from odyssey_jupyter.script.body_form import pattern
-    from odyssey_jupyter.script.text import parse_time
+    from odyssey_jupyter.script.grammar import pattern
+    from odyssey_jupyter.script.timeline_reader import parse_time
 
     try:
         parse_time(token, 0)

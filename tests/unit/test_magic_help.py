@@ -14,15 +14,16 @@ from odyssey_jupyter.ipython.magic_args import (
     LOCAL_USAGE,
     LOGIN_USAGE,
     SIMULATE_USAGE,
-    help_text,
     jobs_parser,
     local_parser,
     login_parser,
     simulate_parser,
 )
+from odyssey_jupyter.ipython.magic_help import help_text
 from odyssey_jupyter.ipython.magics import OdysseyMagics
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 
-MAGICS: list[tuple[str, Callable[[], argparse.ArgumentParser], str]] = [
+MAGICS: list[tuple[str, Callable[[], RecordedParser], str]] = [
     ("odyssey_simulate", simulate_parser, SIMULATE_USAGE),
     ("odyssey_jobs", jobs_parser, JOBS_USAGE),
     ("odyssey_login", login_parser, LOGIN_USAGE),
@@ -36,7 +37,7 @@ def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
 
 @pytest.mark.parametrize(("magic", "parser", "usage"), MAGICS)
 def test_every_flag_is_in_the_usage_and_the_help(
-    magic: str, parser: Callable[[], argparse.ArgumentParser], usage: str
+    magic: str, parser: Callable[[], RecordedParser], usage: str
 ) -> None:
     doc = getattr(OdysseyMagics, magic).__doc__ or ""
     assert help_text(parser()) in doc
@@ -51,7 +52,7 @@ def test_every_flag_is_in_the_usage_and_the_help(
 
 @pytest.mark.parametrize(("magic", "parser", "usage"), MAGICS)
 def test_the_completer_offers_exactly_the_parsers_flags(
-    magic: str, parser: Callable[[], argparse.ArgumentParser], usage: str
+    magic: str, parser: Callable[[], RecordedParser], usage: str
 ) -> None:
     offered = {name for flag in completion.magic_flags(magic).flags for name in flag.names}
     declared = {name for action in _options(parser()) for name in action.option_strings}

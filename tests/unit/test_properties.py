@@ -318,7 +318,7 @@ cell_texts = st.one_of(
 @example("{}")  # a whole-cell error must still name the line
 @example("0s start a cat\n---\n")
 def test_any_cell_text_is_a_script_or_a_located_script_error(text: str) -> None:
-    script_text = pytest.importorskip("odyssey_jupyter.script.text")
+    script_text = pytest.importorskip("odyssey_jupyter.script.cell_parser")
     try:
         parsed = script_text.parse_cell(text, {})
     except ScriptError as error:

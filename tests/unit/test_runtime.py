@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from odyssey_jupyter.session import runtime as runtime_mod
+from odyssey_jupyter.errors import RuntimeStoppedError
 from odyssey_jupyter.session.runtime import Runtime, get_runtime, shutdown_runtime
 
 
@@ -139,7 +139,7 @@ def test_stop_ends_the_thread_and_a_new_runtime_starts(rt: Runtime) -> None:
     thread = rt.thread
     shutdown_runtime()
     assert not thread.is_alive() and not rt.running
-    with pytest.raises(runtime_mod.RuntimeStoppedError):
+    with pytest.raises(RuntimeStoppedError):
         rt.submit(asyncio.sleep(0))
     fresh = get_runtime()
     assert fresh is not rt and fresh.running

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from odyssey_jupyter.display.job.timeline import MAX_LANES, ScriptTimeline, _nice_step, timeline_svg
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.script.cell_parser import parse_cell
 from odyssey_jupyter.script.rules import (
     MAX_ENTRIES,
     MAX_SCRIPT_MS,
@@ -26,7 +27,6 @@ from odyssey_jupyter.script.rules import (
     validate_script,
     validate_scripts,
 )
-from odyssey_jupyter.script.text import parse_cell
 
 
 def _refused(text: str) -> ScriptError:

@@ -17,6 +17,8 @@ import pytest
 
 from odyssey_jupyter.display.job.warnings import ScriptWarnings, warnings_html, warnings_text
 from odyssey_jupyter.errors import ImageError, ScriptError
+from odyssey_jupyter.script.cell import MAGIC_BODY_FIRST_LINE
+from odyssey_jupyter.script.cell_parser import parse_cell
 from odyssey_jupyter.script.rules import (
     FIRST_NOT_AT_ZERO,
     MIN_INTERACTION_GAP_MS,
@@ -25,7 +27,6 @@ from odyssey_jupyter.script.rules import (
     validate_script,
     validate_scripts,
 )
-from odyssey_jupyter.script.text import MAGIC_BODY_FIRST_LINE, parse_cell
 from odyssey_jupyter.session.config import OdysseyJupyter
 
 BODY = MAGIC_BODY_FIRST_LINE

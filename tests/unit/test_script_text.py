@@ -14,6 +14,9 @@ from support.hostile import PLACEHOLDER_PROBES, placeholder_scope
 from support.malformed_scripts import MALFORMED
 
 from odyssey_jupyter.errors import ScriptError
+from odyssey_jupyter.script.cell_parser import parse_cell, with_image
+from odyssey_jupyter.script.literal_forms import from_value
+from odyssey_jupyter.script.placeholders import fill_placeholders
 from odyssey_jupyter.script.rules import (
     BACKWARDS,
     BEFORE_START,
@@ -22,14 +25,8 @@ from odyssey_jupyter.script.rules import (
     STREAM_TOO_LONG,
     validate_script,
 )
-from odyssey_jupyter.script.text import (
-    fill_placeholders,
-    format_timeline,
-    from_value,
-    parse_cell,
-    parse_time,
-    with_image,
-)
+from odyssey_jupyter.script.timeline_format import format_timeline
+from odyssey_jupyter.script.timeline_reader import parse_time
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763"

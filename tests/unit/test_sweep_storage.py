@@ -203,7 +203,7 @@ def test_a_link_planted_below_a_local_output_is_refused_and_nothing_is_written(
 
 def test_a_ledger_names_no_file_or_stored_key_outside_for_an_export(tmp_path: Path) -> None:
     """What a copied or edited ledger names is read only inside the recordings and the output."""
-    from odyssey_jupyter.sweeps.sweep import trusted_files
+    from odyssey_jupyter.sweeps.item_files import trusted_files
 
     base = tmp_path / "odyssey_recordings"
     inside = base / "job" / "stream" / "video.mp4"

@@ -19,7 +19,7 @@ from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.live import SweepLive
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
 from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
-from odyssey_jupyter.sweeps.ledger import STATES
+from odyssey_jupyter.sweeps.states import ItemState
 
 
 class SweepStandIn:
@@ -38,7 +38,7 @@ class SweepStandIn:
             )
             for i, status in enumerate(statuses)
         ]
-        self.counts: dict[str, int] = dict.fromkeys(STATES, 0)
+        self.counts: dict[str, int] = {state.value: 0 for state in ItemState}
         self.counts["total"] = len(statuses)  # the view counts the items itself
         self.target = 3
         self.limit = 3

@@ -74,10 +74,10 @@ def _seconds(value: Any) -> float | None:
 async def cancel_line(client: Odyssey, job_id: str) -> tuple[str, OdysseyError | None]:
     """Cancel ``job_id``; the message line (HTML) to show, and the error if it failed.
 
-    What a refusal means is decided once, by ``jobs.cancel_job``: a job past cancelling
+    What a refusal means is decided once, by ``cancel.cancel_job``: a job past cancelling
     gets a line saying so, not an error.
     """
-    from odyssey_jupyter.session.jobs import cancel_job
+    from odyssey_jupyter.session.cancel import cancel_job
 
     try:
         outcome, _ = await cancel_job(client, job_id)

@@ -34,7 +34,7 @@ from odyssey_jupyter.display.common.palette import (
 )
 from odyssey_jupyter.display.common.relative_time import format_duration
 from odyssey_jupyter.script.rules import Cue, Script, StreamPlan, plan_streams
-from odyssey_jupyter.script.text import describe_image, format_timeline
+from odyssey_jupyter.script.timeline_format import describe_image, format_timeline
 from odyssey_jupyter.text.markup import escape, printable, safe_url
 
 WIDTH = 760

@@ -28,7 +28,7 @@ from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, statu
 from odyssey_jupyter.display.sweep.throttle import Throttle
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.sweeps.sweep import Sweep
+    from odyssey_jupyter.sweeps.handle import Sweep
 
 LIVE_EVERY = 0.5
 """Shortest time between two updates of the live display (seconds)."""

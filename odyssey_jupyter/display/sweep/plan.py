@@ -41,7 +41,7 @@ class SweepPlan:
         )
 
     def _scripts(self) -> list[tuple[str, str]]:
-        from odyssey_jupyter.script.text import format_timeline
+        from odyssey_jupyter.script.timeline_format import format_timeline
         from odyssey_jupyter.sweeps.plan import describe_params
 
         return [

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.sweeps.sweep import Sweep
+    from odyssey_jupyter.sweeps.handle import Sweep
 
 LEFT_STATES = ("pending", "submitting", "queued", "running", "unknown")
 """Item states with work still to come."""

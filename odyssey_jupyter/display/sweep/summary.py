@@ -16,7 +16,7 @@ from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
 from odyssey_jupyter.text.markup import escape, printable
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.sweeps.sweep import Sweep
+    from odyssey_jupyter.sweeps.handle import Sweep
 
 BAR_WIDTH = 24
 SHOWN_FAILURES = 3

@@ -1,4 +1,4 @@
-"""The JSON shapes of the engine's answers (PROTOCOL.md), built from the store's rows.
+"""The JSON shapes of the engine's answers (docs/openapi.yaml), built from the store's rows.
 
 Artifact URLs are signed here, so a stream's files can be fetched without a bearer
 header, like the hosted service's presigned URLs.
@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 
 from odyssey_jupyter.local.http.state import EngineState
-from odyssey_jupyter.local.store.store import Row
+from odyssey_jupyter.local.store.database import Row
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_KINDS, ARTIFACTS
 
 REGION = "local"

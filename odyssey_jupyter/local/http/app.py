@@ -42,8 +42,9 @@ from odyssey_jupyter.local.http.limits import (
 from odyssey_jupyter.local.http.state import EngineState
 from odyssey_jupyter.local.http.submit import SubmitError, parse_submission
 from odyssey_jupyter.local.jobs.spec import frame_count
+from odyssey_jupyter.local.store.database import Row, StorageError
+from odyssey_jupyter.local.store.idempotency import IdempotencyConflict, IdempotencyKey
 from odyssey_jupyter.local.store.keys import CHALLENGE_PATTERN, identity_proof, same_secret
-from odyssey_jupyter.local.store.store import IdempotencyConflict, IdempotencyKey, Row, StorageError
 from odyssey_jupyter.protocol import declarations, idempotency
 from odyssey_jupyter.protocol.artifacts import MEDIA_TYPES
 from odyssey_jupyter.protocol.types import (

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
 from odyssey_jupyter.local.http.door import not_json_problem
 from odyssey_jupyter.local.http.limits import rate_limited_body
+from odyssey_jupyter.local.http.ranges import MalformedRange, UnsatisfiableRange, byte_ranges
 from odyssey_jupyter.local.http.state import EngineState
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -167,17 +167,16 @@ def check_range(header: str | None, path: Path) -> None:
     if header is None:
         return
     try:
-        size = path.stat().st_size
-        FileResponse._parse_range_header(header, size)
-    except MalformedRangeHeader as exc:
+        byte_ranges(header, path.stat().st_size)
+    except MalformedRange as exc:
         raise HTTPProblem(
-            400, f"the Range header {_clipped(header)!r} is malformed: {exc.content}"
+            400, f"the Range header {_clipped(header)!r} is malformed: {exc}"
         ) from None
-    except RangeNotSatisfiable as exc:
+    except UnsatisfiableRange as exc:
         raise HTTPProblem(
             416,
-            f"the Range header {_clipped(header)!r} starts beyond the file's {exc.max_size} bytes",
-            headers={"Content-Range": f"bytes */{exc.max_size}"},
+            f"the Range header {_clipped(header)!r} starts beyond the file's {exc.size} bytes",
+            headers={"Content-Range": f"bytes */{exc.size}"},
         ) from None
-    except (ValueError, OSError):
+    except OSError:
         raise HTTPProblem(400, f"the Range header {_clipped(header)!r} is malformed") from None

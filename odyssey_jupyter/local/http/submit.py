@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from starlette.concurrency import run_in_threadpool
 
 from odyssey_jupyter.errors import ScriptError
-from odyssey_jupyter.local.jobs.startimage import decoded_size
 from odyssey_jupyter.script.rules import (
     MAX_IMAGE_BYTES,
     is_batch,
@@ -28,6 +27,12 @@ from odyssey_jupyter.script.rules import (
 
 SCRIPT_URL_MAX_BYTES = 5 * 1024 * 1024
 SCRIPT_URL_TIMEOUT = 10.0
+
+
+def decoded_size(data_url: str) -> int:
+    """Bytes the base64 payload of a data URL decodes to (without decoding it)."""
+    payload = data_url.partition(",")[2]
+    return len(payload) * 3 // 4 - payload[-2:].count("=")
 
 
 class SubmitError(ValueError):

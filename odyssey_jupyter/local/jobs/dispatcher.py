@@ -33,13 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.local.jobs.spec import RenderSpec, spec_for
-from odyssey_jupyter.local.store.store import (
-    CorruptRow,
-    Row,
-    StorageError,
-    Store,
-    utc_now,
-)
+from odyssey_jupyter.local.store.database import Row, StorageError
+from odyssey_jupyter.local.store.store import CorruptRow, Store
+from odyssey_jupyter.local.store.timestamps import utc_now
 from odyssey_jupyter.protocol.types import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus
 
 log = logging.getLogger("odyssey_jupyter.local")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from odyssey_jupyter.local.launch.record import EngineRecord
 from odyssey_jupyter.local.store.keys import identity_proof, read_secret
-from odyssey_jupyter.local.store.record import EngineRecord
 
 HEALTH_TIMEOUT = httpx.Timeout(3.0)
 

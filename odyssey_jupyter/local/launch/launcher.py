@@ -27,6 +27,7 @@ from odyssey_jupyter.local.launch import processes
 from odyssey_jupyter.local.launch.identity import proves_identity
 from odyssey_jupyter.local.launch.options import API_KEY_ENV, DEFAULT_PACE, PACES, default_data_dir
 from odyssey_jupyter.local.launch.ready import wait_for_ready
+from odyssey_jupyter.local.launch.record import EngineRecord, load_record
 from odyssey_jupyter.local.store.datadir import (
     UNUSABLE_EXIT_STATUS,
     DataDirUnusable,
@@ -34,7 +35,6 @@ from odyssey_jupyter.local.store.datadir import (
     open_private_append,
     unusable,
 )
-from odyssey_jupyter.local.store.record import EngineRecord, load_record
 
 log = logging.getLogger("odyssey_jupyter.local.launch.launcher")
 
@@ -161,12 +161,13 @@ def stop_process(pid: int, timeout: float) -> bool:
     ended leaves them for the next engine to requeue: nothing is lost either way.
     ``PermissionError`` when it is another user's.
     """
-    if not processes.terminate(pid):
+    engine = processes.find(pid)
+    if engine is None or not engine.terminate():
         return False
-    if processes.wait_gone(pid, timeout, reap=_reap_children):
+    if engine.wait_gone(timeout, reap=_reap_children):
         return False
-    processes.kill(pid)
-    processes.wait_gone(pid, 5.0, reap=_reap_children)
+    engine.kill()
+    engine.wait_gone(5.0, reap=_reap_children)
     return True
 
 

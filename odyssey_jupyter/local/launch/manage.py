@@ -17,16 +17,14 @@ from typing import Any
 from odyssey_jupyter.local.launch import processes
 from odyssey_jupyter.local.launch.identity import proves_identity
 from odyssey_jupyter.local.launch.launcher import stop_process
-from odyssey_jupyter.local.launch.options import default_data_dir
-from odyssey_jupyter.local.store.record import EngineRecord, forget_record, load_record
-from odyssey_jupyter.local.store.store import job_counts
+from odyssey_jupyter.local.launch.options import STOP_TIMEOUT, default_data_dir
+from odyssey_jupyter.local.launch.record import EngineRecord, forget_record, load_record
+from odyssey_jupyter.local.store.counts import job_counts
 from odyssey_jupyter.protocol.types import ACTIVE_STATUSES
 
 RUNNING, STALE, NONE, UNPROVEN = "running", "stale", "not running", "unproven"
 STATUS_EXIT = {RUNNING: 0, STALE: 1, NONE: 3, UNPROVEN: 4}
 """``odyssey-local status`` exit codes, as an init script's ``status`` has them."""
-STOP_TIMEOUT = 20.0
-"""Seconds a stopping engine has to requeue its jobs and exit before it is ended."""
 
 
 def shown(value: object) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from odyssey_jupyter.files.user_dirs import user_cache_dir
 from odyssey_jupyter.protocol.types import ACTIVE_STATUSES, JobStatus
+from odyssey_jupyter.text.recorded_parser import RecordedParser
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 API_KEY_ENV = "ODYSSEY_LOCAL_API_KEY"
@@ -23,6 +24,9 @@ MAX_KEY_FILE_BYTES = 4096
 PACES = ("fast", "realtime")
 """``--pace``: as fast as the CPU allows, or at video speed like a hosted session."""
 DEFAULT_PACE = "fast"
+STOP_TIMEOUT = 20.0
+"""``stop --timeout``: seconds a stopping engine has to requeue its jobs and exit before it
+is ended."""
 
 
 def default_data_dir() -> Path:
@@ -206,43 +210,43 @@ def _add_connection_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> RecordedParser:
+    parser = RecordedParser(
         prog="python -m odyssey_jupyter.local",
         description="The local Odyssey engine: the Simulate API, rendered on this machine.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the Simulate API over HTTP")
+    commands = parser.add_subcommands(dest="command", required=True)
+    serve = commands.add("serve", help="serve the Simulate API over HTTP")
     _add_network_options(serve)
     _add_identity_options(serve)
     _add_render_options(serve)
     _add_limit_options(serve)
     _add_connection_options(serve)
-    _add_manage_commands(commands)
-    return parser
-
-
-def _add_manage_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``status`` and ``stop``: the engine serving a data directory, as its user manages it."""
-    status = commands.add_parser(
+    status = commands.add(
         "status",
         help="is an engine running: its URL, data dir, pace, workers, version, pid, uptime, jobs",
         description="Exit status: 0 running, 1 not running but engine.json left behind, "
         "3 not running, 4 a live process that does not prove it is the engine.",
     )
-    stop = commands.add_parser(
+    stop = commands.add(
         "stop",
         help="stop the engine: asked first, ended after --timeout; unfinished jobs stay queued",
         description="Exit status: 0 stopped (or nothing to stop), 1 it could not be stopped.",
     )
+    _add_manage_options(status, stop)
+    return parser
+
+
+def _add_manage_options(status: argparse.ArgumentParser, stop: argparse.ArgumentParser) -> None:
+    """``status`` and ``stop``: the engine serving a data directory, as its user manages it."""
     for command in (status, stop):
         command.add_argument("--data-dir", type=Path, default=None, help="as for serve")
         command.add_argument("--json", action="store_true", help="print JSON, not text")
     stop.add_argument(
         "--timeout",
         type=_positive_float,
-        default=20.0,
-        help="seconds the engine has to stop before it is ended (default 20)",
+        default=STOP_TIMEOUT,
+        help=f"seconds the engine has to stop before it is ended (default {STOP_TIMEOUT:g})",
     )
 
 
@@ -280,7 +284,11 @@ def _api_key(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str |
 def parse_options(argv: Sequence[str] | None = None) -> EngineOptions:
     """Parse and check the command line; exits with a usage message when it makes no sense."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return serve_options(parser, parser.parse_args(argv))
+
+
+def serve_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> EngineOptions:
+    """``serve``'s parsed ``args`` checked together; ``parser`` exits with the usage if wrong."""
     api_key = _api_key(parser, args)
     if args.host not in LOOPBACK_HOSTS:
         if not args.allow_remote:

@@ -24,13 +24,8 @@ def _psutil() -> Any:
 
 def alive(pid: int) -> bool:
     """Whether ``pid`` runs (an exited process its parent has not reaped yet does not)."""
-    psutil = _psutil()
-    try:
-        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:  # another user's process: it exists
-        return True
+    found = find(pid)
+    return found is not None and found.running()
 
 
 def started_at(pid: int) -> float | None:
@@ -42,40 +37,71 @@ def started_at(pid: int) -> float | None:
         return None
 
 
-def terminate(pid: int) -> bool:
-    """Ask ``pid`` to stop (SIGTERM on POSIX; on Windows this ends it at once).
+class Handle:
+    """One process as it was found: its checks and signals go to it or nowhere.
 
-    ``False`` when it was already gone; ``PermissionError`` when it is not ours to stop.
+    Looked up once, by ``find``: psutil remembers the process's start time and
+    refuses to signal a later process that was given the same pid, which a fresh
+    lookup for each signal would not notice.
     """
-    psutil = _psutil()
-    try:
-        psutil.Process(pid).terminate()
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        raise PermissionError(f"process {pid} belongs to another user") from None
-    return True
 
+    def __init__(self, process: Any) -> None:
+        self._process = process
+        self.pid = int(process.pid)
 
-def kill(pid: int) -> None:
-    """End ``pid`` without letting it clean up (SIGKILL on POSIX), if it still runs."""
-    psutil = _psutil()
-    try:
-        psutil.Process(pid).kill()
-    except psutil.NoSuchProcess:
-        return
-    except psutil.AccessDenied:
-        raise PermissionError(f"process {pid} belongs to another user") from None
-
-
-def wait_gone(pid: int, timeout: float, *, reap: Callable[[], None] | None = None) -> bool:
-    """Whether ``pid`` exits within ``timeout``; ``reap`` collects this process's children."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if reap is not None:
-            reap()
-        if not alive(pid):
-            return True
-        if time.monotonic() >= deadline:
+    def running(self) -> bool:
+        """Whether it runs still (an exited one its parent has not reaped does not)."""
+        psutil = _psutil()
+        try:
+            return bool(
+                self._process.is_running() and self._process.status() != psutil.STATUS_ZOMBIE
+            )
+        except psutil.NoSuchProcess:
             return False
-        time.sleep(POLL_SECONDS)
+        except psutil.AccessDenied:  # another user's process: it exists
+            return True
+
+    def terminate(self) -> bool:
+        """Ask it to stop (SIGTERM on POSIX; on Windows this ends it at once).
+
+        ``False`` when it was already gone; ``PermissionError`` when it is not ours to stop.
+        """
+        psutil = _psutil()
+        try:
+            self._process.terminate()
+        except psutil.NoSuchProcess:
+            return False
+        except psutil.AccessDenied:
+            raise PermissionError(f"process {self.pid} belongs to another user") from None
+        return True
+
+    def kill(self) -> None:
+        """End it without letting it clean up (SIGKILL on POSIX), if it still runs."""
+        psutil = _psutil()
+        try:
+            self._process.kill()
+        except psutil.NoSuchProcess:
+            return
+        except psutil.AccessDenied:
+            raise PermissionError(f"process {self.pid} belongs to another user") from None
+
+    def wait_gone(self, timeout: float, *, reap: Callable[[], None] | None = None) -> bool:
+        """Whether it exits within ``timeout``; ``reap`` collects this process's children."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if reap is not None:
+                reap()
+            if not self.running():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_SECONDS)
+
+
+def find(pid: int) -> Handle | None:
+    """The process ``pid`` now, to check and signal from here on; ``None`` if there is none."""
+    psutil = _psutil()
+    try:
+        return Handle(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        return None

@@ -25,9 +25,6 @@ class FrameBuffer:
         self.u: Plane = self.data[height : height + quarter].reshape(height // 2, width // 2)
         self.v: Plane = self.data[height + quarter :].reshape(height // 2, width // 2)
 
-    def planes(self) -> tuple[Plane, Plane, Plane]:
-        return self.y, self.u, self.v
-
 
 def blend_into(out: FrameBuffer, old: FrameBuffer, new: FrameBuffer, weight: float) -> None:
     """``out = old * (1 - weight) + new * weight`` with 8-bit fixed-point weights."""

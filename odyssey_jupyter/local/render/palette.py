@@ -58,16 +58,6 @@ class Grade:
     tint_u: float
     tint_v: float
 
-    def mix(self, other: Grade, weight: float) -> Grade:
-        """``weight`` 0 gives ``self``, 1 gives ``other``."""
-        a = 1.0 - weight
-        return Grade(
-            self.gain * a + other.gain * weight,
-            self.lift * a + other.lift * weight,
-            self.tint_u * a + other.tint_u * weight,
-            self.tint_v * a + other.tint_v * weight,
-        )
-
 
 def look_for(prompt: str) -> Look:
     rng = prompt_rng(prompt, "look")

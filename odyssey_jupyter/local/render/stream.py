@@ -17,11 +17,11 @@ from pathlib import Path
 from PIL import Image
 
 from odyssey_jupyter.local.jobs.spec import RenderSpec
-from odyssey_jupyter.local.jobs.startimage import ImageDecodeError, decode_data_url
 from odyssey_jupyter.local.render.encode import Mp4Writer, probe_duration
 from odyssey_jupyter.local.render.frames import FrameBuffer, blend_into
 from odyssey_jupyter.local.render.palette import NEUTRAL, grade_for, look_for
 from odyssey_jupyter.local.render.scenes import FittedImage, ImageScene, ProceduralScene, Scene
+from odyssey_jupyter.local.render.startimage import ImageDecodeError, decode_data_url
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
 
 FADE_SECONDS = 0.4

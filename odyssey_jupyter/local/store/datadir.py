@@ -16,7 +16,11 @@ import os
 import stat
 from pathlib import Path
 
-from odyssey_jupyter.files.private import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
+from odyssey_jupyter.files.private import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_FILE_MODE,
+    create_private_file,
+)
 
 PRIVATE_UMASK = 0o077
 """Set for the whole engine process: SQLite's WAL files and the workers' output are private."""
@@ -112,7 +116,12 @@ def tighten_tree(data_dir: Path) -> int:
 
 
 def open_private_append(path: Path) -> int:
-    """A descriptor appending to ``path``, created ``0600`` and tightened if it was looser."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
-    os.fchmod(fd, stat.S_IMODE(os.fstat(fd).st_mode) & PRIVATE_FILE_MODE)
+    """A descriptor appending to ``path`` (never through a link), created ``0600``.
+
+    A file an older version left looser is tightened through the descriptor, where
+    there are modes to drop and a call to drop them with (``os.fchmod``).
+    """
+    fd = create_private_file(path, append=True)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IMODE(os.fstat(fd).st_mode) & PRIVATE_FILE_MODE)
     return fd

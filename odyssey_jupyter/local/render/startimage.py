@@ -1,4 +1,8 @@
-"""Decoding a start image from its data URL, with the size and decompression-bomb guards."""
+"""Decoding a start image from its data URL, with the size and decompression-bomb guards.
+
+Only a render worker decodes one; a submission is checked by size alone
+(``http.submit``), so the server process never loads Pillow.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +20,6 @@ MAX_IMAGE_PIXELS = 40_000_000
 
 class ImageDecodeError(ValueError):
     """The start image cannot be used; the message names the problem."""
-
-
-def decoded_size(data_url: str) -> int:
-    """Bytes the base64 payload of a data URL decodes to (without decoding it)."""
-    payload = data_url.partition(",")[2]
-    return len(payload) * 3 // 4 - payload[-2:].count("=")
 
 
 def decode_data_url(data_url: str) -> Image.Image:

@@ -1,0 +1,58 @@
+"""Validated scripts -> timeline text, the form a cell or a job page shows them in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from odyssey_jupyter.script.rules import DATA_URL_PREFIX, Script
+
+
+def describe_image(image: Any) -> str:
+    """A short text for an image of any accepted kind (never the data itself)."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return f"<{len(image) / 1000:.1f} kB of image bytes>"
+    if isinstance(image, str) and image.startswith(DATA_URL_PREFIX):
+        return f"<data URL, {len(image) / 1000:.1f} kB>"
+    if isinstance(image, (str, Path)):
+        text = str(image)
+        return f'"{text}"' if re.search(r"\s", text) else text
+    size = getattr(image, "size", None)
+    shape = getattr(image, "shape", None)
+    if shape is not None:
+        return f"<array {'x'.join(str(s) for s in shape)}>"
+    if isinstance(size, tuple):
+        return f"<{type(image).__name__} {size[0]}x{size[1]}>"
+    return f"<{type(image).__name__}>"
+
+
+def format_ms(ms: int) -> str:
+    if ms % 1000 == 0:
+        return f"{ms // 1000}s"
+    return f"{ms / 1000:.3f}".rstrip("0") + "s"
+
+
+def _escape(prompt: str) -> str:
+    return prompt.replace("{", "{{").replace("}", "}}").replace("#", "\\#")
+
+
+def format_timeline(scripts: Sequence[Script]) -> str:
+    """The timeline text form of validated script(s); ``---`` between batch scripts."""
+    blocks: list[str] = []
+    for script in scripts:
+        rows: list[str] = []
+        for entry in script:
+            stamp = format_ms(int(entry["timestamp_ms"]))
+            if "start" in entry:
+                row = f"{stamp} start {_escape(entry['start']['prompt'])}"
+                if "image" in entry["start"]:
+                    row += f" image={describe_image(entry['start']['image'])}"
+            elif "interact" in entry:
+                row = f"{stamp} interact {_escape(entry['interact']['prompt'])}"
+            else:
+                row = f"{stamp} end"
+            rows.append(row)
+        blocks.append("\n".join(rows))
+    return "\n---\n".join(blocks)
