@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # stamp's name carries a hash of them).
 LABEXT_SOURCES := $(sort $(wildcard labextension/src/*.ts)) labextension/package.json \
 	labextension/yarn.lock labextension/tsconfig.json labextension/install.json \
-	odyssey_jupyter/script/grammar.json
+	odyssey_jupyter/script/grammar.json odyssey_jupyter/display/common/live_mark.json
 LABEXT_KEY := $(shell cat $(LABEXT_SOURCES) 2>/dev/null | cksum | cut -d' ' -f1)
 LABEXT_STAMP := $(VENV)/.labextension-$(LABEXT_KEY)
 LABEXT_DIR := $(VENV)/share/jupyter/labextensions/odyssey-jupyter

@@ -60,7 +60,7 @@ _BUILTIN = (
 )
 # The package's own internals, which constructors take and users never build.
 _INTERNAL = (
-    "Runtime|Ledger|Locate|Script|ScriptWarning|SweepText|SweepLive"
+    "Runtime|Ledger|Locate|Script|ScriptWarning|SweepText|SweepLive|SweepSaved"
     "|odyssey_jupyter.local.launch.record.EngineRecord|odyssey_jupyter.display.browser.rows.RowData"
     "|odyssey_jupyter.display.browser.controls.BrowserRow|odyssey_jupyter.sweeps.storage.Store"
     "|odyssey_jupyter.sweeps.output.OutputOwner"

@@ -40,7 +40,7 @@ from odyssey_jupyter.text.recorded_parser import Option, RecordedParser
 
 RECORDINGS = "odyssey_recordings"
 RETURNED_TYPES = (
-    "odyssey_jupyter.session.recordings.Chapter",
+    "odyssey_jupyter.session.recording.Chapter",
     "odyssey_jupyter.local.launch.manage.EngineStatus",
     "odyssey_jupyter.local.launch.manage.StopOutcome",
     "odyssey_jupyter.display.media.gallery.Gallery",

@@ -12,8 +12,13 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 
-/** Written by odyssey_jupyter/display/common/live_marker.py. */
-export const LIVE_MIME = 'application/vnd.odyssey.live+json';
+import liveMark from './live_mark.json';
+
+/**
+ * Written by odyssey_jupyter/display/common/live_marker.py; both sides read
+ * live_mark.json (copied here from the Python package when the extension is built).
+ */
+export const LIVE_MIME: string = liveMark.mime;
 const WIDGET_MIME = 'application/vnd.jupyter.widget-view+json';
 const HTML_MIME = 'text/html';
 const WIDGET_ERROR = 'Error displaying widget';

@@ -14,7 +14,7 @@ MAX_LISTED = 10
 
 def follow(sweep: Any, term: Terminal, every: float | None = None) -> int:
     """Print the progress line until the sweep settles; the exit code it earns."""
-    from odyssey_jupyter.display.sweep_view import status_line
+    from odyssey_jupyter.display.sweep.summary import status_line
 
     every = every if every is not None else (1.0 if term.live else 5.0)
     last = ""

@@ -68,7 +68,7 @@ def load(ipython: InteractiveShell) -> None:
     if settings.nest_asyncio:
         _apply_nest_asyncio()
     # Import the display and job layers now, so the first magic call stays fast.
-    import odyssey_jupyter.display.live.status
+    import odyssey_jupyter.display.live.final_output
     import odyssey_jupyter.session.jobs  # noqa: F401
 
     completion.register(ipython)

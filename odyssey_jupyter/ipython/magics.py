@@ -3,7 +3,7 @@
 
 Thin on purpose: parse the line (``magic_args``), the body (``script.text``), hand
 the submission to the background loop (``session.jobs.simulate`` returns at once), show
-a display (``display.live.status``), and, with ``--wait``, block until the job is over.
+a display (``display.live.final_output``), and, with ``--wait``, block until the job is over.
 The kernel thread never creates the client or touches the network; the engine
 start and the POST happen on the loop thread while the widget says so.
 """
@@ -309,7 +309,7 @@ def _show(job: Job, *, waiting: bool, players: bool = True) -> LiveDisplay:
         from odyssey_jupyter.display.live.final_output import JobOutput
 
         return JobOutput(job, players=players).show()
-    from odyssey_jupyter.display.live.status import TextStatus
+    from odyssey_jupyter.display.job.status_text import TextStatus
 
     return TextStatus(job, players=not waiting, final=not waiting)
 
@@ -336,7 +336,7 @@ def _outcome_shown(view: LiveDisplay) -> bool:
 
 def _wait(job: Job, view: LiveDisplay, args: SimulateArgs) -> None:
     """Block until the job is over; show the outcome as an ordinary output; raise if bad."""
-    from odyssey_jupyter.display.live.status import JobSummary
+    from odyssey_jupyter.display.job.status_text import JobSummary
 
     try:
         job.wait(timeout=args.timeout, raise_on_failure=True)

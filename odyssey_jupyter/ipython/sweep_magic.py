@@ -20,7 +20,8 @@ from odyssey_jupyter.session import config as config_module
 
 def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> None:
     """Plan (``--dry-run``) or start the sweep; with ``--wait`` block until it is over."""
-    from odyssey_jupyter.display.sweep_view import SweepPlan, show_sweep
+    from odyssey_jupyter.display.sweep.live import show_sweep
+    from odyssey_jupyter.display.sweep.plan import SweepPlan
     from odyssey_jupyter.sweeps import prepare, sweep
 
     assert args.sweep is not None

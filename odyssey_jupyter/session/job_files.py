@@ -12,7 +12,7 @@ from odyssey_jupyter.session import recordings
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.session.recordings import LocalRecording
+    from odyssey_jupyter.session.recording import LocalRecording
 
 STREAMS_AT_ONCE = 4
 """Streams of one job whose files are fetched at the same time."""

@@ -36,7 +36,7 @@ from odyssey_jupyter.session.watcher import Watcher
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.session.recordings import LocalRecording
+    from odyssey_jupyter.session.recording import LocalRecording
 
 log = logging.getLogger(__name__)
 

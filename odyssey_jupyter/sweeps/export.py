@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from odyssey_jupyter.errors import OdysseyError, ScriptError
-from odyssey_jupyter.session.recordings import chapters_from_events
+from odyssey_jupyter.session.recording import chapters_from_events
 from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.manifest import prompts_of, require_pyarrow, table_for
 from odyssey_jupyter.sweeps.states import ItemState

@@ -17,7 +17,7 @@ from odyssey_jupyter.sweeps.states import ItemState
 
 if TYPE_CHECKING:
     from odyssey_jupyter.session.jobs import Job
-    from odyssey_jupyter.session.recordings import LocalRecording
+    from odyssey_jupyter.session.recording import LocalRecording
 
 
 @dataclass(slots=True)

@@ -11,7 +11,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.session.recordings import LocalRecording, recorded_file
+from odyssey_jupyter.session.recording import LocalRecording
+from odyssey_jupyter.session.recordings import recorded_file
 
 if TYPE_CHECKING:
     from odyssey_jupyter.session.jobs import Job

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
 from odyssey_jupyter.session import recordings
+from odyssey_jupyter.session.mp4_info import read_mp4_info
 from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.manifest import manifest_key, table_for
 from odyssey_jupyter.sweeps.states import ItemState
@@ -209,7 +210,7 @@ class SweepOutput:
             for kind in STORED_KINDS:
                 changed |= await self._store_kind(sweep, item, position, entry, kind)
             if "width" not in entry and entry.get("video"):
-                info = recordings.read_mp4_info(Path(entry["video"]))
+                info = read_mp4_info(Path(entry["video"]))
                 entry["width"], entry["height"] = info.width, info.height
                 changed = True
         if not self.keep_local:

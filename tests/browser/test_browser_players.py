@@ -33,7 +33,7 @@ from support.notebooks import code_notebook
 from odyssey_jupyter.display.job.timeline import ScriptTimeline
 from odyssey_jupyter.display.media.player import players_html
 from odyssey_jupyter.script.rules import validate_script
-from odyssey_jupyter.session.recordings import Chapter, LocalRecording
+from odyssey_jupyter.session.recording import Chapter, LocalRecording
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page

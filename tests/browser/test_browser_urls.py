@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from IPython.display import display
 from odyssey_jupyter.display.media.gallery import gallery
 from odyssey_jupyter.display.media.player import PlayerGroup
-from odyssey_jupyter.session.recordings import LocalRecording
+from odyssey_jupyter.session.recording import LocalRecording
 
 def rec(name):
     folder = Path("odyssey_recordings") / "job 1" / name

@@ -151,33 +151,36 @@ def test_paginates_filters_and_reuses_row_widgets(
     browser = make(limit=2)
     try:
         assert browser.caption == "Showing 1-2 of 5"
-        assert browser._previous_button.disabled and not browser._next_button.disabled
+        assert (
+            browser.view.toolbar.previous_button.disabled
+            and not browser.view.toolbar.next_button.disabled
+        )
         before = widget_count()
-        browser._next_button.click()
+        browser.view.toolbar.next_button.click()
         browser.wait(30)
         assert browser.caption == "Showing 3-4 of 5"
         assert [r.job_id for r in browser.rows] == [ids[2], ids[1]]
-        browser._next_button.click()
+        browser.view.toolbar.next_button.click()
         browser.wait(30)
         assert browser.caption == "Showing 5-5 of 5"
-        assert browser._next_button.disabled
+        assert browser.view.toolbar.next_button.disabled
         assert browser.row(ids[0]).box.layout.display == "flex"
-        assert sum(r.box.layout.display == "flex" for r in browser._rows) == 1
-        browser._previous_button.click()
+        assert sum(r.box.layout.display == "flex" for r in browser.view.rows) == 1
+        browser.view.toolbar.previous_button.click()
         browser.wait(30)
         assert browser.caption == "Showing 3-4 of 5"
         for _ in range(5):
-            browser._refresh_button.click()
+            browser.view.toolbar.refresh_button.click()
         browser.wait(30)
         assert widget_count() == before  # rows re-used, nothing new
-        browser._status_select.value = "failed"
+        browser.view.toolbar.status_select.value = "failed"
         browser.wait(30)
         assert browser.rows == [] and browser.caption == "No jobs (status=failed)"
         assert repr(browser).startswith("Odyssey jobs: No jobs (status=failed)\nJOB ")
-        browser._status_select.value = "completed"
+        browser.view.toolbar.status_select.value = "completed"
         browser.wait(30)
         assert browser.caption == "Showing 1-2 of 5 (status=completed)"
-        browser._active_toggle.value = True
+        browser.view.toolbar.active_toggle.value = True
         browser.wait(30)
         assert browser.rows == []
         assert browser.caption == "No jobs (status=completed, active only)"
@@ -205,8 +208,8 @@ def test_preview_downloads_then_redownloads_a_deleted_file(
         assert preview.is_file() and not (stream_dirs[0] / "video.mp4").exists()
         relative = preview.relative_to(tmp_path).as_posix()
         assert f'src="{relative}"' in html and "odyssey-chapter" in html
-        assert browser._full_button.layout.display != "none"
-        browser._full_button.click()
+        assert browser.view.preview.full_button.layout.display != "none"
+        browser.view.preview.full_button.click()
         browser.wait(60)
         video = stream_dirs[0] / "video.mp4"
         assert video.is_file()
@@ -217,7 +220,7 @@ def test_preview_downloads_then_redownloads_a_deleted_file(
         browser.preview(job_id, full=True).result(60)
         browser.wait(60)
         assert video.is_file()
-        browser._close_preview_button.click()
+        browser.view.preview.close_button.click()
         browser.wait(30)
         assert browser.preview_outputs == ()
     finally:
@@ -237,7 +240,7 @@ def test_load_puts_a_job_handle_in_the_namespace(
         name = f"job_{short_id(ids[3])}"
         job = namespace[name]
         assert getattr(job, "job_id", None) == ids[3]
-        assert f"Job.from_id(&quot;{ids[3]}&quot;)" in browser._message.value
+        assert f"Job.from_id(&quot;{ids[3]}&quot;)" in browser.view.message.value
     finally:
         browser.close()
 

@@ -27,7 +27,7 @@ from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.display.browser import BrowserOutput, JobBrowser, clear_caches
 from odyssey_jupyter.ipython.magic_args import parse_jobs_line
 from odyssey_jupyter.session import history
-from odyssey_jupyter.session.recordings import read_mp4_info
+from odyssey_jupyter.session.mp4_info import read_mp4_info
 from odyssey_jupyter.session.runtime import get_runtime, shutdown_runtime
 
 Script = list[dict[str, Any]]
@@ -176,8 +176,8 @@ def test_a_batch_row_counts_its_streams_and_previews_every_one(
         for stream_dir in (tmp_path / "odyssey_recordings" / jobs.batch).iterdir():
             assert f'src="{(stream_dir / "preview.mp4").relative_to(tmp_path).as_posix()}"' in html
         assert all(" autoplay muted playsinline " in tag for tag in tags)
-        assert "Previews of" in browser._preview_title.value
-        assert "2 streams" in browser._preview_title.value
+        assert "Previews of" in browser.view.preview.title.value
+        assert "2 streams" in browser.view.preview.title.value
         assert len(output["data"]["text/plain"].splitlines()) == 2
     finally:
         browser.close()
@@ -197,7 +197,7 @@ def test_the_preview_autoplays_muted_and_lists_only_its_own_chapters(
         length = read_mp4_info(preview).duration_seconds
         assert length is not None and CHAPTERS_AT[1] < length < CHAPTERS_AT[2]
         assert chapter_times(html) == [0.0, 2.0]  # 6 s is past the preview's end
-        browser._full_button.click()
+        browser.view.preview.full_button.click()
         browser.wait(60)
         full = browser.preview_outputs[0]["data"]["text/html"]
         (tag,) = video_tags(full)
@@ -342,7 +342,7 @@ def test_a_refused_cancel_says_the_job_is_already_rendering(
             browser.wait(30)
             row.confirm_button.click()
             browser.wait(30)
-            message = browser._message.value
+            message = browser.view.message.value
             assert "is already rendering and can no longer be cancelled" in message, message
             assert "Error" not in message and "Traceback" not in message
             assert "#b91c1c" not in message  # an answer, not in the error colour
@@ -366,7 +366,7 @@ def test_a_refused_cancel_of_a_job_that_just_ended_says_so(
         try:
             browser.cancel(REFUSED).result(30)
             browser.wait(30)
-            message = browser._message.value
+            message = browser.view.message.value
             assert f"Job <code>{REFUSED}</code> is already completed" in message
             assert "Error" not in message and browser.last_error is None
         finally:

@@ -590,7 +590,8 @@ def test_a_recordings_path_never_leaves_its_directory(recs_config: Path) -> None
 def test_a_bad_value_shows_on_a_watched_job_instead_of_crashing_it(
     api: ScriptedServer, recs_config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from odyssey_jupyter.display.live.status import panel_html, snapshot
+    from odyssey_jupyter.display.job.status_html import panel_html
+    from odyssey_jupyter.display.job.status_view import snapshot
     from odyssey_jupyter.session.jobs import Job
     from odyssey_jupyter.session.runtime import shutdown_runtime
 

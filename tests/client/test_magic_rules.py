@@ -74,7 +74,7 @@ def test_submitting_shows_the_warnings_once_and_keeps_them_on_the_job(
     assert isinstance(job.warnings, tuple)
     assert [(w.line, w.previous_line) for w in job.warnings] == [(3, 2), (4, 3)]
     # the cell showed them above the job's output: its status display does not repeat them
-    from odyssey_jupyter.display.live.status import snapshot
+    from odyssey_jupyter.display.job.status_view import snapshot
 
     assert job.warnings_shown and snapshot(job).warnings == ()
 
@@ -112,7 +112,7 @@ def test_simulate_puts_the_warnings_on_the_job(
     assert str(warning).startswith("entry 1: the interact comes 2.5 s after the prompt on entry 0")
     # nothing displayed them: the job's own status display (widget, text line) does
     from odyssey_jupyter.display.job.status_html import panel_html
-    from odyssey_jupyter.display.live.status import snapshot
+    from odyssey_jupyter.display.job.status_view import snapshot
 
     view = snapshot(job)
     assert not job.warnings_shown and view.warnings == (str(warning),)

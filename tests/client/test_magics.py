@@ -352,7 +352,7 @@ def test_unload_stops_the_poller_and_load_again(shell: InteractiveShell) -> None
 def test_status_widget_of_a_finished_batch(
     shell: InteractiveShell, engine_env: RunningEngine
 ) -> None:
-    from odyssey_jupyter.display.live.status import StatusWidget
+    from odyssey_jupyter.display.live.status_widget import StatusWidget
     from odyssey_jupyter.session import jobs
 
     one = [{"timestamp_ms": 0, "start": {"prompt": "a cat"}}, {"timestamp_ms": 500, "end": {}}]
@@ -373,7 +373,8 @@ def test_status_widget_of_a_finished_batch(
 
 
 def test_snapshot_reconnecting_failures_and_submit_errors() -> None:
-    from odyssey_jupyter.display.live.status import panel_html, snapshot
+    from odyssey_jupyter.display.job.status_html import panel_html
+    from odyssey_jupyter.display.job.status_view import snapshot
     from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 
     view = snapshot(StandIn(phase="starting engine", job_id=None), now=1.0)  # type: ignore[arg-type]
@@ -424,7 +425,8 @@ def test_the_bar_stops_where_an_unfinished_job_got_to(
     status: str, progress: float | None, bar: str
 ) -> None:
     """Only a completed job shows a full bar; a cancelled or failed one keeps its progress."""
-    from odyssey_jupyter.display.live.status import panel_html, snapshot
+    from odyssey_jupyter.display.job.status_html import panel_html
+    from odyssey_jupyter.display.job.status_view import snapshot
     from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 
     detail = SimulationJobDetail.from_json(
@@ -538,7 +540,7 @@ def test_ctrl_c_with_cancel_on_interrupt_says_a_refused_job_goes_on(
 
 
 def test_snapshot_of_a_job_no_longer_followed() -> None:
-    from odyssey_jupyter.display.live.status import snapshot
+    from odyssey_jupyter.display.job.status_view import snapshot
     from odyssey_jupyter.protocol.types import JobStatus
 
     job = StandIn(status=JobStatus.PROCESSING, phase="error", error=PermissionError("403"))

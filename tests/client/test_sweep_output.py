@@ -26,8 +26,8 @@ from support.engines import RunningEngine
 from support.s3 import BUCKET, READ_ONLY, S3Server, s3_server
 from support.waiting import wait_until
 
-from odyssey_jupyter.display.sweep_view import status_html, status_line
-from odyssey_jupyter.session.recordings import read_mp4_info
+from odyssey_jupyter.display.sweep.summary import status_html, status_line
+from odyssey_jupyter.session.mp4_info import read_mp4_info
 from odyssey_jupyter.session.runtime import shutdown_runtime
 from odyssey_jupyter.sweeps import Sweep, sweep
 from odyssey_jupyter.sweeps.ledger import sweeps_dir

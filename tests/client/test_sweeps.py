@@ -190,7 +190,7 @@ def test_a_sweep_keeps_within_the_declared_cap(
     assert s.limit == 5 and s.limit_hits == 0  # the engine's declared cap, never exceeded
     rate = s.videos_per_minute()
     assert rate is not None and rate > 0 and s.eta_seconds() is None  # nothing left
-    from odyssey_jupyter.display.sweep_view import status_line
+    from odyssey_jupyter.display.sweep.summary import status_line
 
     assert "14/14" in status_line(s) and "videos/min" in status_line(s)
     assert sampler.samples > 5 and 1 <= sampler.peak <= 5
@@ -503,13 +503,9 @@ def test_displays_escape_what_users_and_servers_wrote(
     sandbox: Path, engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from odyssey_jupyter.display.media.gallery import gallery_html
-    from odyssey_jupyter.display.sweep_view import (
-        SweepFinal,
-        SweepPlan,
-        SweepText,
-        status_html,
-        status_line,
-    )
+    from odyssey_jupyter.display.sweep.live import SweepText
+    from odyssey_jupyter.display.sweep.plan import SweepPlan
+    from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
 
     use_api(monkeypatch, engine.url, engine.api_key)
     evil = "<script>alert(1)</script>"

@@ -96,23 +96,23 @@ def test_browser_in_a_kernel(setup: tuple[KernelSession, list[str], Path]) -> No
     assert out(kernel, "b.wait(60); print(b.auto_refreshing)") == "True"  # a job is active
 
     # paginate: the caption's update travels from the loop thread over the comm
-    caption_id = out(kernel, "print(b._caption.model_id)")
+    caption_id = out(kernel, "print(b.view.toolbar.caption.model_id)")
     start = kernel.mark()
-    click(kernel, "b._next_button")
+    click(kernel, "b.view.toolbar.next_button")
     assert out(kernel, "print(b.caption)") == "Showing 3-4 of 4"
     assert kernel.widget_states(0)[caption_id]["value"] == "Showing 3-4 of 4"
     assert kernel.widget_updates({caption_id}, start)
     assert out(kernel, "print([r.job_id for r in b.rows])") == repr([done[1], done[0]])
 
     # filter (a frontend sets the dropdown's value; here the kernel side does)
-    kernel.check("b._status_select.value = 'completed'; b.wait(60)")
+    kernel.check("b.view.toolbar.status_select.value = 'completed'; b.wait(60)")
     assert out(kernel, "print(b.caption)") == "Showing 1-2 of 3 (status=completed)"
 
     # load into the notebook's namespace
     name = f"job_{short_id(done[2])}"
     click(kernel, f"b.row({done[2]!r}).load_button")
     assert out(kernel, f"print(type({name}).__name__, {name}.job_id)") == f"Job {done[2]}"
-    assert f"Job.from_id(&quot;{done[2]}&quot;)" in out(kernel, "print(b._message.value)")
+    assert f"Job.from_id(&quot;{done[2]}&quot;)" in out(kernel, "print(b.view.message.value)")
 
     # preview a completed job; delete the file and preview again: fetched afresh
     click(kernel, f"b.row({done[2]!r}).preview_button")
@@ -124,13 +124,16 @@ def test_browser_in_a_kernel(setup: tuple[KernelSession, list[str], Path]) -> No
     assert preview.is_file()
 
     # cancel the active job, through the confirmation step
-    kernel.check("b._status_select.value = ''; b._active_toggle.value = True; b.wait(60)")
+    kernel.check(
+        "b.view.toolbar.status_select.value = ''; b.view.toolbar.active_toggle.value = True; "
+        "b.wait(60)"
+    )
     assert out(kernel, "print([r.job_id for r in b.rows])") == repr([active])
     click(kernel, f"b.row({active!r}).cancel_button")
     asking = f"r = b.row({active!r}); print(r.confirm_button in r.actions.children)"
     assert out(kernel, asking) == "True"
     click(kernel, f"b.row({active!r}).confirm_button")
-    kernel.check("b._active_toggle.value = False; b.wait(60)")
+    kernel.check("b.view.toolbar.active_toggle.value = False; b.wait(60)")
     assert out(kernel, "print(b.rows[0].job_id, b.rows[0].status)") == f"{active} cancelled"
     kernel.check("import time; time.sleep(0.5)")
     assert out(kernel, "print(b.auto_refreshing)") == "False"

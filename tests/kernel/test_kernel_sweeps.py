@@ -8,6 +8,7 @@ import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.engine_http import ActiveSampler, server_jobs
@@ -194,26 +195,42 @@ def test_the_live_display_buttons_pause_and_resume(
         session.shutdown()
 
 
-def test_a_saved_notebook_keeps_the_final_sweep_output(
-    capped_engine: RunningEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Executed headless (nbclient) and saved: the sweep's cell holds the static final output."""
-    import nbformat
+def _execute_headless(
+    engine: RunningEngine, workdir: Path, monkeypatch: pytest.MonkeyPatch, *cells: str
+) -> Any:
+    """Run ``cells`` with nbclient (nobody watching) after loading the extension and
+    defining two ``params``; the executed notebook."""
     from nbclient import NotebookClient
 
     for key, value in {
-        "ODYSSEY_API_URL": capped_engine.url,
-        "ODYSSEY_API_KEY": capped_engine.api_key,
-        "ODYSSEY_HISTORY_PATH": str(tmp_path / "history.jsonl"),
+        "ODYSSEY_API_URL": engine.url,
+        "ODYSSEY_API_KEY": engine.api_key,
+        "ODYSSEY_HISTORY_PATH": str(workdir / "history.jsonl"),
         "ODYSSEY_DISPLAY": "",
+        "ODYSSEY_WAIT": "",
     }.items():
         monkeypatch.setenv(key, value)
     nb = code_notebook(
         "%load_ext odyssey_jupyter",
         "params = [{'style': 'ink', 'seed': 1}, {'style': 'oil', 'seed': 2}]",
+        *cells,
+    )
+    NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(workdir)}}).execute()
+    return nb
+
+
+def test_a_saved_notebook_keeps_the_final_sweep_output(
+    capped_engine: RunningEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Executed headless (nbclient) and saved: the sweep's cell holds the static final output."""
+    import nbformat
+
+    nb = _execute_headless(
+        capped_engine,
+        tmp_path,
+        monkeypatch,
         f"%%odyssey_simulate --sweep params --name saved --wait\n{BODY}",
     )
-    NotebookClient(nb, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()
     path = tmp_path / "saved.ipynb"
     nbformat.write(nb, path)
     cell = nbformat.read(path, as_version=4).cells[2]
@@ -225,6 +242,26 @@ def test_a_saved_notebook_keeps_the_final_sweep_output(
     html_text = final["text/html"]
     assert "odyssey-gallery" in html_text and html_text.count("<video") == 2
     assert "odyssey_recordings/" in html_text  # relative to the notebook: plays from disk
+
+
+def test_a_headless_sweep_without_wait_is_saved_without_a_widget(
+    capped_engine: RunningEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody watches a headless run: the sweep's cell is a static output, ending on its final."""
+    nb = _execute_headless(
+        capped_engine,
+        tmp_path,
+        monkeypatch,
+        f"%%odyssey_simulate --sweep params --name unwatched -o sw\n{BODY}",
+        # a later cell runs while the sweep ends (it waits on it: no fixed sleep)
+        "sw.wait(200)\nprint(sw.state)",
+    )
+    assert "widgets" not in nb.metadata, nb.metadata.get("widgets")
+    (output,) = nb.cells[2].outputs
+    final = output["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in final
+    assert "unwatched" in final["text/plain"] and "2/2 completed" in final["text/plain"]
+    assert "odyssey-gallery" in final["text/html"] and final["text/html"].count("<video") == 2
 
 
 def test_the_magic_prices_a_dry_run_and_writes_a_budgeted_dataset_to_a_folder(

@@ -162,7 +162,7 @@ def test_a_job_without_an_id_yet_gets_a_way_that_works_in_text() -> None:
     """Ctrl-C before the POST answered: no id to give, and no button to point at."""
     from types import SimpleNamespace
 
-    from odyssey_jupyter.display.live.status import TextStatus
+    from odyssey_jupyter.display.job.status_text import TextStatus
     from odyssey_jupyter.ipython.magic_args import SimulateArgs
     from odyssey_jupyter.ipython.magics import _how_to_cancel
 

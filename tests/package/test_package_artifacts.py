@@ -49,6 +49,7 @@ SDIST_FORBIDDEN = (
     "labextension/lib/*",
     "labextension/.yarn/*",
     "labextension/src/grammar.json",
+    "labextension/src/live_mark.json",
     "*.tsbuildinfo",
     "build/*",
     "*__pycache__*",
@@ -58,6 +59,7 @@ SDIST_FORBIDDEN = (
 WHEEL_REQUIRED = (
     f"{DIST_NAME}/py.typed",
     f"{DIST_NAME}/script/grammar.json",
+    f"{DIST_NAME}/display/common/live_mark.json",
     f"{DIST_NAME}-*.dist-info/licenses/LICENSE",
     f"{DIST_NAME}-*.data/data/{LABEXT_SHARE}/install.json",
     *(f"{DIST_NAME}-*.data/data/{LABEXT_SHARE}/{name}" for name in BUILT),

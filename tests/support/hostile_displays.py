@@ -25,9 +25,10 @@ from odyssey_jupyter.display.browser import JobBrowser
 from odyssey_jupyter.display.browser.snapshot import folded_copy, snapshot_bundle
 from odyssey_jupyter.display.common.notice import notice_bundle
 from odyssey_jupyter.display.job.final import final_bundle, live_bundle
+from odyssey_jupyter.display.job.status_text import JobSummary, TextStatus
 from odyssey_jupyter.display.job.timeline import ScriptTimeline
 from odyssey_jupyter.display.live.final_output import stopped_note
-from odyssey_jupyter.display.live.status import JobSummary, StatusWidget, TextStatus
+from odyssey_jupyter.display.live.status_widget import StatusWidget
 from odyssey_jupyter.display.media.player import PlayerGroup
 from odyssey_jupyter.errors import OdysseyError, ScriptError
 from odyssey_jupyter.script.cell_parser import parse_cell
@@ -165,10 +166,10 @@ def collect(server: HostileServer, workdir: Path, *, timeout: float = 90.0) -> l
     browser.wait(timeout)
 
     def browser_state(step: str) -> None:
-        add(f"browser caption ({step})", "widget", browser._caption.value)
-        add(f"browser message ({step})", "widget", browser._message.value)
-        add(f"browser preview title ({step})", "widget", browser._preview_title.value)
-        for row in browser._rows:
+        add(f"browser caption ({step})", "widget", browser.view.toolbar.caption.value)
+        add(f"browser message ({step})", "widget", browser.view.message.value)
+        add(f"browser preview title ({step})", "widget", browser.view.preview.title.value)
+        for row in browser.view.rows:
             add(f"browser row ({step})", "widget", row.info.value)
         for output in browser.preview_outputs:
             add(f"browser preview ({step})", "output", output["data"]["text/html"])
@@ -234,7 +235,8 @@ def collect_sweeps(
     """
     from odyssey_jupyter.display.media.compare import compare
     from odyssey_jupyter.display.media.gallery import gallery
-    from odyssey_jupyter.display.sweep_view import SweepFinal, SweepLive, SweepText, status_html
+    from odyssey_jupyter.display.sweep.live import SweepLive, SweepText
+    from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html
     from odyssey_jupyter.ipython import sweep_magic
     from odyssey_jupyter.ipython.magic_args import parse_simulate_line
     from odyssey_jupyter.sweeps import sweep
@@ -281,7 +283,7 @@ def collect_sweeps(
     add("sweep live panel", "widget", live.status.value)
     add("sweep live gallery", "widget", live.gallery.value)
     live._refresh(force=True)
-    text._refresh(force=True)
+    text.following.redraw()
     add("sweep text", "text", "\n".join(lines))
     add_display("sweep final", SweepFinal(running))
     add_display("sweep gallery", gallery(running))
@@ -295,8 +297,8 @@ def collect_sweeps(
     browser_module.clear_caches()
     browser = JobBrowser(namespace={}, auto_refresh=False)
     browser.wait(timeout)
-    add("browser refused list", "widget", browser._message.value)
-    add("browser refused list caption", "widget", browser._caption.value)
+    add("browser refused list", "widget", browser.view.message.value)
+    add("browser refused list caption", "widget", browser.view.toolbar.caption.value)
     browser.close()
     return found
 
@@ -308,8 +310,8 @@ def collect_bad_total(server: HostileServer, *, timeout: float = 60.0) -> list[F
     browser = JobBrowser(namespace={}, auto_refresh=False)
     browser.wait(timeout)
     found = [
-        Fragment("bad total: caption", "widget", browser._caption.value),
-        Fragment("bad total: message", "widget", browser._message.value),
+        Fragment("bad total: caption", "widget", browser.view.toolbar.caption.value),
+        Fragment("bad total: message", "widget", browser.view.message.value),
         Fragment("bad total: table", "output", browser._repr_html_()),
         Fragment("bad total: text", "text", repr(browser)),
     ]

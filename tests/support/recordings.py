@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from odyssey_jupyter.session.recordings import Chapter, LocalRecording
+from odyssey_jupyter.session.recording import Chapter, LocalRecording
 
 
 def make_recording(

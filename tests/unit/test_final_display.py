@@ -11,6 +11,7 @@ import concurrent.futures
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from support.fresh_imports import loaded_by
 from support.standin import StandIn as JobStandIn
 
 from odyssey_jupyter.display.browser.rows import RowData
@@ -155,3 +156,9 @@ def test_a_submission_still_in_flight_is_reported_with_its_prompt() -> None:
     done.set_result(None)
     # it failed before the exit began: its own cell showed the error, no second report
     assert ("a calm lake", "RuntimeError: refused") not in at_exit.finish(0.0)
+
+
+def test_the_final_output_loads_without_widgets() -> None:
+    """A finished job's output is static: drawing it loads neither ipywidgets nor anywidget."""
+    modules = ["odyssey_jupyter.display.job.final", "odyssey_jupyter.display.media.player"]
+    assert loaded_by(modules, ["ipywidgets", "anywidget", "httpx"]) == []

@@ -22,11 +22,12 @@ from support.hostile import PAYLOADS, SLASHLESS, URL_PAYLOADS, hostile_server, i
 from support.hostile_displays import Fragment, collect, collect_bad_total, point_at
 
 from odyssey_jupyter.display.browser.rows import RowData, html_table, info_html, text_table
+from odyssey_jupyter.display.job.status_html import badge_html, panel_html
+from odyssey_jupyter.display.job.status_view import StatusView, StreamRow
 from odyssey_jupyter.display.job.timeline import ScriptTimeline
-from odyssey_jupyter.display.live.status import StatusView, StreamRow, badge_html, panel_html
 from odyssey_jupyter.display.media.player import chapters_html, player_html
 from odyssey_jupyter.protocol.types import JobStatus
-from odyssey_jupyter.session.recordings import Chapter, LocalRecording
+from odyssey_jupyter.session.recording import Chapter, LocalRecording
 from odyssey_jupyter.session.runtime import shutdown_runtime
 from odyssey_jupyter.text.markup import (
     class_name,

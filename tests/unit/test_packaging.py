@@ -44,7 +44,7 @@ def test_notebook_modules_import_without_the_engine_extra() -> None:
         """
         import odyssey_jupyter
         from odyssey_jupyter import Odyssey, Job, JobBrowser, simulate, OdysseyError
-        import odyssey_jupyter.ipython.magics, odyssey_jupyter.display.live.status
+        import odyssey_jupyter.ipython.magics, odyssey_jupyter.display.live.final_output
         import odyssey_jupyter.local.launch.launcher
         leaked = sorted(m for m in sys.modules if m.split(".")[0] in {blocked!r})
         assert not leaked, leaked

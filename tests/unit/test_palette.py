@@ -6,7 +6,7 @@ import pytest
 
 from odyssey_jupyter.display.browser import rows as browser_rows
 from odyssey_jupyter.display.common.palette import OTHER_COLOUR, STATUS_COLOURS, status_colour, tint
-from odyssey_jupyter.display.live import status
+from odyssey_jupyter.display.job import status_html as status
 from odyssey_jupyter.protocol.types import JobStatus
 
 

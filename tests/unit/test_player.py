@@ -10,6 +10,7 @@ from pathlib import Path
 import bleach  # type: ignore[import-untyped]
 import pytest
 from support.recordings import make_recording
+from support.standin import StandIn
 
 from odyssey_jupyter.display.media.player import (
     PlayerGroup,
@@ -141,7 +142,7 @@ def test_a_crowded_events_log_lists_a_capped_number_of_chapters(tmp_path: Path) 
     """Hundreds of thousands of prompts (an events log at the size cap) list the first
     MAX_CHAPTERS and one line saying how many more; one click handler serves them all."""
     from odyssey_jupyter.display.media.player import MAX_CHAPTERS
-    from odyssey_jupyter.session.recordings import Chapter
+    from odyssey_jupyter.session.recording import Chapter
 
     many = tuple(Chapter(n / 100, f"prompt {n}", "interact") for n in range(MAX_CHAPTERS + 4321))
     rec = dataclasses.replace(make_recording(tmp_path), chapters=many)
@@ -159,7 +160,8 @@ def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> Non
     """A minute reads the same everywhere: "1 min 05 s", never "1:05" beside "40.0 s"."""
     from odyssey_jupyter.display.browser.rows import RowData, duration_text
     from odyssey_jupyter.display.common.relative_time import format_duration
-    from odyssey_jupyter.display.job.status_view import fmt_seconds
+    from odyssey_jupyter.display.job.status_html import panel_html
+    from odyssey_jupyter.display.job.status_view import snapshot
     from odyssey_jupyter.protocol.types import JobStatus
 
     assert [format_duration(s) for s in (40.0, 60.0, 65.0, 3725.0)] == [
@@ -171,4 +173,5 @@ def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> Non
     rec = dataclasses.replace(make_recording(tmp_path), duration_seconds=65.0)
     assert "1 min 05 s" in player_html(rec) and "1:05" not in player_html(rec)
     assert duration_text(RowData("job", JobStatus("completed"), None, 65.0)) == "1 min 05 s"
-    assert fmt_seconds(65.0) == "1 min 05 s"
+    view = snapshot(StandIn(created=100.0), now=165.0)  # type: ignore[arg-type]
+    assert '<span class="odyssey-elapsed">1 min 05 s</span>' in panel_html(view)

@@ -24,7 +24,7 @@ from odyssey_jupyter.display.media.player import (
     players_html,
 )
 from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
-from odyssey_jupyter.session.recordings import LocalRecording
+from odyssey_jupyter.session.recording import LocalRecording
 
 _THEME_VAR = re.compile(r"var\(--jp-[a-z0-9-]+,[^)]*\)")
 _HEX = re.compile(r"#[0-9a-fA-F]{3,8}\b")

@@ -12,7 +12,8 @@ from odyssey_jupyter.errors import InvalidRequestError, InvalidResponseError
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
 from odyssey_jupyter.protocol.types import SimulationJobDetail, SimulationStream
 from odyssey_jupyter.session import recordings
-from odyssey_jupyter.session.recordings import Chapter, chapters_from_events, read_mp4_info
+from odyssey_jupyter.session.mp4_info import Mp4Info, read_mp4_info
+from odyssey_jupyter.session.recording import Chapter, chapters_from_events
 
 
 def make_mp4(path: Path, width: int = 64, height: int = 48, frames: int = 6, fps: int = 12) -> Path:
@@ -52,8 +53,8 @@ def test_mp4_reader_portrait_and_garbage(tmp_path: Path) -> None:
     assert (info.width, info.height) == (48, 80)
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00\x00\x00\x01nope" + b"x" * 50)
-    assert read_mp4_info(junk) == recordings.Mp4Info()
-    assert read_mp4_info(tmp_path / "missing.mp4") == recordings.Mp4Info()
+    assert read_mp4_info(junk) == Mp4Info()
+    assert read_mp4_info(tmp_path / "missing.mp4") == Mp4Info()
 
 
 def test_chapters_relative_to_first_start(tmp_path: Path) -> None:

@@ -7,14 +7,13 @@ the widget is written from a loop thread only.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import pytest
+from support.fresh_imports import loaded_by
 from support.standin import StandIn as JobStandIn
 
 from odyssey_jupyter.display.job.status_html import panel_html
@@ -199,18 +198,8 @@ def test_the_panel_uses_jupyterlab_theme_variables_with_fallbacks() -> None:
 
 
 def test_the_pure_view_and_its_renderers_import_no_widgets() -> None:
-    code = (
-        "import sys\n"
-        "import odyssey_jupyter.display.job.status_view, odyssey_jupyter.display.job.status_text\n"
-        "import odyssey_jupyter.display.job.status_html\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'ipywidgets', 'anywidget', 'IPython', 'ipykernel'})\n"
-        "print(bad)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    views = ["status_view", "status_text", "status_html"]
+    assert loaded_by([f"odyssey_jupyter.display.job.{name}" for name in views]) == []
 
 
 # --------------------------------------------------------------------------- the widget's button

@@ -12,7 +12,7 @@ import fsspec
 import pyarrow.parquet as pq
 import pytest
 
-from odyssey_jupyter.display.sweep_view import SweepPlan
+from odyssey_jupyter.display.sweep.plan import SweepPlan
 from odyssey_jupyter.errors import ScriptError
 from odyssey_jupyter.session.config import OdysseyJupyter, get_config, set_config
 from odyssey_jupyter.sweeps import prepare, sweep

@@ -12,16 +12,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from support.fresh_imports import loaded_by
 from support.waiting import wait_until
 
 from odyssey_jupyter.display.media.gallery import gallery_html
-from odyssey_jupyter.display.sweep_view import (
-    SweepFinal,
-    SweepLive,
-    SweepSnapshot,
-    status_html,
-    status_line,
-)
+from odyssey_jupyter.display.sweep.live import SweepLive
+from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
+from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
 from odyssey_jupyter.sweeps.states import ItemState
 
 
@@ -185,3 +182,9 @@ def test_the_budget_and_the_dataset_are_drawn_from_the_same_snapshot() -> None:
     assert "12/30 s of video" in page and "s3://bucket/runs/pets/manifest.parquet" in page
     bare = SweepSnapshot.of(SweepStandIn(["pending"]))  # type: ignore[arg-type]
     assert bare.budget is None and "of video" not in status_line(bare)
+
+
+def test_the_command_line_draws_a_sweep_without_ipython_or_widgets() -> None:
+    """The progress line the CLI prints comes from the pure summary, not the live panel."""
+    modules = ["odyssey_jupyter.__main__", "odyssey_jupyter.cli.follow"]
+    assert loaded_by([*modules, "odyssey_jupyter.display.sweep.summary"]) == []

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from odyssey_jupyter.display.browser.cache import clear_caches
 from odyssey_jupyter.display.browser.snapshot import BrowserOutput, freeze_all, snapshot_bundle
-from odyssey_jupyter.display.browser.widget import STATUSES, JobBrowser
+from odyssey_jupyter.display.browser.view import STATUSES
+from odyssey_jupyter.display.browser.widget import JobBrowser
 
 __all__ = [
     "STATUSES",

@@ -13,16 +13,17 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from odyssey_jupyter.display.browser.cache import shrink_thumbnail
+from odyssey_jupyter.display.browser.cache import details, shrink_thumbnail, thumbs
 from odyssey_jupyter.display.browser.rows import Known
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES, ARTIFACT_KINDS
 from odyssey_jupyter.protocol.types import SimulationJobDetail, SimulationStream
+from odyssey_jupyter.session.mp4_info import read_mp4_info
+from odyssey_jupyter.session.recording import LocalRecording, chapters_from_events
 from odyssey_jupyter.text.markup import escape
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client import Odyssey
-    from odyssey_jupyter.session.recordings import LocalRecording
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,25 @@ async def fetch_thumbnail(client: Odyssey, detail: SimulationJobDetail) -> tuple
     return await asyncio.to_thread(shrink_thumbnail, data)
 
 
+async def job_detail(client: Odyssey, job_id: str, *, fresh: bool = False) -> SimulationJobDetail:
+    """A job's detail: a finished job's from the process-wide cache, once fetched."""
+    detail = None if fresh else details.get(job_id)
+    if detail is None:
+        detail = await client.get_simulate_status(job_id)
+        if detail.is_terminal:
+            details.put(job_id, detail)
+    return detail
+
+
+async def table_thumbnail(client: Odyssey, detail: SimulationJobDetail) -> tuple[bytes, str] | None:
+    """A finished job's table thumbnail, fetched once; an active job has none yet."""
+    if detail.job_id in thumbs or not detail.is_terminal:
+        return thumbs.get(detail.job_id)
+    thumb = await fetch_thumbnail(client, detail) if detail.streams else None
+    thumbs.put(detail.job_id, thumb)
+    return thumb
+
+
 async def local_recordings(
     client: Odyssey, detail: SimulationJobDetail, full: bool
 ) -> list[LocalRecording]:
@@ -130,9 +150,9 @@ def _preview_only(job_id: str, stream: SimulationStream, files: dict[str, Path])
     from odyssey_jupyter.session import recordings
 
     preview = files["preview"]
-    info = recordings.read_mp4_info(preview)
+    info = read_mp4_info(preview)
     events = files.get("events")
-    return recordings.LocalRecording(
+    return LocalRecording(
         stream_id=stream.stream_id,
         script_index=stream.script_index,
         video_path=recordings.recording_dir(job_id, stream.stream_id) / ARTIFACT_FILES["video"],
@@ -143,5 +163,5 @@ def _preview_only(job_id: str, stream: SimulationStream, files: dict[str, Path])
         frame_count=stream.frame_count,
         width=info.width,
         height=info.height,
-        chapters=recordings.chapters_from_events(events) if events is not None else (),
+        chapters=chapters_from_events(events) if events is not None else (),
     )

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from odyssey_jupyter.display.media.player import players_html
-from odyssey_jupyter.session.recordings import LocalRecording, read_mp4_info
+from odyssey_jupyter.session.mp4_info import read_mp4_info
+from odyssey_jupyter.session.recording import LocalRecording
 
 AUTOPLAY = "autoplay muted playsinline"
 """``playsinline``: mobile Safari would otherwise take a playing video full screen."""

@@ -170,7 +170,8 @@ def created_text(row: RowData, now: datetime | None) -> str:
     return relative_time(row.created_at, now)
 
 
-def _cells_html(row: RowData, now: datetime | None) -> list[str]:
+def cells_html(row: RowData, now: datetime | None) -> list[str]:
+    """A row's cells as HTML, in the order of :data:`COLUMNS` (the widget's and the tables')."""
     created = created_text(row, now)
     title = escape(row.first_prompt or "")
     error = f' title="{escape(row.error_message)}"' if row.error_message else ""
@@ -196,7 +197,7 @@ def _cells_html(row: RowData, now: datetime | None) -> list[str]:
 
 def info_html(row: RowData, now: datetime | None = None) -> str:
     """The text cells of a widget row: fixed-width blocks aligned with :func:`header_html`."""
-    cells = _cells_html(row, now)
+    cells = cells_html(row, now)
     return (
         '<div class="odyssey-row" style="display:flex;align-items:center">'
         + "".join(_block(cell, width) for cell, (_, width) in zip(cells, COLUMNS, strict=True))
@@ -227,7 +228,7 @@ def html_table(rows: Sequence[RowData], caption: str, now: datetime | None = Non
     """
     head = "".join(f"<th style='text-align:left'>{escape(name)}</th>" for name, _ in COLUMNS)
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell}</td>" for cell in _cells_html(row, now)) + "</tr>"
+        "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells_html(row, now)) + "</tr>"
         for row in rows
     )
     return (

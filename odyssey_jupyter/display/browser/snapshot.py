@@ -27,18 +27,34 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from odyssey_jupyter.display.browser.cache import thumbs
-from odyssey_jupyter.display.browser.rows import COLUMNS, _cells_html, text_table
+from odyssey_jupyter.display.browser.rows import COLUMNS, RowData, cells_html, text_table
 from odyssey_jupyter.display.common.relative_time import full_time
 from odyssey_jupyter.display.job.final import MimeBundle
 from odyssey_jupyter.display.live.final_output import publish
 from odyssey_jupyter.text.markup import escape, safe_url
 
-if TYPE_CHECKING:
-    from odyssey_jupyter.display.browser.widget import JobBrowser
+
+class ShownBrowser(Protocol):
+    """What an output needs of a job browser (:class:`~.widget.JobBrowser`)."""
+
+    closed: bool
+    on_close: Callable[[], object] | None
+    on_page: Callable[[], object] | None
+
+    @property
+    def rows(self) -> list[RowData]: ...
+    @property
+    def caption(self) -> str: ...
+    def wait_page(self, complete: bool) -> None: ...
+    def shown(self) -> None: ...
+    def close(self) -> None: ...
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]: ...
+
 
 _live: list[BrowserOutput] = []
 _lock = threading.Lock()
@@ -58,7 +74,7 @@ def taken_line(when: datetime) -> str:
     return f"Snapshot taken {stamp}. Re-run this cell to make the job browser live again."
 
 
-def snapshot_bundle(browser: JobBrowser, when: datetime | None = None) -> MimeBundle:
+def snapshot_bundle(browser: ShownBrowser, when: datetime | None = None) -> MimeBundle:
     """The page the browser shows now, as static HTML with thumbnails and as text."""
     when = when or datetime.now(timezone.utc)
     rows = browser.rows
@@ -70,7 +86,7 @@ def snapshot_bundle(browser: JobBrowser, when: datetime | None = None) -> MimeBu
     body = "".join(
         f'<tr data-job-id="{escape(row.job_id)}">'
         f"<td>{_thumb_html(row.job_id)}</td>"
-        + "".join(f"<td>{cell}</td>" for cell in _cells_html(row, None))
+        + "".join(f"<td>{cell}</td>" for cell in cells_html(row, None))
         + "</tr>"
         for row in rows
     )
@@ -86,7 +102,7 @@ def snapshot_bundle(browser: JobBrowser, when: datetime | None = None) -> MimeBu
     return {"text/html": table, "text/plain": text}
 
 
-def folded_copy(browser: JobBrowser) -> MimeBundle:
+def folded_copy(browser: ShownBrowser) -> MimeBundle:
     """The snapshot folded under one line, shown under a live browser for saved copies."""
     bundle = snapshot_bundle(browser)
     return {
@@ -106,14 +122,14 @@ class BrowserOutput:
     id) rather than freezing the first, and the freeze replaces every view.
     """
 
-    def __init__(self, browser: JobBrowser) -> None:
+    def __init__(self, browser: ShownBrowser) -> None:
         self.browser = browser
         self.display_ids: list[str] = []
         self.frozen = False
         self._lock = threading.Lock()
 
     @classmethod
-    def of(cls, browser: JobBrowser) -> BrowserOutput:
+    def of(cls, browser: ShownBrowser) -> BrowserOutput:
         """The live output of ``browser``, or a new one."""
         for output in live_browsers():
             if output.browser is browser:
@@ -134,7 +150,7 @@ class BrowserOutput:
         from odyssey_jupyter.session import at_exit
 
         if not (self.frozen or self.browser.closed) and headless():
-            self.browser._wait_page(complete=True)  # headless: the complete page, once
+            self.browser.wait_page(complete=True)  # headless: the complete page, once
             self.frozen = True
             self.browser.close()
         if self.frozen or self.browser.closed:

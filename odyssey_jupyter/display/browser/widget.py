@@ -7,10 +7,9 @@ afterwards (finished jobs come from a process-wide cache).
 
 Threading: button handlers run on the kernel's main thread, and only while the
 kernel is idle. They only hand a coroutine to the ``odyssey-loop`` thread and
-return; every widget of the browser is written from that thread alone.
-Rows are a fixed pool of widgets whose values change on each page or refresh,
-so hours of auto-refresh create no new widgets. A displayed browser also runs a
-clock on that thread that re-tells "Created" once a minute; closing stops it.
+return; every widget of the browser (:mod:`.view`) is written from that thread
+alone. A displayed browser also runs a clock on that thread that re-tells
+"Created" once a minute; closing stops it.
 """
 
 from __future__ import annotations
@@ -24,36 +23,28 @@ from collections.abc import Callable, Coroutine, MutableMapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets as widgets
-
-from odyssey_jupyter.display.browser.cache import details as _details
-from odyssey_jupyter.display.browser.cache import thumbs as _thumbs
-from odyssey_jupyter.display.browser.controls import (
-    TOOLBAR_CSS,
-    BrowserRow,
-    PreviewPanel,
-    SharedStyles,
-    Toolbar,
-)
+from odyssey_jupyter.display.browser.auto_refresh import AutoRefresh
+from odyssey_jupyter.display.browser.cache import details, thumbs
+from odyssey_jupyter.display.browser.controls import BrowserRow
 from odyssey_jupyter.display.browser.fetch import (
     cancel_line,
-    fetch_thumbnail,
     history_for,
-    local_recordings,
+    job_detail,
+    table_thumbnail,
     user_namespace,
 )
-from odyssey_jupyter.display.browser.preview import preview_players
+from odyssey_jupyter.display.browser.job_preview import JobPreview
 from odyssey_jupyter.display.browser.rows import (
     Known,
     RowData,
     caption_text,
-    header_html,
     html_table,
-    info_html,
     row_from,
     short_id,
     text_table,
 )
+from odyssey_jupyter.display.browser.snapshot import BrowserOutput
+from odyssey_jupyter.display.browser.view import BrowserView
 from odyssey_jupyter.display.common.live_marker import marked_live
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.protocol.types import (
@@ -70,23 +61,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUSES = tuple(status.value for status in JobStatus)
 DETAIL_CONCURRENCY = 6
 FIRST_PAGE_WAIT = 10.0
 """How long a text/HTML repr waits for the first page before showing "loading"."""
 CLOCK_SECONDS = 60.0
 """How often a displayed browser re-tells "Created" ("3 min ago") without a refresh."""
-
-
-def _close_tree(widget: widgets.Widget) -> None:
-    """Close a widget, its children and their layout/style models (idempotent)."""
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    for name in ("layout", "style"):
-        part = getattr(widget, name, None)
-        if isinstance(part, widgets.Widget):
-            part.close()
-    widget.close()
 
 
 def _utc_now() -> datetime:
@@ -142,7 +121,12 @@ class JobBrowser:
             # nobody sees a refreshed widget in a terminal: refresh on demand there
             auto_refresh = detect_frontend() == "widget"
         self.auto_refresh = auto_refresh
-        self.refresh_interval = max(0.2, float(refresh_interval))
+        self._auto = AutoRefresh(
+            self._wants_auto,
+            self._refresh,
+            lambda: self.list_failed,
+            max(0.2, float(refresh_interval)),
+        )
         self.clock_seconds = CLOCK_SECONDS
         self._now: Callable[[], datetime] = _utc_now
         """Where "Created" reads the time (a test moves it forward)."""
@@ -160,7 +144,9 @@ class JobBrowser:
 
             runtime = get_runtime()
         self._runtime = runtime
-        self._build_widgets()
+        self.view = BrowserView(self.status, self.active, self._clicked, self._filter_changed)
+        self._preview = JobPreview(self.view.preview)
+        self.widget = self.view.widget
         self.refresh()
 
     def _init_state(self) -> None:
@@ -170,61 +156,17 @@ class JobBrowser:
         self._generation = 0
         self.closed = False
         """True once ``close()`` has run: nothing more is fetched or drawn."""
-        self._auto_task: asyncio.Task[None] | None = None
         self._clock: concurrent.futures.Future[None] | None = None
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._pending_lock = threading.Lock()
         self._first_page = threading.Event()
         self._page_done = threading.Event()
         """A page has been shown complete once (details, durations, thumbnails)."""
-        self._preview_job: str | None = None
-        self._preview_full = False
         self._semaphore: asyncio.Semaphore | None = None
         self.on_close: Callable[[], object] | None = None
         """Set while shown under a display id: closing freezes the output into a snapshot."""
         self.on_page: Callable[[], object] | None = None
         """Called on the loop thread once a page is shown complete (details, thumbnails)."""
-
-    # ------------------------------------------------------------------ widgets
-
-    def _build_widgets(self) -> None:
-        self._shared = SharedStyles()
-        self._rows: list[BrowserRow] = []
-        options = [("any status", ""), *((s, s) for s in STATUSES)]
-        if self.status and self.status not in STATUSES:
-            options.append((self.status, self.status))
-        self._toolbar = Toolbar(options, self.status or "", self.active)
-        self._status_select = self._toolbar.status_select
-        self._active_toggle = self._toolbar.active_toggle
-        self._refresh_button = self._toolbar.refresh_button
-        self._previous_button = self._toolbar.previous_button
-        self._next_button = self._toolbar.next_button
-        self._caption = self._toolbar.caption
-        self._message = widgets.HTML(value="")
-        self._header = widgets.HTML(
-            value=TOOLBAR_CSS + header_html(), layout=widgets.Layout(margin="0 0 0 56px")
-        )
-        self._table = widgets.VBox()
-        self._preview = PreviewPanel()
-        self._preview_title = self._preview.title
-        self._full_button = self._preview.full_button
-        self._close_preview_button = self._preview.close_button
-        self._preview_output = self._preview.output
-        self.widget = widgets.VBox(
-            [self._toolbar.box, self._header, self._table, self._message, self._preview.box],
-            _dom_classes=("odyssey-browser",),
-        )
-        for button, action in (
-            (self._refresh_button, "refresh"),
-            (self._previous_button, "previous"),
-            (self._next_button, "next"),
-            (self._full_button, "full"),
-            (self._close_preview_button, "close_preview"),
-        ):
-            button.on_click(lambda _b, action=action: self._clicked(action, None))
-        self._status_select.observe(self._on_status_change, names="value")
-        self._active_toggle.observe(self._on_active_change, names="value")
-        self._syncing_controls = False
 
     # ------------------------------------------------------------------ public API
 
@@ -246,7 +188,7 @@ class JobBrowser:
 
     def preview(self, job_id: str, *, full: bool = False) -> concurrent.futures.Future[None]:
         """Play a completed job under the table: the short previews, or the full videos."""
-        return self._submit(self._preview_job_of(job_id, full))
+        return self._submit(self._play(job_id, full))
 
     def cancel(self, job_id: str) -> concurrent.futures.Future[None]:
         """Cancel a job without the confirmation step (the Cancel button asks first)."""
@@ -263,10 +205,7 @@ class JobBrowser:
 
     def row(self, job_id: str) -> BrowserRow:
         """The widget row showing ``job_id`` (its buttons can be ``.click()``-ed)."""
-        for row in self._rows:
-            if row.job_id == job_id:
-                return row
-        raise KeyError(f"job {job_id} is not on the page shown")
+        return self.view.row(job_id)
 
     @property
     def caption(self) -> str:
@@ -276,7 +215,7 @@ class JobBrowser:
     @property
     def auto_refreshing(self) -> bool:
         """True while a timer re-fetches the page because a listed job is active."""
-        return self._auto_task is not None and not self._auto_task.done()
+        return self._auto.running
 
     @property
     def clock_running(self) -> bool:
@@ -286,7 +225,7 @@ class JobBrowser:
     @property
     def preview_outputs(self) -> tuple[dict[str, Any], ...]:
         """The outputs of the preview area (player HTML), for tests and scripts."""
-        return tuple(self._preview_output.outputs)
+        return tuple(self.view.preview.output.outputs)
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until the work handed to the loop so far is done (scripts, tests)."""
@@ -309,14 +248,11 @@ class JobBrowser:
             self.on_close()  # leaves the last page as a snapshot, then closes here
             return
         self.closed = True
-        task = self._auto_task
-        if task is not None and self._runtime.running:
-            self._runtime.loop.call_soon_threadsafe(task.cancel)
+        if self._runtime.running:
+            self._auto.stop(self._runtime.loop)
         if self._clock is not None:
             self._clock.cancel()  # thread-safe: the loop cancels the task itself
-        for row in self._rows:
-            row.close()  # also the confirm buttons, which are not always in the tree
-        _close_tree(self.widget)
+        self.view.close()
 
     # ------------------------------------------------------------------ display
 
@@ -324,8 +260,6 @@ class JobBrowser:
         """``display(browser)`` (or a cell ending in it), like ``%odyssey_jobs``: shown under
         a display id, so that it is frozen into its snapshot when it is closed, when a
         newer browser opens and when the kernel exits."""
-        from odyssey_jupyter.display.browser.snapshot import BrowserOutput
-
         BrowserOutput.of(self).show()
 
     def shown(self) -> None:
@@ -333,14 +267,14 @@ class JobBrowser:
         if self.auto_refresh and not self.closed and not self.clock_running:
             self._clock = self._runtime.submit(self._clock_loop())
 
-    def _wait_page(self, complete: bool) -> None:
+    def wait_page(self, complete: bool) -> None:
         """Wait (bounded) for the first page, or for it complete with its durations."""
         event = self._page_done if complete else self._first_page
         if not event.is_set():
             event.wait(FIRST_PAGE_WAIT)
 
     def _text(self, complete: bool) -> str:
-        self._wait_page(complete)
+        self.wait_page(complete)
         if not self._first_page.is_set():
             return f"Odyssey jobs: loading… ({self._filters_text() or 'all jobs'})"
         table = text_table(self._rows_data, f"Odyssey jobs: {self.caption}")
@@ -355,7 +289,7 @@ class JobBrowser:
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
-        self._wait_page(complete=True)
+        self.wait_page(complete=True)
         return html_table(self._rows_data, f"Odyssey jobs: {self.caption}")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -393,7 +327,7 @@ class JobBrowser:
             self._first_page.set()  # the reprs must not wait for a page that is not coming
             self._page_done.set()
             if not self.closed:
-                self._say(f"Error: {escape(exc)}", error=True)
+                self.view.say(f"Error: {escape(exc)}", error=True)
 
     def _clicked(self, action: str, row: BrowserRow | None) -> None:
         """Button handlers (main thread, kernel idle): hand over to the loop and return."""
@@ -418,26 +352,23 @@ class JobBrowser:
 
     async def _row_action(self, action: str, row: BrowserRow, job_id: str) -> None:
         if action == "preview":
-            await self._preview_job_of(job_id, False)
+            await self._play(job_id, False)
         elif action == "load":
             await self._load(job_id)
         elif action in ("cancel", "keep", "confirm"):
             row.confirming = action == "cancel"
             row.set_actions()
             if action == "cancel":
-                self._say(f"Cancel job <code>{escape(job_id)}</code>? It cannot be resumed.")
+                self.view.say(f"Cancel job <code>{escape(job_id)}</code>? It cannot be resumed.")
             elif action == "keep":
-                self._say("")
+                self.view.say("")
             else:
                 await self._cancel(job_id)
 
-    def _on_status_change(self, change: dict[str, Any]) -> None:
-        if not self._syncing_controls and not self.closed:
-            self._submit(self._filter(str(change["new"] or ""), None))
-
-    def _on_active_change(self, change: dict[str, Any]) -> None:
-        if not self._syncing_controls and not self.closed:
-            self._submit(self._filter(None, bool(change["new"])))
+    def _filter_changed(self, status: str | None, active: bool | None) -> None:
+        """The status filter or "Active only" was changed on screen (main thread)."""
+        if not self.closed:
+            self._submit(self._filter(status, active))
 
     # ------------------------------------------------------------------ loop side
 
@@ -452,30 +383,13 @@ class JobBrowser:
             parts.append("active only")
         return ", ".join(parts)
 
-    def _say(self, text_html: str, *, error: bool = False) -> None:
-        value = f'<span style="color:#b91c1c">{text_html}</span>' if error else text_html
-        if self._message.value != value:
-            self._message.value = value
-
     async def _filter(self, status: str | None, active: bool | None) -> None:
         if status is not None:
             self.status = status.lower() or None
         if active is not None:
             self.active = active
         self.offset = 0
-        self._syncing_controls = True
-        try:
-            if self._status_select.value != (self.status or ""):
-                if self.status and self.status not in STATUSES:
-                    self._status_select.options = [
-                        *self._status_select.options,
-                        (self.status, self.status),
-                    ]
-                self._status_select.value = self.status or ""
-            if self._active_toggle.value != self.active:
-                self._active_toggle.value = self.active
-        finally:
-            self._syncing_controls = False
+        self.view.show_filter(self.status, self.active)
         await self._refresh()
 
     async def _turn(self, step: int) -> None:
@@ -497,10 +411,10 @@ class JobBrowser:
             )
         except OdysseyError as exc:
             self.last_error, self.list_failed = exc, True
-            self._say(f"Could not list jobs: {escape(str(exc))}", error=True)
+            self.view.say(f"Could not list jobs: {escape(str(exc))}", error=True)
             self._first_page.set()
             self._page_done.set()
-            self._schedule_auto()
+            self._auto.schedule()
             return None
         if generation != self._generation or self.closed:
             return None
@@ -526,8 +440,8 @@ class JobBrowser:
         self._first_page.set()
         if self.list_failed:
             self.list_failed = False
-            self._say("")
-        self._schedule_auto()
+            self.view.say("")
+        self._auto.schedule()
         await self._fill(page, known, generation)
         if generation == self._generation:
             self._page_done.set()
@@ -539,7 +453,7 @@ class JobBrowser:
         if info.status.is_active:  # its last progress, while the list still agrees
             detail = self._active_details.get(info.job_id)
             return detail if detail is not None and detail.status == info.status else None
-        return _details.get(info.job_id)
+        return details.get(info.job_id)
 
     def _show_page(self, page: SimulationJobsList, known: dict[str, Known]) -> None:
         self.total = page.total
@@ -548,19 +462,13 @@ class JobBrowser:
         data = [
             row_from(info, self._known_detail(info), known.get(info.job_id)) for info in page.jobs
         ]
-        while len(self._rows) < len(data):
-            self._rows.append(BrowserRow(self._clicked, self._shared))
-        if len(self._table.children) != len(self._rows):
-            self._table.children = tuple(row.box for row in self._rows)
-        now = self._now()  # "Created" is told afresh on every refresh
-        for row, item in zip(self._rows, data, strict=False):
-            row.show(item, _thumbs.get(item.job_id), info_html(item, now))
-        for row in self._rows[len(data) :]:
-            row.hide()
+        self.view.show_rows(data, self._now())  # "Created" is told afresh on every refresh
         self._rows_data = data
-        self._toolbar.set_caption(caption_text(self.total, self.offset, len(data)))
-        self._previous_button.disabled = self.offset <= 0
-        self._next_button.disabled = self.offset + self.limit >= self.total
+        self.view.show_paging(
+            caption_text(self.total, self.offset, len(data)),
+            first=self.offset <= 0,
+            last=self.offset + self.limit >= self.total,
+        )
 
     async def _fill(self, page: SimulationJobsList, known: dict[str, Known], gen: int) -> None:
         """Details (duration, progress, status) and thumbnails for rows that need them.
@@ -574,7 +482,7 @@ class JobBrowser:
         wanted = [
             (index, info)
             for index, info in enumerate(page.jobs)
-            if info.status.is_active or info.job_id not in _details or info.job_id not in _thumbs
+            if info.status.is_active or info.job_id not in details or info.job_id not in thumbs
         ]
         results = await asyncio.gather(
             *(
@@ -599,31 +507,17 @@ class JobBrowser:
         async with semaphore:
             if self.closed or gen != self._generation:
                 return
-            detail = None if info.status.is_active else _details.get(job_id)
-            if detail is None:
-                detail = await (await self._client()).get_simulate_status(job_id)
-            if detail.is_terminal:
-                _details.put(job_id, detail)
-            else:
+            client = await self._client()
+            detail = await job_detail(client, job_id, fresh=info.status.is_active)
+            if not detail.is_terminal:
                 self._active_details[job_id] = detail
-            thumb = await self._thumbnail(detail)
+            thumb = await table_thumbnail(client, detail)
         if self.closed or gen != self._generation:
             return
         item = row_from(info, detail, known)
         if index < len(self._rows_data) and self._rows_data[index].job_id == job_id:
             self._rows_data[index] = item
-        row = self._rows[index]
-        if row.job_id == job_id:
-            row.show(item, thumb, info_html(item, self._now()))
-
-    async def _thumbnail(self, detail: SimulationJobDetail) -> tuple[bytes, str] | None:
-        """A finished job's table thumbnail, fetched once; an active job has none yet."""
-        if detail.job_id in _thumbs or not detail.is_terminal:
-            return _thumbs.get(detail.job_id)
-        client = await self._client()
-        thumb = await fetch_thumbnail(client, detail) if detail.streams else None
-        _thumbs.put(detail.job_id, thumb)
-        return thumb
+        self.view.update_row(index, item, thumb, self._now())
 
     # ------------------------------------------------------------------ timers
 
@@ -634,60 +528,24 @@ class JobBrowser:
             and (self.list_failed or any(row.is_active for row in self._rows_data))
         )
 
-    def _schedule_auto(self) -> None:
-        """Start the timer when something listed is active; stop it as soon as nothing is."""
-        task = self._auto_task
-        current = asyncio.current_task()
-        if self._wants_auto():
-            if task is None or task.done():
-                self._auto_task = asyncio.get_running_loop().create_task(self._auto_loop())
-        elif task is not None and task is not current:
-            task.cancel()
-            self._auto_task = None
-
-    async def _auto_loop(self) -> None:
-        """Re-fetch the page while something on it is active (or the API was unreachable)."""
-        delay = self.refresh_interval
-        try:
-            while self._wants_auto():
-                await asyncio.sleep(delay)
-                if not self._wants_auto():
-                    return
-                await self._refresh()
-                delay = min(delay * 2, 30.0) if self.list_failed else self.refresh_interval
-        finally:
-            if self._auto_task is asyncio.current_task():
-                self._auto_task = None
-
     async def _clock_loop(self) -> None:
         """While displayed and open: "3 min ago" becomes "4 min ago" with no API call."""
         while not self.closed:
             await asyncio.sleep(self.clock_seconds)
             if self.closed:
                 return
-            now = self._now()
-            for row, item in zip(self._rows, self._rows_data, strict=False):
-                if row.job_id == item.job_id:
-                    row.set_info(info_html(item, now))
+            self.view.retell(self._rows_data, self._now())
             self.clock_ticks += 1
 
     # ------------------------------------------------------------------ actions
 
-    async def _detail(self, job_id: str, *, fresh: bool = False) -> SimulationJobDetail:
-        detail = None if fresh else _details.get(job_id)
-        if detail is None:
-            detail = await (await self._client()).get_simulate_status(job_id)
-            if detail.is_terminal:
-                _details.put(job_id, detail)
-        return detail
-
     async def _cancel(self, job_id: str) -> None:
         client = await self._client()
-        self._say(f"Cancelling <code>{escape(job_id)}</code>…")
+        self.view.say(f"Cancelling <code>{escape(job_id)}</code>…")
         line, failed = await cancel_line(client, job_id)
         if failed is not None:
             self.last_error = failed
-        self._say(line, error=failed is not None)
+        self.view.say(line, error=failed is not None)
         await self._refresh()
 
     async def _load(self, job_id: str) -> None:
@@ -702,43 +560,16 @@ class JobBrowser:
             self.namespace[name] = job
         code = python_call(name, "odyssey_jupyter.Job.from_id", job_id)
         where = "is now in the notebook" if self.namespace is not None else "is in browser.loaded"
-        self._say(
+        self.view.say(
             f"<code>{escape(name)}</code> {where}; the same in code: <code>{escape(code)}</code>"
         )
 
     async def _full_video(self) -> None:
-        if self._preview_job:
-            await self._preview_job_of(self._preview_job, True)
+        if self._preview.job_id:
+            await self._preview.play(await self._client(), self._preview.job_id, True)
 
     async def _close_preview(self) -> None:
-        self._preview_job = None
-        self._preview.clear()
+        self._preview.close()
 
-    async def _preview_job_of(self, job_id: str, full: bool) -> None:
-        """Fetch (only missing files, fresh URLs by stream id) and play every stream."""
-        self._preview_job, self._preview_full = job_id, full
-        what = "full video" if full else "preview"
-        self._preview.fetching(f"<b>Fetching the {what} of <code>{escape(job_id)}</code>…</b>")
-        detail = await self._detail(job_id)
-        if str(detail.status) != "completed":
-            detail = await self._detail(job_id, fresh=True)
-        if str(detail.status) != "completed" or not detail.streams:
-            self._preview.clear(
-                f"<b>Job <code>{escape(job_id)}</code> has no recording "
-                f"({escape(str(detail.status))}).</b>"
-            )
-            return
-        recs = await local_recordings(await self._client(), detail, full)
-        if self._preview_job != job_id or self._preview_full != full:
-            return  # another preview was asked for meanwhile
-        if not recs:
-            self._preview.title.value = (
-                f"<b>No recording files could be fetched for <code>{escape(job_id)}</code>.</b>"
-            )
-            return
-        body, text, previews = preview_players(recs, full=full)
-        label = ("Preview" if previews else "Recording") + ("s" if len(recs) > 1 else "")
-        title = f"<b>{label} of <code>{escape(job_id)}</code></b>"
-        if len(recs) > 1:
-            title += f" · {len(recs)} streams"
-        self._preview.show(title, body, text, can_go_full=previews)
+    async def _play(self, job_id: str, full: bool) -> None:
+        await self._preview.play(await self._client(), job_id, full)

@@ -9,6 +9,12 @@ players as ordinary outputs when it waits (see ``magics``).
 
 ``ODYSSEY_DISPLAY=text`` or ``=widget`` overrides the guess.
 
+Where a frontend cannot serve the kernel's files to an output (Colab, VS Code:
+:func:`serves_no_files`), players embed their videos instead.
+
+Nothing here imports IPython: a kernel has loaded it already, and without a
+kernel there is no shell to ask, so the static outputs that call this stay pure.
+
 Within a kernel, :func:`watched` tells a person's frontend from a headless run by
 the one thing the protocol says about it: JupyterLab, Notebook 7, VS Code and
 Colab send their code with ``allow_stdin`` (a person can answer ``input()``);
@@ -21,20 +27,23 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Literal
+from typing import Any, Literal
 
 Frontend = Literal["widget", "text"]
+
+
+def _shell() -> Any:
+    """The running IPython shell, or ``None`` (IPython is not even loaded without one)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython() if callable(get_ipython) else None
 
 
 def _has_kernel() -> bool:
     """True inside an ipykernel (the shell has a kernel that can open comms)."""
     if "ipykernel" not in sys.modules:
         return False
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return False
-    shell = get_ipython()
+    shell = _shell()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
@@ -48,11 +57,7 @@ def detect_frontend() -> Frontend:
 
 def _request_allows_input() -> bool | None:
     """``allow_stdin`` of the execute request running now; ``None`` when there is none."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return None
-    kernel = getattr(get_ipython(), "kernel", None)
+    kernel = getattr(_shell(), "kernel", None)
     get_parent = getattr(kernel, "get_parent", None)
     if not callable(get_parent):
         return None
@@ -82,3 +87,18 @@ def headless() -> bool:
 def watched() -> bool:
     """True where live widgets are seen: a widget frontend that is not a headless run."""
     return detect_frontend() == "widget" and not headless()
+
+
+def in_colab() -> bool:
+    """Colab serves no local files to outputs: videos must be embedded there."""
+    return "google.colab" in sys.modules
+
+
+def in_vscode() -> bool:
+    """VS Code's notebook renderer cannot fetch relative files from the kernel's folder."""
+    return any(name in os.environ for name in ("VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI"))
+
+
+def serves_no_files() -> bool:
+    """True where an output cannot load a file beside the notebook (Colab, VS Code)."""
+    return in_colab() or in_vscode()

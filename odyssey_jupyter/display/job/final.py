@@ -21,16 +21,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from odyssey_jupyter.display.common.palette import ERROR, MUTED_TEXT
-from odyssey_jupyter.display.common.relative_time import full_time
-from odyssey_jupyter.display.live.status import (
+from odyssey_jupyter.display.common.relative_time import format_duration, full_time
+from odyssey_jupyter.display.job.status_html import badge_html, panel_html
+from odyssey_jupyter.display.job.status_text import status_line
+from odyssey_jupyter.display.job.status_view import (
     JobLike,
     StatusView,
-    _common_dir,
-    _fmt_seconds,
-    badge_html,
-    panel_html,
+    common_dir,
     snapshot,
-    status_line,
     stream_facts,
 )
 from odyssey_jupyter.protocol.types import TERMINAL_STATUSES
@@ -50,21 +48,21 @@ def outcome_facts(job: JobLike, view: StatusView) -> list[str]:
     if view.terminal and view.status in TERMINAL_STATUSES:
         facts.append(
             f"{view.status} {'in' if view.status == 'completed' else 'after'} "
-            f"{_fmt_seconds(view.elapsed_s)}"
+            f"{format_duration(view.elapsed_s)}"
         )
     elif view.terminal:  # this side stopped following an active job (404/403)
         facts.append(
-            f"{view.status} when it stopped being followed, after {_fmt_seconds(view.elapsed_s)}"
+            f"{view.status} when it stopped being followed, after {format_duration(view.elapsed_s)}"
         )
     else:
-        facts.append(f"{view.stage} after {_fmt_seconds(view.elapsed_s)}")
+        facts.append(f"{view.stage} after {format_duration(view.elapsed_s)}")
     facts += stream_facts(detail)
     failed = [row for row in view.streams if row.error]
     if failed:
         facts.append(f"{len(failed)} stream{'s' if len(failed) != 1 else ''} failed")
     recs = job.local_recordings or []
     if recs:
-        facts.append(f"files in {_common_dir(recs)}")
+        facts.append(f"files in {common_dir(recs)}")
     return facts
 
 
@@ -150,11 +148,6 @@ def live_bundle(
         "text/html": f'<div class="odyssey-last-state">{body}</div>',
         "text/plain": printable("\n".join([status_line(view), *notes])),
     }
-
-
-def is_over(job: JobLike) -> bool:
-    """True once nothing more will happen to the job here (its final output can be drawn)."""
-    return snapshot(job).finished
 
 
 def plain(bundle: dict[str, Any]) -> str:

@@ -11,7 +11,8 @@ frontends keep today's look.
 from __future__ import annotations
 
 from odyssey_jupyter.display.common.palette import status_colour
-from odyssey_jupyter.display.job.status_view import StatusView, StreamRow, fmt_seconds
+from odyssey_jupyter.display.common.relative_time import format_duration
+from odyssey_jupyter.display.job.status_view import StatusView, StreamRow
 from odyssey_jupyter.text.markup import class_name, escape
 
 ERROR_STYLE = "color:var(--jp-error-color1,#c62828)"
@@ -34,7 +35,7 @@ def time_left_text(view: StatusView) -> str | None:
     """ "~42.0 s left" while rendering with a known rate; ``None`` otherwise."""
     if view.time_left_s is None:
         return None
-    return f"~{fmt_seconds(view.time_left_s)} left"
+    return f"~{format_duration(view.time_left_s)} left"
 
 
 def _header(view: StatusView) -> str:
@@ -43,7 +44,7 @@ def _header(view: StatusView) -> str:
         badge_html(view.status, view.badge_class),
         f'<code class="odyssey-job-id" style="user-select:text;-webkit-user-select:text">'
         f"{ident}</code>",
-        f'<span class="odyssey-elapsed">{fmt_seconds(view.elapsed_s)}</span>',
+        f'<span class="odyssey-elapsed">{format_duration(view.elapsed_s)}</span>',
     ]
     if view.wait_text:
         bits.append(f'<span class="odyssey-wait">{escape(view.wait_text)}</span>')

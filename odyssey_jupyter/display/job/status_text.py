@@ -11,8 +11,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from odyssey_jupyter.display.common.relative_time import format_duration
 from odyssey_jupyter.display.job.status_html import ERROR_STYLE, badge_html, time_left_text
-from odyssey_jupyter.display.job.status_view import JobLike, StatusView, fmt_seconds, snapshot
+from odyssey_jupyter.display.job.status_view import JobLike, StatusView, snapshot
 from odyssey_jupyter.text.markup import escape, printable
 
 
@@ -24,7 +25,7 @@ def status_line(view: StatusView) -> str:
         parts.append(view.stage)
     if view.progress is not None and not view.terminal:
         parts.append(f"{view.progress:.0%}")
-    parts.append(fmt_seconds(view.elapsed_s))
+    parts.append(format_duration(view.elapsed_s))
     left = time_left_text(view)
     if left:
         parts.append(left)

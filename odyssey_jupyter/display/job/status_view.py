@@ -29,7 +29,7 @@ from odyssey_jupyter.protocol.types import SimulationJobDetail, is_terminal, par
 from odyssey_jupyter.text.markup import class_name
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.session.recordings import LocalRecording
+    from odyssey_jupyter.session.recording import LocalRecording
 
 
 class JobLike(Protocol):
@@ -150,11 +150,6 @@ def stream_facts(detail: SimulationJobDetail | None) -> list[str]:
     if seconds:
         facts.append(f"{seconds:.1f} s of video")
     return facts
-
-
-def fmt_seconds(seconds: float) -> str:
-    """A duration as people read it (:func:`~.relative_time.format_duration`, its one home)."""
-    return format_duration(seconds)
 
 
 def error_text(exc: BaseException | None) -> str | None:
@@ -355,7 +350,7 @@ def _summary(
     ident = job.job_id or "(not submitted)"
     if badge == "completed":
         recs = job.local_recordings or []
-        parts = [f"Job {ident} completed in {fmt_seconds(elapsed)}"]
+        parts = [f"Job {ident} completed in {format_duration(elapsed)}"]
         parts += stream_facts(job.detail)
         if recs:
             parts.append(f"recordings in {common_dir(recs)}")
@@ -369,4 +364,4 @@ def _summary(
     failed = [r for r in rows if r.error]
     if failed:
         why += f" ({len(failed)} stream{'s' if len(failed) != 1 else ''} failed)"
-    return f"Job {ident} {badge} after {fmt_seconds(elapsed)}{why}"
+    return f"Job {ident} {badge} after {format_duration(elapsed)}{why}"

@@ -31,7 +31,8 @@ from typing import Any
 
 from odyssey_jupyter.display.common.live_marker import marked_live
 from odyssey_jupyter.display.job.final import MimeBundle, final_bundle, live_bundle
-from odyssey_jupyter.display.live.status import JobLike, StatusWidget, snapshot
+from odyssey_jupyter.display.job.status_view import JobLike, snapshot
+from odyssey_jupyter.display.live.status_widget import StatusWidget
 from odyssey_jupyter.text.markup import python_literal
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"

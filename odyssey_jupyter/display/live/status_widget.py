@@ -29,7 +29,7 @@ from odyssey_jupyter.display.live.cancel_control import CancelControl
 from odyssey_jupyter.text.markup import escape
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.session.recordings import LocalRecording
+    from odyssey_jupyter.session.recording import LocalRecording
 
 TICK_SECONDS = 1.0
 

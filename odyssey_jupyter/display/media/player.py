@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import base64
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
+from odyssey_jupyter.display.common.frontend import serves_no_files
 from odyssey_jupyter.display.common.labels import from_a_batch, stream_name, stream_numbers
 from odyssey_jupyter.display.common.palette import BODY_TEXT, MUTED_TEXT, PANEL, RULE, TEXT, WARNING
 from odyssey_jupyter.display.common.relative_time import format_duration, format_timestamp
-from odyssey_jupyter.session.recordings import Mp4Info, read_mp4_info
+from odyssey_jupyter.session.mp4_info import Mp4Info, read_mp4_info
 from odyssey_jupyter.text.markup import escape, printable, safe_url
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class ChapterLike(Protocol):
 
 
 class RecordingLike(Protocol):
-    """What a player needs of :class:`odyssey_jupyter.session.recordings.LocalRecording`."""
+    """What a player needs of :class:`odyssey_jupyter.session.recording.LocalRecording`."""
 
     @property
     def stream_id(self) -> str: ...
@@ -80,16 +80,6 @@ MAX_CHAPTERS = 200
 """Chapters a player lists at most; a line says how many more the events log holds."""
 
 
-def in_colab() -> bool:
-    """Colab serves no local files to outputs: videos must be embedded there."""
-    return "google.colab" in sys.modules
-
-
-def in_vscode() -> bool:
-    """VS Code's notebook renderer cannot fetch relative files from the kernel's folder."""
-    return any(name in os.environ for name in ("VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI"))
-
-
 def should_embed(path: Path | None, config: OdysseyJupyter | None = None) -> bool:
     """Whether to inline ``path`` as a data URL, per ``embed_videos`` and ``embed_max_mb``.
 
@@ -103,7 +93,7 @@ def should_embed(path: Path | None, config: OdysseyJupyter | None = None) -> boo
     policy = str(config.embed_videos).lower()
     if path is None or policy == "never":
         return False
-    if policy == "auto" and not (in_colab() or in_vscode()):
+    if policy == "auto" and not serves_no_files():
         return False
     try:
         size = Path(path).stat().st_size

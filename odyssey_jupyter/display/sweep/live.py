@@ -1,0 +1,182 @@
+"""Following a sweep as it runs: a widget panel where widgets are seen, text lines elsewhere.
+
+Live (widget frontends): counts per state, one progress bar of completed (and
+failed) work, videos per minute, an ETA when one can be estimated, in flight /
+limit (with the last 429 reason when the limit was lowered), the last failures,
+and Pause / Resume / Cancel / Retry failed buttons, each enabled only when it can
+act. It is shown with a display id; when the sweep ends the same output is
+replaced by :class:`~.summary.SweepFinal`. A kernel run headless (nobody sees a
+widget there) shows that static output from the start, kept current. Without
+widgets a tqdm-like line is printed at most every few seconds.
+
+Button handlers only hand work to the loop thread (the sweep's controls return
+at once); updates come from the sweep's listener on the loop thread, throttled.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from odyssey_jupyter.display.common.frontend import detect_frontend, watched
+from odyssey_jupyter.display.live.final_output import publish
+from odyssey_jupyter.display.media.gallery import gallery_html
+from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
+from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
+from odyssey_jupyter.display.sweep.throttle import Throttle
+
+if TYPE_CHECKING:
+    from odyssey_jupyter.sweeps.handle import Sweep
+
+LIVE_EVERY = 0.5
+"""Shortest time between two updates of the live display (seconds)."""
+TEXT_EVERY = 5.0
+"""Shortest time between two printed progress lines."""
+SAVED_EVERY = 2.0
+"""Shortest time between two updates of the static output of a headless run (seconds)."""
+
+
+class SweepLive:
+    """The live widget panel; replaced in place by :class:`SweepFinal` when the sweep ends."""
+
+    def __init__(self, sweep: Sweep) -> None:
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        self.sweep = sweep
+        snap = SweepSnapshot.of(sweep)
+        self.status = widgets.HTML(status_html(snap))
+        self.gallery = widgets.HTML("")
+        self.buttons: dict[str, Any] = {}
+        for label, action, call in (
+            ("Pause", "pause", sweep.pause),
+            ("Resume", "resume", sweep.resume),
+            ("Cancel", "cancel", sweep.cancel),
+            ("Retry failed", "retry", sweep.retry_failed),
+        ):
+            button = widgets.Button(description=label, layout=widgets.Layout(width="auto"))
+            button.on_click(lambda _b, act=call: act())
+            self.buttons[action] = button
+        self.box = widgets.VBox(
+            [self.status, widgets.HBox(list(self.buttons.values())), self.gallery]
+        )
+        self._tiles: tuple[Any, ...] | None = None
+        self._ended = False
+        self._lock = threading.Lock()
+        self._show(snap)
+        self.handle = display(self.box, display_id=True)  # type: ignore[no-untyped-call]
+        self._refresh = Throttle(LIVE_EVERY, self._draw)
+        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
+        self._refresh(force=True)
+
+    def _draw(self) -> None:
+        snap = SweepSnapshot.of(self.sweep)
+        if snap.finished:
+            self._end()
+            return
+        with self.box.hold_sync():
+            self._show(snap)
+
+    def _show(self, snap: SweepSnapshot) -> None:
+        """Header, counts, bar, buttons and tiles, all from the one snapshot."""
+        self.status.value = status_html(snap)
+        for action, button in self.buttons.items():
+            button.disabled = not snap.can(action)
+        tiles = tuple((item.index, item.status, len(item.recordings)) for item in snap.items)
+        if tiles != self._tiles:
+            self._tiles = tiles
+            self.gallery.value = gallery_html(snap.items)
+
+    def _end(self) -> None:
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+        self._unsubscribe()
+        if self.handle is not None:
+            self.handle.update(SweepFinal(self.sweep))
+        self.box.close()
+
+
+class Following:
+    """Draws a sweep at most every ``every`` seconds, and a last time when it finishes.
+
+    ``draw`` is told whether the sweep has finished; after that it is not called again.
+    """
+
+    def __init__(self, sweep: Sweep, every: float, draw: Callable[[bool], None]) -> None:
+        self.sweep = sweep
+        self.draw = draw
+        self.ended = False
+        self._refresh = Throttle(every, self._drawn)
+        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
+        self._refresh(force=True)
+
+    def redraw(self) -> None:
+        """Draw now, whenever the last drawing was (nothing once the last one is done)."""
+        self._refresh(force=True)
+
+    def _drawn(self) -> None:
+        if self.ended:
+            return
+        finished = self.sweep.finished
+        if finished:
+            self.ended = True
+            self._unsubscribe()
+        self.draw(finished)
+
+
+class SweepText:
+    """A tqdm-like line at most every few seconds, then the final summary."""
+
+    def __init__(self, sweep: Sweep, write: Callable[[str], None] | None = None) -> None:
+        self.sweep = sweep
+        self.write = write or (lambda text: print(text, flush=True))
+        self.following = Following(sweep, TEXT_EVERY, self._draw)
+
+    def _draw(self, finished: bool) -> None:
+        self.write(repr(SweepFinal(self.sweep)) if finished else status_line(self.sweep))
+
+
+class SweepSaved:
+    """Where nobody watches (a headless run): a static output kept current, then the final one.
+
+    A widget view would be saved for nobody, and the stock nbconvert exporters draw
+    it as nothing; the panel and gallery as plain HTML are what the notebook keeps.
+    """
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+        self.display_id = f"odyssey-sweep-{uuid.uuid4().hex}"
+        publish(SweepFinal(sweep).bundle(), self.display_id, update=False)
+        self.following = Following(sweep, SAVED_EVERY, self._draw)
+
+    def _draw(self, _finished: bool) -> None:
+        publish(SweepFinal(self.sweep).bundle(), self.display_id, update=True)
+
+
+def show_sweep(sweep: Sweep) -> SweepLive | SweepSaved | SweepText:
+    """The live display for ``sweep``: widgets where someone sees them, text lines otherwise.
+
+    A kernel run headless (nbclient, papermill) gets static outputs, kept current.
+
+    :param sweep: the sweep to follow.
+    :returns: the live view (widgets), its static form in a headless run, or its text
+        form where widgets do not render; it is displayed already.
+
+    .. rubric:: Example
+
+    .. code-block:: python
+
+        import odyssey_jupyter as oj
+
+        s = oj.Sweep.open("rainy_animals")
+        oj.show_sweep(s)
+    """
+    if watched():
+        return SweepLive(sweep)
+    if detect_frontend() == "widget":  # a kernel nobody watches
+        return SweepSaved(sweep)
+    return SweepText(sweep)
