@@ -32,7 +32,7 @@ REFRESHES = 100
 
 
 async def _fill_account(url: str, key: str) -> None:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.errors import InvalidRequestError
 
     async with Odyssey(api_key=key, api_url=url) as client:

@@ -133,7 +133,7 @@ async def _measure(
 
 
 async def _bench(base: str, work: Path) -> dict[str, list[tuple[float, float]]]:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
     results: dict[str, list[tuple[float, float]]] = {"client": [], "httpx": []}
     async with Odyssey(api_key=KEY, api_url=base) as client, httpx.AsyncClient() as plain:

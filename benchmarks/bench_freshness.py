@@ -71,7 +71,7 @@ async def _guide_loop(client: Any, job_id: str, seen: Seen) -> None:
 
 
 def _guide_thread(url: str, key: str, ids: list[str], seen: Seen, done: threading.Event) -> None:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
     async def main() -> None:
         async with Odyssey(api_key=key, api_url=url) as client:

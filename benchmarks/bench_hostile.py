@@ -43,7 +43,7 @@ from pathlib import Path
 # an editable install's finder would win over PYTHONPATH: let the chosen tree answer
 sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
 from support.scripted_server import Answer, ScriptedServer, padded_json, zeros
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.session import config
 
 KEY = "ody_bench_hostile_key_0123456789"

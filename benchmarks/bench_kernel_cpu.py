@@ -36,7 +36,7 @@ SCRIPT = script(300, "clouds drift over a valley", interact=None)
 
 GUIDE_CODE = """
 import asyncio, threading
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 _stop_guides = threading.Event()
 async def _guide(client, job_id):
     while not _stop_guides.is_set():

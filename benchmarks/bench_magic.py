@@ -52,7 +52,7 @@ def _time_simulate() -> float:
 
 
 async def _time_await(url: str, key: str) -> list[float]:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
     times = []
     async with Odyssey(api_key=key, api_url=url) as client:

@@ -44,7 +44,7 @@ class GuideLoops:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
     async def _loop(self, client: object, job_id: str) -> None:
-        from odyssey_jupyter.client import Odyssey
+        from odyssey_jupyter.client.odyssey import Odyssey
 
         assert isinstance(client, Odyssey)
         while not self._stop.is_set():
@@ -54,7 +54,7 @@ class GuideLoops:
             await asyncio.sleep(GUIDE_INTERVAL)
 
     async def _main(self) -> None:
-        from odyssey_jupyter.client import Odyssey
+        from odyssey_jupyter.client.odyssey import Odyssey
 
         async with Odyssey(api_key=self._key, api_url=self._url) as client:
             tasks = [asyncio.create_task(self._loop(client, i)) for i in self._ids]

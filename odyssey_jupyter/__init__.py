@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "Odyssey": "odyssey_jupyter.client",
+    "Odyssey": "odyssey_jupyter.client.odyssey",
     "simulate": "odyssey_jupyter.session.jobs",
     "Job": "odyssey_jupyter.session.jobs",
     "sweep": "odyssey_jupyter.sweeps",

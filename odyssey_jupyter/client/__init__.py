@@ -12,19 +12,6 @@ answer, redirects by hand), ``waiting`` (polling until a job ends) and
 ``downloads`` (artifacts streamed to disk).
 
 The client never imports IPython, widgets or the sync layer (``make lint`` checks it):
-the session layer hands it its settings.
+the session layer hands it its settings. This file imports nothing, so that reading
+``settings`` does not load httpx: ``Odyssey`` is imported from ``client.odyssey``.
 """
-
-from __future__ import annotations
-
-from collections.abc import Callable
-
-from odyssey_jupyter.client.endpoint import HOSTED_URL
-from odyssey_jupyter.client.odyssey import Odyssey
-from odyssey_jupyter.protocol.artifacts import ARTIFACT_FILES
-
-local_engine_notice: Callable[[str], None] | None = None
-"""Where "Using the local Odyssey engine at ..." goes: stderr when None. The notebook
-extension sets it to show a small information line instead of a red stderr box."""
-
-__all__ = ["ARTIFACT_FILES", "HOSTED_URL", "Odyssey", "local_engine_notice"]

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from odyssey_jupyter.client.auth import TokenCache
@@ -28,15 +29,17 @@ ENGINE_PROOF_SECONDS = 1.0
 """How long a local engine's proof of identity is reused before the key is sent again."""
 _announced: set[str] = set()
 
+local_engine_notice: Callable[[str], None] | None = None
+"""Where "Using the local Odyssey engine at ..." goes: stderr when None. The notebook
+extension sets it to show a small information line instead of a red stderr box."""
+
 
 def _notify(text: str) -> None:
     """An information line: the extension's notice display in a kernel, else stderr."""
-    from odyssey_jupyter import client as package  # its hook, set by the extension
-
-    if package.local_engine_notice is None:
+    if local_engine_notice is None:
         print(text, file=sys.stderr)
     else:
-        package.local_engine_notice(text)
+        local_engine_notice(text)
 
 
 def _env(name: str) -> str | None:

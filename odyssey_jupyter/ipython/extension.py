@@ -61,10 +61,10 @@ def load(ipython: InteractiveShell) -> None:
 
     at_exit.on_exit(_freeze_outputs)
     _register_cell_hook(ipython)
-    from odyssey_jupyter import client as client_module
+    from odyssey_jupyter.client import endpoint
     from odyssey_jupyter.display.common.notice import show_notice
 
-    client_module.local_engine_notice = show_notice  # an info line, not a red stderr box
+    endpoint.local_engine_notice = show_notice  # an info line, not a red stderr box
     if settings.nest_asyncio:
         _apply_nest_asyncio()
     # Import the display and job layers now, so the first magic call stays fast.
@@ -121,10 +121,10 @@ def unload(ipython: InteractiveShell) -> None:
         settings.unobserve(_on_nest_change, names="nest_asyncio")
         if settings in ipython.configurables:
             ipython.configurables.remove(settings)
-    if "odyssey_jupyter.client" in sys.modules:
-        from odyssey_jupyter import client as client_module
+    if "odyssey_jupyter.client.endpoint" in sys.modules:
+        from odyssey_jupyter.client import endpoint
 
-        client_module.local_engine_notice = None
+        endpoint.local_engine_notice = None
     runtime = sys.modules.get("odyssey_jupyter.session.runtime")
     if runtime is not None:
         runtime.shutdown_runtime()

@@ -251,7 +251,7 @@ async def _checked_url(key: str, api_url: str | None) -> str:
     A client of its own, thrown away after the exchange, so a refused key never
     reaches the runtime's client.
     """
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
     try:
         probe = Odyssey(api_key=key, api_url=api_url)

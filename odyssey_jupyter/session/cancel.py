@@ -14,7 +14,7 @@ from odyssey_jupyter.errors import InvalidRequestError
 from odyssey_jupyter.protocol.types import SimulationJobDetail
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
 _REFUSED_WORDS = {"processing": "rendering", "running": "rendering"}
 

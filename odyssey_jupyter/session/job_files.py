@@ -11,7 +11,7 @@ from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail, Simul
 from odyssey_jupyter.session import recordings
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.session.recording import LocalRecording
 
 STREAMS_AT_ONCE = 4

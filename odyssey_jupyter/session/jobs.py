@@ -35,7 +35,7 @@ from odyssey_jupyter.session.watch_timing import WatchTiming
 from odyssey_jupyter.session.watcher import Watcher
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.session.recording import LocalRecording
 
 log = logging.getLogger(__name__)

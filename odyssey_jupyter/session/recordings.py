@@ -24,7 +24,7 @@ from odyssey_jupyter.session.mp4_info import read_mp4_info
 from odyssey_jupyter.session.recording import LocalRecording, chapters_from_events
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.protocol.types import SimulationStream
 
 

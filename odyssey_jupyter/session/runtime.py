@@ -27,7 +27,7 @@ from odyssey_jupyter.errors import RuntimeStoppedError
 from odyssey_jupyter.session.config import get_config
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class Runtime:
     def _ensure_client(self) -> Odyssey:
         """Create the client on the loop thread (its AsyncClient belongs to this loop)."""
         if self._client is None:
-            from odyssey_jupyter.client import Odyssey
+            from odyssey_jupyter.client.odyssey import Odyssey
 
             self._client = Odyssey(
                 api_key=self._api_key, api_url=self._api_url, settings=get_config

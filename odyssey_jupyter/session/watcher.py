@@ -52,7 +52,7 @@ from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 from odyssey_jupyter.session.config import get_config
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.session.runtime import Runtime
 
 log = logging.getLogger(__name__)

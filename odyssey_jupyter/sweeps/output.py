@@ -40,7 +40,7 @@ from odyssey_jupyter.sweeps.states import ItemState
 from odyssey_jupyter.sweeps.storage import Store, StoreError
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
 log = logging.getLogger(__name__)
 

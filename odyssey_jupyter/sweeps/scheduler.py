@@ -54,7 +54,7 @@ from odyssey_jupyter.sweeps.states import OVER, ItemState, SweepState
 from odyssey_jupyter.text.advice import say
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.session.runtime import Runtime
     from odyssey_jupyter.sweeps.output import SweepOutput
 

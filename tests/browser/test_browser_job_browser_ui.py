@@ -20,7 +20,7 @@ from support import jupyterlab as lab
 from support.engines import RunningEngine, launch_engine
 from support.notebooks import code_notebook
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page

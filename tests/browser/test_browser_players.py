@@ -375,7 +375,7 @@ def test_an_untrusted_notebook_keeps_columns_and_the_dark_theme(
 def _crowded_recording(engine: RunningEngine, root: Path, chapters: int) -> LocalRecording:
     """A real recording from the engine whose events log then grows to ``chapters``
     prompts (what a log at the size cap holds, and more than a player lists)."""
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.session.recordings import load
 
     script = [{"timestamp_ms": 0, "start": {"prompt": "a fox"}}, {"timestamp_ms": 3000, "end": {}}]

@@ -215,7 +215,7 @@ def _job_total(url: str, api_key: str) -> int:
 
 
 def test_the_client_refuses_before_upload(engine: Any, bad_image: tuple[str, Path]) -> None:
-    client_module = pytest.importorskip("odyssey_jupyter.client")
+    client_module = pytest.importorskip("odyssey_jupyter.client.odyssey")
     _, path = bad_image
     before = _job_total(engine.url, engine.api_key)
 
@@ -252,7 +252,7 @@ def test_the_sync_handle_reports_the_image_error(
 
 def test_a_good_image_still_goes_through(engine: Any, tmp_path: Path) -> None:
     """The control case: the same path with a real picture is accepted by the engine."""
-    client_module = pytest.importorskip("odyssey_jupyter.client")
+    client_module = pytest.importorskip("odyssey_jupyter.client.odyssey")
     path = tmp_path / "good.png"
     path.write_bytes(_png((320, 200)))
     before = _job_total(engine.url, engine.api_key)

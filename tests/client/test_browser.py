@@ -20,7 +20,7 @@ from nbconvert import HTMLExporter
 from support.engines import RunningEngine, launch_engine
 from support.scripts import script
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.display import browser as browser_module
 from odyssey_jupyter.display.browser import JobBrowser
 from odyssey_jupyter.display.browser.rows import caption_text, short_id, text_table

@@ -23,7 +23,7 @@ from IPython.core.error import UsageError
 from support.engines import RunningEngine, launch_engine
 from support.scripted_server import Answer, ScriptedServer
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.display.browser import BrowserOutput, JobBrowser, clear_caches
 from odyssey_jupyter.ipython.magic_args import parse_jobs_line
 from odyssey_jupyter.session import history

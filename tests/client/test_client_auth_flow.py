@@ -17,8 +17,8 @@ import httpx
 import pytest
 from support.scripted_server import TOKEN, Answer, ScriptedServer, zeros
 
-from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.client.auth import BearerAuth, TokenCache
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.errors import AuthenticationError
 from odyssey_jupyter.protocol.types import TokenGrant
 

@@ -15,7 +15,7 @@ from PIL import Image
 from support.engines import RunningEngine
 from support.faultproxy import FaultProxy
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.errors import (
     AuthenticationError,
     ConcurrentLimitError,

@@ -16,7 +16,7 @@ import pytest
 from support.engines import RunningEngine
 from support.faultproxy import FaultProxy
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.client.retry import RetryPolicy, parse_retry_after
 from odyssey_jupyter.errors import (
     APIError,

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pytest
 from support.scripted_server import TOKEN, Answer, ScriptedServer, padded_json, zeros
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.errors import (
     InvalidRequestError,
     InvalidResponseError,

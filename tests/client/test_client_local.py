@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.local.launch.record import record_path, recorded_pid
 
 SCRIPT = [

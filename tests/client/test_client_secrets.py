@@ -18,8 +18,8 @@ from support.faultproxy import FaultProxy
 from support.hostile import ECHOED_KEY, script_secret_echo, secret_leaks
 from support.scripted_server import ScriptedServer
 
-from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.client.http_errors import error_from_response, transport_error
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.errors import ConfigurationError, JobFailedError, OdysseyError
 
 SCRIPT = [

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from support.scripted_server import Answer, ScriptedServer
 
-from odyssey_jupyter.client import Odyssey
 from odyssey_jupyter.client.http_errors import usage_code
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.errors import (
     AccountSuspendedError,
     ConcurrentLimitError,

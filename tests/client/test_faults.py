@@ -103,7 +103,7 @@ class Engine:
 
 def point_runtime_at(url: str, api_key: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The runtime, talking to ``url`` with a short read timeout (so stalls cost seconds)."""
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
     monkeypatch.setenv("ODYSSEY_API_URL", url)
     monkeypatch.setenv("ODYSSEY_API_KEY", api_key)

@@ -14,7 +14,7 @@ import pytest
 from support.scripts import script
 from support.waiting import wait_until
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 from odyssey_jupyter.session.jobs import Job, simulate
 from odyssey_jupyter.session.runtime import Runtime, get_runtime

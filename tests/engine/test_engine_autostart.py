@@ -23,7 +23,8 @@ from support.engine_http import client_for, short_script, wait_terminal
 from support.engines import RunningEngine
 
 import odyssey_jupyter
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client import endpoint
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.errors import ConfigurationError, EngineStartError
 from odyssey_jupyter.local.launch.launcher import ensure_engine
 from odyssey_jupyter.local.launch.manage import stop_engine
@@ -210,7 +211,7 @@ def test_a_pace_change_never_replaces_the_shared_engine_silently(
     local_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     notices: list[str] = []
-    monkeypatch.setattr(odyssey_jupyter.client, "local_engine_notice", notices.append)
+    monkeypatch.setattr(endpoint, "local_engine_notice", notices.append)
     caplog.set_level(logging.WARNING, logger=LAUNCHER_LOG)
 
     async def session() -> None:

@@ -29,7 +29,7 @@ from support.engine_http import client_at, short_script, wait_terminal
 from support.engines import engines_under, stop_pids
 from support.waiting import wait_until
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.local.launch import processes
 from odyssey_jupyter.local.launch.launcher import EngineInfo, ensure_engine
 from odyssey_jupyter.local.launch.manage import engine_status, stop_engine

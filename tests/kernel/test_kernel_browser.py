@@ -16,7 +16,7 @@ import pytest
 from support.engines import RunningEngine, launch_engine
 from support.kernel import KernelSession
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 from odyssey_jupyter.display.browser.rows import short_id
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]

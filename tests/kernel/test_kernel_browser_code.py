@@ -21,7 +21,7 @@ from support.engines import RunningEngine, launch_engine
 from support.kernel import KernelSession
 from support.notebooks import code_notebook
 
-from odyssey_jupyter.client import Odyssey
+from odyssey_jupyter.client.odyssey import Odyssey
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 

@@ -71,7 +71,7 @@ def test_a_keyless_client_says_which_extra_is_missing(tmp_path: Path) -> None:
     result = run_without_extra(
         """
         import asyncio, os
-        from odyssey_jupyter.client import Odyssey
+        from odyssey_jupyter.client.odyssey import Odyssey
         from odyssey_jupyter.errors import EngineStartError
         os.environ.pop("ODYSSEY_API_KEY", None)
         os.environ.pop("ODYSSEY_API_URL", None)

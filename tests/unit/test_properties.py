@@ -263,7 +263,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(near_entries, min_size=1, max_size=5))
 def test_the_client_sends_nothing_for_a_bad_script(value: list[Any]) -> None:
-    client_module = pytest.importorskip("odyssey_jupyter.client")
+    client_module = pytest.importorskip("odyssey_jupyter.client.odyssey")
     try:
         validate_script(value)
     except ScriptError:

@@ -23,7 +23,7 @@ from odyssey_jupyter.session.recording import LocalRecording, chapters_from_even
 from odyssey_jupyter.text.markup import escape
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from odyssey_jupyter.display.browser.preview import preview_players
 from odyssey_jupyter.text.markup import escape
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
 
 
 class JobPreview:

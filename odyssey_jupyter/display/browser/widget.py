@@ -56,7 +56,7 @@ from odyssey_jupyter.protocol.types import (
 from odyssey_jupyter.text.markup import escape, printable, python_call
 
 if TYPE_CHECKING:
-    from odyssey_jupyter.client import Odyssey
+    from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.session.runtime import Runtime
 
 log = logging.getLogger(__name__)
