@@ -37,6 +37,7 @@ def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> li
     """Export a sweep by name from its ledger alone: nothing is sent, the sweep may run."""
     from odyssey_jupyter.sweeps.export import export_items
     from odyssey_jupyter.sweeps.item import with_trusted_files
+    from odyssey_jupyter.sweeps.output import dataset_of
     from odyssey_jupyter.sweeps.storage import Store
 
     record = read_record(name)  # checked name, read-only ledger, one clear line if not one
@@ -46,8 +47,8 @@ def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> li
     finally:
         ledger.close()
     items = with_trusted_files(record.rows)  # the ledger's word on files, as Sweep.open takes it
+    dataset = dataset_of(meta, name)
     source = Store.open(str(meta["output"]), None) if meta.get("output") else None
-    dataset = str(meta.get("dataset") or name)
     return export_items(items, dataset, dest, source=source, format=format, shard_size=shard_size)
 
 

@@ -225,3 +225,23 @@ def test_a_ledger_names_no_file_or_stored_key_outside_for_an_export(tmp_path: Pa
     (kept,) = trusted_files([planted], str(base))
     assert "video" not in kept and kept["events"] == str(inside)
     assert kept["stored"] == {"video": {"key": good_key, "size": 3}}
+
+
+@pytest.mark.parametrize("dataset", ["../escaped", "a/b"])
+def test_an_edited_ledger_names_no_dataset_folder_outside_the_output(
+    sandbox: Path, dataset: str
+) -> None:
+    """The dataset name a ledger keeps becomes part of every key: it is checked as a name."""
+    from odyssey_jupyter.cli.export import export_from_ledger
+    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+    from odyssey_jupyter.sweeps.output import output_of
+
+    meta = {"name": "dusk", "output": str(sandbox / "store"), "dataset": dataset}
+    Ledger.create(ledger_path("dusk"), meta, []).close()
+    dest = sandbox / "out" / "dest"
+    with pytest.raises(ScriptError, match="not a plain identifier"):
+        export_from_ledger("dusk", str(dest), "parquet", 10)
+    with pytest.raises(ScriptError, match="not a plain identifier"):
+        output_of(meta, "dusk", None)
+    assert not (sandbox / "out" / "escaped.parquet").exists()
+    assert not (sandbox / "store").exists() or not any((sandbox / "store").rglob("*"))
