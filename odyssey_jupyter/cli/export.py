@@ -8,7 +8,6 @@ from odyssey_jupyter.cli import codes
 from odyssey_jupyter.cli.command import Command, name_argument, whole_number
 from odyssey_jupyter.cli.records import read_record
 from odyssey_jupyter.cli.terminal import Terminal
-from odyssey_jupyter.sweeps.ledger import Ledger
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,11 +40,7 @@ def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> li
     from odyssey_jupyter.sweeps.storage import Store
 
     record = read_record(name)  # checked name, read-only ledger, one clear line if not one
-    ledger = Ledger(record.path, read_only=True)
-    try:
-        meta = ledger.meta()
-    finally:
-        ledger.close()
+    meta = record.meta
     items = with_trusted_files(record.rows)  # the ledger's word on files, as Sweep.open takes it
     dataset = dataset_of(meta, name)
     source = Store.open(str(meta["output"]), None) if meta.get("output") else None

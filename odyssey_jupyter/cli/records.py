@@ -28,11 +28,12 @@ SHOWN_STATES = (*(state.value for state in ItemState), STOPPED)
 
 @dataclass(frozen=True, slots=True)
 class SweepRecord:
-    """One sweep's ledger: its rows, and whether a process is running it now."""
+    """One sweep's ledger: its rows, its settings, and whether a process is running it now."""
 
     name: str
     path: Path
     rows: list[SweepItem]
+    meta: dict[str, Any]
     running: bool
 
     def state(self, row: SweepItem) -> str:
@@ -62,7 +63,7 @@ def read_record(name: str) -> SweepRecord:
     try:
         ledger = Ledger(path, read_only=True)  # never switched to WAL, never given tables
         try:
-            rows = ledger.items()
+            rows, meta = ledger.items(), ledger.meta()
         finally:
             ledger.close()
     except LedgerError:
@@ -71,7 +72,7 @@ def read_record(name: str) -> SweepRecord:
         raise OdysseyError(
             f"{path} is not a readable sweep ledger ({type(exc).__name__})"
         ) from None
-    return SweepRecord(name, path, rows, runner_active(path))
+    return SweepRecord(name, path, rows, meta, runner_active(path))
 
 
 def shown_path(value: Any) -> str:

@@ -245,3 +245,19 @@ def test_an_edited_ledger_names_no_dataset_folder_outside_the_output(
         output_of(meta, "dusk", None)
     assert not (sandbox / "out" / "escaped.parquet").exists()
     assert not (sandbox / "store").exists() or not any((sandbox / "store").rglob("*"))
+
+
+def test_an_export_of_a_ledger_with_damaged_settings_is_one_clear_error(sandbox: Path) -> None:
+    import sqlite3
+
+    from odyssey_jupyter.cli.export import export_from_ledger
+    from odyssey_jupyter.errors import OdysseyError
+    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+
+    Ledger.create(ledger_path("dusk"), {"name": "dusk"}, []).close()
+    db = sqlite3.connect(ledger_path("dusk"))
+    db.execute("UPDATE meta SET value = '{not json' WHERE key = 'name'")
+    db.commit()
+    db.close()
+    with pytest.raises(OdysseyError, match="is not a readable sweep ledger"):
+        export_from_ledger("dusk", str(sandbox / "dest"), "parquet", 10)
