@@ -16,7 +16,7 @@ from typing import Any
 from odyssey_jupyter.cli.terminal import UNLIMITED, Column
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.files.private import lock_held
-from odyssey_jupyter.sweeps.item import SweepItem
+from odyssey_jupyter.sweeps.item import SweepItem, with_trusted_files
 from odyssey_jupyter.sweeps.ledger import Ledger, LedgerError, ledger_path, lock_path
 from odyssey_jupyter.sweeps.plan import check_name, describe_params
 from odyssey_jupyter.sweeps.states import IN_FLIGHT, ItemState
@@ -55,7 +55,10 @@ def runner_active(path: Path) -> bool:
 
 
 def read_record(name: str) -> SweepRecord:
-    """The sweep ``name``; an unknown or unreadable one is an error naming it."""
+    """The sweep ``name``; an unknown or unreadable one is an error naming it.
+
+    Its items keep only the files ``trusted_files`` keeps, as ``Sweep.open`` reads them.
+    """
     check_name(name)
     path = ledger_path(name)
     if not os.path.lexists(path):
@@ -72,7 +75,7 @@ def read_record(name: str) -> SweepRecord:
         raise OdysseyError(
             f"{path} is not a readable sweep ledger ({type(exc).__name__})"
         ) from None
-    return SweepRecord(name, path, rows, meta, runner_active(path))
+    return SweepRecord(name, path, with_trusted_files(rows), meta, runner_active(path))
 
 
 def shown_path(value: Any) -> str:

@@ -261,3 +261,26 @@ def test_an_export_of_a_ledger_with_damaged_settings_is_one_clear_error(sandbox:
     db.close()
     with pytest.raises(OdysseyError, match="is not a readable sweep ledger"):
         export_from_ledger("dusk", str(sandbox / "dest"), "parquet", 10)
+
+
+def test_the_command_line_shows_only_the_files_a_ledger_may_name(sandbox: Path) -> None:
+    """``status`` and ``items`` read a ledger's files as ``Sweep.open`` does: damaged entries
+    and paths outside the recordings are dropped, not printed or tripped over."""
+    import json
+    import sqlite3
+
+    from odyssey_jupyter.cli.records import item_cells, item_json, read_record
+    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+
+    script = json.dumps([{"timestamp_ms": 0, "start": {"prompt": "a fox"}}])
+    rows = [(0, 0, "{}", script)]
+    Ledger.create(ledger_path("dusk"), {"name": "dusk"}, rows).close()
+    planted = [1, "x", {"video": str(sandbox / "elsewhere.mp4")}]
+    db = sqlite3.connect(ledger_path("dusk"))
+    db.execute("UPDATE items SET state = 'completed', files = ?", (json.dumps(planted),))
+    db.commit()
+    db.close()
+    record = read_record("dusk")
+    (row,) = record.rows
+    assert row.files == [{}]
+    assert item_cells(record, row)[4] == "" and item_json(record, row)["videos"] == []
