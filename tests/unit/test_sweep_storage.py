@@ -284,3 +284,25 @@ def test_the_command_line_shows_only_the_files_a_ledger_may_name(sandbox: Path) 
     (row,) = record.rows
     assert row.files == [{}]
     assert item_cells(record, row)[4] == "" and item_json(record, row)["videos"] == []
+
+
+def test_a_sample_reads_its_chapters_from_the_events_log(tmp_path: Path) -> None:
+    import json
+
+    from odyssey_jupyter.sweeps.export import Sources, sample_meta
+    from odyssey_jupyter.sweeps.item import SweepItem
+    from odyssey_jupyter.sweeps.states import ItemState
+
+    events = tmp_path / "events.jsonl"
+    lines = [
+        {"type": "start", "timestamp_ms": 1000, "prompt": "a fox"},
+        {"type": "interact", "timestamp_ms": 3500, "prompt": "it runs"},
+    ]
+    events.write_bytes(("\n".join(map(json.dumps, lines)) + "\n\xff not json\n").encode("latin-1"))
+    item = SweepItem(0, 0, {"seed": 1}, [], ItemState.COMPLETED)
+    meta = sample_meta(item, {"events": str(events)}, Sources(None))
+    assert [(c["time_s"], c["prompt"]) for c in meta["chapters"]] == [
+        (0.0, "a fox"),
+        (2.5, "it runs"),
+    ]
+    assert sample_meta(item, {}, Sources(None))["chapters"] == []
