@@ -8,7 +8,6 @@ from odyssey_jupyter.cli import codes
 from odyssey_jupyter.cli.command import Command, name_argument, whole_number
 from odyssey_jupyter.cli.records import read_record
 from odyssey_jupyter.cli.terminal import Terminal
-from odyssey_jupyter.sweeps.ledger import Ledger
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,19 +35,20 @@ def _export(args: argparse.Namespace, term: Terminal) -> int:
 def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> list[str]:
     """Export a sweep by name from its ledger alone: nothing is sent, the sweep may run."""
     from odyssey_jupyter.sweeps.export import export_items
-    from odyssey_jupyter.sweeps.item import with_trusted_files
+    from odyssey_jupyter.sweeps.output import dataset_of
     from odyssey_jupyter.sweeps.storage import Store
 
-    record = read_record(name)  # checked name, read-only ledger, one clear line if not one
-    ledger = Ledger(record.path, read_only=True)
-    try:
-        meta = ledger.meta()
-    finally:
-        ledger.close()
-    items = with_trusted_files(record.rows)  # the ledger's word on files, as Sweep.open takes it
-    source = Store.open(str(meta["output"]), None) if meta.get("output") else None
-    dataset = str(meta.get("dataset") or name)
-    return export_items(items, dataset, dest, source=source, format=format, shard_size=shard_size)
+    record = read_record(name)  # checked name, read-only ledger, only the files it may name
+    output = record.meta.get("output")
+    source = Store.open(str(output), None) if output else None
+    return export_items(
+        record.rows,
+        dataset_of(record.meta, name),
+        dest,
+        source=source,
+        format=format,
+        shard_size=shard_size,
+    )
 
 
 EXPORT = Command(

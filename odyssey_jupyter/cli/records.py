@@ -16,7 +16,7 @@ from typing import Any
 from odyssey_jupyter.cli.terminal import UNLIMITED, Column
 from odyssey_jupyter.errors import OdysseyError
 from odyssey_jupyter.files.private import lock_held
-from odyssey_jupyter.sweeps.item import SweepItem
+from odyssey_jupyter.sweeps.item import SweepItem, with_trusted_files
 from odyssey_jupyter.sweeps.ledger import Ledger, LedgerError, ledger_path, lock_path
 from odyssey_jupyter.sweeps.plan import check_name, describe_params
 from odyssey_jupyter.sweeps.states import IN_FLIGHT, ItemState
@@ -28,11 +28,12 @@ SHOWN_STATES = (*(state.value for state in ItemState), STOPPED)
 
 @dataclass(frozen=True, slots=True)
 class SweepRecord:
-    """One sweep's ledger: its rows, and whether a process is running it now."""
+    """One sweep's ledger: its rows, its settings, and whether a process is running it now."""
 
     name: str
     path: Path
     rows: list[SweepItem]
+    meta: dict[str, Any]
     running: bool
 
     def state(self, row: SweepItem) -> str:
@@ -54,7 +55,10 @@ def runner_active(path: Path) -> bool:
 
 
 def read_record(name: str) -> SweepRecord:
-    """The sweep ``name``; an unknown or unreadable one is an error naming it."""
+    """The sweep ``name``; an unknown or unreadable one is an error naming it.
+
+    Its items keep only the files ``trusted_files`` keeps, as ``Sweep.open`` reads them.
+    """
     check_name(name)
     path = ledger_path(name)
     if not os.path.lexists(path):
@@ -62,7 +66,7 @@ def read_record(name: str) -> SweepRecord:
     try:
         ledger = Ledger(path, read_only=True)  # never switched to WAL, never given tables
         try:
-            rows = ledger.items()
+            rows, meta = ledger.items(), ledger.meta()
         finally:
             ledger.close()
     except LedgerError:
@@ -71,7 +75,7 @@ def read_record(name: str) -> SweepRecord:
         raise OdysseyError(
             f"{path} is not a readable sweep ledger ({type(exc).__name__})"
         ) from None
-    return SweepRecord(name, path, rows, runner_active(path))
+    return SweepRecord(name, path, with_trusted_files(rows), meta, runner_active(path))
 
 
 def shown_path(value: Any) -> str:

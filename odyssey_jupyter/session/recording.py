@@ -73,6 +73,11 @@ def chapters_from_events(path: Path) -> tuple[Chapter, ...]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError:
         return ()
+    return chapters_from_text(text)
+
+
+def chapters_from_text(text: str) -> tuple[Chapter, ...]:
+    """Prompt chapters from the text of an ``events.jsonl`` log (see ``chapters_from_events``)."""
     chapters: list[Chapter] = []
     origin: float | None = None
     for line in text.splitlines():

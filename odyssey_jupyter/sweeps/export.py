@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from odyssey_jupyter.errors import OdysseyError, ScriptError
-from odyssey_jupyter.session.recording import chapters_from_events
+from odyssey_jupyter.session.recording import chapters_from_text
 from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.manifest import prompts_of, require_pyarrow, table_for
 from odyssey_jupyter.sweeps.states import ItemState
@@ -67,12 +67,9 @@ class Sources:
 
 def sample_meta(item: SweepItem, entry: Mapping[str, Any], sources: Sources) -> dict[str, Any]:
     """The JSON half of a sample: what a training loop wants beside the video."""
-    chapters: list[dict[str, Any]] = []
-    with sources.open(entry, "events") as found, tempfile.TemporaryDirectory() as scratch:
-        if found is not None:
-            path = Path(scratch) / "events.jsonl"
-            path.write_bytes(found[0].read())
-            chapters = [asdict(chapter) for chapter in chapters_from_events(path)]
+    with sources.open(entry, "events") as found:
+        text = found[0].read().decode("utf-8", "replace") if found is not None else ""
+    chapters = [asdict(chapter) for chapter in chapters_from_text(text)]
     return {
         "item": item.index,
         "params": item.params,

@@ -36,6 +36,7 @@ from odyssey_jupyter.session import recordings
 from odyssey_jupyter.session.mp4_info import read_mp4_info
 from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.manifest import manifest_key, table_for
+from odyssey_jupyter.sweeps.plan import check_name
 from odyssey_jupyter.sweeps.states import ItemState
 from odyssey_jupyter.sweeps.storage import Store, StoreError
 
@@ -294,6 +295,12 @@ def open_output(
     return SweepOutput(store, dataset, shard, keep_local)
 
 
+def dataset_of(meta: Mapping[str, Any], name: str) -> str:
+    """The dataset a ledger names (its sweep's name when none), checked as a sweep name is:
+    it begins every key, so an edited ledger cannot point it outside the output."""
+    return check_name(str(meta.get("dataset") or name))
+
+
 def output_of(
     meta: Mapping[str, Any], name: str, storage_options: dict[str, Any] | None
 ) -> SweepOutput | None:
@@ -305,7 +312,7 @@ def output_of(
     return open_output(
         str(output),
         storage_options,
-        str(meta.get("dataset") or name),
+        dataset_of(meta, name),
         shard=(int(shard[0]), int(shard[1])) if shard else None,
         keep_local=bool(meta.get("keep_local", True)),
     )

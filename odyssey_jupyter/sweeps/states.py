@@ -10,13 +10,14 @@ from enum import Enum
 
 
 class State(str, Enum):
-    """States that are their values: stored, printed, formatted and compared as plain text."""
+    """States that are their values: stored, printed, formatted and compared as plain text.
+
+    ``format()`` and f-strings follow ``__str__`` (``Enum.__format__`` uses it once it is
+    overridden), so ``f"{state:>9}"`` pads the value too.
+    """
 
     def __str__(self) -> str:
         return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
 
 
 class ItemState(State):

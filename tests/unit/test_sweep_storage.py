@@ -225,3 +225,84 @@ def test_a_ledger_names_no_file_or_stored_key_outside_for_an_export(tmp_path: Pa
     (kept,) = trusted_files([planted], str(base))
     assert "video" not in kept and kept["events"] == str(inside)
     assert kept["stored"] == {"video": {"key": good_key, "size": 3}}
+
+
+@pytest.mark.parametrize("dataset", ["../escaped", "a/b"])
+def test_an_edited_ledger_names_no_dataset_folder_outside_the_output(
+    sandbox: Path, dataset: str
+) -> None:
+    """The dataset name a ledger keeps becomes part of every key: it is checked as a name."""
+    from odyssey_jupyter.cli.export import export_from_ledger
+    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+    from odyssey_jupyter.sweeps.output import output_of
+
+    meta = {"name": "dusk", "output": str(sandbox / "store"), "dataset": dataset}
+    Ledger.create(ledger_path("dusk"), meta, []).close()
+    dest = sandbox / "out" / "dest"
+    with pytest.raises(ScriptError, match="not a plain identifier"):
+        export_from_ledger("dusk", str(dest), "parquet", 10)
+    with pytest.raises(ScriptError, match="not a plain identifier"):
+        output_of(meta, "dusk", None)
+    assert not (sandbox / "out" / "escaped.parquet").exists()
+    assert not (sandbox / "store").exists() or not any((sandbox / "store").rglob("*"))
+
+
+def test_an_export_of_a_ledger_with_damaged_settings_is_one_clear_error(sandbox: Path) -> None:
+    import sqlite3
+
+    from odyssey_jupyter.cli.export import export_from_ledger
+    from odyssey_jupyter.errors import OdysseyError
+    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+
+    Ledger.create(ledger_path("dusk"), {"name": "dusk"}, []).close()
+    db = sqlite3.connect(ledger_path("dusk"))
+    db.execute("UPDATE meta SET value = '{not json' WHERE key = 'name'")
+    db.commit()
+    db.close()
+    with pytest.raises(OdysseyError, match="is not a readable sweep ledger"):
+        export_from_ledger("dusk", str(sandbox / "dest"), "parquet", 10)
+
+
+def test_the_command_line_shows_only_the_files_a_ledger_may_name(sandbox: Path) -> None:
+    """``status`` and ``items`` read a ledger's files as ``Sweep.open`` does: damaged entries
+    and paths outside the recordings are dropped, not printed or tripped over."""
+    import json
+    import sqlite3
+
+    from odyssey_jupyter.cli.records import item_cells, item_json, read_record
+    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
+
+    script = json.dumps([{"timestamp_ms": 0, "start": {"prompt": "a fox"}}])
+    rows = [(0, 0, "{}", script)]
+    Ledger.create(ledger_path("dusk"), {"name": "dusk"}, rows).close()
+    planted = [1, "x", {"video": str(sandbox / "elsewhere.mp4")}]
+    db = sqlite3.connect(ledger_path("dusk"))
+    db.execute("UPDATE items SET state = 'completed', files = ?", (json.dumps(planted),))
+    db.commit()
+    db.close()
+    record = read_record("dusk")
+    (row,) = record.rows
+    assert row.files == [{}]
+    assert item_cells(record, row)[4] == "" and item_json(record, row)["videos"] == []
+
+
+def test_a_sample_reads_its_chapters_from_the_events_log(tmp_path: Path) -> None:
+    import json
+
+    from odyssey_jupyter.sweeps.export import Sources, sample_meta
+    from odyssey_jupyter.sweeps.item import SweepItem
+    from odyssey_jupyter.sweeps.states import ItemState
+
+    events = tmp_path / "events.jsonl"
+    lines = [
+        {"type": "start", "timestamp_ms": 1000, "prompt": "a fox"},
+        {"type": "interact", "timestamp_ms": 3500, "prompt": "it runs"},
+    ]
+    events.write_bytes(("\n".join(map(json.dumps, lines)) + "\n\xff not json\n").encode("latin-1"))
+    item = SweepItem(0, 0, {"seed": 1}, [], ItemState.COMPLETED)
+    meta = sample_meta(item, {"events": str(events)}, Sources(None))
+    assert [(c["time_s"], c["prompt"]) for c in meta["chapters"]] == [
+        (0.0, "a fox"),
+        (2.5, "it runs"),
+    ]
+    assert sample_meta(item, {}, Sources(None))["chapters"] == []
