@@ -31,37 +31,23 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
             "(a list of dicts, a dict of lists or a DataFrame)"
         )
     params = namespace[args.sweep]
+    shared: dict[str, Any] = {
+        "name": args.sweep_name,
+        "pack": args.pack,
+        "max_in_flight": args.max_in_flight,
+        "namespace": namespace,
+        "from_cell": True,
+        "first_line": MAGIC_BODY_FIRST_LINE,
+        "output": args.store,
+        "max_video_seconds": args.max_video_seconds,
+    }
     if args.dry_run:
-        name, items = prepare(
-            cell,
-            params,
-            name=args.sweep_name,
-            pack=args.pack,
-            max_in_flight=args.max_in_flight,
-            namespace=namespace,
-            from_cell=True,
-            first_line=MAGIC_BODY_FIRST_LINE,
-            output=args.store,
-            max_video_seconds=args.max_video_seconds,
-        )
+        name, items = prepare(cell, params, **shared)
         if args.output:
             namespace[args.output] = [item.script for item in items]
         display(SweepPlan(name, items, pack=args.pack))  # type: ignore[no-untyped-call]
         return
-    running = sweep(
-        cell,
-        params,
-        name=args.sweep_name,
-        portrait=args.portrait,
-        max_in_flight=args.max_in_flight,
-        pack=args.pack,
-        download=args.download,
-        namespace=namespace,
-        from_cell=True,
-        first_line=MAGIC_BODY_FIRST_LINE,
-        output=args.store,
-        max_video_seconds=args.max_video_seconds,
-    )
+    running = sweep(cell, params, portrait=args.portrait, download=args.download, **shared)
     if args.output:
         namespace[args.output] = running
     show_sweep(running)
