@@ -56,8 +56,6 @@ what they look for is short, and a bounded window bounds their work however long
 the line."""
 
 _CELL_MAGIC = pattern("cell_magic")
-_IMAGE_VALUE_TAIL = pattern("image_value_prefix")
-"""An ``image=`` value being typed, as the grammar writes it (it sees only ``tail``)."""
 _LINE_MAGIC = re.compile(
     r"^\s*%(?P<name>odyssey_simulate|odyssey_jobs|odyssey_login|odyssey_local)\s(?P<args>.*)$"
 )
@@ -239,7 +237,7 @@ def _body(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) ->
         return None
     if pattern("comment").search(before):
         return None  # inside a comment
-    image = _IMAGE_VALUE_TAIL.search(tail(before))
+    image = pattern("image_value_prefix").search(tail(before))
     if image is not None:
         return _image_value(image.group(1), ctx)
     substitution = _substitution(before, ctx)
