@@ -56,9 +56,6 @@ what they look for is short, and a bounded window bounds their work however long
 the line."""
 
 _CELL_MAGIC = pattern("cell_magic")
-_LINE_MAGIC = re.compile(
-    r"^\s*%(?P<name>odyssey_simulate|odyssey_jobs|odyssey_login|odyssey_local)\s(?P<args>.*)$"
-)
 
 
 @dataclass(frozen=True)
@@ -108,16 +105,20 @@ def _symmetric(pairs: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
     return {flag: frozenset(others) for flag, others in table.items()}
 
 
+_PARSERS: dict[str, tuple[Callable[[], RecordedParser], Mapping[str, Any]]] = {
+    "odyssey_simulate": (simulate_parser, SIMULATE_CONFLICTS),
+    "odyssey_jobs": (jobs_parser, {}),
+    "odyssey_login": (login_parser, {}),
+    "odyssey_local": (local_parser, {}),
+}
+"""Each magic's parser and the pairs of its flags that exclude each other."""
+_LINE_MAGIC = re.compile(rf"^\s*%(?P<name>{'|'.join(_PARSERS)})\s(?P<args>.*)$")
+
+
 @functools.cache
 def magic_flags(magic: str) -> MagicFlags:
     """The flags of ``magic`` (``odyssey_simulate``, ``_jobs``, ``_login``, ``_local``)."""
-    factories: dict[str, tuple[Callable[[], RecordedParser], Mapping[str, Any]]] = {
-        "odyssey_simulate": (simulate_parser, SIMULATE_CONFLICTS),
-        "odyssey_jobs": (jobs_parser, {}),
-        "odyssey_login": (login_parser, {}),
-        "odyssey_local": (local_parser, {}),
-    }
-    factory, conflicts = factories[magic]
+    factory, conflicts = _PARSERS[magic]
     return MagicFlags(_flags_of(factory()), _symmetric(conflicts))
 
 
