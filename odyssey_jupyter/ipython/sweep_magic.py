@@ -13,7 +13,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
-from odyssey_jupyter.ipython.magic_args import SimulateArgs
+from odyssey_jupyter.ipython.magic_args import SimulateArgs, WaitInterrupted
 from odyssey_jupyter.script.cell import MAGIC_BODY_FIRST_LINE
 from odyssey_jupyter.session import config as config_module
 
@@ -56,7 +56,7 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
         try:
             running.wait(args.timeout, raise_on_failure=True)
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(
+            raise WaitInterrupted(
                 f"stopped waiting; sweep {running.name} goes on "
                 f"(Sweep.open({running.name!r}) reattaches, .cancel() stops it)"
             ) from None
