@@ -59,7 +59,7 @@ interface State {
 }
 
 function magicLine(stream: StringStream): Token | null {
-  if (stream.match(/^%%odyssey_simulate/)) {
+  if (stream.match(tokeniser.pattern('cell_magic'))) {
     return 'magic';
   }
   if (stream.match(/^--?[A-Za-z][\w-]*/)) {

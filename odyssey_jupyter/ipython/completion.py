@@ -56,11 +56,6 @@ what they look for is short, and a bounded window bounds their work however long
 the line."""
 
 _CELL_MAGIC = pattern("cell_magic")
-_IMAGE_VALUE_TAIL = pattern("image_value_prefix")
-"""An ``image=`` value being typed, as the grammar writes it (it sees only ``tail``)."""
-_LINE_MAGIC = re.compile(
-    r"^\s*%(?P<name>odyssey_simulate|odyssey_jobs|odyssey_login|odyssey_local)\s(?P<args>.*)$"
-)
 
 
 @dataclass(frozen=True)
@@ -110,16 +105,20 @@ def _symmetric(pairs: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
     return {flag: frozenset(others) for flag, others in table.items()}
 
 
+_PARSERS: dict[str, tuple[Callable[[], RecordedParser], Mapping[str, Any]]] = {
+    "odyssey_simulate": (simulate_parser, SIMULATE_CONFLICTS),
+    "odyssey_jobs": (jobs_parser, {}),
+    "odyssey_login": (login_parser, {}),
+    "odyssey_local": (local_parser, {}),
+}
+"""Each magic's parser and the pairs of its flags that exclude each other."""
+_LINE_MAGIC = re.compile(rf"^\s*%(?P<name>{'|'.join(_PARSERS)})\s(?P<args>.*)$")
+
+
 @functools.cache
 def magic_flags(magic: str) -> MagicFlags:
     """The flags of ``magic`` (``odyssey_simulate``, ``_jobs``, ``_login``, ``_local``)."""
-    factories: dict[str, tuple[Callable[[], RecordedParser], Mapping[str, Any]]] = {
-        "odyssey_simulate": (simulate_parser, SIMULATE_CONFLICTS),
-        "odyssey_jobs": (jobs_parser, {}),
-        "odyssey_login": (login_parser, {}),
-        "odyssey_local": (local_parser, {}),
-    }
-    factory, conflicts = factories[magic]
+    factory, conflicts = _PARSERS[magic]
     return MagicFlags(_flags_of(factory()), _symmetric(conflicts))
 
 
@@ -239,7 +238,7 @@ def _body(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) ->
         return None
     if pattern("comment").search(before):
         return None  # inside a comment
-    image = _IMAGE_VALUE_TAIL.search(tail(before))
+    image = pattern("image_value_prefix").search(tail(before))
     if image is not None:
         return _image_value(image.group(1), ctx)
     substitution = _substitution(before, ctx)

@@ -27,6 +27,13 @@ SIMULATE_CONFLICTS: dict[str, tuple[str, ...]] = {
 and completion does not offer them)."""
 
 
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``--wait``: shown as its message, without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"KeyboardInterrupt: {self}"]
+
+
 @dataclass(frozen=True)
 class SimulateArgs:
     """The parsed ``%%odyssey_simulate`` line."""

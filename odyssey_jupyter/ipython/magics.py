@@ -29,6 +29,7 @@ from odyssey_jupyter.errors import (
 )
 from odyssey_jupyter.ipython.magic_args import (
     SimulateArgs,
+    WaitInterrupted,
     jobs_parser,
     local_parser,
     login_parser,
@@ -65,13 +66,6 @@ class LiveDisplay(Protocol):
     def wait_finished(self, timeout: float) -> bool: ...
 
     def keep_showing(self) -> None: ...
-
-
-class WaitInterrupted(KeyboardInterrupt):
-    """Ctrl-C during ``--wait``: shown as its message, without a traceback."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"KeyboardInterrupt: {self}"]
 
 
 def _quiet(exc: BaseException) -> BaseException:

@@ -13,7 +13,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
-from odyssey_jupyter.ipython.magic_args import SimulateArgs
+from odyssey_jupyter.ipython.magic_args import SimulateArgs, WaitInterrupted
 from odyssey_jupyter.script.cell import MAGIC_BODY_FIRST_LINE
 from odyssey_jupyter.session import config as config_module
 
@@ -31,37 +31,23 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
             "(a list of dicts, a dict of lists or a DataFrame)"
         )
     params = namespace[args.sweep]
+    shared: dict[str, Any] = {
+        "name": args.sweep_name,
+        "pack": args.pack,
+        "max_in_flight": args.max_in_flight,
+        "namespace": namespace,
+        "from_cell": True,
+        "first_line": MAGIC_BODY_FIRST_LINE,
+        "output": args.store,
+        "max_video_seconds": args.max_video_seconds,
+    }
     if args.dry_run:
-        name, items = prepare(
-            cell,
-            params,
-            name=args.sweep_name,
-            pack=args.pack,
-            max_in_flight=args.max_in_flight,
-            namespace=namespace,
-            from_cell=True,
-            first_line=MAGIC_BODY_FIRST_LINE,
-            output=args.store,
-            max_video_seconds=args.max_video_seconds,
-        )
+        name, items = prepare(cell, params, **shared)
         if args.output:
             namespace[args.output] = [item.script for item in items]
         display(SweepPlan(name, items, pack=args.pack))  # type: ignore[no-untyped-call]
         return
-    running = sweep(
-        cell,
-        params,
-        name=args.sweep_name,
-        portrait=args.portrait,
-        max_in_flight=args.max_in_flight,
-        pack=args.pack,
-        download=args.download,
-        namespace=namespace,
-        from_cell=True,
-        first_line=MAGIC_BODY_FIRST_LINE,
-        output=args.store,
-        max_video_seconds=args.max_video_seconds,
-    )
+    running = sweep(cell, params, portrait=args.portrait, download=args.download, **shared)
     if args.output:
         namespace[args.output] = running
     show_sweep(running)
@@ -70,7 +56,7 @@ def run_sweep_cell(args: SimulateArgs, cell: str, namespace: dict[str, Any]) -> 
         try:
             running.wait(args.timeout, raise_on_failure=True)
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(
+            raise WaitInterrupted(
                 f"stopped waiting; sweep {running.name} goes on "
                 f"(Sweep.open({running.name!r}) reattaches, .cancel() stops it)"
             ) from None

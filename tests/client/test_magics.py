@@ -481,7 +481,7 @@ def _interrupt_when_running(shell: InteractiveShell, name: str) -> threading.Thr
 
 
 def test_ctrl_c_stops_waiting_and_the_job_goes_on(shell: InteractiveShell) -> None:
-    from odyssey_jupyter.ipython.magics import WaitInterrupted
+    from odyssey_jupyter.ipython.magic_args import WaitInterrupted
 
     helper = _interrupt_when_running(shell, "on")
     error = run(shell, "%%odyssey_simulate --wait -o on --no-download\n0s start a tide\n60s end")
@@ -495,7 +495,7 @@ def test_ctrl_c_stops_waiting_and_the_job_goes_on(shell: InteractiveShell) -> No
 
 
 def test_ctrl_c_with_cancel_on_interrupt_cancels(shell: InteractiveShell) -> None:
-    from odyssey_jupyter.ipython.magics import WaitInterrupted
+    from odyssey_jupyter.ipython.magic_args import WaitInterrupted
 
     helper = _interrupt_when_running(shell, "off")
     error = run(
@@ -514,7 +514,7 @@ def test_ctrl_c_with_cancel_on_interrupt_says_a_refused_job_goes_on(
     """A server that no longer cancels a job (400) gets a line saying it goes on."""
     from support.faultproxy import FaultProxy
 
-    from odyssey_jupyter.ipython.magics import WaitInterrupted
+    from odyssey_jupyter.ipython.magic_args import WaitInterrupted
     from odyssey_jupyter.session.runtime import get_runtime
 
     with FaultProxy(engine.url) as proxy:

@@ -27,6 +27,7 @@ from odyssey_jupyter.ipython.magic_args import (
     parse_simulate_line,
     simulate_parser,
 )
+from odyssey_jupyter.script.grammar import GRAMMAR, pattern
 
 
 @pytest.fixture(scope="module")
@@ -231,9 +232,9 @@ def test_the_tail_scanners_only_ever_see_a_bounded_window(
     TAIL_WINDOW characters (on the whole of a 32k-character line of braces, a pattern
     searched from each brace took seconds)."""
     braces = _Recorder(completion.substitution_tail)
-    image = _Recorder(completion._IMAGE_VALUE_TAIL)
+    image = _Recorder(pattern("image_value_prefix"))
     monkeypatch.setattr(completion, "substitution_tail", braces)
-    monkeypatch.setattr(completion, "_IMAGE_VALUE_TAIL", image)
+    monkeypatch.setitem(GRAMMAR.patterns, "image_value_prefix", image)
     storm = "{" * 32_000 + " "
     lines = [
         f"0s start {storm}{{ca",

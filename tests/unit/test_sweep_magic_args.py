@@ -35,3 +35,28 @@ def test_sweep_flags_parse() -> None:
 def test_bad_sweep_flags_name_the_problem(line: str, cell: bool, message: str) -> None:
     with pytest.raises(UsageError, match=message.replace("-", r"\-")):
         parse_simulate_line(line, cell=cell)
+
+
+def test_ctrl_c_while_a_sweep_waits_is_one_message_like_the_plain_magic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C in ``--sweep --wait`` raises WaitInterrupted, as the plain magic does."""
+    import odyssey_jupyter.display.sweep.live as live
+    import odyssey_jupyter.sweeps as sweeps
+    from odyssey_jupyter.ipython.magic_args import WaitInterrupted
+    from odyssey_jupyter.ipython.sweep_magic import run_sweep_cell
+
+    class Running:
+        name = "grid"
+
+        def wait(self, timeout: float | None, *, raise_on_failure: bool) -> None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweeps, "sweep", lambda *args, **kwargs: Running())
+    monkeypatch.setattr(live, "show_sweep", lambda running: None)
+    args = parse_simulate_line("--sweep grid --wait", cell=True)
+    with pytest.raises(WaitInterrupted) as raised:
+        run_sweep_cell(args, "0s start a {animal}\n1s end", {"grid": {"animal": ["cat"]}})
+    assert "sweep grid goes on" in str(raised.value)
+    assert "Sweep.open('grid')" in str(raised.value)
+    assert raised.value._render_traceback_() == [f"KeyboardInterrupt: {raised.value}"]
