@@ -19,7 +19,6 @@ from pathlib import Path
 from odyssey_jupyter.files.private import (
     PRIVATE_DIR_MODE,
     PRIVATE_FILE_MODE,
-    create_private_file,
 )
 
 PRIVATE_UMASK = 0o077
@@ -113,15 +112,3 @@ def tighten_tree(data_dir: Path) -> int:
             except FileNotFoundError:  # removed meanwhile (a worker's temporary file)
                 continue
     return changed
-
-
-def open_private_append(path: Path) -> int:
-    """A descriptor appending to ``path`` (never through a link), created ``0600``.
-
-    A file an older version left looser is tightened through the descriptor, where
-    there are modes to drop and a call to drop them with (``os.fchmod``).
-    """
-    fd = create_private_file(path, append=True)
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, stat.S_IMODE(os.fstat(fd).st_mode) & PRIVATE_FILE_MODE)
-    return fd
