@@ -30,7 +30,7 @@ from odyssey_jupyter.errors import EngineStartError
 from odyssey_jupyter.files.private import UnsafePathError, create_private_file
 from odyssey_jupyter.local.launch.launcher import ensure_engine
 from odyssey_jupyter.local.launch.options import ARGV_KEY_WARNING
-from odyssey_jupyter.local.store.datadir import cause_of
+from odyssey_jupyter.local.store.datadir import cause_of, probe_writable
 
 UNWRITABLE = Path("/sys/kernel")
 """A directory even root cannot create files in (sysfs)."""
@@ -295,3 +295,14 @@ def test_the_engine_log_is_never_written_through_a_link(tmp_path: Path) -> None:
         create_private_file(tmp_path / "engine.log", append=True)
     assert elsewhere.read_bytes() == b"someone else's file\n"
     assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
+
+
+def test_the_write_probe_never_writes_through_a_link(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_bytes(b"someone else's file\n")
+    data_dir = tmp_path / "engine"
+    data_dir.mkdir()
+    (data_dir / f".write-probe.{os.getpid()}").symlink_to(elsewhere)
+    probe_writable(data_dir)
+    assert elsewhere.read_bytes() == b"someone else's file\n"
+    assert list(data_dir.iterdir()) == []

@@ -19,6 +19,7 @@ from pathlib import Path
 from odyssey_jupyter.files.private import (
     PRIVATE_DIR_MODE,
     PRIVATE_FILE_MODE,
+    create_private_file,
 )
 
 PRIVATE_UMASK = 0o077
@@ -77,7 +78,9 @@ def create_private_dir(data_dir: Path) -> None:
 def probe_writable(data_dir: Path) -> None:
     """Write, flush and remove a one-byte file: the only check that root and mounts respect."""
     probe = data_dir / f".write-probe.{os.getpid()}"
-    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with contextlib.suppress(FileNotFoundError):  # a crashed run's, or a link planted there
+        probe.unlink()
+    fd = create_private_file(probe, exclusive=True)
     try:
         os.write(fd, b"\0")
         os.fsync(fd)
