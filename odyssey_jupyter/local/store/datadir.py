@@ -4,8 +4,8 @@ The directory holds every prompt and start image (``engine.db``), the key, the l
 and the recordings, so it is ``0700`` and every file in it ``0600`` whatever the
 umask; a directory left looser by an older engine is tightened. Whether it can be
 written is found by writing (root ignores modes, a read-only mount ignores them
-too), and the errno becomes a one-line cause. Standard library and ``private_files`` only:
-the launcher, imported inside kernels, uses it as well.
+too), and the errno becomes a one-line cause. Standard library and ``files.private``
+only: the launcher, imported inside kernels, uses it as well.
 """
 
 from __future__ import annotations
