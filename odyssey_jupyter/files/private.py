@@ -82,7 +82,9 @@ def create_private_file(path: Path, *, exclusive: bool = False, append: bool = F
 
     ``exclusive`` refuses a file that already exists (a new ledger must be new);
     ``append`` makes every write go to the end (a log several processes share). An
-    existing file is never truncated here: the caller decides what to write.
+    existing file is never truncated here: the caller decides what to write. One an
+    older version left looser is tightened through the descriptor, where there are
+    modes to drop and a call to drop them with (``os.fchmod``).
     """
     refuse_link(path)
     flags = os.O_WRONLY | os.O_CREAT | NO_FOLLOW | getattr(os, "O_BINARY", 0)
@@ -91,11 +93,17 @@ def create_private_file(path: Path, *, exclusive: bool = False, append: bool = F
     if append:
         flags |= os.O_APPEND
     try:
-        return os.open(path, flags, PRIVATE_FILE_MODE)
+        fd = os.open(path, flags, PRIVATE_FILE_MODE)
     except OSError as exc:
         if exc.errno != errno.ELOOP:
             raise
-    raise UnsafePathError(f"{path} is a symbolic link; remove it (nothing was written)")
+        raise UnsafePathError(
+            f"{path} is a symbolic link; remove it (nothing was written)"
+        ) from None
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    if mode & ~PRIVATE_FILE_MODE and hasattr(os, "fchmod"):
+        os.fchmod(fd, mode & PRIVATE_FILE_MODE)
+    return fd
 
 
 class ExclusiveLock:

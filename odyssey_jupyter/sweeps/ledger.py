@@ -97,7 +97,7 @@ def lock_path(path: Path) -> Path:
 
 @contextlib.contextmanager
 def _refusals() -> Iterator[None]:
-    """A path refused by :mod:`private_files` as the ledger's own error (one line, exit 2)."""
+    """A path refused by ``files.private`` as the ledger's own error (one line, exit 2)."""
     try:
         yield
     except UnsafePathError as exc:

@@ -27,10 +27,10 @@ from support.engine_http import client_for, run_job, short_script, stop_launched
 from support.engines import RunningEngine, launch_engine
 
 from odyssey_jupyter.errors import EngineStartError
-from odyssey_jupyter.files.private import UnsafePathError
+from odyssey_jupyter.files.private import UnsafePathError, create_private_file
 from odyssey_jupyter.local.launch.launcher import ensure_engine
 from odyssey_jupyter.local.launch.options import ARGV_KEY_WARNING
-from odyssey_jupyter.local.store.datadir import cause_of, open_private_append
+from odyssey_jupyter.local.store.datadir import cause_of, probe_writable
 
 UNWRITABLE = Path("/sys/kernel")
 """A directory even root cannot create files in (sysfs)."""
@@ -277,7 +277,7 @@ def test_the_engine_log_is_appended_to_and_an_older_looser_one_tightened(tmp_pat
     log = tmp_path / "engine.log"
     log.write_bytes(b"an earlier start\n")
     log.chmod(0o644)
-    fd = open_private_append(log)
+    fd = create_private_file(log, append=True)
     try:
         os.write(fd, b"this start\n")
     finally:
@@ -292,6 +292,17 @@ def test_the_engine_log_is_never_written_through_a_link(tmp_path: Path) -> None:
     elsewhere.chmod(0o644)
     (tmp_path / "engine.log").symlink_to(elsewhere)
     with pytest.raises(UnsafePathError):
-        open_private_append(tmp_path / "engine.log")
+        create_private_file(tmp_path / "engine.log", append=True)
     assert elsewhere.read_bytes() == b"someone else's file\n"
     assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
+
+
+def test_the_write_probe_never_writes_through_a_link(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_bytes(b"someone else's file\n")
+    data_dir = tmp_path / "engine"
+    data_dir.mkdir()
+    (data_dir / f".write-probe.{os.getpid()}").symlink_to(elsewhere)
+    probe_writable(data_dir)
+    assert elsewhere.read_bytes() == b"someone else's file\n"
+    assert list(data_dir.iterdir()) == []

@@ -11,6 +11,7 @@ from pathlib import Path
 from support.engine_http import client_for, poll_until, short_script, wait_terminal
 from support.engines import RunningEngine
 
+from odyssey_jupyter.local.store.database import Database
 from odyssey_jupyter.local.store.store import Store
 
 StartEngine = Callable[..., RunningEngine]
@@ -179,3 +180,23 @@ def test_jobs_interrupted_three_times_fail(tmp_path: Path) -> None:
         assert row is not None
         assert failed == [job_id] and row["status"] == "failed"
         assert "3 times" in row["error_message"] and row["completed_at"]
+
+
+def test_a_listing_counts_and_pages_one_state_while_jobs_are_written(tmp_path: Path) -> None:
+    with Store(tmp_path / "engine.db") as store:
+
+        def submit() -> str:
+            return store.create_job(
+                owner="o", scripts=[short_script()], streams=[(0, 0, 1000)], portrait=True,
+                bypass_vlm_expansion=None,
+            )  # fmt: skip
+
+        first = submit()
+        db = Database(tmp_path / "engine.db")
+        with db.snapshot():
+            before = db.count("SELECT COUNT(*) FROM jobs")
+            submit()  # the writer commits between the count and the page
+            page = db.rows("SELECT job_id FROM jobs")
+        assert before == 1 and [row["job_id"] for row in page] == [first]
+        assert db.count("SELECT COUNT(*) FROM jobs") == 2
+        db.close()

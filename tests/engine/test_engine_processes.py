@@ -72,3 +72,11 @@ def test_nothing_is_found_for_a_pid_that_runs_nothing(stubborn: subprocess.Popen
     assert processes.find(stubborn.pid) is None
     assert not processes.alive(stubborn.pid)
     assert stop_process(stubborn.pid, 0.1) is False
+
+
+@pytest.mark.parametrize("pid", [0, -1])
+def test_a_pid_below_one_is_no_process(pid: int) -> None:
+    assert processes.find(pid) is None
+    assert not processes.alive(pid)
+    assert processes.started_at(pid) is None
+    assert stop_process(pid, 0.1) is False

@@ -119,3 +119,12 @@ def test_the_history_and_its_folder_are_private_under_umask_022(
     path.symlink_to(path.parent / "elsewhere")
     history.record("j2", scripts=[SCRIPT], portrait=True, api_url=None)  # logs, does not raise
     assert (path.parent / "elsewhere").read_text() == "keep\n"
+
+
+def test_a_history_an_older_version_left_readable_is_made_private(history_file: Path) -> None:
+    history_file.parent.mkdir(parents=True)
+    history_file.write_text("")
+    history_file.chmod(0o644)
+    history.record("j1", scripts=[SCRIPT], portrait=False, api_url=None)
+    assert oct(history_file.stat().st_mode & 0o777) == oct(0o600)
+    assert json.loads(history_file.read_text())["job_id"] == "j1"

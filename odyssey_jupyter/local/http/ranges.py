@@ -33,9 +33,12 @@ def _one_range(spec: str, size: int) -> tuple[int, int]:
     if match is None:
         raise MalformedRange(f"{spec!r} is not first-last, first- or -suffix")
     first, last, suffix = match.groups()
-    if suffix is not None:
-        return max(size - int(suffix), 0), size
-    return int(first), min(int(last) + 1, size) if last else size
+    try:
+        if suffix is not None:
+            return max(size - int(suffix), 0), size
+        return int(first), min(int(last) + 1, size) if last else size
+    except ValueError:  # more digits than Python turns into a number
+        raise MalformedRange(f"{spec[:20]!r}... has a number too long to read") from None
 
 
 def byte_ranges(header: str, size: int) -> list[tuple[int, int]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from odyssey_jupyter.errors import EngineStartError
-from odyssey_jupyter.files.private import ExclusiveLock, LockBusyError
+from odyssey_jupyter.files.private import ExclusiveLock, LockBusyError, create_private_file
 from odyssey_jupyter.local.launch import processes
 from odyssey_jupyter.local.launch.identity import proves_identity
 from odyssey_jupyter.local.launch.options import API_KEY_ENV, DEFAULT_PACE, PACES, default_data_dir
@@ -32,7 +32,6 @@ from odyssey_jupyter.local.store.datadir import (
     UNUSABLE_EXIT_STATUS,
     DataDirUnusable,
     create_private_dir,
-    open_private_append,
     unusable,
 )
 
@@ -246,7 +245,7 @@ def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
     env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
     log_path = data_dir / "engine.log"
     try:
-        log = open_private_append(log_path)
+        log = create_private_file(log_path, append=True)
     except OSError as exc:
         raise EngineStartError(str(unusable(data_dir, exc))) from None
     try:

@@ -30,11 +30,8 @@ def alive(pid: int) -> bool:
 
 def started_at(pid: int) -> float | None:
     """When ``pid`` started (seconds since the epoch), or ``None`` if that cannot be told."""
-    psutil = _psutil()
-    try:
-        return float(psutil.Process(pid).create_time())
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
+    found = find(pid)
+    return None if found is None else found.started_at()
 
 
 class Handle:
@@ -48,6 +45,14 @@ class Handle:
     def __init__(self, process: Any) -> None:
         self._process = process
         self.pid = int(process.pid)
+
+    def started_at(self) -> float | None:
+        """When it started (seconds since the epoch), or ``None`` if that cannot be told."""
+        psutil = _psutil()
+        try:
+            return float(self._process.create_time())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
 
     def running(self) -> bool:
         """Whether it runs still (an exited one its parent has not reaped does not)."""
@@ -99,7 +104,12 @@ class Handle:
 
 
 def find(pid: int) -> Handle | None:
-    """The process ``pid`` now, to check and signal from here on; ``None`` if there is none."""
+    """The process ``pid`` now, to check and signal from here on; ``None`` if there is none.
+
+    A pid below 1 (a damaged ``engine.json`` may name one) is no process.
+    """
+    if pid < 1:
+        return None
     psutil = _psutil()
     try:
         return Handle(psutil.Process(pid))

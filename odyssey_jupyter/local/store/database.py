@@ -131,9 +131,19 @@ class Database:
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """Several reads that must see one state (a count and its page): no write between."""
-        with self._read_lock:
-            yield
+        """Several reads that must see one state (a count and its page): no write between.
+
+        The writer has its own connection and lock, so holding the reader's lock alone
+        would not keep its commits out: one read transaction (WAL) does.
+        """
+        with self._guarded(self._read_lock):
+            self._reader.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if self._reader.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._reader.execute("COMMIT")
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

@@ -4,8 +4,8 @@ The directory holds every prompt and start image (``engine.db``), the key, the l
 and the recordings, so it is ``0700`` and every file in it ``0600`` whatever the
 umask; a directory left looser by an older engine is tightened. Whether it can be
 written is found by writing (root ignores modes, a read-only mount ignores them
-too), and the errno becomes a one-line cause. Standard library and ``private_files`` only:
-the launcher, imported inside kernels, uses it as well.
+too), and the errno becomes a one-line cause. Standard library and ``files.private``
+only: the launcher, imported inside kernels, uses it as well.
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ def create_private_dir(data_dir: Path) -> None:
 def probe_writable(data_dir: Path) -> None:
     """Write, flush and remove a one-byte file: the only check that root and mounts respect."""
     probe = data_dir / f".write-probe.{os.getpid()}"
-    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with contextlib.suppress(FileNotFoundError):  # a crashed run's, or a link planted there
+        probe.unlink()
+    fd = create_private_file(probe, exclusive=True)
     try:
         os.write(fd, b"\0")
         os.fsync(fd)
@@ -113,15 +115,3 @@ def tighten_tree(data_dir: Path) -> int:
             except FileNotFoundError:  # removed meanwhile (a worker's temporary file)
                 continue
     return changed
-
-
-def open_private_append(path: Path) -> int:
-    """A descriptor appending to ``path`` (never through a link), created ``0600``.
-
-    A file an older version left looser is tightened through the descriptor, where
-    there are modes to drop and a call to drop them with (``os.fchmod``).
-    """
-    fd = create_private_file(path, append=True)
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, stat.S_IMODE(os.fstat(fd).st_mode) & PRIVATE_FILE_MODE)
-    return fd
