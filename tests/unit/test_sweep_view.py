@@ -188,3 +188,26 @@ def test_the_command_line_draws_a_sweep_without_ipython_or_widgets() -> None:
     """The progress line the CLI prints comes from the pure summary, not the live panel."""
     modules = ["odyssey_jupyter.__main__", "odyssey_jupyter.cli.follow"]
     assert loaded_by([*modules, "odyssey_jupyter.display.sweep.summary"]) == []
+
+
+def test_a_headless_run_saves_a_dated_snapshot_until_the_sweep_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from odyssey_jupyter.display.sweep import live as live_module
+
+    sent: list[tuple[dict[str, str], bool]] = []
+    monkeypatch.setattr(
+        live_module, "publish", lambda bundle, _id, *, update: sent.append((bundle, update))
+    )
+    sweep = SweepStandIn(["running", "pending"])
+    saved = live_module.SweepSaved(sweep)  # type: ignore[arg-type]
+    first = sent[0][0]
+    for text in (first["text/html"], first["text/plain"]):
+        assert "Snapshot of " in text and "may have moved on" in text
+        assert "Sweep.open(" in text and "pets" in text
+    sweep.finished = True
+    sweep.move(["completed", "completed"], state="done")
+    saved.following.redraw()
+    last = sent[-1][0]
+    assert sent[-1][1] and "2/2 completed" in last["text/plain"]
+    assert "Snapshot of " not in last["text/html"] + last["text/plain"]

@@ -18,13 +18,19 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.display.common.frontend import detect_frontend, watched
 from odyssey_jupyter.display.live.final_output import publish
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
-from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
+from odyssey_jupyter.display.sweep.summary import (
+    SweepFinal,
+    saved_bundle,
+    status_html,
+    status_line,
+)
 from odyssey_jupyter.display.sweep.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -150,11 +156,15 @@ class SweepSaved:
     def __init__(self, sweep: Sweep) -> None:
         self.sweep = sweep
         self.display_id = f"odyssey-sweep-{uuid.uuid4().hex}"
-        publish(SweepFinal(sweep).bundle(), self.display_id, update=False)
+        publish(saved_bundle(sweep, _now()), self.display_id, update=False)
         self.following = Following(sweep, SAVED_EVERY, self._draw)
 
     def _draw(self, _finished: bool) -> None:
-        publish(SweepFinal(self.sweep).bundle(), self.display_id, update=True)
+        publish(saved_bundle(self.sweep, _now()), self.display_id, update=True)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def show_sweep(sweep: Sweep) -> SweepLive | SweepSaved | SweepText:
