@@ -211,3 +211,22 @@ def test_a_headless_run_saves_a_dated_snapshot_until_the_sweep_ends(
     last = sent[-1][0]
     assert sent[-1][1] and "2/2 completed" in last["text/plain"]
     assert "Snapshot of " not in last["text/html"] + last["text/plain"]
+
+
+def test_the_live_panel_carries_its_state_for_a_notebook_reopened_without_its_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import IPython.display
+
+    from odyssey_jupyter.display.common.live_marker import LIVE_MIME
+
+    shown: list[dict[str, Any]] = []
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, **_kw: shown.append(bundle))
+    live = SweepLive(SweepStandIn(["running", "pending"]))  # type: ignore[arg-type]
+    try:
+        (bundle,) = shown
+        assert "application/vnd.jupyter.widget-view+json" in bundle and LIVE_MIME in bundle
+        assert "0/2 completed" in bundle["text/html"] and "Snapshot of " in bundle["text/html"]
+        assert "may have moved on" in bundle["text/plain"]
+    finally:
+        live.box.close()

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.display.common.frontend import detect_frontend, watched
+from odyssey_jupyter.display.common.live_marker import marked_live
 from odyssey_jupyter.display.live.final_output import publish
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
@@ -72,7 +73,11 @@ class SweepLive:
         self._ended = False
         self._lock = threading.Lock()
         self._show(snap)
-        self.handle = display(self.box, display_id=True)  # type: ignore[no-untyped-call]
+        # The widget, and for a notebook reopened without its kernel the dated state
+        # as it was shown (the live mark lets the extension draw that instead).
+        bundle = dict(self.box._repr_mimebundle_() or {})
+        bundle.update(saved_bundle(snap, _now()))
+        self.handle = display(marked_live(bundle), raw=True, display_id=True)  # type: ignore[no-untyped-call]
         self._refresh = Throttle(LIVE_EVERY, self._draw)
         self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
         self._refresh(force=True)
