@@ -230,3 +230,20 @@ def test_the_live_panel_carries_its_state_for_a_notebook_reopened_without_its_ke
         assert "may have moved on" in bundle["text/plain"]
     finally:
         live.box.close()
+
+
+def test_the_live_panel_gives_way_to_the_final_output_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import IPython.display
+
+    updates: list[Any] = []
+    handle = SimpleNamespace(update=updates.append)
+    monkeypatch.setattr(IPython.display, "display", lambda _bundle, **_kw: handle)
+    sweep = SweepStandIn(["running", "running"])
+    live = SweepLive(sweep)  # type: ignore[arg-type]
+    sweep.finished = True
+    sweep.move(["completed", "completed"], state="done")
+    live.following.redraw()
+    assert [type(update) for update in updates] == [SweepFinal]
+    assert "2/2 completed" in repr(updates[0]) and sweep.listeners == []

@@ -15,7 +15,6 @@ at once); updates come from the sweep's listener on the loop thread, throttled.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -70,25 +69,22 @@ class SweepLive:
             [self.status, widgets.HBox(list(self.buttons.values())), self.gallery]
         )
         self._tiles: tuple[Any, ...] | None = None
-        self._ended = False
-        self._lock = threading.Lock()
         self._show(snap)
         # The widget, and for a notebook reopened without its kernel the dated state
         # as it was shown (the live mark lets the extension draw that instead).
         bundle = dict(self.box._repr_mimebundle_() or {})
         bundle.update(saved_bundle(snap, _now()))
         self.handle = display(marked_live(bundle), raw=True, display_id=True)  # type: ignore[no-untyped-call]
-        self._refresh = Throttle(LIVE_EVERY, self._draw)
-        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
-        self._refresh(force=True)
+        self.following = Following(sweep, LIVE_EVERY, self._draw)
 
-    def _draw(self) -> None:
-        snap = SweepSnapshot.of(self.sweep)
-        if snap.finished:
-            self._end()
+    def _draw(self, finished: bool) -> None:
+        if finished:
+            if self.handle is not None:
+                self.handle.update(SweepFinal(self.sweep))
+            self.box.close()
             return
         with self.box.hold_sync():
-            self._show(snap)
+            self._show(SweepSnapshot.of(self.sweep))
 
     def _show(self, snap: SweepSnapshot) -> None:
         """Header, counts, bar, buttons and tiles, all from the one snapshot."""
@@ -99,16 +95,6 @@ class SweepLive:
         if tiles != self._tiles:
             self._tiles = tiles
             self.gallery.value = gallery_html(snap.items)
-
-    def _end(self) -> None:
-        with self._lock:
-            if self._ended:
-                return
-            self._ended = True
-        self._unsubscribe()
-        if self.handle is not None:
-            self.handle.update(SweepFinal(self.sweep))
-        self.box.close()
 
 
 class Following:
