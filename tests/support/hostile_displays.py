@@ -282,7 +282,7 @@ def collect_sweeps(
     add("sweep panel", "widget", status_html(running))
     add("sweep live panel", "widget", live.status.value)
     add("sweep live gallery", "widget", live.gallery.value)
-    live._refresh(force=True)
+    live.following.redraw()
     text.following.redraw()
     add("sweep text", "text", "\n".join(lines))
     add_display("sweep final", SweepFinal(running))

@@ -188,3 +188,62 @@ def test_the_command_line_draws_a_sweep_without_ipython_or_widgets() -> None:
     """The progress line the CLI prints comes from the pure summary, not the live panel."""
     modules = ["odyssey_jupyter.__main__", "odyssey_jupyter.cli.follow"]
     assert loaded_by([*modules, "odyssey_jupyter.display.sweep.summary"]) == []
+
+
+def test_a_headless_run_saves_a_dated_snapshot_until_the_sweep_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from odyssey_jupyter.display.sweep import live as live_module
+
+    sent: list[tuple[dict[str, str], bool]] = []
+    monkeypatch.setattr(
+        live_module, "publish", lambda bundle, _id, *, update: sent.append((bundle, update))
+    )
+    sweep = SweepStandIn(["running", "pending"])
+    saved = live_module.SweepSaved(sweep)  # type: ignore[arg-type]
+    first = sent[0][0]
+    for text in (first["text/html"], first["text/plain"]):
+        assert "Snapshot of " in text and "may have moved on" in text
+        assert "Sweep.open(" in text and "pets" in text
+    sweep.finished = True
+    sweep.move(["completed", "completed"], state="done")
+    saved.following.redraw()
+    last = sent[-1][0]
+    assert sent[-1][1] and "2/2 completed" in last["text/plain"]
+    assert "Snapshot of " not in last["text/html"] + last["text/plain"]
+
+
+def test_the_live_panel_carries_its_state_for_a_notebook_reopened_without_its_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import IPython.display
+
+    from odyssey_jupyter.display.common.live_marker import LIVE_MIME
+
+    shown: list[dict[str, Any]] = []
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, **_kw: shown.append(bundle))
+    live = SweepLive(SweepStandIn(["running", "pending"]))  # type: ignore[arg-type]
+    try:
+        (bundle,) = shown
+        assert "application/vnd.jupyter.widget-view+json" in bundle and LIVE_MIME in bundle
+        assert "0/2 completed" in bundle["text/html"] and "Snapshot of " in bundle["text/html"]
+        assert "may have moved on" in bundle["text/plain"]
+    finally:
+        live.box.close()
+
+
+def test_the_live_panel_gives_way_to_the_final_output_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import IPython.display
+
+    updates: list[Any] = []
+    handle = SimpleNamespace(update=updates.append)
+    monkeypatch.setattr(IPython.display, "display", lambda _bundle, **_kw: handle)
+    sweep = SweepStandIn(["running", "running"])
+    live = SweepLive(sweep)  # type: ignore[arg-type]
+    sweep.finished = True
+    sweep.move(["completed", "completed"], state="done")
+    live.following.redraw()
+    assert [type(update) for update in updates] == [SweepFinal]
+    assert "2/2 completed" in repr(updates[0]) and sweep.listeners == []

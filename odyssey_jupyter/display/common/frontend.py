@@ -2,10 +2,8 @@
 
 A widget needs a kernel with a frontend that renders widget models (JupyterLab,
 Notebook 7, VS Code, Colab). Terminal IPython and plain ``python`` have no such
-frontend, so they get text lines. A kernel run headless by nbclient/papermill
-cannot be told apart from a live one from inside the kernel, so it gets widgets;
-the magic makes such runs complete by also displaying the final summary and
-players as ordinary outputs when it waits (see ``magics``).
+frontend, so they get text lines. :func:`detect_frontend` answers "widget" in
+any kernel, a headless one too; :func:`watched` (below) tells the two apart.
 
 ``ODYSSEY_DISPLAY=text`` or ``=widget`` overrides the guess.
 

@@ -15,16 +15,22 @@ at once); updates come from the sweep's listener on the loop thread, throttled.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.display.common.frontend import detect_frontend, watched
+from odyssey_jupyter.display.common.live_marker import marked_live
 from odyssey_jupyter.display.live.final_output import publish
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
-from odyssey_jupyter.display.sweep.summary import SweepFinal, status_html, status_line
+from odyssey_jupyter.display.sweep.summary import (
+    SweepFinal,
+    saved_bundle,
+    status_html,
+    status_line,
+)
 from odyssey_jupyter.display.sweep.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -63,21 +69,22 @@ class SweepLive:
             [self.status, widgets.HBox(list(self.buttons.values())), self.gallery]
         )
         self._tiles: tuple[Any, ...] | None = None
-        self._ended = False
-        self._lock = threading.Lock()
         self._show(snap)
-        self.handle = display(self.box, display_id=True)  # type: ignore[no-untyped-call]
-        self._refresh = Throttle(LIVE_EVERY, self._draw)
-        self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
-        self._refresh(force=True)
+        # The widget, and for a notebook reopened without its kernel the dated state
+        # as it was shown (the live mark lets the extension draw that instead).
+        bundle = dict(self.box._repr_mimebundle_() or {})
+        bundle.update(saved_bundle(snap, _now()))
+        self.handle = display(marked_live(bundle), raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        self.following = Following(sweep, LIVE_EVERY, self._draw)
 
-    def _draw(self) -> None:
-        snap = SweepSnapshot.of(self.sweep)
-        if snap.finished:
-            self._end()
+    def _draw(self, finished: bool) -> None:
+        if finished:
+            if self.handle is not None:
+                self.handle.update(SweepFinal(self.sweep))
+            self.box.close()
             return
         with self.box.hold_sync():
-            self._show(snap)
+            self._show(SweepSnapshot.of(self.sweep))
 
     def _show(self, snap: SweepSnapshot) -> None:
         """Header, counts, bar, buttons and tiles, all from the one snapshot."""
@@ -88,16 +95,6 @@ class SweepLive:
         if tiles != self._tiles:
             self._tiles = tiles
             self.gallery.value = gallery_html(snap.items)
-
-    def _end(self) -> None:
-        with self._lock:
-            if self._ended:
-                return
-            self._ended = True
-        self._unsubscribe()
-        if self.handle is not None:
-            self.handle.update(SweepFinal(self.sweep))
-        self.box.close()
 
 
 class Following:
@@ -150,11 +147,15 @@ class SweepSaved:
     def __init__(self, sweep: Sweep) -> None:
         self.sweep = sweep
         self.display_id = f"odyssey-sweep-{uuid.uuid4().hex}"
-        publish(SweepFinal(sweep).bundle(), self.display_id, update=False)
+        publish(saved_bundle(sweep, _now()), self.display_id, update=False)
         self.following = Following(sweep, SAVED_EVERY, self._draw)
 
     def _draw(self, _finished: bool) -> None:
-        publish(SweepFinal(self.sweep).bundle(), self.display_id, update=True)
+        publish(saved_bundle(self.sweep, _now()), self.display_id, update=True)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def show_sweep(sweep: Sweep) -> SweepLive | SweepSaved | SweepText:

@@ -7,13 +7,14 @@ sweep ends, so a saved notebook shows the outcome with no kernel.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from odyssey_jupyter.display.common.palette import ERROR, RULE, SUCCESS, WARNING
-from odyssey_jupyter.display.common.relative_time import format_duration
+from odyssey_jupyter.display.common.palette import ERROR, MUTED_TEXT, RULE, SUCCESS, WARNING
+from odyssey_jupyter.display.common.relative_time import format_duration, full_time
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
-from odyssey_jupyter.text.markup import escape, printable
+from odyssey_jupyter.text.markup import escape, printable, python_literal
 
 if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.handle import Sweep
@@ -131,3 +132,24 @@ class SweepFinal:
             if item.status in ("failed", "unknown"):
                 lines.append(f"  item {item.index}: {item.status}: {item.error}")
         return printable("\n".join(lines))
+
+
+def saved_bundle(sweep: Sweep | SweepSnapshot, when: datetime) -> dict[str, str]:
+    """What a headless run keeps: the final output, dated while the sweep still runs.
+
+    A notebook saved before its sweep ended would otherwise show "running" with
+    nothing to say that this was one moment of it.
+    """
+    snap = SweepSnapshot.of(sweep)
+    bundle = SweepFinal(snap).bundle()
+    if snap.finished:
+        return bundle
+    note = (
+        f"Snapshot of {full_time(when)}; the sweep may have moved on since. "
+        f"odyssey_jupyter.Sweep.open({python_literal(snap.name)}) reattaches to it."
+    )
+    return {
+        "text/html": bundle["text/html"]
+        + f'<div class="odyssey-note" style="color:{MUTED_TEXT}">{escape(note)}</div>',
+        "text/plain": printable(bundle["text/plain"] + "\n" + note),
+    }
