@@ -68,9 +68,10 @@ def chapters_from_events(path: Path) -> tuple[Chapter, ...]:
     """Prompt chapters from an ``events.jsonl`` log; unreadable lines are skipped.
 
     Times are relative to the first ``start`` event, which is frame 0 of the video.
+    The log is a downloaded file: a byte that is not UTF-8 spoils its own line only.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ()
     return chapters_from_text(text)

@@ -75,6 +75,13 @@ def test_chapters_relative_to_first_start(tmp_path: Path) -> None:
     assert chapters_from_events(tmp_path / "none.jsonl") == ()
 
 
+def test_a_byte_that_is_not_utf8_spoils_only_its_own_line(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    start = {"timestamp_ms": 0, "type": "start", "prompt": "a cat", "frame": 0}
+    events.write_bytes(json.dumps(start).encode() + b"\n\xff\xfe broken\n")
+    assert chapters_from_events(events) == (Chapter(0.0, "a cat", "start"),)
+
+
 def test_recording_dir_layout_and_bad_ids(recordings_config: Path) -> None:
     assert recordings.recording_dir("job1", "s1") == recordings_config.absolute() / "job1" / "s1"
     for bad in ("", "..", "a/b"):
