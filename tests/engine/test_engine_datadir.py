@@ -17,6 +17,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -302,7 +303,28 @@ def test_the_write_probe_never_writes_through_a_link(tmp_path: Path) -> None:
     elsewhere.write_bytes(b"someone else's file\n")
     data_dir = tmp_path / "engine"
     data_dir.mkdir()
-    (data_dir / f".write-probe.{os.getpid()}").symlink_to(elsewhere)
+    planted = [data_dir / f".write-probe.{os.getpid()}", data_dir / ".write-probe.x"]
+    for link in planted:
+        link.symlink_to(elsewhere)
     probe_writable(data_dir)
     assert elsewhere.read_bytes() == b"someone else's file\n"
-    assert list(data_dir.iterdir()) == []
+    assert sorted(data_dir.iterdir()) == sorted(planted)
+
+
+def test_probes_at_once_in_one_process_never_meet(tmp_path: Path) -> None:
+    failures: list[OSError] = []
+
+    def probe_many() -> None:
+        try:
+            for _ in range(50):
+                probe_writable(tmp_path)
+        except OSError as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=probe_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert list(tmp_path.iterdir()) == []

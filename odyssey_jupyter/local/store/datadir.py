@@ -14,13 +14,10 @@ import contextlib
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
 
-from odyssey_jupyter.files.private import (
-    PRIVATE_DIR_MODE,
-    PRIVATE_FILE_MODE,
-    create_private_file,
-)
+from odyssey_jupyter.files.private import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 
 PRIVATE_UMASK = 0o077
 """Set for the whole engine process: SQLite's WAL files and the workers' output are private."""
@@ -76,18 +73,20 @@ def create_private_dir(data_dir: Path) -> None:
 
 
 def probe_writable(data_dir: Path) -> None:
-    """Write, flush and remove a one-byte file: the only check that root and mounts respect."""
-    probe = data_dir / f".write-probe.{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):  # a crashed run's, or a link planted there
-        probe.unlink()
-    fd = create_private_file(probe, exclusive=True)
+    """Write, flush and remove a one-byte file: the only check that root and mounts respect.
+
+    ``mkstemp`` picks a fresh name each time and creates it exclusively (``0600``), so
+    two threads or processes probing at once never meet, and a link planted in the
+    directory is never written through.
+    """
+    fd, name = tempfile.mkstemp(prefix=".write-probe.", dir=data_dir)
     try:
         os.write(fd, b"\0")
         os.fsync(fd)
     finally:
         os.close(fd)
         with contextlib.suppress(FileNotFoundError):
-            probe.unlink()
+            os.unlink(name)
 
 
 def _tighten_one(path: Path, mode: int) -> bool:

@@ -15,26 +15,29 @@ import json
 import os
 import re
 import secrets
+import tempfile
 import time
 from pathlib import Path
-
-from odyssey_jupyter.files.private import create_private_file
 
 TOKEN_TTL_SECONDS = 3600
 TOKEN_PREFIX = "olt_"
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read (0600), atomically."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)  # a leftover (or a planted link) is removed, never written through
-    fd = create_private_file(tmp, exclusive=True)
+    """Write a file only its owner can read (0600), atomically.
+
+    The scratch file is ``mkstemp``'s: a fresh name created exclusively, so writers in
+    two threads never share one and a link planted beside ``path`` is never followed.
+    """
+    fd, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(scratch, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(scratch)
+        raise
 
 
 def _read_or_create(path: Path, make: bytes) -> bytes:
