@@ -35,15 +35,15 @@ def _export(args: argparse.Namespace, term: Terminal) -> int:
 def export_from_ledger(name: str, dest: str, format: str, shard_size: int) -> list[str]:
     """Export a sweep by name from its ledger alone: nothing is sent, the sweep may run."""
     from odyssey_jupyter.sweeps.export import export_items
-    from odyssey_jupyter.sweeps.output import dataset_of
+    from odyssey_jupyter.sweeps.settings import settings_of
     from odyssey_jupyter.sweeps.storage import Store
 
     record = read_record(name)  # checked name, read-only ledger, only the files it may name
-    output = record.meta.get("output")
-    source = Store.open(str(output), None) if output else None
+    settings = settings_of(record.meta, record.path)
+    source = Store.open(settings.output, None) if settings.output else None
     return export_items(
         record.rows,
-        dataset_of(record.meta, name),
+        settings.dataset or name,
         dest,
         source=source,
         format=format,

@@ -100,9 +100,13 @@ def create_private_file(path: Path, *, exclusive: bool = False, append: bool = F
         raise UnsafePathError(
             f"{path} is a symbolic link; remove it (nothing was written)"
         ) from None
-    mode = stat.S_IMODE(os.fstat(fd).st_mode)
-    if mode & ~PRIVATE_FILE_MODE and hasattr(os, "fchmod"):
-        os.fchmod(fd, mode & PRIVATE_FILE_MODE)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & ~PRIVATE_FILE_MODE and hasattr(os, "fchmod"):
+            os.fchmod(fd, mode & PRIVATE_FILE_MODE)
+    except BaseException:
+        os.close(fd)  # the caller never sees a descriptor it could close
+        raise
     return fd
 
 

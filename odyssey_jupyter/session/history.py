@@ -139,7 +139,8 @@ def _load(path: Path) -> dict[str, dict[str, Any]]:
             return _cache.entries
         entries: dict[str, dict[str, Any]] = {}
         try:
-            with open(path, encoding="utf-8") as handle:
+            # errors="replace": a byte that is not UTF-8 spoils its own line, not the file
+            with open(path, encoding="utf-8", errors="replace") as handle:
                 for line in handle:
                     item = _entry(line)
                     if item is not None:

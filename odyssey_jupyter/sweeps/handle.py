@@ -26,6 +26,7 @@ from odyssey_jupyter.sweeps.output import output_of
 from odyssey_jupyter.sweeps.plan import check_name
 from odyssey_jupyter.sweeps.registry import Registry
 from odyssey_jupyter.sweeps.scheduler import Scheduler
+from odyssey_jupyter.sweeps.settings import settings_of
 from odyssey_jupyter.sweeps.states import ItemState, SweepState
 
 if TYPE_CHECKING:
@@ -65,17 +66,17 @@ class Sweep:
         runtime: Runtime | None = None,
         output: SweepOutput | None = None,
     ) -> None:
-        meta = ledger.meta()
+        settings = settings_of(ledger.meta(), ledger.path)
         self.name = name
         self.ledger = ledger
-        self.portrait: bool = bool(meta.get("portrait", True))
-        self.pack: int = int(meta.get("pack", 1))
-        self.download: bool = bool(meta.get("download", True))
+        self.portrait: bool = settings.portrait
+        self.pack: int = settings.pack
+        self.download: bool = settings.download
         self._listeners: builtins.list[SweepListener] = []
         # the ledger's word on files: only those inside the recordings folder
         book = ItemBook(ledger, with_trusted_files(ledger.items()))
         self._scheduler = Scheduler(
-            name, book, runtime or get_runtime(), meta, output=output, notify=self._changed
+            name, book, runtime or get_runtime(), settings, output=output, notify=self._changed
         )
 
     # ------------------------------------------------------------------ opening
@@ -97,7 +98,8 @@ class Sweep:
             raise FileNotFoundError(f"no sweep named {name!r} in {path.parent} (known: {known})")
         ledger = Ledger(path)
         try:
-            sweep = cls(name, ledger, output=output_of(ledger.meta(), name, storage_options))
+            settings = settings_of(ledger.meta(), path)
+            sweep = cls(name, ledger, output=output_of(settings, name, storage_options))
         except BaseException:
             ledger.close()
             raise

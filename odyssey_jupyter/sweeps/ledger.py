@@ -74,7 +74,8 @@ RUNNER_KEY = "runner"
 
 
 class LedgerError(OdysseyError):
-    """A sweep's file is a link, not a regular file, or not a sweep ledger; nothing was changed."""
+    """A sweep's file is a link, not a regular file, or not a sweep ledger (a setting it
+    keeps included); nothing was changed."""
 
 
 def sweeps_dir() -> Path:

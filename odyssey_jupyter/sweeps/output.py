@@ -36,12 +36,12 @@ from odyssey_jupyter.session import recordings
 from odyssey_jupyter.session.mp4_info import read_mp4_info
 from odyssey_jupyter.sweeps.item import SweepItem
 from odyssey_jupyter.sweeps.manifest import manifest_key, table_for
-from odyssey_jupyter.sweeps.plan import check_name
 from odyssey_jupyter.sweeps.states import ItemState
 from odyssey_jupyter.sweeps.storage import Store, StoreError
 
 if TYPE_CHECKING:
     from odyssey_jupyter.client.odyssey import Odyssey
+    from odyssey_jupyter.sweeps.settings import SweepSettings
 
 log = logging.getLogger(__name__)
 
@@ -295,24 +295,16 @@ def open_output(
     return SweepOutput(store, dataset, shard, keep_local)
 
 
-def dataset_of(meta: Mapping[str, Any], name: str) -> str:
-    """The dataset a ledger names (its sweep's name when none), checked as a sweep name is:
-    it begins every key, so an edited ledger cannot point it outside the output."""
-    return check_name(str(meta.get("dataset") or name))
-
-
 def output_of(
-    meta: Mapping[str, Any], name: str, storage_options: dict[str, Any] | None
+    settings: SweepSettings, name: str, storage_options: dict[str, Any] | None
 ) -> SweepOutput | None:
-    """The output a reopened sweep had (from its ledger's settings), checked; None if none."""
-    output = meta.get("output")
-    if not output:
+    """The output a reopened sweep had (from its ledger's checked settings); None if none."""
+    if settings.output is None:
         return None
-    shard = meta.get("shard")
     return open_output(
-        str(output),
+        settings.output,
         storage_options,
-        dataset_of(meta, name),
-        shard=(int(shard[0]), int(shard[1])) if shard else None,
-        keep_local=bool(meta.get("keep_local", True)),
+        settings.dataset or name,
+        shard=settings.shard,
+        keep_local=settings.keep_local,
     )

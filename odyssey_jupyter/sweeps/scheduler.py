@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from odyssey_jupyter.client.odyssey import Odyssey
     from odyssey_jupyter.session.runtime import Runtime
     from odyssey_jupyter.sweeps.output import SweepOutput
+    from odyssey_jupyter.sweeps.settings import SweepSettings
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Scheduler:
         name: str,
         book: ItemBook,
         runtime: Runtime,
-        meta: dict[str, Any],
+        settings: SweepSettings,
         *,
         output: SweepOutput | None,
         notify: Callable[[], None],
@@ -114,10 +115,10 @@ class Scheduler:
         self.name = name
         self.book = book
         self.runtime = runtime
-        self.portrait: bool = bool(meta.get("portrait", True))
-        self.download: bool = bool(meta.get("download", True))
-        self.requested_limit: int | None = meta.get("max_in_flight")
-        self.max_video_seconds: float | None = meta.get("max_video_seconds")
+        self.portrait = settings.portrait
+        self.download = settings.download
+        self.requested_limit = settings.max_in_flight
+        self.max_video_seconds = settings.max_video_seconds
         self.output = output
         self.notify = notify
         """Tells the sweep's listeners that something changed."""

@@ -23,6 +23,7 @@ from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, refuse_planted
 from odyssey_jupyter.sweeps.manifest import check_param_names
 from odyssey_jupyter.sweeps.output import SweepOutput, open_output
 from odyssey_jupyter.sweeps.plan import PlannedItem, check_name, chunk, params_json, plan_items
+from odyssey_jupyter.sweeps.settings import SweepSettings, check_whole, settings_meta
 from odyssey_jupyter.sweeps.shard import check_shard, shard_name
 from odyssey_jupyter.sweeps.storage import output_text
 from odyssey_jupyter.text.advice import say
@@ -32,10 +33,6 @@ LEDGER_VERSION = 1
 
 def default_name() -> str:
     return time.strftime("sweep_%Y%m%d_%H%M%S_") + secrets.token_hex(2)
-
-
-def _whole_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
 
 
 def _storable(item: PlannedItem, portrait: bool) -> PlannedItem:
@@ -96,12 +93,9 @@ class SweepRequest:
         """The sweep's name and items, checked; nothing is sent or written."""
         chosen = self._name()
         budget.check_budget(self.max_video_seconds)
-        if not _whole_number(self.pack):
-            raise ScriptError(f"pack must be a whole number of 1 or more, not {self.pack!r}")
-        if self.max_in_flight is not None and not _whole_number(self.max_in_flight):
-            raise ScriptError(
-                f"max_in_flight must be a whole number of 1 or more, not {self.max_in_flight!r}"
-            )
+        check_whole("pack", self.pack)
+        if self.max_in_flight is not None:
+            check_whole("max_in_flight", self.max_in_flight)
         path = ledger_path(chosen)
         refuse_planted(path)
         if path.exists():
@@ -155,27 +149,24 @@ class SweepRequest:
         return Sweep(chosen, ledger, output=target).start()
 
     def _meta(self, chosen: str, dataset: str, target: SweepOutput | None) -> dict[str, Any]:
-        """The settings the ledger keeps, so ``Sweep.open`` continues the sweep as it was."""
-        meta = {
+        """What the ledger keeps, so ``Sweep.open`` continues the sweep as it was."""
+        settings = SweepSettings(
+            portrait=bool(self.portrait),
+            pack=self.pack,
+            download=True if target is not None else bool(self.download),
+            max_in_flight=self.max_in_flight,
+            max_video_seconds=budget.check_budget(self.max_video_seconds),
+            output=target.store.url if target is not None else None,
+            dataset=dataset if target is not None else None,
+            shard=self.shard if target is not None else None,
+            keep_local=self.keep_local,
+        )
+        return {
             "name": chosen,
             "created": time.time(),
-            "portrait": bool(self.portrait),
-            "pack": self.pack,
-            "download": bool(self.download),
-            "max_in_flight": self.max_in_flight,
             "version": LEDGER_VERSION,
+            **settings_meta(settings),
         }
-        if self.max_video_seconds is not None:
-            meta["max_video_seconds"] = budget.check_budget(self.max_video_seconds)
-        if target is not None:
-            meta.update(
-                output=target.store.url,
-                dataset=dataset,
-                shard=list(self.shard) if self.shard else None,
-                keep_local=self.keep_local,
-                download=True,
-            )
-        return meta
 
 
 def prepare(

@@ -100,6 +100,20 @@ def test_a_damaged_created_field_is_repaired_never_raised(history_file: Path) ->
     assert len(found) == 10 and all(e["created"] is None for e in found[2:])
 
 
+def test_a_byte_that_is_not_utf8_spoils_only_its_own_line(history_file: Path) -> None:
+    history_file.parent.mkdir(parents=True)
+    history_file.write_bytes(
+        b'{"job_id": "before", "created": 1, "prompt": "a fox"}\n'
+        b'{"job_id": "bad", "created": 2, "prompt": "caf\xe9"}\n'
+        b"\xff\xfe not json\n"
+        b'{"job_id": "after", "created": 3, "prompt": "a heron"}\n'
+    )
+    found = history.lookup(["before", "bad", "after"])
+    assert found["before"]["prompt"] == "a fox" and found["after"]["prompt"] == "a heron"
+    assert found["bad"]["prompt"] == "caf\ufffd"
+    assert history.first_prompt("after") == "a heron"
+
+
 def test_the_history_and_its_folder_are_private_under_umask_022(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

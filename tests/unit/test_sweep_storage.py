@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import sys
@@ -233,18 +234,93 @@ def test_an_edited_ledger_names_no_dataset_folder_outside_the_output(
 ) -> None:
     """The dataset name a ledger keeps becomes part of every key: it is checked as a name."""
     from odyssey_jupyter.cli.export import export_from_ledger
-    from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path
-    from odyssey_jupyter.sweeps.output import output_of
+    from odyssey_jupyter.sweeps.handle import Sweep
+    from odyssey_jupyter.sweeps.ledger import Ledger, LedgerError, ledger_path
 
     meta = {"name": "dusk", "output": str(sandbox / "store"), "dataset": dataset}
     Ledger.create(ledger_path("dusk"), meta, []).close()
     dest = sandbox / "out" / "dest"
-    with pytest.raises(ScriptError, match="not a plain identifier"):
+    with pytest.raises(LedgerError, match="not a plain identifier"):
         export_from_ledger("dusk", str(dest), "parquet", 10)
-    with pytest.raises(ScriptError, match="not a plain identifier"):
-        output_of(meta, "dusk", None)
+    with pytest.raises(LedgerError, match="not a plain identifier"):
+        Sweep.open("dusk")
     assert not (sandbox / "out" / "escaped.parquet").exists()
     assert not (sandbox / "store").exists() or not any((sandbox / "store").rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("pack", "x", "pack must be a whole number"),
+        ("pack", 0, "pack must be a whole number"),
+        ("max_in_flight", "3", "max_in_flight must be a whole number"),
+        ("max_in_flight", True, "max_in_flight must be a whole number"),
+        ("max_video_seconds", "x", "max_video_seconds must be a number"),
+        ("max_video_seconds", -1, "max_video_seconds must be more than 0"),
+        ("portrait", "no", "portrait must be true or false"),
+        ("keep_local", 1, "keep_local must be true or false"),
+        ("output", 5, "output must be a URL or a folder, not a int"),
+        ("shard", "ab", "shard must be a pair"),
+        ("shard", [5], "shard must be a pair"),
+        ("shard", [3, 2], "I must be 0 to N-1"),
+        ("dataset", ["a"], "dataset must be a name, not a list"),
+        ("pack", "x" * 5000, "pack must be a whole number"),
+    ],
+)
+def test_a_ledger_with_a_damaged_setting_is_refused_naming_it(
+    sandbox: Path, setting: str, value: object, named: str
+) -> None:
+    """An edited ledger is one error naming the file and the setting, before anything runs."""
+    import json
+    import sqlite3
+
+    from odyssey_jupyter.cli.export import export_from_ledger
+    from odyssey_jupyter.sweeps.handle import Sweep
+    from odyssey_jupyter.sweeps.ledger import Ledger, LedgerError, ledger_path
+
+    meta = {"name": "dusk", "output": str(sandbox / "store"), "pack": 1}
+    Ledger.create(ledger_path("dusk"), meta, []).close()
+    db = sqlite3.connect(ledger_path("dusk"))
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (setting, json.dumps(value))
+    )
+    db.commit()
+    db.close()
+    for attempt in (
+        lambda: Sweep.open("dusk"),
+        lambda: export_from_ledger("dusk", str(sandbox / "d"), "parquet", 10),
+    ):
+        with pytest.raises(LedgerError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert str(ledger_path("dusk")) in message and named in message
+        assert "nothing was sent" in message and len(message) < 600
+    assert not (sandbox / "store").exists() and not (sandbox / "d").exists()
+
+
+def test_the_settings_a_ledger_keeps_read_back_as_they_were_written() -> None:
+    from odyssey_jupyter.sweeps.settings import SweepSettings, settings_meta, settings_of
+
+    written = SweepSettings(
+        portrait=False,
+        pack=3,
+        download=False,
+        max_in_flight=2,
+        max_video_seconds=90.5,
+        output="s3://bucket/runs",
+        dataset="dusk",
+        shard=(1, 4),
+        keep_local=False,
+    )
+    kept = json.loads(json.dumps(settings_meta(written)))
+    assert settings_of(kept, Path("x.sqlite")) == written
+    assert settings_of({}, Path("x.sqlite")) == SweepSettings()
+    assert settings_meta(SweepSettings()) == {
+        "portrait": True,
+        "pack": 1,
+        "download": True,
+        "keep_local": True,
+    }
 
 
 def test_an_export_of_a_ledger_with_damaged_settings_is_one_clear_error(sandbox: Path) -> None:
