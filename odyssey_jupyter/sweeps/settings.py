@@ -55,15 +55,18 @@ def _flag(setting: str, value: Any) -> bool:
 
 
 def _url(setting: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
         raise ScriptError(f"{setting} must be a URL or a folder, not a {type(value).__name__}")
+    if not value.strip():
+        raise ScriptError(f"{setting} must be a URL or a folder, not an empty text")
     return value
 
 
 def _shard(setting: str, value: Any) -> tuple[int, int]:
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ScriptError(f"{setting} must be a pair [I, N], not {value!r}")
-    return check_shard((value[0], value[1]))
+    pair = value if isinstance(value, list | tuple) and len(value) == 2 else None
+    if pair is None or any(isinstance(part, bool) or not isinstance(part, int) for part in pair):
+        raise ScriptError(f"{setting} must be a pair of whole numbers [I, N], not {value!r}")
+    return check_shard((pair[0], pair[1]))
 
 
 def _dataset(setting: str, value: Any) -> str:
