@@ -29,6 +29,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -92,16 +93,26 @@ def execute(notebook: Path, workdir: Path, env: dict[str, str]) -> Any:
     """
     import nbformat
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(workdir)}},
-        store_widget_state=False,
-    )
-    client.execute(env=env)  # passed on to the kernel manager's start_kernel
+    with tempfile.TemporaryDirectory(prefix="odyssey-demo-") as sockets:
+        config = Config()
+        if os.name == "posix":
+            # Unix sockets in a private folder: the kernel's traffic never touches the
+            # network, and ipykernel has no plain-TCP warning to print. The path is
+            # absolute because the kernel runs in ``workdir``.
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = str(Path(sockets) / "kernel")
+        client = NotebookClient(
+            nb,
+            config=config,
+            timeout=CELL_TIMEOUT,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(workdir)}},
+            store_widget_state=False,
+        )
+        client.execute(env=env)  # passed on to the kernel manager's start_kernel
     return nb
 
 
