@@ -8,9 +8,11 @@ What it does, and why:
   the players' relative ``odyssey_recordings/...`` video paths resolve when the page
   is opened from disk.
 * No API key is passed on: the extension starts its local engine, with its data
-  under ``build/demo-engine`` (``ODYSSEY_LOCAL_DATA_DIR``) so the demo is
-  self-contained and repeatable. ``ODYSSEY_WAIT=1`` makes every simulation cell wait,
-  because a headless run keeps only what arrives while a cell runs.
+  under ``build/demo-engine`` (``ODYSSEY_LOCAL_DATA_DIR``) and its submission history
+  in ``build/demo-history.jsonl``, so the demo is self-contained and repeatable and
+  its jobs never enter the user's own history. ``ODYSSEY_WAIT=1`` makes every
+  simulation cell wait, because a headless run keeps only what arrives while a cell
+  runs.
 * The engine the demo started is stopped at the end (it is detached from the
   kernel so that it survives kernel restarts in normal use); its data directory
   and the recordings stay, so the page keeps working. Each run starts from a fresh
@@ -76,12 +78,17 @@ def stop_engine(data_dir: Path) -> bool:
     return True
 
 
-def demo_env(data_dir: Path) -> dict[str, str]:
+def demo_env(data_dir: Path, history: Path) -> dict[str, str]:
     """This process's environment, minus any API key, plus the headless-run settings."""
     env = dict(os.environ)
     for name in ("ODYSSEY_API_KEY", "ODYSSEY_API_URL"):
         env.pop(name, None)  # the demo always uses the embedded engine
-    env.update(ODYSSEY_WAIT="1", ODYSSEY_LOCAL_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    env.update(
+        ODYSSEY_WAIT="1",
+        ODYSSEY_LOCAL_DATA_DIR=str(data_dir),
+        ODYSSEY_HISTORY_PATH=str(history),
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -155,14 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     data_dir = workdir / "demo-engine"
     recordings = workdir / "odyssey_recordings"
+    history = workdir / "demo-history.jsonl"
 
     stop_engine(data_dir)  # left over from an interrupted run
     shutil.rmtree(data_dir, ignore_errors=True)
     shutil.rmtree(recordings, ignore_errors=True)
+    history.unlink(missing_ok=True)
 
     print(f"Running {args.notebook} headless on the local engine (data in {data_dir}) ...")
     try:
-        nb = execute(notebook, workdir, demo_env(data_dir))
+        nb = execute(notebook, workdir, demo_env(data_dir, history))
     except Exception as exc:
         print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
