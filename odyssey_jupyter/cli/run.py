@@ -9,6 +9,7 @@ from typing import Any
 from odyssey_jupyter.cli.command import Command, name_argument, whole_number
 from odyssey_jupyter.cli.follow import follow
 from odyssey_jupyter.cli.spec import read_spec
+from odyssey_jupyter.cli.storage_options import read_storage_options, storage_options_argument
 from odyssey_jupyter.cli.terminal import Terminal
 
 
@@ -51,6 +52,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         help="run only the items whose index modulo N is I, with a ledger and manifest "
         "shard of its own (needs a name)",
     )
+    storage_options_argument(
+        parser, store="--output", replaces=", in place of the spec's storage_options"
+    )
     _budget_argument(parser, "stop sending before the total video would pass S seconds")
 
 
@@ -60,6 +64,7 @@ def _budget_argument(parser: argparse.ArgumentParser, help: str) -> None:
 
 def _resume_arguments(parser: argparse.ArgumentParser) -> None:
     name_argument(parser)
+    storage_options_argument(parser, store="the sweep's output")
     _budget_argument(parser, "a new budget of video seconds for a sweep its budget paused")
 
 
@@ -70,7 +75,8 @@ def _dataset_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str
     seconds = args.max_video_seconds
     return {
         "output": args.output or spec.get("output"),
-        "storage_options": spec.get("storage_options"),
+        "storage_options": read_storage_options(args.storage_options)
+        or spec.get("storage_options"),
         "max_video_seconds": seconds if seconds is not None else spec.get("max_video_seconds"),
         "keep_local": bool(spec.get("keep_local", True)),
         "shard": parse_shard(args.shard) if args.shard else None,
@@ -99,7 +105,7 @@ def _run(args: argparse.Namespace, term: Terminal) -> int:
 def _resume(args: argparse.Namespace, term: Terminal) -> int:
     from odyssey_jupyter.sweeps import Sweep
 
-    running = Sweep.open(args.name)
+    running = Sweep.open(args.name, storage_options=read_storage_options(args.storage_options))
     if args.max_video_seconds is not None:
         running.set_budget(args.max_video_seconds)
         running.resume()

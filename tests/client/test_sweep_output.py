@@ -23,7 +23,7 @@ import pytest
 import webdataset
 from support.engine_http import ActiveSampler, server_jobs
 from support.engines import RunningEngine
-from support.s3 import BUCKET, READ_ONLY, S3Server, s3_server
+from support.s3 import BUCKET, READ_ONLY, REGION, S3Server, s3_server
 from support.waiting import wait_until
 
 from odyssey_jupyter.display.sweep.summary import status_html, status_line
@@ -152,6 +152,55 @@ def test_a_cli_sweep_to_s3_killed_then_resumed_leaves_one_whole_object_per_recor
         assert [c["prompt"] for c in meta["chapters"]] == meta["prompts"]
         assert meta["prompts"][1] == "it looks up"
         assert sample["mp4"][4:8] == b"ftyp"
+
+
+def test_the_command_line_reads_a_store_s_options_from_a_file_and_keeps_them_nowhere(
+    tmp_path: Path, s3: S3Server, start_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run, resume and export reach a store known only by an options file (no AWS_* at all)."""
+    for name in s3.env():
+        monkeypatch.delenv(name, raising=False)
+    engine = start_engine("--workers", "2")
+    spec = {"template": "0s start a {animal}\n1s end", "params": {"animal": ["cat", "owl"]}}
+    (tmp_path / "spec.json").write_text(json.dumps({**spec, "name": "filed"}))
+    options = {
+        "key": s3.key_id,
+        "secret": s3.secret,
+        "endpoint_url": s3.url,
+        "client_kwargs": {"region_name": REGION},
+    }
+    (tmp_path / "store.json").write_text(json.dumps(options))
+    (tmp_path / "wrong.json").write_text(json.dumps({**options, "secret": "wrong-secret-42"}))
+    env = engine_env(engine)
+    output = f"s3://{BUCKET}/filed"
+    said = []
+
+    def run(*args: str) -> tuple[int, str]:
+        child = cli(tmp_path, env, *args)
+        out, err = child.communicate(timeout=180)
+        said.append(out + err)
+        return child.returncode, out
+
+    code, _ = run("run", "spec.json", "--output", output, "--storage-options", "store.json")
+    assert code == 0, said[-1]
+    assert len(manifest(s3, "filed/filed/manifest.parquet")) == 2
+    code, _ = run("resume", "filed", "--storage-options", "wrong.json")
+    assert code == 2 and output in said[-1] and "permission" in said[-1]
+    code, _ = run("resume", "filed", "--storage-options", "store.json")
+    assert code == 0, said[-1]
+    code, out = run(
+        "export", "filed", "--to", f"s3://{BUCKET}/filed-wds",
+        "--storage-options", "store.json", "--to-storage-options", "store.json",
+    )  # fmt: skip
+    assert code == 0, said[-1]
+    assert out.split() == [f"s3://{BUCKET}/filed-wds/filed-000000.tar"]
+    with tarfile.open(fileobj=io.BytesIO(s3.read("filed-wds/filed-000000.tar"))) as tar:
+        assert sum(name.endswith(".mp4") for name in tar.getnames()) == 2
+    ledger = (tmp_path / "odyssey_recordings" / "sweeps" / "filed.sqlite").read_bytes()
+    for secret in (s3.secret, s3.key_id, "wrong-secret-42"):
+        assert secret.encode() not in ledger
+        assert not any(secret in text for text in said)
+    assert len(server_jobs(engine)) == 2
 
 
 @pytest.mark.parametrize(
