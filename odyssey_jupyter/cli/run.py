@@ -68,15 +68,17 @@ def _resume_arguments(parser: argparse.ArgumentParser) -> None:
     _budget_argument(parser, "a new budget of video seconds for a sweep its budget paused")
 
 
-def _dataset_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
+def dataset_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
     """Output, storage options, budget, local copies and shard: the flags, else the spec."""
     from odyssey_jupyter.sweeps.shard import parse_shard
 
     seconds = args.max_video_seconds
+    options = args.storage_options
     return {
         "output": args.output or spec.get("output"),
-        "storage_options": read_storage_options(args.storage_options)
-        or spec.get("storage_options"),
+        "storage_options": read_storage_options(options)
+        if options is not None
+        else spec.get("storage_options"),
         "max_video_seconds": seconds if seconds is not None else spec.get("max_video_seconds"),
         "keep_local": bool(spec.get("keep_local", True)),
         "shard": parse_shard(args.shard) if args.shard else None,
@@ -96,7 +98,7 @@ def _run(args: argparse.Namespace, term: Terminal) -> int:
         pack=args.pack or spec.get("pack", 1),
         download=bool(spec.get("download", True)),
         allow_large=args.allow_large,
-        **_dataset_options(args, spec),
+        **dataset_options(args, spec),
     )
     term.note(f"sweep {running.name}: {len(running.items)} items")
     return follow(running, term)

@@ -75,3 +75,18 @@ def test_the_command_refuses_a_bad_options_file_in_one_line_before_anything(
     assert done.stderr.count("\n") == 1 and "store.json must hold a JSON object" in done.stderr
     assert SECRET not in done.stderr + done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store.json"]
+
+
+def test_a_file_given_to_run_takes_the_place_of_the_spec_s_options_even_when_empty(
+    tmp_path: Path,
+) -> None:
+    from odyssey_jupyter.cli import build_parsers
+    from odyssey_jupyter.cli.run import dataset_options
+
+    spec = {"template": "0s start a\n1s end", "params": [{}], "storage_options": {"anon": True}}
+    (tmp_path / "empty.json").write_text("{}")
+    parser, _ = build_parsers()
+    given = ["sweep", "run", "spec.json", "--storage-options", str(tmp_path / "empty.json")]
+    assert dataset_options(parser.parse_args(given), spec)["storage_options"] == {}
+    bare = parser.parse_args(["sweep", "run", "spec.json"])
+    assert dataset_options(bare, spec)["storage_options"] == {"anon": True}
