@@ -11,72 +11,33 @@ still two modules that cannot be read, or moved, one without the other.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
 
 import grimp
 
 PACKAGE = "odyssey_jupyter"
 
 
-def _strongly_connected(nodes: Iterable[str], edges: dict[str, set[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative (the graph is small but recursion is not needed)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    groups: list[list[str]] = []
-    counter = 0
-    for root in sorted(nodes):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(edges.get(root, ()))))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(edges.get(child, ())))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                group = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    group.append(member)
-                    if member == node:
-                        break
-                if len(group) > 1:
-                    groups.append(sorted(group))
-    return groups
-
-
 def import_cycles() -> list[list[str]]:
-    """Every group of package modules that import one another, directly or not."""
+    """Every group of package modules that import one another, directly or not.
+
+    Two modules share a group when each reaches the other through imports; grimp
+    (import-linter's graph) answers the reaching, so no graph algorithm is kept here.
+    An import of a module's own parent package (``from odyssey_jupyter.sweeps import
+    budget`` inside ``sweeps``) is how Python reaches a sibling, not a cycle, so it is
+    dropped first.
+    """
     graph = grimp.build_graph(PACKAGE, exclude_type_checking_imports=False, cache_dir=None)
     modules = {module for module in graph.modules if module.startswith(PACKAGE)}
-    edges = {
-        module: {
-            imported
-            for imported in graph.find_modules_directly_imported_by(module)
-            if imported in modules and not module.startswith(imported + ".")
-        }
+    for module in modules:
+        for imported in graph.find_modules_directly_imported_by(module):
+            if module.startswith(imported + "."):
+                graph.remove_import(importer=module, imported=imported)
+    reaches = {module: graph.find_upstream_modules(module) for module in modules}
+    groups = {
+        frozenset({module, *(other for other in reaches[module] if module in reaches[other])})
         for module in modules
     }
-    return _strongly_connected(modules, edges)
+    return sorted(sorted(group) for group in groups if len(group) > 1)
 
 
 def main() -> int:
