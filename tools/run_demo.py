@@ -26,56 +26,17 @@ What it does, and why:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from odyssey_jupyter.local.launch.record import recorded_pid
+from odyssey_jupyter.local.launch.manage import stop_engine
 
 CELL_TIMEOUT = 300
-ENGINE_STOP_TIMEOUT = 15.0
-
-
-def _engine_pid(data_dir: Path) -> int | None:
-    """The pid recorded by the launcher, if that process is still the local engine."""
-    pid = recorded_pid(data_dir)
-    if pid is None:
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        # No /proc (macOS): fall back to "is a process with that pid alive".
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return None
-        return pid
-    return pid if b"odyssey_jupyter.local" in cmdline or b"odyssey-local" in cmdline else None
-
-
-def stop_engine(data_dir: Path) -> bool:
-    """Stop the engine recorded in ``data_dir`` (SIGTERM, then SIGKILL); True if one ran."""
-    pid = _engine_pid(data_dir)
-    if pid is None:
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + ENGINE_STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # reap it if it happens to be our child
-        if _engine_pid(data_dir) != pid:
-            return True
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    return True
 
 
 def demo_env(data_dir: Path, history: Path) -> dict[str, str]:
@@ -176,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
-        if stop_engine(data_dir):
-            print("Stopped the local engine the demo started.")
+        # the package's own stop: it signals only a process that proves it is the engine
+        stopped = stop_engine(data_dir)
+        print(stopped.message, file=sys.stdout if stopped.stopped else sys.stderr)
     export_html(nb, target)
     elapsed = time.monotonic() - started
     videos = sorted(recordings.glob("*/*/video.mp4")) if recordings.exists() else []

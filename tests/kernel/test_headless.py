@@ -253,14 +253,8 @@ def test_kernel_shutdown_freezes_live_outputs(tmp_path: Path) -> None:
 
 def test_the_local_engine_notice_is_an_information_line(tmp_path: Path) -> None:
     """Without a key the kernel starts its own engine and says so in a small line, not stderr."""
-    import importlib.util
+    from odyssey_jupyter.local.launch.manage import stop_engine
 
-    spec = importlib.util.spec_from_file_location(
-        "run_demo", Path(__file__).resolve().parents[2] / "tools" / "run_demo.py"
-    )
-    assert spec is not None and spec.loader is not None
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
     data_dir = tmp_path / "engine"
     nb = code_notebook(
         "%load_ext odyssey_jupyter",
@@ -277,7 +271,7 @@ def test_the_local_engine_notice_is_an_information_line(tmp_path: Path) -> None:
     try:
         client.execute(env=env)
     finally:
-        demo.stop_engine(data_dir)
+        stop_engine(data_dir)
     outputs = nb.cells[1].outputs
     streams = [o for o in outputs if o.get("output_type") == "stream"]
     assert not any("Using the local Odyssey engine" in o.get("text", "") for o in streams)
