@@ -17,8 +17,7 @@ def describe_image(image: Any) -> str:
     if isinstance(image, str) and image.startswith(DATA_URL_PREFIX):
         return f"<data URL, {len(image) / 1000:.1f} kB>"
     if isinstance(image, (str, Path)):
-        text = str(image)
-        return f'"{text}"' if re.search(r"\s", text) else text
+        return image_path_text(str(image))
     size = getattr(image, "size", None)
     shape = getattr(image, "shape", None)
     if shape is not None:
@@ -36,6 +35,19 @@ def format_ms(ms: int) -> str:
 
 def _escape(prompt: str) -> str:
     return prompt.replace("{", "{{").replace("}", "}}").replace("#", "\\#")
+
+
+def image_path_text(path: str) -> str:
+    """``path`` as the value of a timeline line's ``image=``, read back as the same path.
+
+    ``#`` and braces are escaped as in a prompt; a path with whitespace, or one that
+    begins with a quote, is quoted (in ``'`` when it holds a ``"``).
+    """
+    text = _escape(path)
+    if re.search(r"\s", text) or text[:1] in "\"'":
+        mark = "'" if '"' in text else '"'
+        return f"{mark}{text}{mark}"
+    return text
 
 
 def format_timeline(scripts: Sequence[Script]) -> str:
