@@ -16,6 +16,7 @@ from IPython.core.error import UsageError
 from odyssey_jupyter.ipython.magic_help import EITHER, SWEEP_GROUP, simulate_usage, usage_line
 from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.text.flag_hints import unexpected_words, unknown_flags
+from odyssey_jupyter.text.markup import printable
 from odyssey_jupyter.text.recorded_parser import RecordedParser
 from odyssey_jupyter.text.suggest import did_you_mean
 
@@ -31,7 +32,7 @@ class WaitInterrupted(KeyboardInterrupt):
     """Ctrl-C during ``--wait``: shown as its message, without a traceback."""
 
     def _render_traceback_(self) -> list[str]:
-        return [f"KeyboardInterrupt: {self}"]
+        return [printable(f"KeyboardInterrupt: {self}")]
 
 
 @dataclass(frozen=True)
