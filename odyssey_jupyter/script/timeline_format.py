@@ -33,8 +33,9 @@ def format_ms(ms: int) -> str:
     return f"{ms / 1000:.3f}".rstrip("0") + "s"
 
 
-def _escape(prompt: str) -> str:
-    return prompt.replace("{", "{{").replace("}", "}}").replace("#", "\\#")
+def escape_text(text: str) -> str:
+    r"""``text`` as a timeline line reads it back: braces doubled, ``#`` written ``\#``."""
+    return text.replace("{", "{{").replace("}", "}}").replace("#", "\\#")
 
 
 def image_path_text(path: str) -> str:
@@ -43,7 +44,7 @@ def image_path_text(path: str) -> str:
     ``#`` and braces are escaped as in a prompt; a path with whitespace, or one that
     begins with a quote, is quoted (in ``'`` when it holds a ``"``).
     """
-    text = _escape(path)
+    text = escape_text(path)
     if re.search(r"\s", text) or text[:1] in "\"'":
         mark = "'" if '"' in text else '"'
         return f"{mark}{text}{mark}"
@@ -58,11 +59,11 @@ def format_timeline(scripts: Sequence[Script]) -> str:
         for entry in script:
             stamp = format_ms(int(entry["timestamp_ms"]))
             if "start" in entry:
-                row = f"{stamp} start {_escape(entry['start']['prompt'])}"
+                row = f"{stamp} start {escape_text(entry['start']['prompt'])}"
                 if "image" in entry["start"]:
                     row += f" image={describe_image(entry['start']['image'])}"
             elif "interact" in entry:
-                row = f"{stamp} interact {_escape(entry['interact']['prompt'])}"
+                row = f"{stamp} interact {escape_text(entry['interact']['prompt'])}"
             else:
                 row = f"{stamp} end"
             rows.append(row)
