@@ -155,19 +155,15 @@ def _whole(flag: str, text: str | None, *, minimum: int = 1) -> int | None:
 
 
 def _sweep_flags(
-    namespace: argparse.Namespace, *, cell: bool
+    parser: RecordedParser, namespace: argparse.Namespace, *, cell: bool
 ) -> tuple[str | None, int | None, int]:
-    """Check --sweep and the flags that only make sense with it."""
+    """Check --sweep and the flags of its group, which only make sense with it."""
     given = [
-        flag
-        for flag, value in (
-            ("--name", namespace.name),
-            ("--max-in-flight", namespace.max_in_flight),
-            ("--pack", namespace.pack),
-            ("--store", namespace.store),
-            ("--max-video-seconds", namespace.max_video_seconds),
-        )
-        if value is not None
+        option.flags[0]
+        for option in parser.options
+        if option.group == SWEEP_GROUP
+        and option.flags[0] != "--sweep"
+        and getattr(namespace, option.action.dest) is not None
     ]
     if namespace.sweep is None:
         if given:
@@ -195,7 +191,7 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     timeout = _timeout(namespace.timeout)
     _check_dry_run(namespace)
     wait: bool | None = True if (namespace.wait or timeout is not None) else None
-    sweep_name, max_in_flight, pack = _sweep_flags(namespace, cell=cell)
+    sweep_name, max_in_flight, pack = _sweep_flags(parser, namespace, cell=cell)
     return SimulateArgs(
         portrait=not namespace.landscape,
         output=namespace.output,
