@@ -446,8 +446,9 @@ def complete(
 
 def _at(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) -> Completions | None:
     """What to offer where the cursor is (see :func:`complete`)."""
-    if cursor_line == 0 and _CELL_MAGIC.match(before):
-        args = before[len("%%odyssey_simulate") :]
+    magic = _CELL_MAGIC.match(before) if cursor_line == 0 else None
+    if magic is not None:
+        args = before[magic.end() :]
         if not args:
             return None  # IPython completes the magic's own name
         return _magic_line("odyssey_simulate", args, cell=True, ctx=ctx)
