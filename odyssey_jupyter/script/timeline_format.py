@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from odyssey_jupyter.script.rules import DATA_URL_PREFIX, Script
+from odyssey_jupyter.script.rules import DATA_URL_PREFIX, Script, seconds_text
 
 
 def describe_image(image: Any) -> str:
@@ -28,9 +28,8 @@ def describe_image(image: Any) -> str:
 
 
 def format_ms(ms: int) -> str:
-    if ms % 1000 == 0:
-        return f"{ms // 1000}s"
-    return f"{ms / 1000:.3f}".rstrip("0") + "s"
+    """``1500`` -> ``1.5s``: a timestamp as a timeline line writes it."""
+    return f"{seconds_text(ms)}s"
 
 
 def escape_text(text: str) -> str:
