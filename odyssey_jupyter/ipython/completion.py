@@ -40,6 +40,7 @@ from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.script.body_form import detect_form
 from odyssey_jupyter.script.grammar import GRAMMAR, pattern
 from odyssey_jupyter.script.line_tokens import scan_line
+from odyssey_jupyter.script.timeline_format import escape_text
 from odyssey_jupyter.text.recorded_parser import RecordedParser
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ def _body(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) ->
         return None  # inside a comment
     image = pattern("image_value_prefix").search(tail(before))
     if image is not None:
-        return _image_value(image.group(1), ctx)
+        return _image_value(image.group(1), ctx, timeline=True)
     substitution = _substitution(before, ctx)
     if substitution is not None:
         return substitution
@@ -308,10 +309,10 @@ def _substitution(before: str, ctx: _Context) -> Completions | None:
     return _names(found[1], ctx)
 
 
-def _image_value(value: str, ctx: _Context) -> Completions:
+def _image_value(value: str, ctx: _Context, *, timeline: bool = False) -> Completions:
     if value.startswith("{"):
         return _substitution(value, ctx) or Completions(value)
-    return _paths(value, ctx)
+    return _paths(value, ctx, timeline=timeline)
 
 
 # --------------------------------------------------------------------------- names and paths
@@ -367,9 +368,13 @@ def _script_variables(prefix: str, ctx: _Context) -> Completions:
     return Completions(prefix, items)
 
 
-def _paths(value: str, ctx: _Context) -> Completions:
+def _paths(value: str, ctx: _Context, *, timeline: bool = False) -> Completions:
+    r"""Files and folders that complete ``value``; in a timeline line (``timeline``) a
+    name's ``#`` and braces are written as the line reads them back (``\#``, ``{{``)."""
     quote = value[0] if value[:1] in ('"', "'") else ""
     raw = value[len(quote) :]
+    if timeline:
+        raw = raw.replace("\\#", "#").replace("{{", "{").replace("}}", "}")
     folder = raw[: raw.rfind("/") + 1]
     prefix = raw[len(folder) :]
     base = Path(os.path.expanduser(folder)) if folder else Path()
@@ -394,6 +399,8 @@ def _paths(value: str, ctx: _Context) -> Completions:
     items: list[tuple[str, str]] = []
     for name, is_dir in sorted(found, key=lambda item: (not item[1], item[0])):
         text = folder + name + ("/" if is_dir else "")
+        if timeline:
+            text = escape_text(text)
         if quote or re.search(r"\s", text):
             mark = quote or ('"' if '"' not in text else "'")
             text = mark + text + ("" if is_dir else mark)
@@ -439,8 +446,9 @@ def complete(
 
 def _at(lines: Sequence[str], cursor_line: int, before: str, ctx: _Context) -> Completions | None:
     """What to offer where the cursor is (see :func:`complete`)."""
-    if cursor_line == 0 and _CELL_MAGIC.match(before):
-        args = before[len("%%odyssey_simulate") :]
+    magic = _CELL_MAGIC.match(before) if cursor_line == 0 else None
+    if magic is not None:
+        args = before[magic.end() :]
         if not args:
             return None  # IPython completes the magic's own name
         return _magic_line("odyssey_simulate", args, cell=True, ctx=ctx)

@@ -16,6 +16,7 @@ from IPython.core.error import UsageError
 from odyssey_jupyter.ipython.magic_help import EITHER, SWEEP_GROUP, simulate_usage, usage_line
 from odyssey_jupyter.protocol.types import JobStatus
 from odyssey_jupyter.text.flag_hints import unexpected_words, unknown_flags
+from odyssey_jupyter.text.markup import printable
 from odyssey_jupyter.text.recorded_parser import RecordedParser
 from odyssey_jupyter.text.suggest import did_you_mean
 
@@ -31,7 +32,7 @@ class WaitInterrupted(KeyboardInterrupt):
     """Ctrl-C during ``--wait``: shown as its message, without a traceback."""
 
     def _render_traceback_(self) -> list[str]:
-        return [f"KeyboardInterrupt: {self}"]
+        return [printable(f"KeyboardInterrupt: {self}")]
 
 
 @dataclass(frozen=True)
@@ -154,19 +155,15 @@ def _whole(flag: str, text: str | None, *, minimum: int = 1) -> int | None:
 
 
 def _sweep_flags(
-    namespace: argparse.Namespace, *, cell: bool
+    parser: RecordedParser, namespace: argparse.Namespace, *, cell: bool
 ) -> tuple[str | None, int | None, int]:
-    """Check --sweep and the flags that only make sense with it."""
+    """Check --sweep and the flags of its group, which only make sense with it."""
     given = [
-        flag
-        for flag, value in (
-            ("--name", namespace.name),
-            ("--max-in-flight", namespace.max_in_flight),
-            ("--pack", namespace.pack),
-            ("--store", namespace.store),
-            ("--max-video-seconds", namespace.max_video_seconds),
-        )
-        if value is not None
+        option.flags[0]
+        for option in parser.options
+        if option.group == SWEEP_GROUP
+        and option.flags[0] != "--sweep"
+        and getattr(namespace, option.action.dest) is not None
     ]
     if namespace.sweep is None:
         if given:
@@ -194,7 +191,7 @@ def parse_simulate_line(line: str, *, cell: bool) -> SimulateArgs:
     timeout = _timeout(namespace.timeout)
     _check_dry_run(namespace)
     wait: bool | None = True if (namespace.wait or timeout is not None) else None
-    sweep_name, max_in_flight, pack = _sweep_flags(namespace, cell=cell)
+    sweep_name, max_in_flight, pack = _sweep_flags(parser, namespace, cell=cell)
     return SimulateArgs(
         portrait=not namespace.landscape,
         output=namespace.output,

@@ -45,6 +45,7 @@ from odyssey_jupyter.script.cell_parser import parse_cell, with_image
 from odyssey_jupyter.script.literal_forms import from_value
 from odyssey_jupyter.script.placeholders import resolve_image_arg
 from odyssey_jupyter.session import config as config_module
+from odyssey_jupyter.text.markup import printable
 from odyssey_jupyter.text.redaction import shown_url
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class LiveDisplay(Protocol):
 def _quiet(exc: BaseException) -> BaseException:
     """Make IPython show ``exc`` as one message (it is still raised, so runs fail)."""
     if not hasattr(exc, "_render_traceback_"):
-        text = f"{type(exc).__name__}: {exc}"
+        text = printable(f"{type(exc).__name__}: {exc}")  # a server's words reach a terminal
         exc._render_traceback_ = lambda: [text]  # type: ignore[attr-defined]
     return exc
 
@@ -261,15 +262,16 @@ async def _checked_url(key: str, api_url: str | None) -> str:
 
 
 def _refusal(where: str, problem: OdysseyError) -> str:
-    """One line for a key that was not accepted (its messages never hold the key)."""
+    """One line for a key that was not accepted (its messages never hold the key); the
+    server's words in it are shown, not obeyed, by a terminal."""
     from odyssey_jupyter.client.http_errors import detail_text
     from odyssey_jupyter.errors import AuthenticationError
 
     if isinstance(problem, AuthenticationError):
         detail = detail_text(problem.detail).strip()
         reason = f"{problem.status_code}: {detail}" if detail else str(problem.status_code)
-        return f"the key was refused by {where} ({reason}); nothing changed"
-    return f"the key could not be checked with {where}: {problem}; nothing changed"
+        return printable(f"the key was refused by {where} ({reason}); nothing changed")
+    return printable(f"the key could not be checked with {where}: {problem}; nothing changed")
 
 
 # --------------------------------------------------------------------------- display + wait

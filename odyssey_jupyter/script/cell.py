@@ -111,18 +111,7 @@ def validated(parsed: CellScripts) -> CellScripts:
         else:
             scripts = [validate_script(parsed.scripts[0])]
     except ScriptError as exc:
-        line = parsed.line_of(exc.script_index, exc.entry)
-        raise located_error(
-            exc.problem,
-            exc.hint or "",
-            parsed=parsed,
-            line=line,
-            script_index=exc.script_index,
-            entry=exc.entry,
-            field=exc.field,
-            cls=type(exc),
-            code=exc.code,
-        ) from None
+        raise parsed.locate(exc) from None
     return replace(parsed, scripts=scripts)
 
 

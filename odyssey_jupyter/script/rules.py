@@ -108,7 +108,7 @@ def _count(number: int) -> str:
         return f"{'-' if number < 0 else ''}about 2^{number.bit_length() - 1}"
 
 
-def _seconds(ms: int) -> str:
+def seconds_text(ms: int) -> str:
     """Milliseconds as seconds, exactly: ``ms / 1000`` overflows a float for huge timestamps."""
     whole, rest = divmod(ms, 1000)
     try:
@@ -427,7 +427,7 @@ def validate_script(
         length = order.step(index, stamp, action)
         if length is not None and length > MAX_STREAM_MS:
             raise _fail(
-                f"the stream lasts {_seconds(length)} s (at most {MAX_STREAM_MS // 1000} s)",
+                f"the stream lasts {seconds_text(length)} s (at most {MAX_STREAM_MS // 1000} s)",
                 "end it earlier or split it into several streams",
                 field_name="timestamp_ms",
                 code=STREAM_TOO_LONG,
@@ -435,7 +435,7 @@ def validate_script(
             )
         if stamp > MAX_SCRIPT_MS:
             raise _fail(
-                f"'timestamp_ms' is {_seconds(stamp)} s, later than a script may run "
+                f"'timestamp_ms' is {seconds_text(stamp)} s, later than a script may run "
                 f"(at most {MAX_SCRIPT_MS // 3_600_000} h = {MAX_SCRIPT_MS} ms)",
                 "times count from the start of the script; split a longer plan into several jobs",
                 field_name="timestamp_ms",
@@ -520,7 +520,7 @@ class ScriptWarning:
             else f"entry {self.previous}"
         )
         return (
-            f"the interact comes {_seconds(self.gap_ms)} s after the prompt on {before}; "
+            f"the interact comes {seconds_text(self.gap_ms)} s after the prompt on {before}; "
             f"the hosted API recommends at least {MIN_INTERACTION_GAP_MS // 1000} s "
             "between interactions"
         )

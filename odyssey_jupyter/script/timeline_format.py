@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from odyssey_jupyter.script.rules import DATA_URL_PREFIX, Script
+from odyssey_jupyter.script.rules import DATA_URL_PREFIX, Script, seconds_text
 
 
 def describe_image(image: Any) -> str:
@@ -17,8 +17,7 @@ def describe_image(image: Any) -> str:
     if isinstance(image, str) and image.startswith(DATA_URL_PREFIX):
         return f"<data URL, {len(image) / 1000:.1f} kB>"
     if isinstance(image, (str, Path)):
-        text = str(image)
-        return f'"{text}"' if re.search(r"\s", text) else text
+        return image_path_text(str(image))
     size = getattr(image, "size", None)
     shape = getattr(image, "shape", None)
     if shape is not None:
@@ -29,13 +28,26 @@ def describe_image(image: Any) -> str:
 
 
 def format_ms(ms: int) -> str:
-    if ms % 1000 == 0:
-        return f"{ms // 1000}s"
-    return f"{ms / 1000:.3f}".rstrip("0") + "s"
+    """``1500`` -> ``1.5s``: a timestamp as a timeline line writes it."""
+    return f"{seconds_text(ms)}s"
 
 
-def _escape(prompt: str) -> str:
-    return prompt.replace("{", "{{").replace("}", "}}").replace("#", "\\#")
+def escape_text(text: str) -> str:
+    r"""``text`` as a timeline line reads it back: braces doubled, ``#`` written ``\#``."""
+    return text.replace("{", "{{").replace("}", "}}").replace("#", "\\#")
+
+
+def image_path_text(path: str) -> str:
+    """``path`` as the value of a timeline line's ``image=``, read back as the same path.
+
+    ``#`` and braces are escaped as in a prompt; a path with whitespace, or one that
+    begins with a quote, is quoted (in ``'`` when it holds a ``"``).
+    """
+    text = escape_text(path)
+    if re.search(r"\s", text) or text[:1] in "\"'":
+        mark = "'" if '"' in text else '"'
+        return f"{mark}{text}{mark}"
+    return text
 
 
 def format_timeline(scripts: Sequence[Script]) -> str:
@@ -46,11 +58,11 @@ def format_timeline(scripts: Sequence[Script]) -> str:
         for entry in script:
             stamp = format_ms(int(entry["timestamp_ms"]))
             if "start" in entry:
-                row = f"{stamp} start {_escape(entry['start']['prompt'])}"
+                row = f"{stamp} start {escape_text(entry['start']['prompt'])}"
                 if "image" in entry["start"]:
                     row += f" image={describe_image(entry['start']['image'])}"
             elif "interact" in entry:
-                row = f"{stamp} interact {_escape(entry['interact']['prompt'])}"
+                row = f"{stamp} interact {escape_text(entry['interact']['prompt'])}"
             else:
                 row = f"{stamp} end"
             rows.append(row)

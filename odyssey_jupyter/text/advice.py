@@ -4,7 +4,7 @@ An error raised deep inside (a template's unknown name, an existing sweep, a pau
 sweep) ends with what to do next. In a notebook that is "define y in a cell above"
 or ``resume()``; typed into a terminal it must name a spec key or a command. The
 text is built here, from the voice the process speaks in: the notebook's unless the
-command line chose its own (``use(COMMAND_LINE)``) before doing anything.
+command line chose its own (``with speaking(COMMAND_LINE):``) around what it does.
 """
 
 from __future__ import annotations

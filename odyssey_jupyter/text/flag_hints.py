@@ -23,12 +23,6 @@ def is_flag(word: str) -> bool:
     return word.startswith("-") and word != "-"
 
 
-def closest_flag(word: str, known: Sequence[str]) -> str | None:
-    """The one flag ``word`` most likely meant (see :func:`meant_flags`)."""
-    meant = meant_flags(word, known)
-    return meant[0] if meant else None
-
-
 def meant_flags(word: str, known: Sequence[str]) -> list[str]:
     """The flags ``word`` may have meant, best first.
 

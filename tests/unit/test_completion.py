@@ -269,3 +269,24 @@ def test_the_substitution_scanner_reads_a_name_after_braces(
     text: str, found: tuple[int, str] | None
 ) -> None:
     assert completion.substitution_tail(text) == found
+
+
+def test_a_body_image_path_is_written_as_the_line_reads_it_back(
+    shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    from odyssey_jupyter.script.cell_parser import parse_cell
+
+    for name in ("a#b.png", "b{x}.png", "c}.png"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name, format="PNG")
+    monkeypatch.chdir(tmp_path)
+    for typed, name in (("a", "a#b.png"), ("a\\#", "a#b.png"), ("b", "b{x}.png"), ("c", "c}.png")):
+        code = f"%%odyssey_simulate\n0s start a cat image={typed}"
+        found = [(text, fragment) for text, fragment, _ in shell_completions(shell, code)]
+        assert len(found) == 1, found
+        text, fragment = found[0]
+        assert fragment == typed
+        body = code[len("%%odyssey_simulate\n") : len(code) - len(typed)] + text + "\n1s end"
+        read = parse_cell(body, {"x": "other"}).scripts[0][0]["start"]["image"]
+        assert Path(read).name == name, (typed, text)

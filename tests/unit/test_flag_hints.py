@@ -19,7 +19,7 @@ from odyssey_jupyter.ipython.magic_args import (
     simulate_parser,
 )
 from odyssey_jupyter.protocol.types import JobStatus
-from odyssey_jupyter.text.flag_hints import closest_flag, known_flags, unknown_flags
+from odyssey_jupyter.text.flag_hints import known_flags, meant_flags, unknown_flags
 
 
 @pytest.mark.parametrize(
@@ -59,9 +59,9 @@ def test_one_suggestion_and_only_known_flags() -> None:
     known = known_flags(simulate_parser())
     assert "--portrait" in known and "-o" in known and "--pack" in known
     for typo in ("--potrait", "--wiat", "--imgae", "--no-downlaod", "--pakc", "--sweeep"):
-        assert closest_flag(typo, known) in known
-    assert closest_flag("--quiet", known) is None
-    assert closest_flag("--help", known) is None  # the magics take no --help
+        assert meant_flags(typo, known)[0] in known
+    assert meant_flags("--quiet", known) == []
+    assert meant_flags("--help", known) == []  # the magics take no --help
     assert unknown_flags(["a_variable", "-"], simulate_parser()) == ""
 
 

@@ -163,6 +163,20 @@ def test_text_form_round_trips() -> None:
     assert again.scripts == parsed.scripts
 
 
+@pytest.mark.parametrize(
+    "name", ["a#b.png", "{x}.png", "a}b.png", "my cat.png", 'say "hi" now.png', "'q'.png"]
+)
+def test_text_form_keeps_the_image_path(tmp_path: Path, name: str) -> None:
+    image = tmp_path / name
+    image.write_bytes(PNG)
+    script = [
+        {"timestamp_ms": 0, "start": {"prompt": "a cat", "image": str(image)}},
+        {"timestamp_ms": 1000, "end": {}},
+    ]
+    again = parse_cell(format_timeline([script]), {"x": "other"})
+    assert again.scripts[0][0]["start"]["image"] == str(image)
+
+
 # --------------------------------------------------------------------------- malformed corpus
 
 
