@@ -99,6 +99,20 @@ def test_missing_extra_says_what_to_install(
         ensure_engine(tmp_path / "engine")
 
 
+def test_an_engine_that_dies_silently_is_not_explained_by_an_older_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "engine"
+    data_dir.mkdir()
+    (data_dir / "engine.log").write_text("ERROR a reason from an earlier start\n")
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # exits 1, writes nothing
+    with pytest.raises(EngineStartError) as raised:
+        ensure_engine(data_dir)
+    message = str(raised.value)
+    assert "exited with status 1" in message
+    assert "earlier start" not in message
+
+
 @pytest.fixture
 def launched(tmp_path: Path) -> Iterator[list[EngineInfo]]:
     """Engines started through the launcher in this test, stopped (by pid) afterwards."""
