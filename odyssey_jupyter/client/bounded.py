@@ -232,10 +232,11 @@ async def read_capped(response: httpx.Response, limit: int, *, what: str, settin
 
 def settled(response: httpx.Response, body: bytes) -> httpx.Response:
     """A closed, fully read copy of ``response`` holding ``body`` (already decoded)."""
+    # the raw bytes: a value decoded from Latin-1 would not encode back as httpx's ASCII
     headers = [
         (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        for name, value in response.headers.raw
+        if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
     ]
     return httpx.Response(
         response.status_code,

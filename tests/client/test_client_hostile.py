@@ -617,3 +617,10 @@ def test_a_bad_value_shows_on_a_watched_job_instead_of_crashing_it(
         assert job not in Watcher.of(job.runtime).jobs
     finally:
         shutdown_runtime()
+
+
+def test_a_header_of_latin_1_bytes_does_not_fail_the_call(api: ScriptedServer) -> None:
+    # a proxy or server may send any byte above 127 in a header value (obs-text)
+    api.route("GET", "/simulation-jobs/j1", Answer.json(DETAIL, headers=[("Server", "caf\u00e9")]))
+    detail = run(api, lambda c: c.get_simulate_status("j1"))
+    assert detail.job_id == "j1"
