@@ -154,7 +154,7 @@ async def send_authorized(
 def declared_length(response: httpx.Response) -> int | None:
     """The ``Content-Length`` the server declared, when it is a plain number."""
     text = response.headers.get("Content-Length", "").strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def too_large(what: str, limit: int, setting: str, *, declared: int | None = None) -> str:

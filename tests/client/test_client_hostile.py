@@ -624,3 +624,16 @@ def test_a_header_of_latin_1_bytes_does_not_fail_the_call(api: ScriptedServer) -
     api.route("GET", "/simulation-jobs/j1", Answer.json(DETAIL, headers=[("Server", "caf\u00e9")]))
     detail = run(api, lambda c: c.get_simulate_status("j1"))
     assert detail.job_id == "j1"
+
+
+@pytest.mark.parametrize("header", ["Odyssey-Max-Active", "Odyssey-Render-Slots"])
+def test_a_declared_count_that_is_no_ascii_number_is_ignored(
+    api: ScriptedServer, header: str
+) -> None:
+    # "\u00b2" is a digit to str.isdigit() but not to int()
+    from odyssey_jupyter.protocol.declarations import parse_count
+
+    assert parse_count("\u00b2") is None
+    api.route("GET", "/simulation-jobs/j1", Answer.json(DETAIL, headers=[(header, "\u00b2")]))
+    detail = run(api, lambda c: c.get_simulate_status("j1"))
+    assert detail.job_id == "j1"
