@@ -67,7 +67,9 @@ def detail_text(detail: Any) -> str:
         parts = []
         for item in detail:
             if isinstance(item, dict):
-                where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                loc = item.get("loc")  # a list by FastAPI's convention; a server may send any
+                steps = loc if isinstance(loc, list) else [] if loc is None else [loc]
+                where = ".".join(str(p) for p in steps if p != "body")
                 msg = str(item.get("msg", item))
                 parts.append(f"{where}: {msg}" if where else msg)
             else:

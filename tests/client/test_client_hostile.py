@@ -637,3 +637,12 @@ def test_a_declared_count_that_is_no_ascii_number_is_ignored(
     api.route("GET", "/simulation-jobs/j1", Answer.json(DETAIL, headers=[(header, "\u00b2")]))
     detail = run(api, lambda c: c.get_simulate_status("j1"))
     assert detail.job_id == "j1"
+
+
+@pytest.mark.parametrize("loc", [5, None, {"a": 1}, "body"])
+def test_a_field_error_whose_loc_is_no_list_still_reads(api: ScriptedServer, loc: Any) -> None:
+    body = {"detail": [{"loc": loc, "msg": "prompt is too long"}]}
+    api.route("GET", "/simulation-jobs/j1", Answer.json(body, status=422))
+    with pytest.raises(InvalidRequestError) as caught:
+        run(api, lambda c: c.get_simulate_status("j1"), max_retries=0)
+    assert "prompt is too long" in str(caught.value)
