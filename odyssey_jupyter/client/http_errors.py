@@ -118,13 +118,13 @@ def usage_error(
     if retry_after is None:
         retry_after = _seconds(details.get("retry_after_seconds"))
     message = str(info.get("message") or detail_text(info.get("detail")) or "Too many requests")
-    action = info.get("action")
+    action, action_url = info.get("action"), info.get("action_url")
     text = f"{message} ({action})" if action else message
     return cls(
         text,
         code=code,
         action=str(action) if action else None,
-        action_url=info.get("action_url"),
+        action_url=action_url if isinstance(action_url, str) else None,
         details=details,
         retry_after=retry_after,
         status_code=response.status_code,
