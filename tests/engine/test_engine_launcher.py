@@ -35,6 +35,13 @@ def test_remote_binding_needs_a_key_and_consent() -> None:
     assert keyless.returncode == 2 and "--api-key" in keyless.stderr
 
 
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_duration_that_is_no_finite_number_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    refused = serve("--data-dir", str(tmp_path / "engine"), "--keep-alive", value)
+    assert refused.returncode == 2 and "--keep-alive" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 def test_stdout_holds_only_the_ready_line(start_engine: Callable[..., RunningEngine]) -> None:
     engine = start_engine("--workers", "1")
     assert engine.url.startswith("http://127.0.0.1:") and not engine.url.endswith(":0")
