@@ -154,7 +154,7 @@ async def send_authorized(
 def declared_length(response: httpx.Response) -> int | None:
     """The ``Content-Length`` the server declared, when it is a plain number."""
     text = response.headers.get("Content-Length", "").strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def too_large(what: str, limit: int, setting: str, *, declared: int | None = None) -> str:
@@ -232,10 +232,11 @@ async def read_capped(response: httpx.Response, limit: int, *, what: str, settin
 
 def settled(response: httpx.Response, body: bytes) -> httpx.Response:
     """A closed, fully read copy of ``response`` holding ``body`` (already decoded)."""
+    # the raw bytes: a value decoded from Latin-1 would not encode back as httpx's ASCII
     headers = [
         (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        for name, value in response.headers.raw
+        if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
     ]
     return httpx.Response(
         response.status_code,

@@ -67,7 +67,9 @@ def detail_text(detail: Any) -> str:
         parts = []
         for item in detail:
             if isinstance(item, dict):
-                where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                loc = item.get("loc")  # a list by FastAPI's convention; a server may send any
+                steps = loc if isinstance(loc, list) else [] if loc is None else [loc]
+                where = ".".join(str(p) for p in steps if p != "body")
                 msg = str(item.get("msg", item))
                 parts.append(f"{where}: {msg}" if where else msg)
             else:
@@ -116,13 +118,13 @@ def usage_error(
     if retry_after is None:
         retry_after = _seconds(details.get("retry_after_seconds"))
     message = str(info.get("message") or detail_text(info.get("detail")) or "Too many requests")
-    action = info.get("action")
+    action, action_url = info.get("action"), info.get("action_url")
     text = f"{message} ({action})" if action else message
     return cls(
         text,
         code=code,
         action=str(action) if action else None,
-        action_url=info.get("action_url"),
+        action_url=action_url if isinstance(action_url, str) else None,
         details=details,
         retry_after=retry_after,
         status_code=response.status_code,

@@ -49,7 +49,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Delay before retry ``attempt`` (1-based): uniform in [c/2, c], c = min(max, base*2^n)."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        doublings = min(max(0, attempt - 1), 64)  # 2 ** 1024 is past any float
+        ceiling = min(self.max_delay, self.base_delay * (2**doublings))
         return self.rng.uniform(ceiling / 2, ceiling)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:

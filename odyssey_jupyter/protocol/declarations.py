@@ -25,7 +25,7 @@ def parse_count(raw: str | None) -> int | None:
     if raw is None:
         return None
     text = raw.strip()
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         return None
     value = int(text)
     return value if 1 <= value <= 100_000 else None

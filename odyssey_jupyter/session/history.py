@@ -107,8 +107,11 @@ def record(
     line = json.dumps(entry, ensure_ascii=False) + "\n"
     try:
         make_private_dir(target.parent)
-        # one write() of a short line in append mode: concurrent kernels do not interleave
-        with os.fdopen(create_private_file(target, append=True), "w", encoding="utf-8") as out:
+        # one write() of a short line in append mode: concurrent kernels do not interleave.
+        # A lone surrogate (the Python API takes any str) can only sit in a JSON string,
+        # where "backslashreplace" writes it as the JSON escape that reads back the same.
+        fd = create_private_file(target, append=True)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
             out.write(line)
     except OSError as exc:
         log.warning("could not write the submission history at %s: %s", target, exc)

@@ -617,3 +617,32 @@ def test_a_bad_value_shows_on_a_watched_job_instead_of_crashing_it(
         assert job not in Watcher.of(job.runtime).jobs
     finally:
         shutdown_runtime()
+
+
+def test_a_header_of_latin_1_bytes_does_not_fail_the_call(api: ScriptedServer) -> None:
+    # a proxy or server may send any byte above 127 in a header value (obs-text)
+    api.route("GET", "/simulation-jobs/j1", Answer.json(DETAIL, headers=[("Server", "caf\u00e9")]))
+    detail = run(api, lambda c: c.get_simulate_status("j1"))
+    assert detail.job_id == "j1"
+
+
+@pytest.mark.parametrize("header", ["Odyssey-Max-Active", "Odyssey-Render-Slots"])
+def test_a_declared_count_that_is_no_ascii_number_is_ignored(
+    api: ScriptedServer, header: str
+) -> None:
+    # "\u00b2" is a digit to str.isdigit() but not to int()
+    from odyssey_jupyter.protocol.declarations import parse_count
+
+    assert parse_count("\u00b2") is None
+    api.route("GET", "/simulation-jobs/j1", Answer.json(DETAIL, headers=[(header, "\u00b2")]))
+    detail = run(api, lambda c: c.get_simulate_status("j1"))
+    assert detail.job_id == "j1"
+
+
+@pytest.mark.parametrize("loc", [5, None, {"a": 1}, "body"])
+def test_a_field_error_whose_loc_is_no_list_still_reads(api: ScriptedServer, loc: Any) -> None:
+    body = {"detail": [{"loc": loc, "msg": "prompt is too long"}]}
+    api.route("GET", "/simulation-jobs/j1", Answer.json(body, status=422))
+    with pytest.raises(InvalidRequestError) as caught:
+        run(api, lambda c: c.get_simulate_status("j1"), max_retries=0)
+    assert "prompt is too long" in str(caught.value)

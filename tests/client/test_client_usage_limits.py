@@ -213,6 +213,14 @@ def test_the_details_are_kept(api: ScriptedServer) -> None:
     assert error.action_url == "https://example.invalid/billing"
 
 
+@pytest.mark.parametrize("action_url", [5, ["https://example.invalid"], {"href": "x"}])
+def test_an_action_url_that_is_no_text_is_left_out(api: ScriptedServer, action_url: Any) -> None:
+    error = refusal(
+        api, limit({"error": "MONTHLY_LIMIT_REACHED", **USAGE, "action_url": action_url})
+    )
+    assert error.action_url is None  # typed str | None: a caller may print or link it
+
+
 @pytest.mark.parametrize(
     "body",
     [

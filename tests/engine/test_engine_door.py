@@ -174,6 +174,18 @@ def test_the_right_key_is_never_locked_out_by_another_callers_guesses(
     assert still_held.status_code == 429  # the owner's successes did not reset the backoff
 
 
+def test_a_guesser_who_keeps_at_it_for_a_day_stays_held_at_the_longest_backoff() -> None:
+    from odyssey_jupyter.local.http.limits import AUTH_MAX_BACKOFF, AuthThrottle
+
+    throttle, now = AuthThrottle(), 0.0
+    for _ in range(1500):  # one wrong key each time the backoff allows: about 25 hours
+        wait = throttle.check("10.0.0.9", now)
+        now += wait or 0.0
+        assert throttle.check("10.0.0.9", now) is None
+        throttle.failed("10.0.0.9", now)
+    assert throttle.check("10.0.0.9", now) == AUTH_MAX_BACKOFF
+
+
 def test_forwarded_headers_are_ignored_unless_trusted(
     start_engine: Callable[..., RunningEngine],
 ) -> None:

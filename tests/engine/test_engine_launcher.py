@@ -35,6 +35,13 @@ def test_remote_binding_needs_a_key_and_consent() -> None:
     assert keyless.returncode == 2 and "--api-key" in keyless.stderr
 
 
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_duration_that_is_no_finite_number_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    refused = serve("--data-dir", str(tmp_path / "engine"), "--keep-alive", value)
+    assert refused.returncode == 2 and "--keep-alive" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 def test_stdout_holds_only_the_ready_line(start_engine: Callable[..., RunningEngine]) -> None:
     engine = start_engine("--workers", "1")
     assert engine.url.startswith("http://127.0.0.1:") and not engine.url.endswith(":0")
@@ -97,6 +104,20 @@ def test_missing_extra_says_what_to_install(
     monkeypatch.setattr(launcher, "REQUIRED_MODULES", ("numpy", "odyssey_no_such_module"))
     with pytest.raises(EngineStartError, match=r"pip install 'odyssey_jupyter\[local\]'"):
         ensure_engine(tmp_path / "engine")
+
+
+def test_an_engine_that_dies_silently_is_not_explained_by_an_older_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "engine"
+    data_dir.mkdir()
+    (data_dir / "engine.log").write_text("ERROR a reason from an earlier start\n")
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # exits 1, writes nothing
+    with pytest.raises(EngineStartError) as raised:
+        ensure_engine(data_dir)
+    message = str(raised.value)
+    assert "exited with status 1" in message
+    assert "earlier start" not in message
 
 
 @pytest.fixture

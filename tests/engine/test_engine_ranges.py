@@ -103,3 +103,12 @@ def test_starlette_serves_the_bytes_a_passed_range_names(tmp_path: Path, header:
     else:
         for start, end in ranges:
             assert f"Content-Range: bytes {start}-{end - 1}/{SIZE}".encode() in answer.content
+
+
+def test_a_range_on_an_artifact_removed_meanwhile_is_not_found(tmp_path: Path) -> None:
+    from odyssey_jupyter.local.http.inputs import HTTPProblem, check_range
+
+    with pytest.raises(HTTPProblem) as caught:
+        check_range("bytes=0-9", tmp_path / "gone.mp4")  # the header is fine; the file is not
+    assert caught.value.status == 404
+    assert "malformed" not in str(caught.value)

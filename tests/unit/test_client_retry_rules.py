@@ -102,6 +102,12 @@ def test_backoff_grows_with_the_attempt_up_to_its_ceiling() -> None:
     assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0 and 2.0 <= waits[2] <= 4.0
 
 
+def test_a_late_retry_of_a_patient_policy_waits_the_longest_backoff() -> None:
+    patient = RetryPolicy(max_retries=5000, deadline=1e9, rng=random.Random(7))
+    late = decide(503, attempt=2000, policy=patient, time_left=1e9)
+    assert late.retry and patient.max_delay / 2 <= late.wait <= patient.max_delay
+
+
 def test_attempts_run_out() -> None:
     assert decide(503, attempt=3, policy=policy(), time_left=60).retry
     assert decide(503, attempt=4, policy=policy(), time_left=60) == GIVE_UP

@@ -142,3 +142,11 @@ def test_a_history_an_older_version_left_readable_is_made_private(history_file: 
     history.record("j1", scripts=[SCRIPT], portrait=False, api_url=None)
     assert oct(history_file.stat().st_mode & 0o777) == oct(0o600)
     assert json.loads(history_file.read_text())["job_id"] == "j1"
+
+
+def test_a_prompt_with_a_lone_surrogate_is_recorded_and_read_back(history_file: Path) -> None:
+    # the Python API takes any str; the line it makes must still reach the file
+    script = [{"timestamp_ms": 0, "start": {"prompt": "caf\u00e9 \ud800 dusk"}}]
+    history.record("job-s", scripts=[script], portrait=False, api_url=None)
+    assert history.first_prompt("job-s") == "caf\u00e9 \ud800 dusk"
+    assert "caf\u00e9" in history_file.read_text(encoding="utf-8")  # still readable as text

@@ -16,7 +16,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from odyssey_jupyter.local.launch.options import LOOPBACK_HOSTS
 
-LOOPBACK_NAMES = LOOPBACK_HOSTS
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 JSON_MEDIA_TYPE = "application/json"
 
@@ -37,7 +36,7 @@ def host_name(header: str) -> str | None:
 
 def accepted_hosts(bound_host: str, extra: tuple[str, ...]) -> frozenset[str]:
     """The loopback names, the bound address (unless a wildcard) and the configured extras."""
-    names = set(LOOPBACK_NAMES) | {h.strip("[]").lower() for h in extra}
+    names = set(LOOPBACK_HOSTS) | {h.strip("[]").lower() for h in extra}
     if bound_host.lower() not in WILDCARD_HOSTS:
         names.add(bound_host.strip("[]").lower())
     return frozenset(names)

@@ -167,7 +167,11 @@ def check_range(header: str | None, path: Path) -> None:
     if header is None:
         return
     try:
-        byte_ranges(header, path.stat().st_size)
+        size = path.stat().st_size
+    except OSError:  # removed since the caller saw it: the header is not at fault
+        raise HTTPProblem(404, "the artifact no longer exists") from None
+    try:
+        byte_ranges(header, size)
     except MalformedRange as exc:
         raise HTTPProblem(
             400, f"the Range header {_clipped(header)!r} is malformed: {exc}"
@@ -178,5 +182,3 @@ def check_range(header: str | None, path: Path) -> None:
             f"the Range header {_clipped(header)!r} starts beyond the file's {exc.size} bytes",
             headers={"Content-Range": f"bytes */{exc.size}"},
         ) from None
-    except OSError:
-        raise HTTPProblem(400, f"the Range header {_clipped(header)!r} is malformed") from None

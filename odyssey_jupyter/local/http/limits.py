@@ -158,8 +158,8 @@ class AuthThrottle:
         record.failures += 1
         record.last_failure = now
         beyond = record.failures - AUTH_FREE_FAILURES
-        if beyond > 0:
-            record.blocked_until = now + min(AUTH_MAX_BACKOFF, 2.0 ** (beyond - 1))
+        if beyond > 0:  # the exponent capped: 2.0 ** 1024 overflows, and no block would follow
+            record.blocked_until = now + min(AUTH_MAX_BACKOFF, 2.0 ** min(beyond - 1, 32))
 
     def _forget_idle(self, now: float) -> None:
         self._records = {

@@ -10,9 +10,9 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from odyssey_jupyter.local.http.door import LOOPBACK_NAMES
 from odyssey_jupyter.local.http.limits import AuthThrottle, RateLimiter
 from odyssey_jupyter.local.jobs.dispatcher import Dispatcher
+from odyssey_jupyter.local.launch.options import LOOPBACK_HOSTS
 from odyssey_jupyter.local.store.keys import TokenSigner, UrlSigner
 from odyssey_jupyter.local.store.store import Store
 from odyssey_jupyter.protocol.types import ACTIVE_STATUSES
@@ -38,7 +38,7 @@ class EngineState:
     max_job_seconds: float = 3600.0
     max_job_streams: int = 100
     body_timeout: float = 60.0
-    hosts: frozenset[str] = LOOPBACK_NAMES
+    hosts: frozenset[str] = LOOPBACK_HOSTS
     auth_throttle: AuthThrottle | None = None
     cancellable: frozenset[str] = ACTIVE_STATUSES
     """The statuses a cancel may stop (``--cancellable``); a job in another active one gets 400."""

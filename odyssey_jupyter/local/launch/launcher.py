@@ -40,6 +40,8 @@ log = logging.getLogger("odyssey_jupyter.local.launch.launcher")
 REQUIRED_MODULES = ("starlette", "uvicorn", "av", "numpy", "PIL", "psutil")
 
 _children: list[subprocess.Popen[bytes]] = []
+TAIL_BYTES = 16 * 1024
+"""The most of the log read to explain a failed start (the log grows across starts)."""
 """Engines started from this process: polled now and then so an exited one is reaped."""
 INSTALL_HINT = (
     "pip install 'odyssey_jupyter[local]' "
@@ -248,6 +250,7 @@ def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
         log = create_private_file(log_path, append=True)
     except OSError as exc:
         raise EngineStartError(str(unusable(data_dir, exc))) from None
+    this_start = os.lseek(log, 0, os.SEEK_END)  # what earlier starts wrote explains nothing now
     try:
         process = subprocess.Popen(
             command,
@@ -287,19 +290,25 @@ def _start(data_dir: Path, timeout: float, pace: str | None) -> EngineInfo:
         raise EngineStartError(
             f"the local engine did not start within {timeout:g} s (log: {log_path})"
         )
-    if process.returncode == UNUSABLE_EXIT_STATUS:
-        last = _tail(log_path, 1).strip()
+    raise _exit_error(process.returncode, data_dir, log_path, this_start)
+
+
+def _exit_error(status: int, data_dir: Path, log_path: Path, since: int) -> EngineStartError:
+    """Why the engine exited with ``status``, from what it logged after byte ``since``."""
+    if status == UNUSABLE_EXIT_STATUS:
+        last = _tail(log_path, since, 1).strip()
         reason = last.partition(" ERROR ")[2] or last
-        raise EngineStartError(reason or f"the engine's data directory {data_dir} is not usable")
-    tail = _tail(log_path)
-    raise EngineStartError(
-        f"the local engine exited with status {process.returncode} (log: {log_path}){tail}"
-    )
+        return EngineStartError(reason or f"the engine's data directory {data_dir} is not usable")
+    tail = _tail(log_path, since)
+    return EngineStartError(f"the local engine exited with status {status} (log: {log_path}){tail}")
 
 
-def _tail(path: Path, lines: int = 5) -> str:
+def _tail(path: Path, since: int, lines: int = 5) -> str:
+    """The last ``lines`` lines of the log written after byte ``since`` (this start's)."""
     try:
-        text = path.read_text(errors="replace").strip().splitlines()[-lines:]
+        with open(path, "rb") as handle:
+            handle.seek(max(since, handle.seek(0, os.SEEK_END) - TAIL_BYTES))
+            text = handle.read().decode(errors="replace").strip().splitlines()[-lines:]
     except OSError:
         return ""
     return ("\n" + "\n".join(text)) if text else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -84,8 +85,8 @@ def _positive_int(text: str) -> int:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    if not (0 < value < math.inf):  # NaN fails both comparisons
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {value}")
     return value
 
 
