@@ -228,6 +228,13 @@ def headings(recs: Sequence[RecordingLike]) -> list[str]:
     return [text[:1].upper() + text[1:] for text in found]
 
 
+def played_path(rec: RecordingLike, prefer_preview: bool = False) -> Path:
+    """The file a player plays: the short preview when preferred and on disk, else the video."""
+    if prefer_preview and rec.preview_path is not None and Path(rec.preview_path).is_file():
+        return Path(rec.preview_path)
+    return Path(rec.video_path)
+
+
 def player_html(
     rec: RecordingLike,
     *,
@@ -243,8 +250,8 @@ def player_html(
     (the whole text and the stream id are in its tooltip), so a long prompt or id never
     widens a column.
     """
-    preview = bool(prefer_preview and rec.preview_path and Path(rec.preview_path).is_file())
-    video_path = Path(rec.preview_path) if preview and rec.preview_path else Path(rec.video_path)
+    video_path = played_path(rec, prefer_preview)
+    preview = video_path != Path(rec.video_path)
     src = _src(video_path, embed, base_dir)
     poster = ""
     if rec.thumbnail_path is not None and Path(rec.thumbnail_path).is_file():
@@ -293,8 +300,9 @@ def players_html(
     parts = []
     for index, rec in enumerate(recs):
         label = labels[index] if labels is not None else None
-        video = rec.preview_path if prefer_preview and rec.preview_path else rec.video_path
-        use_embed = should_embed(video, config) if embed is None else embed
+        use_embed = (
+            should_embed(played_path(rec, prefer_preview), config) if embed is None else embed
+        )
         parts.append(
             player_html(
                 rec,
