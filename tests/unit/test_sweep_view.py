@@ -15,6 +15,7 @@ import pytest
 from support.fresh_imports import loaded_by
 from support.waiting import wait_until
 
+from odyssey_jupyter.display.common.palette import status_colour
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.live import SweepLive
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
@@ -106,6 +107,15 @@ def test_the_counts_are_the_tiles_counted() -> None:
             "pending": 5,
         }
     )
+
+
+def test_each_state_is_counted_in_the_colour_a_job_of_that_status_has() -> None:
+    sweep = SweepStandIn([state.value for state in ItemState], state="paused")
+    html = status_html(SweepSnapshot.of(sweep))  # type: ignore[arg-type]
+    for state in ItemState:
+        assert f'data-state="{state.value}" style="color:{status_colour(state.value)};' in html, (
+            state
+        )
 
 
 @pytest.mark.parametrize("eta", [None, 0.0, 0.4])
