@@ -223,6 +223,30 @@ def test_a_headless_run_saves_a_dated_snapshot_until_the_sweep_ends(
     assert "Snapshot of " not in last["text/html"] + last["text/plain"]
 
 
+def test_a_headless_sweep_that_ends_between_cells_is_sent_again_when_the_next_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from odyssey_jupyter.display.live import final_output
+    from odyssey_jupyter.display.sweep import live as live_module
+
+    sent: list[tuple[str, dict[str, str]]] = []
+    monkeypatch.setattr(live_module, "publish", lambda *_a, **_kw: None)
+    monkeypatch.setattr(
+        final_output, "publish", lambda bundle, key, *, update: sent.append((key, bundle))
+    )
+    final_output.resend_recent_finals()  # what earlier tests left
+    sent.clear()
+    sweep = SweepStandIn(["running", "pending"])
+    saved = live_module.SweepSaved(sweep)  # type: ignore[arg-type]
+    sweep.finished = True
+    sweep.move(["completed", "completed"], state="done")
+    saved.following.redraw()
+    final_output.resend_recent_finals()  # the next cell starts
+    ((key, bundle),) = sent
+    assert key == saved.display_id and "2/2 completed" in bundle["text/plain"]
+    assert "Snapshot of " not in bundle["text/html"]
+
+
 def test_the_live_panel_carries_its_state_for_a_notebook_reopened_without_its_kernel(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.display.common.frontend import detect_frontend, watched
 from odyssey_jupyter.display.common.live_marker import marked_live
-from odyssey_jupyter.display.live.final_output import publish
+from odyssey_jupyter.display.live.final_output import publish, remember_final
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
 from odyssey_jupyter.display.sweep.summary import (
@@ -150,8 +150,11 @@ class SweepSaved:
         publish(saved_bundle(sweep, _now()), self.display_id, update=False)
         self.following = Following(sweep, SAVED_EVERY, self._draw)
 
-    def _draw(self, _finished: bool) -> None:
-        publish(saved_bundle(self.sweep, _now()), self.display_id, update=True)
+    def _draw(self, finished: bool) -> None:
+        bundle = saved_bundle(self.sweep, _now())
+        if finished:  # it may end between two cells: the next one sends it again
+            remember_final(self.display_id, bundle)
+        publish(bundle, self.display_id, update=True)
 
 
 def _now() -> datetime:
