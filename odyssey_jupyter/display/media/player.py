@@ -119,7 +119,13 @@ def data_url(path: Path) -> str:
     return f"data:{mime};base64,{payload}"
 
 
-def _src(path: Path, embed: bool, base_dir: Path | None) -> str:
+def video_src(path: Path, base_dir: Path | None = None, *, embed: bool | None = None) -> str:
+    """The file as a data URL when embedded, else a relative URL served by Jupyter.
+
+    ``embed=None`` asks :func:`should_embed` (the configuration and the frontend).
+    """
+    if embed is None:
+        embed = should_embed(path)
     if embed and Path(path).is_file():
         return data_url(path)
     return relative_src(path, base_dir)
@@ -252,11 +258,11 @@ def player_html(
     """
     video_path = played_path(rec, prefer_preview)
     preview = video_path != Path(rec.video_path)
-    src = _src(video_path, embed, base_dir)
+    src = video_src(video_path, base_dir, embed=embed)
     poster = ""
     if rec.thumbnail_path is not None and Path(rec.thumbnail_path).is_file():
         # JupyterLab does not rewrite a relative poster: the labextension resolves it.
-        poster = f' poster="{safe_url(_src(rec.thumbnail_path, embed, base_dir))}"'
+        poster = f' poster="{safe_url(video_src(rec.thumbnail_path, base_dir, embed=embed))}"'
     heading = label or headings([rec])[0]
     tooltip = escape(f"{heading}\nstream {rec.stream_id}")
     facts = " · ".join(escape(f) for f in _facts(rec, video_path if preview else None))
