@@ -281,3 +281,28 @@ def test_the_live_panel_gives_way_to_the_final_output_once(
     live.following.redraw()
     assert [type(update) for update in updates] == [SweepFinal]
     assert "2/2 completed" in repr(updates[0]) and sweep.listeners == []
+
+
+def test_a_kernel_that_stops_first_leaves_the_live_panel_as_its_dated_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import IPython.display
+
+    from odyssey_jupyter.display.sweep import live as live_module
+
+    handle = SimpleNamespace(update=lambda _obj: None, display_id="sweep-1")
+    monkeypatch.setattr(IPython.display, "display", lambda _bundle, **_kw: handle)
+    sent: list[tuple[str, dict[str, str], bool]] = []
+    monkeypatch.setattr(
+        live_module, "publish", lambda bundle, key, *, update: sent.append((key, bundle, update))
+    )
+    live_module.freeze_all()  # the panels earlier tests left
+    sent.clear()
+    sweep = SweepStandIn(["completed", "running"])
+    live_module.SweepLive(sweep)  # type: ignore[arg-type]
+    assert live_module.freeze_all() == 1
+    ((key, bundle, update),) = sent
+    assert key == "sweep-1" and update and "widget-view" not in str(bundle)
+    assert "1/2 completed" in bundle["text/plain"] and "Snapshot of " in bundle["text/html"]
+    assert "Sweep.open(" in bundle["text/plain"] and sweep.listeners == []
+    assert live_module.freeze_all() == 0
