@@ -234,9 +234,14 @@ def headings(recs: Sequence[RecordingLike]) -> list[str]:
     return [text[:1].upper() + text[1:] for text in found]
 
 
+def plays_preview(rec: RecordingLike) -> bool:
+    """Whether ``rec`` has its short preview on disk to play."""
+    return rec.preview_path is not None and Path(rec.preview_path).is_file()
+
+
 def played_path(rec: RecordingLike, prefer_preview: bool = False) -> Path:
     """The file a player plays: the short preview when preferred and on disk, else the video."""
-    if prefer_preview and rec.preview_path is not None and Path(rec.preview_path).is_file():
+    if prefer_preview and plays_preview(rec) and rec.preview_path is not None:
         return Path(rec.preview_path)
     return Path(rec.video_path)
 
