@@ -7,6 +7,7 @@ client: a player or a finished job's output reads a recording without it.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +66,8 @@ class LocalRecording:
 
 
 def chapters_from_events(path: Path) -> tuple[Chapter, ...]:
-    """Prompt chapters from an ``events.jsonl`` log; unreadable lines are skipped.
+    """Prompt chapters from an ``events.jsonl`` log; unreadable lines are skipped (a time
+    that is not a finite number too).
 
     Times are relative to the first ``start`` event, which is frame 0 of the video.
     The log is a downloaded file: a byte that is not UTF-8 spoils its own line only.
@@ -89,6 +91,8 @@ def chapters_from_text(text: str) -> tuple[Chapter, ...]:
             kind = str(event.get("type") or "")
             stamp = float(event["timestamp_ms"])
         except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+        if not math.isfinite(stamp):  # NaN or 1e400: no time a video can seek to
             continue
         if kind == "start" and origin is None:
             origin = stamp

@@ -293,3 +293,42 @@ def test_the_magic_prices_a_dry_run_and_writes_a_budgeted_dataset_to_a_folder(
         no_secrets(session, capped_engine)
     finally:
         session.shutdown()
+
+
+def test_kernel_shutdown_leaves_a_running_sweep_as_its_dated_state(tmp_path: Path) -> None:
+    """The live panel of a sweep still running gives way to its state, dated, with no widget."""
+    slow = launch_engine(tmp_path / "realtime", "--pace", "realtime", "--workers", "1")
+    try:
+        session = start_kernel(slow, tmp_path)
+        try:
+            session.check("params = {'seed': [1, 2]}\nstyle = 'oil'")
+            start = session.mark()
+            session.check(
+                "%%odyssey_simulate --sweep params --name stopping --max-in-flight 1 -o sw\n"
+                "0s start a {style} lantern, take {seed}\n30s end"
+            )
+            session.wait_for(
+                lambda m: (
+                    m["msg_type"] == "comm_open"
+                    and m["content"]["data"].get("state", {}).get("description") == "Pause"
+                ),
+                start=start,
+                timeout=30,
+            )
+            mark = session.mark()
+            session.manager.request_shutdown()
+            frozen = session.wait_for(
+                lambda m: (
+                    m["msg_type"] == "update_display_data"
+                    and "Snapshot of " in m["content"]["data"].get("text/html", "")
+                ),
+                start=mark,
+                timeout=30,
+            )
+        finally:
+            session.shutdown()
+    finally:
+        slow.stop()
+    data = frozen["content"]["data"]
+    assert "application/vnd.jupyter.widget-view+json" not in data
+    assert "stopping" in data["text/plain"] and 'Sweep.open("stopping")' in data["text/plain"]

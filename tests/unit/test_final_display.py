@@ -17,6 +17,7 @@ from support.standin import StandIn as JobStandIn
 from odyssey_jupyter.display.browser.rows import RowData
 from odyssey_jupyter.display.browser.snapshot import folded_copy, snapshot_bundle
 from odyssey_jupyter.display.common.notice import notice_bundle
+from odyssey_jupyter.display.common.palette import MUTED_TEXT
 from odyssey_jupyter.display.job.final import final_bundle, live_bundle
 from odyssey_jupyter.protocol.types import JobStatus, SimulationJobDetail
 from odyssey_jupyter.session import at_exit
@@ -125,6 +126,16 @@ def test_browser_snapshot_is_a_static_table_with_its_time() -> None:
     assert "job-a" in bundle["text/plain"] and "Snapshot taken" in bundle["text/plain"]
     folded = folded_copy(BrowserStandIn(rows))  # type: ignore[arg-type]
     assert folded["text/html"].startswith('<details class="odyssey-browser-saved"')
+
+
+def test_the_browser_snapshot_says_when_it_was_taken_in_the_theme_muted_colour() -> None:
+    """A grey written out (#555) all but vanishes on JupyterLab Dark's background."""
+    rows = [RowData("job-a", JobStatus.COMPLETED, "2026-01-01T00:00:00Z", 2.0, "a lake", 1)]
+    for html in (
+        snapshot_bundle(BrowserStandIn(rows))["text/html"],  # type: ignore[arg-type]
+        folded_copy(BrowserStandIn(rows))["text/html"],  # type: ignore[arg-type]
+    ):
+        assert "#555" not in html and f"color:{MUTED_TEXT}" in html
 
 
 def test_notice_is_an_escaped_information_line() -> None:

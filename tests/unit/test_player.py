@@ -175,3 +175,13 @@ def test_one_duration_format_in_players_tables_and_status(tmp_path: Path) -> Non
     assert duration_text(RowData("job", JobStatus("completed"), None, 65.0)) == "1 min 05 s"
     view = snapshot(StandIn(created=100.0), now=165.0)  # type: ignore[arg-type]
     assert '<span class="odyssey-elapsed">1 min 05 s</span>' in panel_html(view)
+
+
+def test_a_missing_preview_embeds_the_video_that_plays_instead(tmp_path: Path) -> None:
+    rec = make_recording(tmp_path, size=10)
+    rec = dataclasses.replace(rec, preview_path=rec.video_path.with_name("preview.mp4"))
+    config = OdysseyJupyter(embed_videos="always", embed_max_mb=1)
+    out = players_html([rec], base_dir=tmp_path, prefer_preview=True, config=config)
+    payload = base64.b64encode(b"\0" * 10).decode()
+    assert f'src="data:video/mp4;base64,{payload}"' in out
+    assert "short preview" not in out

@@ -82,6 +82,22 @@ def test_a_byte_that_is_not_utf8_spoils_only_its_own_line(tmp_path: Path) -> Non
     assert chapters_from_events(events) == (Chapter(0.0, "a cat", "start"),)
 
 
+def test_a_time_that_is_not_a_finite_number_spoils_only_its_own_line(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"timestamp_ms": NaN, "type": "start", "prompt": "never"}\n'
+        '{"timestamp_ms": 1000, "type": "start", "prompt": "a cat"}\n'
+        '{"timestamp_ms": Infinity, "type": "interact", "prompt": "lost"}\n'
+        '{"timestamp_ms": "1e400", "type": "interact", "prompt": "lost too"}\n'
+        '{"timestamp_ms": 2500, "type": "interact", "prompt": "it jumps"}\n',
+        encoding="utf-8",
+    )
+    assert chapters_from_events(events) == (
+        Chapter(0.0, "a cat", "start"),
+        Chapter(1.5, "it jumps", "interact"),
+    )
+
+
 def test_recording_dir_layout_and_bad_ids(recordings_config: Path) -> None:
     assert recordings.recording_dir("job1", "s1") == recordings_config.absolute() / "job1" / "s1"
     for bad in ("", "..", "a/b"):

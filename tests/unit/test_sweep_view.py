@@ -15,6 +15,7 @@ import pytest
 from support.fresh_imports import loaded_by
 from support.waiting import wait_until
 
+from odyssey_jupyter.display.common.palette import status_colour
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.live import SweepLive
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
@@ -106,6 +107,15 @@ def test_the_counts_are_the_tiles_counted() -> None:
             "pending": 5,
         }
     )
+
+
+def test_each_state_is_counted_in_the_colour_a_job_of_that_status_has() -> None:
+    sweep = SweepStandIn([state.value for state in ItemState], state="paused")
+    html = status_html(SweepSnapshot.of(sweep))  # type: ignore[arg-type]
+    for state in ItemState:
+        assert f'data-state="{state.value}" style="color:{status_colour(state.value)};' in html, (
+            state
+        )
 
 
 @pytest.mark.parametrize("eta", [None, 0.0, 0.4])
@@ -213,6 +223,30 @@ def test_a_headless_run_saves_a_dated_snapshot_until_the_sweep_ends(
     assert "Snapshot of " not in last["text/html"] + last["text/plain"]
 
 
+def test_a_headless_sweep_that_ends_between_cells_is_sent_again_when_the_next_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from odyssey_jupyter.display.live import final_output
+    from odyssey_jupyter.display.sweep import live as live_module
+
+    sent: list[tuple[str, dict[str, str]]] = []
+    monkeypatch.setattr(live_module, "publish", lambda *_a, **_kw: None)
+    monkeypatch.setattr(
+        final_output, "publish", lambda bundle, key, *, update: sent.append((key, bundle))
+    )
+    final_output.resend_recent_finals()  # what earlier tests left
+    sent.clear()
+    sweep = SweepStandIn(["running", "pending"])
+    saved = live_module.SweepSaved(sweep)  # type: ignore[arg-type]
+    sweep.finished = True
+    sweep.move(["completed", "completed"], state="done")
+    saved.following.redraw()
+    final_output.resend_recent_finals()  # the next cell starts
+    ((key, bundle),) = sent
+    assert key == saved.display_id and "2/2 completed" in bundle["text/plain"]
+    assert "Snapshot of " not in bundle["text/html"]
+
+
 def test_the_live_panel_carries_its_state_for_a_notebook_reopened_without_its_kernel(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -247,3 +281,28 @@ def test_the_live_panel_gives_way_to_the_final_output_once(
     live.following.redraw()
     assert [type(update) for update in updates] == [SweepFinal]
     assert "2/2 completed" in repr(updates[0]) and sweep.listeners == []
+
+
+def test_a_kernel_that_stops_first_leaves_the_live_panel_as_its_dated_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import IPython.display
+
+    from odyssey_jupyter.display.sweep import live as live_module
+
+    handle = SimpleNamespace(update=lambda _obj: None, display_id="sweep-1")
+    monkeypatch.setattr(IPython.display, "display", lambda _bundle, **_kw: handle)
+    sent: list[tuple[str, dict[str, str], bool]] = []
+    monkeypatch.setattr(
+        live_module, "publish", lambda bundle, key, *, update: sent.append((key, bundle, update))
+    )
+    live_module.freeze_all()  # the panels earlier tests left
+    sent.clear()
+    sweep = SweepStandIn(["completed", "running"])
+    live_module.SweepLive(sweep)  # type: ignore[arg-type]
+    assert live_module.freeze_all() == 1
+    ((key, bundle, update),) = sent
+    assert key == "sweep-1" and update and "widget-view" not in str(bundle)
+    assert "1/2 completed" in bundle["text/plain"] and "Snapshot of " in bundle["text/html"]
+    assert "Sweep.open(" in bundle["text/plain"] and sweep.listeners == []
+    assert live_module.freeze_all() == 0

@@ -12,16 +12,12 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from odyssey_jupyter.display.media.player import players_html
+from odyssey_jupyter.display.media.player import players_html, plays_preview
 from odyssey_jupyter.session.mp4_info import read_mp4_info
 from odyssey_jupyter.session.recording import LocalRecording
 
 AUTOPLAY = "autoplay muted playsinline"
 """``playsinline``: mobile Safari would otherwise take a playing video full screen."""
-
-
-def plays_preview(rec: LocalRecording) -> bool:
-    return rec.preview_path is not None and Path(rec.preview_path).is_file()
 
 
 def within_preview(rec: LocalRecording) -> LocalRecording:

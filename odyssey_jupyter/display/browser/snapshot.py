@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from odyssey_jupyter.display.browser.cache import thumbs
 from odyssey_jupyter.display.browser.rows import COLUMNS, RowData, cells_html, text_table
+from odyssey_jupyter.display.common.palette import MUTED_TEXT
 from odyssey_jupyter.display.common.relative_time import full_time
 from odyssey_jupyter.display.job.final import MimeBundle
 from odyssey_jupyter.display.live.final_output import publish
@@ -95,7 +96,7 @@ def snapshot_bundle(browser: ShownBrowser, when: datetime | None = None) -> Mime
         '<table class="odyssey-jobs"><caption style="text-align:left">'
         f"{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table>"
-        f'<div class="odyssey-snapshot-note" style="color:#555;font-size:0.9em">'
+        f'<div class="odyssey-snapshot-note" style="color:{MUTED_TEXT};font-size:0.9em">'
         f"{escape(line)}</div></div>"
     )
     text = f"{text_table(rows, caption, None)}\n{line}"
@@ -107,7 +108,7 @@ def folded_copy(browser: ShownBrowser) -> MimeBundle:
     bundle = snapshot_bundle(browser)
     return {
         "text/html": (
-            '<details class="odyssey-browser-saved" style="font-size:0.85em;color:#555">'
+            f'<details class="odyssey-browser-saved" style="font-size:0.85em;color:{MUTED_TEXT}">'
             "<summary>Saved copy of this page (shown when the notebook is reopened without "
             f"its kernel)</summary>{bundle['text/html']}</details>"
         ),

@@ -17,6 +17,7 @@ STATUS_COLOURS: dict[str, str] = {
     "starting": "#6d4c41",
     "submitting": "#546e7a",
     "pending": "#757575",
+    "queued": "#757575",
     "dispatched": "#0277bd",
     "processing": "#1565c0",
     "running": "#1565c0",
@@ -25,7 +26,9 @@ STATUS_COLOURS: dict[str, str] = {
     "cancelled": "#ef6c00",
     "error": "#c62828",
 }
-"""The job statuses, plus the widget's own phases before a job exists (starting, submitting)."""
+"""The job statuses, plus the widget's own phases before a job exists (starting, submitting)
+and a sweep item's ``queued`` (its job is pending). A sweep item's ``unknown`` has the other
+colour: nobody knows what became of it."""
 
 OTHER_COLOUR = "#607d8b"
 """A status this palette does not know (a server's new word)."""

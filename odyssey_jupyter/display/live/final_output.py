@@ -176,8 +176,7 @@ class JobOutput:
         self._unsubscribe()
         try:
             bundle = final_bundle(self.job, players=self.players)
-            with _live_lock:
-                _recent_finals.append((self.display_id, bundle))
+            remember_final(self.display_id, bundle)
             publish(bundle, self.display_id, update=True)
         finally:
             self._named.set()
@@ -220,11 +219,18 @@ def _key(view: Any) -> tuple[Any, ...]:
     return (view.job_id, view.status, view.stage, step, view.error, view.reconnecting)
 
 
+def remember_final(display_id: str, bundle: dict[str, Any]) -> None:
+    """Keep a final output for :func:`resend_recent_finals` to send again."""
+    with _live_lock:
+        _recent_finals.append((display_id, bundle))
+
+
 def resend_recent_finals() -> None:
     """At the start of each cell: send again the final outputs sent since the last one.
 
-    A job that ends between two cells (the kernel idle for a few milliseconds)
-    publishes its final output tagged with the cell that has just finished; nbclient
+    A job (or a sweep followed headless) that ends between two cells (the kernel idle
+    for a few milliseconds) publishes its final output tagged with the cell that has
+    just finished; nbclient
     ignores messages of a finished cell. Sent again under the cell starting now, the
     update reaches it too. Frontends apply the same update twice harmlessly.
     """
@@ -268,6 +274,7 @@ __all__ = [
     "freeze_all",
     "live_outputs",
     "publish",
+    "remember_final",
     "resend_recent_finals",
     "stopped_note",
 ]

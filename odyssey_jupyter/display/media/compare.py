@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from odyssey_jupyter.display.common.labels import item_label
-from odyssey_jupyter.display.media.player import data_url, relative_src, should_embed
+from odyssey_jupyter.display.media.player import video_src
 from odyssey_jupyter.text.markup import escape, printable, safe_url
 
 MIN_ITEMS = 2
@@ -35,13 +35,6 @@ class CompareEntry:
     label: str
     chapters: tuple[tuple[float, str], ...] = ()
     duration: float | None = None
-
-
-def video_src(path: Path, base_dir: Path | None = None) -> str:
-    """A relative URL to the file (served by Jupyter), or a data URL where files are not."""
-    if should_embed(path) and Path(path).is_file():
-        return data_url(path)
-    return relative_src(path, base_dir)
 
 
 def chapters_of_script(script: Sequence[Any]) -> tuple[tuple[float, str], ...]:

@@ -29,8 +29,8 @@ from odyssey_jupyter.display.common.palette import (
     RAISED,
     UI_FONT,
 )
-from odyssey_jupyter.display.media.compare import SYNC_JS, chapters_of_script, video_src
-from odyssey_jupyter.display.media.player import video_style
+from odyssey_jupyter.display.media.compare import SYNC_JS, chapters_of_script
+from odyssey_jupyter.display.media.player import video_src, video_style
 from odyssey_jupyter.text.markup import escape, safe_url
 
 PAGE_SIZE = 24

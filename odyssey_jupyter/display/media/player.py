@@ -119,7 +119,13 @@ def data_url(path: Path) -> str:
     return f"data:{mime};base64,{payload}"
 
 
-def _src(path: Path, embed: bool, base_dir: Path | None) -> str:
+def video_src(path: Path, base_dir: Path | None = None, *, embed: bool | None = None) -> str:
+    """The file as a data URL when embedded, else a relative URL served by Jupyter.
+
+    ``embed=None`` asks :func:`should_embed` (the configuration and the frontend).
+    """
+    if embed is None:
+        embed = should_embed(path)
     if embed and Path(path).is_file():
         return data_url(path)
     return relative_src(path, base_dir)
@@ -228,6 +234,18 @@ def headings(recs: Sequence[RecordingLike]) -> list[str]:
     return [text[:1].upper() + text[1:] for text in found]
 
 
+def plays_preview(rec: RecordingLike) -> bool:
+    """Whether ``rec`` has its short preview on disk to play."""
+    return rec.preview_path is not None and Path(rec.preview_path).is_file()
+
+
+def played_path(rec: RecordingLike, prefer_preview: bool = False) -> Path:
+    """The file a player plays: the short preview when preferred and on disk, else the video."""
+    if prefer_preview and plays_preview(rec) and rec.preview_path is not None:
+        return Path(rec.preview_path)
+    return Path(rec.video_path)
+
+
 def player_html(
     rec: RecordingLike,
     *,
@@ -243,13 +261,13 @@ def player_html(
     (the whole text and the stream id are in its tooltip), so a long prompt or id never
     widens a column.
     """
-    preview = bool(prefer_preview and rec.preview_path and Path(rec.preview_path).is_file())
-    video_path = Path(rec.preview_path) if preview and rec.preview_path else Path(rec.video_path)
-    src = _src(video_path, embed, base_dir)
+    video_path = played_path(rec, prefer_preview)
+    preview = video_path != Path(rec.video_path)
+    src = video_src(video_path, base_dir, embed=embed)
     poster = ""
     if rec.thumbnail_path is not None and Path(rec.thumbnail_path).is_file():
         # JupyterLab does not rewrite a relative poster: the labextension resolves it.
-        poster = f' poster="{safe_url(_src(rec.thumbnail_path, embed, base_dir))}"'
+        poster = f' poster="{safe_url(video_src(rec.thumbnail_path, base_dir, embed=embed))}"'
     heading = label or headings([rec])[0]
     tooltip = escape(f"{heading}\nstream {rec.stream_id}")
     facts = " · ".join(escape(f) for f in _facts(rec, video_path if preview else None))
@@ -293,8 +311,9 @@ def players_html(
     parts = []
     for index, rec in enumerate(recs):
         label = labels[index] if labels is not None else None
-        video = rec.preview_path if prefer_preview and rec.preview_path else rec.video_path
-        use_embed = should_embed(video, config) if embed is None else embed
+        use_embed = (
+            should_embed(played_path(rec, prefer_preview), config) if embed is None else embed
+        )
         parts.append(
             player_html(
                 rec,

@@ -5,7 +5,8 @@ failed) work, videos per minute, an ETA when one can be estimated, in flight /
 limit (with the last 429 reason when the limit was lowered), the last failures,
 and Pause / Resume / Cancel / Retry failed buttons, each enabled only when it can
 act. It is shown with a display id; when the sweep ends the same output is
-replaced by :class:`~.summary.SweepFinal`. A kernel run headless (nobody sees a
+replaced by :class:`~.summary.SweepFinal`; a kernel that stops first replaces it
+by the dated state it reached (:func:`freeze_all`). A kernel run headless (nobody sees a
 widget there) shows that static output from the start, kept current. Without
 widgets a tqdm-like line is printed at most every few seconds.
 
@@ -15,6 +16,7 @@ at once); updates come from the sweep's listener on the loop thread, throttled.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from odyssey_jupyter.display.common.frontend import detect_frontend, watched
 from odyssey_jupyter.display.common.live_marker import marked_live
-from odyssey_jupyter.display.live.final_output import publish
+from odyssey_jupyter.display.live.final_output import publish, remember_final
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
 from odyssey_jupyter.display.sweep.summary import (
@@ -32,6 +34,7 @@ from odyssey_jupyter.display.sweep.summary import (
     status_line,
 )
 from odyssey_jupyter.display.sweep.throttle import Throttle
+from odyssey_jupyter.session import at_exit
 
 if TYPE_CHECKING:
     from odyssey_jupyter.sweeps.handle import Sweep
@@ -75,16 +78,37 @@ class SweepLive:
         bundle = dict(self.box._repr_mimebundle_() or {})
         bundle.update(saved_bundle(snap, _now()))
         self.handle = display(marked_live(bundle), raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        with _live_lock:
+            _live.add(self)
         self.following = Following(sweep, LIVE_EVERY, self._draw)
+        at_exit.on_exit(_freeze_at_exit)
 
     def _draw(self, finished: bool) -> None:
         if finished:
-            if self.handle is not None:
+            if self._forget() and self.handle is not None:
                 self.handle.update(SweepFinal(self.sweep))
             self.box.close()
             return
         with self.box.hold_sync():
             self._show(SweepSnapshot.of(self.sweep))
+
+    def freeze(self) -> bool:
+        """The kernel is stopping: the panel gives way to the sweep's dated state (once)."""
+        if not self._forget():
+            return False
+        self.following.stop()
+        if self.handle is not None:
+            publish(saved_bundle(self.sweep, _now()), self.handle.display_id, update=True)
+        self.box.close()
+        return True
+
+    def _forget(self) -> bool:
+        """Take the panel off the live ones; ``False`` when it was off already."""
+        with _live_lock:
+            if self not in _live:
+                return False
+            _live.discard(self)
+            return True
 
     def _show(self, snap: SweepSnapshot) -> None:
         """Header, counts, bar, buttons and tiles, all from the one snapshot."""
@@ -110,6 +134,12 @@ class Following:
         self._refresh = Throttle(every, self._drawn)
         self._unsubscribe = sweep.add_listener(lambda s: self._refresh(force=s.finished))
         self._refresh(force=True)
+
+    def stop(self) -> None:
+        """Draw no more (the output was replaced by other means)."""
+        if not self.ended:
+            self.ended = True
+            self._unsubscribe()
 
     def redraw(self) -> None:
         """Draw now, whenever the last drawing was (nothing once the last one is done)."""
@@ -150,8 +180,32 @@ class SweepSaved:
         publish(saved_bundle(sweep, _now()), self.display_id, update=False)
         self.following = Following(sweep, SAVED_EVERY, self._draw)
 
-    def _draw(self, _finished: bool) -> None:
-        publish(saved_bundle(self.sweep, _now()), self.display_id, update=True)
+    def _draw(self, finished: bool) -> None:
+        bundle = saved_bundle(self.sweep, _now())
+        if finished:  # it may end between two cells: the next one sends it again
+            remember_final(self.display_id, bundle)
+        publish(bundle, self.display_id, update=True)
+
+
+_live: set[SweepLive] = set()
+_live_lock = threading.Lock()
+
+
+def freeze_all() -> int:
+    """At exit: every live sweep panel keeps the sweep's dated state; how many did."""
+    with _live_lock:
+        shown = list(_live)
+    count = 0
+    for panel in shown:
+        try:
+            count += panel.freeze()
+        except Exception:  # shutting down: one broken output must not stop the others
+            continue
+    return count
+
+
+def _freeze_at_exit() -> None:
+    freeze_all()
 
 
 def _now() -> datetime:

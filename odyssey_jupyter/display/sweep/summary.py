@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from odyssey_jupyter.display.common.palette import ERROR, MUTED_TEXT, RULE, SUCCESS, WARNING
+from odyssey_jupyter.display.common.palette import (
+    ERROR,
+    MUTED_TEXT,
+    RULE,
+    SUCCESS,
+    WARNING,
+    status_colour,
+)
 from odyssey_jupyter.display.common.relative_time import format_duration, full_time
 from odyssey_jupyter.display.media.gallery import gallery_html
 from odyssey_jupyter.display.sweep.snapshot import SweepSnapshot
@@ -22,16 +29,17 @@ if TYPE_CHECKING:
 BAR_WIDTH = 24
 SHOWN_FAILURES = 3
 
-_STATE_COLOURS = {
-    "completed": "#2e7d32",
-    "failed": "#c62828",
-    "running": "#1565c0",
-    "queued": "#6a1b9a",
-    "submitting": "#6a1b9a",
-    "pending": "#757575",
-    "cancelled": "#9e9e9e",
-    "unknown": "#ef6c00",
-}
+CHIP_ORDER = (
+    "completed",
+    "failed",
+    "running",
+    "queued",
+    "submitting",
+    "pending",
+    "cancelled",
+    "unknown",
+)
+"""The item states the panel counts, in this order, each in its status colour."""
 
 
 def status_line(sweep: Sweep | SweepSnapshot) -> str:
@@ -76,11 +84,12 @@ def status_html(sweep: Sweep | SweepSnapshot) -> str:
     """The live panel (escaped throughout)."""
     snap = SweepSnapshot.of(sweep)
     chips = []
-    for state, colour in _STATE_COLOURS.items():
+    for state in CHIP_ORDER:
         if snap.counts.get(state):
             chips.append(
                 f'<span class="odyssey-sweep-count" data-state="{state}" '
-                f'style="color:{colour};margin-right:10px">{snap.counts[state]} {state}</span>'
+                f'style="color:{status_colour(state)};margin-right:10px">'
+                f"{snap.counts[state]} {state}</span>"
             )
     facts = [
         f"in flight {snap.in_flight} / {snap.target} (limit {snap.limit})",
