@@ -226,9 +226,7 @@ class Sweep:
             raise IndexError(f"the sweep {self.name} has no item {index}")
         if unit.state != ItemState.UNKNOWN:
             raise ValueError(f"item {index} is {unit.state}, not unknown")
-        self._scheduler.call(lambda: self._scheduler.resolve(unit, job_id))
-        if not self._scheduler.task_alive:
-            self.start()
+        self._restart(lambda: self._scheduler.resolve(unit, job_id))
 
     def _restart(self, change: Callable[[], None]) -> None:
         """Apply ``change`` on the loop, then make sure the scheduler runs (it may have ended)."""

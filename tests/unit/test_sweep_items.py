@@ -113,3 +113,22 @@ def test_a_concurrent_limit_halves_the_target_once_per_freed_slot_and_successes_
     assert pace.target == 2.125  # a failure grows nothing
     pace.learned(2)
     assert (pace.limit, pace.target) == (2, 2.0)
+
+
+def test_a_wait_right_after_resolve_waits_for_the_item_it_settles(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odyssey_jupyter.sweeps.handle import Sweep
+    from odyssey_jupyter.sweeps.scheduler import Scheduler
+
+    ledger = _ledger("settle", 1)
+    s = Sweep("settle", ledger)
+    book = s._scheduler.book
+    book.change(book.units[0], state=ItemState.UNKNOWN, error="lost")
+    # paused with nothing in flight, its scheduler alive; the loop has not run the change yet
+    monkeypatch.setattr(Scheduler, "task_alive", property(lambda self: True))
+    monkeypatch.setattr(s._scheduler, "call", lambda fn: None)
+    s._scheduler.settled.set()
+    s.resolve(0, job_id="job-found")
+    assert not s._scheduler.settled.is_set()
+    ledger.close()
