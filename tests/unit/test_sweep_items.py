@@ -132,3 +132,27 @@ def test_a_wait_right_after_resolve_waits_for_the_item_it_settles(
     s.resolve(0, job_id="job-found")
     assert not s._scheduler.settled.is_set()
     ledger.close()
+
+
+def test_a_ledger_holding_values_of_another_kind_is_refused_naming_the_item(
+    sandbox: Path,
+) -> None:
+    edits = {
+        "params = '[1, 2]'": "its params column is not an object",
+        "script = '\"a fox\"'": "its script column is not a list",
+        "params = '{'": "its params column is not JSON",
+        "error = X'41'": "its error column is not a text",
+        "job_id = X'41'": "its job_id column is not a text",
+        "unit = 'u'": "its unit column is not a whole number",
+    }
+    for number, (edit, problem) in enumerate(edits.items()):
+        name = f"kind{number}"
+        _ledger(name, 3).close()
+        db = sqlite3.connect(ledger_path(name))
+        db.execute(f"UPDATE items SET {edit} WHERE idx = 1")
+        db.commit()
+        db.close()
+        ledger = Ledger(ledger_path(name), read_only=True)
+        with pytest.raises(LedgerError, match=rf"item 1: {problem}"):
+            ledger.items()
+        ledger.close()
