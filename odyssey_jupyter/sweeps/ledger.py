@@ -242,7 +242,11 @@ class Ledger:
     def meta(self) -> dict[str, Any]:
         with self._lock:
             rows = self._db.execute("SELECT key, value FROM meta").fetchall()
-        return {row["key"]: loads_neutral(row["value"]) for row in rows}
+        try:
+            return {row["key"]: loads_neutral(row["value"]) for row in rows}
+        except (TypeError, ValueError, RecursionError):
+            what = "a setting is not JSON"
+            raise LedgerError(f"{self.path} is not a readable sweep ledger ({what})") from None
 
     def items(self) -> list[SweepItem]:
         """Every item, by index; a value the ledger cannot hold makes it no ledger."""

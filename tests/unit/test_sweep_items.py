@@ -156,3 +156,16 @@ def test_a_ledger_holding_values_of_another_kind_is_refused_naming_the_item(
         with pytest.raises(LedgerError, match=rf"item 1: {problem}"):
             ledger.items()
         ledger.close()
+
+
+def test_a_ledger_setting_that_is_not_json_is_refused(sandbox: Path) -> None:
+    _ledger("setting", 1).close()
+    db = sqlite3.connect(ledger_path("setting"))
+    db.execute("UPDATE meta SET value = '{' WHERE key = 'name'")
+    db.commit()
+    db.close()
+    ledger = Ledger(ledger_path("setting"), read_only=True)
+    damaged = r"is not a readable sweep ledger \(a setting is not JSON\)"
+    with pytest.raises(LedgerError, match=damaged):
+        ledger.meta()
+    ledger.close()
