@@ -302,13 +302,6 @@ class Ledger:
                 f"{self.path} is not a sweep ledger (item {index} has the state {stored!r})"
             ) from None
 
-    def counts(self) -> dict[str, int]:
-        """Items per state (every state listed, zeros included)."""
-        with self._lock:
-            rows = self._db.execute("SELECT state, COUNT(*) AS n FROM items GROUP BY state")
-            found = {row["state"]: row["n"] for row in rows}
-        return {state.value: found.get(state.value, 0) for state in ItemState}
-
     # ------------------------------------------------------------------ changes
 
     @contextlib.contextmanager
