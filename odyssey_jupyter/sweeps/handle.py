@@ -98,6 +98,7 @@ class Sweep:
             raise FileNotFoundError(f"no sweep named {name!r} in {path.parent} (known: {known})")
         ledger = Ledger(path)
         try:
+            ledger.claim()  # run by another process: refused before its store is written to
             settings = settings_of(ledger.meta(), path)
             sweep = cls(name, ledger, output=output_of(settings, name, storage_options))
         except BaseException:

@@ -169,3 +169,22 @@ def test_a_ledger_setting_that_is_not_json_is_refused(sandbox: Path) -> None:
     with pytest.raises(LedgerError, match=damaged):
         ledger.meta()
     ledger.close()
+
+
+def test_a_sweep_another_process_runs_is_refused_before_its_store_is_written_to(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odyssey_jupyter.files.private import ExclusiveLock
+    from odyssey_jupyter.sweeps.errors import SweepBusyError
+    from odyssey_jupyter.sweeps.handle import Sweep
+    from odyssey_jupyter.sweeps.ledger import lock_path
+    from odyssey_jupyter.sweeps.storage import Store
+
+    path = ledger_path("busy")
+    meta = {"name": "busy", "output": str(sandbox / "dataset"), "dataset": "busy"}
+    Ledger.create(path, meta, [(0, 0, json.dumps({"seed": 0}), SCRIPT)]).close()
+    written: list[str] = []
+    monkeypatch.setattr(Store, "check_writable", lambda self, prefix: written.append(prefix))
+    with ExclusiveLock(lock_path(path)), pytest.raises(SweepBusyError):
+        Sweep.open("busy")  # the lock held as another process holds it
+    assert written == []
