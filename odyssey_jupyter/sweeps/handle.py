@@ -200,6 +200,13 @@ class Sweep:
         """True once the sweep is over (done, or cancelled with nothing left in flight)."""
         return self._scheduler.over
 
+    @property
+    def settled(self) -> bool:
+        """True while nothing can change by itself: the sweep is over, or paused with no
+        job in flight, no recording downloading and no copy to its output under way
+        (what :meth:`wait` waits for)."""
+        return self._scheduler.settled.is_set()
+
     # ------------------------------------------------------------------ controls
 
     def pause(self) -> None:
