@@ -23,6 +23,16 @@ def _ledger(name: str, items: int, per_unit: int = 1) -> Ledger:
     return Ledger.create(ledger_path(name), {"name": name}, rows)
 
 
+def _edited(name: str, items: int, statement: str) -> Ledger:
+    """A ledger of ``items`` items changed by ``statement`` behind its back, opened to read."""
+    _ledger(name, items).close()
+    db = sqlite3.connect(ledger_path(name))
+    db.execute(statement)
+    db.commit()
+    db.close()
+    return Ledger(ledger_path(name), read_only=True)
+
+
 def test_states_are_stored_and_printed_as_their_plain_values(sandbox: Path) -> None:
     ledger = _ledger("plain", 2)
     book = ItemBook(ledger, ledger.items())
@@ -84,12 +94,7 @@ def test_a_copy_for_readers_does_not_change_with_the_item(sandbox: Path) -> None
 
 
 def test_a_ledger_holding_a_state_no_item_has_is_refused_naming_the_item(sandbox: Path) -> None:
-    _ledger("edited", 3).close()
-    db = sqlite3.connect(ledger_path("edited"))
-    db.execute("UPDATE items SET state = 'sent' WHERE idx = 1")
-    db.commit()
-    db.close()
-    ledger = Ledger(ledger_path("edited"), read_only=True)
+    ledger = _edited("edited", 3, "UPDATE items SET state = 'sent' WHERE idx = 1")
     with pytest.raises(LedgerError, match=r"item 1 has the state 'sent'"):
         ledger.items()
     ledger.close()
@@ -146,25 +151,14 @@ def test_a_ledger_holding_values_of_another_kind_is_refused_naming_the_item(
         "unit = 'u'": "its unit column is not a whole number",
     }
     for number, (edit, problem) in enumerate(edits.items()):
-        name = f"kind{number}"
-        _ledger(name, 3).close()
-        db = sqlite3.connect(ledger_path(name))
-        db.execute(f"UPDATE items SET {edit} WHERE idx = 1")
-        db.commit()
-        db.close()
-        ledger = Ledger(ledger_path(name), read_only=True)
+        ledger = _edited(f"kind{number}", 3, f"UPDATE items SET {edit} WHERE idx = 1")
         with pytest.raises(LedgerError, match=rf"item 1: {problem}"):
             ledger.items()
         ledger.close()
 
 
 def test_a_ledger_setting_that_is_not_json_is_refused(sandbox: Path) -> None:
-    _ledger("setting", 1).close()
-    db = sqlite3.connect(ledger_path("setting"))
-    db.execute("UPDATE meta SET value = '{' WHERE key = 'name'")
-    db.commit()
-    db.close()
-    ledger = Ledger(ledger_path("setting"), read_only=True)
+    ledger = _edited("setting", 1, "UPDATE meta SET value = '{' WHERE key = 'name'")
     damaged = r"is not a readable sweep ledger \(a setting is not JSON\)"
     with pytest.raises(LedgerError, match=damaged):
         ledger.meta()
