@@ -25,7 +25,7 @@ def follow(sweep: Any, term: Terminal, every: float | None = None) -> int:
             if line != last:
                 term.progress(line)
                 last = line
-            if sweep.finished or (sweep.state == "paused" and sweep.in_flight() == 0):
+            if sweep.settled:  # over, or paused with nothing downloading or being copied
                 break
     except KeyboardInterrupt:
         term.end_progress()

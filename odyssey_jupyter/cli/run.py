@@ -80,7 +80,7 @@ def dataset_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str,
         if options is not None
         else spec.get("storage_options"),
         "max_video_seconds": seconds if seconds is not None else spec.get("max_video_seconds"),
-        "keep_local": bool(spec.get("keep_local", True)),
+        "keep_local": spec.get("keep_local", True),
         "shard": parse_shard(args.shard) if args.shard else None,
     }
 
@@ -93,10 +93,10 @@ def _run(args: argparse.Namespace, term: Terminal) -> int:
         spec["template"],
         spec["params"],
         name=args.name or spec.get("name"),
-        portrait=bool(spec.get("portrait", True)),
+        portrait=spec.get("portrait", True),
         max_in_flight=args.max_in_flight or spec.get("max_in_flight"),
         pack=args.pack or spec.get("pack", 1),
-        download=bool(spec.get("download", True)),
+        download=spec.get("download", True),
         allow_large=args.allow_large,
         **dataset_options(args, spec),
     )

@@ -98,6 +98,7 @@ class Sweep:
             raise FileNotFoundError(f"no sweep named {name!r} in {path.parent} (known: {known})")
         ledger = Ledger(path)
         try:
+            ledger.claim()  # run by another process: refused before its store is written to
             settings = settings_of(ledger.meta(), path)
             sweep = cls(name, ledger, output=output_of(settings, name, storage_options))
         except BaseException:
@@ -199,6 +200,13 @@ class Sweep:
         """True once the sweep is over (done, or cancelled with nothing left in flight)."""
         return self._scheduler.over
 
+    @property
+    def settled(self) -> bool:
+        """True while nothing can change by itself: the sweep is over, or paused with no
+        job in flight, no recording downloading and no copy to its output under way
+        (what :meth:`wait` waits for)."""
+        return self._scheduler.settled.is_set()
+
     # ------------------------------------------------------------------ controls
 
     def pause(self) -> None:
@@ -226,9 +234,7 @@ class Sweep:
             raise IndexError(f"the sweep {self.name} has no item {index}")
         if unit.state != ItemState.UNKNOWN:
             raise ValueError(f"item {index} is {unit.state}, not unknown")
-        self._scheduler.call(lambda: self._scheduler.resolve(unit, job_id))
-        if not self._scheduler.task_alive:
-            self.start()
+        self._restart(lambda: self._scheduler.resolve(unit, job_id))
 
     def _restart(self, change: Callable[[], None]) -> None:
         """Apply ``change`` on the loop, then make sure the scheduler runs (it may have ended)."""

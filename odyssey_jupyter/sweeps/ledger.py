@@ -69,6 +69,17 @@ CREATE INDEX IF NOT EXISTS items_unit ON items (unit);
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite opens beside a database; none of them may be a planted link."""
+_COLUMN_KINDS: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    "unit": ("a whole number", int),
+    "attempts": ("a whole number", int),
+    "params": ("an object", dict),
+    "script": ("a list", list),
+    "idem_key": ("a text", (str, type(None))),
+    "job_id": ("a text", (str, type(None))),
+    "error": ("a text", (str, type(None))),
+}
+"""What an item's columns hold as the ledger writes them (a key, job id or error may be null)."""
+_JSON_COLUMNS = ("params", "script", "files")
 RUNNER_KEY = "runner"
 """The ``meta`` key naming the process that holds the sweep's lock."""
 
@@ -231,33 +242,57 @@ class Ledger:
     def meta(self) -> dict[str, Any]:
         with self._lock:
             rows = self._db.execute("SELECT key, value FROM meta").fetchall()
-        return {row["key"]: loads_neutral(row["value"]) for row in rows}
+        try:
+            return {row["key"]: loads_neutral(row["value"]) for row in rows}
+        except (TypeError, ValueError, RecursionError):
+            what = "a setting is not JSON"
+            raise LedgerError(f"{self.path} is not a readable sweep ledger ({what})") from None
 
     def items(self) -> list[SweepItem]:
-        """Every item, by index; a state the ledger cannot hold makes it no ledger."""
+        """Every item, by index; a value the ledger cannot hold makes it no ledger."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM items ORDER BY idx").fetchall()
         places: dict[int, int] = {}  # a unit's items in index order: their place in its job
         items = []
         for row in rows:
-            unit = row["unit"]
+            values = self._checked(row)
+            unit = values["unit"]
             places[unit] = places.get(unit, -1) + 1
             items.append(
                 SweepItem(
-                    index=row["idx"],
+                    index=values["idx"],
                     unit=unit,
-                    params=loads_neutral(row["params"]),
-                    script=loads_neutral(row["script"]),
-                    state=self._state(row["idx"], row["state"]),
-                    key=row["idem_key"],
-                    job_id=row["job_id"],
-                    error=row["error"],
-                    files=loads_neutral(row["files"]),
-                    attempts=row["attempts"],
+                    params=values["params"],
+                    script=values["script"],
+                    state=self._state(values["idx"], values["state"]),
+                    key=values["idem_key"],
+                    job_id=values["job_id"],
+                    error=values["error"],
+                    files=values["files"],
+                    attempts=values["attempts"],
                     script_index=places[unit],
                 )
             )
         return items
+
+    def _checked(self, row: sqlite3.Row) -> dict[str, Any]:
+        """One row's values, its JSON read, each of the kind the ledger writes (else
+        LedgerError: an edited ledger is refused here, not by a ``TypeError`` later)."""
+        values = dict(row)
+        index = values["idx"]
+        for column in _JSON_COLUMNS:
+            try:
+                values[column] = loads_neutral(values[column])
+            except (TypeError, ValueError, RecursionError):
+                raise self._damaged(index, f"its {column} column is not JSON") from None
+        for column, (kind, types) in _COLUMN_KINDS.items():
+            value = values[column]
+            if isinstance(value, bool) or not isinstance(value, types):
+                raise self._damaged(index, f"its {column} column is not {kind}")
+        return values
+
+    def _damaged(self, index: Any, what: str) -> LedgerError:
+        return LedgerError(f"{self.path} is not a sweep ledger (item {index}: {what})")
 
     def _state(self, index: int, stored: Any) -> ItemState:
         try:
@@ -266,13 +301,6 @@ class Ledger:
             raise LedgerError(
                 f"{self.path} is not a sweep ledger (item {index} has the state {stored!r})"
             ) from None
-
-    def counts(self) -> dict[str, int]:
-        """Items per state (every state listed, zeros included)."""
-        with self._lock:
-            rows = self._db.execute("SELECT state, COUNT(*) AS n FROM items GROUP BY state")
-            found = {row["state"]: row["n"] for row in rows}
-        return {state.value: found.get(state.value, 0) for state in ItemState}
 
     # ------------------------------------------------------------------ changes
 

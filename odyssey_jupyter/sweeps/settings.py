@@ -48,7 +48,8 @@ class SweepSettings:
     keep_local: bool = True
 
 
-def _flag(setting: str, value: Any) -> bool:
+def check_flag(setting: str, value: Any) -> bool:
+    """``value`` as true or false, not a value that merely reads as one (``0``, ``"false"``)."""
     if not isinstance(value, bool):
         raise ScriptError(f"{setting} must be true or false, not {value!r}")
     return value
@@ -76,15 +77,15 @@ def _dataset(setting: str, value: Any) -> str:
 
 
 _CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "portrait": _flag,
+    "portrait": check_flag,
     "pack": check_whole,
-    "download": _flag,
+    "download": check_flag,
     "max_in_flight": check_whole,
     "max_video_seconds": lambda _setting, value: check_budget(value),
     "output": _url,
     "dataset": _dataset,
     "shard": _shard,
-    "keep_local": _flag,
+    "keep_local": check_flag,
 }
 """How each kept setting is checked; a missing or null one takes its default."""
 

@@ -23,7 +23,12 @@ from odyssey_jupyter.sweeps.ledger import Ledger, ledger_path, refuse_planted
 from odyssey_jupyter.sweeps.manifest import check_param_names
 from odyssey_jupyter.sweeps.output import SweepOutput, open_output
 from odyssey_jupyter.sweeps.plan import PlannedItem, check_name, chunk, params_json, plan_items
-from odyssey_jupyter.sweeps.settings import SweepSettings, check_whole, settings_meta
+from odyssey_jupyter.sweeps.settings import (
+    SweepSettings,
+    check_flag,
+    check_whole,
+    settings_meta,
+)
 from odyssey_jupyter.sweeps.shard import check_shard, shard_name
 from odyssey_jupyter.sweeps.storage import output_text
 from odyssey_jupyter.text.advice import say
@@ -94,6 +99,8 @@ class SweepRequest:
         chosen = self._name()
         budget.check_budget(self.max_video_seconds)
         check_whole("pack", self.pack)
+        for flag in ("portrait", "download", "keep_local"):
+            check_flag(flag, getattr(self, flag))
         if self.max_in_flight is not None:
             check_whole("max_in_flight", self.max_in_flight)
         path = ledger_path(chosen)
@@ -143,7 +150,7 @@ class SweepRequest:
         rows = [
             (item.index, unit, params_json(item.params), json.dumps(item.script))
             for unit, group in enumerate(chunk(items, self.pack))
-            for item in (_storable(each, bool(self.portrait)) for each in group)
+            for item in (_storable(each, self.portrait) for each in group)
         ]
         ledger = Ledger.create(ledger_path(chosen), self._meta(chosen, dataset, target), rows)
         return Sweep(chosen, ledger, output=target).start()
@@ -151,9 +158,9 @@ class SweepRequest:
     def _meta(self, chosen: str, dataset: str, target: SweepOutput | None) -> dict[str, Any]:
         """What the ledger keeps, so ``Sweep.open`` continues the sweep as it was."""
         settings = SweepSettings(
-            portrait=bool(self.portrait),
+            portrait=self.portrait,
             pack=self.pack,
-            download=True if target is not None else bool(self.download),
+            download=True if target is not None else self.download,
             max_in_flight=self.max_in_flight,
             max_video_seconds=budget.check_budget(self.max_video_seconds),
             output=target.store.url if target is not None else None,

@@ -244,6 +244,17 @@ def test_a_spec_is_read_with_a_cap_and_refused_clearly(
     assert not (tmp_path / "odyssey_recordings").exists()
 
 
+def test_a_spec_flag_that_is_no_boolean_is_refused_not_read_as_true(
+    tmp_path: Path, engine: RunningEngine
+) -> None:
+    for flag in ("portrait", "download", "keep_local"):
+        (tmp_path / f"{flag}.json").write_text(json.dumps({**GOOD, flag: "false"}))
+        refused = cli(tmp_path, engine, "run", f"{flag}.json")
+        assert refused.returncode == 2, (flag, refused.stderr[-300:])
+        assert f"{flag} must be true or false, not 'false'" in refused.stderr, refused.stderr
+    assert not (tmp_path / "odyssey_recordings").exists()
+
+
 def test_a_stopped_run_counts_its_unfinished_items_as_stopped_not_running(
     tmp_path: Path, start_engine: Callable[..., RunningEngine]
 ) -> None:

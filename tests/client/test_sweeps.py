@@ -71,6 +71,17 @@ def test_a_template_string_is_data_and_is_never_run(sandbox: Path) -> None:
     assert [i.script[0]["start"]["prompt"] for i in items] == ["take 1", "take 2"]
 
 
+def test_a_flag_that_is_no_boolean_is_refused_before_the_ledger_is_written(
+    sandbox: Path,
+) -> None:
+    for flag in ("portrait", "download", "keep_local"):
+        odd: dict[str, Any] = {flag: 0}
+        with pytest.raises(ScriptError) as caught:
+            sweep(TEMPLATE, GRID, name=f"odd_{flag}", **odd)
+        assert f"{flag} must be true or false, not 0" in str(caught.value)
+    assert no_ledger_written()
+
+
 def test_a_placeholder_with_no_value_names_it_and_the_item(sandbox: Path) -> None:
     with pytest.raises(ScriptError) as caught:
         sweep("0s start a {animal} in {weather}\n1s end", [{"animal": "cat"}, {"animal": "dog"}])

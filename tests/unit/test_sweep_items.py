@@ -23,6 +23,16 @@ def _ledger(name: str, items: int, per_unit: int = 1) -> Ledger:
     return Ledger.create(ledger_path(name), {"name": name}, rows)
 
 
+def _edited(name: str, items: int, statement: str) -> Ledger:
+    """A ledger of ``items`` items changed by ``statement`` behind its back, opened to read."""
+    _ledger(name, items).close()
+    db = sqlite3.connect(ledger_path(name))
+    db.execute(statement)
+    db.commit()
+    db.close()
+    return Ledger(ledger_path(name), read_only=True)
+
+
 def test_states_are_stored_and_printed_as_their_plain_values(sandbox: Path) -> None:
     ledger = _ledger("plain", 2)
     book = ItemBook(ledger, ledger.items())
@@ -84,12 +94,7 @@ def test_a_copy_for_readers_does_not_change_with_the_item(sandbox: Path) -> None
 
 
 def test_a_ledger_holding_a_state_no_item_has_is_refused_naming_the_item(sandbox: Path) -> None:
-    _ledger("edited", 3).close()
-    db = sqlite3.connect(ledger_path("edited"))
-    db.execute("UPDATE items SET state = 'sent' WHERE idx = 1")
-    db.commit()
-    db.close()
-    ledger = Ledger(ledger_path("edited"), read_only=True)
+    ledger = _edited("edited", 3, "UPDATE items SET state = 'sent' WHERE idx = 1")
     with pytest.raises(LedgerError, match=r"item 1 has the state 'sent'"):
         ledger.items()
     ledger.close()
@@ -113,3 +118,67 @@ def test_a_concurrent_limit_halves_the_target_once_per_freed_slot_and_successes_
     assert pace.target == 2.125  # a failure grows nothing
     pace.learned(2)
     assert (pace.limit, pace.target) == (2, 2.0)
+
+
+def test_a_wait_right_after_resolve_waits_for_the_item_it_settles(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odyssey_jupyter.sweeps.handle import Sweep
+    from odyssey_jupyter.sweeps.scheduler import Scheduler
+
+    ledger = _ledger("settle", 1)
+    s = Sweep("settle", ledger)
+    book = s._scheduler.book
+    book.change(book.units[0], state=ItemState.UNKNOWN, error="lost")
+    # paused with nothing in flight, its scheduler alive; the loop has not run the change yet
+    monkeypatch.setattr(Scheduler, "task_alive", property(lambda self: True))
+    monkeypatch.setattr(s._scheduler, "call", lambda fn: None)
+    s._scheduler.settled.set()
+    s.resolve(0, job_id="job-found")
+    assert not s._scheduler.settled.is_set()
+    ledger.close()
+
+
+def test_a_ledger_holding_values_of_another_kind_is_refused_naming_the_item(
+    sandbox: Path,
+) -> None:
+    edits = {
+        "params = '[1, 2]'": "its params column is not an object",
+        "script = '\"a fox\"'": "its script column is not a list",
+        "params = '{'": "its params column is not JSON",
+        "error = X'41'": "its error column is not a text",
+        "job_id = X'41'": "its job_id column is not a text",
+        "unit = 'u'": "its unit column is not a whole number",
+    }
+    for number, (edit, problem) in enumerate(edits.items()):
+        ledger = _edited(f"kind{number}", 3, f"UPDATE items SET {edit} WHERE idx = 1")
+        with pytest.raises(LedgerError, match=rf"item 1: {problem}"):
+            ledger.items()
+        ledger.close()
+
+
+def test_a_ledger_setting_that_is_not_json_is_refused(sandbox: Path) -> None:
+    ledger = _edited("setting", 1, "UPDATE meta SET value = '{' WHERE key = 'name'")
+    damaged = r"is not a readable sweep ledger \(a setting is not JSON\)"
+    with pytest.raises(LedgerError, match=damaged):
+        ledger.meta()
+    ledger.close()
+
+
+def test_a_sweep_another_process_runs_is_refused_before_its_store_is_written_to(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odyssey_jupyter.files.private import ExclusiveLock
+    from odyssey_jupyter.sweeps.errors import SweepBusyError
+    from odyssey_jupyter.sweeps.handle import Sweep
+    from odyssey_jupyter.sweeps.ledger import lock_path
+    from odyssey_jupyter.sweeps.storage import Store
+
+    path = ledger_path("busy")
+    meta = {"name": "busy", "output": str(sandbox / "dataset"), "dataset": "busy"}
+    Ledger.create(path, meta, [(0, 0, json.dumps({"seed": 0}), SCRIPT)]).close()
+    written: list[str] = []
+    monkeypatch.setattr(Store, "check_writable", lambda self, prefix: written.append(prefix))
+    with ExclusiveLock(lock_path(path)), pytest.raises(SweepBusyError):
+        Sweep.open("busy")  # the lock held as another process holds it
+    assert written == []
